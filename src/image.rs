@@ -1,0 +1,107 @@
+//! The image as the loader resolved it: which manifest and config were chosen, and where each
+//! layer's blob is, with what the manifest and config promise about it.
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// Where the image came from, as recognised from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// An OCI image layout directory (`oci-layout` + `index.json`).
+    OciLayout,
+    /// An OCI image layout inside a tar file.
+    OciArchive,
+    /// `docker save` up to Docker 24 (`manifest.json`, `<id>/layer.tar`).
+    DockerArchive,
+    /// `docker save` from Docker 25 on: `manifest.json` pointing into an OCI layout's `blobs/`.
+    DockerArchiveOci,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::OciLayout => "oci layout",
+            Format::OciArchive => "oci-archive",
+            Format::DockerArchive => "docker-archive",
+            Format::DockerArchiveOci => "docker-archive (Docker 25+ OCI)",
+        })
+    }
+}
+
+/// A platform as `os/arch[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Files of an image source (a directory or the members of a tar file), opened by their path
+/// inside the source (`blobs/sha256/ab12…`, `ab12…/layer.tar`).
+pub trait BlobStore: Send + Sync + fmt::Debug {
+    /// Opens a file for streaming and returns it with its length in bytes. Safe to call from
+    /// several threads at once; each call returns an independent reader.
+    fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)>;
+    /// How to name the source in messages (`image.tar`, `/path/to/layout`).
+    fn name(&self) -> &str;
+}
+
+/// One layer as the manifest (or `manifest.json`) and the config describe it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerRef {
+    /// Position from the bottom, 0-based.
+    pub index: usize,
+    /// Path of the blob inside the [`BlobStore`].
+    pub location: String,
+    /// The blob's digest from the manifest (`sha256:…`), when the format records one.
+    pub digest: Option<String>,
+    /// The uncompressed tar's digest from the config's `rootfs.diff_ids`.
+    pub diff_id: Option<String>,
+    /// The blob's size according to the manifest.
+    pub size: Option<u64>,
+    pub media_type: Option<String>,
+    /// The history entry mapped to this layer (`created_by`, `comment`, `created`), if the
+    /// history and the layers could be matched.
+    pub created_by: Option<String>,
+    pub comment: Option<String>,
+    pub created: Option<String>,
+}
+
+/// The chosen image: everything needed to read its layers.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// What the user named, for display.
+    pub source: String,
+    pub format: Format,
+    /// The tag or `org.opencontainers.image.ref.name` chosen, if any.
+    pub reference: Option<String>,
+    pub platform: Option<Platform>,
+    /// Digest of the chosen manifest, when the format has one.
+    pub manifest_digest: Option<String>,
+    /// Digest of the config blob.
+    pub config_digest: Option<String>,
+    /// The config as raw JSON (for faces that want more than strata reads).
+    pub config: serde_json::Value,
+    /// Layers from the bottom.
+    pub layers: Vec<LayerRef>,
+    /// Problems that did not stop loading (history that does not match the layers, …).
+    pub warnings: Vec<String>,
+    pub store: Arc<dyn BlobStore>,
+}

@@ -1,0 +1,11 @@
+//! strata: what is inside a container image, layer by layer, and where its bytes are wasted.
+//!
+//! The library reads an image ([`source`]), streams each layer once ([`layer`]), rebuilds the
+//! union filesystem as a container runtime would ([`overlay`]), and computes diffs, waste and
+//! efficiency ([`analysis`]). The faces — text, JSON, CI rules — only read the result.
+
+pub mod error;
+pub mod image;
+pub mod source;
+
+pub use error::{Error, Result};
