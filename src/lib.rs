@@ -9,3 +9,4 @@ pub mod image;
 pub mod source;
 
 pub use error::{Error, Result};
+pub mod layer;

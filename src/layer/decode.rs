@@ -1,0 +1,207 @@
+//! Reading a blob as a stream: count and hash what passes, and pick the decompressor from the
+//! first bytes (never from the media type: podman labels plain tars as gzip).
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest as _, Sha256};
+
+/// The compression of a layer blob, as recognised from its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// Recognises gzip (`1f 8b`) and zstd (`28 b5 2f fd`); anything else is taken as plain tar.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// Passes bytes through, counting them, optionally hashing them with SHA-256 and adding them to
+/// a shared progress counter.
+pub struct HashReader<R> {
+    inner: R,
+    hasher: Option<Sha256>,
+    count: u64,
+    progress: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> HashReader<R> {
+    pub fn new(inner: R, hash: bool, progress: Option<Arc<AtomicU64>>) -> Self {
+        HashReader {
+            inner,
+            hasher: hash.then(Sha256::new),
+            count: 0,
+            progress,
+        }
+    }
+
+    /// The inner reader, the bytes read so far and the `sha256:…` digest of them (if hashing).
+    pub fn into_parts(self) -> (R, u64, Option<String>) {
+        let digest = self
+            .hasher
+            .map(|h| format!("sha256:{}", hex(h.finalize().as_slice())));
+        (self.inner, self.count, digest)
+    }
+
+    /// Reads everything left, so the count and digest cover the whole stream.
+    pub fn drain(&mut self) -> io::Result<u64> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut n = 0u64;
+        loop {
+            let r = self.read(&mut buf)?;
+            if r == 0 {
+                return Ok(n);
+            }
+            n += r as u64;
+        }
+    }
+}
+
+impl<R: Read> Read for HashReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.count += n as u64;
+        if let Some(p) = &self.progress {
+            p.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// A decompressing reader over a buffered blob stream.
+pub enum Decoder<R: BufRead> {
+    Plain(R),
+    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Zstd(zstd::stream::read::Decoder<'static, R>),
+}
+
+impl<R: BufRead> Decoder<R> {
+    /// Peeks at the first bytes of `inner` and wraps it in the matching decompressor.
+    pub fn sniff(mut inner: R) -> io::Result<(Compression, Self)> {
+        let head = inner.fill_buf()?;
+        let compression = Compression::sniff(head);
+        let decoder = match compression {
+            Compression::None => Decoder::Plain(inner),
+            Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(inner)),
+            Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::with_buffer(inner)?),
+        };
+        Ok((compression, decoder))
+    }
+
+    /// Gives back the compressed stream (to drain what the decompressor left).
+    pub fn into_inner(self) -> R {
+        match self {
+            Decoder::Plain(r) => r,
+            Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Zstd(d) => d.finish(),
+        }
+    }
+}
+
+impl<R: BufRead> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+        }
+    }
+}
+
+/// The buffer size between the blob and the decompressor.
+pub const BLOB_BUFFER: usize = 256 * 1024;
+
+/// Wraps a raw blob reader: hashing of the compressed bytes, buffering, decompression.
+pub fn open_blob<R: Read>(
+    raw: R,
+    hash: bool,
+    progress: Option<Arc<AtomicU64>>,
+) -> io::Result<(Compression, Decoder<BufReader<HashReader<R>>>)> {
+    let buffered = BufReader::with_capacity(BLOB_BUFFER, HashReader::new(raw, hash, progress));
+    Decoder::sniff(buffered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn roundtrip(data: &[u8], compression: Compression) -> Vec<u8> {
+        match compression {
+            Compression::None => data.to_vec(),
+            Compression::Gzip => {
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Compression::Zstd => zstd::encode_all(data, 3).unwrap(),
+        }
+    }
+
+    #[test]
+    fn sniffs_and_decodes_each_compression() {
+        let data = b"some tar-ish bytes".repeat(100);
+        for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let blob = roundtrip(&data, c);
+            let (found, mut d) = open_blob(&blob[..], true, None).unwrap();
+            assert_eq!(found, c);
+            let mut out = Vec::new();
+            d.read_to_end(&mut out).unwrap();
+            assert_eq!(out, data);
+            let (_, count, digest) = d.into_inner().into_inner().into_parts();
+            assert_eq!(count, blob.len() as u64);
+            assert_eq!(
+                digest.unwrap(),
+                format!("sha256:{}", hex(Sha256::digest(&blob).as_slice()))
+            );
+        }
+    }
+
+    #[test]
+    fn gzip_with_several_members_is_read_to_the_end() {
+        let mut blob = roundtrip(b"first ", Compression::Gzip);
+        blob.extend(roundtrip(b"second", Compression::Gzip));
+        let (_, mut d) = open_blob(&blob[..], false, None).unwrap();
+        let mut out = String::new();
+        d.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "first second");
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error() {
+        let mut blob = roundtrip(&[9u8; 5000], Compression::Gzip);
+        let mid = blob.len() / 2;
+        blob[mid] ^= 0xff;
+        blob[mid + 1] ^= 0xff;
+        let (_, mut d) = open_blob(&blob[..], false, None).unwrap();
+        let mut out = Vec::new();
+        assert!(d.read_to_end(&mut out).is_err());
+    }
+}

@@ -1,0 +1,246 @@
+//! Reading one layer in a single pass: decompress, hash the blob and the tar stream, walk the tar
+//! headers and hash each file's content, keeping only metadata.
+
+pub mod decode;
+pub mod tar;
+
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::error::{Error, Result};
+use crate::image::{BlobStore, LayerRef};
+pub use decode::Compression;
+pub use tar::{Kind, TarEntry};
+use tar::{TarError, TarWalker};
+
+/// How to read layers.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// Compute SHA-256 of every blob and tar stream to check them against the manifest and the
+    /// config. Off only with `--no-verify`.
+    pub verify: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { verify: true }
+    }
+}
+
+/// One tar entry, metadata only. Names live in the owning [`LayerScan`]'s name buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawEntry {
+    name: (u32, u32),
+    link: Option<(u32, u32)>,
+    pub kind: Kind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+    /// Content bytes (regular files only).
+    pub size: u64,
+    /// xxh3 of the content (regular files only).
+    pub hash: u64,
+}
+
+/// Everything strata keeps of one layer after reading it.
+#[derive(Debug, Clone)]
+pub struct LayerScan {
+    pub index: usize,
+    pub compression: Compression,
+    /// Bytes of the blob as stored.
+    pub compressed_size: u64,
+    /// Bytes of the uncompressed tar stream.
+    pub tar_size: u64,
+    /// `sha256:…` of the blob, when verifying.
+    pub blob_digest: Option<String>,
+    /// `sha256:…` of the uncompressed tar stream, when verifying.
+    pub diff_id: Option<String>,
+    pub entries: Vec<RawEntry>,
+    names: Vec<u8>,
+    /// Entries of tar types strata does not model (skipped).
+    pub skipped_entries: u64,
+}
+
+impl LayerScan {
+    /// An empty layer, for building scans by hand (tests, synthetic inputs).
+    pub fn new(index: usize) -> Self {
+        LayerScan {
+            index,
+            compression: Compression::None,
+            compressed_size: 0,
+            tar_size: 0,
+            blob_digest: None,
+            diff_id: None,
+            entries: Vec::new(),
+            names: Vec::new(),
+            skipped_entries: 0,
+        }
+    }
+
+    /// The entry's name as stored in the tar.
+    pub fn name(&self, e: &RawEntry) -> &[u8] {
+        slice(&self.names, e.name)
+    }
+
+    /// The entry's link target (symlinks and hard links).
+    pub fn link(&self, e: &RawEntry) -> Option<&[u8]> {
+        e.link.map(|r| slice(&self.names, r))
+    }
+
+    fn store(&mut self, bytes: &[u8]) -> Result<(u32, u32), String> {
+        let start = u32::try_from(self.names.len())
+            .map_err(|_| "more than 4 GiB of names in one layer".to_string())?;
+        let len = u32::try_from(bytes.len()).map_err(|_| "a name over 4 GiB".to_string())?;
+        self.names.extend_from_slice(bytes);
+        Ok((start, len))
+    }
+
+    /// Appends an entry (used by the reader, and by tests building layers by hand).
+    pub fn push(&mut self, entry: &TarEntry, hash: u64) -> Result<(), String> {
+        let name = self.store(&entry.path)?;
+        let link = match &entry.link {
+            Some(l) => Some(self.store(l)?),
+            None => None,
+        };
+        self.entries.push(RawEntry {
+            name,
+            link,
+            kind: entry.kind,
+            mode: entry.mode,
+            uid: u32::try_from(entry.uid).unwrap_or(u32::MAX),
+            gid: u32::try_from(entry.gid).unwrap_or(u32::MAX),
+            mtime: entry.mtime,
+            size: entry.size,
+            hash,
+        });
+        Ok(())
+    }
+
+    /// Checks what was read against what the manifest and the config promise. Returns one
+    /// error per mismatch (empty when all is well or nothing was promised).
+    pub fn verify(&self, layer: &LayerRef) -> Vec<Error> {
+        let what = format!("layer {} ({})", layer.index, layer.location);
+        let mut errors = Vec::new();
+        let mut check = |kind: &'static str, expected: &Option<String>, found: &Option<String>| {
+            if let (Some(e), Some(f)) = (expected, found)
+                && !e.eq_ignore_ascii_case(f)
+            {
+                errors.push(Error::Digest {
+                    what: what.clone(),
+                    kind,
+                    expected: e.clone(),
+                    found: f.clone(),
+                });
+            }
+        };
+        if layer
+            .digest
+            .as_deref()
+            .is_some_and(|d| d.starts_with("sha256:"))
+        {
+            check("blob digest", &layer.digest, &self.blob_digest);
+        }
+        check("diff_id", &layer.diff_id, &self.diff_id);
+        if let Some(size) = layer.size
+            && size != self.compressed_size
+        {
+            errors.push(Error::Digest {
+                what,
+                kind: "blob size",
+                expected: size.to_string(),
+                found: self.compressed_size.to_string(),
+            });
+        }
+        errors
+    }
+}
+
+fn slice(buf: &[u8], (start, len): (u32, u32)) -> &[u8] {
+    let start = start as usize;
+    &buf[start..start + len as usize]
+}
+
+/// Reads one layer blob from `store` in a single pass. `progress` receives compressed bytes as
+/// they are read.
+pub fn scan(
+    store: &dyn BlobStore,
+    layer: &LayerRef,
+    options: ScanOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<LayerScan> {
+    let fail = |message: String| Error::Layer {
+        layer: layer.index,
+        blob: layer
+            .digest
+            .clone()
+            .unwrap_or_else(|| layer.location.clone()),
+        message,
+    };
+    let (raw, _len) = store.open(&layer.location)?;
+    read_layer(raw, layer.index, options, progress).map_err(fail)
+}
+
+/// The single pass over one blob, on any reader.
+pub fn read_layer(
+    raw: impl Read,
+    index: usize,
+    options: ScanOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<LayerScan, String> {
+    let (compression, decoder) = decode::open_blob(raw, options.verify, progress)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let what = match compression {
+        Compression::None => "tar",
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+    };
+    // A plain tar's diff_id is its blob digest: hash it once.
+    let hash_tar = options.verify && compression != Compression::None;
+    let tar_stream = decode::HashReader::new(decoder, hash_tar, None);
+    let mut walker = TarWalker::new(tar_stream);
+    let mut scan = LayerScan::new(index);
+    scan.compression = compression;
+    let describe = |e: TarError| match e {
+        TarError::Io(io) => format!("corrupt {what} stream: {io}"),
+        other => other.to_string(),
+    };
+    while let Some(entry) = walker.next_entry().map_err(describe)? {
+        let mut hash = 0;
+        if entry.kind == Kind::File {
+            let mut hasher = Xxh3::new();
+            walker
+                .read_content(|chunk| hasher.update(chunk))
+                .map_err(describe)?;
+            hash = hasher.digest();
+        }
+        scan.push(&entry, hash)?;
+    }
+    if scan.entries.is_empty() && walker.offset() == 0 {
+        return Err(format!("empty {what} stream: not a layer tar"));
+    }
+    scan.skipped_entries = walker.skipped_unknown;
+    let mut tar_stream = walker.into_inner();
+    // diff_id covers the whole stream, padding after the end marker included.
+    tar_stream
+        .drain()
+        .map_err(|e| format!("corrupt {what} stream after the tar's end: {e}"))?;
+    let (decoder, tar_size, tar_digest) = tar_stream.into_parts();
+    let mut blob = decoder.into_inner();
+    // Whatever follows the compressed stream still belongs to the blob and its digest.
+    std::io::copy(&mut blob, &mut std::io::sink())
+        .map_err(|e| format!("cannot read the blob to its end: {e}"))?;
+    let (_, compressed_size, blob_digest) = blob.into_inner().into_parts();
+    scan.tar_size = tar_size;
+    scan.compressed_size = compressed_size;
+    scan.blob_digest = blob_digest;
+    scan.diff_id = if compression == Compression::None {
+        scan.blob_digest.clone()
+    } else {
+        tar_digest
+    };
+    Ok(scan)
+}
