@@ -9,4 +9,7 @@ pub mod image;
 pub mod source;
 
 pub use error::{Error, Result};
+pub mod analysis;
+pub mod engine;
 pub mod layer;
+pub mod overlay;

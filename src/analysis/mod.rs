@@ -1,0 +1,209 @@
+//! The analysis every face reads: image totals, per-layer changes and waste, the exact waste
+//! definition ([`waste`]) and dive's metrics beside it ([`dive`]).
+
+pub mod dive;
+pub mod waste;
+
+use serde::Serialize;
+
+use crate::engine::Loaded;
+use crate::layer::{Compression, Kind};
+use crate::overlay::{Change, Fs};
+pub use dive::DiveMetrics;
+pub use waste::{ByCause, Cause, WastedPath};
+
+/// The JSON schema name and version of [`Analysis`].
+pub const SCHEMA: &str = "strata.analysis/v1";
+
+/// Totals of the image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSummary {
+    pub source: String,
+    pub format: crate::image::Format,
+    pub reference: Option<String>,
+    pub platform: Option<String>,
+    pub manifest_digest: Option<String>,
+    pub config_digest: Option<String>,
+    pub layer_count: usize,
+    /// Σ sizes of all regular-file entries of all layers.
+    pub shipped_bytes: u64,
+    /// Σ sizes of the layer blobs as stored.
+    pub compressed_bytes: u64,
+    /// Σ sizes of the uncompressed layer tars.
+    pub tar_bytes: u64,
+    /// The shipped bytes some path of the final filesystem reaches.
+    pub visible_bytes: u64,
+    /// Regular files (hard links included) in the final filesystem.
+    pub final_files: u64,
+    pub final_dirs: u64,
+    pub final_symlinks: u64,
+    /// Every path of the final filesystem, the root excluded.
+    pub final_paths: u64,
+}
+
+/// Where the bytes go.
+#[derive(Debug, Clone, Serialize)]
+pub struct WasteSummary {
+    /// shipped − visible.
+    pub wasted_bytes: u64,
+    /// visible / shipped (1.0 when nothing is shipped).
+    pub efficiency: f64,
+    /// wasted / shipped bytes of the layers above the first (0 when those ship nothing).
+    pub user_wasted_ratio: f64,
+    pub by_cause: ByCause,
+    /// How many paths waste bytes (`paths` may hold only the top ones).
+    pub paths_total: usize,
+    pub paths: Vec<WastedPath>,
+}
+
+/// One layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSummary {
+    pub index: usize,
+    pub digest: Option<String>,
+    pub diff_id: Option<String>,
+    pub created_by: Option<String>,
+    pub comment: Option<String>,
+    pub compression: Compression,
+    pub compressed_bytes: u64,
+    pub tar_bytes: u64,
+    /// Σ sizes of the regular files this layer ships.
+    pub shipped_bytes: u64,
+    /// Of those, the bytes no final path reaches.
+    pub wasted_bytes: u64,
+    /// Bytes of lower layers this layer makes unreachable.
+    pub hidden_lower_bytes: u64,
+    pub entries: u64,
+    pub added: u64,
+    pub modified: u64,
+    pub metadata_only: u64,
+    pub removed: u64,
+    pub whiteouts: usize,
+    pub opaque_dirs: usize,
+}
+
+/// Everything strata reports about one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub schema: &'static str,
+    pub image: ImageSummary,
+    pub waste: WasteSummary,
+    pub dive: DiveMetrics,
+    pub layers: Vec<LayerSummary>,
+    pub warnings: Vec<String>,
+}
+
+/// Counts of the final filesystem's paths by kind.
+fn final_counts(fs: &Fs) -> (u64, u64, u64, u64) {
+    let (mut files, mut dirs, mut links, mut all) = (0, 0, 0, 0);
+    for node in fs.node_ids().skip(1) {
+        if let Some(m) = fs.final_state(node) {
+            all += 1;
+            match m.kind {
+                Kind::File | Kind::Hardlink => files += 1,
+                Kind::Dir => dirs += 1,
+                Kind::Symlink => links += 1,
+                _ => {}
+            }
+        }
+    }
+    (files, dirs, links, all)
+}
+
+impl Analysis {
+    /// Analyses a loaded image.
+    pub fn new(loaded: &Loaded) -> Analysis {
+        let fs = &loaded.fs;
+        let w = waste::compute(fs);
+        let (final_files, final_dirs, final_symlinks, final_paths) = final_counts(fs);
+        let image = &loaded.image;
+        let layers: Vec<LayerSummary> = loaded
+            .scans
+            .iter()
+            .enumerate()
+            .map(|(k, scan)| {
+                let facts = fs.layer(k);
+                let r = &image.layers[k];
+                let mut counts = [0u64; 4];
+                for &node in &facts.nodes {
+                    if let Some(e) = fs.event_at(node, k) {
+                        let slot = match e.change {
+                            Change::Added => 0,
+                            Change::Modified => 1,
+                            Change::Metadata => 2,
+                            Change::Removed => 3,
+                            Change::Unchanged => continue,
+                        };
+                        counts[slot] += 1;
+                    }
+                }
+                LayerSummary {
+                    index: k,
+                    digest: r.digest.clone().or_else(|| scan.blob_digest.clone()),
+                    diff_id: scan.diff_id.clone().or_else(|| r.diff_id.clone()),
+                    created_by: r.created_by.clone(),
+                    comment: r.comment.clone(),
+                    compression: scan.compression,
+                    compressed_bytes: scan.compressed_size,
+                    tar_bytes: scan.tar_size,
+                    shipped_bytes: facts.shipped,
+                    wasted_bytes: w.layer_wasted[k],
+                    hidden_lower_bytes: w.layer_hidden_lower[k],
+                    entries: facts.entries,
+                    added: counts[0],
+                    modified: counts[1],
+                    metadata_only: counts[2],
+                    removed: counts[3],
+                    whiteouts: facts.whiteouts.len(),
+                    opaque_dirs: facts.opaque_dirs.len(),
+                }
+            })
+            .collect();
+        let user_shipped: u64 = layers.iter().skip(1).map(|l| l.shipped_bytes).sum();
+        let summary = ImageSummary {
+            source: image.source.clone(),
+            format: image.format,
+            reference: image.reference.clone(),
+            platform: image.platform.as_ref().map(ToString::to_string),
+            manifest_digest: image.manifest_digest.clone(),
+            config_digest: image.config_digest.clone(),
+            layer_count: layers.len(),
+            shipped_bytes: w.shipped,
+            compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
+            tar_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
+            visible_bytes: w.visible,
+            final_files,
+            final_dirs,
+            final_symlinks,
+            final_paths,
+        };
+        Analysis {
+            schema: SCHEMA,
+            waste: WasteSummary {
+                wasted_bytes: w.wasted,
+                efficiency: ratio(w.visible, w.shipped, 1.0),
+                user_wasted_ratio: ratio(w.wasted, user_shipped, 0.0),
+                by_cause: w.by_cause,
+                paths_total: w.paths.len(),
+                paths: w.paths,
+            },
+            dive: dive::compute(fs),
+            image: summary,
+            layers,
+            warnings: loaded.warnings.clone(),
+        }
+    }
+
+    /// Keeps only the `n` most wasteful paths (`paths_total` still counts all).
+    pub fn truncate_paths(&mut self, n: usize) {
+        self.waste.paths.truncate(n);
+    }
+}
+
+fn ratio(a: u64, b: u64, when_zero: f64) -> f64 {
+    if b == 0 {
+        when_zero
+    } else {
+        a as f64 / b as f64
+    }
+}

@@ -1,0 +1,169 @@
+//! Wasted bytes, exactly: shipped bytes that no path of the final filesystem reaches.
+//!
+//! - shipped = Σ sizes of all regular-file entries of all layers (hard links ship nothing);
+//! - visible = the shipped bytes some final path still reaches (through hard links too);
+//! - wasted = shipped − visible; efficiency = visible / shipped (1.0 when nothing is shipped).
+//!
+//! Each wasted entry gets a cause from what its path holds at the end: `deleted` (no regular
+//! file there), `overwritten` (a regular file with other content) or `metadata_only` (the same
+//! content: a chmod/chown/touch copy-up, or the same bytes shipped again).
+
+use hashbrown::HashMap;
+use serde::Serialize;
+
+use crate::layer::Kind;
+use crate::overlay::{Fs, NodeId, Object};
+
+/// Why shipped bytes are not visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Deleted,
+    Overwritten,
+    MetadataOnly,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Deleted => "deleted",
+            Cause::Overwritten => "overwritten",
+            Cause::MetadataOnly => "metadata_only",
+        }
+    }
+}
+
+/// Wasted bytes split by cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ByCause {
+    pub deleted: u64,
+    pub overwritten: u64,
+    pub metadata_only: u64,
+}
+
+impl ByCause {
+    fn add(&mut self, cause: Cause, bytes: u64) {
+        match cause {
+            Cause::Deleted => self.deleted += bytes,
+            Cause::Overwritten => self.overwritten += bytes,
+            Cause::MetadataOnly => self.metadata_only += bytes,
+        }
+    }
+}
+
+/// One path that wasted bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WastedPath {
+    pub path: String,
+    #[serde(skip)]
+    pub node: NodeId,
+    pub wasted_bytes: u64,
+    /// Regular-file entries shipped at this path, over all layers.
+    pub copies: u32,
+    /// Layers that shipped the wasted copies.
+    pub layers: Vec<usize>,
+    /// `deleted` when the path holds no regular file at the end; otherwise `overwritten` if
+    /// any wasted copy differs from the final content, else `metadata_only`.
+    pub cause: Cause,
+}
+
+/// The waste of a whole filesystem.
+#[derive(Debug, Clone, Default)]
+pub struct WasteFacts {
+    pub shipped: u64,
+    pub visible: u64,
+    pub wasted: u64,
+    pub by_cause: ByCause,
+    /// Per layer: bytes it ships that end up invisible.
+    pub layer_wasted: Vec<u64>,
+    /// Per layer: bytes of lower layers it makes invisible.
+    pub layer_hidden_lower: Vec<u64>,
+    /// Every path with wasted bytes, most wasted first.
+    pub paths: Vec<WastedPath>,
+}
+
+/// The cause of one wasted object, from the final state of the path it was shipped at.
+pub fn cause_of(fs: &Fs, object: &Object) -> Cause {
+    match fs.final_state(object.node) {
+        Some(m) if m.kind == Kind::File => {
+            if m.size == object.size && m.hash == object.hash {
+                Cause::MetadataOnly
+            } else {
+                Cause::Overwritten
+            }
+        }
+        _ => Cause::Deleted,
+    }
+}
+
+/// Computes shipped, visible and wasted bytes, per layer and per path.
+pub fn compute(fs: &Fs) -> WasteFacts {
+    let n = fs.layer_count();
+    let mut facts = WasteFacts {
+        layer_wasted: vec![0; n],
+        layer_hidden_lower: vec![0; n],
+        ..WasteFacts::default()
+    };
+    struct Acc {
+        wasted: u64,
+        layers: Vec<usize>,
+        cause: Cause,
+    }
+    let mut per_path: HashMap<NodeId, Acc> = HashMap::new();
+    for object in fs.objects() {
+        facts.shipped += object.size;
+        if object.visible() {
+            facts.visible += object.size;
+            continue;
+        }
+        let cause = cause_of(fs, object);
+        facts.by_cause.add(cause, object.size);
+        let layer = usize::from(object.layer);
+        facts.layer_wasted[layer] += object.size;
+        if let Some(k) = object.killed_by().map(usize::from)
+            && k > layer
+            && k < n
+        {
+            facts.layer_hidden_lower[k] += object.size;
+        }
+        let acc = per_path.entry(object.node).or_insert(Acc {
+            wasted: 0,
+            layers: Vec::new(),
+            cause,
+        });
+        acc.wasted += object.size;
+        if !acc.layers.contains(&layer) {
+            acc.layers.push(layer);
+        }
+        // Overwritten outranks metadata_only: some wasted copy had other content.
+        acc.cause = acc.cause.min(cause);
+    }
+    facts.wasted = facts.shipped - facts.visible;
+    let mut copies: HashMap<NodeId, u32> = HashMap::with_capacity(per_path.len());
+    for object in fs.objects() {
+        if per_path.contains_key(&object.node) {
+            *copies.entry(object.node).or_default() += 1;
+        }
+    }
+    facts.paths = per_path
+        .into_iter()
+        .filter(|(_, acc)| acc.wasted > 0)
+        .map(|(node, mut acc)| {
+            acc.layers.sort_unstable();
+            WastedPath {
+                path: fs.path(node),
+                node,
+                wasted_bytes: acc.wasted,
+                copies: copies.get(&node).copied().unwrap_or(0),
+                layers: acc.layers,
+                cause: acc.cause,
+            }
+        })
+        .collect();
+    facts.paths.sort_by(|a, b| {
+        b.wasted_bytes
+            .cmp(&a.wasted_bytes)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    facts
+}

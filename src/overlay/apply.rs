@@ -1,0 +1,483 @@
+//! Applying one layer, as containerd's and moby's appliers do (OCI image spec `layer.md`):
+//! whiteouts and opaque markers first, against the layers below only; then the entries in tar
+//! order, the last one for a path winning.
+
+use smallvec::SmallVec;
+
+use super::whiteout::{self, Marker};
+use super::{
+    Change, Event, Fs, LayerFacts, Meta, NONE, Node, NodeId, ObjectId, ROOT, WhiteoutFact,
+};
+use crate::layer::{Kind, LayerScan, RawEntry};
+
+/// Symlinks followed while resolving one path before giving up (Linux's limit).
+const MAX_SYMLINK_HOPS: u32 = 40;
+
+/// The result of resolving one parent component.
+enum Step {
+    Dir(NodeId),
+    Missing,
+    Symlink(NodeId),
+}
+
+impl Fs {
+    /// Applies the next layer on top of the filesystem.
+    ///
+    /// Entries a runtime would refuse (a parent that is a file, a hard link to nothing) are
+    /// skipped and reported in [`LayerFacts::warnings`]; nothing here fails.
+    pub fn apply(&mut self, scan: &LayerScan) {
+        let layer = u16::try_from(self.layers.len()).unwrap_or(u16::MAX);
+        self.layers.push(LayerFacts::default());
+        let mut facts = LayerFacts {
+            entries: scan.entries.len() as u64,
+            ..LayerFacts::default()
+        };
+
+        // Pass 1: whiteouts hide lower layers only, wherever they sit in the tar.
+        for entry in &scan.entries {
+            let name = scan.name(entry);
+            let comps = super::path::components(name);
+            let Some((last, dirs)) = comps.split_last() else {
+                continue;
+            };
+            let marker = whiteout::classify(last);
+            if marker == Marker::None {
+                continue;
+            }
+            let dir = match self.resolve_dir(dirs, layer, false) {
+                Ok(Some(d)) => d,
+                Ok(None) | Err(_) => continue,
+            };
+            match marker {
+                Marker::Opaque => {
+                    let kids: Vec<NodeId> = self.nodes[dir as usize]
+                        .children
+                        .iter()
+                        .copied()
+                        .filter(|&c| self.current(c).is_some())
+                        .collect();
+                    for kid in kids {
+                        self.remove_subtree(kid, layer);
+                    }
+                    facts.opaque_dirs.push(dir);
+                }
+                Marker::Remove(target) => {
+                    let Some(node) = self.child(dir, target) else {
+                        continue;
+                    };
+                    let Some(meta) = self.current(node).copied() else {
+                        continue;
+                    };
+                    let bytes = self.subtree_bytes(node);
+                    facts.whiteouts.push(WhiteoutFact {
+                        node,
+                        was_dir: meta.is_dir(),
+                        bytes,
+                    });
+                    self.remove_subtree(node, layer);
+                }
+                Marker::Invalid => facts.warnings.push(format!(
+                    "{}: a bare whiteout marker names nothing; ignored",
+                    String::from_utf8_lossy(name)
+                )),
+                Marker::AufsMeta | Marker::None => {}
+            }
+        }
+
+        // Pass 2: the entries, in order.
+        for entry in &scan.entries {
+            facts.tar_bytes += entry.size;
+            let name = scan.name(entry);
+            let comps = super::path::components(name);
+            if let Some(last) = comps.last()
+                && whiteout::classify(last) != Marker::None
+            {
+                continue;
+            }
+            if let Err(why) = self.apply_entry(scan, entry, &comps, layer, &mut facts) {
+                facts.warnings.push(format!(
+                    "{}: {why}; entry skipped",
+                    super::path::display(&comps)
+                ));
+            }
+        }
+        let k = usize::from(layer);
+        self.layers[k] = facts;
+    }
+
+    /// Fills [`LayerFacts::nodes`] for every layer. Call once all layers are applied.
+    pub fn finish(&mut self) {
+        for facts in &mut self.layers {
+            facts.nodes.clear();
+        }
+        for (id, node) in self.nodes.iter().enumerate() {
+            for e in &node.events {
+                if let Some(facts) = self.layers.get_mut(usize::from(e.layer)) {
+                    facts.nodes.push(id as NodeId);
+                }
+            }
+        }
+    }
+
+    fn apply_entry(
+        &mut self,
+        scan: &LayerScan,
+        entry: &RawEntry,
+        comps: &[&[u8]],
+        layer: u16,
+        facts: &mut LayerFacts,
+    ) -> Result<(), String> {
+        let Some((last, dirs)) = comps.split_last() else {
+            // The root itself: only its metadata can change.
+            if entry.kind == Kind::Dir {
+                let meta = self.meta_for(entry, NONE, NONE);
+                self.set_state(ROOT, layer, Some(meta));
+            }
+            return Ok(());
+        };
+        let parent = self
+            .resolve_dir(dirs, layer, true)?
+            .ok_or("parent missing")?;
+        let meta = match entry.kind {
+            Kind::File => {
+                facts.shipped += entry.size;
+                let object = self.objects.len() as ObjectId;
+                self.objects.push(super::Object {
+                    size: entry.size,
+                    hash: entry.hash,
+                    layer,
+                    node: NONE,
+                    refs: 0,
+                    killed_by: u16::MAX,
+                });
+                self.meta_for(entry, object, NONE)
+            }
+            Kind::Hardlink => {
+                let target = scan.link(entry).unwrap_or_default();
+                let node = self.resolve_existing(target, layer).ok_or_else(|| {
+                    format!(
+                        "hard link to {}, which does not exist",
+                        String::from_utf8_lossy(target)
+                    )
+                })?;
+                let existing = self.current(node).copied().ok_or("hard link to nothing")?;
+                if existing.is_dir() {
+                    return Err("hard link to a directory".into());
+                }
+                Meta {
+                    hardlink: true,
+                    implicit: false,
+                    ..existing
+                }
+            }
+            Kind::Symlink => {
+                let target = scan.link(entry).unwrap_or_default();
+                let link = self.links.intern(target)?.raw();
+                self.meta_for(entry, NONE, link)
+            }
+            _ => self.meta_for(entry, NONE, NONE),
+        };
+        let node = self.child_or_create(parent, last)?;
+        if let Some(object) = meta.object()
+            && self.objects[object as usize].node == NONE
+        {
+            self.objects[object as usize].node = node;
+        }
+        if let Some(cur) = self.current(node).copied()
+            && cur.is_dir()
+            && !meta.is_dir()
+        {
+            // Anything but a directory over a directory replaces the whole subtree.
+            let kids: Vec<NodeId> = self.nodes[node as usize].children.clone();
+            for kid in kids {
+                if self.current(kid).is_some() {
+                    self.remove_subtree(kid, layer);
+                }
+            }
+        }
+        self.set_state(node, layer, Some(meta));
+        Ok(())
+    }
+
+    fn meta_for(&self, entry: &RawEntry, object: ObjectId, link: u32) -> Meta {
+        Meta {
+            kind: entry.kind,
+            hardlink: false,
+            implicit: false,
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
+            mtime: entry.mtime,
+            size: if entry.kind == Kind::File {
+                entry.size
+            } else {
+                0
+            },
+            hash: entry.hash,
+            object,
+            link,
+        }
+    }
+
+    /// The node's current state (after the layers applied so far).
+    pub(super) fn current(&self, node: NodeId) -> Option<&Meta> {
+        self.final_state(node)
+    }
+
+    fn child_or_create(&mut self, parent: NodeId, name: &[u8]) -> Result<NodeId, String> {
+        let sym = self.names.intern(name)?;
+        if let Some(&n) = self.index.get(&(parent, sym)) {
+            return Ok(n);
+        }
+        let id = NodeId::try_from(self.nodes.len()).map_err(|_| "too many paths".to_string())?;
+        self.nodes.push(Node {
+            name: sym,
+            parent,
+            children: Vec::new(),
+            events: SmallVec::new(),
+        });
+        self.nodes[parent as usize].children.push(id);
+        self.index.insert((parent, sym), id);
+        Ok(id)
+    }
+
+    /// One component: the child of `dir` called `name`, created as an implicit directory when
+    /// missing and `create` is set.
+    fn step(&mut self, dir: NodeId, name: &[u8], layer: u16, create: bool) -> Result<Step, String> {
+        let existing = self.child(dir, name);
+        let state = existing.and_then(|n| self.current(n).copied());
+        match (existing, state) {
+            (Some(n), Some(m)) => match m.kind {
+                Kind::Dir => Ok(Step::Dir(n)),
+                Kind::Symlink => Ok(Step::Symlink(n)),
+                _ => Err(format!(
+                    "parent {} is not a directory",
+                    String::from_utf8_lossy(name)
+                )),
+            },
+            _ if !create => Ok(Step::Missing),
+            (existing, _) => {
+                let n = match existing {
+                    Some(n) => n,
+                    None => self.child_or_create(dir, name)?,
+                };
+                let meta = Meta {
+                    kind: Kind::Dir,
+                    hardlink: false,
+                    implicit: true,
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                    mtime: 0,
+                    size: 0,
+                    hash: 0,
+                    object: NONE,
+                    link: NONE,
+                };
+                self.set_state(n, layer, Some(meta));
+                Ok(Step::Dir(n))
+            }
+        }
+    }
+
+    /// Resolves directory components from the root, following symlinks inside the image as a
+    /// runtime does for parents (merged `/usr`: `lib/x` over `lib -> usr/lib` is `usr/lib/x`).
+    /// `Ok(None)`: a component is missing and `create` is off.
+    pub(super) fn resolve_dir(
+        &mut self,
+        comps: &[&[u8]],
+        layer: u16,
+        create: bool,
+    ) -> Result<Option<NodeId>, String> {
+        let mut cur = ROOT;
+        for (i, name) in comps.iter().enumerate() {
+            match self.step(cur, name, layer, create)? {
+                Step::Dir(n) => cur = n,
+                Step::Missing => return Ok(None),
+                Step::Symlink(link) => {
+                    let rest: Vec<Vec<u8>> =
+                        comps[i + 1..].iter().rev().map(|c| c.to_vec()).collect();
+                    return self.resolve_through(cur, link, rest, layer, create);
+                }
+            }
+        }
+        Ok(Some(cur))
+    }
+
+    /// The slow path of [`Fs::resolve_dir`]: expand a symlink and go on with owned components
+    /// (`pending` holds the remaining ones in reverse order).
+    fn resolve_through(
+        &mut self,
+        mut cur: NodeId,
+        mut link: NodeId,
+        mut pending: Vec<Vec<u8>>,
+        layer: u16,
+        create: bool,
+    ) -> Result<Option<NodeId>, String> {
+        let mut hops = 0;
+        loop {
+            hops += 1;
+            if hops > MAX_SYMLINK_HOPS {
+                return Err("too many levels of symbolic links".into());
+            }
+            let target = self
+                .current(link)
+                .and_then(|m| self.link_target(m))
+                .unwrap_or_default()
+                .to_vec();
+            if target.first() == Some(&b'/') {
+                cur = ROOT;
+            }
+            for part in target.split(|&b| b == b'/').rev() {
+                pending.push(part.to_vec());
+            }
+            loop {
+                let Some(name) = pending.pop() else {
+                    return Ok(Some(cur));
+                };
+                match name.as_slice() {
+                    b"" | b"." => continue,
+                    b".." => {
+                        cur = self.parent(cur);
+                        continue;
+                    }
+                    _ => {}
+                }
+                match self.step(cur, &name, layer, create)? {
+                    Step::Dir(n) => cur = n,
+                    Step::Missing => return Ok(None),
+                    Step::Symlink(n) => {
+                        link = n;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A path named by a hard link (relative to the archive root): parents resolved, the last
+    /// component taken as it is.
+    fn resolve_existing(&mut self, target: &[u8], layer: u16) -> Option<NodeId> {
+        let comps = super::path::components(target);
+        let (last, dirs) = comps.split_last()?;
+        let dir = self.resolve_dir(dirs, layer, false).ok()??;
+        let node = self.child(dir, last)?;
+        self.current(node).is_some().then_some(node)
+    }
+
+    /// Regular-file bytes at or below `node` in the current state.
+    fn subtree_bytes(&self, node: NodeId) -> u64 {
+        let mut total = 0;
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            let Some(meta) = self.current(n) else {
+                continue;
+            };
+            match meta.kind {
+                Kind::File if !meta.hardlink => total += meta.size,
+                Kind::Dir => stack.extend_from_slice(&self.nodes[n as usize].children),
+                _ => {}
+            }
+        }
+        total
+    }
+
+    /// Removes `node` and everything present below it.
+    fn remove_subtree(&mut self, node: NodeId, layer: u16) {
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if self.current(n).is_none() {
+                continue;
+            }
+            stack.extend_from_slice(&self.nodes[n as usize].children);
+            self.set_state(n, layer, None);
+        }
+    }
+
+    /// Records the node's new state at `layer`, keeping one event per layer, classifying the
+    /// change against the state below the layer, and keeping object reference counts.
+    fn set_state(&mut self, node: NodeId, layer: u16, new: Option<Meta>) {
+        let events = &self.nodes[node as usize].events;
+        let last = events.last().copied();
+        let (prev_state, replace) = match last {
+            Some(e) if e.layer == layer => {
+                let below = events.len().checked_sub(2).map(|i| events[i]);
+                (below.map_or(NONE, |b| b.state), true)
+            }
+            Some(e) => (e.state, false),
+            None => (NONE, false),
+        };
+        let cur_state = last.map_or(NONE, |e| e.state);
+        if let Some(obj) = (cur_state != NONE)
+            .then(|| self.metas[cur_state as usize].object())
+            .flatten()
+        {
+            let o = &mut self.objects[obj as usize];
+            o.refs -= 1;
+            if o.refs == 0 {
+                o.killed_by = layer;
+            }
+        }
+        if let Some(obj) = new.and_then(|m| m.object()) {
+            self.objects[obj as usize].refs += 1;
+        }
+        let prev = (prev_state != NONE).then(|| self.metas[prev_state as usize]);
+        let change = match (&prev, &new) {
+            (None, None) => None,
+            (Some(_), None) => Some(Change::Removed),
+            (None, Some(_)) => Some(Change::Added),
+            (Some(p), Some(n)) => Some(classify(p, n)),
+        };
+        let state = match new {
+            Some(m) => {
+                let i = self.metas.len() as u32;
+                self.metas.push(m);
+                i
+            }
+            None => NONE,
+        };
+        let events = &mut self.nodes[node as usize].events;
+        if replace {
+            events.pop();
+        }
+        if let Some(change) = change {
+            events.push(Event {
+                layer,
+                change,
+                state,
+            });
+        }
+    }
+}
+
+/// How `new` differs from `prev`, both present.
+fn classify(prev: &Meta, new: &Meta) -> Change {
+    if prev.kind != new.kind {
+        return Change::Modified;
+    }
+    let owner_mode = prev.mode != new.mode || prev.uid != new.uid || prev.gid != new.gid;
+    match new.kind {
+        Kind::File => {
+            let same_object = prev.object == new.object;
+            let same_content = same_object || (prev.size == new.size && prev.hash == new.hash);
+            if !same_content {
+                Change::Modified
+            } else if !same_object || owner_mode || prev.mtime != new.mtime {
+                Change::Metadata
+            } else {
+                Change::Unchanged
+            }
+        }
+        Kind::Symlink if prev.link != new.link => Change::Modified,
+        // Directory mtimes move whenever a child changes; only owner and mode count.
+        Kind::Dir => {
+            if owner_mode {
+                Change::Metadata
+            } else {
+                Change::Unchanged
+            }
+        }
+        _ if owner_mode || prev.mtime != new.mtime => Change::Metadata,
+        _ => Change::Unchanged,
+    }
+}

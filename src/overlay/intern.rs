@@ -1,0 +1,103 @@
+//! Name interning: every distinct path component is stored once, as bytes, and named by a
+//! 4-byte symbol. Images repeat names (`__init__.py`, `LICENSE`) across directories.
+
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+/// A component name's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(u32);
+
+impl Sym {
+    pub(crate) fn from_raw(raw: u32) -> Sym {
+        Sym(raw)
+    }
+
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+}
+
+/// Stores each distinct byte string once.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    bytes: Vec<u8>,
+    /// Start of each symbol in `bytes`; the end is the next start (or `bytes.len()`).
+    starts: Vec<u32>,
+    table: HashTable<Sym>,
+    hasher: DefaultHashBuilder,
+}
+
+impl Interner {
+    /// The symbol for `name`, adding it if new.
+    ///
+    /// # Panics
+    /// Never on real input; past 4 GiB of distinct names it returns an error instead.
+    pub fn intern(&mut self, name: &[u8]) -> Result<Sym, String> {
+        let hash = self.hasher.hash_one(name);
+        let Interner {
+            bytes,
+            starts,
+            table,
+            hasher,
+        } = self;
+        if let Some(&sym) = table.find(hash, |&s| get(bytes, starts, s) == name) {
+            return Ok(sym);
+        }
+        let start =
+            u32::try_from(bytes.len()).map_err(|_| "more than 4 GiB of names".to_string())?;
+        let sym = Sym(u32::try_from(starts.len()).map_err(|_| "too many names".to_string())?);
+        bytes.extend_from_slice(name);
+        starts.push(start);
+        table.insert_unique(hash, sym, |&s| hasher.hash_one(get(bytes, starts, s)));
+        Ok(sym)
+    }
+
+    /// The symbol for `name` if it was interned.
+    pub fn lookup(&self, name: &[u8]) -> Option<Sym> {
+        let hash = self.hasher.hash_one(name);
+        self.table
+            .find(hash, |&s| get(&self.bytes, &self.starts, s) == name)
+            .copied()
+    }
+
+    /// The bytes of a symbol.
+    pub fn get(&self, sym: Sym) -> &[u8] {
+        get(&self.bytes, &self.starts, sym)
+    }
+
+    /// Bytes held (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.starts.capacity() * 4 + self.table.capacity() * 5
+    }
+}
+
+fn get<'a>(bytes: &'a [u8], starts: &[u32], sym: Sym) -> &'a [u8] {
+    let i = sym.0 as usize;
+    let start = starts[i] as usize;
+    let end = starts.get(i + 1).map_or(bytes.len(), |&e| e as usize);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_bytes_same_symbol() {
+        let mut i = Interner::default();
+        let a = i.intern(b"lib").unwrap();
+        let b = i.intern(b"usr").unwrap();
+        let e = i.intern(b"").unwrap();
+        assert_eq!(i.intern(b"lib").unwrap(), a);
+        assert_ne!(a, b);
+        assert_eq!(i.get(a), b"lib");
+        assert_eq!(i.get(b), b"usr");
+        assert_eq!(i.get(e), b"");
+        assert_eq!(i.lookup(b"usr"), Some(b));
+        assert_eq!(i.lookup(b"nope"), None);
+        let bin = i.intern(&[0xff, 0xfe]).unwrap();
+        assert_eq!(i.get(bin), &[0xff, 0xfe]);
+    }
+}

@@ -1,0 +1,332 @@
+//! The union filesystem, rebuilt as a container runtime builds it, with every path's history.
+//!
+//! One arena of path nodes (interned names, parent, children). Each node keeps its short list of
+//! [`Event`]s — the layers that added, changed or removed it, with the state it had after each.
+//! That answers the three questions every face asks without rebuilding trees:
+//! - the filesystem as of layer k: a binary search in each node's events ([`Fs::state_at`]);
+//! - what layer k changed: the nodes listed in [`LayerFacts::nodes`], with [`Fs::event_at`];
+//! - where bytes went: every regular-file entry is an [`Object`]; hard links share it, and its
+//!   reference count says whether any path of the final filesystem still reaches it.
+
+mod apply;
+pub mod intern;
+pub mod path;
+pub mod whiteout;
+
+#[cfg(test)]
+mod tests;
+
+use hashbrown::HashMap;
+use smallvec::SmallVec;
+
+use crate::layer::Kind;
+pub use intern::{Interner, Sym};
+
+/// Index of a path node. The root is [`ROOT`].
+pub type NodeId = u32;
+/// The root directory.
+pub const ROOT: NodeId = 0;
+/// Index of an [`Object`].
+pub type ObjectId = u32;
+const NONE: u32 = u32::MAX;
+
+/// How a layer changed a path, compared with the layer below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// The path did not exist below.
+    Added,
+    /// Different content: another kind, other bytes, another link target.
+    Modified,
+    /// Same content, other metadata, or the same bytes shipped again (copy-up).
+    Metadata,
+    /// The layer carries the path but nothing about it changed (a parent directory repeated).
+    Unchanged,
+    /// Removed by a whiteout, an opaque directory or a replacement of a parent.
+    Removed,
+}
+
+/// A node's state after one layer touched it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub layer: u16,
+    pub change: Change,
+    state: u32,
+}
+
+/// The metadata of a path in one state. Content is named by `object` (regular files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// `File` for regular files and hard links alike (see `hardlink`).
+    pub kind: Kind,
+    /// Created by a hard-link entry (shares its object with the target).
+    pub hardlink: bool,
+    /// A parent directory the layer did not carry, created implicitly (0755).
+    pub implicit: bool,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+    /// Content bytes (regular files).
+    pub size: u64,
+    /// xxh3 of the content (regular files).
+    pub hash: u64,
+    object: ObjectId,
+    link: u32,
+}
+
+impl Meta {
+    /// The object holding this file's content.
+    pub fn object(&self) -> Option<ObjectId> {
+        (self.object != NONE).then_some(self.object)
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.kind == Kind::Dir
+    }
+}
+
+/// Bytes shipped by one regular-file entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Object {
+    pub size: u64,
+    pub hash: u64,
+    /// The layer that shipped it.
+    pub layer: u16,
+    /// The path it was shipped at.
+    pub node: NodeId,
+    refs: u32,
+    killed_by: u16,
+}
+
+impl Object {
+    /// Whether some path of the final filesystem reaches these bytes.
+    pub fn visible(&self) -> bool {
+        self.refs > 0
+    }
+
+    /// The layer that made these bytes unreachable, if one did.
+    pub fn killed_by(&self) -> Option<u16> {
+        (self.killed_by != u16::MAX).then_some(self.killed_by)
+    }
+}
+
+/// A whiteout applied by a layer: what it removed, measured before the removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WhiteoutFact {
+    pub node: NodeId,
+    /// The path held a directory.
+    pub was_dir: bool,
+    /// Regular-file bytes below (or at) the path before the removal.
+    pub bytes: u64,
+}
+
+/// What applying one layer did.
+#[derive(Debug, Clone, Default)]
+pub struct LayerFacts {
+    /// Tar entries, whiteout markers included.
+    pub entries: u64,
+    /// Σ content sizes of all entries (dive's layer size).
+    pub tar_bytes: u64,
+    /// Σ sizes of the regular files the layer ships (hard links excluded).
+    pub shipped: u64,
+    /// `.wh.NAME` markers that removed an existing path.
+    pub whiteouts: Vec<WhiteoutFact>,
+    /// Directories an opaque marker emptied of their lower contents.
+    pub opaque_dirs: Vec<NodeId>,
+    /// Nodes with an event at this layer, in node order (filled when all layers are applied).
+    pub nodes: Vec<NodeId>,
+    /// Entries the layer carries that a runtime would refuse (with the reason).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    name: Sym,
+    parent: NodeId,
+    children: Vec<NodeId>,
+    events: SmallVec<[Event; 2]>,
+}
+
+/// The union filesystem of an image and the history of every path in it.
+#[derive(Debug, Clone)]
+pub struct Fs {
+    names: Interner,
+    links: Interner,
+    nodes: Vec<Node>,
+    index: HashMap<(NodeId, Sym), NodeId>,
+    metas: Vec<Meta>,
+    objects: Vec<Object>,
+    layers: Vec<LayerFacts>,
+}
+
+impl Default for Fs {
+    fn default() -> Self {
+        Fs::new()
+    }
+}
+
+impl Fs {
+    /// An empty filesystem: only the root directory.
+    pub fn new() -> Self {
+        let mut names = Interner::default();
+        let root_name = names.intern(b"").unwrap_or_else(|_| unreachable!());
+        Fs {
+            names,
+            links: Interner::default(),
+            nodes: vec![Node {
+                name: root_name,
+                parent: ROOT,
+                children: Vec::new(),
+                events: SmallVec::new(),
+            }],
+            index: HashMap::new(),
+            metas: Vec::new(),
+            objects: Vec::new(),
+            layers: Vec::new(),
+        }
+    }
+
+    /// Layers applied so far.
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// What applying layer `k` did.
+    pub fn layer(&self, k: usize) -> &LayerFacts {
+        &self.layers[k]
+    }
+
+    pub fn layers(&self) -> &[LayerFacts] {
+        &self.layers
+    }
+
+    /// Every path node ever seen (present or not at any given layer).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// All node ids.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.len()).map(|i| i as NodeId)
+    }
+
+    pub fn objects(&self) -> &[Object] {
+        &self.objects
+    }
+
+    pub fn object(&self, id: ObjectId) -> &Object {
+        &self.objects[id as usize]
+    }
+
+    pub fn name(&self, node: NodeId) -> &[u8] {
+        self.names.get(self.nodes[node as usize].name)
+    }
+
+    pub fn parent(&self, node: NodeId) -> NodeId {
+        self.nodes[node as usize].parent
+    }
+
+    /// Children ever seen under `node`, in the order they first appeared.
+    pub fn children(&self, node: NodeId) -> &[NodeId] {
+        &self.nodes[node as usize].children
+    }
+
+    /// The node's history, oldest first.
+    pub fn events(&self, node: NodeId) -> &[Event] {
+        &self.nodes[node as usize].events
+    }
+
+    /// The metadata an event left (`None` when it removed the path).
+    pub fn event_state(&self, event: &Event) -> Option<&Meta> {
+        (event.state != NONE).then(|| &self.metas[event.state as usize])
+    }
+
+    /// The path's state after layer `k` was applied (`None`: absent). The root is always a
+    /// directory; it has a state only if a layer carried an entry for it.
+    pub fn state_at(&self, node: NodeId, k: usize) -> Option<&Meta> {
+        let events = &self.nodes[node as usize].events;
+        let after = events.partition_point(|e| usize::from(e.layer) <= k);
+        after
+            .checked_sub(1)
+            .and_then(|i| self.event_state(&events[i]))
+    }
+
+    /// The event layer `k` left on the node, if it touched it.
+    pub fn event_at(&self, node: NodeId, k: usize) -> Option<&Event> {
+        let events = &self.nodes[node as usize].events;
+        events
+            .binary_search_by_key(&k, |e| usize::from(e.layer))
+            .ok()
+            .map(|i| &events[i])
+    }
+
+    /// The path's state in the final filesystem.
+    pub fn final_state(&self, node: NodeId) -> Option<&Meta> {
+        self.nodes[node as usize]
+            .events
+            .last()
+            .and_then(|e| self.event_state(e))
+    }
+
+    /// Whether the node exists after layer `k` (the root always does).
+    pub fn exists_at(&self, node: NodeId, k: usize) -> bool {
+        node == ROOT || self.state_at(node, k).is_some()
+    }
+
+    /// A symlink's target.
+    pub fn link_target(&self, meta: &Meta) -> Option<&[u8]> {
+        (meta.link != NONE).then(|| self.links.get(Sym::from_raw(meta.link)))
+    }
+
+    /// The child of `parent` called `name`, if one was ever seen.
+    pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        let sym = self.names.lookup(name)?;
+        self.index.get(&(parent, sym)).copied()
+    }
+
+    /// The node at a `/`-separated path, looked up literally (no symlinks followed).
+    pub fn lookup(&self, path: &str) -> Option<NodeId> {
+        let mut node = ROOT;
+        for part in path::components(path.as_bytes()) {
+            node = self.child(node, part)?;
+        }
+        Some(node)
+    }
+
+    /// The absolute path of a node (`/usr/bin/env`), lossy where names are not UTF-8.
+    pub fn path(&self, node: NodeId) -> String {
+        let mut parts = Vec::new();
+        let mut n = node;
+        while n != ROOT {
+            parts.push(self.name(n));
+            n = self.parent(n);
+        }
+        parts.reverse();
+        path::display(&parts)
+    }
+
+    /// Approximate heap bytes held by the model.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let node_heap: usize = self
+            .nodes
+            .iter()
+            .map(|n| {
+                n.children.capacity() * 4
+                    + if n.events.spilled() {
+                        n.events.capacity() * size_of::<Event>()
+                    } else {
+                        0
+                    }
+            })
+            .sum();
+        self.nodes.capacity() * size_of::<Node>()
+            + node_heap
+            + self.index.capacity() * (size_of::<(NodeId, Sym)>() + 5)
+            + self.metas.capacity() * size_of::<Meta>()
+            + self.objects.capacity() * size_of::<Object>()
+            + self.names.heap_bytes()
+            + self.links.heap_bytes()
+    }
+}

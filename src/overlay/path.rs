@@ -1,0 +1,60 @@
+//! Entry names as a runtime reads them: strip `/` and `./`, drop `.` and empty components,
+//! and clamp `..` at the root, so no name from an image can point outside it.
+
+/// Splits a tar name into clean components. `..` never climbs above the root.
+pub fn components(name: &[u8]) -> Vec<&[u8]> {
+    let mut out: Vec<&[u8]> = Vec::new();
+    for part in name.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Joins components back into `/a/b` form for display (`/` for the root).
+pub fn display(parts: &[&[u8]]) -> String {
+    if parts.is_empty() {
+        return "/".to_string();
+    }
+    let mut s = String::new();
+    for p in parts {
+        s.push('/');
+        s.push_str(&String::from_utf8_lossy(p));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_like_a_runtime() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a/b", &["a", "b"]),
+            ("./a/b/", &["a", "b"]),
+            ("/a//b/./c", &["a", "b", "c"]),
+            ("a/../b", &["b"]),
+            ("../../etc/passwd", &["etc", "passwd"]),
+            ("a/b/../../..", &[]),
+            ("./", &[]),
+            ("", &[]),
+        ];
+        for (input, want) in cases {
+            let got: Vec<&[u8]> = components(input.as_bytes());
+            let want: Vec<&[u8]> = want.iter().map(|s| s.as_bytes()).collect();
+            assert_eq!(got, want, "{input}");
+        }
+    }
+
+    #[test]
+    fn displays_with_a_leading_slash() {
+        assert_eq!(display(&[]), "/");
+        assert_eq!(display(&[b"usr", b"bin"]), "/usr/bin");
+    }
+}
