@@ -97,8 +97,8 @@ pub fn hex(bytes: &[u8]) -> String {
 /// A decompressing reader over a buffered blob stream.
 pub enum Decoder<R: BufRead> {
     Plain(R),
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
-    Zstd(zstd::stream::read::Decoder<'static, R>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, R>>),
 }
 
 impl<R: BufRead> Decoder<R> {
@@ -108,8 +108,8 @@ impl<R: BufRead> Decoder<R> {
         let compression = Compression::sniff(head);
         let decoder = match compression {
             Compression::None => Decoder::Plain(inner),
-            Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(inner)),
-            Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::with_buffer(inner)?),
+            Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(inner))),
+            Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(inner)?)),
         };
         Ok((compression, decoder))
     }
@@ -119,7 +119,7 @@ impl<R: BufRead> Decoder<R> {
         match self {
             Decoder::Plain(r) => r,
             Decoder::Gzip(d) => d.into_inner(),
-            Decoder::Zstd(d) => d.finish(),
+            Decoder::Zstd(d) => (*d).finish(),
         }
     }
 }
