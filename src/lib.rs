@@ -4,6 +4,7 @@
 //! union filesystem as a container runtime would ([`overlay`]), and computes diffs, waste and
 //! efficiency ([`analysis`]). The faces — text, JSON, CI rules — only read the result.
 
+pub mod ci;
 pub mod error;
 pub mod image;
 pub mod source;

@@ -1,0 +1,370 @@
+//! Rule values as text: dive's syntax (Go `strconv.ParseFloat`, go-humanize `ParseBytes`) and
+//! the few harmless extensions strata adds (`90%`, `Disabled`, surrounding spaces).
+//!
+//! Each parser returns `Ok(None)` for `disabled`, `Ok(Some(_))` for a threshold, and `Err` with
+//! a message that says what was expected; the caller adds where the value came from.
+
+/// How a value was written, which decides how numbers are read.
+///
+/// dive reads its file through YAML, so a plain `1e3` or `0x7d0` is a number before it is text
+/// (`highestWastedBytes: 1e3` is 1000 bytes), while the same text on the command line is only
+/// text (`--highestWastedBytes 1e3` is an error: `e3` is not a size unit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// A command-line flag: raw text.
+    Flag,
+    /// A plain (unquoted) YAML scalar: YAML 1.2 numbers are numbers.
+    YamlPlain,
+    /// A quoted or block YAML scalar: text.
+    YamlQuoted,
+}
+
+/// The hint every ratio error ends with.
+const RATIO_EXPECTED: &str = "expected a number from 0 to 1 (0.9, or 90%) or `disabled`";
+/// The hint every size error ends with.
+const BYTES_EXPECTED: &str = "expected a size such as 20MB (20×10^6 bytes), 20MiB (20×2^20 bytes) \
+                              or 20000000, or `disabled`";
+
+fn is_disabled(text: &str) -> bool {
+    // dive accepts only `disabled`; any case is accepted here, it cannot mean anything else.
+    text.eq_ignore_ascii_case("disabled")
+}
+
+/// A ratio from 0 to 1 (`lowestEfficiency`, `highestUserWastedPercent`).
+///
+/// dive: `strconv.ParseFloat`, then `value < 0 || value > 1` is rejected ("outside allowed range
+/// (0-1)"). strata also takes `90%` (= 0.9), and rejects NaN and infinities, which dive lets
+/// through (`.nan` makes a rule that can never fail).
+pub(crate) fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if is_disabled(text) {
+        return Ok(None);
+    }
+    let value = if let Some(percent) = text.strip_suffix('%') {
+        parse_decimal(percent.trim_end()).map(|v| v / 100.0)
+    } else if written == Written::YamlPlain {
+        yaml_number(text)
+    } else {
+        parse_decimal(text)
+    };
+    let Some(value) = value else {
+        return Err(format!("`{text}` is not a number; {RATIO_EXPECTED}"));
+    };
+    if !value.is_finite() {
+        return Err(format!("`{text}` is not a finite number; {RATIO_EXPECTED}"));
+    }
+    if !(0.0..=1.0).contains(&value) {
+        return Err(format!(
+            "`{text}` is outside 0 to 1 (ten percent is 0.1 or 10%); {RATIO_EXPECTED}"
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// A byte count (`highestWastedBytes`), as go-humanize `ParseBytes` reads it.
+///
+/// The number is the leading run of digits, `.` and `,` (commas are dropped), read as a float;
+/// the rest, trimmed and lower-cased, must be a unit: `b`, SI `k kb m mb g gb t tb p pb e eb`
+/// (powers of 1000) or IEC `ki kib mi mib …` (powers of 1024), or nothing. The product is
+/// truncated toward zero (`1.9KiB` is 1945). So `-1`, `+5` and ` 5` are errors, `2e` is two
+/// exabytes, and `2,000` is 2000. In a file, a plain YAML number (`1e3`, `0x7d0`) counts as
+/// that number, as it does in dive.
+pub(crate) fn parse_bytes(text: &str, written: Written) -> Result<Option<u64>, String> {
+    let text = text.trim();
+    if is_disabled(text) {
+        return Ok(None);
+    }
+    let humanized = humanize_parse_bytes(text);
+    if humanized.is_err()
+        && written == Written::YamlPlain
+        && let Some(number) = yaml_number(text)
+    {
+        return bytes_from_f64(number, text).map(Some);
+    }
+    humanized
+        .map(Some)
+        .map_err(|e| format!("{e}; {BYTES_EXPECTED}"))
+}
+
+fn bytes_from_f64(number: f64, text: &str) -> Result<u64, String> {
+    if number.is_nan() || number < 0.0 {
+        return Err(format!("`{text}` is negative; {BYTES_EXPECTED}"));
+    }
+    if number >= TWO_POW_64 {
+        return Err(format!("`{text}` is too large; {BYTES_EXPECTED}"));
+    }
+    // Truncation toward zero, as Go's `uint64(f)`; the range was checked above.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(number as u64)
+}
+
+/// `math.MaxUint64` as a float64 rounds to 2^64; humanize rejects `f >= that`.
+const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+
+/// go-humanize `ParseBytes` (v1), unit table included.
+fn humanize_parse_bytes(text: &str) -> Result<u64, String> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: String = number.chars().filter(|&c| c != ',').collect();
+    let Some(number) = parse_decimal(&number) else {
+        return Err(if number.is_empty() {
+            format!("`{text}` does not start with a digit")
+        } else {
+            format!("`{text}`: `{number}` is not a number")
+        });
+    };
+    let unit_lower = unit.trim().to_ascii_lowercase();
+    let Some(multiplier) = unit_multiplier(&unit_lower) else {
+        return Err(format!("`{text}`: unknown size unit `{}`", unit.trim()));
+    };
+    #[allow(clippy::cast_precision_loss)]
+    bytes_from_f64(number * multiplier as f64, text)
+}
+
+fn unit_multiplier(unit: &str) -> Option<u64> {
+    const K: u64 = 1000;
+    const KI: u64 = 1024;
+    let m = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => K,
+        "m" | "mb" => K.pow(2),
+        "g" | "gb" => K.pow(3),
+        "t" | "tb" => K.pow(4),
+        "p" | "pb" => K.pow(5),
+        "e" | "eb" => K.pow(6),
+        "ki" | "kib" => KI,
+        "mi" | "mib" => KI.pow(2),
+        "gi" | "gib" => KI.pow(3),
+        "ti" | "tib" => KI.pow(4),
+        "pi" | "pib" => KI.pow(5),
+        "ei" | "eib" => KI.pow(6),
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// A decimal float as Go's `ParseFloat` reads one (`1`, `.5`, `2.`, `1e-3`, `+0.5`, `inf`).
+/// Go's hexadecimal floats (`0x1p-1`) are not taken.
+fn parse_decimal(text: &str) -> Option<f64> {
+    if text.is_empty() || text.contains('_') {
+        return None;
+    }
+    text.parse::<f64>().ok()
+}
+
+/// A plain YAML 1.2 scalar that resolves to a number: decimal, `0x` hex, `0o` octal integers,
+/// floats, `.inf`, `.nan`. `None` when the scalar is text.
+fn yaml_number(text: &str) -> Option<f64> {
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let radix = |prefix: &str, radix: u32| {
+        digits.strip_prefix(prefix).and_then(|d| {
+            u64::from_str_radix(d, radix).ok().map(|v| {
+                #[allow(clippy::cast_precision_loss)]
+                let v = v as f64;
+                if negative { -v } else { v }
+            })
+        })
+    };
+    if let Some(v) = radix("0x", 16).or_else(|| radix("0o", 8)) {
+        return Some(v);
+    }
+    match digits {
+        ".inf" | ".Inf" | ".INF" => {
+            return Some(if negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
+        ".nan" | ".NaN" | ".NAN" if text == digits => return Some(f64::NAN),
+        _ => {}
+    }
+    // YAML 1.2 core float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+    let (mantissa, exponent) = match digits.find(['e', 'E']) {
+        Some(i) => (&digits[..i], Some(&digits[i + 1..])),
+        None => (digits, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = all_digits(int)
+        && all_digits(frac)
+        && (!int.is_empty() || (mantissa.contains('.') && !frac.is_empty()));
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && all_digits(e)
+    });
+    if mantissa_ok && exponent_ok {
+        text.parse::<f64>().ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios() {
+        use Written::{Flag, YamlPlain, YamlQuoted};
+        let cases: &[(&str, Written, Option<Option<f64>>)] = &[
+            // (text, how written, Some(result) or None for an error)
+            ("0.9", Flag, Some(Some(0.9))),
+            ("0.95", YamlPlain, Some(Some(0.95))),
+            (".8", Flag, Some(Some(0.8))),
+            ("8e-1", Flag, Some(Some(0.8))),
+            ("2.", Flag, None), // parses, but is out of range
+            ("0", Flag, Some(Some(0.0))),
+            ("1", Flag, Some(Some(1.0))),
+            ("+0.5", Flag, Some(Some(0.5))),
+            (" 0.8 ", Flag, Some(Some(0.8))), // dive: error with leading space; harmless here
+            ("90%", Flag, Some(Some(0.9))),
+            ("90 %", YamlQuoted, Some(Some(0.9))),
+            ("100%", YamlPlain, Some(Some(1.0))),
+            ("0x1", YamlPlain, Some(Some(1.0))), // YAML hex integer, as dive reads it
+            ("0x1", Flag, None),                 // on the command line it is text
+            ("0o1", YamlPlain, Some(Some(1.0))),
+            ("disabled", Flag, Some(None)),
+            ("Disabled", YamlQuoted, Some(None)),
+            ("1.5", Flag, None),
+            ("-0.1", YamlPlain, None),
+            ("150%", Flag, None),
+            ("abc", Flag, None),
+            ("", YamlQuoted, None),
+            ("true", YamlPlain, None),
+            ("nan", Flag, None),
+            (".nan", YamlPlain, None), // dive accepts it and never fails the rule
+            (".inf", YamlPlain, None),
+            ("inf", Flag, None),
+            ("0x1p-1", Flag, None), // Go hex float: not taken
+            ("1_0", Flag, None),
+        ];
+        for &(text, written, expected) in cases {
+            let got = parse_ratio(text, written);
+            match expected {
+                Some(value) => assert_eq!(got, Ok(value), "{text:?} {written:?}"),
+                None => assert!(got.is_err(), "{text:?} {written:?} gave {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ratio_errors_say_what_is_expected() {
+        let err = parse_ratio("95", Written::Flag).expect_err("95 is out of range");
+        assert!(err.contains("outside 0 to 1"), "{err}");
+        assert!(err.contains("90%"), "{err}");
+        let err = parse_ratio("lots", Written::Flag).expect_err("not a number");
+        assert!(err.starts_with("`lots` is not a number"), "{err}");
+    }
+
+    #[test]
+    fn bytes() {
+        use Written::{Flag, YamlPlain, YamlQuoted};
+        const MB: u64 = 1_000_000;
+        const MIB: u64 = 1 << 20;
+        let cases: &[(&str, Written, Option<Option<u64>>)] = &[
+            ("2000", Flag, Some(Some(2000))),
+            ("20MB", Flag, Some(Some(20 * MB))),
+            ("20mb", Flag, Some(Some(20 * MB))),
+            ("20 MB", Flag, Some(Some(20 * MB))),
+            ("20M", Flag, Some(Some(20 * MB))),
+            ("20MiB", Flag, Some(Some(20 * MIB))),
+            ("20mib", YamlPlain, Some(Some(20 * MIB))),
+            ("20 Mi", Flag, Some(Some(20 * MIB))),
+            ("1.5GB", Flag, Some(Some(1_500_000_000))),
+            ("1.5 GiB", Flag, Some(Some(1_610_612_736))),
+            ("2kB", Flag, Some(Some(2000))),
+            ("2KB", Flag, Some(Some(2000))),
+            ("1.999kB", Flag, Some(Some(1999))),
+            ("1.9KiB", Flag, Some(Some(1945))), // 1945.6 truncated, as dive reported
+            ("1.95 ki", Flag, Some(Some(1996))),
+            ("0.0019MB", Flag, Some(Some(1900))),
+            ("2000b", Flag, Some(Some(2000))),
+            ("2000.9", Flag, Some(Some(2000))),
+            (".5k", Flag, Some(Some(500))),
+            ("2.k", Flag, Some(Some(2000))),
+            ("2,000", Flag, Some(Some(2000))),
+            ("2,0,0,0", Flag, Some(Some(2000))), // humanize drops every comma
+            ("2e", Flag, Some(Some(2_000_000_000_000_000_000))), // `e` is exabytes
+            ("1EB", Flag, Some(Some(1_000_000_000_000_000_000))),
+            ("0", Flag, Some(Some(0))),
+            ("disabled", Flag, Some(None)),
+            ("DISABLED", YamlQuoted, Some(None)),
+            // YAML numbers count in a file (dive: viper turns them into "1000", "2000")...
+            ("1e3", YamlPlain, Some(Some(1000))),
+            ("0x7d0", YamlPlain, Some(Some(2000))),
+            ("+2000", YamlPlain, Some(Some(2000))),
+            ("2000.5", YamlPlain, Some(Some(2000))),
+            // ...but not on the command line or quoted.
+            ("1e3", Flag, None),
+            ("0x7d0", Flag, None),
+            ("1e3", YamlQuoted, None),
+            ("+2000", Flag, None),
+            ("-1", Flag, None),
+            ("-2000", YamlPlain, None),
+            ("-1e3", YamlPlain, None),
+            (".nan", YamlPlain, None),
+            (".inf", YamlPlain, None),
+            ("2000 bytes", Flag, None),
+            ("1_000", Flag, None),
+            ("2..0k", Flag, None),
+            ("abc", Flag, None),
+            ("", YamlQuoted, None),
+            ("true", YamlPlain, None),
+            ("18446744073709551615", Flag, None), // rounds to 2^64: too large, as in dive
+            ("20EB", Flag, None),
+            ("15EB", Flag, Some(Some(15_000_000_000_000_000_000))),
+        ];
+        for &(text, written, expected) in cases {
+            let got = parse_bytes(text, written);
+            match expected {
+                Some(value) => assert_eq!(got, Ok(value), "{text:?} {written:?}"),
+                None => assert!(got.is_err(), "{text:?} {written:?} gave {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn byte_errors_name_the_problem() {
+        let err = parse_bytes("20 MX", Written::Flag).expect_err("bad unit");
+        assert!(err.contains("unknown size unit `MX`"), "{err}");
+        assert!(err.contains("20MiB"), "{err}");
+        let err = parse_bytes("-5", Written::YamlPlain).expect_err("negative");
+        assert!(err.contains("negative"), "{err}");
+        let err = parse_bytes("20EB", Written::Flag).expect_err("too large");
+        assert!(err.contains("too large"), "{err}");
+    }
+
+    #[test]
+    fn yaml_numbers() {
+        let cases: &[(&str, Option<f64>)] = &[
+            ("1", Some(1.0)),
+            ("-1", Some(-1.0)),
+            ("1.", Some(1.0)),
+            (".5", Some(0.5)),
+            ("1e3", Some(1000.0)),
+            ("1E+3", Some(1000.0)),
+            ("0x10", Some(16.0)),
+            ("0o10", Some(8.0)),
+            ("-.inf", Some(f64::NEG_INFINITY)),
+            (".", None),
+            ("e3", None),
+            ("1e", None),
+            ("inf", None),
+            ("nan", None),
+            ("0x", None),
+            ("1,000", None),
+            ("20MB", None),
+        ];
+        for &(text, expected) in cases {
+            assert_eq!(yaml_number(text), expected, "{text:?}");
+        }
+        assert!(yaml_number(".nan").is_some_and(f64::is_nan));
+    }
+}
