@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Rebuild every test image under testdata/images/ from scratch.
+#
+# Needs (Debian package names): buildah skopeo busybox-static tar python3
+#   podman (only for two-images-docker.tar: `podman save --multi-image-archive`)
+#   umoci, zstd (only for the verification at the end)
+# Run as root (buildah/podman with the vfs driver and chroot isolation).
+# No network is needed: every image is FROM scratch.
+#
+# It uses its own temporary container storage (vfs driver, --root/--runroot
+# under a temp dir), so it neither depends on nor changes the machine's
+# /var/lib/containers. Outputs are removed first; the script is idempotent.
+# The images are committed; CI does not run this. Digests change on every
+# rebuild (timestamps); the script rewrites expected.json at the end
+# (the README's appendix digests then need a refresh too).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+OUT="$HERE/images"
+WORK="$(mktemp -d /tmp/strata-testdata.XXXXXX)"
+[ -n "${KEEP_WORK:-}" ] || trap 'rm -rf "$WORK"' EXIT
+
+ROOT="$WORK/storage"; RUNROOT="$WORK/run"
+STORE=(--root "$ROOT" --runroot "$RUNROOT" --storage-driver vfs)
+CS="containers-storage:[vfs@$ROOT+$RUNROOT]"
+export BUILDAH_ISOLATION=chroot
+# Keep buildah/skopeo/podman away from the user's registries.conf short-name
+# prompts and signature policy quirks.
+cat > "$WORK/policy.json" <<'P'
+{"default":[{"type":"insecureAcceptAnything"}]}
+P
+SK=(skopeo --policy "$WORK/policy.json")
+
+rm -rf "$OUT" "$HERE/base/rootfs.tar"
+mkdir -p "$OUT"
+
+# ---------------------------------------------------------------- base rootfs
+# /bin/busybox (static) + applet symlinks + /etc + /tmp, deterministic tar.
+R="$WORK/rootfs"
+mkdir -p "$R/bin" "$R/etc" "$R/tmp" "$R/root"
+install -m 0755 /bin/busybox "$R/bin/busybox"
+for a in sh ls cat cp mv rm rmdir mkdir ln chmod chown touch head tr seq echo printf true stat; do
+  ln -s busybox "$R/bin/$a"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\n' > "$R/etc/passwd"
+printf 'root:x:0:\nuser:x:1000:\n' > "$R/etc/group"
+chmod 1777 "$R/tmp"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1700000000 \
+    -C "$R" -cf "$HERE/base/rootfs.tar" .
+
+bud() { buildah "${STORE[@]}" bud --layers --isolation chroot --pull=never "$@"; }
+# The same two images once more with the overlay storage driver (needs kernel
+# overlayfs, root): its layer diffs come from the overlayfs upper dir, so it
+# emits what vfs cannot (opaque whiteouts, copy-ups of hard-linked files).
+ROOT2="$WORK/storage-ovl"; RUNROOT2="$WORK/run-ovl"
+STORE2=(--root "$ROOT2" --runroot "$RUNROOT2" --storage-driver overlay)
+CS2="containers-storage:[overlay@$ROOT2+$RUNROOT2]"
+bud2() { buildah "${STORE2[@]}" bud --layers --isolation chroot --pull=never "$@"; }
+
+# ---------------------------------------------------------------- builds
+bud -t strata/base:1 "$HERE/base"
+bud -t strata/overlay:latest "$HERE/overlay"
+bud2 -t strata/base:1 "$HERE/base"
+bud2 -t strata/overlay:latest "$HERE/overlay"
+buildah "${STORE[@]}" manifest create strata/multi:latest
+# One platform per invocation: buildah 1.28 building a comma list runs them
+# concurrently and sometimes leaks arm's variant "v7" into the amd64 and
+# arm64 configs and index entries (seen here); sequential builds are clean.
+for plat in linux/amd64 linux/arm64 linux/arm/v7; do
+  bud --platform "$plat" --manifest strata/multi:latest "$HERE/multi"
+done
+
+# ---------------------------------------------------------------- exports
+IMG="${CS}localhost/strata/overlay:latest"
+"${SK[@]}" copy "$IMG" "oci:$OUT/overlay-oci:latest"                       # gzip (default)
+"${SK[@]}" copy --dest-compress-format zstd "$IMG" "oci:$OUT/overlay-zstd:latest"
+"${SK[@]}" copy --dest-oci-accept-uncompressed-layers "$IMG" "oci:$OUT/overlay-plain:latest"  # plain tar
+"${SK[@]}" copy "$IMG" "docker-archive:$OUT/overlay-docker.tar:strata/overlay:latest"
+"${SK[@]}" copy "$IMG" "oci-archive:$OUT/overlay.oci.tar:latest"
+"${SK[@]}" copy "${CS2}localhost/strata/overlay:latest" "oci:$OUT/overlayfs-oci:latest"
+
+buildah "${STORE[@]}" manifest push --all strata/multi:latest "oci:$OUT/multi-oci:latest"
+
+# Two images, two tags, one legacy archive (shared base layer stored once).
+# Tagged docker.io/... first so RepoTags read strata/base:1, not localhost/...
+buildah "${STORE[@]}" tag localhost/strata/base:1 docker.io/strata/base:1
+buildah "${STORE[@]}" tag localhost/strata/overlay:latest docker.io/strata/overlay:latest
+podman "${STORE[@]}" save --format docker-archive --multi-image-archive \
+  -o "$OUT/two-images-docker.tar" docker.io/strata/base:1 docker.io/strata/overlay:latest
+
+# Docker 25+ `docker save` layouts, repacked from the real blobs of overlay-oci.
+python3 "$HERE/make-docker25.py" "$OUT/overlay-oci" "$OUT"
+
+rm -f "$HERE/base/rootfs.tar"
+python3 "$HERE/expected.py" --check
+python3 "$HERE/expected.py" --write   # expected.json follows the new digests
+# Unmount what the overlay driver left mounted in the temp storage.
+buildah "${STORE2[@]}" rm --all >/dev/null 2>&1 || true
+umount -R "$ROOT2/overlay" 2>/dev/null || true
+echo "built into $OUT"

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Independent oracle for the test images: expected final filesystem and waste.
+
+    python3 expected.py            # print expected.json to stdout
+    python3 expected.py --write    # write testdata/expected.json
+    python3 expected.py --tree overlay-oci   # print the final tree of one layout
+    python3 expected.py --check    # all overlay archives carry overlay-oci's diff_ids
+
+It shares no code with strata. It reads an OCI layout's blobs with python's
+tarfile (gzip/zstd/plain picked by magic bytes; zstd via the `zstd` CLI) and
+applies the OCI layer rules (image-spec layer.md) in the simplest way:
+
+* layers apply bottom to top; names are normalised (strip "./" and "/");
+  file modes are masked to 0o7777 (buildah writes the type bits too);
+* parent components resolve through symlinks of the tree built so far; the
+  last component does not;
+* per layer, first `.wh..wh..opq` (drop every child its directory had before
+  this layer), then `.wh.NAME` (drop NAME and its subtree, if present), then
+  the other entries in tar order: dir over dir keeps children and takes the
+  new metadata, anything else replaces the old node (a whole subtree);
+  missing parents are created as 0755 directories;
+* every regular-file entry creates one "blob" (layer, path, size, sha256);
+  a hard-link entry makes its path share the blob its target holds at that
+  moment (the target may sit in a lower layer).
+
+Waste (definitions of shared/FIELD-NOTES.md): shipped = sum of sizes of all
+blobs; visible = sum of sizes of blobs some final path still holds (through
+hard links too); wasted = shipped - visible. Each unreachable blob gets a
+cause, looked up at the path its entry was written to: `deleted` if nothing
+is there at the end, `metadata_only` if a regular file with the same bytes is
+there, `overwritten` otherwise (other bytes, or now a directory / symlink).
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import io
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+IMAGES = os.path.join(HERE, "images")
+
+
+def read_blob(layout, digest):
+    with open(os.path.join(layout, "blobs", *digest.split(":", 1)), "rb") as f:
+        return f.read()
+
+
+def decompress(data):
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+        return gzip.decompress(data)
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        return subprocess.run(["zstd", "-dc"], input=data, stdout=subprocess.PIPE, check=True).stdout
+    return data
+
+
+def norm(name):
+    parts = []
+    for p in name.split("/"):
+        if p in ("", "."):
+            continue
+        if p == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(p)
+    return "/".join(parts)
+
+
+class Tree:
+    def __init__(self):
+        # path ("" = root) -> node dict: kind (dir/file/symlink/other), mode, uid, gid,
+        # blob (file), target (symlink)
+        self.nodes = {"": {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0}}
+        self.blobs = []  # dicts: layer, path, size, sha256
+
+    def children(self, path):
+        pre = path + "/" if path else ""
+        return [p for p in self.nodes if p.startswith(pre) and p != path and p != ""]
+
+    def remove(self, path):
+        for p in self.children(path) + [path]:
+            self.nodes.pop(p, None)
+
+    def resolve_parent(self, path, depth=0):
+        """Resolve every component but the last through symlinks."""
+        parts = norm(path).split("/")
+        cur = ""
+        for comp in parts[:-1]:
+            cur = cur + "/" + comp if cur else comp
+            node = self.nodes.get(cur)
+            hops = 0
+            while node is not None and node["kind"] == "symlink":
+                hops += 1
+                if hops > 40:
+                    raise RuntimeError("symlink loop at " + cur)
+                t = node["target"]
+                base = "" if t.startswith("/") else cur.rsplit("/", 1)[0] if "/" in cur else ""
+                cur = norm(base + "/" + t)
+                node = self.nodes.get(cur)
+        return norm(cur + "/" + parts[-1]) if cur else parts[-1]
+
+    def ensure_parents(self, path):
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            p = "/".join(parts[:i])
+            if p not in self.nodes or self.nodes[p]["kind"] != "dir":
+                self.remove(p)
+                self.nodes[p] = {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0}
+
+    def apply(self, layer_index, tar_bytes):
+        with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as t:
+            members = [(m, t.extractfile(m).read() if m.isreg() else None) for m in t]
+        opaque, whiteouts, rest = [], [], []
+        for m, data in members:
+            name = norm(m.name)
+            base = name.rsplit("/", 1)[-1]
+            parent = name.rsplit("/", 1)[0] if "/" in name else ""
+            if base == ".wh..wh..opq":
+                opaque.append(parent)
+            elif base.startswith(".wh."):
+                whiteouts.append((parent + "/" if parent else "") + base[4:])
+            elif name:
+                rest.append((name, m, data))
+        for d in opaque:
+            d = self.resolve_parent(d + "/x").rsplit("/", 1)[0] if d else ""
+            for c in self.children(d):
+                self.nodes.pop(c, None)
+        for w in whiteouts:
+            self.remove(self.resolve_parent(w))
+        for name, m, data in rest:
+            path = self.resolve_parent(name)
+            meta = {"mode": m.mode & 0o7777, "uid": m.uid, "gid": m.gid}
+            old = self.nodes.get(path)
+            if m.isdir():
+                if old is not None and old["kind"] == "dir":
+                    old.update(meta)
+                    continue
+                new = dict(meta, kind="dir")
+            elif m.isreg():
+                blob = {"layer": layer_index, "path": path, "size": m.size,
+                        "sha256": hashlib.sha256(data).hexdigest()}
+                self.blobs.append(blob)
+                new = dict(meta, kind="file", blob=blob)
+            elif m.islnk():
+                target = self.nodes.get(self.resolve_parent(m.linkname))
+                if target is None or target["kind"] != "file":
+                    raise RuntimeError(f"hard link {name} -> {m.linkname}: no such file")
+                new = dict(meta, kind="file", blob=target["blob"])
+            elif m.issym():
+                new = dict(meta, kind="symlink", target=m.linkname)
+            else:
+                new = dict(meta, kind="other")
+            if old is not None:
+                self.remove(path)
+            self.ensure_parents(path)
+            self.nodes[path] = new
+
+
+def layout_image(layout, manifest_digest=None):
+    index = json.load(open(os.path.join(layout, "index.json")))
+    if manifest_digest is None:
+        manifest_digest = index["manifests"][0]["digest"]
+    manifest = json.loads(read_blob(layout, manifest_digest))
+    config = json.loads(read_blob(layout, manifest["config"]["digest"]))
+    return manifest, config
+
+
+def analyse(layout, manifest_digest=None, max_layers=None):
+    manifest, config = layout_image(layout, manifest_digest)
+    if max_layers is not None:  # e.g. strata/base:1 = overlay's first layer
+        manifest = dict(manifest, layers=manifest["layers"][:max_layers])
+    tree = Tree()
+    history = [h for h in config.get("history", []) if not h.get("empty_layer")]
+    layers = []
+    for i, desc in enumerate(manifest["layers"]):
+        raw = decompress(read_blob(layout, desc["digest"]))
+        assert "sha256:" + hashlib.sha256(raw).hexdigest() == config["rootfs"]["diff_ids"][i]
+        tree.apply(i, raw)
+        layers.append({"index": i, "created_by": history[i].get("created_by", "") if i < len(history) else "",
+                       "diff_id": config["rootfs"]["diff_ids"][i]})
+    reachable = {id(n["blob"]) for n in tree.nodes.values() if n["kind"] == "file"}
+    shipped = sum(b["size"] for b in tree.blobs)
+    visible = sum(b["size"] for b in tree.blobs if id(b) in reachable)
+    wasted_entries, by_cause = [], {"deleted": 0, "overwritten": 0, "metadata_only": 0}
+    for b in tree.blobs:
+        if id(b) in reachable:
+            continue
+        now = tree.nodes.get(b["path"])
+        if now is None:
+            cause = "deleted"
+        elif now["kind"] == "file" and now["blob"]["sha256"] == b["sha256"]:
+            cause = "metadata_only"
+        else:
+            cause = "overwritten"
+        by_cause[cause] += b["size"]
+        wasted_entries.append({"layer": b["layer"], "path": b["path"], "size": b["size"], "cause": cause})
+    final = {}
+    for p in sorted(tree.nodes):
+        if not p:
+            continue
+        n = tree.nodes[p]
+        f = {"kind": n["kind"], "mode": format(n["mode"], "04o"), "uid": n["uid"], "gid": n["gid"]}
+        if n["kind"] == "file":
+            f.update(size=n["blob"]["size"], layer=n["blob"]["layer"], sha256=n["blob"]["sha256"])
+        if n["kind"] == "symlink":
+            f["target"] = n["target"]
+        final[p] = f
+    links = {}
+    for p, n in tree.nodes.items():
+        if n["kind"] == "file":
+            links.setdefault(id(n["blob"]), []).append(p)
+    return {
+        "layers": len(manifest["layers"]),
+        "layer_list": layers,
+        "shipped_bytes": shipped,
+        "visible_bytes": visible,
+        "wasted_bytes": shipped - visible,
+        "by_cause": by_cause,
+        "wasted_paths": {e["path"]: e["cause"] for e in wasted_entries},
+        "wasted_entries": wasted_entries,
+        "hardlink_groups": sorted(sorted(v) for v in links.values() if len(v) > 1),
+        "final": final,
+    }
+
+
+def compact_final(final, keep_prefixes=("app", "lib", "usr", "etc", "bin/sh", "bin/busybox",
+                                        "tmp", "arch.txt", "common.txt")):
+    return {p: f for p, f in final.items() if p.startswith(keep_prefixes)}
+
+
+def check_archives():
+    """Every overlay output must carry the layers of overlay-oci (same diff_ids)."""
+    import gzip
+    manifest, config = layout_image(os.path.join(IMAGES, "overlay-oci"))
+    want = config["rootfs"]["diff_ids"]
+    for name in ("overlay-docker.tar", "two-images-docker.tar", "docker25-graphdriver.tar",
+                 "docker25-containerd.tar", "overlay.oci.tar"):
+        with tarfile.open(os.path.join(IMAGES, name)) as t:
+            names = t.getnames()
+            def read(n):
+                m = t.getmember(n)
+                while m.issym():  # legacy archives: <id>/layer.tar -> ../<hex>.tar
+                    m = t.getmember(norm(os.path.dirname(m.name) + "/" + m.linkname))
+                return t.extractfile(m).read()
+            if "manifest.json" in names:
+                items = json.loads(read("manifest.json"))
+                item = [i for i in items if any(tag.endswith("strata/overlay:latest") for tag in i["RepoTags"])][0]
+                layers = [decompress(read(l)) for l in item["Layers"]]
+            else:  # oci-archive
+                idx = json.loads(read("index.json"))
+                m = json.loads(read("blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
+                layers = [decompress(read("blobs/sha256/" + l["digest"][7:])) for l in m["layers"]]
+        got = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
+        print(name, "OK" if got == want else "MISMATCH")
+
+
+def main():
+    args = sys.argv[1:]
+    if args[:1] == ["--check"]:
+        check_archives()
+        return
+    if args[:1] == ["--tree"]:
+        r = analyse(os.path.join(IMAGES, args[1]))
+        for p, f in r["final"].items():
+            print(p, json.dumps(f, sort_keys=True))
+        return
+    out = {"_about": "Computed by testdata/expected.py (independent oracle) from the OCI layouts; "
+                     "see README.md for which output file carries which image."}
+    for key, layout, n in (("base", "overlay-oci", 1), ("overlay", "overlay-oci", None),
+                           ("overlayfs", "overlayfs-oci", None)):
+        r = analyse(os.path.join(IMAGES, layout), max_layers=n)
+        r["final"] = compact_final(r["final"])
+        r["source"] = "images/" + layout + ("" if n is None else f" (first {n} layer)")
+        out[key] = r
+    multi = os.path.join(IMAGES, "multi-oci")
+    index = json.load(open(os.path.join(multi, "index.json")))
+    top = json.loads(read_blob(multi, index["manifests"][0]["digest"]))
+    for m in top["manifests"]:
+        p = m["platform"]
+        key = "multi/" + p["os"] + "/" + p["architecture"] + ("/" + p["variant"] if p.get("variant") else "")
+        r = analyse(multi, m["digest"])
+        r["source"] = "images/multi-oci@" + m["digest"]
+        out[key] = r
+    text = json.dumps(out, indent=1, sort_keys=False) + "\n"
+    if args[:1] == ["--write"]:
+        open(os.path.join(HERE, "expected.json"), "w").write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
