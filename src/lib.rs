@@ -4,13 +4,14 @@
 //! union filesystem as a container runtime would ([`overlay`]), and computes diffs, waste and
 //! efficiency ([`analysis`]). The faces — text, JSON, CI rules — only read the result.
 
+pub mod analysis;
 pub mod ci;
+pub mod engine;
 pub mod error;
 pub mod image;
+pub mod layer;
+pub mod overlay;
+pub mod report;
 pub mod source;
 
 pub use error::{Error, Result};
-pub mod analysis;
-pub mod engine;
-pub mod layer;
-pub mod overlay;

@@ -108,8 +108,12 @@ impl<R: BufRead> Decoder<R> {
         let compression = Compression::sniff(head);
         let decoder = match compression {
             Compression::None => Decoder::Plain(inner),
-            Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(inner))),
-            Compression::Zstd => Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(inner)?)),
+            Compression::Gzip => {
+                Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(inner)))
+            }
+            Compression::Zstd => {
+                Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(inner)?))
+            }
         };
         Ok((compression, decoder))
     }

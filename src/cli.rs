@@ -1,0 +1,158 @@
+//! The command line: clap definitions only. Dispatch lives in `main.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// What is inside a container image, layer by layer, and where its bytes are wasted.
+///
+/// IMAGE is an OCI layout directory (`DIR`, `DIR:REF`, `oci:DIR[:REF]`), an oci-archive
+/// (`oci-archive:FILE[:REF]`) or a `docker save` tarball (`docker-archive:FILE[:REPO:TAG]`),
+/// recognised by content when no prefix is given.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The image to analyse (without a subcommand: the summary, or the CI verdict with --ci).
+    pub image: Option<String>,
+
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub ci: CiArgs,
+
+    /// Run the CI rules and exit 0 (pass), 1 (a rule failed) or 2 (could not analyse).
+    /// Also on when the environment has CI=true, as with dive.
+    #[arg(long = "ci")]
+    pub ci_mode: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the image's layers, efficiency and wasted bytes.
+    Analyze {
+        image: String,
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Judge the image against CI rules (dive's flags and `.dive-ci` work unchanged).
+    Ci {
+        image: String,
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        ci: CiArgs,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (strata.1 and one per subcommand) into a directory.
+    Man {
+        /// Directory to write into (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+/// Where an image comes from when the path alone does not say (dive's `--source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceKind {
+    /// A `docker save` tarball.
+    DockerArchive,
+    /// An OCI image layout directory.
+    Oci,
+    /// An OCI layout in a tar file.
+    OciArchive,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    /// Platform to pick from a multi-platform image (`os/arch[/variant]`); default: the host's.
+    #[arg(long)]
+    pub platform: Option<String>,
+
+    /// Which image of an archive holding several (`repo:tag`); default: the first.
+    #[arg(long)]
+    pub tag: Option<String>,
+
+    /// How to read IMAGE (as dive's --source); by default it is recognised by content.
+    #[arg(long, value_enum)]
+    pub source: Option<SourceKind>,
+
+    /// Report digest and size mismatches as warnings instead of failing.
+    #[arg(short = 'i', long = "ignore-errors")]
+    pub ignore_errors: bool,
+
+    /// Skip the SHA-256 checks of blobs and layer tars (faster; nothing is verified).
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Also write the JSON analysis to FILE (truncating it), as dive's --json does.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// How many wasted paths to list (0: all). Default: 20 in text, 100 in JSON.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+}
+
+/// Which numbers the CI rules judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricsKind {
+    /// strata's exact waste (default).
+    Exact,
+    /// dive 0.13's formulas, for a pipeline that must keep dive's verdicts.
+    Dive,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CiArgs {
+    /// CI rules file (default: ./.dive-ci when present).
+    #[arg(long = "ci-config", value_name = "FILE")]
+    pub ci_config: Option<PathBuf>,
+
+    /// Fail when efficiency is below this ratio (0..1, or `disabled`). Default 0.9.
+    #[arg(long = "lowestEfficiency", value_name = "RATIO")]
+    pub lowest_efficiency: Option<String>,
+
+    /// Fail when more bytes than this are wasted (`20MB`, `20MiB`, or `disabled`).
+    #[arg(long = "highestWastedBytes", value_name = "SIZE")]
+    pub highest_wasted_bytes: Option<String>,
+
+    /// Fail when wasted bytes exceed this ratio of the bytes above the base layer. Default 0.1.
+    #[arg(long = "highestUserWastedPercent", value_name = "RATIO")]
+    pub highest_user_wasted_percent: Option<String>,
+
+    /// Judge strata's exact metrics or dive's.
+    #[arg(long, value_enum, default_value_t = MetricsKind::Exact)]
+    pub metrics: MetricsKind,
+}

@@ -1,0 +1,61 @@
+//! Printers: they read an [`Analysis`](crate::analysis::Analysis) and write it out.
+
+pub mod text;
+
+/// Bytes for people: SI units as dive prints them (`1.2 MB`).
+pub fn size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::DECIMAL)
+}
+
+/// A ratio as a percentage with one decimal (`87.3%`).
+pub fn percent(ratio: f64) -> String {
+    if ratio.is_nan() {
+        "n/a".to_string()
+    } else {
+        format!("{:.1}%", ratio * 100.0)
+    }
+}
+
+/// Shortens a command for one line: collapses whitespace, drops buildah's `/bin/sh -c`
+/// prefix, and cuts at `width` characters with an ellipsis.
+pub fn short_command(cmd: &str, width: usize) -> String {
+    let mut s: String = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
+    for prefix in ["/bin/sh -c #(nop) ", "/bin/sh -c "] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest.to_string();
+            break;
+        }
+    }
+    if s.chars().count() > width {
+        let cut: String = s.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_shortened_for_one_line() {
+        assert_eq!(
+            short_command("/bin/sh -c #(nop)  ADD file:abc in / ", 40),
+            "ADD file:abc in /"
+        );
+        assert_eq!(
+            short_command("/bin/sh -c apt-get   update", 40),
+            "apt-get update"
+        );
+        assert_eq!(short_command("abcdefghij", 5), "abcd…");
+    }
+
+    #[test]
+    fn sizes_and_percentages() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(1_500_000), "1.50 MB");
+        assert_eq!(percent(0.8734), "87.3%");
+        assert_eq!(percent(f64::NAN), "n/a");
+    }
+}

@@ -1,0 +1,222 @@
+//! The text faces: the analysis summary and the CI verdict.
+
+use std::io::{self, Write};
+
+use super::{percent, short_command, size};
+use crate::analysis::Analysis;
+use crate::ci::{self, RuleOutcome, Status};
+
+/// Writes the summary: image, layers, efficiency, waste by cause, top wasted paths.
+pub fn write_summary(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
+    write_header(w, a)?;
+    writeln!(w)?;
+    write_layers(w, a)?;
+    writeln!(w)?;
+    write_waste(w, a)?;
+    writeln!(w)?;
+    write_paths(w, a, top)?;
+    write_warnings(w, a)
+}
+
+fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let img = &a.image;
+    let mut source = format!("{} ({}", img.source, img.format);
+    if let Some(r) = &img.reference {
+        source.push_str(&format!(", {r}"));
+    }
+    source.push(')');
+    writeln!(w, "Image        {source}")?;
+    if let Some(p) = &img.platform {
+        writeln!(w, "Platform     {p}")?;
+    }
+    if let Some(d) = &img.manifest_digest {
+        writeln!(w, "Manifest     {d}")?;
+    }
+    writeln!(
+        w,
+        "Size         {} compressed, {} uncompressed in {} layers; {} files, {} directories, {} symlinks",
+        size(img.compressed_bytes),
+        size(img.shipped_bytes),
+        img.layer_count,
+        img.final_files,
+        img.final_dirs,
+        img.final_symlinks,
+    )
+}
+
+fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    writeln!(
+        w,
+        "{:>3}  {:>10}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  Command",
+        "#", "Size", "Compressed", "Wasted", "+add", "~mod", "-del"
+    )?;
+    for l in &a.layers {
+        let command = l
+            .created_by
+            .as_deref()
+            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 60));
+        writeln!(
+            w,
+            "{:>3}  {:>10}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  {command}",
+            l.index,
+            size(l.shipped_bytes),
+            size(l.compressed_bytes),
+            size(l.wasted_bytes + l.hidden_lower_bytes),
+            l.added,
+            l.modified + l.metadata_only,
+            l.removed,
+        )?;
+    }
+    Ok(())
+}
+
+fn write_waste(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let waste = &a.waste;
+    let c = &waste.by_cause;
+    writeln!(
+        w,
+        "Efficiency   {}  ({} visible of {} shipped)",
+        percent(waste.efficiency),
+        size(a.image.visible_bytes),
+        size(a.image.shipped_bytes)
+    )?;
+    writeln!(
+        w,
+        "Wasted       {}  (deleted {}, overwritten {}, metadata-only {})",
+        size(waste.wasted_bytes),
+        size(c.deleted),
+        size(c.overwritten),
+        size(c.metadata_only)
+    )?;
+    writeln!(
+        w,
+        "User wasted  {} of the bytes shipped above the base layer",
+        percent(waste.user_wasted_ratio)
+    )?;
+    writeln!(
+        w,
+        "dive 0.13    efficiency {}, wasted {}, user wasted {}",
+        percent(a.dive.efficiency),
+        size(a.dive.wasted_bytes),
+        a.dive
+            .user_wasted_percent
+            .map_or("n/a".to_string(), percent)
+    )
+}
+
+fn write_paths(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
+    let waste = &a.waste;
+    if waste.paths.is_empty() {
+        return writeln!(w, "No wasted paths.");
+    }
+    let shown = if top == 0 {
+        waste.paths.len()
+    } else {
+        top.min(waste.paths.len())
+    };
+    writeln!(w, "Top wasted paths ({shown} of {})", waste.paths_total)?;
+    writeln!(
+        w,
+        "{:>10}  {:>6}  {:<13}  {:<8}  Path",
+        "Wasted", "Copies", "Cause", "Layers"
+    )?;
+    for p in waste.paths.iter().take(shown) {
+        let layers: Vec<String> = p.layers.iter().map(ToString::to_string).collect();
+        writeln!(
+            w,
+            "{:>10}  {:>6}  {:<13}  {:<8}  {}",
+            size(p.wasted_bytes),
+            p.copies,
+            p.cause.as_str(),
+            layers.join(","),
+            p.path
+        )?;
+    }
+    Ok(())
+}
+
+fn write_warnings(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    if a.warnings.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "Warnings")?;
+    for msg in &a.warnings {
+        writeln!(w, "  {msg}")?;
+    }
+    Ok(())
+}
+
+/// Writes the CI verdict: the metrics judged, each rule's result, the top offenders.
+pub fn write_ci(
+    w: &mut dyn Write,
+    a: &Analysis,
+    outcomes: &[RuleOutcome],
+    metrics_name: &str,
+    config: Option<&std::path::Path>,
+    top: usize,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "Image: {} ({} layers)",
+        a.image.source, a.image.layer_count
+    )?;
+    match config {
+        Some(p) => writeln!(w, "Rules: {}", p.display())?,
+        None => writeln!(w, "Rules: defaults (no .dive-ci)")?,
+    }
+    writeln!(w, "Metrics: {metrics_name}")?;
+    writeln!(
+        w,
+        "  efficiency: {}   wasted: {}   user wasted: {}",
+        percent(a.waste.efficiency),
+        ci::bytes_text(a.waste.wasted_bytes),
+        percent(a.waste.user_wasted_ratio)
+    )?;
+    writeln!(
+        w,
+        "  dive 0.13:  {}   wasted: {}   user wasted: {}",
+        percent(a.dive.efficiency),
+        ci::bytes_text(a.dive.wasted_bytes),
+        a.dive
+            .user_wasted_percent
+            .map_or("n/a".to_string(), percent)
+    )?;
+    writeln!(w, "Results:")?;
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    for o in outcomes {
+        let tag = match o.status {
+            Status::Pass => {
+                pass += 1;
+                "PASS"
+            }
+            Status::Fail => {
+                fail += 1;
+                "FAIL"
+            }
+            Status::Disabled => {
+                skip += 1;
+                "SKIP"
+            }
+        };
+        writeln!(w, "  {tag}: {}: {}", o.rule.dive_name(), o.message)?;
+    }
+    if fail > 0 && !a.waste.paths.is_empty() {
+        writeln!(w, "Top offenders:")?;
+        for p in a.waste.paths.iter().take(top.max(1)) {
+            writeln!(
+                w,
+                "  {:>10}  {:<13}  {}",
+                size(p.wasted_bytes),
+                p.cause.as_str(),
+                p.path
+            )?;
+        }
+    }
+    let verdict = if fail > 0 { "FAIL" } else { "PASS" };
+    writeln!(
+        w,
+        "Result: {verdict} [Total:{}] [Passed:{pass}] [Failed:{fail}] [Skipped:{skip}]",
+        outcomes.len()
+    )
+}
