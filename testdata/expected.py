@@ -26,9 +26,10 @@ applies the OCI layer rules (image-spec layer.md) in the simplest way:
 Waste (definitions of shared/FIELD-NOTES.md): shipped = sum of sizes of all
 blobs; visible = sum of sizes of blobs some final path still holds (through
 hard links too); wasted = shipped - visible. Each unreachable blob gets a
-cause, looked up at the path its entry was written to: `deleted` if nothing
-is there at the end, `metadata_only` if a regular file with the same bytes is
-there, `overwritten` otherwise (other bytes, or now a directory / symlink).
+cause, looked up at the path its entry was written to: `deleted` if no regular
+file is there at the end (removed, whited out, or replaced by a directory or a
+symlink), `metadata_only` if a regular file with the same bytes is there,
+`overwritten` if a regular file with other bytes is there.
 """
 import hashlib
 import json
@@ -189,7 +190,7 @@ def analyse(layout, manifest_digest=None, max_layers=None):
         if id(b) in reachable:
             continue
         now = tree.nodes.get(b["path"])
-        if now is None:
+        if now is None or now["kind"] != "file":
             cause = "deleted"
         elif now["kind"] == "file" and now["blob"]["sha256"] == b["sha256"]:
             cause = "metadata_only"
