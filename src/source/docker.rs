@@ -155,10 +155,12 @@ pub(crate) fn load(
         )));
     }
     config::apply(&config, &mut layers, &mut warnings);
-    let reference = match tag {
-        Some(t) if !t.starts_with('@') => Some(t.to_string()),
-        _ => entry.repo_tags.as_ref().and_then(|t| t.first().cloned()),
-    };
+    // The tag as the archive spells it: the one asked for, else the image's first.
+    let tags = entry.repo_tags.as_deref().unwrap_or_default();
+    let reference = tag
+        .and_then(|t| tags.iter().find(|rt| super::same_image_name(rt, t)))
+        .or(tags.first())
+        .cloned();
     Ok(Image {
         source: name,
         format,

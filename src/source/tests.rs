@@ -393,12 +393,19 @@ fn docker_archive_several_images_by_tag() {
     ] {
         let image = open(&spec, &OpenOptions::default()).unwrap();
         assert_eq!(layer_bytes(&image, 0), L2, "{spec}");
+        assert_eq!(image.reference.as_deref(), Some("tool:2"), "{spec}");
     }
     let by_short = open(
         &format!("docker-archive:{t}:alpine:3.19"),
         &OpenOptions::default(),
     );
-    assert_eq!(layer_bytes(&by_short.unwrap(), 0), L1);
+    let by_short = by_short.unwrap();
+    assert_eq!(layer_bytes(&by_short, 0), L1);
+    assert_eq!(
+        by_short.reference.as_deref(),
+        Some("docker.io/library/alpine:3.19"),
+        "the archive's spelling"
+    );
     let err = open_err(
         &format!("docker-archive:{t}:tool:3"),
         &OpenOptions::default(),
