@@ -240,6 +240,11 @@ fn is_tar_header(h: &[u8; 512]) -> bool {
 /// - Several images and no reference (in the spec or [`OpenOptions::tag`]): the first one is
 ///   taken, and a warning in [`Image::warnings`] lists the others.
 /// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci.rs`.
+///
+/// # Errors
+/// One-line [`Error`]s naming the file, member or blob: unreadable or unrecognised input
+/// (compressed archives get a hint), invalid JSON, a digest mismatch, or — as
+/// [`Error::NotFound`], listing what there is — a reference, tag or platform it lacks.
 pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
     let parsed = parse_spec(spec)?;
     let explicit = options

@@ -20,6 +20,9 @@ fn oci_arch(arch: &str) -> &str {
 
 impl Platform {
     /// Parses `os/arch[/variant]`; a lone `arch` means `linux/arch`.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for an empty part or more than three.
     pub fn parse(text: &str) -> Result<Platform> {
         let parts: Vec<&str> = text.trim().split('/').collect();
         let bad = || {
@@ -45,6 +48,7 @@ impl Platform {
 
     /// The platform images for this machine are built for: Linux on every host but Windows
     /// (Docker Desktop runs Linux images on macOS), with Rust's architecture named as OCI does.
+    #[must_use]
     pub fn host() -> Platform {
         let os = if cfg!(windows) { "windows" } else { "linux" };
         Platform {
@@ -56,6 +60,7 @@ impl Platform {
 
     /// Whether an image for `self` satisfies a request for `wanted`. A request without a
     /// variant takes any variant; `arm64` without a variant is `arm64/v8`.
+    #[must_use]
     pub fn satisfies(&self, wanted: &Platform) -> bool {
         if !self.os.eq_ignore_ascii_case(&wanted.os)
             || oci_arch(&self.architecture) != oci_arch(&wanted.architecture)

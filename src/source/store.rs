@@ -128,6 +128,9 @@ pub struct TarStore {
 
 impl TarStore {
     /// Indexes every member of the tar at `path`: one header walk, skipping over the data.
+    ///
+    /// # Errors
+    /// The file cannot be read, is not a tar, or a member runs past its end (truncated).
     pub fn open(path: &Path) -> Result<Self> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -193,6 +196,7 @@ impl TarStore {
     }
 
     /// Whether a member of this (normalised) name exists, whatever its kind.
+    #[must_use]
     pub fn contains(&self, location: &str) -> bool {
         self.members.contains_key(&normalise(location))
     }
