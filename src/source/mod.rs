@@ -1,9 +1,9 @@
 //! Where images come from: recognise the input by its content and resolve it to an [`Image`].
 //!
-//! - [`store`]: reading files of a directory or members of a tar ([`DirStore`], [`TarStore`]).
-//! - [`oci`]: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
-//! - [`docker`]: `docker save` archives, before and after Docker 25.
-//! - [`config`]: the image config, history mapped to layers.
+//! - `store.rs`: reading files of a directory or members of a tar ([`DirStore`], [`TarStore`]).
+//! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
+//! - `docker.rs`: `docker save` archives, before and after Docker 25.
+//! - `config.rs`: the image config, history mapped to layers.
 
 mod blob;
 mod config;
