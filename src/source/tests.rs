@@ -592,3 +592,40 @@ fn image_names_compare_with_docker_hub_defaults() {
     assert!(!same_image_name("alpine:3.19", "alpine"));
     assert!(!same_image_name("quay.io/alpine:1", "alpine:1"));
 }
+
+#[test]
+fn nesting_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let mut desc = layout.image(&[L1], &config(&[L1], json!([])));
+    for _ in 0..7 {
+        desc = layout.index(vec![desc]);
+    }
+    layout.write_index(vec![desc.clone()]);
+    assert_eq!(
+        layer_bytes(&open_ok(dir.path()), 0),
+        L1,
+        "7 levels are fine"
+    );
+    let deeper = layout.index(vec![layout.index(vec![desc])]);
+    layout.write_index(vec![deeper]);
+    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("nested more than 8 deep"), "{err}");
+}
+
+#[test]
+fn invalid_manifest_json_names_the_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let m = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        b"{\"config\": }",
+    );
+    layout.write_index(vec![m.clone()]);
+    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
+    let digest = m["digest"].as_str().unwrap();
+    assert!(
+        err.contains(&format!("manifest {digest}: invalid JSON")) && err.contains("column"),
+        "{err}"
+    );
+}
