@@ -1,7 +1,28 @@
 //! Where images come from: recognise the input by its content and resolve it to an [`Image`].
+//!
+//! - `store.rs`: reading files of a directory or members of a tar ([`DirStore`], [`TarStore`]).
+//! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
+//! - `docker.rs`: `docker save` archives, before and after Docker 25.
+//! - `config.rs`: the image config, history mapped to layers.
 
-use crate::error::Result;
-use crate::image::Image;
+mod blob;
+mod config;
+mod docker;
+mod oci;
+mod platform;
+mod store;
+#[cfg(test)]
+mod testutil;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use store::{DirStore, TarStore};
+
+use crate::error::{Error, Result};
+use crate::image::{Format, Image, Platform};
 
 /// What the user asked for beyond the input itself.
 #[derive(Debug, Clone, Default)]
@@ -12,10 +33,290 @@ pub struct OpenOptions {
     pub tag: Option<String>,
 }
 
+/// A transport forced by a skopeo-style prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Oci,
+    OciArchive,
+    DockerArchive,
+}
+
+impl Transport {
+    fn prefix(self) -> &'static str {
+        match self {
+            Transport::Oci => "oci:",
+            Transport::OciArchive => "oci-archive:",
+            Transport::DockerArchive => "docker-archive:",
+        }
+    }
+}
+
+/// The input as the user typed it, split into transport, path and reference.
+#[derive(Debug, PartialEq, Eq)]
+struct Spec {
+    transport: Option<Transport>,
+    path: PathBuf,
+    reference: Option<String>,
+}
+
+/// Transports of skopeo and podman that name something other than a local file.
+const REMOTE_TRANSPORTS: &[&str] = &[
+    "docker",
+    "docker-daemon",
+    "containers-storage",
+    "dir",
+    "registry",
+    "podman",
+    "ostree",
+    "sif",
+];
+
+fn exists(path: &str) -> bool {
+    Path::new(path).symlink_metadata().is_ok()
+}
+
+/// Splits `PATH[:REF]`: the whole text if it exists, else at the first colon whose left side
+/// exists (so `REF` may contain colons, as in `localhost:5000/app:1.0`).
+fn split_reference(text: &str) -> (PathBuf, Option<String>) {
+    if !exists(text) {
+        for (i, _) in text.match_indices(':') {
+            let (path, reference) = (&text[..i], &text[i + 1..]);
+            if !path.is_empty() && exists(path) {
+                return (
+                    path.into(),
+                    Some(reference.to_string()).filter(|r| !r.is_empty()),
+                );
+            }
+        }
+    }
+    (text.into(), None)
+}
+
+fn parse_spec(text: &str) -> Result<Spec> {
+    if text.is_empty() {
+        return Err(Error::Usage("no image given".to_string()));
+    }
+    // A path that exists is a path, even one that looks like a prefix.
+    if exists(text) {
+        return Ok(Spec {
+            transport: None,
+            path: text.into(),
+            reference: None,
+        });
+    }
+    for transport in [
+        Transport::Oci,
+        Transport::OciArchive,
+        Transport::DockerArchive,
+    ] {
+        if let Some(rest) = text.strip_prefix(transport.prefix()) {
+            let (path, reference) = split_reference(rest);
+            return Ok(Spec {
+                transport: Some(transport),
+                path,
+                reference,
+            });
+        }
+    }
+    if let Some((scheme, _)) = text.split_once(':')
+        && REMOTE_TRANSPORTS.contains(&scheme)
+    {
+        return Err(Error::Usage(format!(
+            "{text}: the {scheme}: transport is not supported; strata reads local files — save \
+             the image first (docker save IMAGE -o image.tar, or skopeo copy {text} oci:DIR)"
+        )));
+    }
+    let (path, reference) = split_reference(text);
+    Ok(Spec {
+        transport: None,
+        path,
+        reference,
+    })
+}
+
+/// Whether two image names are the same, with Docker Hub's defaults applied
+/// (`docker.io/library/alpine:latest` is `alpine`).
+pub(crate) fn same_image_name(a: &str, b: &str) -> bool {
+    fn canonical(name: &str) -> String {
+        let mut n = name;
+        for prefix in [
+            "docker.io/library/",
+            "index.docker.io/library/",
+            "docker.io/",
+            "index.docker.io/",
+        ] {
+            if let Some(rest) = n.strip_prefix(prefix) {
+                n = rest;
+                break;
+            }
+        }
+        let last = n.rsplit('/').next().unwrap_or(n);
+        if last.contains(':') || last.contains('@') {
+            n.to_string()
+        } else {
+            format!("{n}:latest")
+        }
+    }
+    a == b || canonical(a) == canonical(b)
+}
+
+/// Checks the first bytes of a file: a compressed archive gets a message saying how to
+/// decompress it; anything else that is not a tar is refused by name.
+fn sniff(path: &Path) -> Result<()> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 512];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    let shown = path.display();
+    let compressed = if head.starts_with(&[0x1f, 0x8b]) {
+        Some(("gzip", format!("gzip -dc {shown} > image.tar")))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(("zstd", format!("zstd -dc {shown} > image.tar")))
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some(("xz", format!("xz -dc {shown} > image.tar")))
+    } else if head.starts_with(b"BZh") {
+        Some(("bzip2", format!("bzip2 -dc {shown} > image.tar")))
+    } else {
+        None
+    };
+    if let Some((kind, command)) = compressed {
+        return Err(Error::format(
+            shown.to_string(),
+            format!(
+                "the archive is {kind}-compressed; strata reads uncompressed tar archives: \
+                 decompress it first ({command})"
+            ),
+        ));
+    }
+    if n < head.len() || !is_tar_header(&head) {
+        return Err(Error::format(
+            shown.to_string(),
+            "not a container image: expected an OCI layout directory, or a tar archive from \
+             docker save, podman save or skopeo (oci-archive / docker-archive)",
+        ));
+    }
+    Ok(())
+}
+
+/// A tar header has `ustar` magic or, for old v7 tars, a valid checksum.
+fn is_tar_header(h: &[u8; 512]) -> bool {
+    if &h[257..262] == b"ustar" {
+        return true;
+    }
+    let field = String::from_utf8_lossy(&h[148..156]);
+    let Ok(stored) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
+        return false;
+    };
+    let computed: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    stored == computed
+}
+
 /// Opens an image from a path with an optional skopeo-style prefix (`oci:DIR[:REF]`,
 /// `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REPO:TAG]`), or a plain path recognised by
-/// its content.
+/// its content (`PATH:REF` also works when `PATH:REF` itself does not exist but `PATH` does).
+///
+/// - A directory with `oci-layout` and `index.json` is an OCI layout; one with `manifest.json`
+///   is an extracted `docker save` (which wins, as in a tar, unless `oci:` forces the layout).
+/// - A file must be an uncompressed tar: with `manifest.json` it is `docker save` (either age;
+///   `oci-archive:` forces its OCI half instead), with only `index.json` an oci-archive.
+/// - Several images and no reference (in the spec or [`OpenOptions::tag`]): the first one is
+///   taken, and a warning in [`Image::warnings`] lists the others.
+/// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci.rs`.
+///
+/// # Errors
+/// One-line [`Error`]s naming the file, member or blob: unreadable or unrecognised input
+/// (compressed archives get a hint), invalid JSON, a digest mismatch, or — as
+/// [`Error::NotFound`], listing what there is — a reference, tag or platform it lacks.
 pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
-    let _ = (spec, options);
-    todo!("source::open")
+    let parsed = parse_spec(spec)?;
+    let explicit = options
+        .platform
+        .as_deref()
+        .map(Platform::parse)
+        .transpose()?;
+    let explicit = explicit.as_ref();
+    let reference = parsed.reference.as_deref().or(options.tag.as_deref());
+    let path = &parsed.path;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let shown = path.display().to_string();
+    let mut image = if meta.is_dir() {
+        if let Some(t @ (Transport::OciArchive | Transport::DockerArchive)) = parsed.transport {
+            return Err(Error::Usage(format!(
+                "{shown}: is a directory, but {} expects a tar file (use oci:{shown} for a \
+                 layout directory)",
+                t.prefix()
+            )));
+        }
+        let store = Arc::new(DirStore::new(path));
+        let has = |name: &str| path.join(name).is_file();
+        if has("manifest.json") && parsed.transport.is_none() {
+            docker::load(store, reference, explicit)?
+        } else if has("index.json") && has("oci-layout") {
+            oci::load(store, Format::OciLayout, reference, explicit)?
+        } else {
+            return Err(Error::format(
+                shown,
+                "not an image directory: expected an OCI layout (oci-layout and index.json)",
+            ));
+        }
+    } else {
+        if parsed.transport == Some(Transport::Oci) {
+            return Err(Error::Usage(format!(
+                "{shown}: oci: expects a layout directory; for a tar file use oci-archive:{shown}"
+            )));
+        }
+        sniff(path)?;
+        let store = TarStore::open(path)?;
+        let docker = store.contains("manifest.json");
+        let oci = store.contains("index.json");
+        match (parsed.transport, docker, oci) {
+            (Some(Transport::DockerArchive), false, _) => {
+                return Err(Error::format(
+                    shown,
+                    "not a docker-archive: the tar has no manifest.json",
+                ));
+            }
+            (Some(Transport::OciArchive), _, false) => {
+                return Err(Error::format(
+                    shown,
+                    "not an oci-archive: the tar has no index.json",
+                ));
+            }
+            (Some(Transport::OciArchive), _, true) | (None | Some(Transport::Oci), false, true) => {
+                oci::load(Arc::new(store), Format::OciArchive, reference, explicit)?
+            }
+            (_, true, _) => docker::load(Arc::new(store), reference, explicit)?,
+            (None | Some(Transport::Oci), false, false) => {
+                return Err(Error::format(
+                    shown,
+                    "a tar archive, but not an image: it has neither manifest.json (docker \
+                     save) nor index.json (oci-archive)",
+                ));
+            }
+        }
+    };
+    image.source = spec.to_string();
+    Ok(image)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

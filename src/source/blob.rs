@@ -1,0 +1,164 @@
+//! Small JSON blobs (indexes, manifests, configs): read with a size cap, verified against their
+//! digest, parsed with messages that name the blob and serde's line and column.
+
+use std::io::Read;
+
+use serde::de::DeserializeOwned;
+use sha2::Digest as _;
+
+use crate::error::{Error, Result};
+use crate::image::BlobStore;
+
+/// The largest JSON document strata reads; real manifests and configs are a few KiB.
+pub(crate) const JSON_LIMIT: u64 = 16 << 20;
+
+/// Reads a whole small file from a store, refusing anything over [`JSON_LIMIT`].
+pub(crate) fn read_small(store: &dyn BlobStore, location: &str, what: &str) -> Result<Vec<u8>> {
+    let (reader, len) = store.open(location)?;
+    if len > JSON_LIMIT {
+        return Err(Error::format(
+            what,
+            format!("{len} bytes is too large for a JSON document (limit {JSON_LIMIT})"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    reader
+        .take(JSON_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::format(what, format!("read failed: {e}")))?;
+    if bytes.len() as u64 > JSON_LIMIT {
+        return Err(Error::format(what, "too large for a JSON document"));
+    }
+    Ok(bytes)
+}
+
+/// Checks `bytes` against a digest `alg:hex`. Returns `Ok(false)` when the algorithm is not one
+/// strata can compute (the content is then taken on trust), an error when it does not match.
+pub(crate) fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<bool> {
+    let Some((alg, hex)) = expected.split_once(':') else {
+        return Ok(false);
+    };
+    let found = match alg {
+        "sha256" => to_hex(&sha2::Sha256::digest(bytes)),
+        "sha384" => to_hex(&sha2::Sha384::digest(bytes)),
+        "sha512" => to_hex(&sha2::Sha512::digest(bytes)),
+        _ => return Ok(false),
+    };
+    if !found.eq_ignore_ascii_case(hex) {
+        return Err(Error::Digest {
+            what: what.to_string(),
+            kind: "digest",
+            expected: expected.to_string(),
+            found: format!("{alg}:{found}"),
+        });
+    }
+    Ok(true)
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Parses JSON; the error names `what` and carries serde's line and column.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::format(what, format!("invalid JSON: {e}")))
+}
+
+/// Reads, size-checks and verifies a blob named by its descriptor. The returned bytes match
+/// `digest` (when its algorithm is known) and `size` (when given).
+pub(crate) fn read_verified(
+    store: &dyn BlobStore,
+    digest: &str,
+    size: Option<u64>,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let location = blob_path(digest, store.name())?;
+    let bytes = read_small(store, &location, what)?;
+    if let Some(size) = size
+        && size != bytes.len() as u64
+    {
+        return Err(Error::Digest {
+            what: what.to_string(),
+            kind: "size",
+            expected: size.to_string(),
+            found: bytes.len().to_string(),
+        });
+    }
+    verify(&bytes, digest, what)?;
+    Ok(bytes)
+}
+
+/// Where a blob of an OCI layout lives: `blobs/<alg>/<encoded>`. The digest's characters are
+/// checked (the spec's grammar), so a hostile digest cannot name a path outside `blobs/`.
+pub(crate) fn blob_path(digest: &str, store: &str) -> Result<String> {
+    let bad = || Error::format(store, format!("invalid digest {digest:?}"));
+    let (alg, encoded) = digest.split_once(':').ok_or_else(bad)?;
+    let alg_ok = !alg.is_empty()
+        && alg
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
+    let enc_ok = !encoded.is_empty()
+        && encoded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
+    if !alg_ok || !enc_ok {
+        return Err(bad());
+    }
+    Ok(format!("blobs/{alg}/{encoded}"))
+}
+
+/// `sha256:ab12…` shortened for messages that list several digests.
+pub(crate) fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::source::testutil::sha256;
+
+    #[test]
+    fn verify_accepts_match_and_rejects_mismatch() {
+        let d = sha256(b"hello");
+        assert!(verify(b"hello", &d, "x").unwrap());
+        assert!(verify(b"hello", &d.to_uppercase().replace("SHA256", "sha256"), "x").unwrap());
+        let err = verify(b"hellO", &d, "index.json").unwrap_err();
+        assert!(matches!(err, Error::Digest { .. }));
+        assert!(
+            err.to_string().starts_with("index.json: digest mismatch"),
+            "{err}"
+        );
+        assert!(!verify(b"hello", "blake3:abcd", "x").unwrap());
+    }
+
+    #[test]
+    fn blob_path_refuses_hostile_digests() {
+        assert_eq!(blob_path("sha256:ab12", "s").unwrap(), "blobs/sha256/ab12");
+        for bad in [
+            "sha256:../../etc",
+            "sha256:",
+            "noalg",
+            "../x:ab",
+            "sha256:a/b",
+        ] {
+            assert!(blob_path(bad, "s").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn invalid_json_names_blob_and_position() {
+        let err = parse_json::<serde_json::Value>(b"{\n  \"a\": ,\n}", "img.tar: manifest.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("img.tar: manifest.json: invalid JSON"),
+            "{err}"
+        );
+        assert!(err.contains("line 2 column"), "{err}");
+    }
+}

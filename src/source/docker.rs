@@ -1,0 +1,197 @@
+//! `docker save` archives, both ages: `manifest.json` names each image's config and layers.
+//! Up to Docker 24 they are `<id>/layer.tar` and `<id>.json`; from Docker 25 they point into
+//! `blobs/sha256/`. The OCI half Docker 25 adds is ignored: 25.0.x wrote it wrong, and
+//! `manifest.json`'s layer order is the one Docker itself loads.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::blob::{parse_json, read_small, verify};
+use super::config;
+use super::store::{is_not_found, normalise};
+use crate::error::{Error, Result};
+use crate::image::{BlobStore, Format, Image, LayerRef, Platform};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Entry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    #[serde(default)]
+    layers: Vec<String>,
+}
+
+/// The digest a path names: `blobs/<alg>/<hex>` → `alg:hex`.
+fn blob_digest(location: &str) -> Option<String> {
+    let rest = location.strip_prefix("blobs/")?;
+    let (alg, hex) = rest.split_once('/')?;
+    (!alg.is_empty() && !hex.is_empty() && !hex.contains('/')).then(|| format!("{alg}:{hex}"))
+}
+
+/// The config's digest from its name: `blobs/sha256/<hex>`, or `<hex>.json` (the image ID of
+/// older Docker and skopeo, which is the config's sha256).
+fn config_digest(location: &str) -> Option<String> {
+    if let Some(d) = blob_digest(location) {
+        return Some(d);
+    }
+    let hex = location.strip_suffix(".json")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
+}
+
+/// Which entry of `manifest.json` to load: by tag (`repo:tag`, Docker Hub names shortened,
+/// `:latest` implied), by position (`@N`, as skopeo spells it), or the first.
+fn select(entries: &[Entry], tag: Option<&str>, store: &str) -> Result<usize> {
+    let Some(tag) = tag else { return Ok(0) };
+    if let Some(n) = tag.strip_prefix('@') {
+        return match n.parse::<usize>() {
+            Ok(i) if i < entries.len() => Ok(i),
+            _ => Err(Error::NotFound(format!(
+                "{store}: no image {tag}; the archive holds {} (@0 to @{})",
+                entries.len(),
+                entries.len().saturating_sub(1)
+            ))),
+        };
+    }
+    if let Some(i) = entries.iter().position(|e| {
+        e.repo_tags
+            .iter()
+            .flatten()
+            .any(|t| super::same_image_name(t, tag))
+    }) {
+        return Ok(i);
+    }
+    let mut present: Vec<String> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        match e.repo_tags.as_deref() {
+            Some(tags) if !tags.is_empty() => present.extend(tags.iter().cloned()),
+            _ => present.push(format!("@{i} (untagged)")),
+        }
+    }
+    Err(Error::NotFound(format!(
+        "{store}: no image tagged {tag}; tags present: {}",
+        present.join(", ")
+    )))
+}
+
+/// Loads one image of a `docker save` archive (or a directory it was extracted to).
+pub(crate) fn load(
+    store: Arc<dyn BlobStore>,
+    tag: Option<&str>,
+    explicit: Option<&Platform>,
+) -> Result<Image> {
+    let s = store.as_ref();
+    let name = s.name().to_string();
+    let what = format!("{name}: manifest.json");
+    let entries: Vec<Entry> = parse_json(&read_small(s, "manifest.json", &what)?, &what)?;
+    if entries.is_empty() {
+        return Err(Error::format(what, "lists no images"));
+    }
+    let chosen = select(&entries, tag, &name)?;
+    let entry = &entries[chosen];
+    let mut warnings = Vec::new();
+    if tag.is_none() && entries.len() > 1 {
+        let tags: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e.repo_tags.as_ref()?.first().map(String::as_str))
+            .collect();
+        warnings.push(format!(
+            "{name} holds {} images ({}); showing the first — pick another as {name}:REPO:TAG",
+            entries.len(),
+            tags.join(", ")
+        ));
+    }
+
+    let config_location = normalise(&entry.config);
+    let config_what = format!("{name}: {config_location}");
+    let config_bytes = read_small(s, &config_location, &config_what)?;
+    let config_digest = config_digest(&config_location);
+    if let Some(d) = &config_digest {
+        verify(&config_bytes, d, &config_what)?;
+    }
+    let config = config::parse(&config_bytes, &config_what)?;
+
+    let mut layers = Vec::new();
+    for (index, l) in entry.layers.iter().enumerate() {
+        let location = normalise(l);
+        match s.open(&location) {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {
+                return Err(Error::Layer {
+                    layer: index,
+                    blob: location,
+                    message: format!("listed in manifest.json but missing from {name}"),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+        layers.push(LayerRef {
+            index,
+            digest: blob_digest(&location),
+            location,
+            diff_id: None,
+            size: None,
+            media_type: None,
+            created_by: None,
+            comment: None,
+            created: None,
+        });
+    }
+    let format = if config_location.starts_with("blobs/")
+        || layers.iter().any(|l| l.location.starts_with("blobs/"))
+    {
+        Format::DockerArchiveOci
+    } else {
+        Format::DockerArchive
+    };
+
+    let platform = config.platform.clone();
+    if let (Some(wanted), Some(actual)) = (explicit, &platform)
+        && !actual.satisfies(wanted)
+    {
+        return Err(Error::NotFound(format!(
+            "{name}: the image is for {actual}, not {wanted}"
+        )));
+    }
+    config::apply(&config, &mut layers, &mut warnings);
+    // The tag as the archive spells it: the one asked for, else the image's first.
+    let tags = entry.repo_tags.as_deref().unwrap_or_default();
+    let reference = tag
+        .and_then(|t| tags.iter().find(|rt| super::same_image_name(rt, t)))
+        .or(tags.first())
+        .cloned();
+    Ok(Image {
+        source: name,
+        format,
+        reference,
+        platform,
+        manifest_digest: None,
+        config_digest,
+        config: config.value,
+        layers,
+        warnings,
+        store,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_from_paths() {
+        let hex = "a".repeat(64);
+        assert_eq!(
+            blob_digest(&format!("blobs/sha256/{hex}")),
+            Some(format!("sha256:{hex}"))
+        );
+        assert_eq!(blob_digest("abc/layer.tar"), None);
+        assert_eq!(
+            config_digest(&format!("{hex}.json")),
+            Some(format!("sha256:{hex}"))
+        );
+        assert_eq!(config_digest("abc.json"), None);
+    }
+}

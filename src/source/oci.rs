@@ -1,0 +1,511 @@
+//! OCI image layouts, in a directory or an oci-archive: walk `index.json` and the indexes it
+//! points to, choose one image by reference name and platform, read its manifest and config.
+//!
+//! Index, manifest and descriptors are read into the lenient structs below, not oci-spec's
+//! `ImageIndex`/`ImageManifest`: those reject a whole document for one entry strata would never
+//! use (a descriptor without `size`, a platform without `os`, a digest outside the spec's
+//! grammar, an attestation entry), and layouts written by real tools hold such entries for
+//! other platforms. oci-spec's [`MediaType`] names the OCI media types.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use oci_spec::image::MediaType;
+use serde::Deserialize;
+
+use super::blob::{blob_path, parse_json, read_small, read_verified, short};
+use super::config;
+use super::store::is_not_found;
+use crate::error::{Error, Result};
+use crate::image::{BlobStore, Format, Image, LayerRef, Platform};
+
+/// The annotation naming an image in a layout; it counts only on `index.json`'s own entries.
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// containerd's (and Docker 25's) full image name, next to the short `REF_NAME`.
+const CONTAINERD_NAME: &str = "io.containerd.image.name";
+/// How deep indexes may nest below `index.json`.
+const MAX_DEPTH: usize = 8;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor {
+    #[serde(default)]
+    media_type: Option<String>,
+    digest: String,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    annotations: Option<HashMap<String, String>>,
+    #[serde(default)]
+    platform: Option<DescriptorPlatform>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct DescriptorPlatform {
+    #[serde(default)]
+    os: Option<String>,
+    #[serde(default)]
+    architecture: Option<String>,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Index {
+    #[serde(default)]
+    manifests: Option<Vec<Descriptor>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest {
+    #[serde(default)]
+    schema_version: Option<serde_json::Value>,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Option<Vec<Descriptor>>,
+}
+
+impl Descriptor {
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+
+    fn platform(&self) -> Option<Platform> {
+        let p = self.platform.as_ref()?;
+        Some(Platform {
+            os: p.os.clone().filter(|s| !s.is_empty())?,
+            architecture: p.architecture.clone().filter(|s| !s.is_empty())?,
+            variant: p.variant.clone().filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// BuildKit's attestation manifests: platform `unknown/unknown`, or the annotation.
+    fn is_attestation(&self) -> bool {
+        let unknown = self.platform.as_ref().is_some_and(|p| {
+            p.os.as_deref() == Some("unknown") && p.architecture.as_deref() == Some("unknown")
+        });
+        unknown || self.annotation("vnd.docker.reference.type") == Some("attestation-manifest")
+    }
+}
+
+/// What a media type says a document is. OCI and Docker schema 2 are one family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Index,
+    Manifest,
+    Schema1,
+    Other,
+}
+
+fn kind(media_type: &str) -> Kind {
+    match MediaType::from(media_type) {
+        MediaType::ImageIndex => Kind::Index,
+        MediaType::ImageManifest => Kind::Manifest,
+        MediaType::Other(other) => match other.as_str() {
+            "application/vnd.docker.distribution.manifest.list.v2+json" => Kind::Index,
+            "application/vnd.docker.distribution.manifest.v2+json" => Kind::Manifest,
+            "application/vnd.docker.distribution.manifest.v1+json"
+            | "application/vnd.docker.distribution.manifest.v1+prettyjws" => Kind::Schema1,
+            _ => Kind::Other,
+        },
+        _ => Kind::Other,
+    }
+}
+
+fn is_layer_type(media_type: &str) -> bool {
+    match MediaType::from(media_type) {
+        MediaType::ImageLayer
+        | MediaType::ImageLayerGzip
+        | MediaType::ImageLayerZstd
+        | MediaType::ImageLayerNonDistributable
+        | MediaType::ImageLayerNonDistributableGzip
+        | MediaType::ImageLayerNonDistributableZstd => true,
+        MediaType::Other(other) => matches!(
+            other.as_str(),
+            "application/vnd.docker.image.rootfs.diff.tar"
+                | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                | "application/vnd.docker.image.rootfs.diff.tar.zstd"
+                | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+        ),
+        _ => false,
+    }
+}
+
+fn is_config_type(media_type: &str) -> bool {
+    MediaType::from(media_type) == MediaType::ImageConfig
+        || media_type == "application/vnd.docker.container.image.v1+json"
+}
+
+/// A manifest reachable from `index.json`, with the reference name of the top-level entry it
+/// was found under and whether its blob is in the layout.
+#[derive(Debug, Clone)]
+struct Candidate {
+    desc: Descriptor,
+    ref_name: Option<String>,
+    present: bool,
+}
+
+fn exists(store: &dyn BlobStore, digest: &str) -> Result<bool> {
+    match store.open(&blob_path(digest, store.name())?) {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Collects the manifests under one descriptor, following nested indexes.
+struct Walk<'a> {
+    store: &'a dyn BlobStore,
+    candidates: Vec<Candidate>,
+    /// Nested indexes whose blobs are absent, for the message when nothing is found.
+    absent_indexes: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn what(&self, noun: &str, digest: &str) -> String {
+        format!("{}: {noun} {digest}", self.store.name())
+    }
+
+    /// Reads a blob, or `None` if it is absent.
+    fn read(&self, desc: &Descriptor, noun: &str) -> Result<Option<Vec<u8>>> {
+        let what = self.what(noun, &desc.digest);
+        match read_verified(self.store, &desc.digest, desc.size, &what) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The kind of a descriptor's document: its media type, or a look inside when it has none.
+    fn kind_of(&self, desc: &Descriptor) -> Result<Kind> {
+        if let Some(media_type) = &desc.media_type {
+            return Ok(kind(media_type));
+        }
+        let Some(bytes) = self.read(desc, "manifest")? else {
+            return Ok(Kind::Manifest);
+        };
+        let value: serde_json::Value = parse_json(&bytes, &self.what("manifest", &desc.digest))?;
+        Ok(match value.get("mediaType").and_then(|m| m.as_str()) {
+            Some(media_type) => kind(media_type),
+            None if value.get("manifests").is_some() => Kind::Index,
+            None => Kind::Manifest,
+        })
+    }
+
+    fn expand(&mut self, desc: &Descriptor, ref_name: Option<&str>, depth: usize) -> Result<()> {
+        match self.kind_of(desc)? {
+            Kind::Index => {
+                if depth >= MAX_DEPTH {
+                    return Err(Error::format(
+                        self.what("index", &desc.digest),
+                        format!("indexes nested more than {MAX_DEPTH} deep"),
+                    ));
+                }
+                let Some(bytes) = self.read(desc, "index")? else {
+                    self.absent_indexes.push(desc.digest.clone());
+                    return Ok(());
+                };
+                let index: Index = parse_json(&bytes, &self.what("index", &desc.digest))?;
+                for child in index.manifests.unwrap_or_default() {
+                    if !child.is_attestation() {
+                        self.expand(&child, ref_name, depth + 1)?;
+                    }
+                }
+            }
+            // Unknown types are kept at the top (choosing one says what it is) and skipped
+            // inside indexes (signatures, SBOMs and other artifacts next to the platforms).
+            Kind::Other if depth > 0 => {}
+            Kind::Manifest | Kind::Schema1 | Kind::Other => {
+                self.candidates.push(Candidate {
+                    desc: desc.clone(),
+                    ref_name: ref_name.map(str::to_string),
+                    present: exists(self.store, &desc.digest)?,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `index.json` entries for `reference`, or for the first image when there is none.
+/// Without a reference, the entries sharing the first entry's name make the image: several
+/// unnamed entries are one image's platforms; several names are several images.
+fn select_reference<'a>(
+    top: &'a [Descriptor],
+    reference: Option<&str>,
+    store: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<&'a Descriptor>> {
+    let mut names: Vec<&str> = Vec::new();
+    for d in top {
+        if let Some(n) = d.annotation(REF_NAME)
+            && !names.contains(&n)
+        {
+            names.push(n);
+        }
+    }
+    let Some(reference) = reference else {
+        let first = top.first().and_then(|d| d.annotation(REF_NAME));
+        if names.len() > 1 {
+            warnings.push(format!(
+                "{store} holds {} images ({}); showing the first — name another as {store}:REF",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+        return Ok(top
+            .iter()
+            .filter(|d| d.annotation(REF_NAME) == first)
+            .collect());
+    };
+    let chosen: Vec<&Descriptor> = top
+        .iter()
+        .filter(|d| {
+            d.digest == reference
+                || d.annotation(REF_NAME) == Some(reference)
+                || d.annotation(CONTAINERD_NAME)
+                    .is_some_and(|n| super::same_image_name(n, reference))
+        })
+        .collect();
+    if chosen.is_empty() {
+        let present = if names.is_empty() {
+            "index.json names no images".to_string()
+        } else {
+            format!("references present: {}", names.join(", "))
+        };
+        return Err(Error::NotFound(format!(
+            "{store}: no image named {reference:?}; {present}"
+        )));
+    }
+    Ok(chosen)
+}
+
+/// Chooses among the candidate manifests by platform.
+///
+/// A lone manifest is taken whatever its platform (checked later against an explicit
+/// request). Otherwise the first present manifest for the wanted platform (explicit, or the
+/// host's) wins; without an explicit request, a single present manifest also wins, since the
+/// others' blobs are absent (`docker save` from the containerd store lists every platform).
+fn choose(
+    candidates: &[Candidate],
+    explicit: Option<&Platform>,
+    host: &Platform,
+    store: &str,
+) -> Result<usize> {
+    if candidates.len() == 1 {
+        return Ok(0);
+    }
+    let present: Vec<usize> = (0..candidates.len())
+        .filter(|&i| candidates[i].present)
+        .collect();
+    if explicit.is_none() && present.len() == 1 {
+        return Ok(present[0]);
+    }
+    let wanted = explicit.unwrap_or(host);
+    let fits = |c: &Candidate| c.desc.platform().is_some_and(|p| p.satisfies(wanted));
+    if let Some(&i) = present.iter().find(|&&i| fits(&candidates[i])) {
+        return Ok(i);
+    }
+    // A manifest without a platform in its descriptor may still be the one (its config says).
+    if let Some(&i) = present
+        .iter()
+        .find(|&&i| candidates[i].desc.platform().is_none())
+    {
+        return Ok(i);
+    }
+    let mut listed: Vec<String> = Vec::new();
+    for c in candidates {
+        if let Some(p) = c.desc.platform() {
+            let p = if c.present {
+                p.to_string()
+            } else {
+                format!("{p} (blobs absent)")
+            };
+            if !listed.contains(&p) {
+                listed.push(p);
+            }
+        }
+    }
+    let listed_absent = candidates.iter().any(|c| !c.present && fits(c));
+    let why = if listed_absent {
+        "is listed but its blobs are not here"
+    } else {
+        "is not in the index"
+    };
+    Err(Error::NotFound(format!(
+        "{store}: platform {wanted} {why}; platforms present: {} (choose one with --platform)",
+        if listed.is_empty() {
+            "none named".to_string()
+        } else {
+            listed.join(", ")
+        }
+    )))
+}
+
+/// Loads the image an OCI layout holds (a directory or the members of an oci-archive).
+pub(crate) fn load(
+    store: Arc<dyn BlobStore>,
+    format: Format,
+    reference: Option<&str>,
+    explicit: Option<&Platform>,
+) -> Result<Image> {
+    let s = store.as_ref();
+    let name = s.name().to_string();
+    let mut warnings = Vec::new();
+    let what = format!("{name}: index.json");
+    let index: Index = parse_json(&read_small(s, "index.json", &what)?, &what)?;
+    let top: Vec<Descriptor> = index
+        .manifests
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| !d.is_attestation())
+        .collect();
+    if top.is_empty() {
+        return Err(Error::format(what, "lists no images"));
+    }
+    let chosen_top = select_reference(&top, reference, &name, &mut warnings)?;
+    let mut walk = Walk {
+        store: s,
+        candidates: Vec::new(),
+        absent_indexes: Vec::new(),
+    };
+    for d in chosen_top {
+        walk.expand(d, d.annotation(REF_NAME), 0)?;
+    }
+    if walk.candidates.is_empty() {
+        let absent: Vec<&str> = walk.absent_indexes.iter().map(|d| short(d)).collect();
+        return Err(Error::format(
+            what,
+            if absent.is_empty() {
+                "no image manifest found".to_string()
+            } else {
+                format!(
+                    "no image manifest found (indexes absent from the layout: {})",
+                    absent.join(", ")
+                )
+            },
+        ));
+    }
+    let pick = choose(&walk.candidates, explicit, &Platform::host(), &name)?;
+    let candidate = walk.candidates.swap_remove(pick);
+    build(store, format, candidate, explicit, warnings)
+}
+
+/// Reads the chosen manifest and its config into an [`Image`].
+fn build(
+    store: Arc<dyn BlobStore>,
+    format: Format,
+    candidate: Candidate,
+    explicit: Option<&Platform>,
+    mut warnings: Vec<String>,
+) -> Result<Image> {
+    let s = store.as_ref();
+    let name = s.name().to_string();
+    let desc = &candidate.desc;
+    let what = format!("{name}: manifest {}", desc.digest);
+    if !candidate.present {
+        return Err(Error::format(
+            what,
+            "listed in the index but its blob is not in the layout",
+        ));
+    }
+    let bytes = read_verified(s, &desc.digest, desc.size, &what)?;
+    let manifest: Manifest = parse_json(&bytes, &what)?;
+    let media_type = desc.media_type.as_ref().or(manifest.media_type.as_ref());
+    match media_type.map(|m| (m, kind(m))) {
+        Some((m, Kind::Schema1)) => {
+            return Err(Error::format(
+                what,
+                format!("Docker schema 1 manifests ({m}) are not supported"),
+            ));
+        }
+        Some((m, Kind::Other | Kind::Index)) => {
+            return Err(Error::format(
+                what,
+                format!("unsupported manifest media type {m}"),
+            ));
+        }
+        _ => {}
+    }
+    if manifest
+        .schema_version
+        .as_ref()
+        .is_some_and(|v| v.as_u64() == Some(1))
+    {
+        return Err(Error::format(
+            what,
+            "Docker schema 1 manifests are not supported",
+        ));
+    }
+    let config_desc = manifest
+        .config
+        .ok_or_else(|| Error::format(&what, "manifest has no config"))?;
+    if let Some(m) = &config_desc.media_type
+        && !is_config_type(m)
+    {
+        warnings.push(format!(
+            "config media type {m} is not a container image config; reading it anyway"
+        ));
+    }
+    let config_what = format!("{name}: config {}", config_desc.digest);
+    let config = config::parse(
+        &read_verified(s, &config_desc.digest, config_desc.size, &config_what)?,
+        &config_what,
+    )?;
+
+    let mut layers = Vec::new();
+    for (index, l) in manifest.layers.unwrap_or_default().into_iter().enumerate() {
+        let location = blob_path(&l.digest, &name)?;
+        if let Some(m) = &l.media_type
+            && !is_layer_type(m)
+        {
+            warnings.push(format!(
+                "layer {index}: unknown media type {m}; it is read by its content"
+            ));
+        }
+        if !exists(s, &l.digest)? {
+            return Err(Error::Layer {
+                layer: index,
+                blob: l.digest,
+                message: format!("blob is missing from {name}"),
+            });
+        }
+        layers.push(LayerRef {
+            index,
+            location,
+            digest: Some(l.digest),
+            diff_id: None,
+            size: l.size,
+            media_type: l.media_type,
+            created_by: None,
+            comment: None,
+            created: None,
+        });
+    }
+
+    let platform = desc.platform().or_else(|| config.platform.clone());
+    if let (Some(wanted), Some(actual)) = (explicit, &platform)
+        && !actual.satisfies(wanted)
+    {
+        return Err(Error::NotFound(format!(
+            "{name}: the image is for {actual}, not {wanted}"
+        )));
+    }
+    config::apply(&config, &mut layers, &mut warnings);
+    Ok(Image {
+        source: name,
+        format,
+        reference: candidate.ref_name,
+        platform,
+        manifest_digest: Some(desc.digest.clone()),
+        config_digest: Some(config_desc.digest),
+        config: config.value,
+        layers,
+        warnings,
+        store,
+    })
+}

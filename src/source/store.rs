@@ -1,0 +1,388 @@
+//! Blob stores: a directory ([`DirStore`]) or the members of one uncompressed tar file
+//! ([`TarStore`]), both opened by a relative path and safe to read from several threads at once.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::image::BlobStore;
+
+/// How many symlinks or hard links one lookup in a tar may follow.
+const MAX_LINK_HOPS: usize = 16;
+
+/// Cleans a path inside a source: drops `/` and `.` components and empty names, resolves `..`
+/// (clamped at the root). `./x` and `x` name the same member.
+pub(crate) fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// The error for a member or file that is not there; [`is_not_found`] recognises it.
+fn not_found(store: &str, location: &str, what: &str) -> Error {
+    Error::io(
+        format!("{store}: {location}"),
+        io::Error::new(io::ErrorKind::NotFound, what.to_string()),
+    )
+}
+
+/// Whether an error from [`BlobStore::open`] means "no such file or member" (a blob of another
+/// platform may legitimately be absent) rather than a real failure.
+pub(crate) fn is_not_found(error: &Error) -> bool {
+    matches!(error, Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+}
+
+/// Files under one directory. Locations that leave the directory — `..`, absolute paths, or
+/// symlinks pointing outside — are refused.
+#[derive(Debug)]
+pub struct DirStore {
+    root: PathBuf,
+    name: String,
+}
+
+impl DirStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        let name = root.display().to_string();
+        DirStore { root, name }
+    }
+
+    fn resolve(&self, location: &str) -> Result<PathBuf> {
+        let escape = || {
+            Error::format(
+                format!("{}: {location}", self.name),
+                "path leaves the image directory",
+            )
+        };
+        let rel = Path::new(location);
+        if rel
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(escape());
+        }
+        let full = self.root.join(rel);
+        let real = full.canonicalize().map_err(|e| Error::io(&full, e))?;
+        let root = self
+            .root
+            .canonicalize()
+            .map_err(|e| Error::io(&self.root, e))?;
+        if !real.starts_with(&root) {
+            return Err(escape());
+        }
+        Ok(real)
+    }
+}
+
+impl BlobStore for DirStore {
+    fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
+        let path = self.resolve(location)?;
+        let file = File::open(&path).map_err(|e| Error::io(self.root.join(location), e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(self.root.join(location), e))?;
+        if !meta.is_file() {
+            return Err(Error::format(
+                format!("{}: {location}", self.name),
+                "not a regular file",
+            ));
+        }
+        Ok((Box::new(file), meta.len()))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// One member of a tar file, as indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Member {
+    /// Data at `offset`, `size` bytes long.
+    File { offset: u64, size: u64 },
+    /// A symlink or hard link, with its target already made an archive path.
+    Link(String),
+    /// Something that cannot be read as a file (a directory, a device, a sparse file).
+    Other(&'static str),
+}
+
+/// The members of an uncompressed tar file, indexed once; [`BlobStore::open`] reads a member
+/// with positioned reads, so threads reading different members share no cursor.
+#[derive(Debug)]
+pub struct TarStore {
+    file: File,
+    name: String,
+    members: HashMap<String, Member>,
+}
+
+impl TarStore {
+    /// Indexes every member of the tar at `path`: one header walk, skipping over the data.
+    ///
+    /// # Errors
+    /// The file cannot be read, is not a tar, or a member runs past its end (truncated).
+    pub fn open(path: &Path) -> Result<Self> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let mut members = HashMap::new();
+        let bad = |e: io::Error| Error::format(&name, format!("not a valid tar archive: {e}"));
+        let mut archive = tar::Archive::new(BufReader::new(&file));
+        for entry in archive.entries_with_seek().map_err(bad)? {
+            let entry = entry.map_err(bad)?;
+            let raw = entry.path_bytes();
+            let Ok(member_path) = std::str::from_utf8(&raw) else {
+                continue; // strata never looks up a member whose name is not UTF-8
+            };
+            let member_path = normalise(member_path);
+            if member_path.is_empty() {
+                continue;
+            }
+            let kind = entry.header().entry_type();
+            let link_target = || {
+                entry
+                    .link_name_bytes()
+                    .and_then(|t| std::str::from_utf8(&t).ok().map(str::to_string))
+            };
+            let member = match kind {
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    let offset = entry.raw_file_position();
+                    let size = entry.size();
+                    if offset.checked_add(size).is_none_or(|end| end > len) {
+                        return Err(Error::format(
+                            &name,
+                            format!("archive is truncated: member {member_path} runs past the end"),
+                        ));
+                    }
+                    Member::File { offset, size }
+                }
+                tar::EntryType::Symlink => match link_target() {
+                    // A symlink's target is relative to the directory holding it.
+                    Some(t) if t.starts_with('/') => Member::Link(normalise(&t)),
+                    Some(t) => {
+                        let dir = member_path.rsplit_once('/').map_or("", |(d, _)| d);
+                        Member::Link(normalise(&format!("{dir}/{t}")))
+                    }
+                    None => Member::Other("symlink without a valid target"),
+                },
+                // A hard link's target is an archive path.
+                tar::EntryType::Link => match link_target() {
+                    Some(t) => Member::Link(normalise(&t)),
+                    None => Member::Other("hard link without a valid target"),
+                },
+                tar::EntryType::Directory => Member::Other("a directory"),
+                tar::EntryType::GNUSparse => Member::Other("a sparse file (unsupported)"),
+                tar::EntryType::XGlobalHeader => continue,
+                _ => Member::Other("not a regular file"),
+            };
+            // Tar semantics: a later member of the same name replaces the earlier one.
+            members.insert(member_path, member);
+        }
+        Ok(TarStore {
+            file,
+            name,
+            members,
+        })
+    }
+
+    /// Whether a member of this (normalised) name exists, whatever its kind.
+    #[must_use]
+    pub fn contains(&self, location: &str) -> bool {
+        self.members.contains_key(&normalise(location))
+    }
+
+    /// Finds the data of a member, following symlinks and hard links.
+    fn locate(&self, location: &str) -> Result<(u64, u64)> {
+        let mut current = normalise(location);
+        for _ in 0..=MAX_LINK_HOPS {
+            match self.members.get(&current) {
+                None if current == normalise(location) => {
+                    return Err(not_found(
+                        &self.name,
+                        location,
+                        "no such member in the archive",
+                    ));
+                }
+                None => {
+                    return Err(not_found(
+                        &self.name,
+                        location,
+                        &format!("link to {current}, which is not in the archive"),
+                    ));
+                }
+                Some(Member::File { offset, size }) => return Ok((*offset, *size)),
+                Some(Member::Link(target)) => current.clone_from(target),
+                Some(Member::Other(what)) => {
+                    return Err(Error::format(
+                        format!("{}: {location}", self.name),
+                        format!("cannot be read: {what}"),
+                    ));
+                }
+            }
+        }
+        Err(Error::format(
+            format!("{}: {location}", self.name),
+            format!("more than {MAX_LINK_HOPS} links to follow (a link loop?)"),
+        ))
+    }
+}
+
+impl BlobStore for TarStore {
+    fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
+        let (offset, size) = self.locate(location)?;
+        let reader = RangeReader {
+            file: &self.file,
+            pos: offset,
+            end: offset + size,
+        };
+        Ok((Box::new(reader), size))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Reads `pos..end` of a file with positioned reads: no shared cursor, no copy.
+struct RangeReader<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end - self.pos;
+        if left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
+        let got = self.file.read_at(&mut buf[..n], self.pos)?;
+        if got == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends inside this member",
+            ));
+        }
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::source::testutil::{TarBuilder, read_all};
+
+    fn open_err(store: &dyn BlobStore, location: &str) -> Error {
+        match store.open(location) {
+            Ok(_) => panic!("{location} opened"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn normalise_cleans_paths() {
+        for (input, want) in [
+            ("./x", "x"),
+            ("/a//b/./c", "a/b/c"),
+            ("a/../../b", "b"),
+            ("./", ""),
+            ("abc/layer.tar", "abc/layer.tar"),
+        ] {
+            assert_eq!(normalise(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn tar_members_by_normalised_name_and_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        TarBuilder::new()
+            .file("./one/layer.tar", b"first layer")
+            .file("two.json", b"{}")
+            .symlink("three/layer.tar", "../one/layer.tar")
+            .hardlink("four/layer.tar", "one/layer.tar")
+            .symlink("loop", "loop")
+            .dir("somedir")
+            .write(&path);
+        let store = TarStore::open(&path).unwrap();
+        assert_eq!(read_all(&store, "one/layer.tar"), b"first layer");
+        assert_eq!(read_all(&store, "./two.json"), b"{}");
+        assert_eq!(read_all(&store, "three/layer.tar"), b"first layer");
+        assert_eq!(read_all(&store, "four/layer.tar"), b"first layer");
+        let missing = open_err(&store, "nope");
+        assert!(is_not_found(&missing));
+        assert!(missing.to_string().contains("a.tar: nope"), "{missing}");
+        let looped = open_err(&store, "loop").to_string();
+        assert!(looped.contains("loop"), "{looped}");
+        assert!(!is_not_found(&open_err(&store, "somedir")));
+    }
+
+    #[test]
+    fn tar_members_read_concurrently() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        let a: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let b: Vec<u8> = (0..300_000u32).map(|i| (i % 13) as u8).collect();
+        TarBuilder::new().file("a", &a).file("b", &b).write(&path);
+        let store = TarStore::open(&path).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    assert_eq!(read_all(&store, "a"), a);
+                    assert_eq!(read_all(&store, "b"), b);
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn truncated_tar_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.tar");
+        TarBuilder::new().file("big", &[7u8; 10_000]).write(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..4096]).unwrap();
+        let err = TarStore::open(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("cut.tar") && err.contains("truncated"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dir_store_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("layout");
+        std::fs::create_dir_all(root.join("blobs")).unwrap();
+        std::fs::write(root.join("blobs/ok"), b"fine").unwrap();
+        std::fs::write(dir.path().join("secret"), b"no").unwrap();
+        std::os::unix::fs::symlink("../../secret", root.join("blobs/out")).unwrap();
+        std::os::unix::fs::symlink("ok", root.join("blobs/in")).unwrap();
+        let store = DirStore::new(&root);
+        assert_eq!(read_all(&store, "blobs/ok"), b"fine");
+        assert_eq!(read_all(&store, "./blobs/in"), b"fine");
+        for bad in [
+            "../secret",
+            "/etc/passwd",
+            "blobs/out",
+            "blobs/../../secret",
+        ] {
+            let err = open_err(&store, bad).to_string();
+            assert!(err.contains("leaves the image directory"), "{bad}: {err}");
+        }
+        assert!(is_not_found(&open_err(&store, "blobs/missing")));
+    }
+}

@@ -1,0 +1,631 @@
+//! Loader tests across formats: layouts and archives built in temporary directories.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::testutil::{
+    Layout, TarBuilder, config, platform, read_all, ref_name, sha256, tar_dir, with,
+};
+use super::*;
+use crate::image::Image;
+
+const L1: &[u8] = b"layer one";
+const L2: &[u8] = b"layer two";
+
+fn open_ok(spec: &Path) -> Image {
+    open(spec.to_str().unwrap(), &OpenOptions::default()).unwrap()
+}
+
+fn open_err(spec: &str, options: &OpenOptions) -> String {
+    open(spec, options).unwrap_err().to_string()
+}
+
+fn with_platform(p: &str) -> OpenOptions {
+    OpenOptions {
+        platform: Some(p.to_string()),
+        tag: None,
+    }
+}
+
+fn history() -> Value {
+    json!([
+        {"created_by": "ADD rootfs", "created": "2024-01-01T00:00:00Z"},
+        {"created_by": "ENV A=1", "empty_layer": true},
+        {"created_by": "RUN build"},
+    ])
+}
+
+/// A layout with one two-layer image named `v1`.
+fn simple_layout(root: &Path) -> Layout {
+    let layout = Layout::new(root);
+    let m = layout.image(&[L1, L2], &config(&[L1, L2], history()));
+    layout.write_index(vec![with(m, ref_name("v1"))]);
+    layout
+}
+
+fn layer_bytes(image: &Image, i: usize) -> Vec<u8> {
+    read_all(image.store.as_ref(), &image.layers[i].location)
+}
+
+#[test]
+fn oci_layout_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    simple_layout(dir.path());
+    let image = open_ok(dir.path());
+    assert_eq!(image.format, Format::OciLayout);
+    assert_eq!(image.reference.as_deref(), Some("v1"));
+    assert_eq!(image.layers.len(), 2);
+    assert_eq!(layer_bytes(&image, 1), L2);
+    assert_eq!(image.layers[0].digest.as_deref(), Some(sha256(L1).as_str()));
+    assert_eq!(
+        image.layers[1].diff_id.as_deref(),
+        Some(sha256(L2).as_str())
+    );
+    assert_eq!(image.layers[1].created_by.as_deref(), Some("RUN build"));
+    assert_eq!(image.platform.as_ref().unwrap().to_string(), "linux/amd64");
+    assert!(image.warnings.is_empty(), "{:?}", image.warnings);
+}
+
+#[test]
+fn oci_archive_and_prefixes_and_refs() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout_dir = dir.path().join("layout");
+    let layout = Layout::new(&layout_dir);
+    let a = layout.image(&[L1], &config(&[L1], json!([])));
+    let b = layout.image(&[L2], &config(&[L2], json!([])));
+    layout.write_index(vec![with(a, ref_name("a")), with(b, ref_name("b"))]);
+    let archive = dir.path().join("img.tar");
+    tar_dir(&layout_dir, &archive);
+
+    let image = open_ok(&archive);
+    assert_eq!(image.format, Format::OciArchive);
+    assert_eq!(
+        image.reference.as_deref(),
+        Some("a"),
+        "first image by default"
+    );
+    assert!(image.warnings.iter().any(|w| w.contains("holds 2 images")));
+    let d = layout_dir.display();
+    let t = archive.display();
+    for (spec, want, bytes) in [
+        (format!("oci:{d}:b"), Format::OciLayout, L2),
+        (format!("{d}:b"), Format::OciLayout, L2),
+        (format!("oci-archive:{t}:b"), Format::OciArchive, L2),
+        (format!("oci-archive:{t}"), Format::OciArchive, L1),
+        (format!("{t}:b"), Format::OciArchive, L2),
+    ] {
+        let image = open(&spec, &OpenOptions::default()).unwrap();
+        assert_eq!(image.format, want, "{spec}");
+        assert_eq!(layer_bytes(&image, 0), bytes, "{spec}");
+        assert_eq!(image.source, spec);
+    }
+    let tag = OpenOptions {
+        tag: Some("b".into()),
+        platform: None,
+    };
+    assert_eq!(layer_bytes(&open(&d.to_string(), &tag).unwrap(), 0), L2);
+
+    let err = open_err(&format!("oci:{d}:nope"), &OpenOptions::default());
+    assert!(
+        err.contains("\"nope\"") && err.contains("references present: a, b"),
+        "{err}"
+    );
+    let err = open_err(&format!("docker-archive:{t}"), &OpenOptions::default());
+    assert!(err.contains("no manifest.json"), "{err}");
+    let err = open_err(&format!("oci:{t}"), &OpenOptions::default());
+    assert!(err.contains("oci-archive:"), "{err}");
+    let err = open_err(&format!("oci-archive:{d}"), &OpenOptions::default());
+    assert!(err.contains("is a directory"), "{err}");
+    let err = open_err("docker://alpine", &OpenOptions::default());
+    assert!(err.contains("docker save"), "{err}");
+}
+
+#[test]
+fn nested_index_platforms_and_attestations() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let amd = layout.image(&[L1], &config(&[L1], json!([])));
+    let arm = layout.image(&[L2], &config(&[L2], json!([])));
+    let att = layout.image(&[b"attestation"], &json!({}));
+    let nested = layout.index(vec![
+        with(att.clone(), platform("unknown", "unknown")),
+        with(amd, platform("linux", "amd64")),
+        with(arm, platform("linux", "arm64")),
+        with(
+            att,
+            json!({"annotations": {"vnd.docker.reference.type": "attestation-manifest"}}),
+        ),
+    ]);
+    // The ref name of an entry inside a nested index does not count.
+    let inner = layout.index(vec![with(nested, ref_name("ignored"))]);
+    layout.write_index(vec![with(inner, ref_name("app"))]);
+    let d = dir.path().to_str().unwrap();
+
+    let arm_image = open(d, &with_platform("linux/arm64")).unwrap();
+    assert_eq!(layer_bytes(&arm_image, 0), L2);
+    assert_eq!(arm_image.reference.as_deref(), Some("app"));
+    assert_eq!(arm_image.platform.unwrap().to_string(), "linux/arm64");
+    assert_eq!(
+        layer_bytes(&open(d, &with_platform("linux/amd64")).unwrap(), 0),
+        L1
+    );
+    assert!(open(&format!("{d}:ignored"), &OpenOptions::default()).is_err());
+
+    let err = open_err(d, &with_platform("linux/s390x"));
+    assert!(err.contains("linux/s390x"), "{err}");
+    assert!(
+        err.contains("platforms present: linux/amd64, linux/arm64 ("),
+        "attestations are not platforms: {err}"
+    );
+}
+
+#[test]
+fn host_platform_is_the_default_and_absent_platform_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let host = Platform::host();
+    let mine = layout.image(&[L1], &config(&[L1], json!([])));
+    let other = layout.image(&[L2], &config(&[L2], json!([])));
+    let nested = layout.index(vec![
+        with(other.clone(), platform("linux", "fakearch")),
+        with(mine, platform(&host.os, &host.architecture)),
+    ]);
+    layout.write_index(vec![nested]);
+    assert_eq!(layer_bytes(&open_ok(dir.path()), 0), L1);
+
+    // An index without the host's platform: an error listing what is there.
+    let nested = layout.index(vec![
+        with(other.clone(), platform("linux", "fakearch")),
+        with(other, platform("linux", "otherarch")),
+    ]);
+    layout.write_index(vec![nested]);
+    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains(&host.to_string()), "{err}");
+    assert!(err.contains("linux/fakearch, linux/otherarch"), "{err}");
+}
+
+#[test]
+fn absent_blobs_of_other_platforms_are_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let present = layout.image(&[L1], &config(&[L1], json!([])));
+    let gone = layout.absent("application/vnd.oci.image.manifest.v1+json", b"elsewhere");
+    let gone_index = layout.absent("application/vnd.oci.image.index.v1+json", b"nowhere");
+    let nested = layout.index(vec![
+        with(gone.clone(), platform("linux", "fakearch")),
+        with(present, platform("linux", "otherarch")),
+        gone_index,
+    ]);
+    layout.write_index(vec![nested]);
+    // Only one manifest is here: it is taken, whatever the host.
+    let image = open_ok(dir.path());
+    assert_eq!(layer_bytes(&image, 0), L1);
+    // Asking for the absent one says its blobs are missing.
+    let err = open_err(
+        dir.path().to_str().unwrap(),
+        &with_platform("linux/fakearch"),
+    );
+    assert!(err.contains("listed but its blobs are not here"), "{err}");
+    assert!(err.contains("linux/fakearch (blobs absent)"), "{err}");
+}
+
+#[test]
+fn single_manifest_taken_whatever_platform_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let mut cfg = config(&[L1], json!([]));
+    cfg["architecture"] = json!("fakearch");
+    let m = layout.image(&[L1], &cfg);
+    layout.write_index(vec![m]);
+    let image = open_ok(dir.path());
+    assert_eq!(image.platform.unwrap().architecture, "fakearch");
+    assert!(
+        open(
+            dir.path().to_str().unwrap(),
+            &with_platform("linux/fakearch")
+        )
+        .is_ok()
+    );
+    let err = open_err(dir.path().to_str().unwrap(), &with_platform("linux/arm64"));
+    assert!(err.contains("linux/fakearch, not linux/arm64"), "{err}");
+}
+
+#[test]
+fn manifest_digest_mismatch_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let m = layout.image(&[L1], &config(&[L1], json!([])));
+    let hex = m["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let blob = dir.path().join("blobs/sha256").join(&hex);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[0] = b' '; // same size, different content
+    std::fs::write(&blob, &bytes).unwrap();
+    layout.write_index(vec![m]);
+    let err = open(dir.path().to_str().unwrap(), &OpenOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Digest { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!("manifest sha256:{hex}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_manifest_type_named_unknown_layer_type_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let cfg = layout.blob(
+        "application/vnd.oci.image.config.v1+json",
+        config(&[L1], json!([])).to_string().as_bytes(),
+    );
+    let layer = layout.blob("application/x-mystery", L1);
+    let manifest = json!({"schemaVersion": 2, "config": cfg, "layers": [layer]});
+    let m = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.to_string().as_bytes(),
+    );
+    let odd = layout.blob("application/vnd.example.thing+json", b"{}");
+    layout.write_index(vec![with(m, ref_name("ok")), with(odd, ref_name("odd"))]);
+    let image = open_ok(dir.path());
+    assert_eq!(
+        image.layers[0].media_type.as_deref(),
+        Some("application/x-mystery")
+    );
+    assert!(
+        image
+            .warnings
+            .iter()
+            .any(|w| w.contains("application/x-mystery"))
+    );
+    let err = open_err(
+        &format!("{}:odd", dir.path().display()),
+        &OpenOptions::default(),
+    );
+    assert!(err.contains("application/vnd.example.thing+json"), "{err}");
+}
+
+#[test]
+fn docker_media_types_are_one_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let cfg = layout.blob(
+        "application/vnd.docker.container.image.v1+json",
+        config(&[L1], json!([])).to_string().as_bytes(),
+    );
+    let layer = layout.blob("application/vnd.docker.image.rootfs.diff.tar.gzip", L1);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": cfg, "layers": [layer],
+    });
+    let m = layout.blob(
+        "application/vnd.docker.distribution.manifest.v2+json",
+        manifest.to_string().as_bytes(),
+    );
+    let list = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [with(m, platform("linux", "amd64"))],
+    });
+    let list = layout.blob(
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        list.to_string().as_bytes(),
+    );
+    layout.write_index(vec![list]);
+    let image = open_ok(dir.path());
+    assert_eq!(layer_bytes(&image, 0), L1);
+    assert!(image.warnings.is_empty(), "{:?}", image.warnings);
+}
+
+#[test]
+fn invalid_index_json_names_file_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    Layout::new(dir.path());
+    std::fs::write(dir.path().join("index.json"), "{\n \"manifests\": [,]\n}").unwrap();
+    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("index.json: invalid JSON"), "{err}");
+    assert!(err.contains("line 2 column"), "{err}");
+}
+
+/// A legacy `docker save` tar: `<id>/layer.tar`, `<id>.json`; layer 3 repeats layer 1 through a
+/// symlink as skopeo writes it.
+fn legacy_archive(path: &Path, images: &[(&str, &[&[u8]])]) {
+    let mut tar = TarBuilder::new();
+    let mut manifest = Vec::new();
+    for (tag, layers) in images {
+        let cfg = config(layers, json!([]));
+        let cfg_bytes = cfg.to_string().into_bytes();
+        let cfg_name = format!("{}.json", sha256(&cfg_bytes).trim_start_matches("sha256:"));
+        tar = tar.file(&cfg_name, &cfg_bytes);
+        let mut names: Vec<String> = Vec::new();
+        for (i, layer) in layers.iter().enumerate() {
+            let id = format!("{tag}-{i}").replace([':', '/'], "_");
+            let name = format!("{id}/layer.tar");
+            match layers[..i].iter().position(|l| l == layer) {
+                Some(first) => tar = tar.symlink(&name, &format!("../{}", names[first])),
+                None => tar = tar.file(&format!("./{name}"), layer),
+            }
+            names.push(name);
+        }
+        manifest.push(json!({"Config": cfg_name, "RepoTags": [tag], "Layers": names}));
+    }
+    tar.file("manifest.json", json!(manifest).to_string().as_bytes())
+        .write(path);
+}
+
+#[test]
+fn legacy_docker_archive_with_symlinked_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("save.tar");
+    legacy_archive(&path, &[("app:1", &[L1, L2, L1])]);
+    let image = open_ok(&path);
+    assert_eq!(image.format, Format::DockerArchive);
+    assert_eq!(image.reference.as_deref(), Some("app:1"));
+    assert_eq!(image.layers.len(), 3);
+    assert_eq!(layer_bytes(&image, 2), L1);
+    assert_eq!(
+        image.layers[2].diff_id.as_deref(),
+        Some(sha256(L1).as_str())
+    );
+    assert!(image.config_digest.is_some());
+}
+
+#[test]
+fn docker_archive_several_images_by_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.tar");
+    legacy_archive(
+        &path,
+        &[("docker.io/library/alpine:3.19", &[L1]), ("tool:2", &[L2])],
+    );
+    let t = path.display();
+    let first = open_ok(&path);
+    assert_eq!(layer_bytes(&first, 0), L1);
+    assert!(first.warnings.iter().any(|w| w.contains("holds 2 images")));
+    for spec in [
+        format!("docker-archive:{t}:tool:2"),
+        format!("{t}:tool:2"),
+        format!("docker-archive:{t}:@1"),
+    ] {
+        let image = open(&spec, &OpenOptions::default()).unwrap();
+        assert_eq!(layer_bytes(&image, 0), L2, "{spec}");
+        assert_eq!(image.reference.as_deref(), Some("tool:2"), "{spec}");
+    }
+    let by_short = open(
+        &format!("docker-archive:{t}:alpine:3.19"),
+        &OpenOptions::default(),
+    );
+    let by_short = by_short.unwrap();
+    assert_eq!(layer_bytes(&by_short, 0), L1);
+    assert_eq!(
+        by_short.reference.as_deref(),
+        Some("docker.io/library/alpine:3.19"),
+        "the archive's spelling"
+    );
+    let err = open_err(
+        &format!("docker-archive:{t}:tool:3"),
+        &OpenOptions::default(),
+    );
+    assert!(
+        err.contains("tool:3")
+            && err.contains("tags present: docker.io/library/alpine:3.19, tool:2"),
+        "{err}"
+    );
+}
+
+/// Docker 25+: `manifest.json` points into `blobs/sha256/`; the OCI half lists the layers in
+/// another (wrong) order, and `manifest.json`'s order must win.
+#[test]
+fn docker25_archive_takes_manifest_json_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("save");
+    let layout = Layout::new(&root);
+    let cfg = config(&[L1, L2], history());
+    let m = layout.image(&[L2, L1], &cfg); // the faulty OCI half
+    layout.write_index(vec![with(
+        m,
+        json!({"annotations": {
+            "io.containerd.image.name": "docker.io/library/app:latest",
+            "org.opencontainers.image.ref.name": "latest"}}),
+    )]);
+    let hex = |b: &[u8]| sha256(b).trim_start_matches("sha256:").to_string();
+    let cfg_hex = hex(cfg.to_string().as_bytes());
+    let manifest = json!([{
+        "Config": format!("blobs/sha256/{cfg_hex}"),
+        "RepoTags": ["app:latest"],
+        "Layers": [format!("blobs/sha256/{}", hex(L1)), format!("blobs/sha256/{}", hex(L2))],
+    }]);
+    std::fs::write(root.join("manifest.json"), manifest.to_string()).unwrap();
+    let archive = dir.path().join("save.tar");
+    tar_dir(&root, &archive);
+
+    let image = open_ok(&archive);
+    assert_eq!(image.format, Format::DockerArchiveOci);
+    assert_eq!(layer_bytes(&image, 0), L1);
+    assert_eq!(layer_bytes(&image, 1), L2);
+    assert_eq!(image.layers[0].digest.as_deref(), Some(sha256(L1).as_str()));
+    assert_eq!(image.layers[1].created_by.as_deref(), Some("RUN build"));
+    assert_eq!(image.reference.as_deref(), Some("app:latest"));
+    // The OCI half can still be asked for, and names the image as containerd does.
+    let oci = open(
+        &format!("oci-archive:{}:app", archive.display()),
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(oci.format, Format::OciArchive);
+    assert_eq!(layer_bytes(&oci, 0), L2);
+    // The extracted directory is read as the same docker save.
+    let extracted = open(root.to_str().unwrap(), &OpenOptions::default()).unwrap();
+    assert_eq!(extracted.format, Format::DockerArchiveOci);
+    assert_eq!(layer_bytes(&extracted, 0), L1);
+    let forced = open(&format!("oci:{}", root.display()), &OpenOptions::default()).unwrap();
+    assert_eq!(forced.format, Format::OciLayout);
+}
+
+#[test]
+fn docker_save_config_digest_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.tar");
+    let name = format!("{}.json", "0".repeat(64));
+    TarBuilder::new()
+        .file(&name, b"{}")
+        .file("l/layer.tar", L1)
+        .file(
+            "manifest.json",
+            json!([{"Config": name, "Layers": ["l/layer.tar"]}])
+                .to_string()
+                .as_bytes(),
+        )
+        .write(&path);
+    let err = open(path.to_str().unwrap(), &OpenOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Digest { .. }), "{err}");
+}
+
+#[test]
+fn missing_layer_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.tar");
+    let cfg = config(&[L1], json!([])).to_string();
+    TarBuilder::new()
+        .file("c.json", cfg.as_bytes())
+        .file(
+            "manifest.json",
+            json!([{"Config": "c.json", "Layers": ["gone/layer.tar"]}])
+                .to_string()
+                .as_bytes(),
+        )
+        .write(&path);
+    let err = open_err(path.to_str().unwrap(), &OpenOptions::default());
+    assert!(err.starts_with("layer 0 (gone/layer.tar)"), "{err}");
+}
+
+#[test]
+fn compressed_and_foreign_files_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("save.tar.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]).unwrap();
+    let err = open_err(gz.to_str().unwrap(), &OpenOptions::default());
+    assert!(
+        err.contains("save.tar.gz") && err.contains("gzip-compressed"),
+        "{err}"
+    );
+    assert!(err.contains("gzip -dc"), "{err}");
+    let zst = dir.path().join("save.tar.zst");
+    std::fs::write(&zst, [0x28, 0xb5, 0x2f, 0xfd, 0, 0]).unwrap();
+    let err = open_err(zst.to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("zstd-compressed"), "{err}");
+
+    let txt = dir.path().join("notes.txt");
+    std::fs::write(&txt, "hello").unwrap();
+    let err = open_err(txt.to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("notes.txt: not a container image"), "{err}");
+
+    let plain = dir.path().join("plain.tar");
+    TarBuilder::new().file("etc/hosts", b"x").write(&plain);
+    let err = open_err(plain.to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("neither manifest.json"), "{err}");
+
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let err = open_err(empty_dir.to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("not an image directory"), "{err}");
+
+    let err = open_err(
+        &dir.path().join("missing").display().to_string(),
+        &OpenOptions::default(),
+    );
+    assert!(err.contains("missing"), "{err}");
+}
+
+#[test]
+fn hostile_layer_digest_cannot_escape() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let cfg = layout.blob(
+        "application/vnd.oci.image.config.v1+json",
+        config(&[L1], json!([])).to_string().as_bytes(),
+    );
+    let manifest = json!({"schemaVersion": 2, "config": cfg, "layers": [
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256/../../../etc:passwd", "size": 1}
+    ]});
+    let m = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.to_string().as_bytes(),
+    );
+    layout.write_index(vec![m]);
+    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("invalid digest"), "{err}");
+}
+
+#[test]
+fn spec_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let spec = parse_spec(&format!("oci:{d}:registry:5000/app:1")).unwrap();
+    assert_eq!(spec.transport, Some(Transport::Oci));
+    assert_eq!(spec.path, dir.path());
+    assert_eq!(spec.reference.as_deref(), Some("registry:5000/app:1"));
+    let spec = parse_spec(&format!("{d}")).unwrap();
+    assert_eq!((spec.transport, spec.reference), (None, None));
+    let spec = parse_spec(&format!("{d}:")).unwrap();
+    assert_eq!(spec.reference, None);
+    // A path that exists is taken as is, colon and all.
+    let odd = dir.path().join("a:b");
+    std::fs::create_dir(&odd).unwrap();
+    let spec = parse_spec(odd.to_str().unwrap()).unwrap();
+    assert_eq!((spec.path.as_path(), spec.reference), (odd.as_path(), None));
+    assert!(parse_spec("").is_err());
+}
+
+#[test]
+fn image_names_compare_with_docker_hub_defaults() {
+    assert!(same_image_name("docker.io/library/alpine:latest", "alpine"));
+    assert!(same_image_name(
+        "alpine:3.19",
+        "docker.io/library/alpine:3.19"
+    ));
+    assert!(same_image_name("docker.io/me/app:1", "me/app:1"));
+    assert!(!same_image_name("alpine:3.19", "alpine"));
+    assert!(!same_image_name("quay.io/alpine:1", "alpine:1"));
+}
+
+#[test]
+fn nesting_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let mut desc = layout.image(&[L1], &config(&[L1], json!([])));
+    for _ in 0..7 {
+        desc = layout.index(vec![desc]);
+    }
+    layout.write_index(vec![desc.clone()]);
+    assert_eq!(
+        layer_bytes(&open_ok(dir.path()), 0),
+        L1,
+        "7 levels are fine"
+    );
+    let deeper = layout.index(vec![layout.index(vec![desc])]);
+    layout.write_index(vec![deeper]);
+    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
+    assert!(err.contains("nested more than 8 deep"), "{err}");
+}
+
+#[test]
+fn invalid_manifest_json_names_the_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let m = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        b"{\"config\": }",
+    );
+    layout.write_index(vec![m.clone()]);
+    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
+    let digest = m["digest"].as_str().unwrap();
+    assert!(
+        err.contains(&format!("manifest {digest}: invalid JSON")) && err.contains("column"),
+        "{err}"
+    );
+}
