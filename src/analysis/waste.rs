@@ -62,6 +62,8 @@ pub struct WastedPath {
     pub copies: u32,
     /// Layers that shipped the wasted copies.
     pub layers: Vec<usize>,
+    /// Layers that made those copies unreachable (removed, replaced or re-shipped them).
+    pub hidden_by: Vec<usize>,
     /// `deleted` when the path holds no regular file at the end; otherwise `overwritten` if
     /// any wasted copy differs from the final content, else `metadata_only`.
     pub cause: Cause,
@@ -107,6 +109,7 @@ pub fn compute(fs: &Fs) -> WasteFacts {
     struct Acc {
         wasted: u64,
         layers: Vec<usize>,
+        hidden_by: Vec<usize>,
         cause: Cause,
     }
     let mut per_path: HashMap<NodeId, Acc> = HashMap::new();
@@ -129,11 +132,17 @@ pub fn compute(fs: &Fs) -> WasteFacts {
         let acc = per_path.entry(object.node).or_insert(Acc {
             wasted: 0,
             layers: Vec::new(),
+            hidden_by: Vec::new(),
             cause,
         });
         acc.wasted += object.size;
         if !acc.layers.contains(&layer) {
             acc.layers.push(layer);
+        }
+        if let Some(k) = object.killed_by().map(usize::from)
+            && !acc.hidden_by.contains(&k)
+        {
+            acc.hidden_by.push(k);
         }
         // Overwritten outranks metadata_only: some wasted copy had other content.
         acc.cause = acc.cause.min(cause);
@@ -150,12 +159,14 @@ pub fn compute(fs: &Fs) -> WasteFacts {
         .filter(|(_, acc)| acc.wasted > 0)
         .map(|(node, mut acc)| {
             acc.layers.sort_unstable();
+            acc.hidden_by.sort_unstable();
             WastedPath {
                 path: fs.path(node),
                 node,
                 wasted_bytes: acc.wasted,
                 copies: copies.get(&node).copied().unwrap_or(0),
                 layers: acc.layers,
+                hidden_by: acc.hidden_by,
                 cause: acc.cause,
             }
         })

@@ -47,27 +47,31 @@ fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
 fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     writeln!(
         w,
-        "{:>3}  {:>10}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  Command",
-        "#", "Size", "Compressed", "Wasted", "+add", "~mod", "-del"
+        "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>5} {:>5} {:>5}  Command",
+        "#", "Size", "Compressed", "Wastes", "Hides", "+add", "~mod", "-del"
     )?;
     for l in &a.layers {
         let command = l
             .created_by
             .as_deref()
-            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 60));
+            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 50));
         writeln!(
             w,
-            "{:>3}  {:>10}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  {command}",
+            "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>5} {:>5} {:>5}  {command}",
             l.index,
             size(l.shipped_bytes),
             size(l.compressed_bytes),
-            size(l.wasted_bytes + l.hidden_lower_bytes),
+            size(l.wasted_bytes),
+            size(l.hidden_lower_bytes),
             l.added,
             l.modified + l.metadata_only,
             l.removed,
         )?;
     }
-    Ok(())
+    writeln!(
+        w,
+        "Wastes: bytes the layer ships that no final path reaches. Hides: lower-layer bytes it makes unreachable."
+    )
 }
 
 fn write_waste(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
@@ -121,18 +125,28 @@ fn write_paths(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
         "Wasted", "Copies", "Cause", "Layers"
     )?;
     for p in waste.paths.iter().take(shown) {
-        let layers: Vec<String> = p.layers.iter().map(ToString::to_string).collect();
+        let layers = layer_span(&p.layers, &p.hidden_by);
         writeln!(
             w,
             "{:>10}  {:>6}  {:<13}  {:<8}  {}",
             size(p.wasted_bytes),
             p.copies,
             p.cause.as_str(),
-            layers.join(","),
+            layers,
             p.path
         )?;
     }
     Ok(())
+}
+
+/// `2→19`: shipped in layer 2, made unreachable by layer 19 (lists joined with commas).
+fn layer_span(shipped: &[usize], hidden_by: &[usize]) -> String {
+    let join = |v: &[usize]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    if hidden_by.is_empty() {
+        join(shipped)
+    } else {
+        format!("{}→{}", join(shipped), join(hidden_by))
+    }
 }
 
 fn write_warnings(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
