@@ -44,10 +44,20 @@ pub struct Loaded {
 /// Reads all layers of `image` and rebuilds its filesystem.
 pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<Loaded> {
     let n = image.layers.len();
-    let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
+    // Blob sizes for progress and scheduling; formats without them (docker save) ask the store.
+    let sizes: Vec<u64> = image
+        .layers
+        .iter()
+        .map(|l| {
+            l.size
+                .or_else(|| image.store.open(&l.location).ok().map(|(_, len)| len))
+                .unwrap_or(0)
+        })
+        .collect();
+    let total: u64 = sizes.iter().sum();
     progress.total.store(total, Ordering::Relaxed);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(2, |p| p.get()),
         t => t,

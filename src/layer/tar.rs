@@ -316,14 +316,10 @@ fn check_checksum(header: &Header, block: &[u8; BLOCK], offset: u64) -> Result<(
         offset,
         message: "not a tar header (unreadable checksum field)".into(),
     })?;
-    let mut sum: u32 = 0;
-    for (i, &b) in block.iter().enumerate() {
-        sum += if (148..156).contains(&i) {
-            u32::from(b' ')
-        } else {
-            u32::from(b)
-        };
-    }
+    // The checksum is computed with its own 8-byte field read as spaces.
+    let all: u32 = block.iter().map(|&b| u32::from(b)).sum();
+    let field: u32 = block[148..156].iter().map(|&b| u32::from(b)).sum();
+    let sum = all - field + 8 * u32::from(b' ');
     if sum != stored {
         return Err(TarError::Header {
             offset,
