@@ -31,6 +31,18 @@ pub struct Cli {
     /// Also on when the environment has CI=true, as with dive.
     #[arg(long = "ci")]
     pub ci_mode: bool,
+
+    /// Replay a key script in the explorer (`tab j ctrl+a`) instead of reading the keyboard.
+    #[arg(long, value_name = "SCRIPT", hide = true)]
+    pub keys: Option<String>,
+
+    /// With --keys: print the final screen as text instead of taking the terminal.
+    #[arg(long, requires = "keys", hide = true)]
+    pub print: bool,
+
+    /// With --print: the screen size, `WIDTHxHEIGHT`.
+    #[arg(long, value_name = "WxH", default_value = "120x40", hide = true)]
+    pub screen: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -86,8 +86,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let ci_env = std::env::var("CI").is_ok_and(|v| ci::ci_env_enabled(&v));
             if cli.ci_mode || ci_env {
                 run_ci(&image, &cli.load, &cli.output, &cli.ci)
+            } else if let Some(script) = &cli.keys {
+                replay(&image, &cli.load, script, cli.print, &cli.screen)
             } else {
-                analyze(&image, &cli.load, &cli.output)
+                explore(&image, &cli.load)
             }
         }
     }
@@ -124,22 +126,71 @@ fn spec(image: &str, source: Option<SourceKind>) -> String {
     }
 }
 
-/// Loads and analyses the image, with a progress bar on a terminal.
-fn load(image: &str, args: &LoadArgs) -> anyhow::Result<Analysis> {
-    let opened = source::open(
+fn open_image(image: &str, args: &LoadArgs) -> anyhow::Result<strata::image::Image> {
+    Ok(source::open(
         &spec(image, args.source),
         &OpenOptions {
             platform: args.platform.clone(),
             tag: args.tag.clone(),
         },
-    )?;
-    let options = LoadOptions {
+    )?)
+}
+
+fn load_options(args: &LoadArgs) -> LoadOptions {
+    LoadOptions {
         scan: ScanOptions {
             verify: !args.no_verify,
         },
         ignore_errors: args.ignore_errors,
         threads: 0,
-    };
+    }
+}
+
+/// The explorer on the terminal. Bad input and bad key bindings fail before the screen is
+/// taken.
+fn explore(image: &str, args: &LoadArgs) -> anyhow::Result<u8> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the explorer needs a terminal (stdout or stdin is not one); use `strata analyze {image}` for the text summary, or `strata ci {image}`"
+        );
+    }
+    let keymap = strata::tui::load_keymap()?;
+    let opened = open_image(image, args)?;
+    strata::tui::run(opened, &load_options(args), keymap)?;
+    Ok(0)
+}
+
+/// `--keys SCRIPT --print`: replays keys on a virtual screen and prints it.
+fn replay(
+    image: &str,
+    args: &LoadArgs,
+    script: &str,
+    print: bool,
+    screen: &str,
+) -> anyhow::Result<u8> {
+    if !print {
+        anyhow::bail!("--keys needs --print (the replayed screen is printed as text)");
+    }
+    let (w, h) = screen
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse::<u16>().ok()?, h.parse::<u16>().ok()?)))
+        .filter(|&(w, h)| w >= 20 && h >= 10)
+        .with_context(|| format!("--screen {screen}: expected WIDTHxHEIGHT, at least 20x10"))?;
+    let keys = strata::tui::parse_script(script)?;
+    let keymap = strata::tui::load_keymap()?;
+    let opened = open_image(image, args)?;
+    let loaded = engine::load(opened, &load_options(args), &Progress::default())?;
+    let text = strata::tui::replay(loaded, keymap, &keys, w, h)?;
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// Loads and analyses the image, with a progress bar on a terminal.
+fn load(image: &str, args: &LoadArgs) -> anyhow::Result<Analysis> {
+    let opened = open_image(image, args)?;
+    let options = load_options(args);
     let progress = Progress::default();
     let show = !args.quiet && io::stderr().is_terminal();
     let done = std::sync::atomic::AtomicBool::new(false);

@@ -1,0 +1,563 @@
+//! The explorer's state and how actions change it. Drawing (view.rs) only reads it.
+
+use std::path::PathBuf;
+
+use ratatui::layout::Rect;
+
+use super::keymap::{Action, Context, Key, Keymap};
+use super::tree::{Diff, Filter, Mode, Sort, Tree};
+use crate::analysis::Analysis;
+use crate::engine::Loaded;
+use crate::overlay::NodeId;
+
+/// The focusable panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Layers,
+    Wasted,
+    Tree,
+}
+
+impl Pane {
+    pub fn context(self) -> Context {
+        match self {
+            Pane::Layers => Context::Layers,
+            Pane::Wasted => Context::Wasted,
+            Pane::Tree => Context::Tree,
+        }
+    }
+}
+
+/// A line the user is typing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Export,
+}
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+}
+
+/// What covers the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    History(NodeId),
+    /// An export target exists: overwrite it?
+    ConfirmOverwrite(PathBuf),
+}
+
+/// A list's selection and scroll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListState {
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl ListState {
+    fn clamp(&mut self, len: usize, height: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+        let height = height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        self.offset = self.offset.min(len.saturating_sub(height));
+    }
+
+    fn step(&mut self, delta: isize, len: usize, height: usize) {
+        let max = len.saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + delta).clamp(0, max.max(0)) as usize;
+        self.clamp(len, height);
+    }
+}
+
+/// The screen areas, computed from the terminal size alone (drawing and mouse use the same).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub layers: Rect,
+    pub details: Rect,
+    pub image: Rect,
+    pub wasted: Rect,
+    pub tree: Rect,
+    pub status: Rect,
+}
+
+/// The explorer.
+pub struct App {
+    pub loaded: Loaded,
+    pub analysis: Analysis,
+    pub tree: Tree,
+    pub keymap: Keymap,
+    pub focus: Pane,
+    pub layers: ListState,
+    pub wasted: ListState,
+    pub rows: ListState,
+    pub show_attributes: bool,
+    pub input: Option<Input>,
+    pub popup: Option<Popup>,
+    /// A one-line message in the status bar (errors, results of export and copy).
+    pub message: Option<String>,
+    /// A path to copy with OSC 52 after the next draw.
+    pub clipboard: Option<String>,
+    pub quit: bool,
+    pub areas: Areas,
+    /// The file the last export prompt was about.
+    export_node: Option<NodeId>,
+    filter_text: String,
+}
+
+impl App {
+    pub fn new(loaded: Loaded, keymap: Keymap, size: Rect) -> App {
+        let analysis = Analysis::new(&loaded);
+        let tree = Tree::new(&loaded.fs);
+        let mut app = App {
+            loaded,
+            analysis,
+            tree,
+            keymap,
+            focus: Pane::Layers,
+            layers: ListState::default(),
+            wasted: ListState::default(),
+            rows: ListState::default(),
+            show_attributes: true,
+            input: None,
+            popup: None,
+            message: None,
+            clipboard: None,
+            quit: false,
+            areas: Areas::default(),
+            export_node: None,
+            filter_text: String::new(),
+        };
+        app.resize(size);
+        app
+    }
+
+    pub fn resize(&mut self, size: Rect) {
+        self.areas = super::view::areas(size);
+        self.clamp_all();
+    }
+
+    fn tree_height(&self) -> usize {
+        usize::from(self.areas.tree.height.saturating_sub(3))
+    }
+
+    fn list_height(&self, pane: Pane) -> usize {
+        let r = match pane {
+            Pane::Layers => self.areas.layers,
+            Pane::Wasted => self.areas.wasted,
+            Pane::Tree => return self.tree_height(),
+        };
+        usize::from(r.height.saturating_sub(3))
+    }
+
+    fn clamp_all(&mut self) {
+        let (nl, nw, nr) = (
+            self.analysis.layers.len(),
+            self.analysis.waste.paths.len(),
+            self.tree.rows.len(),
+        );
+        let (hl, hw, hr) = (
+            self.list_height(Pane::Layers),
+            self.list_height(Pane::Wasted),
+            self.tree_height(),
+        );
+        self.layers.clamp(nl, hl);
+        self.wasted.clamp(nw, hw);
+        self.rows.clamp(nr, hr);
+    }
+
+    /// The node of the selected tree row.
+    pub fn selected_node(&self) -> Option<NodeId> {
+        self.tree.rows.get(self.rows.selected).map(|r| r.node)
+    }
+
+    /// Handles a key: typed text goes to an open prompt, everything else through the keymap.
+    pub fn key(&mut self, key: Key) {
+        use ratatui::crossterm::event::KeyCode;
+        if let Some(Popup::ConfirmOverwrite(path)) = self.popup.clone() {
+            self.popup = None;
+            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                self.export_to(&path, true);
+            } else {
+                self.message = Some("export cancelled".into());
+            }
+            return;
+        }
+        if self.input.is_some() && !key.ctrl {
+            match key.code {
+                KeyCode::Char(c) => {
+                    if let Some(i) = &mut self.input {
+                        i.text.push(c);
+                    }
+                    self.input_changed();
+                    return;
+                }
+                KeyCode::Backspace => {
+                    if let Some(i) = &mut self.input {
+                        i.text.pop();
+                    }
+                    self.input_changed();
+                    return;
+                }
+                KeyCode::Enter => {
+                    self.input_done();
+                    return;
+                }
+                KeyCode::Esc => {
+                    self.input_cancel();
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if let Some(action) = self.keymap.action(self.focus.context(), key) {
+            self.update(action);
+        }
+    }
+
+    fn input_changed(&mut self) {
+        if let Some(Input {
+            kind: InputKind::Filter,
+            text,
+        }) = &self.input
+        {
+            let text = text.clone();
+            self.set_filter(&text);
+        }
+    }
+
+    fn input_done(&mut self) {
+        let Some(input) = self.input.take() else {
+            return;
+        };
+        match input.kind {
+            InputKind::Filter => self.focus = Pane::Tree,
+            InputKind::Export => {
+                let dir = PathBuf::from(input.text.trim());
+                self.export_to(&dir, false);
+            }
+        }
+    }
+
+    fn input_cancel(&mut self) {
+        if let Some(input) = self.input.take()
+            && input.kind == InputKind::Filter
+        {
+            self.set_filter("");
+        }
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        self.filter_text = text.to_string();
+        match Filter::parse(text) {
+            Ok(f) => {
+                self.tree.options.filter = f;
+                self.message = None;
+                self.refresh_tree();
+            }
+            Err(e) => self.message = Some(format!("regex: {e}")),
+        }
+    }
+
+    pub fn filter_text(&self) -> &str {
+        &self.filter_text
+    }
+
+    /// Rebuilds the tree rows, keeping the selection on the same path when it still shows.
+    fn refresh_tree(&mut self) {
+        let keep = self.selected_node();
+        self.tree.refresh(&self.loaded.fs);
+        if let Some(node) = keep
+            && let Some(i) = self.tree.rows.iter().position(|r| r.node == node)
+        {
+            self.rows.selected = i;
+        }
+        self.clamp_all();
+    }
+
+    fn select_layer(&mut self, k: usize) {
+        self.layers.selected = k;
+        self.tree.options.layer = k;
+        self.refresh_tree();
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        let page = match self.focus {
+            Pane::Tree => self.tree_height(),
+            p => self.list_height(p),
+        };
+        match self.focus {
+            Pane::Layers => {
+                self.layers.step(delta, self.analysis.layers.len(), page);
+                let k = self.layers.selected;
+                if k != self.tree.options.layer {
+                    self.select_layer(k);
+                }
+            }
+            Pane::Wasted => self
+                .wasted
+                .step(delta, self.analysis.waste.paths.len(), page),
+            Pane::Tree => self.rows.step(delta, self.tree.rows.len(), page),
+        }
+    }
+
+    fn page(&self) -> isize {
+        let h = match self.focus {
+            Pane::Tree => self.tree_height(),
+            p => self.list_height(p),
+        };
+        h.max(1) as isize
+    }
+
+    /// Applies one action.
+    pub fn update(&mut self, action: Action) {
+        if self.popup.is_some() && !matches!(action, Action::Quit) {
+            // Any key closes a popup.
+            self.popup = None;
+            return;
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::SwitchPane => {
+                self.focus = match self.focus {
+                    Pane::Layers => Pane::Tree,
+                    Pane::Tree if !self.analysis.waste.paths.is_empty() => Pane::Wasted,
+                    Pane::Tree | Pane::Wasted => Pane::Layers,
+                };
+            }
+            Action::Filter => {
+                self.input = Some(Input {
+                    kind: InputKind::Filter,
+                    text: self.filter_text.clone(),
+                });
+            }
+            Action::Escape => {
+                if self.input.is_some() {
+                    self.input_cancel();
+                } else if self.tree.options.filter.is_some() {
+                    self.set_filter("");
+                }
+                self.message = None;
+            }
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::PageUp => self.move_selection(-self.page()),
+            Action::PageDown => self.move_selection(self.page()),
+            Action::Top => self.move_selection(isize::MIN / 2),
+            Action::Bottom => self.move_selection(isize::MAX / 2),
+            Action::ShowAggregated => self.set_mode(Mode::Aggregated),
+            Action::ShowLayer => self.set_mode(Mode::Layer),
+            Action::ToggleCollapse => {
+                if let Some(row) = self.tree.rows.get(self.rows.selected).copied()
+                    && row.is_dir
+                {
+                    self.tree.toggle_collapse(&self.loaded.fs, row.node);
+                    self.clamp_all();
+                }
+            }
+            Action::ToggleCollapseAll => {
+                let keep = self.selected_node();
+                self.tree.toggle_collapse_all(&self.loaded.fs);
+                self.rows.selected = keep
+                    .and_then(|n| self.tree.rows.iter().position(|r| r.node == n))
+                    .unwrap_or(0);
+                self.clamp_all();
+            }
+            Action::Left => self.left(),
+            Action::Right => {
+                if let Some(row) = self.tree.rows.get(self.rows.selected).copied()
+                    && row.is_dir
+                    && row.collapsed
+                {
+                    self.tree.toggle_collapse(&self.loaded.fs, row.node);
+                    self.clamp_all();
+                }
+            }
+            Action::ToggleSort => {
+                self.tree.options.sort = match self.tree.options.sort {
+                    Sort::Name => Sort::SizeDesc,
+                    Sort::SizeDesc => Sort::Name,
+                };
+                self.refresh_tree();
+            }
+            Action::ToggleAttributes => self.show_attributes = !self.show_attributes,
+            Action::HideAdded => self.toggle_hidden(Diff::Added),
+            Action::HideRemoved => self.toggle_hidden(Diff::Removed),
+            Action::HideModified => self.toggle_hidden(Diff::Modified),
+            Action::HideUnmodified => self.toggle_hidden(Diff::Unchanged),
+            Action::HideMetadata => self.toggle_hidden(Diff::Metadata),
+            Action::Help => self.popup = Some(Popup::Help),
+            Action::History => {
+                let node = match self.focus {
+                    Pane::Wasted => self
+                        .analysis
+                        .waste
+                        .paths
+                        .get(self.wasted.selected)
+                        .map(|p| p.node),
+                    _ => self.selected_node(),
+                };
+                if let Some(n) = node {
+                    self.popup = Some(Popup::History(n));
+                }
+            }
+            Action::Export => self.start_export(),
+            Action::CopyPath => {
+                if let Some(n) = self.selected_node() {
+                    let path = self.loaded.fs.path(n);
+                    self.message = Some(format!("copied {path}"));
+                    self.clipboard = Some(path);
+                }
+            }
+            Action::Jump => self.jump(),
+        }
+    }
+
+    fn set_mode(&mut self, mode: Mode) {
+        self.tree.options.mode = mode;
+        self.refresh_tree();
+    }
+
+    fn toggle_hidden(&mut self, diff: Diff) {
+        let i = Diff::ALL.iter().position(|d| *d == diff).unwrap_or(0);
+        self.tree.options.hidden[i] = !self.tree.options.hidden[i];
+        self.refresh_tree();
+    }
+
+    fn left(&mut self) {
+        let Some(row) = self.tree.rows.get(self.rows.selected).copied() else {
+            return;
+        };
+        if row.is_dir && !row.collapsed {
+            self.tree.toggle_collapse(&self.loaded.fs, row.node);
+        } else {
+            let parent = self.loaded.fs.parent(row.node);
+            if let Some(i) = self.tree.rows.iter().position(|r| r.node == parent) {
+                self.rows.selected = i;
+            }
+        }
+        self.clamp_all();
+    }
+
+    /// From a wasted path: the layer that shipped the wasted copy, its changes, the path.
+    fn jump(&mut self) {
+        let Some(p) = self.analysis.waste.paths.get(self.wasted.selected) else {
+            return;
+        };
+        let (node, layer) = (p.node, p.layers.first().copied().unwrap_or(0));
+        self.tree.options.mode = Mode::Layer;
+        self.tree.options.filter = None;
+        self.filter_text.clear();
+        self.tree.options.hidden = [false; 5];
+        self.layers.selected = layer;
+        self.tree.options.layer = layer;
+        self.tree.refresh(&self.loaded.fs);
+        if let Some(i) = self.tree.reveal(&self.loaded.fs, node) {
+            self.rows.selected = i;
+        }
+        self.focus = Pane::Tree;
+        self.clamp_all();
+    }
+
+    fn start_export(&mut self) {
+        let Some(node) = self.selected_node() else {
+            return;
+        };
+        let k = self.tree.options.layer;
+        match self.loaded.fs.state_at(node, k) {
+            Some(m) if m.object().is_some() => {
+                self.export_node = Some(node);
+                self.input = Some(Input {
+                    kind: InputKind::Export,
+                    text: String::new(),
+                });
+            }
+            _ => {
+                self.message =
+                    Some("only regular files present in this layer can be exported".into());
+            }
+        }
+    }
+
+    fn export_to(&mut self, dir: &std::path::Path, overwrite: bool) {
+        let Some(node) = self.export_node else {
+            return;
+        };
+        let k = self.tree.options.layer;
+        match super::export::export(&self.loaded, node, k, dir, overwrite) {
+            Ok(super::export::Outcome::Written(path, bytes)) => {
+                self.message = Some(format!("wrote {} ({bytes} bytes)", path.display()));
+            }
+            Ok(super::export::Outcome::Exists(path)) => {
+                self.popup = Some(Popup::ConfirmOverwrite(path));
+                // Keep the directory for the confirmation.
+                self.export_node = Some(node);
+            }
+            Err(e) => self.message = Some(format!("export failed: {e}")),
+        }
+    }
+
+    /// The row index under a screen position in the tree pane, if any.
+    pub fn click(&mut self, column: u16, row: u16) {
+        let inside =
+            |r: Rect| column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height;
+        if inside(self.areas.layers) {
+            self.focus = Pane::Layers;
+            let first = self.areas.layers.y + 2;
+            if row >= first {
+                let i = self.layers.offset + usize::from(row - first);
+                if i < self.analysis.layers.len() {
+                    self.layers.selected = i;
+                    self.select_layer(i);
+                }
+            }
+        } else if inside(self.areas.wasted) {
+            self.focus = Pane::Wasted;
+            let first = self.areas.wasted.y + 2;
+            if row >= first {
+                let i = self.wasted.offset + usize::from(row - first);
+                if i < self.analysis.waste.paths.len() {
+                    self.wasted.selected = i;
+                }
+            }
+        } else if inside(self.areas.tree) {
+            self.focus = Pane::Tree;
+            let first = self.areas.tree.y + 2;
+            if row >= first {
+                let i = self.rows.offset + usize::from(row - first);
+                if i < self.tree.rows.len() {
+                    self.rows.selected = i;
+                }
+            }
+        }
+        self.clamp_all();
+    }
+
+    /// Mouse wheel over a pane.
+    pub fn scroll(&mut self, column: u16, row: u16, delta: isize) {
+        let before = self.focus;
+        self.click_focus(column, row);
+        self.move_selection(delta);
+        if self.focus != before {
+            self.focus = before;
+        }
+    }
+
+    fn click_focus(&mut self, column: u16, row: u16) {
+        let inside =
+            |r: Rect| column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height;
+        if inside(self.areas.layers) {
+            self.focus = Pane::Layers;
+        } else if inside(self.areas.wasted) {
+            self.focus = Pane::Wasted;
+        } else if inside(self.areas.tree) {
+            self.focus = Pane::Tree;
+        }
+    }
+}

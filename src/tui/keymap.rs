@@ -1,0 +1,573 @@
+//! Keys map to actions, per pane: dive's defaults, vim keys, and overrides from a config file.
+//! The help screen is generated from this table.
+
+use std::fmt;
+use std::path::Path;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Context {
+    Global,
+    Layers,
+    Wasted,
+    Tree,
+}
+
+impl Context {
+    pub const ALL: [Context; 4] = [
+        Context::Global,
+        Context::Layers,
+        Context::Wasted,
+        Context::Tree,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::Layers => "layers",
+            Context::Wasted => "wasted",
+            Context::Tree => "tree",
+        }
+    }
+}
+
+/// Everything a key can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    SwitchPane,
+    Filter,
+    Escape,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    ShowAggregated,
+    ShowLayer,
+    ToggleCollapse,
+    ToggleCollapseAll,
+    ToggleSort,
+    ToggleAttributes,
+    HideAdded,
+    HideRemoved,
+    HideModified,
+    HideUnmodified,
+    HideMetadata,
+    Help,
+    History,
+    Export,
+    CopyPath,
+    Jump,
+}
+
+impl Action {
+    /// The name used in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::SwitchPane => "switch-pane",
+            Action::Filter => "filter",
+            Action::Escape => "escape",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Left => "left",
+            Action::Right => "right",
+            Action::PageUp => "page-up",
+            Action::PageDown => "page-down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::ShowAggregated => "show-aggregated",
+            Action::ShowLayer => "show-layer",
+            Action::ToggleCollapse => "toggle-collapse",
+            Action::ToggleCollapseAll => "toggle-collapse-all",
+            Action::ToggleSort => "toggle-sort",
+            Action::ToggleAttributes => "toggle-attributes",
+            Action::HideAdded => "hide-added",
+            Action::HideRemoved => "hide-removed",
+            Action::HideModified => "hide-modified",
+            Action::HideUnmodified => "hide-unmodified",
+            Action::HideMetadata => "hide-metadata",
+            Action::Help => "help",
+            Action::History => "history",
+            Action::Export => "export",
+            Action::CopyPath => "copy-path",
+            Action::Jump => "jump",
+        }
+    }
+
+    /// What the help screen says.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::SwitchPane => "next pane",
+            Action::Filter => "filter paths (substring; re:REGEX)",
+            Action::Escape => "close popup / clear filter",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Left => "collapse / go to parent",
+            Action::Right => "expand",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Top => "first row",
+            Action::Bottom => "last row",
+            Action::ShowAggregated => "tree: merged filesystem as of the layer",
+            Action::ShowLayer => "tree: the layer's own changes",
+            Action::ToggleCollapse => "collapse / expand directory",
+            Action::ToggleCollapseAll => "collapse / expand all",
+            Action::ToggleSort => "sort by name / size",
+            Action::ToggleAttributes => "show / hide attributes",
+            Action::HideAdded => "show / hide added",
+            Action::HideRemoved => "show / hide removed",
+            Action::HideModified => "show / hide modified",
+            Action::HideUnmodified => "show / hide unmodified",
+            Action::HideMetadata => "show / hide metadata-only",
+            Action::Help => "this help",
+            Action::History => "history of the selected path",
+            Action::Export => "export the selected file",
+            Action::CopyPath => "copy the path (OSC 52)",
+            Action::Jump => "jump to the path in the tree",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Action> {
+        ALL_ACTIONS.iter().copied().find(|a| a.name() == name)
+    }
+}
+
+const ALL_ACTIONS: [Action; 28] = [
+    Action::Quit,
+    Action::SwitchPane,
+    Action::Filter,
+    Action::Escape,
+    Action::Up,
+    Action::Down,
+    Action::Left,
+    Action::Right,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+    Action::ShowAggregated,
+    Action::ShowLayer,
+    Action::ToggleCollapse,
+    Action::ToggleCollapseAll,
+    Action::ToggleSort,
+    Action::ToggleAttributes,
+    Action::HideAdded,
+    Action::HideRemoved,
+    Action::HideModified,
+    Action::HideUnmodified,
+    Action::HideMetadata,
+    Action::Help,
+    Action::History,
+    Action::Export,
+    Action::CopyPath,
+    Action::Jump,
+];
+
+/// A key with its modifiers (shift is folded into the character for letters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+impl Key {
+    pub const fn plain(code: KeyCode) -> Key {
+        Key {
+            code,
+            ctrl: false,
+            alt: false,
+        }
+    }
+
+    pub const fn ctrl(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: true,
+            alt: false,
+        }
+    }
+
+    /// From a terminal event. Terminals send ctrl+space as NUL, and shift+tab as BackTab.
+    pub fn from_event(e: KeyEvent) -> Key {
+        let ctrl = e.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = e.modifiers.contains(KeyModifiers::ALT);
+        match e.code {
+            KeyCode::Null => Key::ctrl(' '),
+            KeyCode::Char(c) if ctrl => Key {
+                code: KeyCode::Char(c.to_ascii_lowercase()),
+                ctrl,
+                alt,
+            },
+            code => Key { code, ctrl, alt },
+        }
+    }
+
+    /// Parses `ctrl+a`, `alt+x`, `tab`, `pgdn`, `?`, `G`, `space`, `f1`.
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut rest = text.trim();
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if rest.len() > 1 && lower.starts_with("ctrl+") {
+                ctrl = true;
+                rest = &rest[5..];
+            } else if rest.len() > 1 && lower.starts_with("alt+") {
+                alt = true;
+                rest = &rest[4..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "tab" => KeyCode::Tab,
+            "backtab" | "shift+tab" => KeyCode::BackTab,
+            "esc" | "escape" => KeyCode::Esc,
+            "enter" | "return" => KeyCode::Enter,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                KeyCode::F(f[1..].parse::<u8>().unwrap_or(1))
+            }
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+                    _ => return Err(format!("unknown key `{text}`")),
+                }
+            }
+        };
+        Ok(Key { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl+")?;
+        }
+        if self.alt {
+            f.write_str("alt+")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::BackTab => f.write_str("shift+tab"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("pgup"),
+            KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// The bindings, per context. Looked up in the focused pane's context first, then global.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<(Context, Key, Action)>,
+}
+
+use Action as A;
+use Context as C;
+
+fn defaults() -> Vec<(Context, &'static str, Action)> {
+    vec![
+        (C::Global, "q", A::Quit),
+        (C::Global, "ctrl+c", A::Quit),
+        (C::Global, "tab", A::SwitchPane),
+        (C::Global, "ctrl+f", A::Filter),
+        (C::Global, "/", A::Filter),
+        (C::Global, "esc", A::Escape),
+        (C::Global, "up", A::Up),
+        (C::Global, "k", A::Up),
+        (C::Global, "down", A::Down),
+        (C::Global, "j", A::Down),
+        (C::Global, "pgup", A::PageUp),
+        (C::Global, "ctrl+u", A::PageUp),
+        (C::Global, "pgdn", A::PageDown),
+        (C::Global, "ctrl+d", A::PageDown),
+        (C::Global, "g", A::Top),
+        (C::Global, "home", A::Top),
+        (C::Global, "G", A::Bottom),
+        (C::Global, "end", A::Bottom),
+        (C::Global, "?", A::Help),
+        (C::Global, "ctrl+l", A::ShowLayer),
+        (C::Layers, "ctrl+a", A::ShowAggregated),
+        (C::Wasted, "ctrl+a", A::ShowAggregated),
+        (C::Wasted, "enter", A::Jump),
+        (C::Wasted, "H", A::History),
+        (C::Tree, "left", A::Left),
+        (C::Tree, "h", A::Left),
+        (C::Tree, "right", A::Right),
+        (C::Tree, "l", A::Right),
+        (C::Tree, "space", A::ToggleCollapse),
+        (C::Tree, "enter", A::ToggleCollapse),
+        (C::Tree, "ctrl+space", A::ToggleCollapseAll),
+        (C::Tree, "ctrl+o", A::ToggleSort),
+        (C::Tree, "ctrl+b", A::ToggleAttributes),
+        (C::Tree, "ctrl+a", A::HideAdded),
+        (C::Tree, "ctrl+r", A::HideRemoved),
+        (C::Tree, "ctrl+m", A::HideModified),
+        (C::Tree, "ctrl+u", A::HideUnmodified),
+        (C::Tree, "ctrl+t", A::HideMetadata),
+        (C::Tree, "H", A::History),
+        (C::Tree, "ctrl+e", A::Export),
+        (C::Tree, "x", A::Export),
+        (C::Tree, "y", A::CopyPath),
+    ]
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bindings = defaults()
+            .into_iter()
+            .filter_map(|(c, k, a)| Key::parse(k).ok().map(|k| (c, k, a)))
+            .collect();
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// The action for a key in a pane.
+    pub fn action(&self, context: Context, key: Key) -> Option<Action> {
+        let find = |ctx: Context| {
+            self.bindings
+                .iter()
+                .find(|(c, k, _)| *c == ctx && *k == key)
+                .map(|(_, _, a)| *a)
+        };
+        find(context).or_else(|| find(Context::Global))
+    }
+
+    /// Keys bound to an action in a context (for help and the status bar).
+    pub fn keys(&self, context: Context, action: Action) -> Vec<Key> {
+        self.bindings
+            .iter()
+            .filter(|(c, _, a)| *c == context && *a == action)
+            .map(|(_, k, _)| *k)
+            .collect()
+    }
+
+    /// Every binding, grouped by context, for the help screen.
+    pub fn entries(&self) -> Vec<(Context, Action, Vec<Key>)> {
+        let mut out: Vec<(Context, Action, Vec<Key>)> = Vec::new();
+        for &(c, k, a) in &self.bindings {
+            match out.iter_mut().find(|(oc, oa, _)| *oc == c && *oa == a) {
+                Some(e) => e.2.push(k),
+                None => out.push((c, a, vec![k])),
+            }
+        }
+        out.sort_by_key(|(c, _, _)| Context::ALL.iter().position(|x| x == c));
+        out
+    }
+
+    /// Applies overrides from a config file's text. Each line: `[context]` or
+    /// `action = key, key` (replacing that action's keys in the current context). Every bad
+    /// line is reported, with the file and line number.
+    pub fn apply_config(&mut self, path: &Path, text: &str) -> Result<(), Vec<String>> {
+        let mut errors = Vec::new();
+        let mut context = Context::Global;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            let at = format!("{}:{}", path.display(), i + 1);
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                match Context::ALL.iter().find(|c| c.name() == name.trim()) {
+                    Some(&c) => context = c,
+                    None => errors.push(format!(
+                        "{at}: unknown section [{name}]; sections are [global], [layers], [wasted], [tree]"
+                    )),
+                }
+                continue;
+            }
+            let Some((name, keys)) = line.split_once('=') else {
+                errors.push(format!(
+                    "{at}: expected `action = key, key`, found `{line}`"
+                ));
+                continue;
+            };
+            let Some(action) = Action::from_name(name.trim()) else {
+                errors.push(format!("{at}: unknown action `{}`", name.trim()));
+                continue;
+            };
+            let mut parsed = Vec::new();
+            for k in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                // `,` itself is written `comma`.
+                let k = if k == "comma" { "," } else { k };
+                match Key::parse(k) {
+                    Ok(key) => parsed.push(key),
+                    Err(e) => errors.push(format!("{at}: {e}")),
+                }
+            }
+            if parsed.is_empty() {
+                errors.push(format!("{at}: no key for `{}`", action.name()));
+                continue;
+            }
+            self.bindings
+                .retain(|(c, _, a)| !(*c == context && *a == action));
+            for key in parsed {
+                self.bindings
+                    .retain(|(c, k, _)| !(*c == context && *k == key));
+                self.bindings.push((context, key, action));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The keymap with the user's config applied, if there is one at the XDG location
+    /// (`$XDG_CONFIG_HOME/strata/keys.conf`, else `~/.config/strata/keys.conf`).
+    pub fn load() -> Result<Keymap, Vec<String>> {
+        let mut map = Keymap::default();
+        if let Some(path) = config_path()
+            && let Ok(text) = std::fs::read_to_string(&path)
+        {
+            map.apply_config(&path, &text)?;
+        }
+        Ok(map)
+    }
+}
+
+/// Where the key config lives.
+pub fn config_path() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))?;
+    Some(base.join("strata").join("keys.conf"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys() {
+        assert_eq!(Key::parse("ctrl+a").unwrap(), Key::ctrl('a'));
+        assert_eq!(Key::parse("tab").unwrap(), Key::plain(KeyCode::Tab));
+        assert_eq!(Key::parse("G").unwrap(), Key::plain(KeyCode::Char('G')));
+        assert_eq!(Key::parse("ctrl+space").unwrap(), Key::ctrl(' '));
+        assert_eq!(Key::parse("f5").unwrap(), Key::plain(KeyCode::F(5)));
+        assert!(Key::parse("ctrl+nope").is_err());
+        for (_, text, _) in defaults() {
+            let key = Key::parse(text).unwrap();
+            assert_eq!(
+                Key::parse(
+                    &key.to_string()
+                        .replace('↑', "up")
+                        .replace('↓', "down")
+                        .replace('←', "left")
+                        .replace('→', "right")
+                )
+                .unwrap(),
+                key,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn context_binding_beats_global() {
+        let map = Keymap::default();
+        assert_eq!(
+            map.action(Context::Layers, Key::ctrl('a')),
+            Some(Action::ShowAggregated)
+        );
+        assert_eq!(
+            map.action(Context::Tree, Key::ctrl('a')),
+            Some(Action::HideAdded)
+        );
+        assert_eq!(
+            map.action(Context::Tree, Key::plain(KeyCode::Char('q'))),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.action(Context::Layers, Key::plain(KeyCode::Char('z'))),
+            None
+        );
+    }
+
+    #[test]
+    fn config_overrides_and_reports_every_bad_line() {
+        let mut map = Keymap::default();
+        map.apply_config(
+            Path::new("keys.conf"),
+            "[global]\nquit = Q, ctrl+q\n[tree]\nexport = e\n",
+        )
+        .unwrap();
+        assert_eq!(
+            map.action(Context::Tree, Key::plain(KeyCode::Char('Q'))),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.action(Context::Tree, Key::plain(KeyCode::Char('q'))),
+            None
+        );
+        assert_eq!(
+            map.action(Context::Tree, Key::plain(KeyCode::Char('e'))),
+            Some(Action::Export)
+        );
+
+        let err = Keymap::default()
+            .apply_config(
+                Path::new("k.conf"),
+                "quit = q\nfly = x\n[moon]\nup = ctrl+zz\nnonsense\n",
+            )
+            .unwrap_err();
+        assert_eq!(err.len(), 4, "{err:?}");
+        assert!(
+            err[0].starts_with("k.conf:2: unknown action `fly`"),
+            "{err:?}"
+        );
+        assert!(
+            err[1].starts_with("k.conf:3: unknown section [moon]"),
+            "{err:?}"
+        );
+        assert!(
+            err[2].starts_with("k.conf:4: unknown key `ctrl+zz`"),
+            "{err:?}"
+        );
+        assert!(err[3].starts_with("k.conf:5: expected"), "{err:?}");
+    }
+
+    #[test]
+    fn shipped_example_config_parses() {
+        let text = include_str!("../../docs/keys.conf");
+        Keymap::default()
+            .apply_config(Path::new("docs/keys.conf"), text)
+            .unwrap();
+    }
+}

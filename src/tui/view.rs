@@ -1,0 +1,602 @@
+//! Drawing: reads `&App`, changes nothing, and touches only the rows on screen.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+
+use super::app::{App, InputKind, Pane, Popup};
+use super::keymap::{Action, Context};
+use super::tree::{Diff, Mode, Row, Sort};
+use crate::layer::Kind;
+use crate::overlay::{Change, Meta};
+use crate::report::{percent, short_command, size};
+
+/// Splits the screen: layers, layer details, image and wasted paths on the left; the tree on
+/// the right; one status line at the bottom.
+pub fn areas(size: Rect) -> super::app::Areas {
+    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(size);
+    let left_width = (size.width * 2 / 5).clamp(34.min(size.width), 90);
+    let [left, tree] =
+        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
+    // Small terminals get shorter detail panes so the lists keep some rows.
+    let (details_h, image_h) = if size.height < 32 { (6, 4) } else { (8, 5) };
+    let [layers, details, image, wasted] = Layout::vertical([
+        Constraint::Percentage(35),
+        Constraint::Length(details_h),
+        Constraint::Length(image_h),
+        Constraint::Min(4),
+    ])
+    .areas(left);
+    super::app::Areas {
+        layers,
+        details,
+        image,
+        wasted,
+        tree,
+        status,
+    }
+}
+
+fn diff_style(d: Diff) -> Style {
+    match d {
+        Diff::Added => Style::new().fg(Color::Green),
+        Diff::Modified => Style::new().fg(Color::Yellow),
+        Diff::Metadata => Style::new().fg(Color::Cyan),
+        Diff::Removed => Style::new().fg(Color::Red),
+        Diff::Unchanged => Style::new(),
+    }
+}
+
+fn block(title: String, focused: bool) -> Block<'static> {
+    let style = if focused {
+        Style::new()
+            .fg(Color::LightBlue)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(style)
+        .title(Span::styled(title, style))
+}
+
+/// Draws the whole explorer.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let a = &app.areas;
+    draw_layers(frame, app, a.layers);
+    draw_details(frame, app, a.details);
+    draw_image(frame, app, a.image);
+    draw_wasted(frame, app, a.wasted);
+    draw_tree(frame, app, a.tree);
+    draw_status(frame, app, a.status);
+    match &app.popup {
+        Some(Popup::Help) => draw_help(frame, app),
+        Some(Popup::History(node)) => draw_history(frame, app, *node),
+        Some(Popup::ConfirmOverwrite(path)) => {
+            let text = vec![
+                Line::from(format!("{} exists.", path.display())),
+                Line::from("Overwrite it? y / n"),
+            ];
+            popup(frame, "Export", text, 60, 4);
+        }
+        None => {}
+    }
+}
+
+fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Pane::Layers;
+    let b = block(" Layers ".into(), focused);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let max = app
+        .analysis
+        .layers
+        .iter()
+        .map(|l| l.tar_bytes)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut lines =
+        vec![Line::from(format!("{:>3} {:>10} {:<8} {}", "#", "Size", "", "Command")).bold()];
+    let height = usize::from(inner.height.saturating_sub(1));
+    for l in app
+        .analysis
+        .layers
+        .iter()
+        .skip(app.layers.offset)
+        .take(height)
+    {
+        let bar_len = ((l.tar_bytes as f64 / max as f64) * 8.0).ceil() as usize;
+        let bar: String = "█".repeat(bar_len.min(8));
+        let cmd = l
+            .created_by
+            .as_deref()
+            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 200));
+        let mut style = Style::new();
+        if l.index == app.layers.selected {
+            style = style.add_modifier(Modifier::REVERSED);
+            if !focused {
+                style = Style::new()
+                    .add_modifier(Modifier::BOLD)
+                    .fg(Color::LightBlue);
+            }
+        }
+        let wasted = if l.wasted_bytes + l.hidden_lower_bytes > 0 {
+            Span::styled("▲", Style::new().fg(Color::Red))
+        } else {
+            Span::raw(" ")
+        };
+        lines.push(
+            Line::from(vec![
+                Span::raw(format!("{:>3} {:>10} ", l.index, size(l.shipped_bytes))),
+                Span::styled(format!("{bar:<8}"), Style::new().fg(Color::Blue)),
+                wasted,
+                Span::raw(cmd),
+            ])
+            .style(style),
+        );
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
+    let b = block(" Layer details ".into(), false);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let Some(l) = app.analysis.layers.get(app.layers.selected) else {
+        return;
+    };
+    let short = |d: &Option<String>| {
+        d.as_deref()
+            .map_or("-".to_string(), |d| d.chars().take(7 + 12).collect())
+    };
+    let lines = vec![
+        Line::from(format!(
+            "Digest {}  DiffID {}",
+            short(&l.digest),
+            short(&l.diff_id)
+        )),
+        Line::from(format!(
+            "Size {} ({} {:?})  Wastes {}  Hides {}",
+            size(l.shipped_bytes),
+            size(l.compressed_bytes),
+            l.compression,
+            size(l.wasted_bytes),
+            size(l.hidden_lower_bytes)
+        )),
+        Line::from(vec![
+            Span::styled(format!("+{} added", l.added), diff_style(Diff::Added)),
+            Span::raw("  "),
+            Span::styled(
+                format!("~{} modified", l.modified),
+                diff_style(Diff::Modified),
+            ),
+            Span::raw("  "),
+            Span::styled(
+                format!("≈{} metadata", l.metadata_only),
+                diff_style(Diff::Metadata),
+            ),
+            Span::raw("  "),
+            Span::styled(format!("-{} removed", l.removed), diff_style(Diff::Removed)),
+        ]),
+        Line::from(format!(
+            "Command: {}",
+            l.created_by.as_deref().unwrap_or("(no history)").trim()
+        )),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn draw_image(frame: &mut Frame, app: &App, area: Rect) {
+    let b = block(" Image details ".into(), false);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let a = &app.analysis;
+    let c = &a.waste.by_cause;
+    let lines = vec![
+        Line::from(format!(
+            "Total {} ({} compressed)  Efficiency {}",
+            size(a.image.shipped_bytes),
+            size(a.image.compressed_bytes),
+            percent(a.waste.efficiency)
+        )),
+        Line::from(format!(
+            "Wasted {}: deleted {}, overwritten {}, metadata {}",
+            size(a.waste.wasted_bytes),
+            size(c.deleted),
+            size(c.overwritten),
+            size(c.metadata_only)
+        )),
+        Line::from(format!(
+            "dive 0.13: efficiency {}, wasted {}",
+            percent(a.dive.efficiency),
+            size(a.dive.wasted_bytes)
+        ))
+        .dim(),
+    ];
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Pane::Wasted;
+    let total = app.analysis.waste.paths_total;
+    let b = block(format!(" Wasted paths ({total}) "), focused);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let mut lines = vec![
+        Line::from(format!(
+            "{:>10} {:<9} {:<6} Path",
+            "Wasted", "Cause", "Layers"
+        ))
+        .bold(),
+    ];
+    let height = usize::from(inner.height.saturating_sub(1));
+    for (i, p) in app
+        .analysis
+        .waste
+        .paths
+        .iter()
+        .enumerate()
+        .skip(app.wasted.offset)
+        .take(height)
+    {
+        let cause = match p.cause {
+            crate::analysis::Cause::Deleted => "deleted",
+            crate::analysis::Cause::Overwritten => "overwrite",
+            crate::analysis::Cause::MetadataOnly => "metadata",
+        };
+        let layers: Vec<String> = p.layers.iter().map(ToString::to_string).collect();
+        let mut line = Line::from(format!(
+            "{:>10} {:<9} {:<6} {}",
+            size(p.wasted_bytes),
+            cause,
+            layers.join(","),
+            p.path
+        ));
+        if i == app.wasted.selected && focused {
+            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn mode_string(meta: &Meta) -> String {
+    let mut s = String::with_capacity(10);
+    s.push(meta.kind.letter());
+    let m = meta.mode;
+    for (shift, special, special_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (m >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let x = bits & 1 != 0;
+        s.push(match (m & special != 0, x) {
+            (true, true) => special_char,
+            (true, false) => special_char.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
+}
+
+/// Room for the owner column.
+fn wide_tree(app: &App) -> bool {
+    app.areas.tree.width >= 70
+}
+
+fn tree_line(app: &App, row: &Row) -> Line<'static> {
+    let fs = &app.loaded.fs;
+    let meta = app.tree.meta(fs, row.node);
+    let mut spans = Vec::new();
+    if app.show_attributes {
+        let (mode, owner) = meta.map_or_else(
+            || ("----------".to_string(), String::new()),
+            |m| (mode_string(m), format!("{}:{}", m.uid, m.gid)),
+        );
+        if wide_tree(app) {
+            spans.push(Span::raw(format!(
+                "{mode} {owner:>9} {:>9}  ",
+                size(row.size)
+            )));
+        } else {
+            spans.push(Span::raw(format!("{mode} {:>9} ", size(row.size))));
+        }
+    }
+    let mut prefix = String::new();
+    for d in 0..row.depth {
+        let bit = u64::from(d).min(63);
+        prefix.push_str(if row.guides & (1 << bit) != 0 {
+            "│   "
+        } else {
+            "    "
+        });
+    }
+    prefix.push_str(if row.last { "└── " } else { "├── " });
+    spans.push(Span::raw(prefix));
+    let name = String::from_utf8_lossy(fs.name(row.node)).into_owned();
+    let mut style = diff_style(row.diff);
+    if row.matched {
+        style = style.add_modifier(Modifier::UNDERLINED);
+    }
+    let mut shown = name;
+    if row.is_dir && row.collapsed {
+        shown.push_str(" ⊕");
+    }
+    spans.push(Span::styled(shown, style));
+    if let Some(m) = meta {
+        if m.kind == Kind::Symlink
+            && let Some(t) = fs.link_target(m)
+        {
+            spans.push(Span::raw(format!(" → {}", String::from_utf8_lossy(t))));
+        }
+        if m.hardlink {
+            spans.push(Span::raw(" (hard link)").dim());
+        }
+    }
+    Line::from(spans)
+}
+
+fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Pane::Tree;
+    let opts = &app.tree.options;
+    let mode = match opts.mode {
+        Mode::Layer => format!("layer {} changes", opts.layer),
+        Mode::Aggregated => format!("merged as of layer {}", opts.layer),
+    };
+    let sort = match opts.sort {
+        Sort::Name => "",
+        Sort::SizeDesc => ", by size",
+    };
+    let mut legend = vec![Span::raw(" ")];
+    for (i, d) in Diff::ALL.iter().enumerate() {
+        let mut st = diff_style(*d);
+        if opts.hidden[i] {
+            st = st.add_modifier(Modifier::CROSSED_OUT).dim();
+        }
+        legend.push(Span::styled(d.label(), st));
+        legend.push(Span::raw(" "));
+    }
+    let b = block(format!(" Files — {mode}{sort} "), focused).title_bottom(Line::from(legend));
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let mut header = Vec::new();
+    if app.show_attributes {
+        let cols = if wide_tree(app) {
+            format!("{:<10} {:>9} {:>9}  ", "Permission", "UID:GID", "Size")
+        } else {
+            format!("{:<10} {:>9} ", "Permission", "Size")
+        };
+        header.push(Span::raw(cols).bold());
+    }
+    header.push(Span::raw("Name").bold());
+    let mut lines = vec![Line::from(header)];
+    let height = usize::from(inner.height.saturating_sub(1));
+    for (i, row) in app
+        .tree
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.rows.offset)
+        .take(height)
+    {
+        let mut line = tree_line(app, row);
+        if i == app.rows.selected && focused {
+            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+        }
+        lines.push(line);
+    }
+    if app.tree.rows.is_empty() {
+        lines.push(Line::from("(nothing to show: no changes, or everything is filtered)").dim());
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The keys that matter in the focused pane, from the keymap.
+fn status_keys(app: &App) -> Vec<(String, &'static str)> {
+    let ctx = app.focus.context();
+    let wanted: &[(Action, &str)] = match app.focus {
+        Pane::Layers => &[
+            (Action::SwitchPane, "pane"),
+            (Action::ShowLayer, "layer changes"),
+            (Action::ShowAggregated, "aggregated"),
+            (Action::Filter, "filter"),
+        ],
+        Pane::Wasted => &[
+            (Action::SwitchPane, "pane"),
+            (Action::Jump, "jump"),
+            (Action::History, "history"),
+        ],
+        Pane::Tree => &[
+            (Action::SwitchPane, "pane"),
+            (Action::ToggleCollapse, "collapse"),
+            (Action::ToggleCollapseAll, "all"),
+            (Action::ToggleSort, "sort"),
+            (Action::HideAdded, "added"),
+            (Action::HideRemoved, "removed"),
+            (Action::HideModified, "modified"),
+            (Action::HideUnmodified, "unmodified"),
+            (Action::Filter, "filter"),
+            (Action::Export, "export"),
+        ],
+    };
+    let mut out = Vec::new();
+    for &(action, label) in wanted
+        .iter()
+        .chain(&[(Action::Help, "help"), (Action::Quit, "quit")])
+    {
+        let keys = app.keymap.keys(ctx, action);
+        let keys = if keys.is_empty() {
+            app.keymap.keys(Context::Global, action)
+        } else {
+            keys
+        };
+        if let Some(k) = keys.first() {
+            out.push((k.to_string(), label));
+        }
+    }
+    out
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let line = if let Some(input) = &app.input {
+        let (label, extra) = match input.kind {
+            InputKind::Filter => (
+                "Filter (re: for regex)",
+                format!("  {} matches", app.tree.match_count),
+            ),
+            InputKind::Export => ("Export to directory", String::new()),
+        };
+        Line::from(vec![
+            Span::styled(format!("{label}: "), Style::new().bold()),
+            Span::raw(format!("{}█", input.text)),
+            Span::raw(extra).dim(),
+        ])
+    } else if let Some(msg) = &app.message {
+        Line::from(msg.clone()).fg(Color::Yellow)
+    } else {
+        let mut spans = Vec::new();
+        for (key, label) in status_keys(app) {
+            spans.push(Span::styled(key, Style::new().bold()));
+            spans.push(Span::raw(format!(" {label}  ")));
+        }
+        if !app.filter_text().is_empty() {
+            spans.push(Span::styled(
+                format!(
+                    "filter: {} ({} matches)",
+                    app.filter_text(),
+                    app.tree.match_count
+                ),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(
+        Paragraph::new(line).style(Style::new().bg(Color::DarkGray)),
+        area,
+    );
+}
+
+fn popup(frame: &mut Frame, title: &str, lines: Vec<Line<'static>>, width: u16, height: u16) {
+    let area = frame.area();
+    let w = width.min(area.width.saturating_sub(2)).max(10);
+    let h = (height + 2).min(area.height.saturating_sub(2)).max(3);
+    let rect = Rect {
+        x: area.x + (area.width.saturating_sub(w)) / 2,
+        y: area.y + (area.height.saturating_sub(h)) / 2,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, rect);
+    let b = block(format!(" {title} "), true);
+    frame.render_widget(
+        Paragraph::new(lines).block(b).wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+fn draw_help(frame: &mut Frame, app: &App) {
+    let mut lines = Vec::new();
+    let mut last_ctx = None;
+    for (ctx, action, keys) in app.keymap.entries() {
+        if last_ctx != Some(ctx) {
+            lines.push(Line::from(format!("[{}]", ctx.name())).bold());
+            last_ctx = Some(ctx);
+        }
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        lines.push(Line::from(format!(
+            "  {:<18} {}",
+            keys.join(", "),
+            action.describe()
+        )));
+    }
+    lines.push(Line::from("Any key closes this help. Keys: ~/.config/strata/keys.conf").dim());
+    let h = lines.len() as u16;
+    popup(frame, "Keys", lines, 72, h);
+}
+
+fn draw_history(frame: &mut Frame, app: &App, node: crate::overlay::NodeId) {
+    let fs = &app.loaded.fs;
+    let mut lines = vec![Line::from(fs.path(node)).bold()];
+    lines.push(
+        Line::from(format!(
+            "{:>5}  {:<10} {:>10}  {}",
+            "Layer", "Change", "Size", "State"
+        ))
+        .bold(),
+    );
+    for e in fs.events(node) {
+        let change = match e.change {
+            Change::Added => Diff::Added,
+            Change::Modified => Diff::Modified,
+            Change::Metadata => Diff::Metadata,
+            Change::Removed => Diff::Removed,
+            Change::Unchanged => Diff::Unchanged,
+        };
+        let state = fs.event_state(e);
+        let detail = state.map_or_else(
+            || "gone".to_string(),
+            |m| {
+                let mut d = format!("{} {}:{}", mode_string(m), m.uid, m.gid);
+                if let Some(o) = m.object() {
+                    let obj = fs.object(o);
+                    if obj.visible() {
+                        d.push_str("  visible");
+                    } else {
+                        let cause = crate::analysis::waste::cause_of(fs, obj);
+                        d.push_str(&format!("  wasted ({})", cause.as_str()));
+                    }
+                }
+                d
+            },
+        );
+        lines.push(Line::from(vec![
+            Span::raw(format!("{:>5}  ", e.layer)),
+            Span::styled(format!("{:<10}", change.label()), diff_style(change)),
+            Span::raw(format!(
+                " {:>10}  {detail}",
+                state.map_or(String::new(), |m| size(m.size))
+            )),
+        ]));
+    }
+    let h = lines.len() as u16;
+    popup(frame, "History", lines, 76, h);
+}
+
+/// The first frame while layers are read.
+pub fn draw_loading(
+    frame: &mut Frame,
+    source: &str,
+    done: u64,
+    total: u64,
+    layers: (usize, usize),
+) {
+    let area = frame.area();
+    let [_, mid, _] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Length(4),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        (done as f64 / total as f64).clamp(0.0, 1.0)
+    };
+    let gauge = Gauge::default()
+        .block(block(format!(" Reading {source} "), true))
+        .gauge_style(Style::new().fg(Color::LightBlue))
+        .ratio(ratio)
+        .label(format!(
+            "{} of {} — layer {} of {}",
+            size(done),
+            size(total),
+            layers.0,
+            layers.1
+        ));
+    frame.render_widget(gauge, mid);
+}
