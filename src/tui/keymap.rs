@@ -421,6 +421,7 @@ impl Keymap {
                 continue;
             };
             let mut parsed = Vec::new();
+            let errors_before = errors.len();
             for k in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
                 // `,` itself is written `comma`.
                 let k = if k == "comma" { "," } else { k };
@@ -428,6 +429,9 @@ impl Keymap {
                     Ok(key) => parsed.push(key),
                     Err(e) => errors.push(format!("{at}: {e}")),
                 }
+            }
+            if errors.len() > errors_before {
+                continue;
             }
             if parsed.is_empty() {
                 errors.push(format!("{at}: no key for `{}`", action.name()));
