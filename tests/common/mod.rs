@@ -46,10 +46,19 @@ pub fn oracle(key: &str) -> &'static Value {
 /// The binary, with `CI` removed from the environment (strata treats `CI=true` as `--ci`) and
 /// run from an empty directory, so that no stray `.dive-ci` changes a verdict.
 pub fn strata() -> Command {
-    static EMPTY: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let empty = EMPTY.get_or_init(|| tempfile::tempdir().expect("tempdir"));
+    static EMPTY: OnceLock<PathBuf> = OnceLock::new();
+    let empty = EMPTY.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("strata-cwd-without-dive-ci");
+        fs::create_dir_all(&dir).expect("mkdir");
+        assert!(
+            !dir.join(".dive-ci").exists(),
+            "{} must not hold a .dive-ci",
+            dir.display()
+        );
+        dir
+    });
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.env_remove("CI").current_dir(empty.path());
+    cmd.env_remove("CI").current_dir(empty);
     cmd
 }
 
@@ -135,6 +144,7 @@ pub fn assert_one_line_error(r: &Run, needles: &[&str]) -> String {
         "stdout must be empty: {}",
         head(&r.stdout)
     );
+    println!("{line}"); // shown with --nocapture, or when a later assertion fails
     let lower = line.to_lowercase();
     for n in needles {
         assert!(
