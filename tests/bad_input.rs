@@ -1,0 +1,495 @@
+//! Inputs strata cannot analyse. Each must end with exit code 2 and exactly one stderr line
+//! `strata: error: …` that names the file, layer or blob and says what is wrong — never a
+//! panic. Every bad input is built in a temporary directory from the committed images; the
+//! layout helpers keep all other digests right so that only the intended thing is broken.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::{
+    Layout, Run, assert_one_line_error, gzip, image, oracle, run, sha256, strata, ustar_header,
+};
+use sha2::{Digest, Sha256};
+
+fn analyze(path: &Path) -> Run {
+    run(strata().arg("analyze").arg(path))
+}
+
+/// Index of the layer these tests break: L2, the one that ships every wasted byte.
+const L: usize = 2;
+
+/// The committed overlay layout copied into a fresh tempdir.
+fn overlay_copy(name: &str) -> (tempfile::TempDir, Layout) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let layout = Layout::copy_of(name, tmp.path());
+    (tmp, layout)
+}
+
+/// XORs `n` bytes of a file with 0xff starting at `at` (clamped to the file).
+fn flip(path: &Path, at: usize, n: usize) {
+    let mut bytes = fs::read(path).expect("read");
+    for b in bytes.iter_mut().skip(at).take(n) {
+        *b ^= 0xff;
+    }
+    fs::write(path, bytes).expect("write");
+}
+
+#[test]
+fn nonexistent_path() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("no-such-image.tar");
+    assert_one_line_error(&analyze(&path), &["no-such-image.tar", "no such file"]);
+}
+
+#[test]
+fn empty_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("empty.tar");
+    fs::write(&path, b"").expect("write");
+    assert_one_line_error(&analyze(&path), &["empty.tar", "not a container image"]);
+}
+
+#[test]
+fn random_text_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("notes.txt");
+    fs::write(
+        &path,
+        "these are not the layers you are looking for\n".repeat(40),
+    )
+    .expect("write");
+    assert_one_line_error(&analyze(&path), &["notes.txt", "not a container image"]);
+}
+
+#[test]
+fn directory_that_is_not_a_layout() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("somedir");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::write(dir.join("README"), "hello").expect("write");
+    assert_one_line_error(&analyze(&dir), &["somedir", "oci-layout"]);
+}
+
+#[test]
+fn truncated_docker_archive() {
+    // Cut in the middle of L2's `<diff_id>.tar` member, found by reading the archive.
+    let src = image("overlay-docker.tar");
+    let diff_id = oracle("overlay")["layer_list"][L]["diff_id"]
+        .as_str()
+        .expect("diff_id");
+    let member = format!("{}.tar", diff_id.trim_start_matches("sha256:"));
+    let mut archive = tar::Archive::new(fs::File::open(&src).expect("open"));
+    let cut = archive
+        .entries()
+        .expect("entries")
+        .map(|e| e.expect("entry"))
+        .find(|e| e.path().expect("path").to_str() == Some(member.as_str()))
+        .map(|e| e.raw_file_position() + e.size() / 2)
+        .expect("the layer member");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("cut.tar");
+    let bytes = fs::read(&src).expect("read");
+    fs::write(&path, &bytes[..usize::try_from(cut).expect("fits")]).expect("write");
+    assert_one_line_error(&analyze(&path), &["cut.tar", "truncated", &member]);
+}
+
+#[test]
+fn gzipped_docker_save() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("image.tar.gz");
+    fs::write(
+        &path,
+        gzip(&fs::read(image("overlay-docker.tar")).expect("read")),
+    )
+    .expect("write");
+    assert_one_line_error(&analyze(&path), &["image.tar.gz", "gzip", "decompress"]);
+}
+
+/// The gzip layout with L2's blob damaged by `damage`, keeping its file name.
+fn damaged_layer(name: &str, damage: impl FnOnce(&Path)) -> (tempfile::TempDir, Layout, String) {
+    let (tmp, layout) = overlay_copy(name);
+    let digest = layout.layer_digests()[L].clone();
+    damage(&layout.blob_path(&digest));
+    (tmp, layout, digest)
+}
+
+#[test]
+fn corrupt_gzip_deflate_data() {
+    // A byte early in the deflate stream: the inflater itself rejects it.
+    let (_tmp, layout, digest) = damaged_layer("overlay-oci", |p| flip(p, 30, 1));
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "corrupt gzip"],
+    );
+}
+
+#[test]
+fn corrupt_gzip_trailer_checksum() {
+    // The CRC-32 in the gzip trailer: the tar reads fine, the checksum does not match.
+    let (_tmp, layout, digest) = damaged_layer("overlay-oci", |p| {
+        let len = fs::metadata(p).expect("stat").len();
+        flip(p, usize::try_from(len).expect("fits") - 6, 1);
+    });
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "gzip", "checksum"],
+    );
+}
+
+/// Bytes flipped in the middle of a gzip blob. Either finding is right (the gzip CRC or the
+/// blob digest, both computed over the whole blob), but the message must say the blob is
+/// corrupt: the tar inside is garbage only because of it.
+#[test]
+#[ignore = "BUG: says `bad tar header at byte 217088: checksum … does not match` — blames the \
+            tar, never mentions the corrupt gzip data or the blob digest mismatch"]
+fn corrupt_gzip_middle_of_blob() {
+    let (_tmp, layout, digest) = damaged_layer("overlay-oci", |p| {
+        let len = fs::metadata(p).expect("stat").len();
+        flip(p, usize::try_from(len / 2).expect("fits"), 16);
+    });
+    let line = assert_one_line_error(&analyze(&layout.dir), &[&format!("layer {L}"), &digest]);
+    assert!(
+        line.contains("corrupt gzip") || line.contains("digest mismatch"),
+        "{line}"
+    );
+}
+
+#[test]
+fn corrupt_zstd_layer() {
+    for (what, at) in [("start", 30u64), ("middle", 0)] {
+        let (_tmp, layout, digest) = damaged_layer("overlay-zstd", |p| {
+            let len = fs::metadata(p).expect("stat").len();
+            let at = if at == 0 { len / 2 } else { at };
+            flip(p, usize::try_from(at).expect("fits"), 16);
+        });
+        let r = analyze(&layout.dir);
+        let line = assert_one_line_error(&r, &[&format!("layer {L}"), &digest, "zstd"]);
+        assert!(line.contains("corrupt"), "{what}: {line}");
+    }
+}
+
+#[test]
+fn blob_replaced_by_another_valid_layer() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let digests = layout.layer_digests();
+    let (expected, other) = (&digests[L], digests.last().expect("layers"));
+    fs::copy(layout.blob_path(other), layout.blob_path(expected)).expect("copy");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), "digest mismatch", expected, other],
+    );
+
+    // --ignore-errors: the analysis goes on, the mismatch becomes a warning on stderr.
+    let r = run(strata()
+        .args(["analyze", "-i", "--format", "json"])
+        .arg(&layout.dir));
+    r.expect_code(0);
+    let a = r.json();
+    assert_eq!(a["schema"], "strata.analysis/v1");
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert!(
+        lines.iter().all(|l| l.starts_with("strata: warning: ")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("layer {L}")) && l.contains("digest mismatch")),
+        "{}",
+        r.stderr
+    );
+    assert!(!a["warnings"].as_array().expect("warnings").is_empty());
+}
+
+#[test]
+fn diff_id_mismatch() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let real = oracle("overlay")["layer_list"][L]["diff_id"]
+        .as_str()
+        .expect("diff_id")
+        .to_string();
+    let wrong = sha256(b"not the tar of this layer");
+    let mut config = layout.config();
+    assert_eq!(config["rootfs"]["diff_ids"][L], real.as_str());
+    config["rootfs"]["diff_ids"][L] = wrong.clone().into();
+    layout.put_config(&config);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), "diff_id", &wrong, &real],
+    );
+}
+
+#[test]
+fn missing_blob() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let digest = layout.layer_digests()[L].clone();
+    fs::remove_file(layout.blob_path(&digest)).expect("rm");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "missing"],
+    );
+}
+
+#[test]
+fn invalid_json_in_index() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    // The value is missing at line 4, column 16.
+    fs::write(
+        layout.dir.join("index.json"),
+        "{\n  \"schemaVersion\": 2,\n  \"manifests\": [\n    {\"digest\": }\n  ]\n}\n",
+    )
+    .expect("write");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &["index.json", "invalid json", "line 4", "column 16"],
+    );
+}
+
+#[test]
+fn invalid_json_in_config() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    layout.put_config_bytes(b"{\n  \"architecture\": \"amd64\",\n  \"rootfs\": [\n");
+    let digest = layout.config_digest();
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[
+            digest.trim_start_matches("sha256:"),
+            "invalid json",
+            "line 4",
+        ],
+    );
+}
+
+#[test]
+fn unknown_manifest_media_type() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let media_type = "application/vnd.example.unknown.v1+json";
+    let mut index = layout.index();
+    index["manifests"][0]["mediaType"] = media_type.into();
+    fs::write(
+        layout.dir.join("index.json"),
+        serde_json::to_vec(&index).expect("json"),
+    )
+    .expect("write");
+    assert_one_line_error(&analyze(&layout.dir), &[media_type]);
+}
+
+const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// The overlay layout with its last layer replaced by `tar` (gzipped), every digest right.
+fn with_last_layer(tar: &[u8]) -> (tempfile::TempDir, Layout, usize) {
+    let (tmp, layout) = overlay_copy("overlay-oci");
+    let last = layout.layer_digests().len() - 1;
+    layout.replace_layer(last, &gzip(tar), GZIP_LAYER, &sha256(tar));
+    (tmp, layout, last)
+}
+
+#[test]
+fn replaced_layer_helper_keeps_the_image_valid() {
+    // The helper itself: a good tar installed this way must analyse cleanly, so the failures
+    // below are about the tar content and nothing else.
+    let mut tar = ustar_header("app/new.txt", 5, b'0').to_vec();
+    tar.extend_from_slice(b"hello");
+    tar.resize(tar.len() + 507 + 1024, 0);
+    let (_tmp, layout, last) = with_last_layer(&tar);
+    let r = run(strata()
+        .args(["analyze", "--format", "json"])
+        .arg(&layout.dir));
+    r.expect_code(0);
+    assert_eq!(r.stderr, "");
+    let a = r.json();
+    assert_eq!(a["layers"][last]["shipped_bytes"], 5);
+}
+
+#[test]
+fn tar_entry_claims_more_bytes_than_exist() {
+    let mut tar = ustar_header("app/claims.bin", 1_000_000, b'0').to_vec();
+    tar.extend_from_slice(&[b'z'; 512]); // then the stream ends
+    let (_tmp, layout, last) = with_last_layer(&tar);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {last}"), "truncated"],
+    );
+}
+
+#[test]
+fn pax_header_claiming_gigabytes() {
+    let claimed: u64 = 4 << 30;
+    let mut tar = ustar_header("PaxHeaders.0/big", claimed, b'x').to_vec();
+    tar.extend_from_slice(b"30 path=app/whatever-this-is\n");
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    let (_tmp, layout, last) = with_last_layer(&tar);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {last}"), "PAX", &claimed.to_string()],
+    );
+}
+
+/// Writes to two sinks: the gzip encoder and the SHA-256 of the uncompressed tar.
+struct Tee<W: Write> {
+    gz: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.gz.write_all(buf)?;
+        self.hash.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.gz.flush()
+    }
+}
+
+fn peak_rss_kib(time_output: &Path) -> u64 {
+    let text = fs::read_to_string(time_output).expect("time's output");
+    text.lines()
+        .filter_map(|l| l.trim().parse::<u64>().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("no %M in {text:?}"))
+}
+
+const TIME: &str = "/usr/bin/time";
+
+/// A valid layer holding one 1 GiB file of zeros (~1 MB gzipped): strata must stream it.
+#[test]
+fn gigabyte_of_zeros_streams_in_bounded_memory() {
+    assert!(
+        Path::new(TIME).exists(),
+        "{TIME} is needed to measure peak RSS: apt-get install time"
+    );
+    const SIZE: u64 = 1 << 30;
+    let (tmp, layout) = overlay_copy("overlay-oci");
+    let last = layout.layer_digests().len() - 1;
+    let mut tee = Tee {
+        gz: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()),
+        hash: Sha256::new(),
+    };
+    tee.write_all(&ustar_header("app/zeros.bin", SIZE, b'0'))
+        .expect("write");
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..SIZE / chunk.len() as u64 {
+        tee.write_all(&chunk).expect("write");
+    }
+    tee.write_all(&[0u8; 1024]).expect("write"); // end of archive
+    let diff_id = common::digest_string(tee.hash.finalize().as_slice());
+    let blob = tee.gz.finish().expect("gzip");
+    assert!(
+        blob.len() < 8 << 20,
+        "gzip of zeros is small: {}",
+        blob.len()
+    );
+    layout.replace_layer(last, &blob, GZIP_LAYER, &diff_id);
+
+    let rss_file: PathBuf = tmp.path().join("rss");
+    let out = std::process::Command::new(TIME)
+        .args(["-f", "%M", "-o"])
+        .arg(&rss_file)
+        .arg(env!("CARGO_BIN_EXE_strata"))
+        .args(["analyze", "--format", "json"])
+        .arg(&layout.dir)
+        .env_remove("CI")
+        .output()
+        .expect("run strata under time");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let o = oracle("overlay");
+    let layer_shipped = a["layers"][last]["shipped_bytes"].as_u64().expect("u64");
+    assert_eq!(layer_shipped, SIZE);
+    // The replaced layer (`rmdir /app/emptydir`) shipped nothing, so the total grows by 1 GiB.
+    assert_eq!(
+        a["image"]["shipped_bytes"].as_u64().expect("u64"),
+        o["shipped_bytes"].as_u64().expect("u64") + SIZE
+    );
+    let rss = peak_rss_kib(&rss_file);
+    println!("blob {} bytes, peak RSS {rss} KiB", blob.len());
+    assert!(rss < 150 * 1024, "peak RSS {rss} KiB, over 150 MB");
+}
+
+#[test]
+fn docker_archive_layer_with_a_flipped_byte() {
+    // One byte of L2's file data changed inside the archive: the tar still parses, only its
+    // digest (the diff_id the config promises) is wrong. The found digest is computed here.
+    let src = image("overlay-docker.tar");
+    let diff_id = oracle("overlay")["layer_list"][L]["diff_id"]
+        .as_str()
+        .expect("diff_id")
+        .to_string();
+    let member = format!("{}.tar", diff_id.trim_start_matches("sha256:"));
+    let mut archive = tar::Archive::new(fs::File::open(&src).expect("open"));
+    let (start, size) = archive
+        .entries()
+        .expect("entries")
+        .map(|e| e.expect("entry"))
+        .find(|e| e.path().expect("path").to_str() == Some(member.as_str()))
+        .map(|e| (e.raw_file_position(), e.size()))
+        .expect("the layer member");
+    let (start, size) = (
+        usize::try_from(start).expect("fits"),
+        usize::try_from(size).expect("fits"),
+    );
+    let mut bytes = fs::read(&src).expect("read");
+    // The middle of L2's tar is inside app/big.bin's 204800 bytes of data, not a header.
+    bytes[start + size / 2] ^= 0xff;
+    let found = sha256(&bytes[start..start + size]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("flipped.tar");
+    fs::write(&path, &bytes).expect("write");
+    assert_one_line_error(
+        &analyze(&path),
+        &[
+            &format!("layer {L}"),
+            &member,
+            "diff_id mismatch",
+            &diff_id,
+            &found,
+        ],
+    );
+}
+
+/// `strata analyze <(docker save img)` or `docker save img | strata analyze /dev/stdin`: the
+/// input is a pipe. Streaming it is best; refusing it is fine if the message says why. Calling
+/// a valid archive "not a valid tar archive" is not.
+#[test]
+#[ignore = "BUG: a pipe as input gives `strata: error: /dev/stdin: not a valid tar archive: \
+            Illegal seek (os error 29)` — the archive is valid, the input is just not seekable"]
+fn docker_archive_through_a_pipe() {
+    let archive = fs::read(image("overlay-docker.tar")).expect("read");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .env_remove("CI")
+        .args(["analyze", "/dev/stdin", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        // strata may stop reading early; a broken pipe here is its answer, not a failure.
+        let _ = stdin.write_all(&archive);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    let r = Run {
+        code: out.status.code().expect("not killed by a signal"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    if r.code == 0 {
+        assert_eq!(
+            r.json()["image"]["shipped_bytes"],
+            oracle("overlay")["shipped_bytes"]
+        );
+    } else {
+        let line = assert_one_line_error(&r, &["/dev/stdin"]);
+        assert!(!line.contains("not a valid tar"), "{line}");
+        assert!(line.contains("pipe") || line.contains("seekable"), "{line}");
+    }
+}

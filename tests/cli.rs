@@ -1,0 +1,923 @@
+//! Integration tests of the `strata` binary on the committed images.
+//!
+//! Expectations come from `testdata/expected.json` (an independent oracle: python tarfile + the
+//! OCI rules), from the image files themselves (blob sizes, layer tars read with the `tar`
+//! crate, `index.json`, `manifest.json`), from the CI rules' definitions (dive's defaults,
+//! "fails only when strictly exceeded"), and from dive 0.13.1's observed output recorded in
+//! `testdata/README.md` — never from strata's own output.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{Layout, Run, analyze_json, image, oracle, run, strata, tar_facts};
+use serde_json::Value;
+
+/// The files that all carry `strata/overlay:latest` with the same 21 uncompressed layers
+/// (README: "their expected numbers are the `overlay` key").
+const OVERLAY_FORMATS: [&str; 7] = [
+    "overlay-oci",
+    "overlay-zstd",
+    "overlay-plain",
+    "overlay-docker.tar",
+    "overlay.oci.tar",
+    "docker25-graphdriver.tar",
+    "docker25-containerd.tar",
+];
+
+/// dive's defaults (README of dive, mirrored in src/ci.rs's module docs).
+const DEFAULT_LOWEST_EFFICIENCY: f64 = 0.9;
+const DEFAULT_HIGHEST_USER_WASTED: f64 = 0.1;
+
+/// `analyze --format json --top 0` (all paths) of every overlay format, computed once.
+fn overlay_analyses() -> &'static BTreeMap<&'static str, Value> {
+    static CACHE: OnceLock<BTreeMap<&'static str, Value>> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        OVERLAY_FORMATS
+            .iter()
+            .map(|&name| {
+                let path = image(name);
+                let (json, r) = analyze_json(&[path.to_str().expect("utf-8 path"), "--top", "0"]);
+                assert_eq!(r.stderr, "", "{name}: a clean image warns about nothing");
+                (name, json)
+            })
+            .collect()
+    })
+}
+
+fn u64_of(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("not an unsigned integer: {v}"))
+}
+
+fn f64_of(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// Per path: (wasted bytes, copies, cause), from the oracle. Copies are the layers that ship the
+/// path: each wasted entry, plus the final file if the path still is one.
+fn expected_paths(key: &str) -> BTreeMap<String, (u64, u64, String)> {
+    let o = oracle(key);
+    let mut out: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
+    for e in o["wasted_entries"].as_array().expect("wasted_entries") {
+        let path = e["path"].as_str().expect("path");
+        let slot = out.entry(format!("/{path}")).or_insert_with(|| {
+            let cause = o["wasted_paths"][path].as_str().expect("cause").to_string();
+            let still_a_file = o["final"][path]["kind"] == "file";
+            (0, u64::from(still_a_file), cause)
+        });
+        slot.0 += u64_of(&e["size"]);
+        slot.1 += 1;
+    }
+    out
+}
+
+/// The oracle's numbers for the overlay image, checked against one analysis.
+fn check_overlay_analysis(name: &str, a: &Value) {
+    let o = oracle("overlay");
+    assert_eq!(a["schema"], "strata.analysis/v1", "{name}");
+
+    let img = &a["image"];
+    let shipped = u64_of(&o["shipped_bytes"]);
+    let visible = u64_of(&o["visible_bytes"]);
+    let wasted = u64_of(&o["wasted_bytes"]);
+    assert_eq!(u64_of(&img["layer_count"]), u64_of(&o["layers"]), "{name}");
+    assert_eq!(u64_of(&img["shipped_bytes"]), shipped, "{name}");
+    assert_eq!(u64_of(&img["visible_bytes"]), visible, "{name}");
+    assert!(u64_of(&img["compressed_bytes"]) > 0, "{name}");
+    // The oracle's final tree lists every subtree holding regular files (app, usr, etc, tmp,
+    // bin/busybox; the rest of bin/ is applet symlinks, dev/proc/sys/run/root are empty dirs).
+    let final_files = o["final"]
+        .as_object()
+        .expect("final")
+        .values()
+        .filter(|m| m["kind"] == "file")
+        .count() as u64;
+    assert_eq!(u64_of(&img["final_files"]), final_files, "{name}");
+
+    let w = &a["waste"];
+    assert_eq!(u64_of(&w["wasted_bytes"]), wasted, "{name}");
+    assert!(
+        close(f64_of(&w["efficiency"]), visible as f64 / shipped as f64),
+        "{name}"
+    );
+    // User waste: over the bytes of the layers above the base, i.e. above `base`'s only layer.
+    let base_shipped = u64_of(&oracle("base")["shipped_bytes"]);
+    assert!(
+        close(
+            f64_of(&w["user_wasted_ratio"]),
+            wasted as f64 / (shipped - base_shipped) as f64
+        ),
+        "{name}"
+    );
+    for cause in ["deleted", "overwritten", "metadata_only"] {
+        assert_eq!(
+            w["by_cause"][cause], o["by_cause"][cause],
+            "{name}: by_cause.{cause}"
+        );
+    }
+    let want = expected_paths("overlay");
+    assert_eq!(u64_of(&w["paths_total"]), want.len() as u64, "{name}");
+    let got: BTreeMap<String, (u64, u64, String)> = w["paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().expect("path").to_string(),
+                (
+                    u64_of(&p["wasted_bytes"]),
+                    u64_of(&p["copies"]),
+                    p["cause"].as_str().expect("cause").to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "{name}: waste.paths");
+
+    // dive 0.13.1 on the same image, as observed (testdata/README.md, "dive 0.13.1 on these
+    // files"): efficiency 0.9003099590572142, 234292 wasted, userWasted = 234292 / 255965.
+    let d = &a["dive"];
+    assert!(
+        close(f64_of(&d["efficiency"]), 0.900_309_959_057_214_2),
+        "{name}"
+    );
+    assert_eq!(u64_of(&d["wasted_bytes"]), 234_292, "{name}");
+    assert!(
+        close(
+            f64_of(&d["user_wasted_percent"]),
+            234_292.0 / (shipped - base_shipped) as f64
+        ),
+        "{name}"
+    );
+
+    let layers = a["layers"].as_array().expect("layers");
+    let want_layers = o["layer_list"].as_array().expect("layer_list");
+    assert_eq!(layers.len(), want_layers.len(), "{name}");
+    let mut wasted_by_layer = vec![0u64; layers.len()];
+    for e in o["wasted_entries"].as_array().expect("wasted_entries") {
+        wasted_by_layer[usize::try_from(u64_of(&e["layer"])).expect("index")] += u64_of(&e["size"]);
+    }
+    let mut shipped_sum = 0;
+    for (k, (l, want)) in layers.iter().zip(want_layers).enumerate() {
+        assert_eq!(u64_of(&l["index"]), k as u64, "{name} layer {k}");
+        assert_eq!(l["diff_id"], want["diff_id"], "{name} layer {k}");
+        assert_eq!(l["created_by"], want["created_by"], "{name} layer {k}");
+        assert!(
+            l["digest"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("sha256:")),
+            "{name} layer {k}: digest {}",
+            l["digest"]
+        );
+        assert!(u64_of(&l["compressed_bytes"]) > 0, "{name} layer {k}");
+        assert_eq!(
+            u64_of(&l["wasted_bytes"]),
+            wasted_by_layer[k],
+            "{name} layer {k}: wasted"
+        );
+        for field in ["added", "modified", "removed"] {
+            u64_of(&l[field]);
+        }
+        shipped_sum += u64_of(&l["shipped_bytes"]);
+    }
+    assert_eq!(shipped_sum, shipped, "{name}: Σ layer shipped_bytes");
+}
+
+#[test]
+fn analyze_overlay_oci() {
+    check_overlay_analysis("overlay-oci", &overlay_analyses()["overlay-oci"]);
+}
+
+#[test]
+fn analyze_overlay_zstd() {
+    check_overlay_analysis("overlay-zstd", &overlay_analyses()["overlay-zstd"]);
+}
+
+#[test]
+fn analyze_overlay_plain() {
+    check_overlay_analysis("overlay-plain", &overlay_analyses()["overlay-plain"]);
+}
+
+#[test]
+fn analyze_overlay_docker_archive() {
+    check_overlay_analysis(
+        "overlay-docker.tar",
+        &overlay_analyses()["overlay-docker.tar"],
+    );
+}
+
+#[test]
+fn analyze_overlay_oci_archive() {
+    check_overlay_analysis("overlay.oci.tar", &overlay_analyses()["overlay.oci.tar"]);
+}
+
+#[test]
+fn analyze_docker25_graphdriver() {
+    check_overlay_analysis(
+        "docker25-graphdriver.tar",
+        &overlay_analyses()["docker25-graphdriver.tar"],
+    );
+}
+
+#[test]
+fn analyze_docker25_containerd() {
+    check_overlay_analysis(
+        "docker25-containerd.tar",
+        &overlay_analyses()["docker25-containerd.tar"],
+    );
+}
+
+#[test]
+fn all_formats_give_identical_waste() {
+    let all = overlay_analyses();
+    let reference = &all["overlay-oci"]["waste"];
+    for (name, a) in all {
+        assert_eq!(&a["waste"], reference, "{name} vs overlay-oci");
+        assert_eq!(
+            a["dive"], all["overlay-oci"]["dive"],
+            "{name} vs overlay-oci"
+        );
+    }
+}
+
+/// For OCI layout directories, the blob files are the layers as stored: their sizes are
+/// `compressed_bytes`, their digests the layer digests, and reading their tars with the `tar`
+/// crate gives each layer's shipped bytes and first-layer additions.
+#[test]
+fn oci_layouts_match_their_blob_files() {
+    for name in ["overlay-oci", "overlay-zstd", "overlay-plain"] {
+        let layout = Layout::committed(name);
+        let a = &overlay_analyses()[name];
+        let digests = layout.layer_digests();
+        let layers = a["layers"].as_array().expect("layers");
+        assert_eq!(layers.len(), digests.len(), "{name}");
+        let mut on_disk = 0;
+        for (k, (l, digest)) in layers.iter().zip(&digests).enumerate() {
+            let blob = fs::read(layout.blob_path(digest)).expect("blob");
+            on_disk += blob.len() as u64;
+            assert_eq!(l["digest"], digest.as_str(), "{name} layer {k}");
+            assert_eq!(
+                u64_of(&l["compressed_bytes"]),
+                blob.len() as u64,
+                "{name} layer {k}"
+            );
+            let facts = tar_facts(&common::layer_tar(&blob));
+            assert_eq!(
+                u64_of(&l["shipped_bytes"]),
+                facts.regular_bytes,
+                "{name} layer {k}: shipped = Σ regular entries"
+            );
+            if k == 0 {
+                assert_eq!(
+                    u64_of(&l["added"]),
+                    facts.entries,
+                    "{name}: all of L0 is new"
+                );
+            }
+            if facts.whiteouts > 0 {
+                assert!(
+                    u64_of(&l["removed"]) >= facts.whiteouts,
+                    "{name} layer {k}: {} whiteouts remove at least as many paths",
+                    facts.whiteouts
+                );
+            }
+            if facts.regular_bytes == 0 && facts.whiteouts > 0 && facts.entries == 2 {
+                // `app/` + one `.wh.` marker (rm steps): nothing added or modified.
+                assert_eq!(u64_of(&l["added"]), 0, "{name} layer {k}");
+                assert_eq!(u64_of(&l["modified"]), 0, "{name} layer {k}");
+            }
+        }
+        assert_eq!(u64_of(&a["image"]["compressed_bytes"]), on_disk, "{name}");
+    }
+}
+
+/// Platforms present in multi-oci, from expected.json's `multi/<platform>` keys.
+fn multi_platforms() -> Vec<String> {
+    common::expected()
+        .as_object()
+        .expect("object")
+        .keys()
+        .filter_map(|k| k.strip_prefix("multi/").map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn platform_flag_picks_that_image() {
+    let multi = image("multi-oci");
+    let multi = multi.to_str().expect("utf-8");
+    let platforms = multi_platforms();
+    assert_eq!(platforms.len(), 3);
+    let mut diff_ids = BTreeSet::new();
+    for platform in &platforms {
+        let o = oracle(&format!("multi/{platform}"));
+        let (a, r) = analyze_json(&[multi, "--platform", platform]);
+        assert_eq!(r.stderr, "", "{platform}");
+        // The oracle's source is `images/multi-oci@<manifest digest>`.
+        let manifest = o["source"]
+            .as_str()
+            .and_then(|s| s.split_once('@'))
+            .expect("source@digest")
+            .1;
+        assert_eq!(a["image"]["manifest_digest"], manifest, "{platform}");
+        assert_eq!(a["image"]["platform"], platform.as_str());
+        assert_eq!(
+            a["image"]["shipped_bytes"], o["shipped_bytes"],
+            "{platform}"
+        );
+        assert_eq!(
+            a["layers"][1]["diff_id"], o["layer_list"][1]["diff_id"],
+            "{platform}: the arch.txt layer"
+        );
+        diff_ids.insert(a["layers"][1]["diff_id"].to_string());
+    }
+    assert_eq!(
+        diff_ids.len(),
+        3,
+        "each platform has its own arch.txt layer"
+    );
+    // arm64 against amd64 specifically: same size, different layer — only the pick tells them
+    // apart, so the arm64 run must not have fallen back to the host's amd64.
+    let (arm64, _) = analyze_json(&[multi, "--platform", "linux/arm64"]);
+    assert_ne!(
+        arm64["layers"][1]["diff_id"],
+        oracle("multi/linux/amd64")["layer_list"][1]["diff_id"]
+    );
+}
+
+#[test]
+fn missing_platform_lists_the_platforms_present() {
+    let r = run(strata()
+        .arg("analyze")
+        .arg(image("multi-oci"))
+        .args(["--platform", "linux/s390x"]));
+    let mut needles = vec!["linux/s390x".to_string()];
+    needles.extend(multi_platforms());
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    common::assert_one_line_error(&r, &needles);
+}
+
+/// RepoTags of a docker-save archive's manifest.json.
+fn repo_tags(archive: &str) -> Vec<String> {
+    let file = fs::File::open(image(archive)).expect("archive");
+    let mut tar = tar::Archive::new(file);
+    for entry in tar.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        if entry.path().expect("path").to_str() == Some("manifest.json") {
+            let manifest: Value = serde_json::from_reader(&mut entry).expect("manifest.json");
+            return manifest
+                .as_array()
+                .expect("array")
+                .iter()
+                .flat_map(|m| m["RepoTags"].as_array().expect("RepoTags").clone())
+                .map(|t| t.as_str().expect("tag").to_string())
+                .collect();
+        }
+    }
+    panic!("{archive} has no manifest.json");
+}
+
+#[test]
+fn two_images_default_to_the_first_with_a_warning() {
+    let path = image("two-images-docker.tar");
+    let (a, r) = analyze_json(&[path.to_str().expect("utf-8")]);
+    let base = oracle("base");
+    assert_eq!(a["image"]["layer_count"], base["layers"]);
+    assert_eq!(a["image"]["shipped_bytes"], base["shipped_bytes"]);
+    let tags = repo_tags("two-images-docker.tar");
+    assert_eq!(tags.len(), 2);
+    assert!(r.stderr.starts_with("strata: warning: "), "{}", r.stderr);
+    for tag in &tags {
+        assert!(
+            r.stderr.contains(tag.as_str()),
+            "warning names {tag}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// Warnings must reach stderr whatever the stdout format: in CI logs stdout is often a file
+/// or a pipe into another tool.
+#[test]
+#[ignore = "BUG: in text mode `analyze` prints warnings only into stdout's Warnings section, \
+            nothing on stderr (main.rs calls warn_all only for --format json)"]
+fn warnings_reach_stderr_in_text_mode() {
+    let r = run(strata().arg("analyze").arg(image("two-images-docker.tar")));
+    r.expect_code(0);
+    assert!(
+        r.stderr.starts_with("strata: warning: ") && r.stderr.contains("2 images"),
+        "stderr: {:?}",
+        r.stderr
+    );
+}
+
+#[test]
+fn tag_flag_and_archive_spec_pick_the_overlay_image() {
+    let path = image("two-images-docker.tar");
+    let path = path.to_str().expect("utf-8");
+    let overlay = oracle("overlay");
+    let spec = format!("docker-archive:{path}:strata/overlay:latest");
+    for args in [
+        vec![path, "--tag", "strata/overlay:latest"],
+        vec![spec.as_str()],
+    ] {
+        let (a, r) = analyze_json(&args);
+        assert_eq!(r.stderr, "", "{args:?}: a chosen image needs no warning");
+        assert_eq!(a["image"]["layer_count"], overlay["layers"], "{args:?}");
+        assert_eq!(
+            a["image"]["shipped_bytes"], overlay["shipped_bytes"],
+            "{args:?}"
+        );
+        assert_eq!(
+            a["waste"]["wasted_bytes"], overlay["wasted_bytes"],
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn wrong_tag_lists_the_tags() {
+    let r = run(strata()
+        .arg("analyze")
+        .arg(image("two-images-docker.tar"))
+        .args(["--tag", "strata/nope:9"]));
+    let tags = repo_tags("two-images-docker.tar");
+    let mut needles: Vec<&str> = tags.iter().map(String::as_str).collect();
+    needles.push("strata/nope:9");
+    needles.push("two-images-docker.tar");
+    common::assert_one_line_error(&r, &needles);
+}
+
+#[test]
+fn source_flag_and_oci_reference() {
+    let overlay = oracle("overlay");
+    let docker = image("overlay-docker.tar");
+    let (a, _) = analyze_json(&[
+        "--source",
+        "docker-archive",
+        docker.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(a["image"]["layer_count"], overlay["layers"]);
+    assert_eq!(a["image"]["shipped_bytes"], overlay["shipped_bytes"]);
+
+    // The reference names in index.json are what `oci:DIR:REF` may pick.
+    let layout = Layout::committed("overlay-oci");
+    let refs: Vec<String> = layout.index()["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(refs, ["latest"]);
+    let spec = format!("oci:{}:{}", layout.dir.display(), refs[0]);
+    let (a, _) = analyze_json(&[&spec]);
+    assert_eq!(
+        a["image"]["manifest_digest"],
+        layout.manifest_digest().as_str()
+    );
+    assert_eq!(a["image"]["shipped_bytes"], overlay["shipped_bytes"]);
+
+    let bad = format!("oci:{}:nosuchref", layout.dir.display());
+    let r = run(strata().args(["analyze", &bad]));
+    common::assert_one_line_error(&r, &["nosuchref", &refs[0]]);
+}
+
+// ---------------------------------------------------------------- CI
+
+/// Whether dive's default rules fail the overlay image, from the oracle's numbers.
+fn overlay_fails_default_rules() -> bool {
+    let o = oracle("overlay");
+    let shipped = u64_of(&o["shipped_bytes"]) as f64;
+    let visible = u64_of(&o["visible_bytes"]) as f64;
+    let wasted = u64_of(&o["wasted_bytes"]) as f64;
+    let user = shipped - u64_of(&oracle("base")["shipped_bytes"]) as f64;
+    visible / shipped < DEFAULT_LOWEST_EFFICIENCY || wasted / user > DEFAULT_HIGHEST_USER_WASTED
+}
+
+const RELAXED: [&str; 4] = [
+    "--lowestEfficiency",
+    "0.5",
+    "--highestUserWastedPercent",
+    "disabled",
+];
+
+/// The three ways into CI mode, each on the overlay image with `extra` arguments.
+fn ci_runs(extra: &[&str]) -> Vec<(&'static str, Run)> {
+    let img = image("overlay-oci");
+    vec![
+        (
+            "strata ci IMG",
+            run(strata().arg("ci").arg(&img).args(extra)),
+        ),
+        (
+            "strata IMG --ci",
+            run(strata().arg(&img).arg("--ci").args(extra)),
+        ),
+        (
+            "CI=true strata IMG",
+            run(strata().env("CI", "true").arg(&img).args(extra)),
+        ),
+    ]
+}
+
+#[test]
+fn ci_default_rules_fail_the_overlay_image_every_way_in() {
+    assert!(
+        overlay_fails_default_rules(),
+        "efficiency 0.898 < 0.9: the oracle says the defaults fail"
+    );
+    for (how, r) in ci_runs(&[]) {
+        assert_eq!(r.code, 1, "{how}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("FAIL: lowestEfficiency"),
+            "{how}: {}",
+            r.stdout
+        );
+        assert_eq!(r.stderr, "", "{how}");
+    }
+}
+
+#[test]
+fn ci_relaxed_flags_pass_every_way_in() {
+    for (how, r) in ci_runs(&RELAXED) {
+        assert_eq!(r.code, 0, "{how}: {}{}", r.stdout, r.stderr);
+        assert!(!r.stdout.contains("FAIL"), "{how}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn ci_env_only_turns_on_for_true_values() {
+    let r = run(strata().env("CI", "false").arg(image("overlay-oci")));
+    r.expect_code(0);
+    assert!(
+        r.stdout.starts_with("Image "),
+        "analysis, not a verdict: {}",
+        r.stdout
+    );
+}
+
+#[test]
+fn dive_ci_in_the_working_directory_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        dir.path().join(".dive-ci"),
+        "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: disabled\n",
+    )
+    .expect("write");
+    let r = run(strata()
+        .current_dir(dir.path())
+        .arg("ci")
+        .arg(image("overlay-oci")));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(".dive-ci"),
+        "names the rules file: {}",
+        r.stdout
+    );
+    // Same image and cwd, a flag stricter than the file: the flag wins.
+    let r = run(strata()
+        .current_dir(dir.path())
+        .args(["ci", "--lowestEfficiency", "0.95"])
+        .arg(image("overlay-oci")));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("FAIL: lowestEfficiency"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("SKIP: highestUserWastedPercent"),
+        "the file still disables the other rule: {}",
+        r.stdout
+    );
+}
+
+#[test]
+fn ci_config_flag_and_flag_beats_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let strict = dir.path().join("strict.yaml");
+    fs::write(&strict, "rules:\n  lowestEfficiency: 0.99\n").expect("write");
+    let relaxed = dir.path().join("relaxed.yaml");
+    fs::write(
+        &relaxed,
+        "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: disabled\n",
+    )
+    .expect("write");
+    let img = image("overlay-oci");
+
+    let r = run(strata()
+        .arg("ci")
+        .arg(&img)
+        .arg("--ci-config")
+        .arg(&relaxed));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = run(strata().arg("ci").arg(&img).arg("--ci-config").arg(&strict));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    // Flags override the strict file rule by rule.
+    let r = run(strata()
+        .arg("ci")
+        .arg(&img)
+        .arg("--ci-config")
+        .arg(&strict)
+        .args(RELAXED));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+/// Runs CI with only highestWastedBytes enabled.
+fn ci_wasted_bytes(threshold: &str) -> Run {
+    run(strata().arg("ci").arg(image("overlay-oci")).args([
+        "--lowestEfficiency",
+        "disabled",
+        "--highestUserWastedPercent",
+        "disabled",
+        "--highestWastedBytes",
+        threshold,
+    ]))
+}
+
+#[test]
+fn highest_wasted_bytes_threshold() {
+    let wasted = u64_of(&oracle("overlay")["wasted_bytes"]);
+    assert!(200_000 < wasted && wasted < 300_000);
+    assert_eq!(ci_wasted_bytes("200kB").code, 1);
+    assert_eq!(ci_wasted_bytes("300kB").code, 0);
+    // A rule fails only when strictly exceeded.
+    assert_eq!(ci_wasted_bytes(&wasted.to_string()).code, 0);
+    assert_eq!(ci_wasted_bytes(&(wasted - 1).to_string()).code, 1);
+}
+
+#[test]
+fn ci_text_names_the_failed_rule_the_margin_and_the_offenders() {
+    let o = oracle("overlay");
+    let wasted = u64_of(&o["wasted_bytes"]);
+    let r = ci_wasted_bytes("200000");
+    assert_eq!(r.code, 1);
+    let fail_line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("FAIL: highestWastedBytes"))
+        .unwrap_or_else(|| panic!("no FAIL line: {}", r.stdout));
+    assert!(
+        fail_line.contains(&format!("by {} bytes", wasted - 200_000)),
+        "says by how much: {fail_line}"
+    );
+    let (_, offenders) = r
+        .stdout
+        .split_once("Top offenders:")
+        .unwrap_or_else(|| panic!("no offenders: {}", r.stdout));
+    let biggest = expected_paths("overlay")
+        .into_iter()
+        .max_by_key(|(_, (bytes, _, _))| *bytes)
+        .expect("some waste")
+        .0;
+    let first = offenders.lines().nth(1).expect("an offender");
+    assert!(first.contains(&biggest), "{biggest} first: {offenders}");
+}
+
+#[test]
+fn metrics_dive_judges_dive_numbers() {
+    let o = oracle("overlay");
+    let exact = u64_of(&o["visible_bytes"]) as f64 / u64_of(&o["shipped_bytes"]) as f64;
+    let dive = 0.900_309_959_057_214_2; // observed, testdata/README.md
+    let threshold = format!("{:.6}", (exact + dive) / 2.0);
+    let ci = |metrics: &str| {
+        run(strata()
+            .arg("ci")
+            .arg(image("overlay-oci"))
+            .args(["--metrics", metrics, "--lowestEfficiency", &threshold])
+            .args(["--highestUserWastedPercent", "disabled"]))
+    };
+    let r = ci("exact");
+    assert_eq!(r.code, 1, "exact {exact} < {threshold}: {}", r.stdout);
+    let r = ci("dive");
+    assert_eq!(r.code, 0, "dive {dive} >= {threshold}: {}", r.stdout);
+}
+
+#[test]
+fn bad_rule_flag_fails_before_analysing() {
+    // The image does not exist: an error about the flag proves nothing was read first.
+    let r = run(strata().args(["ci", "/nonexistent/image", "--lowestEfficiency", "lots"]));
+    let line = common::assert_one_line_error(&r, &["--lowestEfficiency", "lots"]);
+    assert!(!line.contains("/nonexistent"), "{line}");
+}
+
+#[test]
+fn bad_rule_file_names_file_and_line() {
+    let file = common::testdata("dive-ci/bad-value.dive-ci");
+    let text = fs::read_to_string(&file).expect("read");
+    let line_no = 1 + text
+        .lines()
+        .position(|l| l.contains("20 MX"))
+        .expect("the bad value");
+    let r = run(strata()
+        .args(["ci", "/nonexistent/image", "--ci-config"])
+        .arg(&file));
+    let line =
+        common::assert_one_line_error(&r, &[&format!("bad-value.dive-ci:{line_no}"), "20 MX"]);
+    assert!(!line.contains("/nonexistent"), "{line}");
+
+    // The same file found as ./.dive-ci.
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::copy(&file, dir.path().join(".dive-ci")).expect("copy");
+    let r = run(strata()
+        .current_dir(dir.path())
+        .args(["ci", "/nonexistent/image"]));
+    common::assert_one_line_error(&r, &[&format!(".dive-ci:{line_no}")]);
+}
+
+#[test]
+fn ci_json_has_schema_and_rule_statuses() {
+    let r = run(strata()
+        .arg("ci")
+        .arg(image("overlay-oci"))
+        .args(["--format", "json"]));
+    r.expect_code(1);
+    let v = r.json();
+    assert_eq!(v["schema"], "strata.ci/v1");
+    assert_eq!(v["pass"], false);
+    assert_eq!(v["analysis"]["schema"], "strata.analysis/v1");
+    let statuses: BTreeMap<String, String> = v["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            (
+                r["rule"].as_str().expect("rule").to_string(),
+                r["status"].as_str().expect("status").to_string(),
+            )
+        })
+        .collect();
+    // Defaults: efficiency 0.9 (fails: 0.898), wasted bytes disabled, user wasted 0.1 (fails).
+    let want: BTreeMap<String, String> = [
+        ("lowestEfficiency", "fail"),
+        ("highestWastedBytes", "disabled"),
+        ("highestUserWastedPercent", "fail"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(statuses, want);
+}
+
+// ---------------------------------------------------------------- output options
+
+#[test]
+fn json_file_is_written_and_truncated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.json");
+    fs::write(&out, "x".repeat(1 << 20)).expect("write");
+    let r = run(strata()
+        .arg("analyze")
+        .arg(image("overlay-oci"))
+        .arg("--json")
+        .arg(&out));
+    r.expect_code(0);
+    assert!(
+        r.stdout.starts_with("Image "),
+        "text still on stdout: {}",
+        r.stdout
+    );
+    let written = common::read_json(&out);
+    assert_eq!(written["schema"], "strata.analysis/v1");
+    assert_eq!(
+        written["waste"]["wasted_bytes"],
+        oracle("overlay")["wasted_bytes"]
+    );
+}
+
+#[test]
+fn top_limits_paths_but_not_paths_total() {
+    let want = expected_paths("overlay");
+    let mut by_size: Vec<(u64, String)> = want.iter().map(|(p, v)| (v.0, p.clone())).collect();
+    by_size.sort_by(|a, b| b.cmp(a));
+    let img = image("overlay-oci");
+    let (a, _) = analyze_json(&[img.to_str().expect("utf-8"), "--top", "3"]);
+    let paths: Vec<&str> = a["waste"]["paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .map(|p| p["path"].as_str().expect("path"))
+        .collect();
+    let top3: Vec<&str> = by_size[..3].iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(paths, top3);
+    assert_eq!(u64_of(&a["waste"]["paths_total"]), want.len() as u64);
+
+    let r = run(strata().arg("analyze").arg(&img).args(["--top", "3"]));
+    r.expect_code(0);
+    assert!(
+        r.stdout.contains(&format!("(3 of {})", want.len())),
+        "{}",
+        r.stdout
+    );
+    let (_, section) = r
+        .stdout
+        .split_once("Top wasted paths")
+        .unwrap_or_else(|| panic!("no path list: {}", r.stdout));
+    let listed = want
+        .keys()
+        .filter(|p| section.lines().any(|l| l.ends_with(&format!(" {p}"))))
+        .count();
+    assert_eq!(listed, 3, "text lists 3 paths: {}", r.stdout);
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let r = run(strata().args(["completions", shell]));
+        r.expect_code(0);
+        assert!(r.stdout.contains("analyze"), "{shell}");
+        assert!(r.stdout.contains("strata"), "{shell}");
+    }
+}
+
+#[test]
+fn man_pages_are_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("new/man1");
+    let r = run(strata().arg("man").arg("--out").arg(&out));
+    r.expect_code(0);
+    for page in ["strata.1", "strata-analyze.1", "strata-ci.1"] {
+        let text = fs::read_to_string(out.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".TH"), "{page} is a man page");
+    }
+}
+
+#[test]
+fn no_image_and_no_subcommand_is_usage_and_not_zero() {
+    for ci in [None, Some("true")] {
+        let mut cmd = strata();
+        if let Some(v) = ci {
+            cmd.env("CI", v);
+        }
+        cmd.timeout(Duration::from_secs(20));
+        let r = run(&mut cmd);
+        assert_ne!(r.code, 0, "CI={ci:?}");
+        assert!(
+            format!("{}{}", r.stdout, r.stderr).contains("Usage"),
+            "CI={ci:?}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+}
+
+/// Runs strata with stdout on a pipe whose read end is already closed: every write fails with
+/// EPIPE, deterministically (no race with a reader like `head`).
+fn run_into_closed_pipe(args: &[&str]) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .env_remove("CI")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run");
+    (
+        out.status.code().expect("not killed by a signal"),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn closed_stdout_is_not_an_error_in_text_mode() {
+    let img = image("overlay-oci");
+    let (code, stderr) = run_into_closed_pipe(&["analyze", img.to_str().expect("utf-8")]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+}
+
+#[test]
+#[ignore = "BUG: with --format json, a closed stdout gives `strata: error: Broken pipe (os \
+            error 32)` and exit 2 (serde_json::Error hides the io::Error from is_broken_pipe)"]
+fn closed_stdout_is_not_an_error_in_json_mode() {
+    let img = image("overlay-oci");
+    let (code, stderr) =
+        run_into_closed_pipe(&["analyze", img.to_str().expect("utf-8"), "--format", "json"]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "analyze --format json");
+    let (code, stderr) = run_into_closed_pipe(&[
+        "ci",
+        img.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--lowestEfficiency",
+        "0",
+        "--highestUserWastedPercent",
+        "disabled",
+    ]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "ci --format json");
+}
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    for name in ["overlay-oci", "overlay-docker.tar"] {
+        let r = run(strata().arg("analyze").arg(image(name)));
+        r.expect_code(0);
+        assert_eq!(r.stderr, "", "{name}: nothing on a non-terminal stderr");
+        assert!(!r.stdout.contains("reading layers"), "{name}");
+    }
+}
