@@ -53,6 +53,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            // serde_json wraps the io::Error without exposing it as a source.
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -275,9 +279,7 @@ fn warn_all(a: &Analysis) {
 
 fn analyze(image: &str, load_args: &LoadArgs, output: &OutputArgs) -> anyhow::Result<u8> {
     let a = load(image, load_args)?;
-    if output.format == Format::Json {
-        warn_all(&a);
-    }
+    warn_all(&a);
     write_json_file(&a, output)?;
     print(&a, output)?;
     Ok(0)

@@ -181,7 +181,37 @@ pub fn scan(
         message,
     };
     let (raw, _len) = store.open(&layer.location)?;
-    read_layer(raw, layer.index, options, progress).map_err(fail)
+    read_layer(raw, layer.index, options, progress).map_err(|message| {
+        // A corrupt compressed blob often surfaces as a tar error first (deflate checks its
+        // CRC only at the end): when the blob's digest is known, say that the blob itself is
+        // damaged, which is the cause to report.
+        match blob_digest_mismatch(store, layer) {
+            Some((compression, found)) => fail(format!(
+                "corrupt {compression} blob: {message}; blob digest mismatch: expected {}, found {found}",
+                layer.digest.as_deref().unwrap_or_default()
+            )),
+            None => fail(message),
+        }
+    })
+}
+
+/// The blob's compression and real sha256 when it differs from the manifest's digest.
+fn blob_digest_mismatch(store: &dyn BlobStore, layer: &LayerRef) -> Option<(&'static str, String)> {
+    let expected = layer.digest.as_deref()?;
+    if !expected.starts_with("sha256:") {
+        return None;
+    }
+    let (raw, _) = store.open(&layer.location).ok()?;
+    let mut hashed = std::io::BufReader::new(decode::HashReader::new(raw, true, None));
+    let compression = match Compression::sniff(std::io::BufRead::fill_buf(&mut hashed).ok()?) {
+        Compression::None => "tar",
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+    };
+    std::io::copy(&mut hashed, &mut std::io::sink()).ok()?;
+    let (_, _, found) = hashed.into_inner().into_parts();
+    let found = found?;
+    (!found.eq_ignore_ascii_case(expected)).then_some((compression, found))
 }
 
 /// The single pass over one blob, on any reader.

@@ -14,8 +14,7 @@ pub fn write_summary(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<
     writeln!(w)?;
     write_waste(w, a)?;
     writeln!(w)?;
-    write_paths(w, a, top)?;
-    write_warnings(w, a)
+    write_paths(w, a, top)
 }
 
 fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
@@ -152,18 +151,6 @@ fn layer_span(shipped: &[usize], hidden_by: &[usize]) -> String {
     } else {
         format!("{}→{}", join(shipped), join(hidden_by))
     }
-}
-
-fn write_warnings(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
-    if a.warnings.is_empty() {
-        return Ok(());
-    }
-    writeln!(w)?;
-    writeln!(w, "Warnings")?;
-    for msg in &a.warnings {
-        writeln!(w, "  {msg}")?;
-    }
-    Ok(())
 }
 
 /// Writes the CI verdict: the metrics judged, each rule's result, the top offenders.

@@ -283,6 +283,14 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
                 "{shown}: oci: expects a layout directory; for a tar file use oci-archive:{shown}"
             )));
         }
+        if !meta.is_file() {
+            // A pipe (`docker save | strata analyze /dev/stdin`) cannot be read twice.
+            return Err(Error::format(
+                shown,
+                "not a regular file (a pipe or a device): strata reads archives by seeking; \
+                 save the image to a file first (docker save -o image.tar NAME)",
+            ));
+        }
         sniff(path)?;
         let store = TarStore::open(path)?;
         let docker = store.contains("manifest.json");
