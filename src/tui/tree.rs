@@ -8,6 +8,10 @@
 
 use std::collections::HashSet;
 
+#[cfg(test)]
+#[path = "tree_tests.rs"]
+mod tests;
+
 use crate::layer::Kind;
 use crate::overlay::{Change, Fs, Meta, NodeId, ROOT};
 

@@ -1,0 +1,1 @@
+//! Tests of the tree view model on hand-built layers.
