@@ -2,6 +2,7 @@
 //! definition ([`waste`]) and dive's metrics beside it ([`dive`]).
 
 pub mod dive;
+pub mod findings;
 pub mod waste;
 
 use serde::Serialize;
@@ -10,6 +11,7 @@ use crate::engine::Loaded;
 use crate::layer::{Compression, Kind};
 use crate::overlay::{Change, Fs};
 pub use dive::DiveMetrics;
+pub use findings::{Finding, FindingKind};
 pub use waste::{ByCause, Cause, WastedPath};
 
 /// The JSON schema name and version of [`Analysis`].
@@ -90,6 +92,8 @@ pub struct Analysis {
     pub waste: WasteSummary,
     pub dive: DiveMetrics,
     pub layers: Vec<LayerSummary>,
+    /// Where the waste comes from and how to fix it, most bytes first.
+    pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
 }
 
@@ -188,6 +192,7 @@ impl Analysis {
                 paths: w.paths,
             },
             dive: dive::compute(fs),
+            findings: findings::compute(fs, &image.layers, 20),
             image: summary,
             layers,
             warnings: loaded.warnings.clone(),

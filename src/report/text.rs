@@ -14,7 +14,25 @@ pub fn write_summary(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<
     writeln!(w)?;
     write_waste(w, a)?;
     writeln!(w)?;
-    write_paths(w, a, top)
+    write_paths(w, a, top)?;
+    write_findings(w, a, top)
+}
+
+fn write_findings(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
+    if a.findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "Findings")?;
+    let shown = if top == 0 {
+        a.findings.len()
+    } else {
+        top.min(a.findings.len())
+    };
+    for f in a.findings.iter().take(shown) {
+        writeln!(w, "  {:>10}  {}", size(f.bytes), f.message)?;
+    }
+    Ok(())
 }
 
 fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {

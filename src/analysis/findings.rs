@@ -1,0 +1,236 @@
+//! Findings: where the waste comes from in Dockerfile terms, and how to fix it.
+//!
+//! Wasted bytes are grouped by the layer that shipped them and the layer that hid them (a later
+//! `RUN rm`, `chmod`, or rewrite); visible bytes in well-known cache directories are reported
+//! too, since a rebuild can drop them.
+
+use hashbrown::HashMap;
+use serde::Serialize;
+
+use super::waste::{Cause, cause_of};
+use crate::image::LayerRef;
+use crate::layer::Kind;
+use crate::overlay::{Fs, ROOT};
+use crate::report::{short_command, size};
+
+/// What kind of problem a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// Files shipped by one layer and deleted by a later one.
+    DeletedLater,
+    /// Files shipped again by a later layer only to change metadata (or with the same bytes).
+    MetadataCopy,
+    /// Files rewritten with other content by a later layer.
+    Overwritten,
+    /// A cache directory left in the final image.
+    CacheLeft,
+}
+
+/// One finding, most bytes first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub bytes: u64,
+    /// The layer that shipped the bytes.
+    pub shipped_by: Option<usize>,
+    /// The layer that hid them (deleted, copied up, rewrote).
+    pub hidden_by: Option<usize>,
+    /// A few of the paths involved, largest first.
+    pub paths: Vec<String>,
+    /// Files involved.
+    pub files: u64,
+    /// What happened and what to change, in one paragraph.
+    pub message: String,
+}
+
+/// Directories that hold caches builders leave behind, with the fix for each.
+const CACHES: &[(&str, &str)] = &[
+    (
+        "/var/lib/apt/lists",
+        "add `&& rm -rf /var/lib/apt/lists/*` to the RUN that runs `apt-get update`",
+    ),
+    (
+        "/var/cache/apt/archives",
+        "add `&& apt-get clean` to the RUN that installs packages",
+    ),
+    ("/var/cache/apk", "use `apk add --no-cache`"),
+    (
+        "/var/cache/dnf",
+        "add `&& dnf clean all` to the RUN that installs packages",
+    ),
+    (
+        "/var/cache/yum",
+        "add `&& yum clean all` to the RUN that installs packages",
+    ),
+    ("/root/.cache/pip", "use `pip install --no-cache-dir`"),
+    (
+        "/root/.npm",
+        "add `&& npm cache clean --force`, or use a build stage",
+    ),
+    (
+        "/usr/local/share/.cache/yarn",
+        "add `&& yarn cache clean`, or use a build stage",
+    ),
+    (
+        "/root/.cache/go-build",
+        "build in a separate stage and COPY the binary",
+    ),
+    (
+        "/root/.cargo/registry",
+        "build in a separate stage and COPY the binary",
+    ),
+    (
+        "/tmp",
+        "remove temporary files in the RUN that creates them",
+    ),
+    (
+        "/var/tmp",
+        "remove temporary files in the RUN that creates them",
+    ),
+];
+
+fn layer_name(layers: &[LayerRef], k: usize) -> String {
+    match layers.get(k).and_then(|l| l.created_by.as_deref()) {
+        Some(c) => format!("layer {k} (`{}`)", short_command(c, 60)),
+        None => format!("layer {k}"),
+    }
+}
+
+/// Computes the findings of a filesystem, largest first, at most `limit`.
+pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
+    struct Group {
+        bytes: u64,
+        files: u64,
+        paths: Vec<(u64, crate::overlay::NodeId)>,
+    }
+    let mut groups: HashMap<(FindingKind, usize, usize), Group> = HashMap::new();
+    for object in fs.objects() {
+        if object.visible() || object.size == 0 {
+            continue;
+        }
+        let Some(hidden) = object.killed_by().map(usize::from) else {
+            continue;
+        };
+        let shipped = usize::from(object.layer);
+        let kind = match cause_of(fs, object) {
+            Cause::Deleted => FindingKind::DeletedLater,
+            Cause::MetadataOnly => FindingKind::MetadataCopy,
+            Cause::Overwritten => FindingKind::Overwritten,
+        };
+        let g = groups.entry((kind, shipped, hidden)).or_insert(Group {
+            bytes: 0,
+            files: 0,
+            paths: Vec::new(),
+        });
+        g.bytes += object.size;
+        g.files += 1;
+        g.paths.push((object.size, object.node));
+    }
+    let mut out: Vec<Finding> = groups
+        .into_iter()
+        .map(|((kind, shipped, hidden), mut g)| {
+            g.paths.sort_by(|a, b| b.0.cmp(&a.0));
+            let paths: Vec<String> = g.paths.iter().take(3).map(|&(_, n)| fs.path(n)).collect();
+            let what = if g.files == 1 {
+                paths.first().cloned().unwrap_or_default()
+            } else {
+                format!("{} files ({}, …)", g.files, paths.join(", "))
+            };
+            let (s, h) = (layer_name(layers, shipped), layer_name(layers, hidden));
+            let b = size(g.bytes);
+            let message = match kind {
+                _ if shipped == hidden => format!(
+                    "{s} ships {what} twice in the same layer ({b} lost): write each file once"
+                ),
+                FindingKind::DeletedLater => format!(
+                    "{h} deletes {what}, {b} that {s} shipped: delete them in the same RUN that \
+                     creates them, or create them in a build stage and COPY only what is needed"
+                ),
+                FindingKind::MetadataCopy => format!(
+                    "{h} ships {what} again with the same content ({b}), only to change \
+                     metadata: set mode and owner where the files are created \
+                     (COPY --chmod/--chown, or chmod/chown in the same RUN)"
+                ),
+                FindingKind::Overwritten => format!(
+                    "{h} rewrites {what} that {s} shipped ({b} lost): produce the final content \
+                     in one step"
+                ),
+                FindingKind::CacheLeft => String::new(),
+            };
+            Finding {
+                kind,
+                bytes: g.bytes,
+                shipped_by: Some(shipped),
+                hidden_by: Some(hidden),
+                paths,
+                files: g.files,
+                message,
+            }
+        })
+        .collect();
+    out.extend(cache_findings(fs, layers));
+    out.sort_by(|a, b| {
+        b.bytes
+            .cmp(&a.bytes)
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    out.truncate(limit);
+    out
+}
+
+/// Visible bytes under the known cache directories of the final filesystem.
+fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for &(dir, fix) in CACHES {
+        let Some(node) = fs.lookup(dir) else {
+            continue;
+        };
+        if !fs.final_state(node).is_some_and(|m| m.is_dir()) {
+            continue;
+        }
+        // Σ of final regular files below, and the layer that shipped most of them.
+        let (mut bytes, mut files) = (0u64, 0u64);
+        let mut by_layer: HashMap<usize, u64> = HashMap::new();
+        let mut biggest: Vec<(u64, crate::overlay::NodeId)> = Vec::new();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            let Some(m) = fs.final_state(n) else {
+                continue;
+            };
+            match m.kind {
+                Kind::Dir => stack.extend_from_slice(fs.children(n)),
+                Kind::File if !m.hardlink => {
+                    bytes += m.size;
+                    files += 1;
+                    if let Some(o) = m.object() {
+                        *by_layer.entry(usize::from(fs.object(o).layer)).or_default() += m.size;
+                    }
+                    biggest.push((m.size, n));
+                }
+                _ => {}
+            }
+        }
+        if bytes == 0 || node == ROOT {
+            continue;
+        }
+        biggest.sort_by(|a, b| b.0.cmp(&a.0));
+        let layer = by_layer.iter().max_by_key(|(_, b)| **b).map(|(k, _)| *k);
+        let from = layer.map_or(String::new(), |k| {
+            format!(", mostly from {}", layer_name(layers, k))
+        });
+        out.push(Finding {
+            kind: FindingKind::CacheLeft,
+            bytes,
+            shipped_by: layer,
+            hidden_by: None,
+            paths: biggest.iter().take(3).map(|&(_, n)| fs.path(n)).collect(),
+            files,
+            message: format!(
+                "{dir} holds {} in {files} files in the final image{from}: {fix}",
+                size(bytes)
+            ),
+        });
+    }
+    out
+}
