@@ -9,7 +9,6 @@ pub mod align;
 pub mod files;
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -64,8 +63,17 @@ pub struct Totals {
     pub uncompressed_bytes: Delta,
     pub visible_bytes: Delta,
     pub wasted_bytes: Delta,
-    /// Efficiency in A and B and b − a (ratios, 1.0 is no waste).
-    pub efficiency: [f64; 3],
+    /// Efficiency (a ratio, 1.0 is no waste).
+    pub efficiency: RatioDelta,
+}
+
+/// A ratio in A and in B.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RatioDelta {
+    pub a: f64,
+    pub b: f64,
+    /// b − a.
+    pub delta: f64,
 }
 
 /// One layer in a row of the alignment.
@@ -98,24 +106,21 @@ pub enum Limit {
     Bytes(u64),
 }
 
-impl FromStr for Limit {
-    type Err = String;
-
-    /// `5%`, `0.5 %`, or a size as the CI rules take it (`20MB` = 20·10⁶, `20MiB` = 20·2²⁰).
-    fn from_str(text: &str) -> Result<Limit, String> {
+impl Limit {
+    /// `5%`, `0.5 %`, or a size as the CI rules take it (`20MB` = 20·10⁶, `20MiB` = 20·2²⁰,
+    /// `1500`); `disabled` is no limit (`None`), as in the CI rules.
+    pub fn parse(text: &str) -> Result<Option<Limit>, String> {
         const EXPECTED: &str = "expected a percentage (5%) or a size (20MB, 20MiB, 1500)";
         let text = text.trim();
         if let Some(p) = text.strip_suffix('%') {
             return match p.trim_end().parse::<f64>() {
-                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Limit::Percent(v)),
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(Limit::Percent(v))),
                 _ => Err(format!("`{text}` is not a percentage; {EXPECTED}")),
             };
         }
-        match crate::ci::value::parse_bytes(text, crate::ci::value::Written::Flag) {
-            Ok(Some(n)) => Ok(Limit::Bytes(n)),
-            Ok(None) => Err(format!("`{text}`: {EXPECTED}")),
-            Err(e) => Err(format!("{e} (or a percentage such as 5%)")),
-        }
+        crate::ci::value::parse_bytes(text, crate::ci::value::Written::Flag)
+            .map(|n| n.map(Limit::Bytes))
+            .map_err(|e| format!("{e} (or a percentage such as 5%)"))
     }
 }
 
@@ -238,11 +243,11 @@ impl Comparison {
             uncompressed_bytes: Delta::new(sa.shipped_bytes, sb.shipped_bytes),
             visible_bytes: Delta::new(sa.visible_bytes, sb.visible_bytes),
             wasted_bytes: Delta::new(aa.waste.wasted_bytes, ba.waste.wasted_bytes),
-            efficiency: [
-                aa.waste.efficiency,
-                ba.waste.efficiency,
-                ba.waste.efficiency - aa.waste.efficiency,
-            ],
+            efficiency: RatioDelta {
+                a: aa.waste.efficiency,
+                b: ba.waste.efficiency,
+                delta: ba.waste.efficiency - aa.waste.efficiency,
+            },
         };
         let verdict = verdict(&totals.uncompressed_bytes, &groups);
         let warnings = aa
@@ -318,27 +323,29 @@ mod tests {
 
     #[test]
     fn limits_parse() {
-        let cases: &[(&str, Option<Limit>)] = &[
-            ("5%", Some(Limit::Percent(5.0))),
-            ("0.5 %", Some(Limit::Percent(0.5))),
-            ("0%", Some(Limit::Percent(0.0))),
-            ("20MB", Some(Limit::Bytes(20_000_000))),
-            ("20MiB", Some(Limit::Bytes(20 << 20))),
-            ("1500", Some(Limit::Bytes(1500))),
+        let cases: &[(&str, Option<Option<Limit>>)] = &[
+            ("5%", Some(Some(Limit::Percent(5.0)))),
+            ("0.5 %", Some(Some(Limit::Percent(0.5)))),
+            ("0%", Some(Some(Limit::Percent(0.0)))),
+            ("20MB", Some(Some(Limit::Bytes(20_000_000)))),
+            ("20MiB", Some(Some(Limit::Bytes(20 << 20)))),
+            ("1500", Some(Some(Limit::Bytes(1500)))),
+            ("disabled", Some(None)),
             ("-5%", None),
             ("x%", None),
+            ("inf%", None),
             ("20 MX", None),
-            ("disabled", None),
+            ("-1", None),
             ("", None),
         ];
         for (text, expected) in cases {
-            let got = text.parse::<Limit>();
+            let got = Limit::parse(text);
             match expected {
                 Some(l) => assert_eq!(got.as_ref(), Ok(l), "{text}"),
                 None => assert!(got.is_err(), "{text} gave {got:?}"),
             }
         }
-        let err = "20 MX".parse::<Limit>().expect_err("bad unit");
+        let err = Limit::parse("20 MX").expect_err("bad unit");
         assert!(err.contains("MX") && err.contains("5%"), "{err}");
     }
 
