@@ -290,10 +290,11 @@ fn write_groups(
             if files.len() > take(&files, opt.top).len() {
                 writeln!(
                     w,
-                    "  {:>11}  {:<23}  {indent}  … {} more files",
+                    "  {:>11}  {:<23}  {indent}  … {} more file{}",
                     "",
                     "",
-                    files.len() - opt.top
+                    files.len() - opt.top,
+                    if files.len() - opt.top == 1 { "" } else { "s" }
                 )?;
             }
         }
@@ -303,10 +304,11 @@ fn write_groups(
         let delta: i64 = rest.iter().map(|g| g.delta_bytes).sum();
         writeln!(
             w,
-            "  {:>11}  {:>23}  {indent}… {} more directories",
+            "  {:>11}  {:>23}  {indent}… {} more director{}",
             signed_size(delta),
             "",
-            rest.len()
+            rest.len(),
+            if rest.len() == 1 { "y" } else { "ies" }
         )?;
     }
     Ok(())
