@@ -19,7 +19,7 @@
 //! ([`Rules::warnings`]) instead of silence. It also takes `90%` for 0.9.
 
 mod file;
-mod value;
+pub(crate) mod value;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

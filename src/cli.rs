@@ -65,6 +65,20 @@ pub enum Command {
         #[command(flatten)]
         ci: CiArgs,
     },
+    /// Compare two images: sizes side by side, the shared base and the layers aligned by
+    /// command, and the files of the final filesystems that differ, grouped by directory.
+    ///
+    /// Exit codes: 0, or 1 when --fail-if-larger is exceeded, 2 when an image cannot be read.
+    Compare {
+        /// The baseline image (before).
+        a: String,
+        /// The image compared with it (after).
+        b: String,
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        compare: CompareArgs,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -167,4 +181,36 @@ pub struct CiArgs {
     /// Judge strata's exact metrics or dive's.
     #[arg(long, value_enum, default_value_t = MetricsKind::Exact)]
     pub metrics: MetricsKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Text,
+    /// `strata.compare/v1`: every group and file.
+    Json,
+    /// For a pull-request comment or a CI job summary.
+    Markdown,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+    pub format: CompareFormat,
+
+    /// Exit 1 when B's uncompressed size exceeds A's by more than this (`5%`, `20MB`, `20MiB`).
+    #[arg(long, value_name = "PERCENT|SIZE")]
+    pub fail_if_larger: Option<String>,
+
+    /// List the differing files under the directories shown (text).
+    #[arg(long)]
+    pub files: bool,
+
+    /// Levels of directories to show (text; default 1: the largest groups only).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub depth: u16,
+
+    /// Directories per level and files per directory to show (0: all). Default 10.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
 }

@@ -73,6 +73,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             output,
             ci,
         }) => run_ci(&image, &load, &output, &ci),
+        Some(Command::Compare {
+            a,
+            b,
+            load,
+            compare,
+        }) => run_compare(&a, &b, &load, &compare),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "strata", &mut io::stdout());
@@ -343,6 +349,93 @@ fn run_ci(
     } else {
         EXIT_FAIL
     })
+}
+
+/// `strata compare A B`: both images load at once (two threads), then one comparison is
+/// printed. Exit 1 when `--fail-if-larger` is exceeded, 2 when either image cannot be read.
+fn run_compare(
+    a: &str,
+    b: &str,
+    load_args: &LoadArgs,
+    args: &cli::CompareArgs,
+) -> anyhow::Result<u8> {
+    use strata::analysis::compare::{Comparison, Limit};
+    let limit = match args.fail_if_larger.as_deref() {
+        Some(text) => Limit::parse(text).map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
+        None => None,
+    };
+    let options = LoadOptions {
+        scan: ScanOptions {
+            verify: !load_args.no_verify,
+        },
+        ignore_errors: load_args.ignore_errors,
+        threads: 0,
+    };
+    let open_and_load = |image: &str, progress: &Progress| -> anyhow::Result<engine::Loaded> {
+        let opened = source::open(
+            &spec(image, load_args.source),
+            &OpenOptions {
+                platform: load_args.platform.clone(),
+                tag: load_args.tag.clone(),
+            },
+        )?;
+        engine::load(opened, &options, progress).with_context(|| format!("cannot read {image}"))
+    };
+    let (pa, pb) = (Progress::default(), Progress::default());
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (la, lb) = std::thread::scope(|s| {
+        if !load_args.quiet && io::stderr().is_terminal() {
+            let (pa, pb, done) = (&pa, &pb, &done);
+            s.spawn(move || {
+                let bar = indicatif::ProgressBar::with_draw_target(
+                    Some(0),
+                    indicatif::ProgressDrawTarget::stderr(),
+                );
+                while !done.load(Ordering::Relaxed) {
+                    let sum = |f: fn(&Progress) -> u64| f(pa) + f(pb);
+                    bar.set_length(sum(|p| p.total.load(Ordering::Relaxed)).max(1));
+                    bar.set_position(sum(|p| p.bytes.load(Ordering::Relaxed)));
+                    std::thread::sleep(Duration::from_millis(80));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let other = s.spawn(|| open_and_load(b, &pb));
+        let la = open_and_load(a, &pa);
+        let lb = other
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("loading {b} panicked")));
+        done.store(true, Ordering::Relaxed);
+        (la, lb)
+    });
+    let (la, lb) = (la?, lb?);
+    let (aa, ba) = (Analysis::new(&la), Analysis::new(&lb));
+    let mut c = Comparison::new(&la, &aa, &lb, &ba);
+    let exceeded = limit.is_some_and(|l| c.judge(l).exceeded);
+    let mut out = io::stdout().lock();
+    match args.format {
+        cli::CompareFormat::Json => {
+            for w in &c.warnings {
+                eprintln!("strata: warning: {w}");
+            }
+            serde_json::to_writer_pretty(&mut out, &c)?;
+            writeln!(out)?;
+        }
+        cli::CompareFormat::Text => strata::report::compare::write_text(
+            &mut out,
+            &c,
+            &strata::report::compare::TextOptions {
+                depth: usize::from(args.depth),
+                top: args.top,
+                files: args.files,
+            },
+        )?,
+        cli::CompareFormat::Markdown => {
+            strata::report::compare::write_markdown(&mut out, &c, args.top)?;
+        }
+    }
+    out.flush()?;
+    Ok(if exceeded { EXIT_FAIL } else { 0 })
 }
 
 fn ci_json(a: &Analysis, outcomes: &[ci::RuleOutcome]) -> serde_json::Value {

@@ -13,7 +13,12 @@
 # The images are committed; CI does not run this. Digests change on every
 # rebuild (timestamps); the script rewrites expected.json at the end
 # (the README's appendix digests then need a refresh too).
+#
+# `./build.sh compare` rebuilds only the compare images (compare-*), on the
+# base layer of the committed two-images-docker.tar, so the other images and
+# their digests stay as they are (and git stores the shared base blob once).
 set -euo pipefail
+ONLY="${1:-all}"
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="$HERE/images"
@@ -30,6 +35,31 @@ cat > "$WORK/policy.json" <<'P'
 {"default":[{"type":"insecureAcceptAnything"}]}
 P
 SK=(skopeo --policy "$WORK/policy.json")
+
+# ---------------------------------------------------------------- compare
+# Two pairs for `strata compare`: one program built single-stage and
+# multi-stage, and yesterday's/today's build of a service (same base, shared
+# first RUN, a changed COPY, a RUN that grows, one RUN dropped, one added).
+build_compare() {
+  local c="$HERE/compare"
+  rm -rf "$OUT"/compare-*
+  bud -t strata/program:single -f "$c/program/Dockerfile.single" "$c/program"
+  bud -t strata/program:multi -f "$c/program/Dockerfile.multi" "$c/program"
+  bud -t strata/service:day1 -f "$c/service/Dockerfile.day1" "$c/service"
+  bud -t strata/service:day2 -f "$c/service/Dockerfile.day2" "$c/service"
+  local name
+  for name in program:single program:multi service:day1 service:day2; do
+    "${SK[@]}" copy "${CS}localhost/strata/$name" "oci:$OUT/compare-${name/:/-}:latest"
+  done
+}
+bud() { buildah "${STORE[@]}" bud --layers --isolation chroot --pull=never "$@"; }
+if [ "$ONLY" = compare ]; then
+  "${SK[@]}" copy "docker-archive:$OUT/two-images-docker.tar:docker.io/strata/base:1" \
+    "${CS}localhost/strata/base:1"
+  build_compare
+  echo "built compare images into $OUT"
+  exit 0
+fi
 
 rm -rf "$OUT" "$HERE/base/rootfs.tar"
 mkdir -p "$OUT"
@@ -48,7 +78,6 @@ chmod 1777 "$R/tmp"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1700000000 \
     -C "$R" -cf "$HERE/base/rootfs.tar" .
 
-bud() { buildah "${STORE[@]}" bud --layers --isolation chroot --pull=never "$@"; }
 # The same two images once more with the overlay storage driver (needs kernel
 # overlayfs, root): its layer diffs come from the overlayfs upper dir, so it
 # emits what vfs cannot (opaque whiteouts, copy-ups of hard-linked files).
@@ -87,6 +116,8 @@ buildah "${STORE[@]}" tag localhost/strata/base:1 docker.io/strata/base:1
 buildah "${STORE[@]}" tag localhost/strata/overlay:latest docker.io/strata/overlay:latest
 podman "${STORE[@]}" save --format docker-archive --multi-image-archive \
   -o "$OUT/two-images-docker.tar" docker.io/strata/base:1 docker.io/strata/overlay:latest
+
+build_compare
 
 # Docker 25+ `docker save` layouts, repacked from the real blobs of overlay-oci.
 python3 "$HERE/make-docker25.py" "$OUT/overlay-oci" "$OUT"

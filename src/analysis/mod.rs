@@ -1,6 +1,7 @@
 //! The analysis every face reads: image totals, per-layer changes and waste, the exact waste
 //! definition ([`waste`]) and dive's metrics beside it ([`dive`]).
 
+pub mod compare;
 pub mod dive;
 pub mod findings;
 pub mod waste;

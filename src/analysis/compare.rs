@@ -1,0 +1,413 @@
+//! Two images side by side: their totals, the shared base and the layers aligned by command,
+//! and their final filesystems file by file, grouped by directory ([`Comparison`]).
+//!
+//! Pure: it reads two [`Loaded`] images and their [`Analysis`] and returns plain data a face
+//! prints or a TUI expands (the groups are a tree). Sizes are uncompressed unless named
+//! `compressed`; "the size" of an image is its shipped bytes, what `analyze` calls uncompressed.
+
+pub mod align;
+pub mod files;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::analysis::{Analysis, ImageSummary};
+use crate::engine::Loaded;
+pub use align::Alignment;
+use files::signed;
+pub use files::{CountBytes, FileChange, FileDiff, FileTotals, Group};
+
+/// The JSON schema name and version of [`Comparison`].
+pub const SCHEMA: &str = "strata.compare/v1";
+
+/// One image of the pair: the engine's summary and its waste.
+#[derive(Debug, Clone, Serialize)]
+pub struct Side {
+    #[serde(flatten)]
+    pub image: ImageSummary,
+    pub wasted_bytes: u64,
+    pub efficiency: f64,
+}
+
+/// One number in A and in B.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Delta {
+    pub a: u64,
+    pub b: u64,
+    /// b − a.
+    pub delta: i64,
+    /// (b − a) / a × 100; absent when a is 0.
+    pub percent: Option<f64>,
+}
+
+impl Delta {
+    pub fn new(a: u64, b: u64) -> Delta {
+        #[allow(clippy::cast_precision_loss)]
+        let percent = (a > 0).then(|| (b as f64 - a as f64) / a as f64 * 100.0);
+        Delta {
+            a,
+            b,
+            delta: signed(b) - signed(a),
+            percent,
+        }
+    }
+}
+
+/// The totals side by side.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub layers: Delta,
+    pub compressed_bytes: Delta,
+    /// Shipped bytes: what the layers unpack to (the image's size).
+    pub uncompressed_bytes: Delta,
+    pub visible_bytes: Delta,
+    pub wasted_bytes: Delta,
+    /// Efficiency (a ratio, 1.0 is no waste).
+    pub efficiency: RatioDelta,
+}
+
+/// A ratio in A and in B.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RatioDelta {
+    pub a: f64,
+    pub b: f64,
+    /// b − a.
+    pub delta: f64,
+}
+
+/// One layer in a row of the alignment.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    pub index: usize,
+    pub diff_id: Option<String>,
+    pub created_by: Option<String>,
+    pub shipped_bytes: u64,
+    pub compressed_bytes: u64,
+}
+
+/// A row of the layer alignment, bottom to top.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerRow {
+    pub alignment: Alignment,
+    pub a: Option<LayerInfo>,
+    pub b: Option<LayerInfo>,
+    /// B's shipped bytes − A's (a missing side counts 0): "this RUN grew by 40 MB".
+    pub delta_bytes: i64,
+}
+
+/// How much larger B may be than A (`--fail-if-larger`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// At most this percent of A's size (`5%`).
+    Percent(f64),
+    /// At most this many bytes (`20MB`, `20MiB`, `1500`).
+    Bytes(u64),
+}
+
+impl Limit {
+    /// `5%`, `0.5 %`, or a size as the CI rules take it (`20MB` = 20·10⁶, `20MiB` = 20·2²⁰,
+    /// `1500`); `disabled` is no limit (`None`), as in the CI rules.
+    pub fn parse(text: &str) -> Result<Option<Limit>, String> {
+        const EXPECTED: &str = "expected a percentage (5%) or a size (20MB, 20MiB, 1500)";
+        let text = text.trim();
+        if let Some(p) = text.strip_suffix('%') {
+            return match p.trim_end().parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(Limit::Percent(v))),
+                _ => Err(format!("`{text}` is not a percentage; {EXPECTED}")),
+            };
+        }
+        crate::ci::value::parse_bytes(text, crate::ci::value::Written::Flag)
+            .map(|n| n.map(Limit::Bytes))
+            .map_err(|e| format!("{e} (or a percentage such as 5%)"))
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Percent(p) => write!(f, "{p}%"),
+            Limit::Bytes(n) => write!(f, "{}", crate::ci::bytes_text(*n)),
+        }
+    }
+}
+
+/// The verdict of a [`Limit`] on the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LimitOutcome {
+    pub limit: Limit,
+    /// B's size − A's size (uncompressed bytes).
+    pub growth_bytes: i64,
+    /// Whether B exceeds A by strictly more than the limit.
+    pub exceeded: bool,
+}
+
+impl Limit {
+    /// Judges the growth from `a` to `b` bytes: exceeded when strictly more than allowed.
+    pub fn judge(self, a: u64, b: u64) -> LimitOutcome {
+        let growth = signed(b) - signed(a);
+        #[allow(clippy::cast_precision_loss)]
+        let exceeded = growth > 0
+            && match self {
+                Limit::Bytes(n) => growth.unsigned_abs() > n,
+                Limit::Percent(p) => growth as f64 > a as f64 * p / 100.0,
+            };
+        LimitOutcome {
+            limit: self,
+            growth_bytes: growth,
+            exceeded,
+        }
+    }
+}
+
+/// Everything `strata compare` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub schema: &'static str,
+    pub a: Side,
+    pub b: Side,
+    pub totals: Totals,
+    /// Leading layers with the same diff_id.
+    pub shared_layers: usize,
+    /// Both stacks aligned, bottom to top.
+    pub layers: Vec<LayerRow>,
+    /// The final filesystems' differing files, by kind of change.
+    pub files: FileTotals,
+    /// The differing files by directory, a tree, largest difference first.
+    pub groups: Vec<Group>,
+    /// One line: which is smaller, by how much, and where.
+    pub verdict: String,
+    /// `--fail-if-larger`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitOutcome>,
+    /// Warnings of either load, prefixed `A: ` or `B: `.
+    pub warnings: Vec<String>,
+}
+
+fn keys(x: &Analysis) -> Vec<align::Key<'_>> {
+    x.layers
+        .iter()
+        .map(|l| align::Key {
+            diff_id: l.diff_id.as_deref(),
+            command: l.created_by.as_deref(),
+        })
+        .collect()
+}
+
+fn side(a: &Analysis) -> Side {
+    Side {
+        image: a.image.clone(),
+        wasted_bytes: a.waste.wasted_bytes,
+        efficiency: a.waste.efficiency,
+    }
+}
+
+fn layer_info(a: &Analysis, k: usize) -> Option<LayerInfo> {
+    a.layers.get(k).map(|l| LayerInfo {
+        index: l.index,
+        diff_id: l.diff_id.clone(),
+        created_by: l.created_by.clone(),
+        shipped_bytes: l.shipped_bytes,
+        compressed_bytes: l.compressed_bytes,
+    })
+}
+
+impl Comparison {
+    /// Compares image A (the baseline) with image B. `aa` and `ba` are their analyses.
+    pub fn new(a: &Loaded, aa: &Analysis, b: &Loaded, ba: &Analysis) -> Comparison {
+        let rows = align::align(&keys(aa), &keys(ba));
+        let shared_layers = rows.iter().filter(|r| r.2 == Alignment::Shared).count();
+        let layers = rows
+            .into_iter()
+            .map(|(i, j, alignment)| {
+                let la = i.and_then(|k| layer_info(aa, k));
+                let lb = j.and_then(|k| layer_info(ba, k));
+                let bytes =
+                    |l: &Option<LayerInfo>| signed(l.as_ref().map_or(0, |l| l.shipped_bytes));
+                LayerRow {
+                    alignment,
+                    delta_bytes: bytes(&lb) - bytes(&la),
+                    a: la,
+                    b: lb,
+                }
+            })
+            .collect();
+        let diffs = files::diff(&a.fs, &b.fs);
+        let file_totals = files::totals(&diffs);
+        let groups = files::group(&diffs);
+        let (sa, sb) = (&aa.image, &ba.image);
+        let totals = Totals {
+            layers: Delta::new(sa.layer_count as u64, sb.layer_count as u64),
+            compressed_bytes: Delta::new(sa.compressed_bytes, sb.compressed_bytes),
+            uncompressed_bytes: Delta::new(sa.shipped_bytes, sb.shipped_bytes),
+            visible_bytes: Delta::new(sa.visible_bytes, sb.visible_bytes),
+            wasted_bytes: Delta::new(aa.waste.wasted_bytes, ba.waste.wasted_bytes),
+            efficiency: RatioDelta {
+                a: aa.waste.efficiency,
+                b: ba.waste.efficiency,
+                delta: ba.waste.efficiency - aa.waste.efficiency,
+            },
+        };
+        let verdict = verdict(&totals.uncompressed_bytes, &groups);
+        let warnings = aa
+            .warnings
+            .iter()
+            .map(|w| format!("A: {w}"))
+            .chain(ba.warnings.iter().map(|w| format!("B: {w}")))
+            .collect();
+        Comparison {
+            schema: SCHEMA,
+            a: side(aa),
+            b: side(ba),
+            totals,
+            shared_layers,
+            layers,
+            files: file_totals,
+            groups,
+            verdict,
+            limit: None,
+            warnings,
+        }
+    }
+
+    /// Judges `limit` on the pair's sizes and keeps the outcome in [`Comparison::limit`].
+    pub fn judge(&mut self, limit: Limit) -> LimitOutcome {
+        let size = &self.totals.uncompressed_bytes;
+        let outcome = limit.judge(size.a, size.b);
+        self.limit = Some(outcome);
+        outcome
+    }
+}
+
+/// "B is 25.4% smaller: 678.23 kB less, mostly /opt/toolchain".
+pub fn verdict(size: &Delta, groups: &[Group]) -> String {
+    let amount = crate::report::size(size.delta.unsigned_abs());
+    let percent = size
+        .percent
+        .map(|p| format!("{:.1}% ", p.abs()))
+        .unwrap_or_default();
+    let (head, sign) = match size.delta.signum() {
+        0 => {
+            let same = format!("B is the same size as A ({})", crate::report::size(size.a));
+            return match groups.len() {
+                0 => format!("{same}, with the same files"),
+                n => format!("{same}; files differ in {n} director{}", plural_y(n)),
+            };
+        }
+        -1 => (format!("B is {percent}smaller: {amount} less"), -1),
+        _ => (format!("B is {percent}larger: {amount} more"), 1),
+    };
+    // The groups that moved the same way and weigh at least a tenth of the difference.
+    let floor = size.delta.unsigned_abs() / 10;
+    let mostly: Vec<&str> = groups
+        .iter()
+        .filter(|g| g.delta_bytes.signum() == sign && g.delta_bytes.unsigned_abs() >= floor.max(1))
+        .take(3)
+        .map(|g| g.path.as_str())
+        .collect();
+    if mostly.is_empty() {
+        head
+    } else {
+        format!("{head}, mostly {}", mostly.join(", "))
+    }
+}
+
+fn plural_y(n: usize) -> &'static str {
+    if n == 1 { "y" } else { "ies" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_parse() {
+        let cases: &[(&str, Option<Option<Limit>>)] = &[
+            ("5%", Some(Some(Limit::Percent(5.0)))),
+            ("0.5 %", Some(Some(Limit::Percent(0.5)))),
+            ("0%", Some(Some(Limit::Percent(0.0)))),
+            ("20MB", Some(Some(Limit::Bytes(20_000_000)))),
+            ("20MiB", Some(Some(Limit::Bytes(20 << 20)))),
+            ("1500", Some(Some(Limit::Bytes(1500)))),
+            ("disabled", Some(None)),
+            ("-5%", None),
+            ("x%", None),
+            ("inf%", None),
+            ("20 MX", None),
+            ("-1", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            let got = Limit::parse(text);
+            match expected {
+                Some(l) => assert_eq!(got.as_ref(), Ok(l), "{text}"),
+                None => assert!(got.is_err(), "{text} gave {got:?}"),
+            }
+        }
+        let err = Limit::parse("20 MX").expect_err("bad unit");
+        assert!(err.contains("MX") && err.contains("5%"), "{err}");
+    }
+
+    #[test]
+    fn limits_are_strict() {
+        let judge = |l: Limit, a, b| l.judge(a, b).exceeded;
+        assert!(!judge(Limit::Percent(5.0), 1000, 1050), "exactly 5% passes");
+        assert!(judge(Limit::Percent(5.0), 1000, 1051));
+        assert!(!judge(Limit::Percent(5.0), 1000, 10), "smaller passes");
+        assert!(!judge(Limit::Bytes(50), 1000, 1050));
+        assert!(judge(Limit::Bytes(50), 1000, 1051));
+        assert!(judge(Limit::Percent(0.0), 0, 1), "from nothing, any growth");
+        assert!(!judge(Limit::Bytes(0), 7, 7));
+        assert_eq!(Limit::Bytes(10).judge(100, 40).growth_bytes, -60);
+    }
+
+    #[test]
+    fn deltas() {
+        let d = Delta::new(200, 150);
+        assert_eq!((d.delta, d.percent), (-50, Some(-25.0)));
+        assert_eq!(Delta::new(0, 5).percent, None);
+    }
+
+    fn group(path: &str, delta: i64) -> Group {
+        let mut g = files::group(&[FileDiff {
+            path: format!("{path}/f"),
+            change: if delta < 0 {
+                FileChange::Removed
+            } else {
+                FileChange::Added
+            },
+            a_bytes: (delta < 0).then_some(delta.unsigned_abs()),
+            b_bytes: (delta >= 0).then_some(delta.unsigned_abs()),
+            delta_bytes: delta,
+        }]);
+        g.remove(0)
+    }
+
+    #[test]
+    fn verdicts_name_the_groups_that_weigh() {
+        let groups = [
+            group("/usr/lib", -400_000),
+            group("/usr/libexec/gcc", -100_000),
+            group("/etc", 20),
+            group("/tiny", -5),
+        ];
+        assert_eq!(
+            verdict(&Delta::new(1_000_000, 500_000), &groups),
+            "B is 50.0% smaller: 500 kB less, mostly /usr/lib, /usr/libexec/gcc"
+        );
+        assert_eq!(
+            verdict(&Delta::new(1000, 1020), &groups),
+            "B is 2.0% larger: 20 B more, mostly /etc"
+        );
+        assert_eq!(verdict(&Delta::new(0, 20), &[]), "B is larger: 20 B more");
+        assert_eq!(
+            verdict(&Delta::new(10, 10), &groups[..1]),
+            "B is the same size as A (10 B); files differ in 1 directory"
+        );
+        assert_eq!(
+            verdict(&Delta::new(10, 10), &[]),
+            "B is the same size as A (10 B), with the same files"
+        );
+    }
+}

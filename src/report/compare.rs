@@ -1,0 +1,513 @@
+//! The faces of a [`Comparison`]: text for a terminal, Markdown for a pull-request comment or
+//! a CI job summary. (JSON is the structure itself, through serde.)
+
+use std::io::{self, Write};
+
+use super::{percent, short_command, size};
+use crate::analysis::compare::{
+    Alignment, Comparison, CountBytes, Delta, FileChange, FileDiff, Group, LayerRow,
+};
+
+/// What the text face shows of the group tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Levels of directories to show (1: the top groups only).
+    pub depth: usize,
+    /// Groups per level and files per group (0: all).
+    pub top: usize,
+    /// List the files under the groups shown.
+    pub files: bool,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            depth: 1,
+            top: 10,
+            files: false,
+        }
+    }
+}
+
+/// A signed byte difference (`+45 kB`, `-613 kB`, `0 B`).
+pub fn signed_size(delta: i64) -> String {
+    match delta.signum() {
+        1 => format!("+{}", size(delta.unsigned_abs())),
+        -1 => format!("-{}", size(delta.unsigned_abs())),
+        _ => "0 B".to_string(),
+    }
+}
+
+/// A difference with its percentage (`-678.23 kB (-25.4%)`).
+fn delta_text(d: &Delta, bytes: bool) -> String {
+    let amount = if bytes {
+        signed_size(d.delta)
+    } else if d.delta > 0 {
+        format!("+{}", d.delta)
+    } else {
+        d.delta.to_string()
+    };
+    match d.percent {
+        Some(p) if d.delta != 0 => format!("{amount} ({p:+.1}%)"),
+        _ => amount,
+    }
+}
+
+fn efficiency_delta(points: f64) -> String {
+    format!("{:+.1} pts", points * 100.0)
+}
+
+/// `n` of `items`, or all when `n` is 0.
+fn take<T>(items: &[T], n: usize) -> &[T] {
+    if n == 0 || n >= items.len() {
+        items
+    } else {
+        &items[..n]
+    }
+}
+
+fn change_name(c: FileChange) -> &'static str {
+    match c {
+        FileChange::Added => "added",
+        FileChange::Removed => "removed",
+        FileChange::Changed => "changed",
+        FileChange::MetadataOnly => "metadata only",
+    }
+}
+
+fn image_line(s: &crate::analysis::compare::Side) -> String {
+    let img = &s.image;
+    let mut line = format!("{} ({}", img.source, img.format);
+    if let Some(r) = &img.reference {
+        line.push_str(&format!(", {r}"));
+    }
+    line.push(')');
+    line
+}
+
+/// The command of an alignment row: B's when it has one (the newer spelling), else A's.
+fn row_command(row: &LayerRow) -> Option<&str> {
+    row.b
+        .as_ref()
+        .and_then(|l| l.created_by.as_deref())
+        .or_else(|| row.a.as_ref().and_then(|l| l.created_by.as_deref()))
+}
+
+fn row_difference(row: &LayerRow) -> String {
+    match row.alignment {
+        Alignment::Shared => "shared".to_string(),
+        Alignment::Matched if row.delta_bytes == 0 => "same size".to_string(),
+        _ => signed_size(row.delta_bytes),
+    }
+}
+
+fn layer_summary(c: &Comparison) -> String {
+    let count = |a: Alignment| c.layers.iter().filter(|r| r.alignment == a).count();
+    format!(
+        "{} shared (same diff_id), {} matched by command, {} only in A, {} only in B",
+        c.shared_layers,
+        count(Alignment::Matched),
+        count(Alignment::OnlyA),
+        count(Alignment::OnlyB)
+    )
+}
+
+/// Writes the comparison as text.
+pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::Result<()> {
+    writeln!(w, "A  {}", image_line(&c.a))?;
+    writeln!(w, "B  {}", image_line(&c.b))?;
+    writeln!(w)?;
+    let t = &c.totals;
+    writeln!(w, "{:<14}{:>12}  {:>12}  Difference", "", "A", "B")?;
+    writeln!(
+        w,
+        "{:<14}{:>12}  {:>12}  {}",
+        "Layers",
+        t.layers.a,
+        t.layers.b,
+        delta_text(&t.layers, false)
+    )?;
+    for (name, d) in [
+        ("Compressed", &t.compressed_bytes),
+        ("Uncompressed", &t.uncompressed_bytes),
+        ("Visible", &t.visible_bytes),
+        ("Wasted", &t.wasted_bytes),
+    ] {
+        writeln!(
+            w,
+            "{name:<14}{:>12}  {:>12}  {}",
+            size(d.a),
+            size(d.b),
+            delta_text(d, true)
+        )?;
+    }
+    writeln!(
+        w,
+        "{:<14}{:>12}  {:>12}  {}",
+        "Efficiency",
+        percent(t.efficiency.a),
+        percent(t.efficiency.b),
+        efficiency_delta(t.efficiency.delta)
+    )?;
+    writeln!(w)?;
+
+    writeln!(w, "Layers: {}", layer_summary(c))?;
+    writeln!(
+        w,
+        "{:>3} {:>3}  {:>10}  {:>10}  {:>11}  Command",
+        "A", "B", "A size", "B size", "Difference"
+    )?;
+    for row in &c.layers {
+        let idx = |l: &Option<crate::analysis::compare::LayerInfo>| {
+            l.as_ref().map_or("-".to_string(), |l| l.index.to_string())
+        };
+        let sz = |l: &Option<crate::analysis::compare::LayerInfo>| {
+            l.as_ref()
+                .map_or("-".to_string(), |l| size(l.shipped_bytes))
+        };
+        let cmd =
+            row_command(row).map_or_else(|| "(no history)".to_string(), |s| short_command(s, 56));
+        writeln!(
+            w,
+            "{:>3} {:>3}  {:>10}  {:>10}  {:>11}  {cmd}",
+            idx(&row.a),
+            idx(&row.b),
+            sz(&row.a),
+            sz(&row.b),
+            row_difference(row)
+        )?;
+    }
+    writeln!(w)?;
+
+    let f = &c.files;
+    writeln!(w, "Files of the final filesystems ({} differ)", f.files())?;
+    writeln!(
+        w,
+        "  {:<14}{:>7}  {:>11}  {:>11}",
+        "", "Files", "Bytes", "Difference"
+    )?;
+    for (name, cb) in [
+        ("added", &f.added),
+        ("removed", &f.removed),
+        ("changed", &f.changed),
+        ("metadata only", &f.metadata_only),
+    ] {
+        writeln!(
+            w,
+            "  {name:<14}{:>7}  {:>11}  {:>11}",
+            cb.count,
+            size(cb.bytes),
+            signed_size(cb.delta_bytes)
+        )?;
+    }
+    writeln!(w)?;
+
+    if c.groups.is_empty() {
+        writeln!(w, "No file differs.")?;
+    } else {
+        writeln!(w, "By directory, largest difference first")?;
+        writeln!(
+            w,
+            "  {:>11}  {:>5} {:>5} {:>5} {:>5}  Directory",
+            "Difference", "+add", "-del", "~chg", "~meta"
+        )?;
+        write_groups(w, &c.groups, opt, 1)?;
+        writeln!(
+            w,
+            "+add added, -del removed, ~chg content changed, ~meta mode or owner changed"
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(w, "Verdict: {}", c.verdict)?;
+    if let Some(l) = &c.limit {
+        writeln!(
+            w,
+            "Limit: B may exceed A by at most {}: B {} by {}: {}",
+            l.limit,
+            if l.growth_bytes > 0 { "grew" } else { "shrank" },
+            size(l.growth_bytes.unsigned_abs()),
+            if l.exceeded { "FAIL" } else { "PASS" }
+        )?;
+    }
+    for warning in &c.warnings {
+        writeln!(w, "warning: {warning}")?;
+    }
+    Ok(())
+}
+
+fn group_counts(g: &Group) -> [u64; 4] {
+    [
+        g.added.count,
+        g.removed.count,
+        g.changed.count,
+        g.metadata_only.count,
+    ]
+}
+
+fn write_groups(
+    w: &mut dyn Write,
+    groups: &[Group],
+    opt: &TextOptions,
+    level: usize,
+) -> io::Result<()> {
+    let indent = "  ".repeat(level - 1);
+    let shown = take(groups, opt.top);
+    for g in shown {
+        let [a, r, ch, m] = group_counts(g);
+        writeln!(
+            w,
+            "  {:>11}  {a:>5} {r:>5} {ch:>5} {m:>5}  {indent}{}",
+            signed_size(g.delta_bytes),
+            g.path
+        )?;
+        let deepest = level >= opt.depth || g.groups.is_empty();
+        if !deepest {
+            write_groups(w, &g.groups, opt, level + 1)?;
+        }
+        if opt.files {
+            // At the deepest level shown, every file below; above it, the group's own files.
+            let files: Vec<&FileDiff> = if deepest {
+                let mut all = g.all_files();
+                all.sort_by(|x, y| {
+                    y.delta_bytes
+                        .unsigned_abs()
+                        .cmp(&x.delta_bytes.unsigned_abs())
+                        .then_with(|| x.path.cmp(&y.path))
+                });
+                all
+            } else {
+                g.files.iter().collect()
+            };
+            for file in take(&files, opt.top) {
+                writeln!(
+                    w,
+                    "  {:>11}  {:<23}  {indent}  {}",
+                    signed_size(file.delta_bytes),
+                    change_name(file.change),
+                    file.path
+                )?;
+            }
+            if files.len() > take(&files, opt.top).len() {
+                writeln!(
+                    w,
+                    "  {:>11}  {:<23}  {indent}  … {} more file{}",
+                    "",
+                    "",
+                    files.len() - opt.top,
+                    if files.len() - opt.top == 1 { "" } else { "s" }
+                )?;
+            }
+        }
+    }
+    if groups.len() > shown.len() {
+        let rest = &groups[shown.len()..];
+        let delta: i64 = rest.iter().map(|g| g.delta_bytes).sum();
+        writeln!(
+            w,
+            "  {:>11}  {:>23}  {indent}… {} more director{}",
+            signed_size(delta),
+            "",
+            rest.len(),
+            if rest.len() == 1 { "y" } else { "ies" }
+        )?;
+    }
+    Ok(())
+}
+
+/// Escapes text for a Markdown table cell: GitHub splits cells at `|` even inside code spans
+/// unless it is escaped (and drops the backslash there too); a code span cannot hold a backtick.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('`', "'")
+        .replace(['\n', '\r'], " ")
+}
+
+fn code(text: &str) -> String {
+    format!("`{}`", cell(text))
+}
+
+fn count_cell(cb: &CountBytes) -> String {
+    if cb.count == 0 {
+        "0".to_string()
+    } else {
+        format!("{} ({})", cb.count, size(cb.bytes))
+    }
+}
+
+/// Writes the comparison as GitHub-flavoured Markdown: a heading with the verdict, the totals
+/// table, the layers and the files in collapsed sections, and the directories (top `top`, 0: all).
+pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
+    writeln!(w, "### strata compare")?;
+    writeln!(w)?;
+    writeln!(w, "**{}**", cell(&c.verdict))?;
+    if let Some(l) = &c.limit {
+        writeln!(w)?;
+        if l.exceeded {
+            writeln!(
+                w,
+                "❌ B grew by {}, more than the {} allowed.",
+                size(l.growth_bytes.unsigned_abs()),
+                l.limit
+            )?;
+        } else {
+            writeln!(w, "✅ Within the limit ({}).", l.limit)?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "| | A | B | Difference |")?;
+    writeln!(w, "|---|---:|---:|---:|")?;
+    writeln!(
+        w,
+        "| Image | {} | {} | |",
+        code(&c.a.image.source),
+        code(&c.b.image.source)
+    )?;
+    let t = &c.totals;
+    writeln!(
+        w,
+        "| Layers | {} | {} | {} |",
+        t.layers.a,
+        t.layers.b,
+        delta_text(&t.layers, false)
+    )?;
+    for (name, d) in [
+        ("Compressed", &t.compressed_bytes),
+        ("Uncompressed", &t.uncompressed_bytes),
+        ("Visible", &t.visible_bytes),
+        ("Wasted", &t.wasted_bytes),
+    ] {
+        writeln!(
+            w,
+            "| {name} | {} | {} | {} |",
+            size(d.a),
+            size(d.b),
+            delta_text(d, true)
+        )?;
+    }
+    writeln!(
+        w,
+        "| Efficiency | {} | {} | {} |",
+        percent(t.efficiency.a),
+        percent(t.efficiency.b),
+        efficiency_delta(t.efficiency.delta)
+    )?;
+    writeln!(w)?;
+
+    writeln!(
+        w,
+        "<details><summary>Layers: {}</summary>",
+        layer_summary(c)
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| A | B | A size | B size | Difference | Command |")?;
+    writeln!(w, "|---:|---:|---:|---:|---:|---|")?;
+    for row in &c.layers {
+        let idx = |l: &Option<crate::analysis::compare::LayerInfo>| {
+            l.as_ref().map_or(String::new(), |l| l.index.to_string())
+        };
+        let sz = |l: &Option<crate::analysis::compare::LayerInfo>| {
+            l.as_ref().map_or(String::new(), |l| size(l.shipped_bytes))
+        };
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            idx(&row.a),
+            idx(&row.b),
+            sz(&row.a),
+            sz(&row.b),
+            row_difference(row),
+            row_command(row).map_or_else(String::new, |s| code(&short_command(s, 80)))
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(w, "</details>")?;
+    writeln!(w)?;
+
+    let f = &c.files;
+    writeln!(
+        w,
+        "**Files**: {} added, {} removed, {} changed, {} metadata only ({} in all)",
+        count_cell(&f.added),
+        count_cell(&f.removed),
+        count_cell(&f.changed),
+        count_cell(&f.metadata_only),
+        signed_size(f.delta_bytes)
+    )?;
+    writeln!(w)?;
+    if c.groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "| Directory | Difference | Added | Removed | Changed | Metadata only |"
+    )?;
+    writeln!(w, "|---|---:|---:|---:|---:|---:|")?;
+    let shown = take(&c.groups, top);
+    for g in shown {
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            code(&g.path),
+            signed_size(g.delta_bytes),
+            count_cell(&g.added),
+            count_cell(&g.removed),
+            count_cell(&g.changed),
+            count_cell(&g.metadata_only)
+        )?;
+    }
+    if c.groups.len() > shown.len() {
+        let rest = &c.groups[shown.len()..];
+        writeln!(
+            w,
+            "| … {} more | {} | | | | |",
+            rest.len(),
+            signed_size(rest.iter().map(|g| g.delta_bytes).sum())
+        )?;
+    }
+    writeln!(w)?;
+    let files: Vec<&FileDiff> = shown.iter().flat_map(|g| g.all_files()).collect();
+    const MAX_FILES: usize = 200;
+    writeln!(w, "<details><summary>Files ({})</summary>", files.len())?;
+    writeln!(w)?;
+    writeln!(w, "| Path | Change | A | B | Difference |")?;
+    writeln!(w, "|---|---|---:|---:|---:|")?;
+    for file in take(&files, MAX_FILES) {
+        let sz = |b: Option<u64>| b.map_or(String::new(), size);
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} |",
+            code(&file.path),
+            change_name(file.change),
+            sz(file.a_bytes),
+            sz(file.b_bytes),
+            signed_size(file.delta_bytes)
+        )?;
+    }
+    if files.len() > MAX_FILES {
+        writeln!(w, "| … {} more | | | | |", files.len() - MAX_FILES)?;
+    }
+    writeln!(w)?;
+    writeln!(w, "</details>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_sizes() {
+        assert_eq!(signed_size(45_000), "+45 kB");
+        assert_eq!(signed_size(-613_000), "-613 kB");
+        assert_eq!(signed_size(0), "0 B");
+        assert_eq!(delta_text(&Delta::new(200, 150), true), "-50 B (-25.0%)");
+        assert_eq!(delta_text(&Delta::new(5, 2), false), "-3 (-60.0%)");
+        assert_eq!(delta_text(&Delta::new(0, 2), false), "+2");
+        assert_eq!(delta_text(&Delta::new(7, 7), true), "0 B");
+    }
+
+    #[test]
+    fn markdown_cells_are_escaped() {
+        assert_eq!(cell("head -c 1 | tr '\\0' x"), "head -c 1 \\| tr '\\0' x");
+        assert_eq!(code("a`b"), "`a'b`");
+    }
+}

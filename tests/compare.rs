@@ -1,0 +1,718 @@
+//! `strata compare` on the real images of testdata/compare (built by buildah, see
+//! testdata/README.md). Expectations come from an independent reading of the OCI layouts below
+//! (serde_json, flate2 and tar, a naive whiteout-applying unpacker) and from the Dockerfiles'
+//! known file sizes, never from strata's own library.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn image(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/images")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+const SINGLE: &str = "compare-program-single";
+const MULTI: &str = "compare-program-multi";
+const DAY1: &str = "compare-service-day1";
+const DAY2: &str = "compare-service-day2";
+
+fn strata() -> Command {
+    let mut cmd = Command::cargo_bin("strata").expect("the strata binary");
+    cmd.env_remove("CI");
+    cmd
+}
+
+/// Runs `strata compare A B ARGS…`; returns (exit code, stdout, stderr).
+fn compare(a: &str, b: &str, args: &[&str]) -> (i32, String, String) {
+    let out = strata()
+        .arg("compare")
+        .arg(a)
+        .arg(b)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .expect("run strata");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn compare_json(a: &str, b: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = compare(&image(a), &image(b), &all);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).expect("JSON on stdout")
+}
+
+// ------------------------------------------------------------------ the oracle
+
+/// A path of a final filesystem, as the naive unpacker leaves it.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    dir: bool,
+    symlink: Option<String>,
+    size: u64,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    content: Vec<u8>,
+    layer: usize,
+}
+
+/// What the OCI layout holds, read without strata.
+struct Oracle {
+    diff_ids: Vec<String>,
+    /// Σ regular-file entry sizes over all layers.
+    shipped: u64,
+    /// Σ of the manifest's layer sizes.
+    compressed: u64,
+    /// Per layer: Σ regular-file sizes.
+    layer_shipped: Vec<u64>,
+    files: BTreeMap<String, Entry>,
+}
+
+fn blob(layout: &Path, digest: &str) -> PathBuf {
+    let hex = digest.strip_prefix("sha256:").expect("sha256 digest");
+    layout.join("blobs/sha256").join(hex)
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read json")).expect("parse json")
+}
+
+fn clean(name: &str) -> String {
+    name.trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn remove_tree(files: &mut BTreeMap<String, Entry>, path: &str, below_layer: usize) {
+    let prefix = format!("{path}/");
+    files.retain(|p, e| !((p == path || p.starts_with(&prefix)) && e.layer < below_layer));
+}
+
+fn oracle(name: &str) -> Oracle {
+    let layout = PathBuf::from(image(name));
+    let index = json_file(&layout.join("index.json"));
+    let manifest = json_file(&blob(
+        &layout,
+        index["manifests"][0]["digest"].as_str().expect("manifest"),
+    ));
+    let config = json_file(&blob(
+        &layout,
+        manifest["config"]["digest"].as_str().expect("config"),
+    ));
+    let diff_ids = config["rootfs"]["diff_ids"]
+        .as_array()
+        .expect("diff_ids")
+        .iter()
+        .map(|d| d.as_str().expect("diff_id").to_string())
+        .collect();
+    let mut o = Oracle {
+        diff_ids,
+        shipped: 0,
+        compressed: 0,
+        layer_shipped: Vec::new(),
+        files: BTreeMap::new(),
+    };
+    for (k, layer) in manifest["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .enumerate()
+    {
+        o.compressed += layer["size"].as_u64().expect("size");
+        let file = std::fs::File::open(blob(&layout, layer["digest"].as_str().expect("digest")))
+            .expect("layer blob");
+        let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(file));
+        let mut shipped = 0;
+        for entry in archive.entries().expect("tar") {
+            let mut entry = entry.expect("tar entry");
+            let path = clean(&entry.path().expect("path").to_string_lossy());
+            let (dir, base) = path.rsplit_once('/').unwrap_or(("", &path));
+            let join = |name: &str| {
+                if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                }
+            };
+            if base == ".wh..wh..opq" {
+                let prefix = format!("{dir}/");
+                o.files
+                    .retain(|p, e| !(p.starts_with(&prefix) && e.layer < k));
+                continue;
+            }
+            if let Some(hidden) = base.strip_prefix(".wh.") {
+                remove_tree(&mut o.files, &join(hidden), k + 1);
+                continue;
+            }
+            let header = entry.header().clone();
+            let kind = header.entry_type();
+            let mut e = Entry {
+                dir: kind.is_dir(),
+                symlink: None,
+                size: 0,
+                mode: header.mode().expect("mode") & 0o7777,
+                uid: header.uid().expect("uid"),
+                gid: header.gid().expect("gid"),
+                content: Vec::new(),
+                layer: k,
+            };
+            if kind.is_symlink() {
+                e.symlink = Some(
+                    entry
+                        .link_name()
+                        .expect("link")
+                        .map(|l| l.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+            } else if kind.is_hard_link() {
+                let target = clean(
+                    &entry
+                        .link_name()
+                        .expect("link")
+                        .map(|l| l.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                let t = o.files.get(&target).expect("hard-link target").clone();
+                e.size = t.size;
+                e.content = t.content;
+            } else if kind.is_file() {
+                entry.read_to_end(&mut e.content).expect("content");
+                e.size = e.content.len() as u64;
+                shipped += e.size;
+            }
+            // Anything but a directory over a directory replaces the lower subtree.
+            if !(e.dir && o.files.get(&path).is_some_and(|x| x.dir)) {
+                remove_tree(&mut o.files, &path, k);
+            }
+            o.files.insert(path, e);
+        }
+        o.shipped += shipped;
+        o.layer_shipped.push(shipped);
+    }
+    o
+}
+
+/// The expected file differences: path → (change, a bytes, b bytes).
+fn oracle_diff(a: &Oracle, b: &Oracle) -> BTreeMap<String, (&'static str, u64, u64)> {
+    let mut out = BTreeMap::new();
+    let file = |o: &Oracle, p: &str| o.files.get(p).filter(|e| !e.dir).cloned();
+    let paths: std::collections::BTreeSet<&String> = a.files.keys().chain(b.files.keys()).collect();
+    for p in paths {
+        let key = format!("/{p}");
+        match (file(a, p), file(b, p)) {
+            (None, None) => {}
+            (Some(x), None) => {
+                out.insert(key, ("removed", x.size, 0));
+            }
+            (None, Some(y)) => {
+                out.insert(key, ("added", 0, y.size));
+            }
+            (Some(x), Some(y)) => {
+                if x.content != y.content || x.symlink != y.symlink {
+                    out.insert(key, ("changed", x.size, y.size));
+                } else if (x.mode, x.uid, x.gid) != (y.mode, y.uid, y.gid) {
+                    out.insert(key, ("metadata_only", x.size, y.size));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every file listed under the JSON groups, recursively: path → (change, a, b).
+fn json_files(groups: &Value, out: &mut BTreeMap<String, (String, u64, u64)>) {
+    for g in groups.as_array().expect("groups") {
+        for f in g["files"].as_array().expect("files") {
+            out.insert(
+                f["path"].as_str().expect("path").to_string(),
+                (
+                    f["change"].as_str().expect("change").to_string(),
+                    f["a_bytes"].as_u64().unwrap_or(0),
+                    f["b_bytes"].as_u64().unwrap_or(0),
+                ),
+            );
+        }
+        json_files(&g["groups"], out);
+    }
+}
+
+/// Checks the JSON against the oracle: sizes, shared layers, every differing file, the totals
+/// by kind of change and each group's sum.
+fn check_against_oracle(a: &str, b: &str) -> Value {
+    let j = compare_json(a, b, &[]);
+    let (oa, ob) = (oracle(a), oracle(b));
+    assert_eq!(j["schema"], "strata.compare/v1");
+    for (side, o) in [("a", &oa), ("b", &ob)] {
+        assert_eq!(j[side]["layer_count"], o.diff_ids.len(), "{side}");
+        assert_eq!(j[side]["shipped_bytes"], o.shipped, "{side}");
+        assert_eq!(j[side]["compressed_bytes"], o.compressed, "{side}");
+        let regular = o
+            .files
+            .values()
+            .filter(|e| !e.dir && e.symlink.is_none())
+            .count();
+        assert_eq!(j[side]["final_files"], regular, "{side}");
+    }
+    let shared = oa
+        .diff_ids
+        .iter()
+        .zip(&ob.diff_ids)
+        .take_while(|(x, y)| x == y)
+        .count();
+    assert_eq!(j["shared_layers"], shared);
+    assert_eq!(
+        j["totals"]["uncompressed_bytes"]["delta"],
+        ob.shipped as i64 - oa.shipped as i64
+    );
+
+    let expected = oracle_diff(&oa, &ob);
+    let mut got = BTreeMap::new();
+    json_files(&j["groups"], &mut got);
+    let expected_cmp: BTreeMap<String, (String, u64, u64)> = expected
+        .iter()
+        .map(|(p, (c, x, y))| (p.clone(), (c.to_string(), *x, *y)))
+        .collect();
+    assert_eq!(got, expected_cmp, "the differing files");
+
+    for change in ["added", "removed", "changed", "metadata_only"] {
+        let of_kind: Vec<_> = expected.values().filter(|v| v.0 == change).collect();
+        let bytes: u64 = of_kind
+            .iter()
+            .map(|v| if change == "removed" { v.1 } else { v.2 })
+            .sum();
+        assert_eq!(j["files"][change]["count"], of_kind.len(), "{change}");
+        assert_eq!(j["files"][change]["bytes"], bytes, "{change}");
+    }
+    // Each top group's difference is the sum of the oracle's differences below its path.
+    for g in j["groups"].as_array().expect("groups") {
+        let path = g["path"].as_str().expect("path");
+        let prefix = format!("{path}/");
+        let sum: i64 = expected
+            .iter()
+            .filter(|(p, _)| p.starts_with(&prefix))
+            .map(|(_, v)| v.2 as i64 - v.1 as i64)
+            .sum();
+        assert_eq!(g["delta_bytes"], sum, "{path}");
+    }
+    j
+}
+
+fn group_paths(j: &Value) -> Vec<String> {
+    j["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["path"].as_str().expect("path").to_string())
+        .collect()
+}
+
+// ------------------------------------------------------------------ the tests
+
+#[test]
+fn single_stage_vs_multi_stage_matches_the_filesystems() {
+    let j = check_against_oracle(SINGLE, MULTI);
+    // From the Dockerfiles: 613000 B of toolchain and 230 B of sources are gone, the program
+    // stays (12000 B, now owned by uid 1000), the object files were already deleted in A.
+    assert_eq!(j["shared_layers"], 1);
+    assert_eq!(j["a"]["layer_count"], 5);
+    assert_eq!(j["b"]["layer_count"], 2);
+    assert_eq!(j["files"]["removed"]["bytes"], 613_230);
+    assert_eq!(j["files"]["added"]["count"], 0);
+    assert_eq!(j["files"]["metadata_only"]["count"], 1);
+    assert_eq!(j["files"]["metadata_only"]["bytes"], 12_000);
+    assert_eq!(j["a"]["wasted_bytes"], 65_000);
+    assert_eq!(j["b"]["wasted_bytes"], 0);
+    assert_eq!(
+        group_paths(&j),
+        ["/opt/toolchain", "/src", "/usr/local/bin", "/etc"]
+    );
+    let toolchain = &j["groups"][0];
+    assert_eq!(toolchain["delta_bytes"], -613_000);
+    assert_eq!(toolchain["removed"]["count"], 5);
+    assert_eq!(toolchain["added"]["count"], 0);
+    assert_eq!(toolchain["changed"]["count"], 0);
+    assert_eq!(toolchain["groups"][0]["path"], "/opt/toolchain/libexec");
+    assert_eq!(toolchain["groups"][0]["delta_bytes"], -250_000);
+    let verdict = j["verdict"].as_str().expect("verdict");
+    assert!(
+        verdict.starts_with("B is 25.4% smaller: 678.23 kB less, mostly /opt/toolchain"),
+        "{verdict}"
+    );
+    // 1982344 (base) + 230 + 613000 + 77000 against 1982344 + 12000.
+    assert_eq!(j["totals"]["uncompressed_bytes"]["a"], 2_672_574);
+    assert_eq!(j["totals"]["uncompressed_bytes"]["b"], 1_994_344);
+}
+
+#[test]
+fn yesterday_vs_today_aligns_layers_by_command() {
+    let j = check_against_oracle(DAY1, DAY2);
+    assert_eq!(j["shared_layers"], 2);
+    let rows: Vec<(String, Option<u64>, Option<u64>, i64)> = j["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|r| {
+            (
+                r["alignment"].as_str().expect("alignment").to_string(),
+                r["a"]["index"].as_u64(),
+                r["b"]["index"].as_u64(),
+                r["delta_bytes"].as_i64().expect("delta"),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, Option<u64>, Option<u64>, i64)> = [
+        ("shared", Some(0), Some(0), 0),
+        ("shared", Some(1), Some(1), 0),
+        ("matched", Some(2), Some(2), 16), // COPY deps.list: 30 → 46 B
+        ("matched", Some(3), Some(3), 45_000), // the same RUN installs 45000 B more
+        ("only_a", Some(4), None, -20_000),
+        ("only_b", None, Some(4), 30_000),
+        ("matched", Some(5), Some(5), 0),
+    ]
+    .into_iter()
+    .map(|(a, x, y, d)| (a.to_string(), x, y, d))
+    .collect();
+    assert_eq!(rows, expected);
+    let (oa, ob) = (oracle(DAY1), oracle(DAY2));
+    assert_eq!(oa.layer_shipped[3], 100_000);
+    assert_eq!(ob.layer_shipped[3], 145_000);
+    assert_eq!(
+        group_paths(&j),
+        ["/usr/lib/deps", "/var/cache/svc", "/srv/app", "/etc"]
+    );
+    let deps = &j["groups"][0];
+    assert_eq!(deps["delta_bytes"], 45_000);
+    assert_eq!(deps["added"]["count"], 1);
+    assert_eq!(deps["changed"]["count"], 1);
+    assert_eq!(deps["changed"]["delta_bytes"], 5_000);
+    assert_eq!(j["files"]["added"]["bytes"], 70_000);
+    assert_eq!(j["files"]["removed"]["bytes"], 20_000);
+    assert_eq!(j["files"]["changed"]["count"], 2);
+    assert_eq!(
+        j["verdict"],
+        "B is 2.6% larger: 55.02 kB more, mostly /usr/lib/deps, /var/cache/svc"
+    );
+}
+
+#[test]
+fn an_image_against_itself_or_another_format_of_it_differs_in_nothing() {
+    let j = check_against_oracle(DAY1, DAY1);
+    assert_eq!(j["shared_layers"], 6);
+    assert!(j["groups"].as_array().expect("groups").is_empty());
+    assert_eq!(j["files"]["removed"]["count"], 0);
+    assert!(
+        j["verdict"]
+            .as_str()
+            .expect("verdict")
+            .starts_with("B is the same size as A"),
+        "{}",
+        j["verdict"]
+    );
+    // The same 21 layers as an OCI layout and as a `docker save` tarball.
+    let j = compare_json("overlay-oci", "overlay-docker.tar", &[]);
+    assert_eq!(j["shared_layers"], 21);
+    assert_eq!(j["totals"]["uncompressed_bytes"]["delta"], 0);
+    assert_eq!(j["files"]["changed"]["count"], 0);
+    assert_eq!(j["files"]["metadata_only"]["count"], 0);
+    assert_eq!(j["b"]["format"], "docker-archive");
+}
+
+#[test]
+fn fail_if_larger_exit_codes() {
+    // day1 → day2 grows by 55016 bytes, 2.6168%; day2 → day1 shrinks.
+    let cases: &[(&str, &str, &str, i32)] = &[
+        (DAY1, DAY2, "5%", 0),
+        (DAY1, DAY2, "2.7%", 0),
+        (DAY1, DAY2, "2.6%", 1),
+        (DAY1, DAY2, "0%", 1),
+        (DAY1, DAY2, "55016", 0), // strictly more fails
+        (DAY1, DAY2, "55015", 1),
+        (DAY1, DAY2, "20kB", 1),
+        (DAY1, DAY2, "20KiB", 1),
+        (DAY1, DAY2, "60kB", 0),
+        (DAY1, DAY2, "1MiB", 0),
+        (DAY1, DAY2, "disabled", 0),
+        (DAY2, DAY1, "0%", 0),
+        (DAY2, DAY1, "0", 0),
+        (SINGLE, MULTI, "0%", 0),
+        (MULTI, SINGLE, "20%", 1), // +34%
+        (MULTI, SINGLE, "40%", 0),
+        (DAY1, DAY1, "0", 0),
+    ];
+    for &(a, b, limit, expected) in cases {
+        for format in ["text", "json", "markdown"] {
+            let (code, _, stderr) = compare(
+                &image(a),
+                &image(b),
+                &["--fail-if-larger", limit, "--format", format],
+            );
+            assert_eq!(
+                code, expected,
+                "{a} → {b} --fail-if-larger {limit} ({format}): {stderr}"
+            );
+        }
+    }
+    let (code, stdout, _) = compare(
+        &image(DAY1),
+        &image(DAY2),
+        &["--fail-if-larger", "2%", "--format", "json"],
+    );
+    assert_eq!(code, 1);
+    let j: Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    assert_eq!(j["limit"]["exceeded"], true);
+    assert_eq!(j["limit"]["growth_bytes"], 55_016);
+    assert_eq!(j["limit"]["limit"]["percent"], 2.0);
+}
+
+#[test]
+fn unreadable_images_and_bad_limits_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).expect("mkdir");
+    std::fs::write(
+        broken.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("write");
+    std::fs::write(broken.join("index.json"), "{ not json").expect("write");
+    let missing = dir.path().join("missing");
+    let (broken, missing) = (broken.to_string_lossy(), missing.to_string_lossy());
+    for (a, b) in [
+        (missing.to_string(), image(DAY2)),
+        (image(DAY1), missing.to_string()),
+        (image(DAY1), broken.to_string()),
+    ] {
+        for limit in [None, Some("5%")] {
+            let mut args = vec![];
+            if let Some(l) = limit {
+                args = vec!["--fail-if-larger", l];
+            }
+            let (code, stdout, stderr) = compare(&a, &b, &args);
+            assert_eq!(code, 2, "{a} {b}: {stderr}");
+            assert!(stdout.is_empty(), "{stdout}");
+            assert!(stderr.starts_with("strata: error: "), "{stderr}");
+            assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        }
+    }
+    let (code, _, stderr) = compare(&image(DAY1), &image(DAY2), &["--fail-if-larger", "5x"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--fail-if-larger") && stderr.contains("`5x`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_schema_fields() {
+    let j = compare_json(SINGLE, MULTI, &[]);
+    for side in ["a", "b"] {
+        for field in [
+            "source",
+            "format",
+            "reference",
+            "platform",
+            "manifest_digest",
+            "config_digest",
+            "layer_count",
+            "shipped_bytes",
+            "compressed_bytes",
+            "tar_bytes",
+            "visible_bytes",
+            "final_files",
+            "final_dirs",
+            "final_symlinks",
+            "final_paths",
+            "wasted_bytes",
+            "efficiency",
+        ] {
+            assert!(j[side].get(field).is_some(), "{side}.{field}");
+        }
+    }
+    for kind in ["added", "removed", "changed", "metadata_only"] {
+        for field in ["count", "bytes", "delta_bytes"] {
+            assert!(j["files"][kind][field].is_number(), "files.{kind}.{field}");
+        }
+    }
+    for g in j["groups"].as_array().expect("groups") {
+        for field in [
+            "path",
+            "delta_bytes",
+            "added",
+            "removed",
+            "changed",
+            "metadata_only",
+            "groups",
+            "files",
+        ] {
+            assert!(g.get(field).is_some(), "groups[].{field}");
+        }
+    }
+    for field in [
+        "layers",
+        "compressed_bytes",
+        "uncompressed_bytes",
+        "visible_bytes",
+        "wasted_bytes",
+        "efficiency",
+    ] {
+        assert!(j["totals"].get(field).is_some(), "totals.{field}");
+    }
+    assert!(j["layers"][0]["a"]["diff_id"].is_string());
+    assert!(j.get("limit").is_none(), "no limit asked");
+    assert!(j["warnings"].is_array());
+}
+
+#[test]
+fn text_output_shows_totals_layers_groups_and_verdict() {
+    let (code, out, _) = compare(&image(SINGLE), &image(MULTI), &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("A  {} (oci layout, latest)", image(SINGLE))),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Uncompressed") && l.contains("-678.23 kB (-25.4%)")),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Layers: 1 shared (same diff_id), 0 matched by command, 4 only in A, 1 only in B"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("-613 kB") && l.trim_end().ends_with("/opt/toolchain")),
+        "{out}"
+    );
+    assert!(
+        out.contains("Verdict: B is 25.4% smaller: 678.23 kB less, mostly /opt/toolchain"),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.ends_with("/opt/toolchain/libexec")),
+        "depth 1, no files: {out}"
+    );
+
+    let (_, out, _) = compare(&image(SINGLE), &image(MULTI), &["--depth", "2"]);
+    assert!(
+        out.lines()
+            .any(|l| l.trim_end().ends_with("  /opt/toolchain/libexec")),
+        "{out}"
+    );
+    assert!(!out.lines().any(|l| l.ends_with("/cc1")), "{out}");
+
+    let (_, out, _) = compare(&image(SINGLE), &image(MULTI), &["--files"]);
+    assert!(
+        out.lines().any(|l| l.contains("-250 kB")
+            && l.contains("removed")
+            && l.ends_with("/opt/toolchain/libexec/cc1")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("metadata only") && l.ends_with("/usr/local/bin/program")),
+        "{out}"
+    );
+
+    let (_, out, _) = compare(&image(SINGLE), &image(MULTI), &["--top", "1"]);
+    assert!(out.contains("… 3 more directories"), "{out}");
+
+    let (code, out, _) = compare(&image(DAY1), &image(DAY2), &["--fail-if-larger", "2%"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("Limit: B may exceed A by at most 2%: B grew by 55.02 kB: FAIL"),
+        "{out}"
+    );
+}
+
+/// The number of cell separators in a Markdown table row (unescaped `|`).
+fn pipes(row: &str) -> usize {
+    let mut n = 0;
+    let mut escaped = false;
+    for c in row.chars() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '|' if !escaped => n += 1,
+            _ => escaped = false,
+        }
+        if c != '\\' {
+            escaped = false;
+        }
+    }
+    n
+}
+
+#[test]
+fn markdown_is_a_summary_with_well_formed_tables() {
+    let (code, out, _) = compare(
+        &image(DAY1),
+        &image(DAY2),
+        &["--format", "markdown", "--fail-if-larger", "20MB"],
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "### strata compare");
+    assert!(
+        out.contains("**B is 2.6% larger: 55.02 kB more, mostly /usr/lib/deps, /var/cache/svc**"),
+        "{out}"
+    );
+    assert!(out.contains("✅ Within the limit"), "{out}");
+    assert!(out.contains("| | A | B | Difference |"), "{out}");
+    assert!(
+        out.contains("| Uncompressed | 2.10 MB | 2.16 MB | +55.02 kB (+2.6%) |"),
+        "{out}"
+    );
+    assert!(out.contains("<details><summary>Layers: 2 shared"), "{out}");
+    assert!(
+        out.contains("| `/usr/lib/deps` | +45 kB | 1 (40 kB) | 0 | 1 (65 kB) | 0 |"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("<details>").count(),
+        out.matches("</details>").count()
+    );
+    // Every row of a table has as many cells as its header, pipes in commands included.
+    let mut header = None;
+    for line in &lines {
+        if !line.starts_with('|') {
+            header = None;
+            continue;
+        }
+        let n = pipes(line);
+        match header {
+            None => header = Some(n),
+            Some(h) => assert_eq!(n, h, "{line}"),
+        }
+    }
+    assert!(
+        out.contains("\\| tr"),
+        "pipes in commands are escaped: {out}"
+    );
+
+    let (code, out, _) = compare(
+        &image(DAY1),
+        &image(DAY2),
+        &["--format", "markdown", "--fail-if-larger", "1%"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("❌ B grew by 55.02 kB, more than the 1% allowed."),
+        "{out}"
+    );
+}
