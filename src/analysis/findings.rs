@@ -130,7 +130,7 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
     let mut out: Vec<Finding> = groups
         .into_iter()
         .map(|((kind, shipped, hidden), mut g)| {
-            g.paths.sort_by(|a, b| b.0.cmp(&a.0));
+            g.paths.sort_by_key(|p| std::cmp::Reverse(p.0));
             let paths: Vec<String> = g.paths.iter().take(3).map(|&(_, n)| fs.path(n)).collect();
             let what = if g.files == 1 {
                 paths.first().cloned().unwrap_or_default()
@@ -214,7 +214,7 @@ fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
         if bytes == 0 || node == ROOT {
             continue;
         }
-        biggest.sort_by(|a, b| b.0.cmp(&a.0));
+        biggest.sort_by_key(|p| std::cmp::Reverse(p.0));
         let layer = by_layer.iter().max_by_key(|(_, b)| **b).map(|(k, _)| *k);
         let from = layer.map_or(String::new(), |k| {
             format!(", mostly from {}", layer_name(layers, k))
