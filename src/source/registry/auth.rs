@@ -76,9 +76,7 @@ pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
     let mut rest = header.trim();
     while !rest.is_empty() {
         // A token followed by a space (or the end) starts a challenge; `key=` is a parameter.
-        let token_end = rest
-            .find(|c: char| c == ' ' || c == ',' || c == '=')
-            .unwrap_or(rest.len());
+        let token_end = rest.find([' ', ',', '=']).unwrap_or(rest.len());
         let token = &rest[..token_end];
         let after = rest[token_end..].trim_start();
         if after.starts_with('=') && !challenges.is_empty() {
