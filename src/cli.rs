@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// IMAGE is an OCI layout directory (`DIR`, `DIR:REF`, `oci:DIR[:REF]`), an oci-archive
 /// (`oci-archive:FILE[:REF]`) or a `docker save` tarball (`docker-archive:FILE[:REPO:TAG]`),
-/// recognised by content when no prefix is given.
+/// recognised by content when no prefix is given; `-` reads `docker save` from stdin. Images
+/// elsewhere: `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]` (a registry), `docker-daemon:NAME[:TAG]`
+/// and `podman:NAME[:TAG]` (an engine's socket); a `NAME:TAG` that is no path asks the engine.
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -101,6 +103,12 @@ pub enum SourceKind {
     Oci,
     /// An OCI layout in a tar file.
     OciArchive,
+    /// A registry (`REPO:TAG` is `docker://REPO:TAG`).
+    Registry,
+    /// The Docker engine (`docker-daemon:NAME`), over `DOCKER_HOST` or /var/run/docker.sock.
+    Docker,
+    /// The Podman engine's Docker-compatible socket.
+    Podman,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -116,6 +124,14 @@ pub struct LoadArgs {
     /// How to read IMAGE (as dive's --source); by default it is recognised by content.
     #[arg(long, value_enum)]
     pub source: Option<SourceKind>,
+
+    /// Registries: accept self-signed certificates and plain HTTP (for loopback registries).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Registries: credentials, before any in REGISTRY_AUTH_FILE or ~/.docker/config.json.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub creds: Option<String>,
 
     /// Report digest and size mismatches as warnings instead of failing.
     #[arg(short = 'i', long = "ignore-errors")]

@@ -1,6 +1,8 @@
 //! The engine: read every layer once, in parallel (largest first), and apply them in order on
-//! one thread as they arrive.
+//! one thread as they arrive. Streamed sources read their layers while they are opened; their
+//! scans go through the same verification and applying ([`load_scanned`]).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
@@ -41,8 +43,102 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Reads all layers of `image` and rebuilds its filesystem.
+/// Verifies scans as they arrive, in any order, and applies them bottom to top.
+struct Applier<'a> {
+    image: &'a Image,
+    options: &'a LoadOptions,
+    progress: &'a Progress,
+    fs: Fs,
+    pending: Vec<Option<LayerScan>>,
+    scans: Vec<Option<LayerScan>>,
+    applied: usize,
+    warnings: Vec<String>,
+    errors: Vec<(usize, Error)>,
+}
+
+impl<'a> Applier<'a> {
+    fn new(image: &'a Image, options: &'a LoadOptions, progress: &'a Progress) -> Self {
+        let n = image.layers.len();
+        Applier {
+            image,
+            options,
+            progress,
+            fs: Fs::new(),
+            pending: vec![None; n],
+            scans: vec![None; n],
+            applied: 0,
+            warnings: image.warnings.clone(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Takes the result of reading layer `i`; returns false once an error means the remaining
+    /// layers need not be read.
+    fn receive(&mut self, i: usize, result: Result<LayerScan>) -> bool {
+        match result {
+            Ok(scan) => {
+                for e in scan.verify(&self.image.layers[i]) {
+                    if self.options.ignore_errors {
+                        self.warnings.push(e.to_string());
+                    } else {
+                        self.errors.push((i, e));
+                    }
+                }
+                self.pending[i] = Some(scan);
+            }
+            Err(e) => self.errors.push((i, e)),
+        }
+        if !self.errors.is_empty() {
+            return false;
+        }
+        let n = self.pending.len();
+        while self.applied < n {
+            let applied = self.applied;
+            let Some(mut scan) = self.pending[applied].take() else {
+                break;
+            };
+            self.fs.apply(&scan);
+            for w in &self.fs.layer(applied).warnings {
+                self.warnings.push(format!("layer {applied}: {w}"));
+            }
+            if scan.skipped_entries > 0 {
+                self.warnings.push(format!(
+                    "layer {applied}: {} entries of tar types strata does not model were skipped",
+                    scan.skipped_entries
+                ));
+            }
+            scan.entries = Vec::new();
+            self.scans[applied] = Some(scan);
+            self.applied += 1;
+            self.progress
+                .layers_done
+                .store(self.applied, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// The first error by layer index, or the filesystem, the scans and the warnings.
+    fn finish(mut self) -> Result<(Fs, Vec<LayerScan>, Vec<String>)> {
+        if let Some((_, e)) = self.errors.into_iter().min_by_key(|(i, _)| *i) {
+            return Err(e);
+        }
+        self.fs.finish();
+        let scans = self
+            .scans
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| s.ok_or_else(|| Error::format(format!("layer {i}"), "was not read")))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((self.fs, scans, self.warnings))
+    }
+}
+
+/// Reads all layers of `image` and rebuilds its filesystem. A store that read its layers
+/// while it was opened (a streamed archive) hands its scans to [`load_scanned`].
 pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<Loaded> {
+    if let Some(scans) = image.store.take_scans() {
+        return load_scanned(image, scans, options, progress);
+    }
     let n = image.layers.len();
     // Blob sizes for progress and scheduling; formats without them (docker save) ask the store.
     let sizes: Vec<u64> = image
@@ -66,10 +162,7 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
 
     let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
-    let mut fs = Fs::new();
-    let mut scans: Vec<Option<LayerScan>> = vec![None; n];
-    let mut warnings = image.warnings.clone();
-    let mut errors: Vec<(usize, Error)> = Vec::new();
+    let mut applier = Applier::new(&image, options, progress);
 
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<(usize, Result<LayerScan>)>();
@@ -100,61 +193,61 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
             });
         }
         drop(tx);
-
-        let mut pending: Vec<Option<LayerScan>> = vec![None; n];
-        let mut applied = 0;
         for (i, result) in rx {
-            match result {
-                Ok(scan) => {
-                    for e in scan.verify(&image.layers[i]) {
-                        if options.ignore_errors {
-                            warnings.push(e.to_string());
-                        } else {
-                            errors.push((i, e));
-                            cancel.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    pending[i] = Some(scan);
-                }
-                Err(e) => {
-                    errors.push((i, e));
-                    cancel.store(true, Ordering::Relaxed);
-                }
-            }
-            if !errors.is_empty() {
-                continue;
-            }
-            while applied < n {
-                let Some(mut scan) = pending[applied].take() else {
-                    break;
-                };
-                fs.apply(&scan);
-                for w in &fs.layer(applied).warnings {
-                    warnings.push(format!("layer {applied}: {w}"));
-                }
-                if scan.skipped_entries > 0 {
-                    warnings.push(format!(
-                        "layer {applied}: {} entries of tar types strata does not model were skipped",
-                        scan.skipped_entries
-                    ));
-                }
-                scan.entries = Vec::new();
-                scans[applied] = Some(scan);
-                applied += 1;
-                progress.layers_done.store(applied, Ordering::Relaxed);
+            if !applier.receive(i, result) {
+                cancel.store(true, Ordering::Relaxed);
             }
         }
     });
+    let (fs, scans, warnings) = applier.finish()?;
+    Ok(Loaded {
+        image,
+        scans,
+        fs,
+        warnings,
+    })
+}
 
-    if let Some((_, e)) = errors.into_iter().min_by_key(|(i, _)| *i) {
-        return Err(e);
+/// Verifies and applies layers that were already read, keyed by their
+/// [`LayerRef::location`](crate::image::LayerRef::location): a streamed `docker save` is read
+/// once, as it arrives, before its `manifest.json` says which member is which layer. A
+/// location used by several layers is applied for each.
+///
+/// # Errors
+/// A layer whose location has no scan, and the same verification errors as [`load`].
+pub fn load_scanned(
+    image: Image,
+    mut scans: HashMap<String, LayerScan>,
+    options: &LoadOptions,
+    progress: &Progress,
+) -> Result<Loaded> {
+    let total: u64 = scans.values().map(|s| s.compressed_size).sum();
+    progress.total.store(total, Ordering::Relaxed);
+    progress.bytes.store(total, Ordering::Relaxed);
+    let mut applier = Applier::new(&image, options, progress);
+    let layers = &image.layers;
+    for (i, layer) in layers.iter().enumerate() {
+        let used_later = layers[i + 1..].iter().any(|l| l.location == layer.location);
+        let scan = if used_later {
+            scans.get(&layer.location).cloned()
+        } else {
+            scans.remove(&layer.location)
+        };
+        let result = scan
+            .map(|mut s| {
+                s.index = i;
+                s
+            })
+            .ok_or_else(|| Error::Layer {
+                layer: i,
+                blob: layer.location.clone(),
+                message: format!("not read from {}", image.store.name()),
+            });
+        if !applier.receive(i, result) {
+            break;
+        }
     }
-    fs.finish();
-    let scans = scans
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| s.ok_or_else(|| Error::format(format!("layer {i}"), "was not read")))
-        .collect::<Result<Vec<_>>>()?;
+    let (fs, scans, warnings) = applier.finish()?;
     Ok(Loaded {
         image,
         scans,

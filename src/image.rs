@@ -1,6 +1,7 @@
 //! The image as the loader resolved it: which manifest and config were chosen, and where each
 //! layer's blob is, with what the manifest and config promise about it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::layer::LayerScan;
 
 /// Where the image came from, as recognised from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -21,6 +23,10 @@ pub enum Format {
     DockerArchive,
     /// `docker save` from Docker 25 on: `manifest.json` pointing into an OCI layout's `blobs/`.
     DockerArchiveOci,
+    /// A registry (OCI distribution API), read over HTTP.
+    Registry,
+    /// A Docker or Podman engine's `GET /images/{name}/get`, a streamed `docker save`.
+    Engine,
 }
 
 impl fmt::Display for Format {
@@ -30,6 +36,8 @@ impl fmt::Display for Format {
             Format::OciArchive => "oci-archive",
             Format::DockerArchive => "docker-archive",
             Format::DockerArchiveOci => "docker-archive (Docker 25+ OCI)",
+            Format::Registry => "registry",
+            Format::Engine => "engine",
         })
     }
 }
@@ -61,6 +69,30 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)>;
     /// How to name the source in messages (`image.tar`, `/path/to/layout`).
     fn name(&self) -> &str;
+    /// Whether a file is there. The default opens it; a registry answers without a request.
+    ///
+    /// # Errors
+    /// Failures other than "not found".
+    fn exists(&self, location: &str) -> Result<bool> {
+        match self.open(location) {
+            Ok(_) => Ok(true),
+            Err(e) if crate::source::is_not_found(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+    /// Where the manifest or index with `digest` is: among the blobs (`blobs/<alg>/<hex>`) in
+    /// a layout; apart from them in a registry.
+    ///
+    /// # Errors
+    /// A digest outside the spec's grammar.
+    fn manifest_location(&self, digest: &str) -> Result<String> {
+        crate::source::blob_path(digest, self.name())
+    }
+    /// Layers this store already read while it was opened (a stream is read once), keyed by
+    /// location; taken by the first caller.
+    fn take_scans(&self) -> Option<HashMap<String, LayerScan>> {
+        None
+    }
 }
 
 /// One layer as the manifest (or `manifest.json`) and the config describe it.

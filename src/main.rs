@@ -128,6 +128,9 @@ fn spec(image: &str, source: Option<SourceKind>) -> String {
         Some(SourceKind::DockerArchive) => "docker-archive:",
         Some(SourceKind::Oci) => "oci:",
         Some(SourceKind::OciArchive) => "oci-archive:",
+        Some(SourceKind::Registry) => "docker://",
+        Some(SourceKind::Docker) => "docker-daemon:",
+        Some(SourceKind::Podman) => "podman:",
     };
     if image.starts_with(prefix) {
         image.to_string()
@@ -142,6 +145,11 @@ fn open_image(image: &str, args: &LoadArgs) -> anyhow::Result<strata::image::Ima
         &OpenOptions {
             platform: args.platform.clone(),
             tag: args.tag.clone(),
+            insecure: args.insecure,
+            creds: args.creds.clone(),
+            scan: ScanOptions {
+                verify: !args.no_verify,
+            },
         },
     )?)
 }

@@ -77,7 +77,18 @@ pub(crate) fn read_verified(
     what: &str,
 ) -> Result<Vec<u8>> {
     let location = blob_path(digest, store.name())?;
-    let bytes = read_small(store, &location, what)?;
+    read_verified_at(store, &location, digest, size, what)
+}
+
+/// [`read_verified`] from a given location (a registry serves manifests apart from blobs).
+pub(crate) fn read_verified_at(
+    store: &dyn BlobStore,
+    location: &str,
+    digest: &str,
+    size: Option<u64>,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let bytes = read_small(store, location, what)?;
     if let Some(size) = size
         && size != bytes.len() as u64
     {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::blob::{parse_json, read_small, verify};
 use super::config;
-use super::store::{is_not_found, normalise};
+use super::store::normalise;
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, Format, Image, LayerRef, Platform};
 
@@ -115,16 +115,12 @@ pub(crate) fn load(
     let mut layers = Vec::new();
     for (index, l) in entry.layers.iter().enumerate() {
         let location = normalise(l);
-        match s.open(&location) {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {
-                return Err(Error::Layer {
-                    layer: index,
-                    blob: location,
-                    message: format!("listed in manifest.json but missing from {name}"),
-                });
-            }
-            Err(e) => return Err(e),
+        if !s.exists(&location)? {
+            return Err(Error::Layer {
+                layer: index,
+                blob: location,
+                message: format!("listed in manifest.json but missing from {name}"),
+            });
         }
         layers.push(LayerRef {
             index,

@@ -4,13 +4,19 @@
 //! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
 //! - `docker.rs`: `docker save` archives, before and after Docker 25.
 //! - `config.rs`: the image config, history mapped to layers.
+//! - `stream.rs`: archives read once, front to back (a pipe, an engine's export).
+//! - `daemon.rs`: the Docker or Podman engine over its unix socket.
+//! - `registry/`: registries (OCI distribution API) over HTTP.
 
 mod blob;
 mod config;
+mod daemon;
 mod docker;
 mod oci;
 mod platform;
+mod registry;
 mod store;
+mod stream;
 #[cfg(test)]
 mod testutil;
 
@@ -19,6 +25,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub(crate) use blob::blob_path;
+pub(crate) use store::is_not_found;
 pub use store::{DirStore, TarStore};
 
 use crate::error::{Error, Result};
@@ -31,6 +39,12 @@ pub struct OpenOptions {
     pub platform: Option<String>,
     /// A tag (`repo:tag`) or reference name to pick among several images in one input.
     pub tag: Option<String>,
+    /// Registries: accept any TLS certificate and allow plain HTTP (`--insecure`).
+    pub insecure: bool,
+    /// Registries: `USER:PASSWORD` (`--creds`), before any auth file.
+    pub creds: Option<String>,
+    /// How streamed inputs (a pipe, an engine) read their layers, which happens while opening.
+    pub scan: crate::layer::ScanOptions,
 }
 
 /// A transport forced by a skopeo-style prefix.
@@ -61,8 +75,6 @@ struct Spec {
 
 /// Transports of skopeo and podman that name something other than a local file.
 const REMOTE_TRANSPORTS: &[&str] = &[
-    "docker",
-    "docker-daemon",
     "containers-storage",
     "dir",
     "registry",
@@ -134,6 +146,49 @@ fn parse_spec(text: &str) -> Result<Spec> {
     })
 }
 
+/// Inputs that are no path: `-` (a `docker save` on stdin), `docker://REF` (a registry),
+/// `docker-daemon:NAME` and `podman:NAME` (an engine). `None` for everything else.
+fn open_remote(
+    spec: &str,
+    options: &OpenOptions,
+    explicit: Option<&Platform>,
+) -> Result<Option<Image>> {
+    let mut image = if spec == "-" {
+        let stdin = std::io::stdin().lock();
+        stream::load(
+            stdin,
+            "stdin",
+            options.tag.as_deref(),
+            explicit,
+            options.scan,
+            false,
+        )?
+    } else if let Some(reference) = spec.strip_prefix("docker://") {
+        let registry_options = registry::RegistryOptions {
+            insecure: options.insecure,
+            creds: options.creds.as_deref(),
+        };
+        registry::load(reference, &registry_options, explicit)?
+    } else if let Some(name) = spec.strip_prefix("docker-daemon:") {
+        daemon::load(Some(daemon::Engine::Docker), name, explicit, options.scan)?
+    } else if let Some(name) = spec.strip_prefix("podman:") {
+        daemon::load(Some(daemon::Engine::Podman), name, explicit, options.scan)?
+    } else {
+        return Ok(None);
+    };
+    image.source = spec.to_string();
+    Ok(Some(image))
+}
+
+/// Whether text that is no path could be an image name for an engine (`alpine`,
+/// `ghcr.io/o/app:1.0`): not path-like, and a valid reference.
+fn looks_like_image_name(text: &str) -> bool {
+    !text.starts_with(['/', '.', '~'])
+        && !text.ends_with(".tar")
+        && !text.ends_with(".json")
+        && registry::Reference::parse(text).is_ok()
+}
+
 /// Whether two image names are the same, with Docker Hub's defaults applied
 /// (`docker.io/library/alpine:latest` is `alpine`).
 pub(crate) fn same_image_name(a: &str, b: &str) -> bool {
@@ -174,30 +229,44 @@ fn sniff(path: &Path) -> Result<()> {
             Err(e) => return Err(Error::io(path, e)),
         }
     }
-    let shown = path.display();
-    let compressed = if head.starts_with(&[0x1f, 0x8b]) {
-        Some(("gzip", format!("gzip -dc {shown} > image.tar")))
+    let shown = path.display().to_string();
+    check_head(&head, n, &shown, false)
+}
+
+/// Judges an archive by its first `n` bytes (`head`), naming it `shown`; a compressed one
+/// gets the command that decompresses it (for a stream, the filter to pipe it through).
+pub(crate) fn check_head(head: &[u8; 512], n: usize, shown: &str, stream: bool) -> Result<()> {
+    let tool = if head.starts_with(&[0x1f, 0x8b]) {
+        Some("gzip")
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some(("zstd", format!("zstd -dc {shown} > image.tar")))
+        Some("zstd")
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        Some(("xz", format!("xz -dc {shown} > image.tar")))
+        Some("xz")
     } else if head.starts_with(b"BZh") {
-        Some(("bzip2", format!("bzip2 -dc {shown} > image.tar")))
+        Some("bzip2")
     } else {
         None
     };
+    let compressed = tool.map(|t| {
+        let command = if stream {
+            format!("pipe it through {t} -dc")
+        } else {
+            format!("{t} -dc {shown} > image.tar")
+        };
+        (t, command)
+    });
     if let Some((kind, command)) = compressed {
         return Err(Error::format(
-            shown.to_string(),
+            shown,
             format!(
                 "the archive is {kind}-compressed; strata reads uncompressed tar archives: \
                  decompress it first ({command})"
             ),
         ));
     }
-    if n < head.len() || !is_tar_header(&head) {
+    if n < head.len() || !is_tar_header(head) {
         return Err(Error::format(
-            shown.to_string(),
+            shown,
             "not a container image: expected an OCI layout directory, or a tar archive from \
              docker save, podman save or skopeo (oci-archive / docker-archive)",
         ));
@@ -206,7 +275,7 @@ fn sniff(path: &Path) -> Result<()> {
 }
 
 /// A tar header has `ustar` magic or, for old v7 tars, a valid checksum.
-fn is_tar_header(h: &[u8; 512]) -> bool {
+pub(crate) fn is_tar_header(h: &[u8; 512]) -> bool {
     if &h[257..262] == b"ustar" {
         return true;
     }
@@ -246,16 +315,32 @@ fn is_tar_header(h: &[u8; 512]) -> bool {
 /// (compressed archives get a hint), invalid JSON, a digest mismatch, or — as
 /// [`Error::NotFound`], listing what there is — a reference, tag or platform it lacks.
 pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
-    let parsed = parse_spec(spec)?;
     let explicit = options
         .platform
         .as_deref()
         .map(Platform::parse)
         .transpose()?;
     let explicit = explicit.as_ref();
+    if let Some(image) = open_remote(spec, options, explicit)? {
+        return Ok(image);
+    }
+    let parsed = parse_spec(spec)?;
     let reference = parsed.reference.as_deref().or(options.tag.as_deref());
     let path = &parsed.path;
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            // `strata NAME:TAG` that is no path asks the engine, as dive does.
+            if e.kind() == std::io::ErrorKind::NotFound
+                && parsed.transport.is_none()
+                && looks_like_image_name(spec)
+                && daemon::any_socket()
+            {
+                return daemon::load(None, spec, explicit, options.scan);
+            }
+            return Err(Error::io(path, e));
+        }
+    };
     let shown = path.display().to_string();
     let mut image = if meta.is_dir() {
         if let Some(t @ (Transport::OciArchive | Transport::DockerArchive)) = parsed.transport {
@@ -284,12 +369,12 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
             )));
         }
         if !meta.is_file() {
-            // A pipe (`docker save | strata analyze /dev/stdin`) cannot be read twice.
-            return Err(Error::format(
-                shown,
-                "not a regular file (a pipe or a device): strata reads archives by seeking; \
-                 save the image to a file first (docker save -o image.tar NAME)",
-            ));
+            // A pipe (`docker save | strata analyze /dev/stdin`) is read once, as it comes.
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let oci = parsed.transport == Some(Transport::OciArchive);
+            let mut image = stream::load(file, &shown, reference, explicit, options.scan, oci)?;
+            image.source = spec.to_string();
+            return Ok(image);
         }
         sniff(path)?;
         let store = TarStore::open(path)?;

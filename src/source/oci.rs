@@ -13,7 +13,7 @@ use std::sync::Arc;
 use oci_spec::image::MediaType;
 use serde::Deserialize;
 
-use super::blob::{blob_path, parse_json, read_small, read_verified, short};
+use super::blob::{blob_path, parse_json, read_small, read_verified, read_verified_at, short};
 use super::config;
 use super::store::is_not_found;
 use crate::error::{Error, Result};
@@ -150,11 +150,17 @@ struct Candidate {
 }
 
 fn exists(store: &dyn BlobStore, digest: &str) -> Result<bool> {
-    match store.open(&blob_path(digest, store.name())?) {
-        Ok(_) => Ok(true),
-        Err(e) if is_not_found(&e) => Ok(false),
-        Err(e) => Err(e),
-    }
+    store.exists(&blob_path(digest, store.name())?)
+}
+
+fn manifest_exists(store: &dyn BlobStore, digest: &str) -> Result<bool> {
+    store.exists(&store.manifest_location(digest)?)
+}
+
+/// Reads a manifest or an index named by a descriptor, verified against it.
+fn read_manifest(store: &dyn BlobStore, desc: &Descriptor, what: &str) -> Result<Vec<u8>> {
+    let location = store.manifest_location(&desc.digest)?;
+    read_verified_at(store, &location, &desc.digest, desc.size, what)
 }
 
 /// Collects the manifests under one descriptor, following nested indexes.
@@ -173,7 +179,7 @@ impl Walk<'_> {
     /// Reads a blob, or `None` if it is absent.
     fn read(&self, desc: &Descriptor, noun: &str) -> Result<Option<Vec<u8>>> {
         let what = self.what(noun, &desc.digest);
-        match read_verified(self.store, &desc.digest, desc.size, &what) {
+        match read_manifest(self.store, desc, &what) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(e),
@@ -223,7 +229,7 @@ impl Walk<'_> {
                 self.candidates.push(Candidate {
                     desc: desc.clone(),
                     ref_name: ref_name.map(str::to_string),
-                    present: exists(self.store, &desc.digest)?,
+                    present: manifest_exists(self.store, &desc.digest)?,
                 });
             }
         }
@@ -368,6 +374,42 @@ pub(crate) fn load(
         return Err(Error::format(what, "lists no images"));
     }
     let chosen_top = select_reference(&top, reference, &name, &mut warnings)?;
+    let chosen_top: Vec<Descriptor> = chosen_top.into_iter().cloned().collect();
+    resolve(store, format, &chosen_top, &what, explicit, warnings)
+}
+
+/// Loads the image a registry's manifest or index (already fetched by tag or digest, so its
+/// media type, digest and size are known) leads to, with the same platform rules as a layout.
+pub(crate) fn load_manifest(
+    store: Arc<dyn BlobStore>,
+    format: Format,
+    media_type: Option<String>,
+    digest: String,
+    size: u64,
+    explicit: Option<&Platform>,
+) -> Result<Image> {
+    let what = format!("{}: manifest {digest}", store.name());
+    let top = Descriptor {
+        media_type,
+        digest,
+        size: Some(size),
+        annotations: None,
+        platform: None,
+    };
+    resolve(store, format, &[top], &what, explicit, Vec::new())
+}
+
+/// Walks the chosen top-level descriptors down to one manifest and builds the image.
+fn resolve(
+    store: Arc<dyn BlobStore>,
+    format: Format,
+    chosen_top: &[Descriptor],
+    what: &str,
+    explicit: Option<&Platform>,
+    warnings: Vec<String>,
+) -> Result<Image> {
+    let s = store.as_ref();
+    let name = s.name().to_string();
     let mut walk = Walk {
         store: s,
         candidates: Vec::new(),
@@ -413,7 +455,7 @@ fn build(
             "listed in the index but its blob is not in the layout",
         ));
     }
-    let bytes = read_verified(s, &desc.digest, desc.size, &what)?;
+    let bytes = read_manifest(s, desc, &what)?;
     let manifest: Manifest = parse_json(&bytes, &what)?;
     let media_type = desc.media_type.as_ref().or(manifest.media_type.as_ref());
     match media_type.map(|m| (m, kind(m))) {

@@ -24,7 +24,7 @@ fn open_err(spec: &str, options: &OpenOptions) -> String {
 fn with_platform(p: &str) -> OpenOptions {
     OpenOptions {
         platform: Some(p.to_string()),
-        tag: None,
+        ..OpenOptions::default()
     }
 }
 
@@ -102,7 +102,7 @@ fn oci_archive_and_prefixes_and_refs() {
     }
     let tag = OpenOptions {
         tag: Some("b".into()),
-        platform: None,
+        ..OpenOptions::default()
     };
     assert_eq!(layer_bytes(&open(&d.to_string(), &tag).unwrap(), 0), L2);
 
@@ -117,7 +117,7 @@ fn oci_archive_and_prefixes_and_refs() {
     assert!(err.contains("oci-archive:"), "{err}");
     let err = open_err(&format!("oci-archive:{d}"), &OpenOptions::default());
     assert!(err.contains("is a directory"), "{err}");
-    let err = open_err("docker://alpine", &OpenOptions::default());
+    let err = open_err("containers-storage:alpine", &OpenOptions::default());
     assert!(err.contains("docker save"), "{err}");
 }
 

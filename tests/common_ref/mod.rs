@@ -29,6 +29,7 @@ pub fn load(spec: &str, platform: Option<&str>, tag: Option<&str>) -> (Loaded, A
     let options = OpenOptions {
         platform: platform.map(str::to_string),
         tag: tag.map(str::to_string),
+        ..OpenOptions::default()
     };
     let image = strata::source::open(spec, &options)
         .unwrap_or_else(|e| panic!("strata cannot open {spec}: {e}"));

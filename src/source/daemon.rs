@@ -1,0 +1,338 @@
+//! Images in a Docker or Podman engine: the Docker Engine API over a unix socket,
+//! `GET /images/{name}/get`, which streams a `docker save` tar, read once by `stream.rs`.
+//! A small HTTP/1.1 client: one request, `Connection: close`, chunked or sized bodies.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::image::{Format, Image, Platform};
+use crate::layer::ScanOptions;
+
+/// The most bytes of status line and headers read.
+const HEAD_LIMIT: usize = 64 << 10;
+
+/// Which engine to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Docker,
+    Podman,
+}
+
+impl Engine {
+    fn name(self) -> &'static str {
+        match self {
+            Engine::Docker => "Docker",
+            Engine::Podman => "Podman",
+        }
+    }
+
+    /// The sockets to try, in order: `DOCKER_HOST` (Docker) or `CONTAINER_HOST` (Podman) if
+    /// set, else the default places.
+    fn sockets(self) -> Result<Vec<PathBuf>> {
+        let var = match self {
+            Engine::Docker => "DOCKER_HOST",
+            Engine::Podman => "CONTAINER_HOST",
+        };
+        if let Some(host) = std::env::var(var).ok().filter(|h| !h.is_empty()) {
+            return match host.strip_prefix("unix://") {
+                Some(path) => Ok(vec![PathBuf::from(path)]),
+                None => Err(Error::Usage(format!(
+                    "{var}={host}: strata talks to engines over a unix socket only \
+                     (unix:///path/to/socket)"
+                ))),
+            };
+        }
+        Ok(match self {
+            Engine::Docker => vec![PathBuf::from("/var/run/docker.sock")],
+            Engine::Podman => {
+                let mut v = Vec::new();
+                if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+                    v.push(PathBuf::from(dir).join("podman/podman.sock"));
+                }
+                v.push(PathBuf::from("/run/podman/podman.sock"));
+                v
+            }
+        })
+    }
+}
+
+/// The first socket of the engines given that exists, with its engine.
+fn find_socket(engines: &[Engine]) -> Result<Option<(Engine, PathBuf)>> {
+    for &engine in engines {
+        for socket in engine.sockets()? {
+            if socket.exists() {
+                return Ok(Some((engine, socket)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether any engine socket is there (for `strata NAME:TAG` without a prefix).
+pub(crate) fn any_socket() -> bool {
+    matches!(find_socket(&[Engine::Docker, Engine::Podman]), Ok(Some(_)))
+}
+
+/// Percent-encodes an image name for a path; `/`, `:` and `@` stay, as the engines expect.
+fn encode_name(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A response body with `Transfer-Encoding: chunked`.
+struct Chunked<R> {
+    inner: R,
+    /// Bytes left in the current chunk; `None` before the first chunk and after each.
+    left: Option<u64>,
+    done: bool,
+}
+
+impl<R: BufRead> Chunked<R> {
+    fn line(&mut self) -> io::Result<String> {
+        let mut line = String::new();
+        (&mut self.inner).take(4096).read_line(&mut line)?;
+        if !line.ends_with('\n') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "chunked body: a size line without an end",
+            ));
+        }
+        Ok(line.trim().to_string())
+    }
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let left = match self.left {
+            Some(n) if n > 0 => n,
+            _ => {
+                if self.left == Some(0) {
+                    // The CRLF after a chunk's data.
+                    self.line()?;
+                }
+                let line = self.line()?;
+                let size = line.split(';').next().unwrap_or_default().trim();
+                let size = u64::from_str_radix(size, 16).map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("chunked body: bad chunk size {size:?}"),
+                    )
+                })?;
+                if size == 0 {
+                    // Trailers up to the empty line.
+                    while !self.line()?.is_empty() {}
+                    self.done = true;
+                    return Ok(0);
+                }
+                size
+            }
+        };
+        let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the engine closed the connection inside a chunk",
+            ));
+        }
+        self.left = Some(left - n as u64);
+        Ok(n)
+    }
+}
+
+/// `GET path` on a unix socket: the status, and the body as a reader.
+fn get(socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
+    let shown = socket.display().to_string();
+    let fail = |m: String| Error::format(&shown, m);
+    let mut stream =
+        UnixStream::connect(socket).map_err(|e| fail(format!("cannot connect: {e}")))?;
+    // A daemon that accepts and never answers should not hang strata forever.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(300)))
+        .map_err(|e| fail(format!("cannot set a timeout: {e}")))?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: strata/{}\r\n\
+         Accept: application/x-tar, application/json\r\nConnection: close\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| fail(format!("cannot send GET {path}: {e}")))?;
+    let mut reader = BufReader::with_capacity(1 << 16, stream);
+    let mut head_bytes = 0;
+    let mut status_line = String::new();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = (&mut reader)
+            .take(4096)
+            .read_line(&mut line)
+            .map_err(|e| fail(format!("GET {path}: cannot read the answer: {e}")))?;
+        head_bytes += n;
+        if n == 0 || head_bytes > HEAD_LIMIT {
+            return Err(fail(format!("GET {path}: not an HTTP answer")));
+        }
+        let line = line.trim_end();
+        if status_line.is_empty() {
+            status_line = line.to_string();
+            continue;
+        }
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|_| status_line.starts_with("HTTP/1."))
+        .ok_or_else(|| fail(format!("GET {path}: not an HTTP answer: {status_line:?}")))?;
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let body: Box<dyn Read + Send> = if chunked {
+        Box::new(Chunked {
+            inner: reader,
+            left: None,
+            done: false,
+        })
+    } else if let Some(len) = header("content-length").and_then(|v| v.parse::<u64>().ok()) {
+        Box::new(reader.take(len))
+    } else {
+        Box::new(reader)
+    };
+    Ok((status, body))
+}
+
+/// Streams `NAME[:TAG]` out of an engine (`None`: Docker's socket, else Podman's) and reads it.
+///
+/// # Errors
+/// No socket, a socket nobody answers on, an image the engine does not have (its own words),
+/// or anything reading the archive can report.
+pub(crate) fn load(
+    engine: Option<Engine>,
+    name: &str,
+    explicit: Option<&Platform>,
+    options: ScanOptions,
+) -> Result<Image> {
+    let engines: &[Engine] = match engine {
+        Some(Engine::Docker) => &[Engine::Docker],
+        Some(Engine::Podman) => &[Engine::Podman],
+        None => &[Engine::Docker, Engine::Podman],
+    };
+    let Some((engine, socket)) = find_socket(engines)? else {
+        let tried: Vec<String> = engines
+            .iter()
+            .filter_map(|e| e.sockets().ok())
+            .flatten()
+            .map(|p| p.display().to_string())
+            .collect();
+        let which = engines
+            .iter()
+            .map(|e| e.name())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return Err(Error::NotFound(format!(
+            "{name}: no {which} engine socket found (tried {}); start the engine, set \
+             DOCKER_HOST=unix:///path/to/socket, or save the image to a file",
+            tried.join(", ")
+        )));
+    };
+    if name.is_empty() {
+        return Err(Error::Usage(
+            "no image name given for the engine".to_string(),
+        ));
+    }
+    let path = format!("/images/{}/get", encode_name(name));
+    let shown = socket.display().to_string();
+    let (status, body) = get(&socket, &path)?;
+    if status != 200 {
+        let mut text = String::new();
+        let _ = body.take(HEAD_LIMIT as u64).read_to_string(&mut text);
+        let said = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("message")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| text.lines().next().unwrap_or_default().to_string());
+        let said = if said.is_empty() {
+            String::new()
+        } else {
+            format!(" ({said})")
+        };
+        return Err(if status == 404 {
+            Error::NotFound(format!(
+                "{shown}: the {} engine has no image {name}{said}",
+                engine.name()
+            ))
+        } else {
+            Error::format(
+                shown,
+                format!(
+                    "GET {path}: the {} engine answered {status}{said}",
+                    engine.name()
+                ),
+            )
+        });
+    }
+    let what = format!("{shown}: {name}");
+    let mut image = super::stream::load(body, &what, None, explicit, options, false)?;
+    image.format = Format::Engine;
+    image.reference = Some(name.to_string());
+    Ok(image)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn dechunk(wire: &str) -> io::Result<String> {
+        let mut out = String::new();
+        Chunked {
+            inner: io::Cursor::new(wire.as_bytes().to_vec()),
+            left: None,
+            done: false,
+        }
+        .read_to_string(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn chunked_bodies() {
+        assert_eq!(
+            dechunk("5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: x\r\n\r\n").unwrap(),
+            "hello, world"
+        );
+        assert_eq!(dechunk("0\r\n\r\n").unwrap(), "");
+        assert!(dechunk("zz\r\nhello").is_err());
+        assert!(dechunk("10\r\nshort").is_err());
+    }
+
+    #[test]
+    fn names_in_paths() {
+        assert_eq!(
+            encode_name("strata/overlay:latest"),
+            "strata/overlay:latest"
+        );
+        assert_eq!(encode_name("a b?c#"), "a%20b%3Fc%23");
+    }
+}

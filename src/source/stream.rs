@@ -1,0 +1,242 @@
+//! Archives that can be read only once, front to back: `docker save` from a pipe or from an
+//! engine's `GET /images/{name}/get`. `manifest.json` usually comes last, so every member is
+//! judged as it passes: a layer (by name, or by its first bytes: tar, gzip or zstd) is read
+//! by [`layer::read_layer`] there and then, small JSON members are kept in memory, and the
+//! image is resolved at the end from what was kept, as from a seekable archive.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Cursor, Read};
+use std::sync::{Arc, Mutex};
+
+use super::blob::JSON_LIMIT;
+use super::store::normalise;
+use super::{docker, is_tar_header, oci};
+use crate::error::{Error, Result};
+use crate::image::{BlobStore, Format, Image, Platform};
+use crate::layer::{self, LayerScan, ScanOptions};
+
+/// The most bytes of small members (JSON) kept from one stream.
+const KEPT_LIMIT: u64 = 64 << 20;
+/// How many symlinks one lookup may follow.
+const MAX_HOPS: usize = 16;
+
+/// What was kept of a streamed archive: its small members, its links, and its layers as read.
+#[derive(Debug)]
+pub struct StreamStore {
+    name: String,
+    files: HashMap<String, Vec<u8>>,
+    /// Symlinks and hard links: member → target member (normalised).
+    links: HashMap<String, String>,
+    layers: HashSet<String>,
+    /// Members neither kept nor read as layers (too large for JSON), for messages.
+    skipped: HashSet<String>,
+    scans: Mutex<Option<HashMap<String, LayerScan>>>,
+}
+
+impl StreamStore {
+    /// The member a path names once links are followed.
+    fn resolve(&self, location: &str) -> String {
+        let mut path = normalise(location);
+        for _ in 0..MAX_HOPS {
+            match self.links.get(&path) {
+                Some(target) => path = target.clone(),
+                None => break,
+            }
+        }
+        path
+    }
+
+    fn has(&self, location: &str) -> bool {
+        let path = self.resolve(location);
+        self.files.contains_key(&path) || self.layers.contains(&path)
+    }
+}
+
+impl BlobStore for StreamStore {
+    fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
+        let path = self.resolve(location);
+        if let Some(bytes) = self.files.get(&path) {
+            return Ok((Box::new(Cursor::new(bytes.as_slice())), bytes.len() as u64));
+        }
+        let what = format!("{}: {location}", self.name);
+        if self.layers.contains(&path) {
+            return Err(Error::format(
+                what,
+                "a layer, read once as the stream went by; a stream cannot be read again",
+            ));
+        }
+        if self.skipped.contains(&path) {
+            return Err(Error::format(
+                what,
+                format!("neither a layer nor a JSON document under {JSON_LIMIT} bytes"),
+            ));
+        }
+        Err(Error::io(
+            what,
+            io::Error::new(io::ErrorKind::NotFound, "not in the archive"),
+        ))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn exists(&self, location: &str) -> Result<bool> {
+        Ok(self.has(location))
+    }
+
+    /// The layers read, under their own names and under every link that leads to one.
+    fn take_scans(&self) -> Option<HashMap<String, LayerScan>> {
+        let mut scans = self
+            .scans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        for link in self.links.keys() {
+            let target = self.resolve(link);
+            if let Some(scan) = scans.get(&target) {
+                let scan = scan.clone();
+                scans.insert(link.clone(), scan);
+            }
+        }
+        Some(scans)
+    }
+}
+
+/// Whether a member's first bytes (up to 512) begin a layer: a tar header, gzip, zstd, or an
+/// empty tar's zero blocks.
+fn looks_like_layer(head: &[u8], size: u64) -> bool {
+    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return true;
+    }
+    match <&[u8; 512]>::try_from(head) {
+        Ok(block) => is_tar_header(block) || (size >= 1024 && block.iter().all(|&b| b == 0)),
+        Err(_) => false,
+    }
+}
+
+/// Reads up to `buf.len()` bytes; fewer only at the end of the reader.
+fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Reads a whole archive stream once: layers are scanned as they pass, small members kept.
+///
+/// # Errors
+/// A stream that is not a tar (compressed ones get a hint), a broken tar, or a layer that
+/// cannot be read (naming the member).
+pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Result<StreamStore> {
+    let mut reader = reader;
+    let mut head = [0u8; 512];
+    let n = fill(&mut reader, &mut head)
+        .map_err(|e| Error::format(name, format!("read failed: {e}")))?;
+    super::check_head(&head, n, name, true)?;
+    let mut archive = tar::Archive::new(Cursor::new(&head[..n]).chain(reader));
+    let broken = |e: io::Error| Error::format(name, format!("broken tar stream: {e}"));
+    let mut store = StreamStore {
+        name: name.to_string(),
+        files: HashMap::new(),
+        links: HashMap::new(),
+        layers: HashSet::new(),
+        skipped: HashSet::new(),
+        scans: Mutex::new(None),
+    };
+    let mut scans = HashMap::new();
+    let mut kept = 0u64;
+    for entry in archive.entries().map_err(broken)? {
+        let mut entry = entry.map_err(broken)?;
+        let path = normalise(&String::from_utf8_lossy(&entry.path_bytes()));
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+            // A symlink is relative to its own directory; a hard link names a member.
+            let target = if kind.is_symlink() && !target.starts_with('/') {
+                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                normalise(&format!("{dir}/{target}"))
+            } else {
+                normalise(&target)
+            };
+            store.links.insert(path, target);
+            continue;
+        }
+        if !kind.is_file() && !kind.is_contiguous() {
+            continue;
+        }
+        let size = entry.size();
+        let mut first = vec![0u8; usize::try_from(size.min(512)).unwrap_or(512)];
+        let got = fill(&mut entry, &mut first).map_err(broken)?;
+        first.truncate(got);
+        let what = || format!("{name}: {path}");
+        if path.ends_with("layer.tar") || looks_like_layer(&first, size) {
+            let scan = layer::read_layer(Cursor::new(first).chain(&mut entry), 0, options, None)
+                .map_err(|m| Error::format(what(), m))?;
+            store.layers.insert(path.clone());
+            scans.insert(path, scan);
+        } else if size <= JSON_LIMIT && kept + size <= KEPT_LIMIT {
+            let mut bytes = first;
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::format(what(), format!("read failed: {e}")))?;
+            kept += bytes.len() as u64;
+            store.files.insert(path, bytes);
+        } else {
+            io::copy(&mut entry, &mut io::sink()).map_err(broken)?;
+            store.skipped.insert(path);
+        }
+    }
+    *store.scans.lock().unwrap_or_else(|p| p.into_inner()) = Some(scans);
+    Ok(store)
+}
+
+/// Reads an archive stream and resolves its image: `manifest.json` (`docker save`) or, without
+/// one or with `oci` (the `oci-archive:` prefix), `index.json` (an oci-archive).
+pub(crate) fn load(
+    reader: impl Read,
+    name: &str,
+    reference: Option<&str>,
+    explicit: Option<&Platform>,
+    options: ScanOptions,
+    oci: bool,
+) -> Result<Image> {
+    let store = read(reader, name, options)?;
+    if oci && store.has("index.json") {
+        oci::load(Arc::new(store), Format::OciArchive, reference, explicit)
+    } else if store.has("manifest.json") {
+        docker::load(Arc::new(store), reference, explicit)
+    } else if store.has("index.json") {
+        oci::load(Arc::new(store), Format::OciArchive, reference, explicit)
+    } else {
+        Err(Error::format(
+            name,
+            "a tar stream, but not an image: it has neither manifest.json (docker save) nor \
+             index.json (oci-archive)",
+        ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_sniffing() {
+        assert!(looks_like_layer(&[0x1f, 0x8b, 8], 10));
+        assert!(looks_like_layer(&[0x28, 0xb5, 0x2f, 0xfd], 10));
+        assert!(looks_like_layer(&[0u8; 512], 1024));
+        assert!(!looks_like_layer(&[0u8; 512], 512));
+        assert!(!looks_like_layer(b"{\"a\": 1}", 8));
+    }
+}

@@ -1,0 +1,734 @@
+//! Images where users keep them, against real servers on this machine: Debian's
+//! `docker-registry` on loopback (anonymous, htpasswd basic auth, and token auth with a token
+//! service written here), and `podman system service` on a temporary socket. Every result must
+//! equal analysing the same image from its file.
+//!
+//! Nothing here skips: a missing tool fails the test and names the package (`bash .ci/setup`).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{Run, assert_one_line_error, image, run, strata};
+use serde_json::Value;
+
+/// Fails with the package to install when a tool is missing.
+fn require(tool: &str, package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!("{tool} is missing: apt-get install {package} (or run bash .ci/setup)")
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Waits (bounded) until something answers HTTP on a loopback port.
+fn wait_http(port: u16, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "the server exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            if s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .is_ok()
+            {
+                let mut buf = [0u8; 12];
+                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "no answer on 127.0.0.1:{port} within 30 s: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// A `docker-registry` on a free loopback port with its own storage; killed when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Starts a registry; `auth` is the YAML of its `auth:` section, if any.
+    fn start(auth: &str) -> Registry {
+        let bin = require("docker-registry", "docker-registry");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n\
+             http:\n  addr: 127.0.0.1:{port}\n  secret: strata-test-secret\n{auth}",
+            dir.path().join("storage").display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write config");
+        let log = dir.path().join("registry.log");
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("log"))
+            .stderr(std::fs::File::create(dir.path().join("registry.err")).expect("log"))
+            .spawn()
+            .expect("start docker-registry");
+        let mut r = Registry { child, port, dir };
+        wait_http(port, &mut r.child, &r.dir.path().join("registry.err"));
+        r
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `skopeo copy` of a committed image into this registry.
+    fn push(&self, from: &str, repo: &str, creds: Option<&str>, all: bool) {
+        let skopeo = require("skopeo", "skopeo");
+        let mut cmd = Command::new(skopeo);
+        cmd.args(["copy", "-q", "--dest-tls-verify=false"]);
+        if all {
+            cmd.arg("--all");
+        }
+        if let Some(c) = creds {
+            cmd.arg("--dest-creds").arg(c);
+        }
+        // No stray auth file or policy of this machine changes what skopeo does.
+        let policy = self.dir.path().join("policy.json");
+        std::fs::write(
+            &policy,
+            r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+        )
+        .expect("policy");
+        cmd.arg("--policy").arg(&policy);
+        cmd.env("REGISTRY_AUTH_FILE", self.dir.path().join("no-auth.json"));
+        cmd.arg(from)
+            .arg(format!("docker://{}/{repo}", self.host()));
+        let out = cmd.output().expect("run skopeo");
+        assert!(
+            out.status.success(),
+            "skopeo copy {from} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `layout:latest` of a committed OCI layout, for skopeo.
+fn oci(name: &str) -> String {
+    format!("oci:{}:latest", image(name).display())
+}
+
+/// What must not depend on where the image was read from.
+fn essentials(v: &Value) -> Value {
+    let mut image = v["image"].clone();
+    if let Some(o) = image.as_object_mut() {
+        for k in ["source", "format", "reference", "manifest_digest"] {
+            o.remove(k);
+        }
+    }
+    let layers: Vec<Value> = v["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| {
+            let mut l = l.clone();
+            if let Some(o) = l.as_object_mut() {
+                // docker save archives name layers by path, registries by digest.
+                o.remove("digest");
+                o.remove("compression");
+                o.remove("compressed_bytes");
+            }
+            l
+        })
+        .collect();
+    serde_json::json!({"image": image, "waste": v["waste"], "dive": v["dive"], "layers": layers})
+}
+
+fn analyze(args: &[&str]) -> Run {
+    let mut cmd = strata();
+    cmd.arg("analyze")
+        .args(args)
+        .args(["--format", "json", "--top", "0"]);
+    // The machine's own credentials never leak into these tests.
+    cmd.env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
+        .env("DOCKER_CONFIG", "/nonexistent");
+    run(&mut cmd)
+}
+
+fn analyze_ok(args: &[&str]) -> Value {
+    let r = analyze(args);
+    assert_eq!(r.code, 0, "strata {args:?} failed: {}", r.stderr);
+    r.json()
+}
+
+fn from_file(name: &str, extra: &[&str]) -> Value {
+    let path = image(name);
+    let mut args = vec![path.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    analyze_ok(&args)
+}
+
+#[test]
+fn registry_anonymous_equals_the_file() {
+    let reg = Registry::start("");
+    reg.push(&oci("overlay-oci"), "strata/overlay:latest", None, false);
+    reg.push(&oci("multi-oci"), "strata/multi:latest", None, true);
+    let host = reg.host();
+
+    let remote = analyze_ok(&[
+        &format!("docker://{host}/strata/overlay:latest"),
+        "--insecure",
+    ]);
+    let local = from_file("overlay-oci", &[]);
+    assert_eq!(essentials(&remote), essentials(&local));
+    assert_eq!(remote["image"]["format"], "registry");
+    assert_eq!(
+        remote["image"]["reference"],
+        format!("{host}/strata/overlay:latest")
+    );
+    // The layer blobs are the layout's, byte for byte.
+    let digests = |v: &Value| -> Vec<Value> {
+        v["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .map(|l| l["digest"].clone())
+            .collect()
+    };
+    assert_eq!(digests(&remote), digests(&local));
+
+    // Pinned by digest, and the bare name with --source registry (default tag latest).
+    let digest = remote["image"]["manifest_digest"].as_str().expect("digest");
+    let pinned = analyze_ok(&[
+        &format!("docker://{host}/strata/overlay@{digest}"),
+        "--insecure",
+    ]);
+    assert_eq!(essentials(&pinned), essentials(&local));
+    let bare = analyze_ok(&[
+        &format!("{host}/strata/overlay"),
+        "--source",
+        "registry",
+        "--insecure",
+    ]);
+    assert_eq!(essentials(&bare), essentials(&local));
+
+    // A multi-platform index: the platform is chosen as in a layout.
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let remote = analyze_ok(&[
+            &format!("docker://{host}/strata/multi:latest"),
+            "--insecure",
+            "--platform",
+            platform,
+        ]);
+        let local = from_file("multi-oci", &["--platform", platform]);
+        assert_eq!(essentials(&remote), essentials(&local), "{platform}");
+        assert_eq!(remote["image"]["platform"], local["image"]["platform"]);
+    }
+    let r = analyze(&[
+        &format!("docker://{host}/strata/multi:latest"),
+        "--insecure",
+        "--platform",
+        "linux/s390x",
+    ]);
+    assert_one_line_error(&r, &["linux/s390x", "platforms present", "linux/arm64"]);
+
+    // 404s name the URL and what is missing.
+    let r = analyze(&[&format!("docker://{host}/strata/nope:latest"), "--insecure"]);
+    assert_one_line_error(
+        &r,
+        &[
+            "404",
+            &format!("http://{host}/v2/strata/nope/manifests/latest"),
+        ],
+    );
+    let r = analyze(&[&format!("docker://{host}/strata/overlay:v9"), "--insecure"]);
+    assert_one_line_error(&r, &["404", "manifests/v9"]);
+}
+
+#[test]
+fn registry_network_errors_name_the_url() {
+    let port = free_port();
+    let r = analyze(&[&format!("docker://127.0.0.1:{port}/a/b:c"), "--insecure"]);
+    assert_one_line_error(&r, &[&format!("127.0.0.1:{port}/v2/"), "cannot connect"]);
+    // Without --insecure, strata speaks HTTPS only and says how to reach a plain-HTTP one.
+    let reg = Registry::start("");
+    let r = analyze(&[&format!("docker://{}/a/b:c", reg.host())]);
+    assert_one_line_error(&r, &[&format!("https://{}/v2/", reg.host()), "--insecure"]);
+}
+
+#[test]
+fn registry_behind_basic_auth() {
+    let htpasswd = require("htpasswd", "apache2-utils");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let users = dir.path().join("htpasswd");
+    let out = Command::new(htpasswd)
+        .args(["-Bbn", "strata", "s3cret:pw"])
+        .output()
+        .expect("htpasswd");
+    assert!(out.status.success(), "htpasswd failed");
+    std::fs::write(&users, &out.stdout).expect("write htpasswd");
+    let reg = Registry::start(&format!(
+        "auth:\n  htpasswd:\n    realm: strata-test\n    path: {}\n",
+        users.display()
+    ));
+    reg.push(
+        &oci("overlay-oci"),
+        "strata/overlay:latest",
+        Some("strata:s3cret:pw"),
+        false,
+    );
+    let spec = format!("docker://{}/strata/overlay:latest", reg.host());
+    let local = essentials(&from_file("overlay-oci", &[]));
+
+    let r = analyze(&[&spec, "--insecure", "--creds", "strata:s3cret:pw"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(essentials(&r.json()), local);
+
+    // Without credentials: 401, naming the URL and the way out.
+    let r = analyze(&[&spec, "--insecure"]);
+    let line = assert_one_line_error(&r, &["401", "manifests/latest", "--creds"]);
+    assert!(line.contains(&reg.host()), "{line}");
+    // Wrong ones: refused, and the password is never printed.
+    let r = analyze(&[&spec, "--insecure", "--creds", "strata:wrong-pw"]);
+    let line = assert_one_line_error(&r, &["401", "refused"]);
+    assert!(!line.contains("wrong-pw"), "{line}");
+
+    // From an auth file: REGISTRY_AUTH_FILE, and Docker's config.json under DOCKER_CONFIG.
+    let auth = base64::engine::general_purpose::STANDARD.encode("strata:s3cret:pw");
+    let file = dir.path().join("auth.json");
+    std::fs::write(
+        &file,
+        format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()),
+    )
+    .expect("auth.json");
+    let mut cmd = strata();
+    cmd.args([
+        "analyze",
+        &spec,
+        "--insecure",
+        "--format",
+        "json",
+        "--top",
+        "0",
+    ])
+    .env("REGISTRY_AUTH_FILE", &file)
+    .env("DOCKER_CONFIG", "/nonexistent");
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(essentials(&r.json()), local);
+
+    let docker_dir = dir.path().join("docker");
+    std::fs::create_dir(&docker_dir).expect("mkdir");
+    std::fs::copy(&file, docker_dir.join("config.json")).expect("copy");
+    let mut cmd = strata();
+    cmd.args([
+        "analyze",
+        &spec,
+        "--insecure",
+        "--format",
+        "json",
+        "--top",
+        "0",
+    ])
+    .env_remove("REGISTRY_AUTH_FILE")
+    .env("DOCKER_CONFIG", &docker_dir);
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(essentials(&r.json()), local);
+}
+
+/// base64url without padding, as JWTs are written.
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An RS256 JWT for the registry's token auth, signed with openssl: the certificate travels in
+/// the `x5c` header and is the registry's `rootcertbundle`.
+fn signed_token(dir: &Path, service: &str, issuer: &str, repos: &[&str]) -> (PathBuf, String) {
+    let openssl = require("openssl", "openssl");
+    let key = dir.join("token.key");
+    let cert = dir.join("token.pem");
+    let out = Command::new(&openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=strata-token-signer", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl req");
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let der = Command::new(&openssl)
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&cert)
+        .output()
+        .expect("openssl x509");
+    assert!(der.status.success(), "openssl x509");
+    let x5c = base64::engine::general_purpose::STANDARD.encode(&der.stdout);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [x5c]});
+    let access: Vec<Value> = repos
+        .iter()
+        .map(|r| serde_json::json!({"type": "repository", "name": r, "actions": ["pull", "push"]}))
+        .collect();
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": "strata", "aud": service,
+        "exp": now + 3600, "nbf": now - 60, "iat": now - 60, "jti": "strata-test",
+        "access": access,
+    });
+    let input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let to_sign = dir.join("jwt-input");
+    std::fs::write(&to_sign, &input).expect("write");
+    let sig = Command::new(&openssl)
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(&key)
+        .arg(&to_sign)
+        .output()
+        .expect("openssl dgst");
+    assert!(sig.status.success(), "openssl dgst");
+    (cert, format!("{input}.{}", b64url(&sig.stdout)))
+}
+
+/// A token service on loopback: `GET /token` with the right basic credentials gets the token,
+/// anything else 401. Counts the tokens handed out; stops when dropped.
+struct TokenService {
+    port: u16,
+    served: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TokenService {
+    fn start(token: String, basic: String) -> TokenService {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let served = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (Arc::clone(&served), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(600);
+            while !st.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(stream);
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut authorized = false;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("authorization")
+                        && v.trim() == basic
+                    {
+                        authorized = true;
+                    }
+                }
+                let ok = authorized && request_line.starts_with("GET /token?");
+                let (status, body) = if ok {
+                    s.fetch_add(1, Ordering::Relaxed);
+                    (
+                        "200 OK",
+                        serde_json::json!({"token": token, "expires_in": 3600}).to_string(),
+                    )
+                } else {
+                    (
+                        "401 Unauthorized",
+                        r#"{"details":"bad credentials"}"#.to_string(),
+                    )
+                };
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        TokenService {
+            port,
+            served,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TokenService {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn registry_behind_token_auth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (service, issuer) = ("strata-registry", "strata-test-issuer");
+    let (cert, token) = signed_token(dir.path(), service, issuer, &["strata/overlay"]);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("tok:en-pw")
+    );
+    let tokens = TokenService::start(token, basic);
+    let reg = Registry::start(&format!(
+        "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: {service}\n    \
+         issuer: {issuer}\n    rootcertbundle: {}\n",
+        tokens.port,
+        cert.display()
+    ));
+    reg.push(
+        &oci("overlay-oci"),
+        "strata/overlay:latest",
+        Some("tok:en-pw"),
+        false,
+    );
+    let spec = format!("docker://{}/strata/overlay:latest", reg.host());
+
+    let before = tokens.served.load(Ordering::Relaxed);
+    let r = analyze(&[&spec, "--insecure", "--creds", "tok:en-pw"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        essentials(&r.json()),
+        essentials(&from_file("overlay-oci", &[]))
+    );
+    // One token for the repository's pull scope, reused for the manifest, config and layers.
+    assert_eq!(tokens.served.load(Ordering::Relaxed) - before, 1);
+
+    // The token service refuses anonymous requests: its URL and status are the message.
+    let r = analyze(&[&spec, "--insecure"]);
+    assert_one_line_error(
+        &r,
+        &[
+            &format!("token service http://127.0.0.1:{}/token", tokens.port),
+            "401",
+        ],
+    );
+}
+
+/// `podman system service` on a temporary socket, with its own storage; killed when dropped.
+struct Podman {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    fn base(dir: &Path) -> Command {
+        let mut cmd = Command::new(require("podman", "podman"));
+        cmd.arg("--root")
+            .arg(dir.join("root"))
+            .arg("--runroot")
+            .arg(dir.join("run"))
+            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
+            .args(["--events-backend", "file"])
+            .env("XDG_RUNTIME_DIR", dir.join("xdg"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Loads `archives` and starts the API service.
+    fn start(archives: &[&str]) -> Podman {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("xdg")).expect("mkdir");
+        for a in archives {
+            let out = Self::base(dir.path())
+                .arg("load")
+                .arg("-i")
+                .arg(image(a))
+                .output()
+                .expect("podman load");
+            assert!(
+                out.status.success(),
+                "podman load {a}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let socket = dir.path().join("podman.sock");
+        let log = dir.path().join("service.log");
+        let child = Self::base(dir.path())
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("podman system service");
+        let mut p = Podman { child, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !socket.exists() {
+            if let Ok(Some(status)) = p.child.try_wait() {
+                panic!(
+                    "podman system service exited ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "no podman socket within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        p
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("podman.sock")
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn with_engine(engine_var: &str, socket: &Path, args: &[&str]) -> Run {
+    let mut cmd = strata();
+    cmd.arg("analyze")
+        .args(args)
+        .args(["--format", "json", "--top", "0"])
+        .env_remove("DOCKER_HOST")
+        .env_remove("CONTAINER_HOST")
+        .env(engine_var, format!("unix://{}", socket.display()));
+    run(&mut cmd)
+}
+
+#[test]
+fn engine_api_equals_the_file() {
+    let podman = Podman::start(&["overlay-docker.tar", "two-images-docker.tar"]);
+    let socket = podman.socket();
+    let local = essentials(&from_file("overlay-docker.tar", &[]));
+
+    let r = with_engine(
+        "DOCKER_HOST",
+        &socket,
+        &["docker-daemon:strata/overlay:latest"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(essentials(&v), local);
+    assert_eq!(v["image"]["format"], "engine");
+
+    // dive's --source podman, over CONTAINER_HOST; and a bare NAME:TAG that is no path.
+    let r = with_engine(
+        "CONTAINER_HOST",
+        &socket,
+        &["strata/overlay:latest", "--source", "podman"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(essentials(&r.json()), local);
+    let r = with_engine("DOCKER_HOST", &socket, &["strata/overlay:latest"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(essentials(&r.json()), local);
+
+    // Another image of the same engine.
+    let r = with_engine("DOCKER_HOST", &socket, &["docker-daemon:strata/base:1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let base = analyze_ok(&[
+        image("two-images-docker.tar").to_str().expect("utf-8"),
+        "--tag",
+        "strata/base:1",
+    ]);
+    assert_eq!(essentials(&r.json()), essentials(&base));
+
+    // An image the engine does not have: one line, exit 2, the engine's words.
+    let r = with_engine("DOCKER_HOST", &socket, &["docker-daemon:strata/nope:1"]);
+    let line = assert_one_line_error(&r, &["strata/nope:1", "no image"]);
+    assert!(line.contains(socket.to_str().expect("utf-8")), "{line}");
+}
+
+#[test]
+fn engine_socket_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("docker.sock");
+    let r = with_engine("DOCKER_HOST", &socket, &["docker-daemon:alpine:3"]);
+    let line = assert_one_line_error(&r, &["alpine:3", "no docker engine socket"]);
+    assert!(line.contains(socket.to_str().expect("utf-8")), "{line}");
+    // A socket file nobody listens on.
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    drop(listener);
+    let r = with_engine("DOCKER_HOST", &socket, &["docker-daemon:alpine:3"]);
+    assert_one_line_error(&r, &["docker.sock", "cannot connect"]);
+    let mut cmd = strata();
+    cmd.args(["analyze", "docker-daemon:alpine"])
+        .env("DOCKER_HOST", "tcp://127.0.0.1:2375");
+    assert_one_line_error(&run(&mut cmd), &["DOCKER_HOST", "unix"]);
+}
+
+/// `docker save img | strata analyze -`: read once, as it streams, equal to the file.
+#[test]
+fn docker_save_on_stdin() {
+    for (name, extra) in [
+        ("overlay-docker.tar", vec![]),
+        ("docker25-containerd.tar", vec![]),
+        ("docker25-graphdriver.tar", vec![]),
+        ("two-images-docker.tar", vec!["--tag", "strata/base:1"]),
+    ] {
+        let local = essentials(&from_file(name, &extra));
+        let mut cmd = strata();
+        cmd.args(["analyze", "-", "--format", "json", "--top", "0"])
+            .args(&extra)
+            .pipe_stdin(image(name))
+            .expect("stdin");
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        assert_eq!(essentials(&r.json()), local, "{name}");
+    }
+    // A compressed stream says what to pipe it through.
+    let gz = common::gzip(&std::fs::read(image("overlay-docker.tar")).expect("read"));
+    let mut cmd = strata();
+    cmd.args(["analyze", "-"]).write_stdin(gz);
+    assert_one_line_error(&run(&mut cmd), &["stdin", "gzip -dc"]);
+}
