@@ -372,21 +372,9 @@ fn run_compare(
         Some(text) => Limit::parse(text).map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
         None => None,
     };
-    let options = LoadOptions {
-        scan: ScanOptions {
-            verify: !load_args.no_verify,
-        },
-        ignore_errors: load_args.ignore_errors,
-        threads: 0,
-    };
+    let options = load_options(load_args);
     let open_and_load = |image: &str, progress: &Progress| -> anyhow::Result<engine::Loaded> {
-        let opened = source::open(
-            &spec(image, load_args.source),
-            &OpenOptions {
-                platform: load_args.platform.clone(),
-                tag: load_args.tag.clone(),
-            },
-        )?;
+        let opened = open_image(image, load_args)?;
         engine::load(opened, &options, progress).with_context(|| format!("cannot read {image}"))
     };
     let (pa, pb) = (Progress::default(), Progress::default());
