@@ -210,9 +210,10 @@ pub enum CompareFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
-    pub format: CompareFormat,
+    /// Output format on stdout. Without it, a terminal gets the compare screen (not with
+    /// CI=true) and anything else text.
+    #[arg(long, value_enum)]
+    pub format: Option<CompareFormat>,
 
     /// Exit 1 when B's uncompressed size exceeds A's by more than this (`5%`, `20MB`, `20MiB`).
     #[arg(long, value_name = "PERCENT|SIZE")]
@@ -229,4 +230,16 @@ pub struct CompareArgs {
     /// Directories per level and files per directory to show (0: all). Default 10.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+
+    /// Replay a key script in the compare screen (`tab j space`) instead of reading the keyboard.
+    #[arg(long, value_name = "SCRIPT", hide = true)]
+    pub keys: Option<String>,
+
+    /// With --keys: print the final screen as text instead of taking the terminal.
+    #[arg(long, requires = "keys", hide = true)]
+    pub print: bool,
+
+    /// With --print: the screen size, `WIDTHxHEIGHT`.
+    #[arg(long, value_name = "WxH", default_value = "120x40", hide = true)]
+    pub screen: String,
 }

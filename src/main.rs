@@ -372,6 +372,19 @@ fn run_compare(
         Some(text) => Limit::parse(text).map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
         None => None,
     };
+    let replay = match &args.keys {
+        Some(script) => Some(compare_replay_setup(script, args)?),
+        None => None,
+    };
+    let ci_env = std::env::var("CI").is_ok_and(|v| ci::ci_env_enabled(&v));
+    if replay.is_none()
+        && args.format.is_none()
+        && !ci_env
+        && io::stdout().is_terminal()
+        && io::stdin().is_terminal()
+    {
+        return compare_screen(a, b, load_args, limit);
+    }
     let options = load_options(load_args);
     let open_and_load = |image: &str, progress: &Progress| -> anyhow::Result<engine::Loaded> {
         let opened = open_image(image, load_args)?;
@@ -409,7 +422,13 @@ fn run_compare(
     let mut c = Comparison::new(&la, &aa, &lb, &ba);
     let exceeded = limit.is_some_and(|l| c.judge(l).exceeded);
     let mut out = io::stdout().lock();
-    match args.format {
+    if let Some((keys, keymap, (w, h))) = replay {
+        let text = strata::tui::replay_compare(c, keymap, &keys, w, h)?;
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        return Ok(if exceeded { EXIT_FAIL } else { 0 });
+    }
+    match args.format.unwrap_or(cli::CompareFormat::Text) {
         cli::CompareFormat::Json => {
             for w in &c.warnings {
                 eprintln!("strata: warning: {w}");
@@ -432,6 +451,52 @@ fn run_compare(
     }
     out.flush()?;
     Ok(if exceeded { EXIT_FAIL } else { 0 })
+}
+
+type CompareReplay = (
+    Vec<strata::tui::keymap::Key>,
+    strata::tui::keymap::Keymap,
+    (u16, u16),
+);
+
+/// `compare --keys SCRIPT --print --screen WxH`, checked before any image is read.
+fn compare_replay_setup(script: &str, args: &cli::CompareArgs) -> anyhow::Result<CompareReplay> {
+    if !args.print {
+        anyhow::bail!("--keys needs --print (the replayed screen is printed as text)");
+    }
+    let screen = &args.screen;
+    let size = screen
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse::<u16>().ok()?, h.parse::<u16>().ok()?)))
+        .filter(|&(w, h)| w >= 20 && h >= 10)
+        .with_context(|| format!("--screen {screen}: expected WIDTHxHEIGHT, at least 20x10"))?;
+    Ok((
+        strata::tui::parse_script(script)?,
+        strata::tui::load_keymap()?,
+        size,
+    ))
+}
+
+/// The compare screen on the terminal. The sources open (and the keymap loads) before the
+/// screen is taken, so most bad input fails as plain text; exit 1 after quitting when
+/// `--fail-if-larger` is exceeded, as in text.
+fn compare_screen(
+    a: &str,
+    b: &str,
+    load_args: &LoadArgs,
+    limit: Option<strata::analysis::compare::Limit>,
+) -> anyhow::Result<u8> {
+    let keymap = strata::tui::load_keymap()?;
+    let ia = open_image(a, load_args)?;
+    let ib = open_image(b, load_args)?;
+    match strata::tui::run_compare(ia, ib, &load_options(load_args), keymap, limit)? {
+        Some(c) if c.limit.is_some_and(|l| l.exceeded) => Ok(EXIT_FAIL),
+        Some(_) => Ok(0),
+        None if limit.is_some() => {
+            anyhow::bail!("quit before both images were read: --fail-if-larger was not judged")
+        }
+        None => Ok(0),
+    }
 }
 
 fn ci_json(a: &Analysis, outcomes: &[ci::RuleOutcome]) -> serde_json::Value {

@@ -39,7 +39,7 @@ pub fn signed_size(delta: i64) -> String {
 }
 
 /// A difference with its percentage (`-678.23 kB (-25.4%)`).
-fn delta_text(d: &Delta, bytes: bool) -> String {
+pub fn delta_text(d: &Delta, bytes: bool) -> String {
     let amount = if bytes {
         signed_size(d.delta)
     } else if d.delta > 0 {
@@ -53,7 +53,7 @@ fn delta_text(d: &Delta, bytes: bool) -> String {
     }
 }
 
-fn efficiency_delta(points: f64) -> String {
+pub fn efficiency_delta(points: f64) -> String {
     format!("{:+.1} pts", points * 100.0)
 }
 
@@ -66,7 +66,7 @@ fn take<T>(items: &[T], n: usize) -> &[T] {
     }
 }
 
-fn change_name(c: FileChange) -> &'static str {
+pub fn change_name(c: FileChange) -> &'static str {
     match c {
         FileChange::Added => "added",
         FileChange::Removed => "removed",
@@ -75,7 +75,7 @@ fn change_name(c: FileChange) -> &'static str {
     }
 }
 
-fn image_line(s: &crate::analysis::compare::Side) -> String {
+pub fn image_line(s: &crate::analysis::compare::Side) -> String {
     let img = &s.image;
     let mut line = format!("{} ({}", img.source, img.format);
     if let Some(r) = &img.reference {
@@ -86,14 +86,14 @@ fn image_line(s: &crate::analysis::compare::Side) -> String {
 }
 
 /// The command of an alignment row: B's when it has one (the newer spelling), else A's.
-fn row_command(row: &LayerRow) -> Option<&str> {
+pub fn row_command(row: &LayerRow) -> Option<&str> {
     row.b
         .as_ref()
         .and_then(|l| l.created_by.as_deref())
         .or_else(|| row.a.as_ref().and_then(|l| l.created_by.as_deref()))
 }
 
-fn row_difference(row: &LayerRow) -> String {
+pub fn row_difference(row: &LayerRow) -> String {
     match row.alignment {
         Alignment::Shared => "shared".to_string(),
         Alignment::Matched if row.delta_bytes == 0 => "same size".to_string(),

@@ -4,6 +4,8 @@
 //! actions ([`keymap`]), actions change [`app::App`], and [`view`] draws it.
 
 pub mod app;
+pub mod compare;
+pub mod compare_view;
 pub mod export;
 pub mod keymap;
 pub mod tree;
@@ -169,4 +171,150 @@ pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `strata compare A B` on the terminal: both images load on background threads behind a
+/// progress screen, then the compare screen runs until the user quits. Returns the comparison
+/// shown (with the `limit` judged), or `None` when the user quit before it was ready. Errors
+/// after the screen is taken restore the terminal first.
+pub fn run_compare(
+    a: Image,
+    b: Image,
+    options: &LoadOptions,
+    keymap: Keymap,
+    limit: Option<crate::analysis::compare::Limit>,
+) -> Result<Option<crate::analysis::compare::Comparison>> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let (source_a, source_b) = (a.source.clone(), b.source.clone());
+    let (layers_a, layers_b) = (a.layers.len(), b.layers.len());
+    let (pa, pb) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
+    let comparing = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    {
+        // Plain threads, not scoped: quitting while they read leaves them to the process exit.
+        let (pa, pb, comparing, options) =
+            (pa.clone(), pb.clone(), comparing.clone(), options.clone());
+        std::thread::spawn(move || {
+            let named = |source: &str, r: Result<Loaded>| {
+                r.map_err(|e| Error::format(format!("cannot read {source}"), e.to_string()))
+            };
+            let (sb, ob) = (b.source.clone(), options.clone());
+            let other = std::thread::spawn(move || engine::load(b, &ob, &pb));
+            let sa = a.source.clone();
+            let la = named(&sa, engine::load(a, &options, &pa));
+            let lb = other
+                .join()
+                .unwrap_or_else(|_| Err(Error::format(sb.clone(), "the reader stopped")));
+            let lb = named(&sb, lb);
+            let result = la.and_then(|la| {
+                let lb = lb?;
+                comparing.store(true, Ordering::Relaxed);
+                let (aa, ba) = (
+                    crate::analysis::Analysis::new(&la),
+                    crate::analysis::Analysis::new(&lb),
+                );
+                let mut c = crate::analysis::compare::Comparison::new(&la, &aa, &lb, &ba);
+                if let Some(l) = limit {
+                    c.judge(l);
+                }
+                Ok(c)
+            });
+            let _ = tx.send(result);
+        });
+    }
+    let mut terminal = ratatui::init();
+    let loaded = loop {
+        let _ = terminal.draw(|f| {
+            compare_view::draw_loading(
+                f,
+                &[
+                    compare_view::Loading {
+                        label: "A",
+                        source: &source_a,
+                        progress: &pa,
+                        layers: layers_a,
+                    },
+                    compare_view::Loading {
+                        label: "B",
+                        source: &source_b,
+                        progress: &pb,
+                        layers: layers_b,
+                    },
+                ],
+                comparing.load(Ordering::Relaxed),
+            );
+        });
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => break r.map(Some),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                break Err(Error::format(source_a.clone(), "the reader stopped"));
+            }
+        }
+        if event::poll(Duration::ZERO).unwrap_or(false)
+            && let Ok(Event::Key(k)) = event::read()
+            && k.kind == KeyEventKind::Press
+            && (k.code == KeyCode::Char('q')
+                || (k.code == KeyCode::Char('c')
+                    && k.modifiers.contains(event::KeyModifiers::CONTROL)))
+        {
+            break Ok(None);
+        }
+    };
+    let outcome = match loaded {
+        Ok(Some(c)) => {
+            let size = terminal
+                .size()
+                .map(|s| Rect::new(0, 0, s.width, s.height))
+                .unwrap_or_default();
+            let mut state = compare::State::new(c, keymap, size);
+            compare_loop(&mut terminal, &mut state).map(|()| Some(state.comparison))
+        }
+        other => other,
+    };
+    ratatui::restore();
+    outcome
+}
+
+fn compare_loop(terminal: &mut ratatui::DefaultTerminal, state: &mut compare::State) -> Result<()> {
+    let io_err = |e: io::Error| Error::io("terminal", e);
+    while !state.quit {
+        terminal
+            .draw(|f| compare_view::draw(f, state))
+            .map_err(io_err)?;
+        match event::read().map_err(io_err)? {
+            Event::Key(k) if k.kind != KeyEventKind::Release => state.key(Key::from_event(k)),
+            Event::Resize(w, h) => state.resize(Rect::new(0, 0, w, h)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The compare screen's [`replay`]: keys through the same handling, the final screen as text.
+pub fn replay_compare(
+    comparison: crate::analysis::compare::Comparison,
+    keymap: Keymap,
+    keys: &[Key],
+    width: u16,
+    height: u16,
+) -> Result<String> {
+    let test_err = |e: &dyn std::fmt::Display| Error::format("test terminal", e.to_string());
+    let mut state = compare::State::new(comparison, keymap, Rect::new(0, 0, width, height));
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).map_err(|e| test_err(&e))?;
+    for &key in keys {
+        terminal
+            .draw(|f| compare_view::draw(f, &state))
+            .map_err(|e| test_err(&e))?;
+        state.key(key);
+        if state.quit {
+            break;
+        }
+    }
+    terminal
+        .draw(|f| compare_view::draw(f, &state))
+        .map_err(|e| test_err(&e))?;
+    Ok(screen_text(terminal.backend().buffer()))
 }

@@ -1,0 +1,568 @@
+//! Drawing the compare screen: reads `&State`, changes nothing. Left, the totals and both layer
+//! stacks aligned; right, the grouped file difference as a tree.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+
+use super::compare::{ACTIONS, Areas, Node, Pane, State};
+use super::keymap::{Action, Context};
+use crate::analysis::compare::{Alignment, Comparison, FileChange, Group, LayerRow};
+use crate::engine::Progress;
+use crate::report::compare::{
+    change_name, delta_text, efficiency_delta, image_line, row_command, row_difference, signed_size,
+};
+use crate::report::{percent, short_command, size};
+
+const ADDED: Color = Color::Green;
+const REMOVED: Color = Color::Red;
+const CHANGED: Color = Color::Yellow;
+const METADATA: Color = Color::Cyan;
+
+fn change_color(c: FileChange) -> Color {
+    match c {
+        FileChange::Added => ADDED,
+        FileChange::Removed => REMOVED,
+        FileChange::Changed => CHANGED,
+        FileChange::MetadataOnly => METADATA,
+    }
+}
+
+fn block(title: String, focused: bool) -> Block<'static> {
+    let style = if focused {
+        Style::new()
+            .fg(Color::LightBlue)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(style)
+        .title(Span::styled(title, style))
+}
+
+/// Greedy word wrap at `width` characters (a word longer than a line is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let (n, w) = (line.chars().count(), word.chars().count());
+        if n > 0 && n + 1 + w > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let head: String = line.chars().take(width).collect();
+            let tail: String = line.chars().skip(width).collect();
+            out.push(head);
+            line = tail;
+        }
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+/// `label  source (format, ref)`, its start elided to fit one line.
+fn image_fit(label: &str, side: &crate::analysis::compare::Side, width: usize) -> Line<'static> {
+    let text = image_line(side);
+    let room = width.saturating_sub(label.len() + 3);
+    let n = text.chars().count();
+    let shown = if n > room && room > 0 {
+        let tail: String = text.chars().skip(n - (room - 1)).collect();
+        format!("…{tail}")
+    } else {
+        text
+    };
+    Line::from(vec![
+        Span::raw(format!("{label}  ")).bold(),
+        Span::raw(shown),
+    ])
+}
+
+/// The totals block's lines at `width` columns, wrapped here so their count is exact.
+fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
+    let width = usize::from(width);
+    let t = &c.totals;
+    let row = |name: &str, a: String, b: String, d: String| {
+        Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}"))
+    };
+    let mut lines = vec![
+        image_fit("A", &c.a, width),
+        image_fit("B", &c.b, width),
+        Line::from(format!("{:<12}{:>10}{:>10}  Difference", "", "A", "B")).bold(),
+        row(
+            "Layers",
+            t.layers.a.to_string(),
+            t.layers.b.to_string(),
+            delta_text(&t.layers, false),
+        ),
+    ];
+    for (name, d) in [
+        ("Compressed", &t.compressed_bytes),
+        ("Uncompressed", &t.uncompressed_bytes),
+        ("Visible", &t.visible_bytes),
+        ("Wasted", &t.wasted_bytes),
+    ] {
+        lines.push(row(name, size(d.a), size(d.b), delta_text(d, true)));
+    }
+    lines.push(row(
+        "Efficiency",
+        percent(t.efficiency.a),
+        percent(t.efficiency.b),
+        efficiency_delta(t.efficiency.delta),
+    ));
+    for l in wrap_words(&format!("Verdict: {}", c.verdict), width) {
+        lines.push(Line::from(l).bold());
+    }
+    if let Some(l) = &c.limit {
+        let (word, color) = if l.exceeded {
+            ("FAIL (exit 1 on quit)", Color::Red)
+        } else {
+            ("PASS", Color::Green)
+        };
+        let text = format!(
+            "Limit: B may exceed A by at most {}: B {} by {}: {word}",
+            l.limit,
+            if l.growth_bytes > 0 { "grew" } else { "shrank" },
+            size(l.growth_bytes.unsigned_abs()),
+        );
+        for l in wrap_words(&text, width) {
+            lines.push(Line::from(l).fg(color));
+        }
+    }
+    if let Some(first) = c.warnings.first() {
+        let more = match c.warnings.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        for l in wrap_words(&format!("warning: {first}{more}"), width) {
+            lines.push(Line::from(l).fg(Color::Yellow));
+        }
+    }
+    lines
+}
+
+/// Splits the screen: totals, the aligned layers and the selected layer's commands on the
+/// left; the file tree on the right; one status line at the bottom.
+pub fn areas(size: Rect, c: &Comparison) -> Areas {
+    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(size);
+    let left_width = (size.width * 23 / 50).clamp(34.min(size.width), 100);
+    let [left, files] =
+        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
+    let totals_h =
+        u16::try_from(totals_lines(c, left.width.saturating_sub(2)).len() + 2).unwrap_or(u16::MAX);
+    // The layers keep at least a few rows: the totals and details give way first.
+    let totals_h = totals_h.min(main.height.saturating_sub(6).max(3));
+    // The details take what the layer rows leave, 2 to 6 lines of commands.
+    let rest = main.height.saturating_sub(totals_h);
+    let layers_need = u16::try_from(c.layers.len() + 3).unwrap_or(u16::MAX);
+    let spare = rest.saturating_sub(layers_need);
+    let details_h = match (spare, rest) {
+        (4.., _) => spare.min(8),
+        (_, 16..) => 4,
+        _ => 0,
+    };
+    let [totals, layers, details] = Layout::vertical([
+        Constraint::Length(totals_h),
+        Constraint::Min(3),
+        Constraint::Length(details_h),
+    ])
+    .areas(left);
+    Areas {
+        totals,
+        layers,
+        details,
+        files,
+        status,
+    }
+}
+
+/// Draws the whole compare screen.
+pub fn draw(frame: &mut Frame, s: &State) {
+    let a = &s.areas;
+    let b = block(" Compare ".into(), false);
+    let lines = totals_lines(&s.comparison, a.totals.width.saturating_sub(2));
+    frame.render_widget(Paragraph::new(lines).block(b), a.totals);
+    draw_layers(frame, s, a.layers);
+    if a.details.height > 0 {
+        draw_details(frame, s, a.details);
+    }
+    draw_files(frame, s, a.files);
+    draw_status(frame, s, a.status);
+    if s.help {
+        draw_help(frame, s);
+    }
+}
+
+fn layer_summary(c: &Comparison) -> String {
+    let count = |a: Alignment| c.layers.iter().filter(|r| r.alignment == a).count();
+    format!(
+        " Layers: {} shared, {} matched, {} only A, {} only B ",
+        c.shared_layers,
+        count(Alignment::Matched),
+        count(Alignment::OnlyA),
+        count(Alignment::OnlyB)
+    )
+}
+
+fn row_style(row: &LayerRow) -> Style {
+    match row.alignment {
+        Alignment::Shared => Style::new().fg(Color::Blue),
+        Alignment::Matched if row.delta_bytes != 0 => Style::new().fg(CHANGED),
+        Alignment::Matched => Style::new(),
+        Alignment::OnlyA => Style::new().fg(REMOVED),
+        Alignment::OnlyB => Style::new().fg(ADDED),
+    }
+}
+
+fn draw_layers(frame: &mut Frame, s: &State, area: Rect) {
+    let focused = s.focus == Pane::Layers;
+    let b = block(layer_summary(&s.comparison), focused);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let mut lines = vec![
+        Line::from(format!(
+            "{:>2} {:>2} {:>9} {:>9} {:>10}  Command",
+            "A", "B", "A size", "B size", "Difference"
+        ))
+        .bold(),
+    ];
+    let height = usize::from(inner.height.saturating_sub(1));
+    let cmd_width = usize::from(inner.width.saturating_sub(38)).max(8);
+    for (i, row) in s
+        .comparison
+        .layers
+        .iter()
+        .enumerate()
+        .skip(s.layers.offset)
+        .take(height)
+    {
+        let idx = |l: &Option<crate::analysis::compare::LayerInfo>| {
+            l.as_ref().map_or("-".to_string(), |l| l.index.to_string())
+        };
+        let sz = |l: &Option<crate::analysis::compare::LayerInfo>| {
+            l.as_ref()
+                .map_or("-".to_string(), |l| size(l.shipped_bytes))
+        };
+        let cmd = row_command(row).map_or_else(
+            || "(no history)".to_string(),
+            |c| short_command(c, cmd_width),
+        );
+        let mut style = row_style(row);
+        if i == s.layers.selected {
+            style = if focused {
+                style.add_modifier(Modifier::REVERSED)
+            } else {
+                style.add_modifier(Modifier::BOLD)
+            };
+        }
+        lines.push(
+            Line::from(format!(
+                "{:>2} {:>2} {:>9} {:>9} {:>10}  {cmd}",
+                idx(&row.a),
+                idx(&row.b),
+                sz(&row.a),
+                sz(&row.b),
+                row_difference(row)
+            ))
+            .style(style),
+        );
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_details(frame: &mut Frame, s: &State, area: Rect) {
+    let Some(row) = s.comparison.layers.get(s.layers.selected) else {
+        frame.render_widget(block(" Layer ".into(), false), area);
+        return;
+    };
+    let how = match row.alignment {
+        Alignment::Shared => "shared: the same diff_id",
+        Alignment::Matched => "matched by command",
+        Alignment::OnlyA => "only in A",
+        Alignment::OnlyB => "only in B",
+    };
+    let b = block(format!(" Layer: {how} "), false);
+    let command = |l: &crate::analysis::compare::LayerInfo| {
+        l.created_by
+            .as_deref()
+            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 1000))
+    };
+    let side = |name: &str, l: &Option<crate::analysis::compare::LayerInfo>| match l {
+        Some(l) => Line::from(format!("{name} {}  {}", l.index, command(l))),
+        None => Line::from(format!("{name} -")).dim(),
+    };
+    let lines = match (&row.a, &row.b) {
+        // One command for both: say it once.
+        (Some(la), Some(lb)) if la.created_by == lb.created_by => vec![Line::from(format!(
+            "A {} · B {}  {}",
+            la.index,
+            lb.index,
+            command(la)
+        ))],
+        _ => vec![side("A", &row.a), side("B", &row.b)],
+    };
+    frame.render_widget(
+        Paragraph::new(lines).block(b).wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// `+add -del ~chg ~meta` as coloured counts.
+fn counts(g: &Group) -> Vec<Span<'static>> {
+    let cell = |n: u64, width: usize, color: Color| {
+        let text = format!("{n:>width$}");
+        if n == 0 {
+            Span::raw(text).dim()
+        } else {
+            Span::styled(text, Style::new().fg(color))
+        }
+    };
+    vec![
+        cell(g.added.count, 4, ADDED),
+        Span::raw(" "),
+        cell(g.removed.count, 4, REMOVED),
+        Span::raw(" "),
+        cell(g.changed.count, 4, CHANGED),
+        Span::raw(" "),
+        cell(g.metadata_only.count, 5, METADATA),
+    ]
+}
+
+/// A path below its parent's (`/opt/toolchain/bin` under `/opt/toolchain` is `bin`).
+fn relative<'a>(path: &'a str, parent: &str) -> &'a str {
+    path.strip_prefix(parent)
+        .and_then(|p| p.strip_prefix('/').or((parent == "/").then_some(p)))
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path)
+}
+
+fn tree_line(s: &State, node: &Node, depth: usize) -> Line<'static> {
+    let indent = "  ".repeat(depth);
+    match node {
+        Node::Group(p) => {
+            let Some(g) = s.group(p) else {
+                return Line::default();
+            };
+            let name = match p.len() {
+                1 => g.path.as_str(),
+                n => s
+                    .group(&p[..n - 1])
+                    .map_or(g.path.as_str(), |parent| relative(&g.path, &parent.path)),
+            };
+            let marker = if s.expanded.contains(p) { "▾" } else { "▸" };
+            let mut spans = vec![Span::raw(format!("{:>10}  ", signed_size(g.delta_bytes)))];
+            spans.extend(counts(g));
+            spans.push(Span::raw(format!("  {indent}{marker} ")));
+            spans.push(Span::raw(name.to_string()).bold());
+            Line::from(spans)
+        }
+        Node::File(p, _) => {
+            let (Some(g), Some(f)) = (s.group(p), s.file(node)) else {
+                return Line::default();
+            };
+            let style = Style::new().fg(change_color(f.change));
+            let extra = match (f.change, f.a_bytes, f.b_bytes) {
+                (FileChange::Changed, Some(a), Some(b)) => format!("  {} → {}", size(a), size(b)),
+                (FileChange::MetadataOnly, _, Some(b)) => format!("  {}", size(b)),
+                _ => String::new(),
+            };
+            Line::from(vec![
+                Span::raw(format!("{:>10}  ", signed_size(f.delta_bytes))),
+                Span::styled(format!("{:<20}", change_name(f.change)), style),
+                Span::raw(format!("  {indent}  ")),
+                Span::styled(relative(&f.path, &g.path).to_string(), style),
+                Span::raw(extra).dim(),
+            ])
+        }
+    }
+}
+
+fn draw_files(frame: &mut Frame, s: &State, area: Rect) {
+    let focused = s.focus == Pane::Files;
+    let f = &s.comparison.files;
+    let title = format!(
+        " Files: {} differ, {} ",
+        f.files(),
+        signed_size(f.delta_bytes)
+    );
+    let legend = Line::from(vec![
+        Span::raw(" "),
+        Span::styled("+add added", Style::new().fg(ADDED)),
+        Span::raw(" "),
+        Span::styled("-del removed", Style::new().fg(REMOVED)),
+        Span::raw(" "),
+        Span::styled("~chg changed", Style::new().fg(CHANGED)),
+        Span::raw(" "),
+        Span::styled("~meta mode/owner", Style::new().fg(METADATA)),
+        Span::raw(" "),
+    ]);
+    let b = block(title, focused).title_bottom(legend);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let mut lines = vec![
+        Line::from(format!(
+            "{:>10}  {:>4} {:>4} {:>4} {:>5}  Directory / file",
+            "Difference", "+add", "-del", "~chg", "~meta"
+        ))
+        .bold(),
+    ];
+    let height = usize::from(inner.height.saturating_sub(1));
+    for (i, row) in s.rows.iter().enumerate().skip(s.files.offset).take(height) {
+        let mut line = tree_line(s, &row.node, row.depth);
+        if i == s.files.selected && focused {
+            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+        }
+        lines.push(line);
+    }
+    if s.rows.is_empty() {
+        lines.push(Line::from("No file differs.").dim());
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The first key bound to an action in a pane's context, else globally.
+fn first_key(s: &State, ctx: Context, action: Action) -> Option<String> {
+    let keys = s.keymap.keys(ctx, action);
+    let keys = if keys.is_empty() {
+        s.keymap.keys(Context::Global, action)
+    } else {
+        keys
+    };
+    keys.first().map(ToString::to_string)
+}
+
+fn draw_status(frame: &mut Frame, s: &State, area: Rect) {
+    let ctx = s.focus.context();
+    let wanted: &[(Action, &str)] = match s.focus {
+        Pane::Layers => &[(Action::SwitchPane, "files")],
+        Pane::Files => &[
+            (Action::SwitchPane, "layers"),
+            (Action::ToggleCollapse, "expand"),
+            (Action::Left, "collapse"),
+            (Action::ToggleCollapseAll, "all"),
+        ],
+    };
+    let mut spans = Vec::new();
+    for &(action, label) in wanted
+        .iter()
+        .chain(&[(Action::Help, "help"), (Action::Quit, "quit")])
+    {
+        if let Some(k) = first_key(s, ctx, action) {
+            spans.push(Span::styled(k, Style::new().bold()));
+            spans.push(Span::raw(format!(" {label}  ")));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::DarkGray)),
+        area,
+    );
+}
+
+/// The keys of this screen, from the keymap (only the actions it handles).
+fn draw_help(frame: &mut Frame, s: &State) {
+    let mut lines = Vec::new();
+    let mut last_ctx = None;
+    for (ctx, action, keys) in s.keymap.entries() {
+        if !ACTIONS.contains(&action) || ctx == Context::Wasted {
+            continue;
+        }
+        if last_ctx != Some(ctx) {
+            let title = match ctx {
+                Context::Layers => "[layers] the aligned layers".to_string(),
+                Context::Tree => "[tree] the file difference".to_string(),
+                c => format!("[{}]", c.name()),
+            };
+            lines.push(Line::from(title).bold());
+            last_ctx = Some(ctx);
+        }
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        lines.push(Line::from(format!(
+            "  {:<18} {}",
+            keys.join(", "),
+            action.describe()
+        )));
+    }
+    lines.push(Line::from("Any key closes this help. Keys: ~/.config/strata/keys.conf").dim());
+    let area = frame.area();
+    let h = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let w = 72.min(area.width.saturating_sub(2)).max(10);
+    let h = (h + 2).min(area.height.saturating_sub(2)).max(3);
+    let rect = Rect {
+        x: area.x + (area.width.saturating_sub(w)) / 2,
+        y: area.y + (area.height.saturating_sub(h)) / 2,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block(" Keys ".into(), true))
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// One image being read: its name, counters and layer count.
+pub struct Loading<'a> {
+    pub label: &'static str,
+    pub source: &'a str,
+    pub progress: &'a Progress,
+    pub layers: usize,
+}
+
+/// The frames while both images are read: a gauge each, then a line while they are compared.
+pub fn draw_loading(frame: &mut Frame, sides: &[Loading<'_>; 2], comparing: bool) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let area = frame.area();
+    let [_, first, second, note, _] = Layout::vertical([
+        Constraint::Percentage(35),
+        Constraint::Length(3),
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    for (side, rect) in sides.iter().zip([first, second]) {
+        let (done, total) = (
+            side.progress.bytes.load(Relaxed),
+            side.progress.total.load(Relaxed),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = if total == 0 {
+            0.0
+        } else {
+            (done as f64 / total as f64).clamp(0.0, 1.0)
+        };
+        let gauge = Gauge::default()
+            .block(block(
+                format!(" Reading {}: {} ", side.label, side.source),
+                true,
+            ))
+            .gauge_style(Style::new().fg(Color::LightBlue))
+            .ratio(ratio)
+            .label(format!(
+                "{} of {} — layer {} of {}",
+                size(done),
+                size(total),
+                side.progress.layers_done.load(Relaxed),
+                side.layers
+            ));
+        frame.render_widget(gauge, rect);
+    }
+    if comparing {
+        frame.render_widget(
+            Paragraph::new(Line::from("Comparing the final filesystems…").dim()),
+            note,
+        );
+    }
+}
