@@ -290,6 +290,8 @@ fn hiding_added_files_leaves_the_removed_ones() {
     let script = format!("{} tab ctrl+a", down(11));
     let s = screen(&script, W, H);
     insta::assert_snapshot!("hide_added_layer11_100x30", snapshot(&script, W, H));
+    assert!(s.contains("Files — layer 11 changes"), "{s}");
+    assert!(s.contains("old1.txt") && s.contains("old2.txt"), "{s}");
     let app = app_after(&script, W, H);
     let rows = row_paths(&app);
     assert!(
@@ -869,10 +871,13 @@ fn the_real_binary_in_tmux_draws_reacts_to_keys_and_restores_the_terminal() {
     ));
     t.keys(&["Enter"]);
 
-    let s = t.wait("the Layers pane", |s| {
-        s.contains("Layers") && s.contains("Files — layer 0 changes")
+    // Polled until the whole first frame is there (tmux may show a frame half drawn).
+    t.wait("the Layers pane and the tree", |s| {
+        s.contains("Layers")
+            && s.contains("Files — layer 0 changes")
+            && s.contains("busybox")
+            && s.contains("q quit")
     });
-    assert!(s.contains("busybox"), "{s}");
     assert_eq!(
         t.format("#{alternate_on}"),
         "1",
