@@ -1,0 +1,984 @@
+//! The explorer end to end: screen snapshots of key scripts replayed through the library (the
+//! same event handling the terminal uses), export through `App`, the real binary driven in
+//! tmux, and the refusals before the screen is taken.
+//!
+//! Content assertions come from the image itself (layer tars read with the `tar` crate, the
+//! digests in the layout), from `testdata/README.md`'s layer listing and from
+//! `testdata/expected.json` (the independent oracle) — the snapshots only pin the layout.
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{Layout, assert_one_line_error, image, oracle, run, strata};
+use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::Rect;
+use strata::engine::{self, LoadOptions, Loaded, Progress};
+use strata::tui::app::{App, InputKind, Pane, Popup};
+use strata::tui::keymap::{Key, Keymap};
+use strata::tui::tree::{Diff, Mode};
+
+const W: u16 = 100;
+const H: u16 = 30;
+
+/// `testdata/images/overlay-oci`, loaded once through the library.
+fn loaded() -> Loaded {
+    static LOADED: OnceLock<Loaded> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            let path = image("overlay-oci");
+            let img = strata::source::open(
+                path.to_str().expect("utf-8 path"),
+                &strata::source::OpenOptions::default(),
+            )
+            .expect("open overlay-oci");
+            engine::load(img, &LoadOptions::default(), &Progress::default())
+                .expect("load overlay-oci")
+        })
+        .clone()
+}
+
+fn keys(script: &str) -> Vec<Key> {
+    strata::tui::parse_script(script).expect("key script parses")
+}
+
+/// The final screen of a key script, as text.
+fn screen(script: &str, w: u16, h: u16) -> String {
+    strata::tui::replay(loaded(), Keymap::default(), &keys(script), w, h).expect("replay")
+}
+
+/// The explorer's state after a key script (the same handling `replay` uses).
+fn app_after(script: &str, w: u16, h: u16) -> App {
+    let mut app = App::new(loaded(), Keymap::default(), Rect::new(0, 0, w, h));
+    for k in keys(script) {
+        app.key(k);
+    }
+    app
+}
+
+/// `j` repeated `n` times.
+fn down(n: usize) -> String {
+    vec!["j"; n].join(" ")
+}
+
+/// The replayed screen followed by what text cannot show (the selection is a reversed row):
+/// focus, layer, mode and the selected tree path.
+fn snapshot(script: &str, w: u16, h: u16) -> String {
+    let app = app_after(script, w, h);
+    let selected = app
+        .selected_node()
+        .map_or_else(|| "-".to_string(), |n| app.loaded.fs.path(n));
+    format!(
+        "{}-- keys: {script:?}; focus {:?}; layer {} {:?}; tree row {}: {selected}\n",
+        screen(script, w, h),
+        app.focus,
+        app.tree.options.layer,
+        app.tree.options.mode,
+        app.rows.selected,
+    )
+}
+
+fn selected_path(app: &App) -> String {
+    let node = app.selected_node().expect("a row is selected");
+    app.loaded.fs.path(node)
+}
+
+fn row_paths(app: &App) -> Vec<String> {
+    app.tree
+        .rows
+        .iter()
+        .map(|r| app.loaded.fs.path(r.node))
+        .collect()
+}
+
+/// The status bar (last line of the screen).
+fn status(screen: &str) -> &str {
+    screen.lines().last().unwrap_or("")
+}
+
+/// The paths of the final filesystem under `/app` according to the oracle.
+fn oracle_final_app_paths() -> Vec<String> {
+    let mut out: Vec<String> = oracle("overlay")["final"]
+        .as_object()
+        .expect("final is an object")
+        .keys()
+        .filter(|p| p.starts_with("app/") || *p == "app")
+        .map(|p| format!("/{p}"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The bytes of `path` in layer `k`'s tar, read with the `tar` crate.
+fn file_in_layer(k: usize, path: &str) -> Vec<u8> {
+    let layout = Layout::committed("overlay-oci");
+    let digest = &layout.layer_digests()[k];
+    let blob = fs::read(layout.blob_path(digest)).expect("read blob");
+    let tar_bytes = common::layer_tar(&blob);
+    let mut archive = tar::Archive::new(&tar_bytes[..]);
+    for entry in archive.entries().expect("tar entries") {
+        let mut entry = entry.expect("tar entry");
+        let name = entry.path().expect("entry path").into_owned();
+        let name = name.to_string_lossy();
+        if name.trim_start_matches("./") == path {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).expect("read entry");
+            return bytes;
+        }
+    }
+    panic!("layer {k} has no entry {path}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) Screens.
+
+#[test]
+fn initial_screen_focuses_layers_with_the_first_layer_expanded() {
+    let s = screen("", W, H);
+    insta::assert_snapshot!("initial_100x30", snapshot("", W, H));
+    assert!(s.contains("Files — layer 0 changes"), "{s}");
+    assert!(s.contains("busybox"), "{s}");
+    assert!(status(&s).contains("tab pane"), "{s}");
+    let app = app_after("", W, H);
+    assert_eq!(app.focus, Pane::Layers);
+    assert_eq!(app.layers.selected, 0);
+    assert_eq!(app.tree.options.mode, Mode::Layer);
+    assert!(app.tree.rows.iter().all(|r| !r.collapsed));
+    // 21 layers, as the README says.
+    assert_eq!(app.analysis.layers.len(), 21);
+}
+
+#[test]
+fn layer_2_selected_shows_its_changes_and_details() {
+    let s = screen("j j", W, H);
+    insta::assert_snapshot!("layer2_100x30", snapshot("j j", W, H));
+    assert!(s.contains("Files — layer 2 changes"), "{s}");
+    // The details name layer 2's blob, as the manifest does.
+    let digest = &Layout::committed("overlay-oci").layer_digests()[2];
+    assert!(
+        s.contains(&digest[..19]),
+        "{} not on screen:\n{s}",
+        &digest[..19]
+    );
+    let app = app_after("j j", W, H);
+    assert_eq!((app.layers.selected, app.tree.options.layer), (2, 2));
+    let rows = row_paths(&app);
+    for p in [
+        "/app/big.bin",
+        "/app/olddir/sub/three.txt",
+        "/etc/hostname",
+        "/usr/lib",
+    ] {
+        assert!(rows.contains(&p.to_string()), "{p} missing: {rows:?}");
+    }
+    // L1's files are not changes of layer 2.
+    assert!(!rows.contains(&"/app/readme.txt".to_string()));
+}
+
+#[test]
+fn aggregated_mode_at_the_last_layer_is_the_final_filesystem() {
+    let s = screen("G ctrl+a", W, H);
+    insta::assert_snapshot!("aggregated_last_100x30", snapshot("G ctrl+a", W, H));
+    assert!(s.contains("Files — merged as of layer 20"), "{s}");
+    let app = app_after("G ctrl+a", W, H);
+    assert_eq!(app.tree.options.mode, Mode::Aggregated);
+    let fs = &app.loaded.fs;
+    let mut app_rows: Vec<String> = app
+        .tree
+        .rows
+        .iter()
+        .map(|r| fs.path(r.node))
+        .filter(|p| p == "/app" || p.starts_with("/app/"))
+        .collect();
+    app_rows.sort();
+    assert_eq!(app_rows, oracle_final_app_paths());
+    for r in &app.tree.rows {
+        let p = fs.path(r.node);
+        if p.starts_with("/app") {
+            assert_eq!(r.diff, Diff::Added, "{p}: /app is not in layer 0");
+        }
+        if p == "/bin/busybox" || p == "/etc/passwd" {
+            assert_eq!(r.diff, Diff::Unchanged, "{p}");
+        }
+    }
+}
+
+#[test]
+fn the_tree_focused_with_the_selection_moved() {
+    let s = screen("j tab j j j", W, H);
+    insta::assert_snapshot!("tree_focused_100x30", snapshot("j tab j j j", W, H));
+    assert!(status(&s).contains("space collapse"), "{s}");
+    let app = app_after("j tab j j j", W, H);
+    assert_eq!(app.focus, Pane::Tree);
+    // Layer 1 (README): app/, app/bin/, app/bin/tool.sh, app/cfg/, … — the fourth row.
+    assert_eq!(
+        row_paths(&app),
+        [
+            "/app",
+            "/app/bin",
+            "/app/bin/tool.sh",
+            "/app/cfg",
+            "/app/cfg/app.conf",
+            "/app/readme.txt"
+        ]
+    );
+    assert_eq!(selected_path(&app), "/app/cfg");
+}
+
+#[test]
+fn a_typed_filter_shows_its_match_count() {
+    // `.txt` paths of the final filesystem, from the oracle (all under /app, all added since
+    // layer 0, none removed against it).
+    let want = oracle_final_app_paths()
+        .iter()
+        .filter(|p| p.contains("txt"))
+        .count();
+    let typing = screen("G ctrl+a / t x t", W, H);
+    assert!(
+        status(&typing).contains(&format!("Filter (re: for regex): txt█  {want} matches")),
+        "{}",
+        status(&typing)
+    );
+    insta::assert_snapshot!(
+        "filter_txt_typing_100x30",
+        snapshot("G ctrl+a / t x t", W, H)
+    );
+    let app = app_after("G ctrl+a / t x t enter", W, H);
+    assert_eq!(
+        app.focus,
+        Pane::Tree,
+        "enter leaves the prompt for the tree"
+    );
+    assert_eq!(app.tree.match_count, want);
+    let matched: Vec<String> = app
+        .tree
+        .rows
+        .iter()
+        .filter(|r| r.matched)
+        .map(|r| app.loaded.fs.path(r.node))
+        .collect();
+    assert_eq!(matched.len(), want);
+    assert!(matched.iter().all(|p| p.contains("txt")));
+    // A bad regex keeps the last good view and says why.
+    let bad = screen("G ctrl+a / r e : ( enter", W, H);
+    assert!(status(&bad).contains("regex:"), "{}", status(&bad));
+}
+
+#[test]
+#[ignore = "BUG: once the filter is entered, `filter: TEXT (N matches)` is appended after the \
+            tree's key hints in the status bar and is cut off below ~170 columns; nothing else \
+            on screen shows the filter or its count"]
+fn an_entered_filter_shows_its_match_count() {
+    let want = oracle_final_app_paths()
+        .iter()
+        .filter(|p| p.contains("txt"))
+        .count();
+    for (w, h) in [(100, 30), (120, 35)] {
+        let s = screen("G ctrl+a / t x t enter", w, h);
+        assert!(s.contains(&format!("{want} matches")), "{w}x{h}:\n{s}");
+    }
+}
+
+#[test]
+fn hiding_added_files_leaves_the_removed_ones() {
+    // Layer 11 (README): recreate/ with new.txt, and whiteouts of old1.txt and old2.txt.
+    let script = format!("{} tab ctrl+a", down(11));
+    let s = screen(&script, W, H);
+    insta::assert_snapshot!("hide_added_layer11_100x30", snapshot(&script, W, H));
+    assert!(s.contains("Files — layer 11 changes"), "{s}");
+    assert!(s.contains("old1.txt") && s.contains("old2.txt"), "{s}");
+    let app = app_after(&script, W, H);
+    let rows = row_paths(&app);
+    assert!(
+        !rows.contains(&"/app/recreate/new.txt".to_string()),
+        "{rows:?}"
+    );
+    for p in ["/app/recreate/old1.txt", "/app/recreate/old2.txt"] {
+        assert!(rows.contains(&p.to_string()), "{p}: {rows:?}");
+    }
+    assert!(app.tree.rows.iter().all(|r| r.diff != Diff::Added));
+    // Shown again with the same key.
+    let app = app_after(&format!("{script} ctrl+a"), W, H);
+    assert!(row_paths(&app).contains(&"/app/recreate/new.txt".to_string()));
+}
+
+#[test]
+fn sorting_by_size_orders_siblings_largest_first() {
+    let s = screen("j j tab ctrl+o", W, H);
+    insta::assert_snapshot!("sort_size_layer2_100x30", snapshot("j j tab ctrl+o", W, H));
+    assert!(s.contains("Files — layer 2 changes, by size"), "{s}");
+    let app = app_after("j j tab ctrl+o", W, H);
+    let rows = &app.tree.rows;
+    assert_eq!(app.loaded.fs.path(rows[0].node), "/app");
+    assert_eq!(app.loaded.fs.path(rows[1].node), "/app/big.bin");
+    // Each row's next sibling is not larger.
+    for (i, r) in rows.iter().enumerate() {
+        let next = rows[i + 1..]
+            .iter()
+            .take_while(|n| n.depth >= r.depth)
+            .find(|n| n.depth == r.depth);
+        if let Some(n) = next {
+            assert!(n.size <= r.size, "row {i}: {} after {}", n.size, r.size);
+        }
+    }
+}
+
+#[test]
+fn collapse_all_lists_only_the_top_directories() {
+    let s = screen("j j tab ctrl+space", W, H);
+    insta::assert_snapshot!(
+        "collapse_all_layer2_100x30",
+        snapshot("j j tab ctrl+space", W, H)
+    );
+    let app = app_after("j j tab ctrl+space", W, H);
+    assert_eq!(
+        row_paths(&app),
+        ["/app", "/dev", "/etc", "/proc", "/run", "/sys", "/usr"]
+    );
+    assert!(app.tree.rows.iter().all(|r| r.collapsed));
+    assert!(s.contains("app ⊕"), "{s}");
+    let app = app_after("j j tab ctrl+space ctrl+space", W, H);
+    assert!(app.tree.rows.len() > 7);
+    assert!(app.tree.rows.iter().all(|r| !r.collapsed));
+}
+
+#[test]
+fn the_help_popup_lists_bindings_from_the_keymap() {
+    let s = screen("?", W, H);
+    insta::assert_snapshot!("help_100x30", snapshot("?", W, H));
+    assert!(s.contains(" Keys "), "{s}");
+    assert!(s.contains("[global]"), "{s}");
+    assert!(s.contains("q, ctrl+c"), "{s}");
+    let app = app_after("?", W, H);
+    assert_eq!(app.popup, Some(Popup::Help));
+    let app = app_after("? j", W, H);
+    assert_eq!(app.popup, None, "any key closes the help");
+    assert_eq!(app.layers.selected, 0, "…and does nothing else");
+}
+
+#[test]
+#[ignore = "BUG: the help popup is cut at the screen's height and cannot scroll: at 100x30 the \
+            tree bindings after ctrl+b (hide-*, history, export, copy-path) are not shown"]
+fn the_help_popup_shows_every_binding() {
+    let s = screen("?", W, H);
+    for (_, action, _) in Keymap::default().entries() {
+        assert!(
+            s.contains(action.describe()),
+            "{:?} ({}) missing from the help:\n{s}",
+            action,
+            action.describe()
+        );
+    }
+}
+
+#[test]
+fn the_history_popup_lists_every_layer_that_touched_the_path() {
+    // Layer 5 rewrote /app/overwrite.txt (README); its rows: /app, /app/overwrite.txt.
+    let script = format!("{} tab j H", down(5));
+    let s = screen(&script, W, H);
+    insta::assert_snapshot!("history_overwrite_100x30", snapshot(&script, W, H));
+    let app = app_after(&script, W, H);
+    let node = app.loaded.fs.lookup("app/overwrite.txt").expect("node");
+    assert_eq!(app.popup, Some(Popup::History(node)));
+    assert!(s.contains(" History "), "{s}");
+    assert!(s.contains("/app/overwrite.txt"), "{s}");
+    let lines: Vec<&str> = s.lines().collect();
+    let has = |layer: &str, change: &str, extra: &str| {
+        lines.iter().any(|l| {
+            let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+            l.contains(&format!("{layer} {change}")) && l.contains(extra)
+        })
+    };
+    // L2 shipped 4096 bytes, overwritten at L5 by 4096 other bytes that are still visible.
+    assert!(has("2", "added", "wasted (overwritten)"), "{s}");
+    assert!(has("5", "modified", "visible"), "{s}");
+}
+
+#[test]
+fn jump_from_the_wasted_list_selects_the_path_at_the_wasting_layer() {
+    let s = screen("tab tab enter", W, H);
+    insta::assert_snapshot!("jump_big_bin_100x30", snapshot("tab tab enter", W, H));
+    assert!(s.contains("Files — layer 2 changes"), "{s}");
+    let app = app_after("tab tab enter", W, H);
+    assert_eq!(app.focus, Pane::Tree);
+    assert_eq!(app.layers.selected, 2);
+    assert_eq!(app.tree.options.layer, 2);
+    assert_eq!(app.tree.options.mode, Mode::Layer);
+    assert_eq!(selected_path(&app), "/app/big.bin");
+    // Every wasted path: the jump lands on it, at the first layer the list names.
+    let n = app.analysis.waste.paths.len();
+    assert_eq!(n, 14, "README: 14 wasted paths");
+    for i in 0..n {
+        let app = app_after(&format!("tab tab {} enter", down(i)), W, H);
+        let p = &app.analysis.waste.paths[i];
+        assert_eq!(app.tree.options.layer, p.layers[0], "{}", p.path);
+        assert_eq!(app.layers.selected, p.layers[0], "{}", p.path);
+        assert_eq!(app.selected_node(), Some(p.node), "{}", p.path);
+        // The row is on screen.
+        let h = usize::from(app.areas.tree.height.saturating_sub(3));
+        assert!(app.rows.selected >= app.rows.offset && app.rows.selected < app.rows.offset + h);
+    }
+}
+
+#[test]
+fn jump_expands_collapsed_directories_and_clears_the_filter() {
+    let app = app_after("j j tab ctrl+space tab enter", W, H);
+    assert_eq!(selected_path(&app), "/app/big.bin");
+    let app = app_after("j j tab / z z z enter tab enter", W, H);
+    assert_eq!(selected_path(&app), "/app/big.bin");
+    assert_eq!(app.filter_text(), "");
+}
+
+#[test]
+fn the_export_prompt_opens_on_a_file() {
+    // Layer 1, last row: /app/readme.txt.
+    let s = screen("j tab G x", W, H);
+    insta::assert_snapshot!("export_prompt_100x30", snapshot("j tab G x", W, H));
+    assert!(
+        status(&s).starts_with("Export to directory: █"),
+        "{}",
+        status(&s)
+    );
+    let app = app_after("j tab G x", W, H);
+    assert_eq!(selected_path(&app), "/app/readme.txt");
+    assert_eq!(
+        app.input.as_ref().map(|i| &i.kind),
+        Some(&InputKind::Export)
+    );
+    // On a directory: a message, no prompt.
+    let app = app_after("j tab x", W, H);
+    assert!(app.input.is_none());
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("only regular files")
+    );
+}
+
+#[test]
+fn the_smallest_supported_screen_80x24() {
+    let s = screen("j j", 80, 24);
+    insta::assert_snapshot!("layer2_80x24", snapshot("j j", 80, 24));
+    assert_eq!(s.lines().count(), 24);
+    assert!(s.lines().all(|l| l.chars().count() <= 80));
+    assert!(s.contains("Files — layer 2 changes"), "{s}");
+    assert!(s.contains("big.bin"), "{s}");
+}
+
+#[test]
+#[ignore = "BUG: Layer details has 4 inner lines below 32 rows; digest + size wrap to 4 lines \
+            and the added/modified/metadata/removed counts and the command are cut"]
+fn layer_details_show_the_counts_on_small_screens() {
+    // Layer 2 adds 30 paths: the 32 entries of README's listing minus /app and /etc, which
+    // existed already.
+    for (w, h) in [(100, 30), (80, 24)] {
+        let s = screen("j j", w, h);
+        assert!(s.contains("+30 added"), "{w}x{h}:\n{s}");
+    }
+}
+
+#[test]
+#[ignore = "BUG: Image details' efficiency is cut off below ~130 columns (at 120x35 the line ends \
+            at `Efficiency`), while dive's 90.0% on the line below stays visible"]
+fn image_details_show_strata_efficiency_at_120x35() {
+    // README: efficiency = 0.89843.
+    let s = screen("", 120, 35);
+    assert!(s.contains("89.8%"), "{s}");
+}
+
+#[test]
+#[ignore = "BUG (UX): moving through layers with the Layers pane focused scrolls the unfocused \
+            tree to keep the previous layer's selected path (`ctrl+a j j`: /bin is kept, /app's \
+            row scrolls off the top)"]
+fn moving_through_layers_shows_the_tree_from_its_first_row() {
+    let app = app_after("ctrl+a j j", W, H);
+    assert_eq!(
+        app.rows.offset, 0,
+        "tree scrolled to row {}",
+        app.rows.offset
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Export through `App`.
+
+/// A fresh working directory for the whole test binary, set once: export targets are typed as
+/// relative directories. Only the export tests depend on it; each uses its own subdirectory.
+fn export_cwd() -> &'static Path {
+    static CWD: OnceLock<PathBuf> = OnceLock::new();
+    CWD.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("tui-export-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("mkdir");
+        std::env::set_current_dir(&dir).expect("chdir");
+        dir
+    })
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.key(Key::plain(KeyCode::Char(c)));
+    }
+}
+
+/// Opens the export prompt on `path` at layer `k` (layer mode, tree focused) and submits `dir`.
+fn export(app: &mut App, dir: &str) {
+    app.key(Key::plain(KeyCode::Char('x')));
+    assert_eq!(
+        app.input.as_ref().map(|i| &i.kind),
+        Some(&InputKind::Export),
+        "prompt: {:?}",
+        app.message
+    );
+    type_text(app, dir);
+    app.key(Key::plain(KeyCode::Enter));
+}
+
+/// The explorer at layer `k`, tree focused, `path` selected.
+fn app_on(k: usize, path: &str) -> App {
+    let mut app = app_after(&format!("{} tab", down(k)), W, H);
+    let i = row_paths(&app)
+        .iter()
+        .position(|p| p == path)
+        .unwrap_or_else(|| panic!("{path} not in layer {k}"));
+    app.rows.selected = i;
+    app
+}
+
+#[test]
+fn export_writes_the_files_bytes_as_the_layer_holds_them() {
+    let cwd = export_cwd();
+    let mut app = app_on(1, "/app/readme.txt");
+    export(&mut app, "out-readme");
+    let written = cwd.join("out-readme/readme.txt");
+    assert_eq!(
+        app.message.as_deref(),
+        Some("wrote out-readme/readme.txt (26 bytes)")
+    );
+    let bytes = fs::read(&written).expect("exported file");
+    assert_eq!(bytes, file_in_layer(1, "app/readme.txt"));
+    assert_eq!(bytes.len(), 26, "README: app/readme.txt is 26 bytes");
+
+    // The same path at two layers: the bytes each layer holds.
+    let mut at2 = app_on(2, "/app/overwrite.txt");
+    export(&mut at2, "out-l2");
+    let mut at5 = app_on(5, "/app/overwrite.txt");
+    export(&mut at5, "out-l5");
+    let l2 = fs::read(cwd.join("out-l2/overwrite.txt")).expect("l2");
+    let l5 = fs::read(cwd.join("out-l5/overwrite.txt")).expect("l5");
+    assert_eq!(l2, file_in_layer(2, "app/overwrite.txt"));
+    assert_eq!(l5, vec![b'Z'; 4096], "README: 4096 `Z`s from L5");
+    assert_ne!(l2, l5);
+
+    // Hard links share their content: hard2 at layer 3 is hard1's bytes.
+    let mut hard = app_on(3, "/app/links/hard2");
+    export(&mut hard, "out-hard");
+    assert_eq!(
+        fs::read(cwd.join("out-hard/hard2")).expect("hard2"),
+        file_in_layer(3, "app/links/hard1")
+    );
+}
+
+#[test]
+fn export_refuses_parent_and_absolute_directories() {
+    let cwd = export_cwd();
+    let outside = tempfile::tempdir().expect("tempdir");
+    let abs = outside.path().join("abs");
+    for dir in [
+        "../escape".to_string(),
+        "a/../../escape".to_string(),
+        abs.display().to_string(),
+    ] {
+        let mut app = app_on(1, "/app/readme.txt");
+        export(&mut app, &dir);
+        let msg = app.message.clone().unwrap_or_default();
+        assert!(msg.starts_with("export failed"), "{dir}: {msg}");
+        assert!(msg.contains("without `..`"), "{dir}: {msg}");
+        assert_eq!(app.popup, None);
+    }
+    assert!(!cwd.join("../escape").exists());
+    assert!(!abs.exists());
+    // An empty answer asks for a directory.
+    let mut app = app_on(1, "/app/readme.txt");
+    export(&mut app, "");
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("type a directory")
+    );
+}
+
+/// The screen of an app as it stands.
+fn draw(app: &App) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(W, H)).expect("t");
+    t.draw(|f| strata::tui::view::draw(f, app)).expect("draw");
+    strata::tui::screen_text(t.backend().buffer())
+}
+
+/// `out-NAME/readme.txt` in the export directory, holding `OLD`.
+fn existing_target(name: &str) -> PathBuf {
+    let target = export_cwd().join(name).join("readme.txt");
+    fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+    fs::write(&target, b"OLD").expect("write");
+    target
+}
+
+#[test]
+fn export_over_an_existing_file_asks_first_and_n_keeps_it() {
+    let target = existing_target("out-confirm-n");
+    let mut app = app_on(1, "/app/readme.txt");
+    export(&mut app, "out-confirm-n");
+    assert_eq!(
+        app.popup,
+        Some(Popup::ConfirmOverwrite(PathBuf::from(
+            "out-confirm-n/readme.txt"
+        )))
+    );
+    let s = draw(&app);
+    assert!(s.contains("out-confirm-n/readme.txt exists."), "{s}");
+    assert!(s.contains("Overwrite it? y / n"), "{s}");
+    app.key(Key::plain(KeyCode::Char('n')));
+    assert_eq!(app.popup, None);
+    assert_eq!(app.message.as_deref(), Some("export cancelled"));
+    assert_eq!(fs::read(&target).expect("read"), b"OLD");
+    // Any other key cancels too.
+    export(&mut app, "out-confirm-n");
+    app.key(Key::plain(KeyCode::Esc));
+    assert_eq!(app.message.as_deref(), Some("export cancelled"));
+    assert_eq!(fs::read(&target).expect("read"), b"OLD");
+}
+
+#[test]
+#[ignore = "BUG: `y` on the overwrite prompt passes the target file (dir/readme.txt) to the \
+            export as the directory: `export failed: out-confirm-y/readme.txt: File exists \
+            (os error 17)`, and the old file stays"]
+fn export_over_an_existing_file_with_y_overwrites_it() {
+    let target = existing_target("out-confirm-y");
+    let mut app = app_on(1, "/app/readme.txt");
+    export(&mut app, "out-confirm-y");
+    assert!(matches!(app.popup, Some(Popup::ConfirmOverwrite(_))));
+    app.key(Key::plain(KeyCode::Char('y')));
+    assert_eq!(app.popup, None);
+    assert_eq!(
+        app.message.as_deref(),
+        Some("wrote out-confirm-y/readme.txt (26 bytes)")
+    );
+    assert_eq!(
+        fs::read(&target).expect("read"),
+        file_in_layer(1, "app/readme.txt")
+    );
+}
+
+/// `out-NAME/readme.txt` as a symlink to `target` (outside the export directory).
+fn planted_symlink(name: &str, target: &Path) -> PathBuf {
+    let dir = export_cwd().join(name);
+    fs::create_dir_all(&dir).expect("mkdir");
+    let link = dir.join("readme.txt");
+    std::os::unix::fs::symlink(target, &link).expect("symlink");
+    link
+}
+
+#[test]
+fn export_never_writes_through_a_planted_symlink() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let victim = outside.path().join("victim.txt");
+    fs::write(&victim, b"VICTIM").expect("write");
+    let link = planted_symlink("out-link", &victim);
+
+    let mut app = app_on(1, "/app/readme.txt");
+    export(&mut app, "out-link");
+    assert!(
+        matches!(app.popup, Some(Popup::ConfirmOverwrite(_))),
+        "an existing name (even a symlink) asks first: {:?}",
+        app.message
+    );
+    app.key(Key::plain(KeyCode::Char('n')));
+    assert!(
+        fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(fs::read(&victim).expect("victim"), b"VICTIM");
+    export(&mut app, "out-link");
+    app.key(Key::plain(KeyCode::Char('y')));
+    assert_eq!(fs::read(&victim).expect("victim"), b"VICTIM");
+
+    // A dangling symlink at the name: nothing is ever created at its target.
+    let ghost = outside.path().join("ghost.txt");
+    planted_symlink("out-dangling", &ghost);
+    let mut app = app_on(1, "/app/readme.txt");
+    export(&mut app, "out-dangling");
+    assert!(matches!(app.popup, Some(Popup::ConfirmOverwrite(_))));
+    app.key(Key::plain(KeyCode::Char('y')));
+    assert!(!ghost.exists(), "wrote through a dangling symlink");
+}
+
+#[test]
+#[ignore = "BUG: same as export_over_an_existing_file_with_y_overwrites_it: `y` fails, so a \
+            planted symlink is never replaced by the exported file"]
+fn export_confirmed_replaces_a_planted_symlink_by_the_file() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let victim = outside.path().join("victim.txt");
+    fs::write(&victim, b"VICTIM").expect("write");
+    let link = planted_symlink("out-link-y", &victim);
+    let mut app = app_on(1, "/app/readme.txt");
+    export(&mut app, "out-link-y");
+    app.key(Key::plain(KeyCode::Char('y')));
+    let meta = fs::symlink_metadata(&link).expect("exported");
+    assert!(
+        meta.file_type().is_file(),
+        "the symlink is replaced by a file: {:?}",
+        app.message
+    );
+    assert_eq!(
+        fs::read(&link).expect("read"),
+        file_in_layer(1, "app/readme.txt")
+    );
+    assert_eq!(fs::read(&victim).expect("victim"), b"VICTIM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) The real binary in tmux.
+
+/// A tmux server of our own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+const SESSION: &str = "strata";
+
+impl Tmux {
+    fn start(width: u16, height: u16, shell_cmd: &str) -> Tmux {
+        match Command::new("tmux").arg("-V").output() {
+            Ok(o) if o.status.success() => {}
+            _ => panic!(
+                "tmux is required for the end-to-end test of the explorer: install it \
+                 (`apt-get install tmux`)"
+            ),
+        }
+        let t = Tmux {
+            socket: format!("strata-test-{}", std::process::id()),
+        };
+        let out = t.tmux(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            "-s",
+            SESSION,
+            shell_cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux")
+    }
+
+    fn capture(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", SESSION]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn format(&self, fmt: &str) -> String {
+        let out = self.tmux(&["display-message", "-p", "-t", SESSION, fmt]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Sends tmux key names (`j`, `Tab`, `C-a`, `Enter`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", SESSION];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    /// Types text literally.
+    fn type_text(&self, text: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", SESSION, "-l", text])
+                .status
+                .success()
+        );
+    }
+
+    /// Polls the pane until `ok` holds (20 s at most); returns the screen.
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.capture();
+            if ok(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the pane shows:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[test]
+fn the_real_binary_in_tmux_draws_reacts_to_keys_and_restores_the_terminal() {
+    let config = tempfile::tempdir().expect("tempdir");
+    // A shell of our own: `CI` removed (CI=true would mean --ci), the user's keymap out of the
+    // way, a prompt we can recognise.
+    let shell = format!(
+        "env -u CI -u ENV TERM=xterm-256color XDG_CONFIG_HOME={} PS1='strata-test$ ' sh",
+        sh_quote(config.path().to_str().expect("utf-8"))
+    );
+    let t = Tmux::start(120, 35, &shell);
+    t.wait("the shell prompt", |s| s.contains("strata-test$"));
+    let bin = env!("CARGO_BIN_EXE_strata");
+    let img = image("overlay-oci");
+    t.type_text(&format!(
+        "{} {}; echo \"run$((0+1))-exit=$?\"",
+        sh_quote(bin),
+        sh_quote(img.to_str().expect("utf-8"))
+    ));
+    t.keys(&["Enter"]);
+
+    // Polled until the whole first frame is there (tmux may show a frame half drawn).
+    t.wait("the Layers pane and the tree", |s| {
+        s.contains("Layers")
+            && s.contains("Files — layer 0 changes")
+            && s.contains("busybox")
+            && s.contains("q quit")
+    });
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "1",
+        "the explorer uses the alternate screen"
+    );
+
+    t.keys(&["j"]);
+    t.wait("layer 1 selected", |s| {
+        s.contains("Files — layer 1 changes")
+    });
+    t.keys(&["Tab"]);
+    t.wait("the tree's keys in the status bar", |s| {
+        s.contains("space collapse")
+    });
+    // Layer 1 only adds: hiding added files empties the tree; the same key brings them back.
+    t.keys(&["C-a"]);
+    t.wait("added files hidden", |s| s.contains("(nothing to show"));
+    t.keys(&["C-a"]);
+    t.wait("added files shown", |s| s.contains("readme.txt"));
+    t.keys(&["?"]);
+    t.wait("the help", |s| s.contains("[global]"));
+    t.keys(&["Escape"]);
+    t.wait("the help closed", |s| !s.contains("[global]"));
+
+    t.keys(&["q"]);
+    let s = t.wait("the explorer to exit", |s| s.contains("run1-exit="));
+    assert!(s.contains("run1-exit=0"), "{s}");
+    assert!(
+        !s.contains("Files —"),
+        "the explorer's screen is gone:\n{s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left");
+    // The terminal is back in cooked mode with echo: a typed command runs.
+    t.type_text("echo restored-$((40+2))");
+    t.keys(&["Enter"]);
+    t.wait("the shell to run a command", |s| s.contains("restored-42"));
+
+    // Bad input fails before the screen is taken, with one line and exit 2.
+    t.type_text(&format!(
+        "{} /nonexistent/strata-image; echo \"run$((1+1))-exit=$?\"",
+        sh_quote(bin)
+    ));
+    t.keys(&["Enter"]);
+    let s = t.wait("the second run", |s| s.contains("run2-exit="));
+    assert!(s.contains("run2-exit=2"), "{s}");
+    assert!(s.contains("strata: error:"), "{s}");
+    assert!(s.contains("/nonexistent/strata-image"), "{s}");
+    assert_eq!(t.format("#{alternate_on}"), "0");
+    assert_eq!(t.format("#{pane_dead}"), "0", "the shell is still there");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) Without a terminal, and bad input.
+
+#[test]
+fn without_a_terminal_the_explorer_points_to_analyze() {
+    let img = image("overlay-oci");
+    let r = run(strata().arg(&img));
+    let line = assert_one_line_error(&r, &["terminal"]);
+    assert!(line.contains("strata analyze"), "{line}");
+}
+
+#[test]
+fn bad_input_fails_before_the_screen_with_exit_2() {
+    let config = tempfile::tempdir().expect("tempdir");
+    let missing = "/nonexistent/strata-image";
+    let r = run(strata()
+        .env("XDG_CONFIG_HOME", config.path())
+        .args([missing, "--keys", "", "--print"]));
+    assert_one_line_error(&r, &[missing]);
+
+    // A layout whose index.json is not JSON.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = Layout::copy_of("overlay-oci", dir.path());
+    let index = layout.dir.join("index.json");
+    fs::write(&index, b"{ not json").expect("write");
+    let r = run(strata()
+        .env("XDG_CONFIG_HOME", config.path())
+        .arg(&layout.dir)
+        .args(["--keys", "", "--print"]));
+    assert_one_line_error(&r, &["index.json"]);
+
+    // A layer blob cut short: its digest no longer matches.
+    let layout = Layout::copy_of("overlay-oci", &dir.path().join("short"));
+    let blob = layout.blob_path(&layout.layer_digests()[2]);
+    let bytes = fs::read(&blob).expect("read");
+    fs::write(&blob, &bytes[..bytes.len() / 2]).expect("write");
+    let r = run(strata()
+        .env("XDG_CONFIG_HOME", config.path())
+        .arg(&layout.dir)
+        .args(["--keys", "j", "--print"]));
+    assert_one_line_error(&r, &[]);
+}
+
+#[test]
+fn keys_print_prints_the_same_screen_as_the_library() {
+    let config = tempfile::tempdir().expect("tempdir");
+    let r = run(strata()
+        .env("XDG_CONFIG_HOME", config.path())
+        .arg(image("overlay-oci"))
+        .args(["--keys", "j j tab", "--print", "--screen", "100x30"]));
+    r.expect_code(0);
+    assert_eq!(r.stdout, screen("j j tab", W, H));
+}
