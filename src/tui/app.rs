@@ -183,7 +183,11 @@ impl App {
         if let Some(Popup::ConfirmOverwrite(path)) = self.popup.clone() {
             self.popup = None;
             if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-                self.export_to(&path, true);
+                let dir = path
+                    .parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_default();
+                self.export_to(&dir, true);
             } else {
                 self.message = Some("export cancelled".into());
             }
@@ -285,6 +289,10 @@ impl App {
         self.layers.selected = k;
         self.tree.options.layer = k;
         self.refresh_tree();
+        if self.focus != Pane::Tree {
+            // Browsing layers shows each tree from its top.
+            self.rows = ListState::default();
+        }
     }
 
     fn move_selection(&mut self, delta: isize) {
@@ -384,7 +392,13 @@ impl App {
                     Sort::Name => Sort::SizeDesc,
                     Sort::SizeDesc => Sort::Name,
                 };
-                self.refresh_tree();
+                let keep = self.selected_node();
+                self.tree.rebuild_rows(&self.loaded.fs);
+                if let Some(i) = keep.and_then(|n| self.tree.rows.iter().position(|r| r.node == n))
+                {
+                    self.rows.selected = i;
+                }
+                self.clamp_all();
             }
             Action::ToggleAttributes => self.show_attributes = !self.show_attributes,
             Action::HideAdded => self.toggle_hidden(Diff::Added),

@@ -68,7 +68,7 @@ pub enum Sort {
 /// A path filter: substring, or a regular expression when it parses as one and the user asked.
 #[derive(Debug, Clone)]
 pub enum Filter {
-    Substring(String),
+    Substring(Box<memchr::memmem::Finder<'static>>),
     Regex(regex::bytes::Regex),
 }
 
@@ -89,19 +89,17 @@ impl Filter {
                         .to_string()
                 });
         }
-        Ok(Some(Filter::Substring(text.to_string())))
+        Ok(Some(Filter::Substring(Box::new(
+            memchr::memmem::Finder::new(text.as_bytes()).into_owned(),
+        ))))
     }
 
     fn matches(&self, path: &[u8]) -> bool {
         match self {
-            Filter::Substring(s) => memfind(path, s.as_bytes()),
+            Filter::Substring(f) => f.find(path).is_some(),
             Filter::Regex(r) => r.is_match(path),
         }
     }
-}
-
-fn memfind(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// One line of the tree pane.
@@ -298,13 +296,15 @@ impl Tree {
             if self.diff[parent] == NOT_SHOWN {
                 self.diff[parent] = Diff::Unchanged as u8;
             }
-            let own = match self.meta(fs, node as NodeId) {
-                Some(m) if m.kind == Kind::File => m.size,
-                _ => 0,
+            let (own, linked) = match self.meta(fs, node as NodeId) {
+                Some(m) if m.kind == Kind::File => (m.size, m.hardlink),
+                _ => (0, false),
             };
             self.size[node] += own;
             let parent_removed = decode(self.diff[parent]) == Some(Diff::Removed);
-            if d != Diff::Removed || parent_removed {
+            // A hard link shows its size but adds nothing to its directory: the bytes are
+            // counted once, at the name that shipped them.
+            if (d != Diff::Removed || parent_removed) && !linked {
                 self.size[parent] += self.size[node];
             }
         }
@@ -330,6 +330,10 @@ impl Tree {
                         self.matched[node as usize] = true;
                         self.match_count += 1;
                     }
+                }
+                // Only what the rows can list: the children of directories.
+                if node != ROOT && !self.meta(fs, node).is_some_and(Meta::is_dir) {
+                    continue;
                 }
                 let here = path.len();
                 for &kid in self.index.children(node) {
@@ -359,6 +363,11 @@ impl Tree {
             }
         }
         self.visible[ROOT as usize] = true;
+    }
+
+    /// Rebuilds only the rows (after a sort change): visibility is unchanged.
+    pub fn rebuild_rows(&mut self, fs: &Fs) {
+        self.build_rows(fs);
     }
 
     fn build_rows(&mut self, fs: &Fs) {

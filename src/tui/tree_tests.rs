@@ -466,8 +466,6 @@ fn the_filter_counts_only_rows_in_the_current_view() {
 }
 
 #[test]
-#[ignore = "BUG: children removed because their directory became a file are counted by the \
-            filter but never listed"]
 fn children_of_a_directory_replaced_by_a_file_are_listed_or_not_counted() {
     // L0: /d/child; L1: /d is a regular file (a dir→file replacement, no whiteout).
     let fs = build(&[&[E::File("d/child", "cc")], &[E::File("d", "file")]]);

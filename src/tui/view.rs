@@ -21,7 +21,7 @@ pub fn areas(size: Rect) -> super::app::Areas {
     let [left, tree] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
     // Small terminals get shorter detail panes so the lists keep some rows.
-    let (details_h, image_h) = if size.height < 32 { (6, 4) } else { (8, 5) };
+    let (details_h, image_h) = if size.height < 32 { (7, 4) } else { (9, 5) };
     let [layers, details, image, wasted] = Layout::vertical([
         Constraint::Percentage(35),
         Constraint::Length(details_h),
@@ -153,35 +153,36 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
         d.as_deref()
             .map_or("-".to_string(), |d| d.chars().take(7 + 12).collect())
     };
+    let compression = match l.compression {
+        crate::layer::Compression::None => "uncompressed",
+        crate::layer::Compression::Gzip => "gzip",
+        crate::layer::Compression::Zstd => "zstd",
+    };
     let lines = vec![
+        Line::from(vec![
+            Span::styled(format!("+{} add", l.added), diff_style(Diff::Added)),
+            Span::raw(" "),
+            Span::styled(format!("~{} mod", l.modified), diff_style(Diff::Modified)),
+            Span::raw(" "),
+            Span::styled(
+                format!("≈{} meta", l.metadata_only),
+                diff_style(Diff::Metadata),
+            ),
+            Span::raw(" "),
+            Span::styled(format!("-{} del", l.removed), diff_style(Diff::Removed)),
+        ]),
         Line::from(format!(
-            "Digest {}  DiffID {}",
-            short(&l.digest),
-            short(&l.diff_id)
-        )),
-        Line::from(format!(
-            "Size {} ({} {:?})  Wastes {}  Hides {}",
+            "Size {}, {} {compression}",
             size(l.shipped_bytes),
             size(l.compressed_bytes),
-            l.compression,
+        )),
+        Line::from(format!(
+            "Wastes {}, hides {}",
             size(l.wasted_bytes),
             size(l.hidden_lower_bytes)
         )),
-        Line::from(vec![
-            Span::styled(format!("+{} added", l.added), diff_style(Diff::Added)),
-            Span::raw("  "),
-            Span::styled(
-                format!("~{} modified", l.modified),
-                diff_style(Diff::Modified),
-            ),
-            Span::raw("  "),
-            Span::styled(
-                format!("≈{} metadata", l.metadata_only),
-                diff_style(Diff::Metadata),
-            ),
-            Span::raw("  "),
-            Span::styled(format!("-{} removed", l.removed), diff_style(Diff::Removed)),
-        ]),
+        Line::from(format!("Digest {}", short(&l.digest))),
+        Line::from(format!("DiffID {}", short(&l.diff_id))),
         Line::from(format!(
             "Command: {}",
             l.created_by.as_deref().unwrap_or("(no history)").trim()
@@ -198,10 +199,10 @@ fn draw_image(frame: &mut Frame, app: &App, area: Rect) {
     let c = &a.waste.by_cause;
     let lines = vec![
         Line::from(format!(
-            "Total {} ({} compressed)  Efficiency {}",
+            "Efficiency {}  Total {} ({} compressed)",
+            percent(a.waste.efficiency),
             size(a.image.shipped_bytes),
             size(a.image.compressed_bytes),
-            percent(a.waste.efficiency)
         )),
         Line::from(format!(
             "Wasted {}: deleted {}, overwritten {}, metadata {}",
@@ -360,7 +361,17 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
         legend.push(Span::styled(d.label(), st));
         legend.push(Span::raw(" "));
     }
-    let b = block(format!(" Files — {mode}{sort} "), focused).title_bottom(Line::from(legend));
+    let filter = if app.filter_text().is_empty() {
+        String::new()
+    } else {
+        format!(
+            " — filter {:?}: {} matches",
+            app.filter_text(),
+            app.tree.match_count
+        )
+    };
+    let b =
+        block(format!(" Files — {mode}{sort}{filter} "), focused).title_bottom(Line::from(legend));
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let mut header = Vec::new();
@@ -500,23 +511,46 @@ fn popup(frame: &mut Frame, title: &str, lines: Vec<Line<'static>>, width: u16, 
 }
 
 fn draw_help(frame: &mut Frame, app: &App) {
-    let mut lines = Vec::new();
+    // One line per binding group, laid out in as many columns as the screen needs.
+    let mut items: Vec<Line<'static>> = Vec::new();
     let mut last_ctx = None;
     for (ctx, action, keys) in app.keymap.entries() {
         if last_ctx != Some(ctx) {
-            lines.push(Line::from(format!("[{}]", ctx.name())).bold());
+            items.push(Line::from(format!("[{}]", ctx.name())).bold());
             last_ctx = Some(ctx);
         }
         let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
-        lines.push(Line::from(format!(
-            "  {:<18} {}",
-            keys.join(", "),
-            action.describe()
-        )));
+        items.push(Line::from(vec![
+            Span::styled(format!("{:<13}", keys.join(", ")), Style::new().bold()),
+            Span::raw(format!(" {}", action.describe())),
+        ]));
     }
-    lines.push(Line::from("Any key closes this help. Keys: ~/.config/strata/keys.conf").dim());
-    let h = lines.len() as u16;
-    popup(frame, "Keys", lines, 72, h);
+    let area = frame.area();
+    let rect = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    frame.render_widget(Clear, rect);
+    let b = block(
+        " Keys — any key closes; ~/.config/strata/keys.conf ".into(),
+        true,
+    );
+    let inner = b.inner(rect);
+    frame.render_widget(b, rect);
+    let rows = usize::from(inner.height).max(1);
+    let columns = items.len().div_ceil(rows).max(1);
+    let width = inner.width / columns as u16;
+    for (c, chunk) in items.chunks(rows).enumerate() {
+        let col = Rect {
+            x: inner.x + width * c as u16,
+            y: inner.y,
+            width,
+            height: inner.height,
+        };
+        frame.render_widget(Paragraph::new(chunk.to_vec()), col);
+    }
 }
 
 fn draw_history(frame: &mut Frame, app: &App, node: crate::overlay::NodeId) {
