@@ -4,7 +4,7 @@
 pub mod decode;
 pub mod tar;
 
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -200,7 +200,10 @@ pub fn read_layer(
     };
     // A plain tar's diff_id is its blob digest: hash it once.
     let hash_tar = options.verify && compression != Compression::None;
-    let tar_stream = decode::HashReader::new(decoder, hash_tar, None);
+    let tar_stream = BufReader::with_capacity(
+        decode::TAR_BUFFER,
+        decode::HashReader::new(decoder, hash_tar, None),
+    );
     let mut walker = TarWalker::new(tar_stream);
     let mut scan = LayerScan::new(index);
     scan.compression = compression;
@@ -225,10 +228,9 @@ pub fn read_layer(
     scan.skipped_entries = walker.skipped_unknown;
     let mut tar_stream = walker.into_inner();
     // diff_id covers the whole stream, padding after the end marker included.
-    tar_stream
-        .drain()
+    std::io::copy(&mut tar_stream, &mut std::io::sink())
         .map_err(|e| format!("corrupt {what} stream after the tar's end: {e}"))?;
-    let (decoder, tar_size, tar_digest) = tar_stream.into_parts();
+    let (decoder, tar_size, tar_digest) = tar_stream.into_inner().into_parts();
     let mut blob = decoder.into_inner();
     // Whatever follows the compressed stream still belongs to the blob and its digest.
     std::io::copy(&mut blob, &mut std::io::sink())
