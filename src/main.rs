@@ -138,7 +138,12 @@ fn load(image: &str, args: &LoadArgs) -> anyhow::Result<Analysis> {
             verify: !args.no_verify,
         },
         ignore_errors: args.ignore_errors,
-        threads: 0,
+        threads: args.threads,
+        cache: if args.cache {
+            strata::cache::default_dir()
+        } else {
+            None
+        },
     };
     let progress = Progress::default();
     let show = !args.quiet && io::stderr().is_terminal();

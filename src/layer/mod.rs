@@ -33,8 +33,8 @@ impl Default for ScanOptions {
 /// One tar entry, metadata only. Names live in the owning [`LayerScan`]'s name buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawEntry {
-    name: (u32, u32),
-    link: Option<(u32, u32)>,
+    pub(crate) name: (u32, u32),
+    pub(crate) link: Option<(u32, u32)>,
     pub kind: Kind,
     pub mode: u32,
     pub uid: u32,
@@ -60,7 +60,7 @@ pub struct LayerScan {
     /// `sha256:…` of the uncompressed tar stream, when verifying.
     pub diff_id: Option<String>,
     pub entries: Vec<RawEntry>,
-    names: Vec<u8>,
+    pub(crate) names: Vec<u8>,
     /// Entries of tar types strata does not model (skipped).
     pub skipped_entries: u64,
 }
