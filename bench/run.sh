@@ -61,7 +61,9 @@ timed() {
   local status=0
   /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" > /dev/null 2> "$OUT/last.err" || status=$?
   local t; t=$(tail -1 "$tf"); rm -f "$tf"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$rep" "$t" "$status" | tr ' ' '\t' >> "$RESULTS"
+  local wall user sys rss
+  read -r wall user sys rss <<< "$t"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$rep" "$wall" "$user" "$sys" "$rss" "$status" >> "$RESULTS"
   if [ "$status" != 0 ] && [ "$status" != 1 ]; then
     echo "   $tool on $set exited $status: $(tail -2 "$OUT/last.err" | tr '\n' ' ')" >&2
   fi

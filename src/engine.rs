@@ -203,7 +203,10 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
                         scan.skipped_entries
                     ));
                 }
+                // The entries and their names are in the filesystem now; only sizes and digests
+                // stay (a million-path layer holds ~100 MB of them).
                 scan.entries = Vec::new();
+                scan.names = Vec::new();
                 scans[applied] = Some(scan);
                 applied += 1;
                 progress.layers_done.store(applied, Ordering::Relaxed);
