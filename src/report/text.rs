@@ -141,7 +141,12 @@ fn write_paths(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
 
 /// `2→19`: shipped in layer 2, made unreachable by layer 19 (lists joined with commas).
 fn layer_span(shipped: &[usize], hidden_by: &[usize]) -> String {
-    let join = |v: &[usize]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let join = |v: &[usize]| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     if hidden_by.is_empty() {
         join(shipped)
     } else {
