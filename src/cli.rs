@@ -144,6 +144,15 @@ pub struct LoadArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Reuse layers read before (by diff_id, once verified) from the layer cache in
+    /// $STRATA_CACHE_DIR, $XDG_CACHE_HOME/strata or ~/.cache/strata, and store new ones there.
+    #[arg(long)]
+    pub cache: bool,
+
+    /// Threads reading layers (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,12 +3,15 @@
 //! scans go through the same verification and applying ([`load_scanned`]).
 
 use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
+use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::layer::{self, LayerScan, ScanOptions};
+use crate::layer::{self, Compression, LayerScan, ScanOptions};
 use crate::overlay::Fs;
 
 /// How to load an image.
@@ -19,6 +22,8 @@ pub struct LoadOptions {
     pub ignore_errors: bool,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
+    /// The layer cache's directory (`--cache`); `None`: no cache.
+    pub cache: Option<PathBuf>,
 }
 
 /// Counters a face can poll to show progress while [`load`] runs.
@@ -107,7 +112,10 @@ impl<'a> Applier<'a> {
                     scan.skipped_entries
                 ));
             }
+            // The entries and their names are in the filesystem now; only sizes and digests
+            // stay (a million-path layer holds ~100 MB of them).
             scan.entries = Vec::new();
+            scan.names = Vec::new();
             self.scans[applied] = Some(scan);
             self.applied += 1;
             self.progress
@@ -131,6 +139,70 @@ impl<'a> Applier<'a> {
             .collect::<Result<Vec<_>>>()?;
         Ok((self.fs, scans, self.warnings))
     }
+}
+
+/// Reads layer `i`, or takes it from the cache; stores what was read and verified. Returns
+/// warnings about the cache alongside.
+fn read_one(
+    image: &Image,
+    i: usize,
+    options: &LoadOptions,
+    cache: Option<&Cache>,
+    counter: &Arc<AtomicU64>,
+) -> (Result<LayerScan>, Vec<String>) {
+    let layer = &image.layers[i];
+    let mut notes = Vec::new();
+    if let (Some(cache), Some(diff_id)) = (cache, layer.diff_id.as_deref()) {
+        match cache.get(diff_id, i) {
+            Ok(Some(scan)) => return (describe_blob(image, i, scan, counter), notes),
+            Ok(None) => {}
+            Err(e) => notes.push(format!(
+                "layer {i}: layer cache entry ignored ({e}); the layer was read again"
+            )),
+        }
+    }
+    let result = layer::scan(
+        image.store.as_ref(),
+        layer,
+        options.scan,
+        Some(Arc::clone(counter)),
+    );
+    if let (Some(cache), Ok(scan)) = (cache, &result) {
+        // Only a diff_id checked against the config names a cache entry.
+        let verified = scan.diff_id.is_some()
+            && scan.diff_id == layer.diff_id
+            && scan.verify(layer).is_empty();
+        if verified && let Err(e) = cache.put(scan) {
+            notes.push(format!("layer {i}: cannot write the layer cache: {e}"));
+        }
+    }
+    (result, notes)
+}
+
+/// A cached scan describes the layer's tar; the blob is this image's own (it may be compressed
+/// differently): take its size and compression from the store, and leave its digest unread.
+fn describe_blob(
+    image: &Image,
+    i: usize,
+    mut scan: LayerScan,
+    counter: &Arc<AtomicU64>,
+) -> Result<LayerScan> {
+    let (mut raw, len) = image.store.open(&image.layers[i].location)?;
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match raw.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(&image.layers[i].location, e)),
+        }
+    }
+    scan.compression = Compression::sniff(&head[..got]);
+    scan.compressed_size = len;
+    scan.blob_digest = None;
+    counter.fetch_add(len, Ordering::Relaxed);
+    Ok(scan)
 }
 
 /// Reads all layers of `image` and rebuilds its filesystem. A store that read its layers
@@ -163,12 +235,13 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
     let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
     let mut applier = Applier::new(&image, options, progress);
+    let cache = options.cache.as_ref().map(Cache::new);
 
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<(usize, Result<LayerScan>)>();
+        let (tx, rx) = mpsc::channel::<(usize, Result<LayerScan>, Vec<String>)>();
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, cancel, order, image) = (&next, &cancel, &order, &image);
+            let (next, cancel, order, image, cache) = (&next, &cancel, &order, &image, &cache);
             let counter = Arc::clone(&progress.bytes);
             scope.spawn(move || {
                 loop {
@@ -179,21 +252,16 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
                     let Some(&i) = order.get(slot) else {
                         return;
                     };
-                    let layer = &image.layers[i];
-                    let result = layer::scan(
-                        image.store.as_ref(),
-                        layer,
-                        options.scan,
-                        Some(Arc::clone(&counter)),
-                    );
-                    if tx.send((i, result)).is_err() {
+                    let (result, notes) = read_one(image, i, options, cache.as_ref(), &counter);
+                    if tx.send((i, result, notes)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(tx);
-        for (i, result) in rx {
+        for (i, result, notes) in rx {
+            applier.warnings.extend(notes);
             if !applier.receive(i, result) {
                 cancel.store(true, Ordering::Relaxed);
             }

@@ -5,6 +5,7 @@
 //! efficiency ([`analysis`]). The faces — text, JSON, CI rules — only read the result.
 
 pub mod analysis;
+pub mod cache;
 pub mod ci;
 pub mod engine;
 pub mod error;

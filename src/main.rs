@@ -160,7 +160,12 @@ fn load_options(args: &LoadArgs) -> LoadOptions {
             verify: !args.no_verify,
         },
         ignore_errors: args.ignore_errors,
-        threads: 0,
+        threads: args.threads,
+        cache: if args.cache {
+            strata::cache::default_dir()
+        } else {
+            None
+        },
     }
 }
 

@@ -141,6 +141,10 @@ impl<R: BufRead> Read for Decoder<R> {
 /// The buffer size between the blob and the decompressor.
 pub const BLOB_BUFFER: usize = 256 * 1024;
 
+/// The buffer size between the decompressor and the tar walker: large, so the decompressor
+/// writes long runs (small reads make zlib copy out of its window and checksum tiny slices).
+pub const TAR_BUFFER: usize = 256 * 1024;
+
 /// Wraps a raw blob reader: hashing of the compressed bytes, buffering, decompression.
 pub fn open_blob<R: Read>(
     raw: R,

@@ -4,7 +4,7 @@
 pub mod decode;
 pub mod tar;
 
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -33,8 +33,8 @@ impl Default for ScanOptions {
 /// One tar entry, metadata only. Names live in the owning [`LayerScan`]'s name buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawEntry {
-    name: (u32, u32),
-    link: Option<(u32, u32)>,
+    pub(crate) name: (u32, u32),
+    pub(crate) link: Option<(u32, u32)>,
     pub kind: Kind,
     pub mode: u32,
     pub uid: u32,
@@ -60,7 +60,7 @@ pub struct LayerScan {
     /// `sha256:…` of the uncompressed tar stream, when verifying.
     pub diff_id: Option<String>,
     pub entries: Vec<RawEntry>,
-    names: Vec<u8>,
+    pub(crate) names: Vec<u8>,
     /// Entries of tar types strata does not model (skipped).
     pub skipped_entries: u64,
 }
@@ -230,7 +230,10 @@ pub fn read_layer(
     };
     // A plain tar's diff_id is its blob digest: hash it once.
     let hash_tar = options.verify && compression != Compression::None;
-    let tar_stream = decode::HashReader::new(decoder, hash_tar, None);
+    let tar_stream = BufReader::with_capacity(
+        decode::TAR_BUFFER,
+        decode::HashReader::new(decoder, hash_tar, None),
+    );
     let mut walker = TarWalker::new(tar_stream);
     let mut scan = LayerScan::new(index);
     scan.compression = compression;
@@ -255,10 +258,9 @@ pub fn read_layer(
     scan.skipped_entries = walker.skipped_unknown;
     let mut tar_stream = walker.into_inner();
     // diff_id covers the whole stream, padding after the end marker included.
-    tar_stream
-        .drain()
+    std::io::copy(&mut tar_stream, &mut std::io::sink())
         .map_err(|e| format!("corrupt {what} stream after the tar's end: {e}"))?;
-    let (decoder, tar_size, tar_digest) = tar_stream.into_parts();
+    let (decoder, tar_size, tar_digest) = tar_stream.into_inner().into_parts();
     let mut blob = decoder.into_inner();
     // Whatever follows the compressed stream still belongs to the blob and its digest.
     std::io::copy(&mut blob, &mut std::io::sink())
@@ -288,7 +290,7 @@ pub fn extract(
     use std::io::{Seek, Write};
     let (_, decoder) =
         decode::open_blob(raw, false, None).map_err(|e| format!("cannot read: {e}"))?;
-    let mut walker = TarWalker::new(decoder);
+    let mut walker = TarWalker::new(std::io::BufReader::with_capacity(256 * 1024, decoder));
     while let Some(entry) = walker.next_entry().map_err(|e| e.to_string())? {
         if entry.kind != Kind::File
             || entry.size != size

@@ -2,7 +2,7 @@
 //! but the loop is ours, so extension headers are capped, content is never buffered, and every
 //! error says at which byte offset the archive went wrong.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead};
 
 use tar::{EntryType, Header};
 
@@ -70,6 +70,10 @@ pub enum TarError {
 /// Walks a tar stream entry by entry. Call [`TarWalker::next_entry`]; the content of the
 /// entry it returned can then be read with [`TarWalker::read_content`], or is skipped by the
 /// next call.
+///
+/// The stream is a [`BufRead`]: content is handed to the caller straight out of the reader's
+/// buffer, and the decompressor behind it fills large buffers instead of answering one small
+/// read per header and per file (which made zlib copy out of its window for every call).
 pub struct TarWalker<R> {
     inner: R,
     /// Bytes consumed so far (for messages).
@@ -77,21 +81,18 @@ pub struct TarWalker<R> {
     /// Content bytes of the current entry not yet read, and padding after them.
     remaining: u64,
     padding: u64,
-    /// Scratch for skipping and hashing content.
-    buf: Vec<u8>,
     done: bool,
     /// Entries whose type is not understood (skipped).
     pub skipped_unknown: u64,
 }
 
-impl<R: Read> TarWalker<R> {
+impl<R: BufRead> TarWalker<R> {
     pub fn new(inner: R) -> Self {
         TarWalker {
             inner,
             offset: 0,
             remaining: 0,
             padding: 0,
-            buf: vec![0; 256 * 1024],
             done: false,
             skipped_unknown: 0,
         }
@@ -110,17 +111,18 @@ impl<R: Read> TarWalker<R> {
     /// Reads the rest of the current entry's content, passing each chunk to `sink`.
     pub fn read_content(&mut self, mut sink: impl FnMut(&[u8])) -> Result<(), TarError> {
         while self.remaining > 0 {
-            let want = usize::try_from(self.remaining)
-                .unwrap_or(usize::MAX)
-                .min(self.buf.len());
-            let n = self.inner.read(&mut self.buf[..want])?;
-            if n == 0 {
+            let avail = self.inner.fill_buf()?;
+            if avail.is_empty() {
                 return Err(TarError::Truncated(format!(
                     "stream ends at byte {} inside an entry's content ({} bytes missing)",
                     self.offset, self.remaining
                 )));
             }
-            sink(&self.buf[..n]);
+            let n = usize::try_from(self.remaining)
+                .unwrap_or(usize::MAX)
+                .min(avail.len());
+            sink(&avail[..n]);
+            self.inner.consume(n);
             self.offset += n as u64;
             self.remaining -= n as u64;
         }
@@ -130,27 +132,25 @@ impl<R: Read> TarWalker<R> {
     fn skip_rest(&mut self) -> Result<(), TarError> {
         self.read_content(|_| ())?;
         if self.padding > 0 {
-            let pad = usize::try_from(self.padding).unwrap_or(BLOCK);
-            self.read_exact_at(pad, "padding")?;
-            self.padding = 0;
+            self.skip_padding()?;
         }
         Ok(())
     }
 
-    /// Reads exactly `n` (≤ buffer) bytes into the scratch buffer.
-    fn read_exact_at(&mut self, n: usize, what: &str) -> Result<(), TarError> {
-        let mut got = 0;
-        while got < n {
-            let r = self.inner.read(&mut self.buf[got..n])?;
-            if r == 0 {
+    fn skip_padding(&mut self) -> Result<(), TarError> {
+        while self.padding > 0 {
+            let avail = self.inner.fill_buf()?.len();
+            if avail == 0 {
                 return Err(TarError::Truncated(format!(
-                    "stream ends at byte {} inside {what}",
-                    self.offset + got as u64
+                    "stream ends at byte {} inside padding",
+                    self.offset
                 )));
             }
-            got += r;
+            let n = usize::try_from(self.padding).unwrap_or(BLOCK).min(avail);
+            self.inner.consume(n);
+            self.offset += n as u64;
+            self.padding -= n as u64;
         }
-        self.offset += n as u64;
         Ok(())
     }
 
@@ -159,8 +159,8 @@ impl<R: Read> TarWalker<R> {
         let mut block = [0u8; BLOCK];
         let mut got = 0;
         while got < BLOCK {
-            let r = self.inner.read(&mut block[got..])?;
-            if r == 0 {
+            let avail = self.inner.fill_buf()?;
+            if avail.is_empty() {
                 if got == 0 {
                     return Ok(None);
                 }
@@ -169,7 +169,10 @@ impl<R: Read> TarWalker<R> {
                     self.offset + got as u64
                 )));
             }
-            got += r;
+            let n = (BLOCK - got).min(avail.len());
+            block[got..got + n].copy_from_slice(&avail[..n]);
+            self.inner.consume(n);
+            got += n;
         }
         self.offset += BLOCK as u64;
         Ok(Some(block))

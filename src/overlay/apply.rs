@@ -36,7 +36,11 @@ impl Fs {
         // Pass 1: whiteouts hide lower layers only, wherever they sit in the tar.
         for entry in &scan.entries {
             let name = scan.name(entry);
-            let comps = super::path::components(name);
+            // Most entries are not markers: skip them without splitting the name.
+            if !contains(name, whiteout::PREFIX) {
+                continue;
+            }
+            let comps = components(name);
             let Some((last, dirs)) = comps.split_last() else {
                 continue;
             };
@@ -85,16 +89,22 @@ impl Fs {
         }
 
         // Pass 2: the entries, in order.
+        let mut cache = ParentCache::default();
         for entry in &scan.entries {
             facts.tar_bytes += entry.size;
             let name = scan.name(entry);
-            let comps = super::path::components(name);
+            let comps = components(name);
             if let Some(last) = comps.last()
                 && whiteout::classify(last) != Marker::None
             {
                 continue;
             }
-            if let Err(why) = self.apply_entry(scan, entry, &comps, layer, &mut facts) {
+            let prefix = comps
+                .last()
+                .map_or(&name[..0], |last| parent_prefix(name, last));
+            if let Err(why) =
+                self.apply_entry(scan, entry, &comps, prefix, layer, &mut facts, &mut cache)
+            {
                 facts.warnings.push(format!(
                     "{}: {why}; entry skipped",
                     super::path::display(&comps)
@@ -119,13 +129,16 @@ impl Fs {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply_entry(
         &mut self,
         scan: &LayerScan,
         entry: &RawEntry,
         comps: &[&[u8]],
+        prefix: &[u8],
         layer: u16,
         facts: &mut LayerFacts,
+        cache: &mut ParentCache,
     ) -> Result<(), String> {
         let Some((last, dirs)) = comps.split_last() else {
             // The root itself: only its metadata can change.
@@ -135,9 +148,27 @@ impl Fs {
             }
             return Ok(());
         };
-        let parent = self
-            .resolve_dir(dirs, layer, true)?
-            .ok_or("parent missing")?;
+        if !self.parent_cache {
+            cache.clear();
+        }
+        let parent = match cache.lookup(prefix) {
+            Some(ParentHit::Exact(node)) => node,
+            Some(ParentHit::Below(node, rest)) => {
+                let rest = components(rest);
+                let p = self
+                    .resolve_dir_from(node, &rest, layer, true)?
+                    .ok_or("parent missing")?;
+                cache.store(prefix, p);
+                p
+            }
+            None => {
+                let p = self
+                    .resolve_dir(dirs, layer, true)?
+                    .ok_or("parent missing")?;
+                cache.store(prefix, p);
+                p
+            }
+        };
         let meta = match entry.kind {
             Kind::File => {
                 facts.shipped += entry.size;
@@ -178,6 +209,11 @@ impl Fs {
             _ => self.meta_for(entry, NONE, NONE),
         };
         let node = self.child_or_create(parent, last)?;
+        // A new symlink, or a path changing kind (a directory replaced, so its subtree removed),
+        // can change how later names resolve: forget the cached parent.
+        if meta.kind == Kind::Symlink || self.current(node).is_some_and(|c| c.kind != meta.kind) {
+            cache.clear();
+        }
         if let Some(object) = meta.object()
             && self.objects[object as usize].node == NONE
         {
@@ -289,7 +325,18 @@ impl Fs {
         layer: u16,
         create: bool,
     ) -> Result<Option<NodeId>, String> {
-        let mut cur = ROOT;
+        self.resolve_dir_from(ROOT, comps, layer, create)
+    }
+
+    /// [`Fs::resolve_dir`] from a directory already resolved (`comps` hold no `..`).
+    fn resolve_dir_from(
+        &mut self,
+        start: NodeId,
+        comps: &[&[u8]],
+        layer: u16,
+        create: bool,
+    ) -> Result<Option<NodeId>, String> {
+        let mut cur = start;
         for (i, name) in comps.iter().enumerate() {
             match self.step(cur, name, layer, create)? {
                 Step::Dir(n) => cur = n,
@@ -358,7 +405,7 @@ impl Fs {
     /// A path named by a hard link (relative to the archive root): parents resolved, the last
     /// component taken as it is.
     fn resolve_existing(&mut self, target: &[u8], layer: u16) -> Option<NodeId> {
-        let comps = super::path::components(target);
+        let comps = components(target);
         let (last, dirs) = comps.split_last()?;
         let dir = self.resolve_dir(dirs, layer, false).ok()??;
         let node = self.child(dir, last)?;
@@ -447,6 +494,74 @@ impl Fs {
                 state,
             });
         }
+    }
+}
+
+/// Components of a name without allocating for the usual depths.
+fn components(name: &[u8]) -> SmallVec<[&[u8]; 16]> {
+    let mut out: SmallVec<[&[u8]; 16]> = SmallVec::new();
+    for part in name.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The bytes of `name` before its last component (`last` is a slice of `name`). The parent
+/// components of `name` are exactly the components of this prefix.
+fn parent_prefix<'a>(name: &'a [u8], last: &[u8]) -> &'a [u8] {
+    let at = (last.as_ptr() as usize).saturating_sub(name.as_ptr() as usize);
+    &name[..at.min(name.len())]
+}
+
+/// The parent directory resolved for the previous entry, keyed by the raw bytes of its name
+/// before the last component. Tars list a directory's files together, so most entries resolve
+/// their parent with one comparison instead of a hash lookup per component. Cleared whenever an
+/// entry could change how a path resolves (a symlink, a kind change, a subtree removed).
+#[derive(Default)]
+struct ParentCache {
+    prefix: Vec<u8>,
+    node: Option<NodeId>,
+}
+
+enum ParentHit<'a> {
+    /// The same parent.
+    Exact(NodeId),
+    /// Below the cached directory: resolve the rest from it.
+    Below(NodeId, &'a [u8]),
+}
+
+impl ParentCache {
+    fn lookup<'a>(&self, prefix: &'a [u8]) -> Option<ParentHit<'a>> {
+        let node = self.node?;
+        if prefix == self.prefix.as_slice() {
+            return Some(ParentHit::Exact(node));
+        }
+        let rest = prefix.strip_prefix(self.prefix.as_slice())?;
+        // Only at a component boundary, and never with `..` (it could climb above the cached
+        // directory, and through a symlink `..` means the link's parent, not the target's).
+        let boundary = self.prefix.is_empty() || self.prefix.last() == Some(&b'/');
+        (boundary && !rest.split(|&b| b == b'/').any(|c| c == b".."))
+            .then_some(ParentHit::Below(node, rest))
+    }
+
+    fn store(&mut self, prefix: &[u8], node: NodeId) {
+        self.prefix.clear();
+        self.prefix.extend_from_slice(prefix);
+        self.node = Some(node);
+    }
+
+    fn clear(&mut self) {
+        self.node = None;
     }
 }
 

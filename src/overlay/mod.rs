@@ -158,6 +158,8 @@ pub struct Fs {
     metas: Vec<Meta>,
     objects: Vec<Object>,
     layers: Vec<LayerFacts>,
+    /// Reuse the previous entry's parent directory (off only in tests that compare both ways).
+    parent_cache: bool,
 }
 
 impl Default for Fs {
@@ -184,6 +186,7 @@ impl Fs {
             metas: Vec::new(),
             objects: Vec::new(),
             layers: Vec::new(),
+            parent_cache: true,
         }
     }
 

@@ -434,7 +434,50 @@ mod props {
         build(&refs)
     }
 
+    const DEEP: &[&str] = &[
+        "a", "a/b", "a/b/f", "a/b/g", "a/c/f", "l/f", "l/b/g", "m/x", "a/b/../h",
+    ];
+    const TARGETS: &[&str] = &["a", "a/b", "/a/c", "../a", "m", "l/b"];
+
+    fn arb_deep_entry() -> impl Strategy<Value = E> {
+        prop_oneof![
+            4 => (0..DEEP.len(), 0..CONTENTS.len()).prop_map(|(n, c)| E::File(DEEP[n], CONTENTS[c])),
+            3 => (0..DEEP.len()).prop_map(|n| E::Dir(DEEP[n])),
+            1 => (0..DEEP.len()).prop_map(|n| E::Wh(DEEP[n])),
+            1 => (0..DEEP.len(), 0..DEEP.len()).prop_map(|(a, b)| E::Hard(DEEP[a], DEEP[b])),
+            2 => (0..DEEP.len(), 0..TARGETS.len()).prop_map(|(a, b)| E::Sym(DEEP[a], TARGETS[b])),
+        ]
+    }
+
+    fn build_with(layers: &[Vec<E>], cache: bool) -> Fs {
+        let mut fs = Fs::new();
+        fs.parent_cache = cache;
+        for l in layers {
+            fs.apply(&layer(l));
+        }
+        fs.finish();
+        fs
+    }
+
     proptest! {
+        /// The parent cache changes nothing: same states, events and warnings at every layer.
+        #[test]
+        fn parent_cache_is_invisible(
+            layers in prop::collection::vec(prop::collection::vec(arb_deep_entry(), 0..14), 1..5)
+        ) {
+            let with = build_with(&layers, true);
+            let without = build_with(&layers, false);
+            prop_assert_eq!(with.node_count(), without.node_count());
+            for k in 0..layers.len() {
+                prop_assert_eq!(listing(&with, k), listing(&without, k));
+                prop_assert_eq!(&with.layer(k).warnings, &without.layer(k).warnings);
+            }
+            for n in with.node_ids() {
+                prop_assert_eq!(with.events(n), without.events(n));
+                prop_assert_eq!(with.path(n), without.path(n));
+            }
+        }
+
         /// visible + wasted = shipped, and the per-layer and per-cause splits add up.
         #[test]
         fn waste_adds_up(layers in arb_layers()) {

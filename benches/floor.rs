@@ -1,0 +1,78 @@
+//! The decompression floor: every layer blob of an image read through the same blob store and
+//! the same decompressors strata uses, in parallel (largest first) across the cores, with the
+//! output thrown away. No tar parsing, no hashing unless `--sha256` (then: blob and tar
+//! SHA-256, what verification costs on top).
+//!
+//!     cargo bench --bench floor -- IMAGE [--threads N] [--sha256]
+//!
+//! Prints one line: `floor <layers> layers <tar bytes> bytes <seconds> s`. bench/run.sh times
+//! the process with /usr/bin/time, like every other tool it compares.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use strata::layer::decode;
+use strata::source::{self, OpenOptions};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut image = None;
+    let mut threads = std::thread::available_parallelism().map_or(2, |p| p.get());
+    let mut sha = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--bench" => {}
+            "--sha256" => sha = true,
+            "--threads" => threads = args.next().ok_or("--threads N")?.parse()?,
+            _ => image = Some(a),
+        }
+    }
+    let image = image.ok_or("usage: floor IMAGE [--threads N] [--sha256]")?;
+    let start = Instant::now();
+    let img = source::open(&image, &OpenOptions::default())?;
+    let mut order: Vec<(u64, usize)> = img
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let size = l
+                .size
+                .or_else(|| img.store.open(&l.location).ok().map(|(_, n)| n))
+                .unwrap_or(0);
+            (size, i)
+        })
+        .collect();
+    order.sort_by_key(|&(s, _)| std::cmp::Reverse(s));
+    let next = AtomicUsize::new(0);
+    let total = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| -> Result<(), String> {
+                let mut buf = vec![0u8; 256 * 1024];
+                while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let layer = &img.layers[i];
+                    let (raw, _) = img.store.open(&layer.location).map_err(|e| e.to_string())?;
+                    let (_, d) = decode::open_blob(raw, sha, None).map_err(|e| e.to_string())?;
+                    let mut d = decode::HashReader::new(d, sha, None);
+                    loop {
+                        let n = d.read(&mut buf).map_err(|e| e.to_string())?;
+                        if n == 0 {
+                            break;
+                        }
+                        total.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    let _ = d.into_parts();
+                }
+                Ok(())
+            });
+        }
+    });
+    println!(
+        "floor {} layers {} bytes {:.3} s",
+        img.layers.len(),
+        total.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
