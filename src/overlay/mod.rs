@@ -14,6 +14,8 @@ pub mod path;
 pub mod whiteout;
 
 #[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
 mod tests;
 
 use hashbrown::HashMap;

@@ -58,7 +58,8 @@ pub struct ListState {
 }
 
 impl ListState {
-    fn clamp(&mut self, len: usize, height: usize) {
+    /// Keeps the selection inside `len` rows and on screen in a window of `height` rows.
+    pub(crate) fn clamp(&mut self, len: usize, height: usize) {
         self.selected = self.selected.min(len.saturating_sub(1));
         let height = height.max(1);
         if self.selected < self.offset {
@@ -69,9 +70,11 @@ impl ListState {
         self.offset = self.offset.min(len.saturating_sub(height));
     }
 
-    fn step(&mut self, delta: isize, len: usize, height: usize) {
-        let max = len.saturating_sub(1) as isize;
-        self.selected = (self.selected as isize + delta).clamp(0, max.max(0)) as usize;
+    /// Moves the selection by `delta` rows (saturating at both ends).
+    pub(crate) fn step(&mut self, delta: isize, len: usize, height: usize) {
+        let max = isize::try_from(len.saturating_sub(1)).unwrap_or(isize::MAX);
+        let now = isize::try_from(self.selected).unwrap_or(isize::MAX);
+        self.selected = usize::try_from(now.saturating_add(delta).clamp(0, max)).unwrap_or(0);
         self.clamp(len, height);
     }
 }

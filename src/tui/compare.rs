@@ -70,32 +70,7 @@ pub struct Row {
     pub depth: usize,
 }
 
-/// A list's selection and scroll.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ListState {
-    pub selected: usize,
-    pub offset: usize,
-}
-
-impl ListState {
-    fn clamp(&mut self, len: usize, height: usize) {
-        self.selected = self.selected.min(len.saturating_sub(1));
-        let height = height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-        self.offset = self.offset.min(len.saturating_sub(height));
-    }
-
-    fn step(&mut self, delta: isize, len: usize, height: usize) {
-        let max = isize::try_from(len.saturating_sub(1)).unwrap_or(isize::MAX);
-        let now = isize::try_from(self.selected).unwrap_or(isize::MAX);
-        self.selected = usize::try_from(now.saturating_add(delta).clamp(0, max)).unwrap_or(0);
-        self.clamp(len, height);
-    }
-}
+pub use super::app::ListState;
 
 /// The screen areas, from the terminal size and the height of the totals.
 #[derive(Debug, Clone, Copy, Default)]

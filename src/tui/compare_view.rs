@@ -1,11 +1,12 @@
 //! Drawing the compare screen: reads `&State`, changes nothing. Left, the totals and both layer
 //! stacks aligned; right, the grouped file difference as a tree.
 
+use super::view::block;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Gauge, Paragraph, Wrap};
 
 use super::compare::{ACTIONS, Areas, Node, Pane, State};
 use super::keymap::{Action, Context};
@@ -28,20 +29,6 @@ fn change_color(c: FileChange) -> Color {
         FileChange::Changed => CHANGED,
         FileChange::MetadataOnly => METADATA,
     }
-}
-
-fn block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::new()
-            .fg(Color::LightBlue)
-            .add_modifier(Modifier::BOLD)
-    } else {
-        Style::new()
-    };
-    Block::new()
-        .borders(Borders::ALL)
-        .border_style(style)
-        .title(Span::styled(title, style))
 }
 
 /// Greedy word wrap at `width` characters (a word longer than a line is cut).

@@ -5,75 +5,7 @@
 //! compares the rows with a listing written out in full.
 
 use super::*;
-use crate::layer::{LayerScan, TarEntry};
-
-/// A layer entry written by hand (as in src/overlay/tests.rs).
-#[derive(Debug, Clone)]
-enum E {
-    File(&'static str, &'static str),
-    FileMode(&'static str, &'static str, u32),
-    Dir(&'static str),
-    Sym(&'static str, &'static str),
-    /// `.wh.` marker for the path.
-    Wh(&'static str),
-}
-
-fn entry(e: &E) -> (TarEntry, u64) {
-    let mut t = TarEntry {
-        path: Vec::new(),
-        link: None,
-        kind: Kind::File,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: 1,
-        size: 0,
-    };
-    let mut hash = 0;
-    match e {
-        E::File(p, c) | E::FileMode(p, c, _) => {
-            t.path = p.as_bytes().to_vec();
-            t.size = c.len() as u64;
-            hash = xxhash_rust::xxh3::xxh3_64(c.as_bytes());
-            if let E::FileMode(_, _, m) = e {
-                t.mode = *m;
-            }
-        }
-        E::Dir(p) => {
-            t.path = p.as_bytes().to_vec();
-            t.kind = Kind::Dir;
-            t.mode = 0o755;
-        }
-        E::Sym(p, target) => {
-            t.path = p.as_bytes().to_vec();
-            t.kind = Kind::Symlink;
-            t.link = Some(target.as_bytes().to_vec());
-        }
-        E::Wh(p) => {
-            let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
-            t.path = format!("{dir}/.wh.{name}").into_bytes();
-        }
-    }
-    (t, hash)
-}
-
-fn layer(entries: &[E]) -> LayerScan {
-    let mut scan = LayerScan::new(0);
-    for e in entries {
-        let (t, h) = entry(e);
-        scan.push(&t, h).expect("push");
-    }
-    scan
-}
-
-fn build(layers: &[&[E]]) -> Fs {
-    let mut fs = Fs::new();
-    for l in layers {
-        fs.apply(&layer(l));
-    }
-    fs.finish();
-    fs
-}
+use crate::overlay::testkit::{E, build};
 
 fn node(fs: &Fs, path: &str) -> NodeId {
     fs.lookup(path).unwrap_or_else(|| panic!("no node {path}"))

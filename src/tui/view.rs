@@ -49,7 +49,7 @@ fn diff_style(d: Diff) -> Style {
     }
 }
 
-fn block(title: String, focused: bool) -> Block<'static> {
+pub(crate) fn block(title: String, focused: bool) -> Block<'static> {
     let style = if focused {
         Style::new()
             .fg(Color::LightBlue)
