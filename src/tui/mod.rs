@@ -37,48 +37,30 @@ pub fn load_keymap() -> Result<Keymap> {
 pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
     let source = image.source.clone();
     let layer_count = image.layers.len();
-    let progress = Progress::default();
+    let progress = std::sync::Arc::new(Progress::default());
+    let (tx, rx) = mpsc::channel();
+    {
+        // A plain thread, not a scoped one: quitting while it reads leaves it to the process exit.
+        let (progress, options) = (std::sync::Arc::clone(&progress), options.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(engine::load(image, &options, &progress));
+        });
+    }
     let mut terminal = ratatui::init();
     let _ = execute!(io::stdout(), event::EnableMouseCapture);
-    let result = std::thread::scope(|s| -> Result<Option<Loaded>> {
-        let (tx, rx) = mpsc::channel();
-        let progress_ref = &progress;
-        s.spawn(move || {
-            let _ = tx.send(engine::load(image, options, progress_ref));
-        });
-        loop {
-            let _ = terminal.draw(|f| {
-                view::draw_loading(
-                    f,
-                    &source,
-                    progress.bytes.load(std::sync::atomic::Ordering::Relaxed),
-                    progress.total.load(std::sync::atomic::Ordering::Relaxed),
-                    (
-                        progress
-                            .layers_done
-                            .load(std::sync::atomic::Ordering::Relaxed),
-                        layer_count,
-                    ),
-                );
-            });
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(r) => return r.map(Some),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(Error::format(source.clone(), "the reader stopped"));
-                }
-            }
-            if event::poll(Duration::ZERO).unwrap_or(false)
-                && let Ok(Event::Key(k)) = event::read()
-                && k.kind == KeyEventKind::Press
-                && (k.code == KeyCode::Char('q')
-                    || (k.code == KeyCode::Char('c')
-                        && k.modifiers.contains(event::KeyModifiers::CONTROL)))
-            {
-                // The reader finishes in the background; nothing is shown of it.
-                return Ok(None);
-            }
-        }
+    let result = wait_for(&mut terminal, &rx, &source, |f| {
+        view::draw_loading(
+            f,
+            &source,
+            progress.bytes.load(std::sync::atomic::Ordering::Relaxed),
+            progress.total.load(std::sync::atomic::Ordering::Relaxed),
+            (
+                progress
+                    .layers_done
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                layer_count,
+            ),
+        );
     });
     let outcome = match result {
         Ok(Some(loaded)) => {
@@ -95,6 +77,35 @@ pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
     let _ = execute!(io::stdout(), event::DisableMouseCapture);
     ratatui::restore();
     outcome
+}
+
+/// Draws the loading screen every 100 ms until the reader's result arrives; `q` or ctrl+c gives
+/// up (`Ok(None)`), leaving the reader to finish unseen.
+fn wait_for<T>(
+    terminal: &mut ratatui::DefaultTerminal,
+    rx: &mpsc::Receiver<Result<T>>,
+    source: &str,
+    mut draw: impl FnMut(&mut ratatui::Frame),
+) -> Result<Option<T>> {
+    loop {
+        let _ = terminal.draw(&mut draw);
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => return r.map(Some),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::format(source.to_string(), "the reader stopped"));
+            }
+        }
+        if event::poll(Duration::ZERO).unwrap_or(false)
+            && let Ok(Event::Key(k)) = event::read()
+            && k.kind == KeyEventKind::Press
+            && (k.code == KeyCode::Char('q')
+                || (k.code == KeyCode::Char('c')
+                    && k.modifiers.contains(event::KeyModifiers::CONTROL)))
+        {
+            return Ok(None);
+        }
+    }
 }
 
 fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
@@ -225,44 +236,26 @@ pub fn run_compare(
         });
     }
     let mut terminal = ratatui::init();
-    let loaded = loop {
-        let _ = terminal.draw(|f| {
-            compare_view::draw_loading(
-                f,
-                &[
-                    compare_view::Loading {
-                        label: "A",
-                        source: &source_a,
-                        progress: &pa,
-                        layers: layers_a,
-                    },
-                    compare_view::Loading {
-                        label: "B",
-                        source: &source_b,
-                        progress: &pb,
-                        layers: layers_b,
-                    },
-                ],
-                comparing.load(Ordering::Relaxed),
-            );
-        });
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(r) => break r.map(Some),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                break Err(Error::format(source_a.clone(), "the reader stopped"));
-            }
-        }
-        if event::poll(Duration::ZERO).unwrap_or(false)
-            && let Ok(Event::Key(k)) = event::read()
-            && k.kind == KeyEventKind::Press
-            && (k.code == KeyCode::Char('q')
-                || (k.code == KeyCode::Char('c')
-                    && k.modifiers.contains(event::KeyModifiers::CONTROL)))
-        {
-            break Ok(None);
-        }
-    };
+    let loaded = wait_for(&mut terminal, &rx, &source_a, |f| {
+        compare_view::draw_loading(
+            f,
+            &[
+                compare_view::Loading {
+                    label: "A",
+                    source: &source_a,
+                    progress: &pa,
+                    layers: layers_a,
+                },
+                compare_view::Loading {
+                    label: "B",
+                    source: &source_b,
+                    progress: &pb,
+                    layers: layers_b,
+                },
+            ],
+            comparing.load(Ordering::Relaxed),
+        );
+    });
     let outcome = match loaded {
         Ok(Some(c)) => {
             let size = terminal
