@@ -256,14 +256,18 @@ fn default_top(output: &OutputArgs, json: bool) -> usize {
 }
 
 /// Writes the JSON analysis to `--json FILE` if asked.
+/// Keeps the paths the outputs list: `--top N` for both, else 100 (JSON; text shows 20 of them).
+/// Done in place, once: an image can waste bytes at hundreds of thousands of paths.
+fn keep_top_paths(a: &mut Analysis, output: &OutputArgs) {
+    let top = default_top(output, true);
+    if top > 0 {
+        a.truncate_paths(top);
+    }
+}
+
 fn write_json_file(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     if let Some(path) = &output.json {
-        let mut a = a.clone();
-        let top = default_top(output, true);
-        if top > 0 {
-            a.truncate_paths(top);
-        }
-        let text = serde_json::to_string_pretty(&a)?;
+        let text = serde_json::to_string_pretty(a)?;
         std::fs::write(path, text + "\n").with_context(|| path.display().to_string())?;
     }
     Ok(())
@@ -273,12 +277,7 @@ fn print(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match output.format {
         Format::Json => {
-            let mut a = a.clone();
-            let top = default_top(output, true);
-            if top > 0 {
-                a.truncate_paths(top);
-            }
-            serde_json::to_writer_pretty(&mut out, &a)?;
+            serde_json::to_writer_pretty(&mut out, a)?;
             writeln!(out)?;
         }
         Format::Text => {
@@ -297,8 +296,9 @@ fn warn_all(a: &Analysis) {
 }
 
 fn analyze(image: &str, load_args: &LoadArgs, output: &OutputArgs) -> anyhow::Result<u8> {
-    let a = load(image, load_args)?;
+    let mut a = load(image, load_args)?;
     warn_all(&a);
+    keep_top_paths(&mut a, output);
     write_json_file(&a, output)?;
     print(&a, output)?;
     Ok(0)
@@ -322,7 +322,7 @@ fn run_ci(
     for w in &rules.warnings {
         eprintln!("strata: warning: {w}");
     }
-    let a = load(image, load_args)?;
+    let mut a = load(image, load_args)?;
     warn_all(&a);
     let metrics = match args.metrics {
         MetricsKind::Exact => Metrics {
@@ -337,6 +337,7 @@ fn run_ci(
         },
     };
     let outcomes = rules.evaluate(&metrics);
+    keep_top_paths(&mut a, output);
     write_json_file(&a, output)?;
     let mut out = io::stdout().lock();
     if output.format == Format::Json {
@@ -504,23 +505,38 @@ fn compare_screen(
     }
 }
 
-fn ci_json(a: &Analysis, outcomes: &[ci::RuleOutcome]) -> serde_json::Value {
-    let rules: Vec<serde_json::Value> = outcomes
-        .iter()
-        .map(|o| {
-            serde_json::json!({
-                "rule": o.rule.dive_name(),
-                "status": format!("{:?}", o.status).to_lowercase(),
-                "threshold": o.threshold.map(|t| t.to_string()),
-                "actual": o.actual.to_string(),
-                "message": o.message,
+/// The CI verdict as JSON (`strata.ci/v1`), serialised straight from the analysis.
+#[derive(serde::Serialize)]
+struct CiJson<'a> {
+    schema: &'static str,
+    pass: bool,
+    rules: Vec<RuleJson<'a>>,
+    analysis: &'a Analysis,
+}
+
+#[derive(serde::Serialize)]
+struct RuleJson<'a> {
+    rule: &'static str,
+    status: String,
+    threshold: Option<String>,
+    actual: String,
+    message: &'a str,
+}
+
+fn ci_json<'a>(a: &'a Analysis, outcomes: &'a [ci::RuleOutcome]) -> CiJson<'a> {
+    CiJson {
+        schema: "strata.ci/v1",
+        pass: ci::all_passed(outcomes),
+        rules: outcomes
+            .iter()
+            .map(|o| RuleJson {
+                rule: o.rule.dive_name(),
+                status: format!("{:?}", o.status).to_lowercase(),
+                threshold: o.threshold.map(|t| t.to_string()),
+                actual: o.actual.to_string(),
+                message: &o.message,
             })
-        })
-        .collect();
-    serde_json::json!({
-        "schema": "strata.ci/v1",
-        "pass": ci::all_passed(outcomes),
-        "rules": rules,
-        "analysis": a,
-    })
+            .collect(),
+        analysis: a,
+    }
 }
