@@ -119,36 +119,9 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
     writeln!(w)?;
     let t = &c.totals;
     writeln!(w, "{:<14}{:>12}  {:>12}  Difference", "", "A", "B")?;
-    writeln!(
-        w,
-        "{:<14}{:>12}  {:>12}  {}",
-        "Layers",
-        t.layers.a,
-        t.layers.b,
-        delta_text(&t.layers, false)
-    )?;
-    for (name, d) in [
-        ("Compressed", &t.compressed_bytes),
-        ("Uncompressed", &t.uncompressed_bytes),
-        ("Visible", &t.visible_bytes),
-        ("Wasted", &t.wasted_bytes),
-    ] {
-        writeln!(
-            w,
-            "{name:<14}{:>12}  {:>12}  {}",
-            size(d.a),
-            size(d.b),
-            delta_text(d, true)
-        )?;
+    for [name, a, b, d] in totals_rows(t) {
+        writeln!(w, "{name:<14}{a:>12}  {b:>12}  {d}")?;
     }
-    writeln!(
-        w,
-        "{:<14}{:>12}  {:>12}  {}",
-        "Efficiency",
-        percent(t.efficiency.a),
-        percent(t.efficiency.b),
-        efficiency_delta(t.efficiency.delta)
-    )?;
     writeln!(w)?;
 
     writeln!(w, "Layers: {}", layer_summary(c))?;
@@ -363,34 +336,9 @@ pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Resu
         code(&c.b.image.source)
     )?;
     let t = &c.totals;
-    writeln!(
-        w,
-        "| Layers | {} | {} | {} |",
-        t.layers.a,
-        t.layers.b,
-        delta_text(&t.layers, false)
-    )?;
-    for (name, d) in [
-        ("Compressed", &t.compressed_bytes),
-        ("Uncompressed", &t.uncompressed_bytes),
-        ("Visible", &t.visible_bytes),
-        ("Wasted", &t.wasted_bytes),
-    ] {
-        writeln!(
-            w,
-            "| {name} | {} | {} | {} |",
-            size(d.a),
-            size(d.b),
-            delta_text(d, true)
-        )?;
+    for [name, a, b, d] in totals_rows(t) {
+        writeln!(w, "| {name} | {a} | {b} | {d} |")?;
     }
-    writeln!(
-        w,
-        "| Efficiency | {} | {} | {} |",
-        percent(t.efficiency.a),
-        percent(t.efficiency.b),
-        efficiency_delta(t.efficiency.delta)
-    )?;
     writeln!(w)?;
 
     writeln!(
@@ -488,6 +436,31 @@ pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Resu
     }
     writeln!(w)?;
     writeln!(w, "</details>")
+}
+
+/// The totals table, one `[name, A, B, difference]` row per measure, for every printer.
+fn totals_rows(t: &crate::analysis::compare::Totals) -> Vec<[String; 4]> {
+    let mut rows = vec![[
+        "Layers".to_string(),
+        t.layers.a.to_string(),
+        t.layers.b.to_string(),
+        delta_text(&t.layers, false),
+    ]];
+    for (name, d) in [
+        ("Compressed", &t.compressed_bytes),
+        ("Uncompressed", &t.uncompressed_bytes),
+        ("Visible", &t.visible_bytes),
+        ("Wasted", &t.wasted_bytes),
+    ] {
+        rows.push([name.to_string(), size(d.a), size(d.b), delta_text(d, true)]);
+    }
+    rows.push([
+        "Efficiency".to_string(),
+        percent(t.efficiency.a),
+        percent(t.efficiency.b),
+        efficiency_delta(t.efficiency.delta),
+    ]);
+    rows
 }
 
 #[cfg(test)]

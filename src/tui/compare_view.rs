@@ -419,13 +419,7 @@ fn draw_files(frame: &mut Frame, s: &State, area: Rect) {
 
 /// The first key bound to an action in a pane's context, else globally.
 fn first_key(s: &State, ctx: Context, action: Action) -> Option<String> {
-    let keys = s.keymap.keys(ctx, action);
-    let keys = if keys.is_empty() {
-        s.keymap.keys(Context::Global, action)
-    } else {
-        keys
-    };
-    keys.first().map(ToString::to_string)
+    s.keymap.first_key(ctx, action).map(|k| k.to_string())
 }
 
 fn draw_status(frame: &mut Frame, s: &State, area: Rect) {

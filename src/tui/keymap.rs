@@ -376,6 +376,17 @@ impl Keymap {
             .collect()
     }
 
+    /// The first key for an action in a pane's context, else the global one (status bars).
+    pub fn first_key(&self, context: Context, action: Action) -> Option<Key> {
+        let find = |ctx: Context| {
+            self.bindings
+                .iter()
+                .find(|(c, _, a)| *c == ctx && *a == action)
+                .map(|(_, k, _)| *k)
+        };
+        find(context).or_else(|| find(Context::Global))
+    }
+
     /// Every binding, grouped by context, for the help screen.
     pub fn entries(&self) -> Vec<(Context, Action, Vec<Key>)> {
         let mut out: Vec<(Context, Action, Vec<Key>)> = Vec::new();

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::app::{App, InputKind, Pane, Popup};
-use super::keymap::{Action, Context};
+use super::keymap::Action;
 use super::tree::{Diff, Mode, Row, Sort};
 use crate::layer::Kind;
 use crate::overlay::{Change, Meta};
@@ -439,13 +439,7 @@ fn status_keys(app: &App) -> Vec<(String, &'static str)> {
         .iter()
         .chain(&[(Action::Help, "help"), (Action::Quit, "quit")])
     {
-        let keys = app.keymap.keys(ctx, action);
-        let keys = if keys.is_empty() {
-            app.keymap.keys(Context::Global, action)
-        } else {
-            keys
-        };
-        if let Some(k) = keys.first() {
+        if let Some(k) = app.keymap.first_key(ctx, action) {
             out.push((k.to_string(), label));
         }
     }
