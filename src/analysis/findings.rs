@@ -199,7 +199,7 @@ fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
                 continue;
             };
             match m.kind {
-                Kind::Dir => stack.extend_from_slice(fs.children(n)),
+                Kind::Dir => stack.extend(fs.children(n)),
                 Kind::File if !m.hardlink => {
                     bytes += m.size;
                     files += 1;

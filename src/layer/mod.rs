@@ -221,6 +221,7 @@ pub fn read_layer(
     options: ScanOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<LayerScan, String> {
+    let _busy = decode::Busy::start();
     let (compression, decoder) = decode::open_blob(raw, options.verify, progress)
         .map_err(|e| format!("cannot read: {e}"))?;
     let what = match compression {

@@ -2,6 +2,8 @@
 //! whiteouts and opaque markers first, against the layers below only; then the entries in tar
 //! order, the last one for a path winning.
 
+use std::hash::BuildHasher;
+
 use smallvec::SmallVec;
 
 use super::whiteout::{self, Marker};
@@ -54,10 +56,8 @@ impl Fs {
             };
             match marker {
                 Marker::Opaque => {
-                    let kids: Vec<NodeId> = self.nodes[dir as usize]
-                        .children
-                        .iter()
-                        .copied()
+                    let kids: Vec<NodeId> = self
+                        .children(dir)
                         .filter(|&c| self.current(c).is_some())
                         .collect();
                     for kid in kids {
@@ -224,7 +224,7 @@ impl Fs {
             && !meta.is_dir()
         {
             // Anything but a directory over a directory replaces the whole subtree.
-            let kids: Vec<NodeId> = self.nodes[node as usize].children.clone();
+            let kids: Vec<NodeId> = self.children(node).collect();
             for kid in kids {
                 if self.current(kid).is_some() {
                     self.remove_subtree(kid, layer);
@@ -262,18 +262,30 @@ impl Fs {
 
     fn child_or_create(&mut self, parent: NodeId, name: &[u8]) -> Result<NodeId, String> {
         let sym = self.names.intern(name)?;
-        if let Some(&n) = self.index.get(&(parent, sym)) {
+        if let Some(n) = self.find_child(parent, sym) {
             return Ok(n);
         }
-        let id = NodeId::try_from(self.nodes.len()).map_err(|_| "too many paths".to_string())?;
-        self.nodes.push(Node {
-            name: sym,
-            parent,
-            children: Vec::new(),
-            events: SmallVec::new(),
+        let id = NodeId::try_from(self.nodes.len())
+            .ok()
+            .filter(|&id| id != NONE)
+            .ok_or("too many paths")?;
+        let mut node = Node::new(sym, parent);
+        let last = self.nodes[parent as usize].last_child;
+        if last == NONE {
+            node.next_sibling = id;
+        } else {
+            // Into the circle after the last child, before the first.
+            node.next_sibling = self.nodes[last as usize].next_sibling;
+            self.nodes[last as usize].next_sibling = id;
+        }
+        self.nodes[parent as usize].last_child = id;
+        self.nodes.push(node);
+        let hash = self.child_hash(parent, sym);
+        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        self.index.insert_unique(hash, id, |&n| {
+            let n = &nodes[n as usize];
+            hasher.hash_one((n.parent, n.name))
         });
-        self.nodes[parent as usize].children.push(id);
-        self.index.insert((parent, sym), id);
         Ok(id)
     }
 
@@ -422,7 +434,7 @@ impl Fs {
             };
             match meta.kind {
                 Kind::File if !meta.hardlink => total += meta.size,
-                Kind::Dir => stack.extend_from_slice(&self.nodes[n as usize].children),
+                Kind::Dir => stack.extend(self.children(n)),
                 _ => {}
             }
         }
@@ -436,7 +448,7 @@ impl Fs {
             if self.current(n).is_none() {
                 continue;
             }
-            stack.extend_from_slice(&self.nodes[n as usize].children);
+            stack.extend(self.children(n));
             self.set_state(n, layer, None);
         }
     }

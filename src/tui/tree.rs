@@ -136,7 +136,7 @@ impl Index {
         for node in fs.node_ids() {
             offsets.push(kids.len() as u32);
             let start = kids.len();
-            kids.extend_from_slice(fs.children(node));
+            kids.extend(fs.children(node));
             kids[start..].sort_by(|&a, &b| fs.name(a).cmp(fs.name(b)));
         }
         offsets.push(kids.len() as u32);

@@ -161,8 +161,7 @@ type Entry<'a> = (&'a [u8], NodeId, &'a Meta);
 /// The children of `node` present in the final filesystem.
 fn present_children(fs: &Fs, node: NodeId) -> Vec<Entry<'_>> {
     fs.children(node)
-        .iter()
-        .filter_map(|&c| fs.final_state(c).map(|m| (fs.name(c), c, m)))
+        .filter_map(|c| fs.final_state(c).map(|m| (fs.name(c), c, m)))
         .collect()
 }
 
