@@ -119,7 +119,15 @@ impl Analysis {
     /// Analyses a loaded image.
     pub fn new(loaded: &Loaded) -> Analysis {
         let fs = &loaded.fs;
-        let w = waste::compute(fs);
+        // The three passes over the filesystem are independent: run them side by side.
+        let (w, dive, findings) = std::thread::scope(|s| {
+            let dive = s.spawn(|| dive::compute(fs));
+            let findings = s.spawn(|| findings::compute(fs, &loaded.image.layers, 20));
+            let w = waste::compute(fs);
+            (w, dive.join(), findings.join())
+        });
+        let dive = dive.unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let findings = findings.unwrap_or_else(|e| std::panic::resume_unwind(e));
         let (final_files, final_dirs, final_symlinks, final_paths) = final_counts(fs);
         let image = &loaded.image;
         let layers: Vec<LayerSummary> = loaded
@@ -192,8 +200,8 @@ impl Analysis {
                 paths_total: w.paths.len(),
                 paths: w.paths,
             },
-            dive: dive::compute(fs),
-            findings: findings::compute(fs, &image.layers, 20),
+            dive,
+            findings,
             image: summary,
             layers,
             warnings: loaded.warnings.clone(),

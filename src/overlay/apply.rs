@@ -34,6 +34,7 @@ impl Fs {
             entries: scan.entries.len() as u64,
             ..LayerFacts::default()
         };
+        self.reserve(scan.entries.len());
 
         // Pass 1: whiteouts hide lower layers only, wherever they sit in the tar.
         for entry in &scan.entries {
@@ -113,6 +114,18 @@ impl Fs {
         }
         let k = usize::from(layer);
         self.layers[k] = facts;
+    }
+
+    /// Room for `entries` more paths in the tables, grown once per layer: growing them by
+    /// doubling re-hashed every name and child several times over (12% of the CPU on a
+    /// million paths).
+    fn reserve(&mut self, entries: usize) {
+        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        self.index.reserve(entries, |&n| {
+            let n = &nodes[n as usize];
+            hasher.hash_one((n.parent, n.name))
+        });
+        self.names.reserve(entries);
     }
 
     /// Fills [`LayerFacts::nodes`] for every layer. Call once all layers are applied.

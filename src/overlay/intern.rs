@@ -54,6 +54,17 @@ impl Interner {
         Ok(sym)
     }
 
+    /// Room for `additional` more names without re-hashing.
+    pub fn reserve(&mut self, additional: usize) {
+        let Interner {
+            bytes,
+            starts,
+            table,
+            hasher,
+        } = self;
+        table.reserve(additional, |&s| hasher.hash_one(get(bytes, starts, s)));
+    }
+
     /// The symbol for `name` if it was interned.
     pub fn lookup(&self, name: &[u8]) -> Option<Sym> {
         let hash = self.hasher.hash_one(name);
