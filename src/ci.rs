@@ -13,7 +13,7 @@
 //!   file; keys under `rules:` match in any case; a null value means "not set".
 //!
 //! Where strata differs, it is stricter about mistakes and says where they are: every bad value
-//! or unreadable file is an [`Error::Usage`](crate::Error::Usage) naming the flag or `file:line`
+//! or unreadable file is an [`Error::Usage`] naming the flag or `file:line`
 //! (dive prints "CI Misconfigured" after analysing the whole image, and silently uses the
 //! defaults when an explicit `--ci-config` is missing); unknown keys are warnings
 //! ([`Rules::warnings`]) instead of silence. It also takes `90%` for 0.9.

@@ -1,5 +1,5 @@
-//! A streaming tar walker with hard limits: headers are parsed with the `tar` crate's `Header`,
-//! but the loop is ours, so extension headers are capped, content is never buffered, and every
+//! A streaming tar walker with hard limits: names and entry types come from the `tar` crate's
+//! `Header`, numeric fields from our own byte parser (`numeric`), and the loop is ours, so extension headers are capped, content is never buffered, and every
 //! error says at which byte offset the archive went wrong.
 
 use std::io::{self, BufRead};
