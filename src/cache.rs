@@ -121,14 +121,15 @@ fn encode(scan: &LayerScan) -> Vec<u8> {
     out.extend_from_slice(&scan.names);
     out.extend_from_slice(&(scan.entries.len() as u64).to_le_bytes());
     for e in &scan.entries {
-        out.extend_from_slice(&e.name.0.to_le_bytes());
-        out.extend_from_slice(&e.name.1.to_le_bytes());
-        let (has, (ls, ll)) = e.link.map_or((0u8, (0, 0)), |l| (1, l));
+        let (ns, nl) = e.name_range();
+        out.extend_from_slice(&ns.to_le_bytes());
+        out.extend_from_slice(&nl.to_le_bytes());
+        let (has, (ls, ll)) = e.link_range().map_or((0u8, (0, 0)), |l| (1, l));
         out.push(has);
         out.extend_from_slice(&ls.to_le_bytes());
         out.extend_from_slice(&ll.to_le_bytes());
-        out.push(kind_code(e.kind));
-        for n in [e.mode, e.uid, e.gid] {
+        out.push(e.kind().code());
+        for n in [e.mode(), e.uid, e.gid] {
             out.extend_from_slice(&n.to_le_bytes());
         }
         out.extend_from_slice(&e.mtime.to_le_bytes());
@@ -138,31 +139,6 @@ fn encode(scan: &LayerScan) -> Vec<u8> {
     let sum = xxh3_64(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     out
-}
-
-fn kind_code(k: Kind) -> u8 {
-    match k {
-        Kind::File => 0,
-        Kind::Dir => 1,
-        Kind::Symlink => 2,
-        Kind::Hardlink => 3,
-        Kind::CharDevice => 4,
-        Kind::BlockDevice => 5,
-        Kind::Fifo => 6,
-    }
-}
-
-fn kind_of(c: u8) -> Result<Kind, String> {
-    Ok(match c {
-        0 => Kind::File,
-        1 => Kind::Dir,
-        2 => Kind::Symlink,
-        3 => Kind::Hardlink,
-        4 => Kind::CharDevice,
-        5 => Kind::BlockDevice,
-        6 => Kind::Fifo,
-        _ => return Err(format!("unknown entry kind {c}")),
-    })
 }
 
 /// A bounds-checked reader over the file's bytes.
@@ -252,23 +228,28 @@ fn decode(bytes: &[u8]) -> Result<LayerScan, String> {
         let name = in_names((c.u32()?, c.u32()?))?;
         let has_link = c.u8()?;
         let link = (c.u32()?, c.u32()?);
-        let link = match has_link {
+        let link_len = match has_link {
             0 => None,
-            1 => Some(in_names(link)?),
+            // A scan stores a link target right after its name.
+            1 if u64::from(link.0) == u64::from(name.0) + u64::from(name.1) => {
+                Some(in_names(link)?.1)
+            }
+            1 => return Err("a link target away from its name".into()),
             x => return Err(format!("bad link flag {x}")),
         };
-        let kind = kind_of(c.u8()?)?;
-        scan.entries.push(RawEntry {
+        let code = c.u8()?;
+        let kind = Kind::from_code(code).ok_or_else(|| format!("unknown entry kind {code}"))?;
+        scan.entries.push(RawEntry::new(
             name,
-            link,
+            link_len,
             kind,
-            mode: c.u32()?,
-            uid: c.u32()?,
-            gid: c.u32()?,
-            mtime: c.u64()? as i64,
-            size: c.u64()?,
-            hash: c.u64()?,
-        });
+            c.u32()?,
+            c.u32()?,
+            c.u32()?,
+            c.u64()? as i64,
+            c.u64()?,
+            c.u64()?,
+        ));
     }
     if !c.0.is_empty() {
         return Err("trailing bytes".into());

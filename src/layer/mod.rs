@@ -30,13 +30,17 @@ impl Default for ScanOptions {
     }
 }
 
-/// One tar entry, metadata only. Names live in the owning [`LayerScan`]'s name buffer.
+/// One tar entry, metadata only: 48 bytes, since a layer of a million files buffers a million
+/// of these while it waits for its turn to be applied. Names live in the owning
+/// [`LayerScan`]'s name buffer, the link target (if any) right after the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawEntry {
-    pub(crate) name: (u32, u32),
-    pub(crate) link: Option<(u32, u32)>,
-    pub kind: Kind,
-    pub mode: u32,
+    name_at: u32,
+    name_len: u32,
+    /// Bytes of the link target after the name; `NO_LINK` when the entry has none.
+    link_len: u32,
+    /// Permission bits in the low 12 bits, the kind's code above them.
+    mode_kind: u32,
     pub uid: u32,
     pub gid: u32,
     pub mtime: i64,
@@ -44,6 +48,60 @@ pub struct RawEntry {
     pub size: u64,
     /// xxh3 of the content (regular files only).
     pub hash: u64,
+}
+
+const NO_LINK: u32 = u32::MAX;
+const KIND_SHIFT: u32 = 16;
+
+const _: () = assert!(std::mem::size_of::<RawEntry>() == 48);
+
+impl RawEntry {
+    /// An entry whose name (and link target, when `link_len` is given) sit at `name_at` in the
+    /// scan's name buffer.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        (name_at, name_len): (u32, u32),
+        link_len: Option<u32>,
+        kind: Kind,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+        size: u64,
+        hash: u64,
+    ) -> RawEntry {
+        RawEntry {
+            name_at,
+            name_len,
+            link_len: link_len.unwrap_or(NO_LINK),
+            mode_kind: (mode & 0o7777) | (u32::from(kind.code()) << KIND_SHIFT),
+            uid,
+            gid,
+            mtime,
+            size,
+            hash,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        Kind::from_code((self.mode_kind >> KIND_SHIFT) as u8).unwrap_or(Kind::File)
+    }
+
+    /// Permission bits (`0o7777`).
+    pub fn mode(&self) -> u32 {
+        self.mode_kind & 0o7777
+    }
+
+    /// Where the name sits in the name buffer: (start, length).
+    pub(crate) fn name_range(&self) -> (u32, u32) {
+        (self.name_at, self.name_len)
+    }
+
+    /// Where the link target sits in the name buffer, right after the name.
+    pub(crate) fn link_range(&self) -> Option<(u32, u32)> {
+        (self.link_len != NO_LINK)
+            .then(|| (self.name_at.wrapping_add(self.name_len), self.link_len))
+    }
 }
 
 /// Everything strata keeps of one layer after reading it.
@@ -83,12 +141,12 @@ impl LayerScan {
 
     /// The entry's name as stored in the tar.
     pub fn name(&self, e: &RawEntry) -> &[u8] {
-        slice(&self.names, e.name)
+        slice(&self.names, e.name_range())
     }
 
     /// The entry's link target (symlinks and hard links).
     pub fn link(&self, e: &RawEntry) -> Option<&[u8]> {
-        e.link.map(|r| slice(&self.names, r))
+        e.link_range().map(|r| slice(&self.names, r))
     }
 
     fn store(&mut self, bytes: &[u8]) -> Result<(u32, u32), String> {
@@ -102,21 +160,21 @@ impl LayerScan {
     /// Appends an entry (used by the reader, and by tests building layers by hand).
     pub fn push(&mut self, entry: &TarEntry, hash: u64) -> Result<(), String> {
         let name = self.store(&entry.path)?;
-        let link = match &entry.link {
-            Some(l) => Some(self.store(l)?),
+        let link_len = match &entry.link {
+            Some(l) => Some(self.store(l)?.1),
             None => None,
         };
-        self.entries.push(RawEntry {
+        self.entries.push(RawEntry::new(
             name,
-            link,
-            kind: entry.kind,
-            mode: entry.mode,
-            uid: u32::try_from(entry.uid).unwrap_or(u32::MAX),
-            gid: u32::try_from(entry.gid).unwrap_or(u32::MAX),
-            mtime: entry.mtime,
-            size: entry.size,
+            link_len,
+            entry.kind,
+            entry.mode,
+            u32::try_from(entry.uid).unwrap_or(u32::MAX),
+            u32::try_from(entry.gid).unwrap_or(u32::MAX),
+            entry.mtime,
+            entry.size,
             hash,
-        });
+        ));
         Ok(())
     }
 

@@ -27,6 +27,33 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A stable one-byte code (scans pack it; the layer cache stores it).
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::File => 0,
+            Kind::Dir => 1,
+            Kind::Symlink => 2,
+            Kind::Hardlink => 3,
+            Kind::CharDevice => 4,
+            Kind::BlockDevice => 5,
+            Kind::Fifo => 6,
+        }
+    }
+
+    /// The kind of a [`Kind::code`].
+    pub fn from_code(code: u8) -> Option<Kind> {
+        Some(match code {
+            0 => Kind::File,
+            1 => Kind::Dir,
+            2 => Kind::Symlink,
+            3 => Kind::Hardlink,
+            4 => Kind::CharDevice,
+            5 => Kind::BlockDevice,
+            6 => Kind::Fifo,
+            _ => return None,
+        })
+    }
+
     /// One letter as `ls -l` shows it.
     pub fn letter(self) -> char {
         match self {

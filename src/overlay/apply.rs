@@ -155,7 +155,7 @@ impl Fs {
     ) -> Result<(), String> {
         let Some((last, dirs)) = comps.split_last() else {
             // The root itself: only its metadata can change.
-            if entry.kind == Kind::Dir {
+            if entry.kind() == Kind::Dir {
                 let meta = self.meta_for(entry, NONE, NONE);
                 self.set_state(ROOT, layer, Some(meta));
             }
@@ -182,7 +182,7 @@ impl Fs {
                 p
             }
         };
-        let meta = match entry.kind {
+        let meta = match entry.kind() {
             Kind::File => {
                 facts.shipped += entry.size;
                 let object = self.objects.len() as ObjectId;
@@ -250,14 +250,14 @@ impl Fs {
 
     fn meta_for(&self, entry: &RawEntry, object: ObjectId, link: u32) -> Meta {
         Meta {
-            kind: entry.kind,
+            kind: entry.kind(),
             hardlink: false,
             implicit: false,
-            mode: entry.mode,
+            mode: entry.mode(),
             uid: entry.uid,
             gid: entry.gid,
             mtime: entry.mtime,
-            size: if entry.kind == Kind::File {
+            size: if entry.kind() == Kind::File {
                 entry.size
             } else {
                 0
