@@ -101,6 +101,9 @@ run_set() {
     esac
     timed "$set" strata "$rep" "$STRATA" analyze "$image" --quiet
     timed "$set" "strata --no-verify" "$rep" "$STRATA" analyze "$image" --quiet --no-verify
+    # The explorer: load, build its views and draw the first full screen, then quit (the key
+    # script runs once everything is ready; CI=true would make strata a CI run instead).
+    timed "$set" "strata TUI ready" "$rep" env -u CI "$STRATA" "$image" --keys q --print --screen 200x60
     if [ -n "$DIVING" ]; then
       # diving reads docker-archive and OCI inputs through its file:// source.
       timed "$set" diving "$rep" env CI=true timeout "$TIMEOUT" "$DIVING" "file://$image" -o "$OUT/diving.json"
