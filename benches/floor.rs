@@ -53,8 +53,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let layer = &img.layers[i];
                     let (raw, _) = img.store.open(&layer.location).map_err(|e| e.to_string())?;
-                    let (_, d) = decode::open_blob(raw, sha, None).map_err(|e| e.to_string())?;
-                    let mut d = decode::HashReader::new(d, sha, None);
+                    let (compression, d) =
+                        decode::open_blob(raw, sha, None).map_err(|e| e.to_string())?;
+                    // A plain tar's diff_id is its blob digest: strata hashes it once, so does
+                    // the floor.
+                    let hash_tar = sha && compression != decode::Compression::None;
+                    let mut d = decode::HashReader::new(d, hash_tar, None);
                     loop {
                         let n = d.read(&mut buf).map_err(|e| e.to_string())?;
                         if n == 0 {

@@ -367,7 +367,7 @@ impl Fs {
 
     /// The absolute path of a node (`/usr/bin/env`), lossy where names are not UTF-8.
     pub fn path(&self, node: NodeId) -> String {
-        let mut parts = Vec::new();
+        let mut parts: SmallVec<[&[u8]; 16]> = SmallVec::new();
         let mut n = node;
         while n != ROOT {
             parts.push(self.name(n));

@@ -21,7 +21,7 @@ pub fn display(parts: &[&[u8]]) -> String {
     if parts.is_empty() {
         return "/".to_string();
     }
-    let mut s = String::new();
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
     for p in parts {
         s.push('/');
         s.push_str(&String::from_utf8_lossy(p));
