@@ -166,6 +166,7 @@ fn load_options(args: &LoadArgs) -> LoadOptions {
         } else {
             None
         },
+        ..LoadOptions::default()
     }
 }
 

@@ -222,6 +222,17 @@ fn slice(buf: &[u8], (start, len): (u32, u32)) -> &[u8] {
     &buf[start..start + len as usize]
 }
 
+/// Entries per batch when a layer is handed over while it is read ([`Batches`]).
+pub const BATCH: usize = 16 * 1024;
+
+/// Where a layer's entries go while it is read: every `size` entries, a [`LayerScan`] holding
+/// just them (names included) is passed to `sink`, and the scan returned at the end holds the
+/// rest. The base layer is applied this way, as it is read, and never held whole.
+pub struct Batches<'a> {
+    pub size: usize,
+    pub sink: &'a mut dyn FnMut(LayerScan),
+}
+
 /// Reads one layer blob from `store` in a single pass. `progress` receives compressed bytes as
 /// they are read.
 pub fn scan(
@@ -229,6 +240,17 @@ pub fn scan(
     layer: &LayerRef,
     options: ScanOptions,
     progress: Option<Arc<AtomicU64>>,
+) -> Result<LayerScan> {
+    scan_batched(store, layer, options, progress, None)
+}
+
+/// [`scan`], handing entries over in [`Batches`] as they are read.
+pub fn scan_batched(
+    store: &dyn BlobStore,
+    layer: &LayerRef,
+    options: ScanOptions,
+    progress: Option<Arc<AtomicU64>>,
+    batches: Option<Batches<'_>>,
 ) -> Result<LayerScan> {
     let fail = |message: String| Error::Layer {
         layer: layer.index,
@@ -239,7 +261,7 @@ pub fn scan(
         message,
     };
     let (raw, _len) = store.open(&layer.location)?;
-    read_layer(raw, layer.index, options, progress).map_err(|message| {
+    read_layer_batched(raw, layer.index, options, progress, batches).map_err(|message| {
         // A corrupt compressed blob often surfaces as a tar error first (deflate checks its
         // CRC only at the end): when the blob's digest is known, say that the blob itself is
         // damaged, which is the cause to report.
@@ -279,6 +301,17 @@ pub fn read_layer(
     options: ScanOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<LayerScan, String> {
+    read_layer_batched(raw, index, options, progress, None)
+}
+
+/// [`read_layer`], handing entries over in [`Batches`] as they are read.
+pub fn read_layer_batched(
+    raw: impl Read,
+    index: usize,
+    options: ScanOptions,
+    progress: Option<Arc<AtomicU64>>,
+    mut batches: Option<Batches<'_>>,
+) -> Result<LayerScan, String> {
     let _busy = decode::Busy::start();
     let (compression, decoder) = decode::open_blob(raw, options.verify, progress)
         .map_err(|e| format!("cannot read: {e}"))?;
@@ -300,6 +333,7 @@ pub fn read_layer(
         TarError::Io(io) => format!("corrupt {what} stream: {io}"),
         other => other.to_string(),
     };
+    let mut seen = 0u64;
     while let Some(entry) = walker.next_entry().map_err(describe)? {
         let mut hash = 0;
         if entry.kind == Kind::File {
@@ -310,8 +344,17 @@ pub fn read_layer(
             hash = hasher.digest();
         }
         scan.push(&entry, hash)?;
+        seen += 1;
+        if let Some(b) = batches.as_mut()
+            && scan.entries.len() >= b.size.max(1)
+        {
+            let mut batch = LayerScan::new(index);
+            batch.entries = std::mem::replace(&mut scan.entries, Vec::with_capacity(b.size));
+            batch.names = std::mem::take(&mut scan.names);
+            (b.sink)(batch);
+        }
     }
-    if scan.entries.is_empty() && walker.offset() == 0 {
+    if seen == 0 && walker.offset() == 0 {
         return Err(format!("empty {what} stream: not a layer tar"));
     }
     scan.skipped_entries = walker.skipped_unknown;

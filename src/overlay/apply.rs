@@ -2,8 +2,6 @@
 //! whiteouts and opaque markers first, against the layers below only; then the entries in tar
 //! order, the last one for a path winning.
 
-use std::hash::BuildHasher;
-
 use smallvec::SmallVec;
 
 use super::whiteout::{self, Marker};
@@ -81,50 +79,99 @@ impl Fs {
                     });
                     self.remove_subtree(node, layer);
                 }
-                Marker::Invalid => facts.warnings.push(format!(
-                    "{}: a bare whiteout marker names nothing; ignored",
-                    String::from_utf8_lossy(name)
-                )),
+                Marker::Invalid => facts.warnings.push(invalid_marker(name)),
                 Marker::AufsMeta | Marker::None => {}
             }
         }
 
         // Pass 2: the entries, in order.
         let mut cache = ParentCache::default();
+        self.apply_entries(scan, layer, &mut facts, &mut cache, None);
+        let k = usize::from(layer);
+        self.layers[k] = facts;
+    }
+
+    /// Pass 2 over `scan`'s entries: everything but whiteout markers, in tar order. `base`
+    /// collects what pass 1 would have recorded for the markers of a streamed base layer.
+    fn apply_entries(
+        &mut self,
+        scan: &LayerScan,
+        layer: u16,
+        facts: &mut LayerFacts,
+        cache: &mut ParentCache,
+        mut base: Option<&mut BaseMarkers>,
+    ) {
         for entry in &scan.entries {
             facts.tar_bytes += entry.size;
             let name = scan.name(entry);
             let comps = components(name);
-            if let Some(last) = comps.last()
-                && whiteout::classify(last) != Marker::None
-            {
-                continue;
+            if let Some((last, dirs)) = comps.split_last() {
+                let marker = whiteout::classify(last);
+                if marker != Marker::None {
+                    if let Some(base) = base.as_deref_mut() {
+                        base.note(marker, dirs, name);
+                    }
+                    continue;
+                }
             }
             let prefix = comps
                 .last()
                 .map_or(&name[..0], |last| parent_prefix(name, last));
-            if let Err(why) =
-                self.apply_entry(scan, entry, &comps, prefix, layer, &mut facts, &mut cache)
-            {
+            if let Err(why) = self.apply_entry(scan, entry, &comps, prefix, layer, facts, cache) {
                 facts.warnings.push(format!(
                     "{}: {why}; entry skipped",
                     super::path::display(&comps)
                 ));
             }
         }
-        let k = usize::from(layer);
-        self.layers[k] = facts;
+    }
+
+    /// Starts applying the base layer (layer 0) in batches, as it is read: nothing lies below
+    /// it, so its whiteout markers hide nothing and pass 1 has nothing to do first. `None`
+    /// when a layer was applied already.
+    pub fn begin_base(&mut self) -> Option<BaseLayer> {
+        if !self.layers.is_empty() {
+            return None;
+        }
+        self.layers.push(LayerFacts::default());
+        Some(BaseLayer {
+            facts: LayerFacts::default(),
+            markers: BaseMarkers::default(),
+            cache: ParentCache::default(),
+        })
+    }
+
+    /// Applies the next entries of the base layer, in tar order.
+    pub fn apply_base_batch(&mut self, base: &mut BaseLayer, batch: &LayerScan) {
+        base.facts.entries += batch.entries.len() as u64;
+        self.reserve(batch.entries.len());
+        let BaseLayer {
+            facts,
+            markers,
+            cache,
+        } = base;
+        self.apply_entries(batch, 0, facts, cache, Some(markers));
+    }
+
+    /// Ends the base layer: the result equals [`Fs::apply`] on all its entries at once.
+    pub fn end_base(&mut self, base: BaseLayer) {
+        let BaseLayer {
+            mut facts, markers, ..
+        } = base;
+        facts.opaque_dirs = markers.opaque_dirs;
+        // Pass 1's warnings come first, as when the layer is applied whole.
+        let mut warnings = markers.warnings;
+        warnings.append(&mut facts.warnings);
+        facts.warnings = warnings;
+        self.layers[0] = facts;
     }
 
     /// Room for `entries` more paths in the tables, grown once per layer: growing them by
     /// doubling re-hashed every name and child several times over (12% of the CPU on a
     /// million paths).
     fn reserve(&mut self, entries: usize) {
-        let (nodes, hasher) = (&self.nodes, &self.hasher);
-        self.index.reserve(entries, |&n| {
-            let n = &nodes[n as usize];
-            hasher.hash_one((n.parent, n.name))
-        });
+        self.index
+            .reserve(entries, |&(_, sh)| super::intern::table_hash(sh));
         self.names.reserve(entries);
     }
 
@@ -293,12 +340,11 @@ impl Fs {
         }
         self.nodes[parent as usize].last_child = id;
         self.nodes.push(node);
-        let hash = self.child_hash(parent, sym);
-        let (nodes, hasher) = (&self.nodes, &self.hasher);
-        self.index.insert_unique(hash, id, |&n| {
-            let n = &nodes[n as usize];
-            hasher.hash_one((n.parent, n.name))
-        });
+        let h = self.child_hash(parent, sym);
+        self.index
+            .insert_unique(super::intern::table_hash(h), (id, h), |&(_, sh)| {
+                super::intern::table_hash(sh)
+            });
         Ok(id)
     }
 
@@ -546,6 +592,42 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn parent_prefix<'a>(name: &'a [u8], last: &[u8]) -> &'a [u8] {
     let at = (last.as_ptr() as usize).saturating_sub(name.as_ptr() as usize);
     &name[..at.min(name.len())]
+}
+
+/// The base layer while it is applied batch by batch ([`Fs::begin_base`]).
+pub struct BaseLayer {
+    facts: LayerFacts,
+    markers: BaseMarkers,
+    cache: ParentCache,
+}
+
+/// What pass 1 records for the base layer's markers. Over an empty filesystem only a marker at
+/// the root finds its directory: an opaque one lists the root as emptied (of nothing), a bare
+/// `.wh.` is reported; every other marker finds nothing and does nothing.
+#[derive(Default)]
+struct BaseMarkers {
+    opaque_dirs: Vec<NodeId>,
+    warnings: Vec<String>,
+}
+
+impl BaseMarkers {
+    fn note(&mut self, marker: Marker, dirs: &[&[u8]], name: &[u8]) {
+        if !dirs.is_empty() {
+            return;
+        }
+        match marker {
+            Marker::Opaque => self.opaque_dirs.push(ROOT),
+            Marker::Invalid => self.warnings.push(invalid_marker(name)),
+            Marker::Remove(_) | Marker::AufsMeta | Marker::None => {}
+        }
+    }
+}
+
+fn invalid_marker(name: &[u8]) -> String {
+    format!(
+        "{}: a bare whiteout marker names nothing; ignored",
+        String::from_utf8_lossy(name)
+    )
 }
 
 /// The parent directory resolved for the previous entry, keyed by the raw bytes of its name

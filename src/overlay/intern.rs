@@ -25,8 +25,20 @@ pub struct Interner {
     bytes: Vec<u8>,
     /// Start of each symbol in `bytes`; the end is the next start (or `bytes.len()`).
     starts: Vec<u32>,
-    table: HashTable<Sym>,
+    /// Each symbol with 32 bits of its name's hash, so growing the table re-hashes nothing.
+    table: HashTable<(Sym, u32)>,
     hasher: DefaultHashBuilder,
+}
+
+/// 32 bits of a hash, kept beside a table entry.
+pub(crate) fn short_hash(h: u64) -> u32 {
+    (h >> 32) as u32
+}
+
+/// The full table hash of a kept [`short_hash`]: its bits twice, so hashbrown's bucket bits
+/// (low) and tag bits (top 7) both come from it.
+pub(crate) fn table_hash(h: u32) -> u64 {
+    (u64::from(h) << 32) | u64::from(h)
 }
 
 impl Interner {
@@ -35,14 +47,16 @@ impl Interner {
     /// # Panics
     /// Never on real input; past 4 GiB of distinct names it returns an error instead.
     pub fn intern(&mut self, name: &[u8]) -> Result<Sym, String> {
-        let hash = self.hasher.hash_one(name);
+        let h = short_hash(self.hasher.hash_one(name));
         let Interner {
             bytes,
             starts,
             table,
-            hasher,
+            ..
         } = self;
-        if let Some(&sym) = table.find(hash, |&s| get(bytes, starts, s) == name) {
+        if let Some(&(sym, _)) = table.find(table_hash(h), |&(s, sh)| {
+            sh == h && get(bytes, starts, s) == name
+        }) {
             return Ok(sym);
         }
         let start =
@@ -50,27 +64,23 @@ impl Interner {
         let sym = Sym(u32::try_from(starts.len()).map_err(|_| "too many names".to_string())?);
         bytes.extend_from_slice(name);
         starts.push(start);
-        table.insert_unique(hash, sym, |&s| hasher.hash_one(get(bytes, starts, s)));
+        table.insert_unique(table_hash(h), (sym, h), |&(_, sh)| table_hash(sh));
         Ok(sym)
     }
 
     /// Room for `additional` more names without re-hashing.
     pub fn reserve(&mut self, additional: usize) {
-        let Interner {
-            bytes,
-            starts,
-            table,
-            hasher,
-        } = self;
-        table.reserve(additional, |&s| hasher.hash_one(get(bytes, starts, s)));
+        self.table.reserve(additional, |&(_, sh)| table_hash(sh));
     }
 
     /// The symbol for `name` if it was interned.
     pub fn lookup(&self, name: &[u8]) -> Option<Sym> {
-        let hash = self.hasher.hash_one(name);
+        let h = short_hash(self.hasher.hash_one(name));
         self.table
-            .find(hash, |&s| get(&self.bytes, &self.starts, s) == name)
-            .copied()
+            .find(table_hash(h), |&(s, sh)| {
+                sh == h && get(&self.bytes, &self.starts, s) == name
+            })
+            .map(|&(s, _)| s)
     }
 
     /// The bytes of a symbol.
@@ -80,7 +90,7 @@ impl Interner {
 
     /// Bytes held (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.starts.capacity() * 4 + self.table.capacity() * 5
+        self.bytes.capacity() + self.starts.capacity() * 4 + self.table.capacity() * 9
     }
 }
 

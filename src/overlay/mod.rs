@@ -22,6 +22,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use smallvec::SmallVec;
 
 use crate::layer::Kind;
+pub use apply::BaseLayer;
 pub use intern::{Interner, Sym};
 
 /// Index of a path node. The root is [`ROOT`].
@@ -199,9 +200,10 @@ pub struct Fs {
     names: Interner,
     links: Interner,
     nodes: Vec<Node>,
-    /// The child of a parent by name: node ids only, hashed by (parent, name), so a bucket is
-    /// 4 bytes rather than the 12 of a map keyed by the pair.
-    index: HashTable<NodeId>,
+    /// The child of a parent by name: node ids hashed by (parent, name), each with 32 bits of
+    /// that hash so that growing the table never reads the nodes again (8 bytes a bucket
+    /// rather than the 12 of a map keyed by the pair).
+    index: HashTable<(NodeId, u32)>,
     hasher: DefaultHashBuilder,
     metas: Vec<Meta>,
     objects: Vec<Object>,
@@ -341,19 +343,20 @@ impl Fs {
         self.find_child(parent, sym)
     }
 
-    fn child_hash(&self, parent: NodeId, name: Sym) -> u64 {
+    fn child_hash(&self, parent: NodeId, name: Sym) -> u32 {
         use std::hash::BuildHasher;
-        self.hasher.hash_one((parent, name))
+        intern::short_hash(self.hasher.hash_one((parent, name)))
     }
 
     fn find_child(&self, parent: NodeId, name: Sym) -> Option<NodeId> {
+        let h = self.child_hash(parent, name);
         let nodes = &self.nodes;
         self.index
-            .find(self.child_hash(parent, name), |&id| {
+            .find(intern::table_hash(h), |&(id, sh)| {
                 let n = &nodes[id as usize];
-                n.parent == parent && n.name == name
+                sh == h && n.parent == parent && n.name == name
             })
-            .copied()
+            .map(|&(id, _)| id)
     }
 
     /// The node at a `/`-separated path, looked up literally (no symlinks followed).
@@ -388,7 +391,7 @@ impl Fs {
             .sum();
         self.nodes.capacity() * size_of::<Node>()
             + node_heap
-            + self.index.capacity() * (size_of::<NodeId>() + 1)
+            + self.index.capacity() * (size_of::<(NodeId, u32)>() + 1)
             + self.metas.capacity() * size_of::<Meta>()
             + self.objects.capacity() * size_of::<Object>()
             + self.names.heap_bytes()

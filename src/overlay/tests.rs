@@ -382,7 +382,71 @@ mod props {
         fs
     }
 
+    /// Base-layer entries: the deep set, plus markers a base layer may carry (at the root, in a
+    /// directory, an opaque root, a bare `.wh.`), all of which must hide nothing.
+    fn arb_base_entry() -> impl Strategy<Value = E> {
+        prop_oneof![
+            10 => arb_deep_entry(),
+            1 => Just(E::Opq("")),
+            1 => Just(E::Opq("a")),
+            1 => Just(E::Wh("")),
+            1 => Just(E::Wh("a")),
+            1 => (0..DEEP.len()).prop_map(|n| E::Wh(DEEP[n])),
+        ]
+    }
+
+    /// Layer 0 applied in batches cut at `cuts` (as it is read), the rest whole.
+    fn build_streamed(layers: &[Vec<E>], cuts: &[usize]) -> Fs {
+        let mut fs = Fs::new();
+        let mut base = fs.begin_base().unwrap();
+        assert!(fs.begin_base().is_none());
+        let entries = &layers[0];
+        let mut at: Vec<usize> = cuts.iter().map(|&c| c.min(entries.len())).collect();
+        at.sort_unstable();
+        let mut start = 0;
+        for end in at.into_iter().chain([entries.len()]) {
+            fs.apply_base_batch(&mut base, &layer(&entries[start..end]));
+            start = end;
+        }
+        fs.end_base(base);
+        for l in &layers[1..] {
+            fs.apply(&layer(l));
+        }
+        fs.finish();
+        fs
+    }
+
     proptest! {
+        /// Streaming the base layer changes nothing: the same nodes, events, objects and
+        /// facts as applying it whole, for every cut into batches.
+        #[test]
+        fn streamed_base_layer_is_invisible(
+            base in prop::collection::vec(arb_base_entry(), 0..16),
+            upper in prop::collection::vec(prop::collection::vec(arb_deep_entry(), 0..10), 0..3),
+            cuts in prop::collection::vec(0..16usize, 0..5),
+        ) {
+            let mut layers = vec![base];
+            layers.extend(upper);
+            let whole = build_with(&layers, true);
+            let streamed = build_streamed(&layers, &cuts);
+            prop_assert_eq!(whole.node_count(), streamed.node_count());
+            prop_assert_eq!(whole.objects(), streamed.objects());
+            for k in 0..layers.len() {
+                prop_assert_eq!(listing(&whole, k), listing(&streamed, k));
+                let (a, b) = (whole.layer(k), streamed.layer(k));
+                prop_assert_eq!(&a.warnings, &b.warnings);
+                prop_assert_eq!(&a.opaque_dirs, &b.opaque_dirs);
+                prop_assert_eq!(&a.whiteouts, &b.whiteouts);
+                prop_assert_eq!(&a.nodes, &b.nodes);
+                prop_assert_eq!((a.entries, a.tar_bytes, a.shipped), (b.entries, b.tar_bytes, b.shipped));
+            }
+            for n in whole.node_ids() {
+                prop_assert_eq!(whole.events(n), streamed.events(n));
+                prop_assert_eq!(whole.path(n), streamed.path(n));
+                prop_assert_eq!(whole.final_state(n), streamed.final_state(n));
+            }
+        }
+
         /// The parent cache changes nothing: same states, events and warnings at every layer.
         #[test]
         fn parent_cache_is_invisible(
