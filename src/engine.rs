@@ -1,8 +1,9 @@
 //! The engine: read every layer once, in parallel (largest first), and apply them in order on
 //! one thread as they arrive. The base layer is applied while it is read, in batches: nothing
 //! lies below it for its whiteouts to hide, so its entries need not wait for the end of its tar
-//! (other layers must, since their whiteouts apply before their entries wherever they sit). Streamed sources read their layers while they are opened; their
-//! scans go through the same verification and applying ([`load_scanned`]).
+//! (other layers must, since their whiteouts apply before their entries wherever they sit).
+//! Streamed sources read their layers while they are opened; their scans go through the same
+//! verification and applying ([`load_scanned`]).
 
 use std::collections::HashMap;
 use std::io::Read;
