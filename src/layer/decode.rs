@@ -51,6 +51,8 @@ struct HashThread {
 
 /// Bytes hashed inline before a stream gets a hash thread (small layers never do).
 pub const OFFLOAD_AFTER: u64 = 4 << 20;
+/// Chunks in flight to a hash thread: enough to ride out scheduling hiccups, bounded memory.
+const IN_FLIGHT: usize = 4;
 
 /// Threads busy reading layers or hashing, across the process: a stream moves its hashing to a
 /// thread of its own only while a core is idle, so that several layers read in parallel do not
@@ -78,8 +80,6 @@ fn core_idle() -> bool {
     let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     BUSY.load(Ordering::Relaxed) < cores
 }
-/// Chunks in flight to a hash thread: enough to ride out scheduling hiccups, bounded memory.
-const IN_FLIGHT: usize = 4;
 
 impl HashThread {
     fn spawn(mut sha: Sha256) -> Option<HashThread> {
