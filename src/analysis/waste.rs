@@ -8,7 +8,6 @@
 //! file there), `overwritten` (a regular file with other content) or `metadata_only` (the same
 //! content: a chmod/chown/touch copy-up, or the same bytes shipped again).
 
-use hashbrown::HashMap;
 use serde::Serialize;
 
 use crate::layer::Kind;
@@ -107,12 +106,18 @@ pub fn compute(fs: &Fs) -> WasteFacts {
         ..WasteFacts::default()
     };
     struct Acc {
+        node: NodeId,
         wasted: u64,
+        copies: u32,
         layers: Vec<usize>,
         hidden_by: Vec<usize>,
         cause: Cause,
     }
-    let mut per_path: HashMap<NodeId, Acc> = HashMap::new();
+    // Per node, the index of its accumulator: a flat table, not a map (hashing was most of this
+    // pass on images with tens of thousands of wasted paths).
+    const NO_ACC: u32 = u32::MAX;
+    let mut slot = vec![NO_ACC; fs.node_count()];
+    let mut accs: Vec<Acc> = Vec::new();
     for object in fs.objects() {
         facts.shipped += object.size;
         if object.visible() {
@@ -129,12 +134,21 @@ pub fn compute(fs: &Fs) -> WasteFacts {
         {
             facts.layer_hidden_lower[k] += object.size;
         }
-        let acc = per_path.entry(object.node).or_insert(Acc {
-            wasted: 0,
-            layers: Vec::new(),
-            hidden_by: Vec::new(),
-            cause,
-        });
+        let Some(i) = slot.get_mut(object.node as usize) else {
+            continue;
+        };
+        if *i == NO_ACC {
+            *i = accs.len() as u32;
+            accs.push(Acc {
+                node: object.node,
+                wasted: 0,
+                copies: 0,
+                layers: Vec::new(),
+                hidden_by: Vec::new(),
+                cause,
+            });
+        }
+        let acc = &mut accs[*i as usize];
         acc.wasted += object.size;
         if !acc.layers.contains(&layer) {
             acc.layers.push(layer);
@@ -148,29 +162,47 @@ pub fn compute(fs: &Fs) -> WasteFacts {
         acc.cause = acc.cause.min(cause);
     }
     facts.wasted = facts.shipped - facts.visible;
-    let mut copies: HashMap<NodeId, u32> = HashMap::with_capacity(per_path.len());
     for object in fs.objects() {
-        if per_path.contains_key(&object.node) {
-            *copies.entry(object.node).or_default() += 1;
+        if let Some(&i) = slot.get(object.node as usize)
+            && i != NO_ACC
+        {
+            accs[i as usize].copies += 1;
         }
     }
-    facts.paths = per_path
-        .into_iter()
-        .filter(|(_, acc)| acc.wasted > 0)
-        .map(|(node, mut acc)| {
-            acc.layers.sort_unstable();
-            acc.hidden_by.sort_unstable();
-            WastedPath {
-                path: fs.path(node),
-                node,
-                wasted_bytes: acc.wasted,
-                copies: copies.get(&node).copied().unwrap_or(0),
-                layers: acc.layers,
-                hidden_by: acc.hidden_by,
-                cause: acc.cause,
+    drop(slot);
+    let build = |accs: Vec<Acc>| -> Vec<WastedPath> {
+        accs.into_iter()
+            .filter(|acc| acc.wasted > 0)
+            .map(|mut acc| {
+                acc.layers.sort_unstable();
+                acc.hidden_by.sort_unstable();
+                WastedPath {
+                    path: fs.path(acc.node),
+                    node: acc.node,
+                    wasted_bytes: acc.wasted,
+                    copies: acc.copies,
+                    layers: acc.layers,
+                    hidden_by: acc.hidden_by,
+                    cause: acc.cause,
+                }
+            })
+            .collect()
+    };
+    // Building tens of thousands of path strings: split across two threads.
+    facts.paths = if accs.len() < 8192 {
+        build(accs)
+    } else {
+        let second = accs.split_off(accs.len() / 2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| build(second));
+            let mut paths = build(accs);
+            match other.join() {
+                Ok(mut rest) => paths.append(&mut rest),
+                Err(e) => std::panic::resume_unwind(e),
             }
+            paths
         })
-        .collect();
+    };
     // Paths are distinct, so an unstable sort gives the one order, without a buffer.
     facts.paths.sort_unstable_by(|a, b| {
         b.wasted_bytes
