@@ -439,7 +439,7 @@ pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Resu
 }
 
 /// The totals table, one `[name, A, B, difference]` row per measure, for every printer.
-fn totals_rows(t: &crate::analysis::compare::Totals) -> Vec<[String; 4]> {
+pub fn totals_rows(t: &crate::analysis::compare::Totals) -> Vec<[String; 4]> {
     let mut rows = vec![[
         "Layers".to_string(),
         t.layers.a.to_string(),

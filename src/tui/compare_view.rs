@@ -13,9 +13,9 @@ use super::keymap::{Action, Context};
 use crate::analysis::compare::{Alignment, Comparison, FileChange, Group, LayerRow};
 use crate::engine::Progress;
 use crate::report::compare::{
-    change_name, delta_text, efficiency_delta, image_line, row_command, row_difference, signed_size,
+    change_name, image_line, row_command, row_difference, signed_size, totals_rows,
 };
-use crate::report::{percent, short_command, size};
+use crate::report::{short_command, size};
 
 const ADDED: Color = Color::Green;
 const REMOVED: Color = Color::Red;
@@ -78,35 +78,14 @@ fn image_fit(label: &str, side: &crate::analysis::compare::Side, width: usize) -
 /// The totals block's lines at `width` columns, wrapped here so their count is exact.
 fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
     let width = usize::from(width);
-    let t = &c.totals;
-    let row = |name: &str, a: String, b: String, d: String| {
-        Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}"))
-    };
     let mut lines = vec![
         image_fit("A", &c.a, width),
         image_fit("B", &c.b, width),
         Line::from(format!("{:<12}{:>10}{:>10}  Difference", "", "A", "B")).bold(),
-        row(
-            "Layers",
-            t.layers.a.to_string(),
-            t.layers.b.to_string(),
-            delta_text(&t.layers, false),
-        ),
     ];
-    for (name, d) in [
-        ("Compressed", &t.compressed_bytes),
-        ("Uncompressed", &t.uncompressed_bytes),
-        ("Visible", &t.visible_bytes),
-        ("Wasted", &t.wasted_bytes),
-    ] {
-        lines.push(row(name, size(d.a), size(d.b), delta_text(d, true)));
+    for [name, a, b, d] in totals_rows(&c.totals) {
+        lines.push(Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}")));
     }
-    lines.push(row(
-        "Efficiency",
-        percent(t.efficiency.a),
-        percent(t.efficiency.b),
-        efficiency_delta(t.efficiency.delta),
-    ));
     for l in wrap_words(&format!("Verdict: {}", c.verdict), width) {
         lines.push(Line::from(l).bold());
     }
