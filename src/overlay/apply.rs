@@ -322,7 +322,8 @@ impl Fs {
 
     fn child_or_create(&mut self, parent: NodeId, name: &[u8]) -> Result<NodeId, String> {
         let sym = self.names.intern(name)?;
-        if let Some(n) = self.find_child(parent, sym) {
+        let h = self.child_hash(parent, sym);
+        if let Some(n) = self.find_child_hashed(parent, sym, h) {
             return Ok(n);
         }
         let id = NodeId::try_from(self.nodes.len())
@@ -340,7 +341,6 @@ impl Fs {
         }
         self.nodes[parent as usize].last_child = id;
         self.nodes.push(node);
-        let h = self.child_hash(parent, sym);
         self.index
             .insert_unique(super::intern::table_hash(h), (id, h), |&(_, sh)| {
                 super::intern::table_hash(sh)

@@ -349,7 +349,11 @@ impl Fs {
     }
 
     fn find_child(&self, parent: NodeId, name: Sym) -> Option<NodeId> {
-        let h = self.child_hash(parent, name);
+        self.find_child_hashed(parent, name, self.child_hash(parent, name))
+    }
+
+    /// [`Fs::find_child`] with the (parent, name) hash already computed.
+    fn find_child_hashed(&self, parent: NodeId, name: Sym, h: u32) -> Option<NodeId> {
         let nodes = &self.nodes;
         self.index
             .find(intern::table_hash(h), |&(id, sh)| {
