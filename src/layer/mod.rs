@@ -334,7 +334,8 @@ pub fn read_layer_batched(
         other => other.to_string(),
     };
     let mut seen = 0u64;
-    while let Some(entry) = walker.next_entry().map_err(describe)? {
+    let mut entry = TarEntry::default();
+    while walker.next_into(&mut entry).map_err(describe)? {
         let mut hash = 0;
         if entry.kind == Kind::File {
             let mut hasher = Xxh3::new();

@@ -83,6 +83,21 @@ pub struct TarEntry {
     pub size: u64,
 }
 
+impl Default for TarEntry {
+    fn default() -> Self {
+        TarEntry {
+            path: Vec::new(),
+            link: None,
+            kind: Kind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            size: 0,
+        }
+    }
+}
+
 /// Why a tar stream could not be walked.
 #[derive(Debug, thiserror::Error)]
 pub enum TarError {
@@ -181,7 +196,9 @@ impl<R: BufRead> TarWalker<R> {
         Ok(())
     }
 
-    /// Reads one header block; `None` at a clean end of the stream.
+    /// Reads one header block across buffer refills; `None` at a clean end of the stream.
+    /// [`TarWalker::next_into`] reads headers in place instead whenever the reader's buffer
+    /// holds a whole block, which is nearly always.
     fn read_block(&mut self) -> Result<Option<[u8; BLOCK]>, TarError> {
         let mut block = [0u8; BLOCK];
         let mut got = 0;
@@ -201,7 +218,6 @@ impl<R: BufRead> TarWalker<R> {
             self.inner.consume(n);
             got += n;
         }
-        self.offset += BLOCK as u64;
         Ok(Some(block))
     }
 
@@ -224,8 +240,15 @@ impl<R: BufRead> TarWalker<R> {
 
     /// Advances to the next real entry, skipping the rest of the current one.
     pub fn next_entry(&mut self) -> Result<Option<TarEntry>, TarError> {
+        let mut entry = TarEntry::default();
+        Ok(self.next_into(&mut entry)?.then_some(entry))
+    }
+
+    /// [`TarWalker::next_entry`] into `entry`, whose buffers are reused (a million-entry layer
+    /// would otherwise allocate and free a name per entry). Returns false at the end.
+    pub fn next_into(&mut self, entry: &mut TarEntry) -> Result<bool, TarError> {
         if self.done {
-            return Ok(None);
+            return Ok(false);
         }
         self.skip_rest()?;
         let mut long_name: Option<Vec<u8>> = None;
@@ -233,28 +256,35 @@ impl<R: BufRead> TarWalker<R> {
         let mut pax: Option<Vec<u8>> = None;
         loop {
             let header_offset = self.offset;
-            let Some(block) = self.read_block()? else {
-                // EOF without the two zero blocks: accepted, as GNU tar and runtimes do.
-                self.done = true;
-                return Ok(None);
+            let names = Names {
+                long_name: &mut long_name,
+                long_link: &mut long_link,
             };
-            if block.iter().all(|&b| b == 0) {
-                self.done = true;
-                return Ok(None);
-            }
-            let header = Header::from_byte_slice(&block);
-            check_checksum(&block, header_offset)?;
-            let bad = |message: String| TarError::Header {
-                offset: header_offset,
-                message,
+            // The header straight out of the reader's buffer, copied only when it straddles
+            // a refill.
+            let avail = self.inner.fill_buf()?;
+            let block = if avail.len() >= BLOCK {
+                let block = decode_header(&avail[..BLOCK], header_offset, entry, names);
+                self.inner.consume(BLOCK);
+                block
+            } else {
+                match self.read_block()? {
+                    Some(block) => decode_header(&block, header_offset, entry, names),
+                    None => {
+                        // EOF without the two zero blocks: accepted, as GNU tar and runtimes do.
+                        self.done = true;
+                        return Ok(false);
+                    }
+                }
             };
-            let size = numeric(&block[124..136]).ok_or_else(|| {
-                bad(format!(
-                    "unreadable size: {:?}",
-                    field_text(&block[124..136])
-                ))
-            })?;
-            let entry_type = header.entry_type();
+            self.offset += BLOCK as u64;
+            let (entry_type, size) = match block? {
+                Block::End => {
+                    self.done = true;
+                    return Ok(false);
+                }
+                Block::Entry(entry_type, size) => (entry_type, size),
+            };
             match entry_type {
                 EntryType::XHeader => {
                     pax = Some(self.read_extension(size, "PAX extended header")?);
@@ -281,27 +311,12 @@ impl<R: BufRead> TarWalker<R> {
                 }
                 _ => {}
             }
-
-            let mut entry = TarEntry {
-                path: long_name
-                    .take()
-                    .unwrap_or_else(|| header.path_bytes().into_owned()),
-                link: long_link
-                    .take()
-                    .or_else(|| header.link_name_bytes().map(|l| l.into_owned())),
-                kind: Kind::File,
-                mode: numeric(&block[100..108]).map_or(0o644, |m| (m & 0o7777) as u32),
-                uid: numeric(&block[108..116]).unwrap_or(0),
-                gid: numeric(&block[116..124]).unwrap_or(0),
-                mtime: numeric(&block[136..148])
-                    .map(|t| i64::try_from(t).unwrap_or(i64::MAX))
-                    .unwrap_or(0),
-                size,
-            };
             let mut data_size = size;
             if let Some(pax) = pax.take() {
-                apply_pax(&mut entry, &mut data_size, &pax)
-                    .map_err(|m| bad(format!("PAX header: {m}")))?;
+                apply_pax(entry, &mut data_size, &pax).map_err(|m| TarError::Header {
+                    offset: header_offset,
+                    message: format!("PAX header: {m}"),
+                })?;
             }
             self.remaining = data_size;
             self.padding = pad_of(data_size);
@@ -328,9 +343,92 @@ impl<R: BufRead> TarWalker<R> {
             if !matches!(entry.kind, Kind::Symlink | Kind::Hardlink) {
                 entry.link = None;
             }
-            return Ok(Some(entry));
+            return Ok(true);
         }
     }
+}
+
+/// What one header block holds.
+enum Block {
+    /// A zero block: the end of the archive.
+    End,
+    /// An entry of this type with this many bytes of data after the header. For types other
+    /// than extension headers, the entry's fields are filled in.
+    Entry(EntryType, u64),
+}
+
+/// The GNU long names read before an entry's own header, taken by it.
+struct Names<'a> {
+    long_name: &'a mut Option<Vec<u8>>,
+    long_link: &'a mut Option<Vec<u8>>,
+}
+
+/// Checks and decodes one header block in place. Extension headers (PAX, GNU long names) only
+/// give their type and size; an entry's header fills `entry`, its name and link taken from
+/// `names` when GNU long names preceded it.
+fn decode_header(
+    block: &[u8],
+    offset: u64,
+    entry: &mut TarEntry,
+    names: Names<'_>,
+) -> Result<Block, TarError> {
+    let block: &[u8; BLOCK] = block.try_into().map_err(|_| TarError::Header {
+        offset,
+        message: "short header block".into(),
+    })?;
+    // One pass gives the checksum and tells a zero block (the end) from a header.
+    let sum = byte_sum(block);
+    if sum == 0 {
+        return Ok(Block::End);
+    }
+    check_checksum(block, sum, offset)?;
+    let header = Header::from_byte_slice(block);
+    let size = numeric(&block[124..136]).ok_or_else(|| TarError::Header {
+        offset,
+        message: format!("unreadable size: {:?}", field_text(&block[124..136])),
+    })?;
+    let entry_type = header.entry_type();
+    if matches!(
+        entry_type,
+        EntryType::XHeader
+            | EntryType::XGlobalHeader
+            | EntryType::GNULongName
+            | EntryType::GNULongLink
+    ) {
+        return Ok(Block::Entry(entry_type, size));
+    }
+    entry.path.clear();
+    match names.long_name.take() {
+        Some(name) => entry.path = name,
+        None => entry.path.extend_from_slice(&header.path_bytes()),
+    }
+    entry.link = names
+        .long_link
+        .take()
+        .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
+    entry.kind = Kind::File;
+    entry.mode = numeric(&block[100..108]).map_or(0o644, |m| (m & 0o7777) as u32);
+    entry.uid = numeric(&block[108..116]).unwrap_or(0);
+    entry.gid = numeric(&block[116..124]).unwrap_or(0);
+    entry.mtime = numeric(&block[136..148])
+        .map(|t| i64::try_from(t).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    entry.size = size;
+    Ok(Block::Entry(entry_type, size))
+}
+
+/// Σ of a block's bytes, eight at a time: each 64-bit word is split into four 16-bit lanes of
+/// byte pairs, which 64 words cannot overflow (64 × 2 × 255 < 65536).
+fn byte_sum(block: &[u8; BLOCK]) -> u32 {
+    const LOW: u64 = 0x00ff_00ff_00ff_00ff;
+    let mut lanes = 0u64;
+    for word in block.chunks_exact(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        lanes += (w & LOW) + ((w >> 8) & LOW);
+    }
+    (0..4).map(|i| ((lanes >> (16 * i)) & 0xffff) as u32).sum()
 }
 
 fn pad_of(size: u64) -> u64 {
@@ -381,7 +479,8 @@ fn field_text(field: &[u8]) -> String {
         .to_string()
 }
 
-fn check_checksum(block: &[u8; BLOCK], offset: u64) -> Result<(), TarError> {
+/// Checks the header's checksum against `all`, the sum of its bytes.
+fn check_checksum(block: &[u8; BLOCK], all: u32, offset: u64) -> Result<(), TarError> {
     let stored = numeric(&block[148..156])
         .and_then(|c| u32::try_from(c).ok())
         .ok_or_else(|| TarError::Header {
@@ -389,7 +488,6 @@ fn check_checksum(block: &[u8; BLOCK], offset: u64) -> Result<(), TarError> {
             message: "not a tar header (unreadable checksum field)".into(),
         })?;
     // The checksum is computed with its own 8-byte field read as spaces.
-    let all: u32 = block.iter().map(|&b| u32::from(b)).sum();
     let field: u32 = block[148..156].iter().map(|&b| u32::from(b)).sum();
     let sum = all - field + 8 * u32::from(b' ');
     if sum != stored {
@@ -544,6 +642,94 @@ mod tests {
         tar[1024 + 10] ^= 0x55;
         let err = walk(&tar).unwrap_err();
         assert!(err.to_string().contains("byte 1024"), "{err}");
+    }
+
+    /// A tar with every kind of header: GNU long names and links, PAX, symlinks, hard links,
+    /// directories, a global header, entries of odd sizes.
+    fn varied_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let long = "deep/".repeat(40) + "name.txt";
+        let mut h = Header::new_gnu();
+        h.set_size(3);
+        h.set_mode(0o600);
+        b.append_data(&mut h, &long, &b"abc"[..]).unwrap();
+        let mut h = Header::new_gnu();
+        h.set_entry_type(EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "s", "target/".repeat(30) + "x")
+            .unwrap();
+        let mut h = Header::new_gnu();
+        h.set_entry_type(EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        b.append_data(&mut h, "dir/", std::io::empty()).unwrap();
+        b.append_pax_extensions([("path", b"pax/named".as_slice())])
+            .unwrap();
+        let mut h = Header::new_ustar();
+        h.set_size(700);
+        h.set_path("ustar").unwrap();
+        h.set_cksum();
+        b.append(&h, &[7u8; 700][..]).unwrap();
+        let mut h = Header::new_gnu();
+        h.set_entry_type(EntryType::Link);
+        h.set_size(0);
+        b.append_link(&mut h, "hl", "ustar").unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn headers_split_across_refills_read_as_whole() {
+        let tar = varied_tar();
+        let whole = walk(&tar).unwrap();
+        assert_eq!(whole.len(), 5);
+        assert_eq!(whole[3].0.path, b"pax/named");
+        assert_eq!(whole[3].1, vec![7u8; 700]);
+        // Buffers smaller than a block, and sizes that never line up with one.
+        for cap in [1, 7, 100, 511, 513, 1000] {
+            let mut w = TarWalker::new(std::io::BufReader::with_capacity(cap, &tar[..]));
+            let mut got = Vec::new();
+            while let Some(e) = w.next_entry().unwrap() {
+                let mut data = Vec::new();
+                w.read_content(|c| data.extend_from_slice(c)).unwrap();
+                got.push((e, data));
+            }
+            assert_eq!(got, whole, "buffer of {cap} bytes");
+        }
+    }
+
+    #[test]
+    fn a_reused_entry_keeps_nothing_of_the_one_before() {
+        let tar = varied_tar();
+        let fresh = walk(&tar).unwrap();
+        let mut w = TarWalker::new(&tar[..]);
+        let mut entry = TarEntry::default();
+        let mut i = 0;
+        while w.next_into(&mut entry).unwrap() {
+            assert_eq!(entry, fresh[i].0, "entry {i}");
+            i += 1;
+        }
+        assert_eq!(i, fresh.len());
+    }
+
+    #[test]
+    fn a_tar_of_zero_blocks_is_empty_not_missing() {
+        let zeros = vec![0u8; 1024];
+        let mut w = TarWalker::new(&zeros[..]);
+        assert!(w.next_entry().unwrap().is_none());
+        assert_eq!(w.offset(), 512);
+    }
+
+    #[test]
+    fn byte_sum_is_the_sum_of_the_bytes() {
+        let mut block = [0u8; BLOCK];
+        assert_eq!(byte_sum(&block), 0);
+        block.fill(0xff);
+        assert_eq!(byte_sum(&block), 255 * 512);
+        for (i, b) in block.iter_mut().enumerate() {
+            *b = (i * 37 % 256) as u8;
+        }
+        let naive: u32 = block.iter().map(|&b| u32::from(b)).sum();
+        assert_eq!(byte_sum(&block), naive);
     }
 
     #[test]
