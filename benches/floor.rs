@@ -8,7 +8,7 @@
 //! Prints one line: `floor <layers> layers <tar bytes> bytes <seconds> s`. bench/run.sh times
 //! the process with /usr/bin/time, like every other tool it compares.
 
-use std::io::Read;
+use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -49,24 +49,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
             s.spawn(|| -> Result<(), String> {
-                let mut buf = vec![0u8; 256 * 1024];
                 while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let layer = &img.layers[i];
                     let (raw, _) = img.store.open(&layer.location).map_err(|e| e.to_string())?;
-                    let (compression, d) =
-                        decode::open_blob(raw, sha, None).map_err(|e| e.to_string())?;
                     // A plain tar's diff_id is its blob digest: strata hashes it once, so does
-                    // the floor.
-                    let hash_tar = sha && compression != decode::Compression::None;
-                    let mut d = decode::HashReader::new(d, hash_tar, None);
+                    // the floor. Read in place, as strata's tar walker reads.
+                    let (_, mut d) =
+                        decode::open_layer(raw, sha, None).map_err(|e| e.to_string())?;
                     loop {
-                        let n = d.read(&mut buf).map_err(|e| e.to_string())?;
+                        let n = d.fill_buf().map_err(|e| e.to_string())?.len();
                         if n == 0 {
                             break;
                         }
+                        d.consume(n);
                         total.fetch_add(n as u64, Ordering::Relaxed);
                     }
-                    let _ = d.into_parts();
+                    d.finish("blob")?;
                 }
                 Ok(())
             });

@@ -1,7 +1,7 @@
 //! Reading a blob as a stream: count and hash what passes, and pick the decompressor from the
 //! first bytes (never from the media type: podman labels plain tars as gzip).
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -41,13 +41,18 @@ enum Hasher {
     Failed,
 }
 
-/// A hash thread: chunks go to it through a bounded channel and come back to be reused.
+/// A hash thread: it hashes the reader's own buffers, shared, not copies of them. Each filled
+/// buffer goes to it through a bounded channel and comes back once hashed, to be filled again.
 struct HashThread {
-    chunks: mpsc::SyncSender<Vec<u8>>,
-    spare: mpsc::Receiver<Vec<u8>>,
+    chunks: mpsc::SyncSender<(Chunk, usize)>,
+    spare: mpsc::Receiver<Chunk>,
+    /// Buffers made for this stream so far (bounded by `IN_FLIGHT + 2`).
     buffers: usize,
     handle: std::thread::JoinHandle<Sha256>,
 }
+
+/// A read buffer, shared with a hash thread while it hashes it.
+type Chunk = Arc<Vec<u8>>;
 
 /// Bytes hashed inline before a stream gets a hash thread (small layers never do).
 pub const OFFLOAD_AFTER: u64 = 4 << 20;
@@ -56,7 +61,7 @@ const IN_FLIGHT: usize = 4;
 
 /// Threads busy reading layers or hashing, across the process: a stream moves its hashing to a
 /// thread of its own only while a core is idle, so that several layers read in parallel do not
-/// pay for copies and context switches that buy nothing.
+/// pay for context switches that buy nothing.
 static BUSY: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts one busy thread while alive.
@@ -83,14 +88,14 @@ fn core_idle() -> bool {
 
 impl HashThread {
     fn spawn(mut sha: Sha256) -> Option<HashThread> {
-        let (chunks, rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
-        let (back, spare) = mpsc::channel::<Vec<u8>>();
+        let (chunks, rx) = mpsc::sync_channel::<(Chunk, usize)>(IN_FLIGHT);
+        let (back, spare) = mpsc::channel::<Chunk>();
         let handle = std::thread::Builder::new()
             .name("strata-sha256".into())
             .spawn(move || {
                 let _busy = Busy::start();
-                for chunk in rx {
-                    sha.update(&chunk);
+                for (chunk, len) in rx {
+                    sha.update(&chunk[..len.min(chunk.len())]);
                     // The reader may be gone already (an error path): nothing to give back to.
                     let _ = back.send(chunk);
                 }
@@ -100,26 +105,28 @@ impl HashThread {
         Some(HashThread {
             chunks,
             spare,
-            buffers: 0,
+            buffers: 1,
             handle,
         })
     }
 
-    fn send(&mut self, bytes: &[u8]) -> bool {
-        let mut chunk = match self.spare.try_recv() {
-            Ok(chunk) => chunk,
-            Err(_) if self.buffers < IN_FLIGHT + 2 => {
-                self.buffers += 1;
-                Vec::with_capacity(bytes.len())
-            }
-            Err(_) => match self.spare.recv() {
-                Ok(chunk) => chunk,
-                Err(_) => return false,
-            },
-        };
-        chunk.clear();
-        chunk.extend_from_slice(bytes);
-        self.chunks.send(chunk).is_ok()
+    fn send(&mut self, chunk: &Chunk, len: usize) -> bool {
+        self.chunks.send((Arc::clone(chunk), len)).is_ok()
+    }
+
+    /// A buffer to fill next: one the thread has hashed, or a new one while fewer than
+    /// `IN_FLIGHT + 2` exist, or else the next one the thread gives back.
+    fn next_buffer(&mut self, capacity: usize) -> Chunk {
+        if let Ok(chunk) = self.spare.try_recv() {
+            return chunk;
+        }
+        if self.buffers < IN_FLIGHT + 2 {
+            self.buffers += 1;
+            return Arc::new(vec![0; capacity]);
+        }
+        self.spare
+            .recv()
+            .unwrap_or_else(|_| Arc::new(vec![0; capacity]))
     }
 
     fn finish(self) -> Option<Sha256> {
@@ -129,7 +136,9 @@ impl HashThread {
 }
 
 impl Hasher {
-    fn update(&mut self, bytes: &[u8], hashed_before: u64) {
+    /// Hashes `chunk[..len]`, the next bytes of the stream after `hashed_before` others.
+    fn update(&mut self, chunk: &Chunk, len: usize, hashed_before: u64) {
+        let bytes = &chunk[..len.min(chunk.len())];
         match self {
             Hasher::Inline(sha)
                 if hashed_before + bytes.len() as u64 > OFFLOAD_AFTER && core_idle() =>
@@ -137,7 +146,7 @@ impl Hasher {
                 let sha = std::mem::take(sha);
                 *self = match HashThread::spawn(sha.clone()) {
                     Some(mut t) => {
-                        if t.send(bytes) {
+                        if t.send(chunk, len) {
                             Hasher::Offloaded(t)
                         } else {
                             Hasher::Failed
@@ -152,7 +161,7 @@ impl Hasher {
             }
             Hasher::Inline(sha) => sha.update(bytes),
             Hasher::Offloaded(t) => {
-                if !t.send(bytes) {
+                if !t.send(chunk, len) {
                     *self = Hasher::Failed;
                 }
             }
@@ -169,28 +178,40 @@ impl Hasher {
     }
 }
 
-/// Passes bytes through, counting them, optionally hashing them with SHA-256 and adding them to
-/// a shared progress counter.
-pub struct HashReader<R> {
+/// A buffered reader that counts, optionally hashes with SHA-256, and adds to a shared
+/// progress counter every byte it buffers. It hashes its buffer as it fills it, so that bytes
+/// are never copied for hashing: once a stream is long, the buffer itself is handed to a hash
+/// thread and the next one filled meanwhile.
+pub struct HashBuf<R> {
     inner: R,
+    buf: Chunk,
+    pos: usize,
+    filled: usize,
+    capacity: usize,
     hasher: Option<Hasher>,
     count: u64,
     progress: Option<Arc<AtomicU64>>,
 }
 
-impl<R: Read> HashReader<R> {
-    pub fn new(inner: R, hash: bool, progress: Option<Arc<AtomicU64>>) -> Self {
-        HashReader {
+impl<R: Read> HashBuf<R> {
+    pub fn new(inner: R, capacity: usize, hash: bool, progress: Option<Arc<AtomicU64>>) -> Self {
+        let capacity = capacity.max(1);
+        HashBuf {
             inner,
+            buf: Arc::new(vec![0; capacity]),
+            pos: 0,
+            filled: 0,
+            capacity,
             hasher: hash.then(|| Hasher::Inline(Sha256::new())),
             count: 0,
             progress,
         }
     }
 
-    /// The inner reader, the bytes read so far and the `sha256:…` digest of them (if hashing).
-    /// The digest is `sha256:unavailable` in the one case the hash thread could not deliver it,
-    /// so that it never matches and verification fails loudly rather than passing silently.
+    /// The inner reader, the bytes read from it so far and the `sha256:…` digest of them (if
+    /// hashing). Bytes buffered but not consumed are counted and hashed already. The digest is
+    /// `sha256:unavailable` in the one case the hash thread could not deliver it, so that it
+    /// never matches and verification fails loudly rather than passing silently.
     pub fn into_parts(self) -> (R, u64, Option<String>) {
         let digest = self.hasher.map(|h| match h.finish() {
             Some(sha) => format!("sha256:{}", hex(sha.finalize().as_slice())),
@@ -198,31 +219,81 @@ impl<R: Read> HashReader<R> {
         });
         (self.inner, self.count, digest)
     }
+
     /// Reads everything left, so the count and digest cover the whole stream.
     pub fn drain(&mut self) -> io::Result<u64> {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut n = 0u64;
-        loop {
-            let r = self.read(&mut buf)?;
-            if r == 0 {
-                return Ok(n);
-            }
-            n += r as u64;
-        }
+        drain(self)
     }
 }
 
-impl<R: Read> Read for HashReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n], self.count);
+/// A buffer to fill that nobody else reads: the current one unless a hash thread still holds
+/// it.
+fn writable<'a>(
+    buf: &'a mut Chunk,
+    hasher: &mut Option<Hasher>,
+    capacity: usize,
+) -> &'a mut Vec<u8> {
+    if Arc::strong_count(buf) > 1 {
+        *buf = match hasher {
+            Some(Hasher::Offloaded(t)) => t.next_buffer(capacity),
+            _ => Arc::new(vec![0; capacity]),
+        };
+    }
+    // The thread gives a buffer back only after hashing it, so it is ours alone now; were it
+    // not, this would copy it rather than write under the thread.
+    Arc::make_mut(buf)
+}
+
+impl<R: Read> BufRead for HashBuf<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.filled {
+            let target = writable(&mut self.buf, &mut self.hasher, self.capacity);
+            let n = loop {
+                match self.inner.read(target) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            };
+            let n = n.min(self.buf.len());
+            if let Some(h) = &mut self.hasher {
+                h.update(&self.buf, n, self.count);
+            }
+            self.count += n as u64;
+            if let Some(p) = &self.progress {
+                p.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            self.pos = 0;
+            self.filled = n;
         }
-        self.count += n as u64;
-        if let Some(p) = &self.progress {
-            p.fetch_add(n as u64, Ordering::Relaxed);
-        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.filled);
+    }
+}
+
+impl<R: Read> Read for HashBuf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
         Ok(n)
+    }
+}
+
+/// Reads a buffered stream to its end without copying; returns the bytes skipped.
+pub fn drain(r: &mut impl BufRead) -> io::Result<u64> {
+    let mut n = 0u64;
+    loop {
+        let len = r.fill_buf()?.len();
+        if len == 0 {
+            return Ok(n);
+        }
+        r.consume(len);
+        n += len as u64;
     }
 }
 
@@ -238,32 +309,14 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// A decompressing reader over a buffered blob stream.
 pub enum Decoder<R: BufRead> {
-    Plain(R),
     Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(Box<zstd::stream::read::Decoder<'static, R>>),
 }
 
 impl<R: BufRead> Decoder<R> {
-    /// Peeks at the first bytes of `inner` and wraps it in the matching decompressor.
-    pub fn sniff(mut inner: R) -> io::Result<(Compression, Self)> {
-        let head = inner.fill_buf()?;
-        let compression = Compression::sniff(head);
-        let decoder = match compression {
-            Compression::None => Decoder::Plain(inner),
-            Compression::Gzip => {
-                Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(inner)))
-            }
-            Compression::Zstd => {
-                Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(inner)?))
-            }
-        };
-        Ok((compression, decoder))
-    }
-
     /// Gives back the compressed stream (to drain what the decompressor left).
     pub fn into_inner(self) -> R {
         match self {
-            Decoder::Plain(r) => r,
             Decoder::Gzip(d) => d.into_inner(),
             Decoder::Zstd(d) => (*d).finish(),
         }
@@ -273,7 +326,6 @@ impl<R: BufRead> Decoder<R> {
 impl<R: BufRead> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Decoder::Plain(r) => r.read(buf),
             Decoder::Gzip(d) => d.read(buf),
             Decoder::Zstd(d) => d.read(buf),
         }
@@ -287,14 +339,104 @@ pub const BLOB_BUFFER: usize = 256 * 1024;
 /// writes long runs (small reads make zlib copy out of its window and checksum tiny slices).
 pub const TAR_BUFFER: usize = 256 * 1024;
 
-/// Wraps a raw blob reader: hashing of the compressed bytes, buffering, decompression.
-pub fn open_blob<R: Read>(
+/// A layer's tar stream, buffered once: a plain tar is read straight from the blob's buffer,
+/// a compressed one from the decompressor's output buffer.
+pub enum TarStream<R: Read> {
+    Plain(HashBuf<R>),
+    Decoded(HashBuf<Decoder<HashBuf<R>>>),
+}
+
+/// What reading a layer blob to its end measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// Bytes of the tar stream.
+    pub tar_size: u64,
+    /// `sha256:…` of the tar stream (a plain tar's is its blob digest), when hashing.
+    pub diff_id: Option<String>,
+    /// Bytes of the blob as stored.
+    pub compressed_size: u64,
+    /// `sha256:…` of the blob, when hashing.
+    pub blob_digest: Option<String>,
+}
+
+impl<R: Read> TarStream<R> {
+    /// Reads the tar stream and the blob to their ends (padding after the tar's end marker
+    /// and bytes after a compressed stream belong to the digests too). `what` names the
+    /// compression in errors.
+    pub fn finish(mut self, what: &str) -> Result<Digests, String> {
+        drain(&mut self).map_err(|e| format!("corrupt {what} stream after the tar's end: {e}"))?;
+        match self {
+            TarStream::Plain(blob) => {
+                let (_, size, digest) = blob.into_parts();
+                Ok(Digests {
+                    tar_size: size,
+                    diff_id: digest.clone(),
+                    compressed_size: size,
+                    blob_digest: digest,
+                })
+            }
+            TarStream::Decoded(tar) => {
+                let (decoder, tar_size, diff_id) = tar.into_parts();
+                let mut blob = decoder.into_inner();
+                drain(&mut blob).map_err(|e| format!("cannot read the blob to its end: {e}"))?;
+                let (_, compressed_size, blob_digest) = blob.into_parts();
+                Ok(Digests {
+                    tar_size,
+                    diff_id,
+                    compressed_size,
+                    blob_digest,
+                })
+            }
+        }
+    }
+}
+
+impl<R: Read> BufRead for TarStream<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            TarStream::Plain(r) => r.fill_buf(),
+            TarStream::Decoded(r) => r.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        match self {
+            TarStream::Plain(r) => r.consume(amt),
+            TarStream::Decoded(r) => r.consume(amt),
+        }
+    }
+}
+
+impl<R: Read> Read for TarStream<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self {
+            TarStream::Plain(r) => r.read(out),
+            TarStream::Decoded(r) => r.read(out),
+        }
+    }
+}
+
+/// Opens a layer blob: the compression from its first bytes (never from the media type:
+/// podman labels plain tars as gzip), the blob hashed (when `hash`) and counted into
+/// `progress` as it is read, and the tar stream hashed too when it is not the blob itself.
+pub fn open_layer<R: Read>(
     raw: R,
     hash: bool,
     progress: Option<Arc<AtomicU64>>,
-) -> io::Result<(Compression, Decoder<BufReader<HashReader<R>>>)> {
-    let buffered = BufReader::with_capacity(BLOB_BUFFER, HashReader::new(raw, hash, progress));
-    Decoder::sniff(buffered)
+) -> io::Result<(Compression, TarStream<R>)> {
+    let mut blob = HashBuf::new(raw, BLOB_BUFFER, hash, progress);
+    let compression = Compression::sniff(blob.fill_buf()?);
+    let decoder = match compression {
+        Compression::None => return Ok((compression, TarStream::Plain(blob))),
+        Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(blob))),
+        Compression::Zstd => {
+            Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(blob)?))
+        }
+    };
+    Ok((
+        compression,
+        TarStream::Decoded(HashBuf::new(decoder, TAR_BUFFER, hash, None)),
+    ))
 }
 
 #[cfg(test)]
@@ -315,50 +457,98 @@ mod tests {
         }
     }
 
+    fn sha(bytes: &[u8]) -> String {
+        format!("sha256:{}", hex(Sha256::digest(bytes).as_slice()))
+    }
+
     #[test]
     fn sniffs_and_decodes_each_compression() {
         let data = b"some tar-ish bytes".repeat(100);
         for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
             let blob = roundtrip(&data, c);
-            let (found, mut d) = open_blob(&blob[..], true, None).unwrap();
+            let (found, mut d) = open_layer(&blob[..], true, None).unwrap();
             assert_eq!(found, c);
             let mut out = Vec::new();
             d.read_to_end(&mut out).unwrap();
             assert_eq!(out, data);
-            let (_, count, digest) = d.into_inner().into_inner().into_parts();
-            assert_eq!(count, blob.len() as u64);
-            assert_eq!(
-                digest.unwrap(),
-                format!("sha256:{}", hex(Sha256::digest(&blob).as_slice()))
-            );
+            let digests = d.finish("test").unwrap();
+            assert_eq!(digests.compressed_size, blob.len() as u64);
+            assert_eq!(digests.blob_digest.unwrap(), sha(&blob));
+            assert_eq!(digests.tar_size, data.len() as u64);
+            assert_eq!(digests.diff_id.unwrap(), sha(&data));
         }
     }
 
     #[test]
-    fn hashing_on_a_thread_gives_the_inline_digest() {
-        // Uneven chunks, more of them than buffers in flight, some empty.
+    fn finishing_reads_padding_and_trailing_bytes_into_the_digests() {
+        let data = b"tar bytes".repeat(50);
+        let mut blob = roundtrip(&data, Compression::Gzip);
+        // A second gzip member of zeros (tar padding) after the part the walker reads.
+        blob.extend(roundtrip(&[0u8; 4096], Compression::Gzip));
+        let (_, mut d) = open_layer(&blob[..], true, None).unwrap();
+        let mut head = [0u8; 9];
+        d.read_exact(&mut head).unwrap();
+        let digests = d.finish("gzip").unwrap();
+        let mut tar = data.clone();
+        tar.extend([0u8; 4096]);
+        assert_eq!(digests.tar_size, tar.len() as u64);
+        assert_eq!(digests.diff_id.unwrap(), sha(&tar));
+        assert_eq!(digests.blob_digest.unwrap(), sha(&blob));
+    }
+
+    /// Reads in pieces of the lengths given, over and over (a decompressor's uneven output).
+    struct Uneven<'a> {
+        data: &'a [u8],
+        lens: &'a [usize],
+        i: usize,
+    }
+
+    impl Read for Uneven<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let want = self.lens[self.i % self.lens.len()];
+            self.i += 1;
+            let n = want.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn hashing_on_a_thread_gives_the_inline_digest_with_bounded_buffers() {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
-        let mut inline = Hasher::Inline(Sha256::new());
-        let mut threaded = Hasher::Offloaded(HashThread::spawn(Sha256::new()).unwrap());
-        let mut at = 0;
-        for (i, len) in [0usize, 1, 4095, 65536, 0, 300_000]
-            .iter()
-            .cycle()
-            .enumerate()
-        {
-            if at >= data.len() {
+        let lens = [1usize, 4095, 65536, 300_000, 7];
+        let mut r = HashBuf::new(
+            Uneven {
+                data: &data,
+                lens: &lens,
+                i: 0,
+            },
+            100_000,
+            true,
+            None,
+        );
+        // On a thread from the first byte, whatever the cores are doing.
+        r.hasher = Some(Hasher::Offloaded(HashThread::spawn(Sha256::new()).unwrap()));
+        let mut seen = Vec::new();
+        loop {
+            let chunk = r.fill_buf().unwrap();
+            if chunk.is_empty() {
                 break;
             }
-            let end = (at + len + i).min(data.len());
-            inline.update(&data[at..end], 0);
-            threaded.update(&data[at..end], 0);
-            at = end;
+            // Consume unevenly too: a buffer is refilled only once it is used up.
+            let n = chunk.len().min(seen.len() % 50_000 + 1);
+            seen.extend_from_slice(&chunk[..n]);
+            r.consume(n);
         }
-        assert!(matches!(threaded, Hasher::Offloaded(_)));
-        let a = inline.finish().unwrap().finalize();
-        let b = threaded.finish().unwrap().finalize();
-        assert_eq!(a, b);
-        assert_eq!(a, Sha256::digest(&data));
+        assert_eq!(seen, data);
+        let Some(Hasher::Offloaded(t)) = &r.hasher else {
+            panic!("the hash thread was dropped");
+        };
+        assert!(t.buffers <= IN_FLIGHT + 2, "{} buffers", t.buffers);
+        let (_, count, digest) = r.into_parts();
+        assert_eq!(count, data.len() as u64);
+        assert_eq!(digest.unwrap(), sha(&data));
     }
 
     #[test]
@@ -366,22 +556,19 @@ mod tests {
         let data: Vec<u8> = (0..(OFFLOAD_AFTER as usize * 2 + 12345))
             .map(|i| (i % 253) as u8)
             .collect();
-        let mut r = HashReader::new(&data[..], true, None);
-        let mut buf = vec![0u8; 100_000];
+        let mut r = HashBuf::new(&data[..], 100_000, true, None);
+        let mut buf = vec![0u8; 70_000];
         while r.read(&mut buf).unwrap() > 0 {}
         let (_, count, digest) = r.into_parts();
         assert_eq!(count, data.len() as u64);
-        assert_eq!(
-            digest.unwrap(),
-            format!("sha256:{}", hex(Sha256::digest(&data).as_slice()))
-        );
+        assert_eq!(digest.unwrap(), sha(&data));
     }
 
     #[test]
     fn gzip_with_several_members_is_read_to_the_end() {
         let mut blob = roundtrip(b"first ", Compression::Gzip);
         blob.extend(roundtrip(b"second", Compression::Gzip));
-        let (_, mut d) = open_blob(&blob[..], false, None).unwrap();
+        let (_, mut d) = open_layer(&blob[..], false, None).unwrap();
         let mut out = String::new();
         d.read_to_string(&mut out).unwrap();
         assert_eq!(out, "first second");
@@ -393,7 +580,7 @@ mod tests {
         let mid = blob.len() / 2;
         blob[mid] ^= 0xff;
         blob[mid + 1] ^= 0xff;
-        let (_, mut d) = open_blob(&blob[..], false, None).unwrap();
+        let (_, mut d) = open_layer(&blob[..], false, None).unwrap();
         let mut out = Vec::new();
         assert!(d.read_to_end(&mut out).is_err());
     }

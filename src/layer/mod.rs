@@ -4,7 +4,7 @@
 pub mod decode;
 pub mod tar;
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -282,14 +282,14 @@ fn blob_digest_mismatch(store: &dyn BlobStore, layer: &LayerRef) -> Option<(&'st
         return None;
     }
     let (raw, _) = store.open(&layer.location).ok()?;
-    let mut hashed = std::io::BufReader::new(decode::HashReader::new(raw, true, None));
+    let mut hashed = decode::HashBuf::new(raw, decode::BLOB_BUFFER, true, None);
     let compression = match Compression::sniff(std::io::BufRead::fill_buf(&mut hashed).ok()?) {
         Compression::None => "tar",
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     };
-    std::io::copy(&mut hashed, &mut std::io::sink()).ok()?;
-    let (_, _, found) = hashed.into_inner().into_parts();
+    hashed.drain().ok()?;
+    let (_, _, found) = hashed.into_parts();
     let found = found?;
     (!found.eq_ignore_ascii_case(expected)).then_some((compression, found))
 }
@@ -313,19 +313,13 @@ pub fn read_layer_batched(
     mut batches: Option<Batches<'_>>,
 ) -> Result<LayerScan, String> {
     let _busy = decode::Busy::start();
-    let (compression, decoder) = decode::open_blob(raw, options.verify, progress)
+    let (compression, tar_stream) = decode::open_layer(raw, options.verify, progress)
         .map_err(|e| format!("cannot read: {e}"))?;
     let what = match compression {
         Compression::None => "tar",
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     };
-    // A plain tar's diff_id is its blob digest: hash it once.
-    let hash_tar = options.verify && compression != Compression::None;
-    let tar_stream = BufReader::with_capacity(
-        decode::TAR_BUFFER,
-        decode::HashReader::new(decoder, hash_tar, None),
-    );
     let mut walker = TarWalker::new(tar_stream);
     let mut scan = LayerScan::new(index);
     scan.compression = compression;
@@ -359,24 +353,11 @@ pub fn read_layer_batched(
         return Err(format!("empty {what} stream: not a layer tar"));
     }
     scan.skipped_entries = walker.skipped_unknown;
-    let mut tar_stream = walker.into_inner();
-    // diff_id covers the whole stream, padding after the end marker included.
-    std::io::copy(&mut tar_stream, &mut std::io::sink())
-        .map_err(|e| format!("corrupt {what} stream after the tar's end: {e}"))?;
-    let (decoder, tar_size, tar_digest) = tar_stream.into_inner().into_parts();
-    let mut blob = decoder.into_inner();
-    // Whatever follows the compressed stream still belongs to the blob and its digest.
-    std::io::copy(&mut blob, &mut std::io::sink())
-        .map_err(|e| format!("cannot read the blob to its end: {e}"))?;
-    let (_, compressed_size, blob_digest) = blob.into_inner().into_parts();
-    scan.tar_size = tar_size;
-    scan.compressed_size = compressed_size;
-    scan.blob_digest = blob_digest;
-    scan.diff_id = if compression == Compression::None {
-        scan.blob_digest.clone()
-    } else {
-        tar_digest
-    };
+    let digests = walker.into_inner().finish(what)?;
+    scan.tar_size = digests.tar_size;
+    scan.compressed_size = digests.compressed_size;
+    scan.blob_digest = digests.blob_digest;
+    scan.diff_id = digests.diff_id;
     Ok(scan)
 }
 
@@ -391,9 +372,9 @@ pub fn extract(
     out: &mut std::fs::File,
 ) -> Result<bool, String> {
     use std::io::{Seek, Write};
-    let (_, decoder) =
-        decode::open_blob(raw, false, None).map_err(|e| format!("cannot read: {e}"))?;
-    let mut walker = TarWalker::new(std::io::BufReader::with_capacity(256 * 1024, decoder));
+    let (_, stream) =
+        decode::open_layer(raw, false, None).map_err(|e| format!("cannot read: {e}"))?;
+    let mut walker = TarWalker::new(stream);
     while let Some(entry) = walker.next_entry().map_err(|e| e.to_string())? {
         if entry.kind != Kind::File
             || entry.size != size
