@@ -172,7 +172,6 @@ impl Fs {
     fn reserve(&mut self, entries: usize) {
         self.index
             .reserve(entries, |&(_, sh)| super::intern::table_hash(sh));
-        self.names.reserve(entries);
     }
 
     /// Fills [`LayerFacts::nodes`] for every layer. Call once all layers are applied.
@@ -321,16 +320,20 @@ impl Fs {
     }
 
     fn child_or_create(&mut self, parent: NodeId, name: &[u8]) -> Result<NodeId, String> {
-        let sym = self.names.intern(name)?;
-        let h = self.child_hash(parent, sym);
-        if let Some(n) = self.find_child_hashed(parent, sym, h) {
+        let h = self.child_hash(parent, name);
+        if let Some(n) = self.find_child_hashed(parent, name, h) {
             return Ok(n);
         }
         let id = NodeId::try_from(self.nodes.len())
             .ok()
             .filter(|&id| id != NONE)
             .ok_or("too many paths")?;
-        let mut node = Node::new(sym, parent);
+        let name_at = u32::try_from(self.names.len())
+            .ok()
+            .filter(|at| u64::from(*at) + name.len() as u64 <= u64::from(u32::MAX))
+            .ok_or("more than 4 GiB of names")?;
+        self.names.extend_from_slice(name);
+        let mut node = Node::new(name_at, parent);
         let last = self.nodes[parent as usize].last_child;
         if last == NONE {
             node.next_sibling = id;

@@ -1,5 +1,6 @@
-//! Name interning: every distinct path component is stored once, as bytes, and named by a
-//! 4-byte symbol. Images repeat names (`__init__.py`, `LICENSE`) across directories.
+//! Interning: every distinct byte string is stored once and named by a 4-byte symbol. Symlink
+//! targets repeat (`/bin/busybox`, `../lib/libc.so.6`), so a state names its target by symbol.
+//! Also the 32-bit stored hashes the overlay's tables keep.
 
 use std::hash::BuildHasher;
 
@@ -68,21 +69,6 @@ impl Interner {
         Ok(sym)
     }
 
-    /// Room for `additional` more names without re-hashing.
-    pub fn reserve(&mut self, additional: usize) {
-        self.table.reserve(additional, |&(_, sh)| table_hash(sh));
-    }
-
-    /// The symbol for `name` if it was interned.
-    pub fn lookup(&self, name: &[u8]) -> Option<Sym> {
-        let h = short_hash(self.hasher.hash_one(name));
-        self.table
-            .find(table_hash(h), |&(s, sh)| {
-                sh == h && get(&self.bytes, &self.starts, s) == name
-            })
-            .map(|&(s, _)| s)
-    }
-
     /// The bytes of a symbol.
     pub fn get(&self, sym: Sym) -> &[u8] {
         get(&self.bytes, &self.starts, sym)
@@ -116,8 +102,7 @@ mod tests {
         assert_eq!(i.get(a), b"lib");
         assert_eq!(i.get(b), b"usr");
         assert_eq!(i.get(e), b"");
-        assert_eq!(i.lookup(b"usr"), Some(b));
-        assert_eq!(i.lookup(b"nope"), None);
+        assert_eq!(i.intern(b"usr").unwrap(), b);
         let bin = i.intern(&[0xff, 0xfe]).unwrap();
         assert_eq!(i.get(bin), &[0xff, 0xfe]);
     }

@@ -1,6 +1,6 @@
 //! The union filesystem, rebuilt as a container runtime builds it, with every path's history.
 //!
-//! One arena of path nodes (interned names, parent, children). Each node keeps its short list of
+//! One arena of path nodes (name, parent, children). Each node keeps its short list of
 //! [`Event`]s — the layers that added, changed or removed it, with the state it had after each.
 //! That answers the three questions every face asks without rebuilding trees:
 //! - the filesystem as of layer k: a binary search in each node's events ([`Fs::state_at`]);
@@ -148,7 +148,8 @@ pub struct LayerFacts {
 /// without a vector per directory.
 #[derive(Debug, Clone)]
 struct Node {
-    name: Sym,
+    /// Where the name starts in [`Fs::names`]; it ends where the next node's starts.
+    name_at: u32,
     parent: NodeId,
     /// The child added last (`NONE`: no children); its `next_sibling` is the first child.
     last_child: NodeId,
@@ -158,9 +159,9 @@ struct Node {
 }
 
 impl Node {
-    fn new(name: Sym, parent: NodeId) -> Node {
+    fn new(name_at: u32, parent: NodeId) -> Node {
         Node {
-            name,
+            name_at,
             parent,
             last_child: NONE,
             next_sibling: NONE,
@@ -197,12 +198,15 @@ impl Iterator for Children<'_> {
 /// The union filesystem of an image and the history of every path in it.
 #[derive(Debug, Clone)]
 pub struct Fs {
-    names: Interner,
+    /// Every node's name, in node order (a node's name is written once, when it is created).
+    /// Names are not interned: the child index finds a (parent, name) pair in one probe, where
+    /// an interner took a second probe for every entry and a table as large as the index.
+    names: Vec<u8>,
+    /// Symlink targets.
     links: Interner,
     nodes: Vec<Node>,
-    /// The child of a parent by name: node ids hashed by (parent, name), each with 32 bits of
-    /// that hash so that growing the table never reads the nodes again (8 bytes a bucket
-    /// rather than the 12 of a map keyed by the pair).
+    /// The child of a parent by name: node ids hashed by (parent, name bytes), each with 32
+    /// bits of that hash so that growing the table never reads the nodes again.
     index: HashTable<(NodeId, u32)>,
     hasher: DefaultHashBuilder,
     metas: Vec<Meta>,
@@ -221,12 +225,10 @@ impl Default for Fs {
 impl Fs {
     /// An empty filesystem: only the root directory.
     pub fn new() -> Self {
-        let mut names = Interner::default();
-        let root_name = names.intern(b"").unwrap_or_else(|_| unreachable!());
         Fs {
-            names,
+            names: Vec::new(),
             links: Interner::default(),
-            nodes: vec![Node::new(root_name, ROOT)],
+            nodes: vec![Node::new(0, ROOT)],
             index: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
             metas: Vec::new(),
@@ -269,7 +271,13 @@ impl Fs {
     }
 
     pub fn name(&self, node: NodeId) -> &[u8] {
-        self.names.get(self.nodes[node as usize].name)
+        let i = node as usize;
+        let start = self.nodes[i].name_at as usize;
+        let end = self
+            .nodes
+            .get(i + 1)
+            .map_or(self.names.len(), |n| n.name_at as usize);
+        &self.names[start..end]
     }
 
     pub fn parent(&self, node: NodeId) -> NodeId {
@@ -339,26 +347,19 @@ impl Fs {
 
     /// The child of `parent` called `name`, if one was ever seen.
     pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        let sym = self.names.lookup(name)?;
-        self.find_child(parent, sym)
+        self.find_child_hashed(parent, name, self.child_hash(parent, name))
     }
 
-    fn child_hash(&self, parent: NodeId, name: Sym) -> u32 {
+    fn child_hash(&self, parent: NodeId, name: &[u8]) -> u32 {
         use std::hash::BuildHasher;
         intern::short_hash(self.hasher.hash_one((parent, name)))
     }
 
-    fn find_child(&self, parent: NodeId, name: Sym) -> Option<NodeId> {
-        self.find_child_hashed(parent, name, self.child_hash(parent, name))
-    }
-
-    /// [`Fs::find_child`] with the (parent, name) hash already computed.
-    fn find_child_hashed(&self, parent: NodeId, name: Sym, h: u32) -> Option<NodeId> {
-        let nodes = &self.nodes;
+    /// [`Fs::child`] with the (parent, name) hash already computed.
+    fn find_child_hashed(&self, parent: NodeId, name: &[u8], h: u32) -> Option<NodeId> {
         self.index
             .find(intern::table_hash(h), |&(id, sh)| {
-                let n = &nodes[id as usize];
-                sh == h && n.parent == parent && n.name == name
+                sh == h && self.nodes[id as usize].parent == parent && self.name(id) == name
             })
             .map(|&(id, _)| id)
     }
@@ -398,7 +399,7 @@ impl Fs {
             + self.index.capacity() * (size_of::<(NodeId, u32)>() + 1)
             + self.metas.capacity() * size_of::<Meta>()
             + self.objects.capacity() * size_of::<Object>()
-            + self.names.heap_bytes()
+            + self.names.capacity()
             + self.links.heap_bytes()
     }
 }
