@@ -56,8 +56,11 @@ type Chunk = Arc<Vec<u8>>;
 
 /// Bytes hashed inline before a stream gets a hash thread (small layers never do).
 pub const OFFLOAD_AFTER: u64 = 4 << 20;
-/// Chunks in flight to a hash thread: enough to ride out scheduling hiccups, bounded memory.
-const IN_FLIGHT: usize = 4;
+/// Chunks in flight to a hash thread (8 MiB of 256 KiB buffers, made only as the thread falls
+/// behind). A deep queue lets the reader and the hash thread each run long stretches: with 4,
+/// on two cores shared with the applier, they woke each other ~2,500 times on a million-path
+/// layer and left a core idle 15% of the time; with 32, ~700 wakeups and 10% less wall time.
+const IN_FLIGHT: usize = 32;
 
 /// Threads busy reading layers or hashing, across the process: a stream moves its hashing to a
 /// thread of its own only while a core is idle, so that several layers read in parallel do not
