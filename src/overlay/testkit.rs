@@ -20,14 +20,8 @@ pub(crate) enum E {
 
 pub(crate) fn entry(e: &E) -> (TarEntry, u64) {
     let mut t = TarEntry {
-        path: Vec::new(),
-        link: None,
-        kind: Kind::File,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
         mtime: 1,
-        size: 0,
+        ..TarEntry::default()
     };
     let mut hash = 0;
     match e {
