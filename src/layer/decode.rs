@@ -222,11 +222,6 @@ impl<R: Read> HashBuf<R> {
         });
         (self.inner, self.count, digest)
     }
-
-    /// Reads everything left, so the count and digest cover the whole stream.
-    pub fn drain(&mut self) -> io::Result<u64> {
-        drain(self)
-    }
 }
 
 /// A buffer to fill that nobody else reads: the current one unless a hash thread still holds

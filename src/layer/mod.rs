@@ -288,7 +288,7 @@ fn blob_digest_mismatch(store: &dyn BlobStore, layer: &LayerRef) -> Option<(&'st
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     };
-    hashed.drain().ok()?;
+    decode::drain(&mut hashed).ok()?;
     let (_, _, found) = hashed.into_parts();
     let found = found?;
     (!found.eq_ignore_ascii_case(expected)).then_some((compression, found))
