@@ -128,14 +128,24 @@ fn corrupt_gzip_deflate_data() {
 
 #[test]
 fn corrupt_gzip_trailer_checksum() {
-    // The CRC-32 in the gzip trailer: the tar reads fine, the checksum does not match.
+    // The CRC-32 in the gzip trailer: the tar reads fine. With verification on, the blob's
+    // digest finds it (the CRC is not computed then); with --no-verify, the CRC does.
     let (_tmp, layout, digest) = damaged_layer("overlay-oci", |p| {
         let len = fs::metadata(p).expect("stat").len();
         flip(p, usize::try_from(len).expect("fits") - 6, 1);
     });
     assert_one_line_error(
         &analyze(&layout.dir),
-        &[&format!("layer {L}"), &digest, "gzip", "checksum"],
+        &[&format!("layer {L}"), &digest, "blob digest mismatch"],
+    );
+    assert_one_line_error(
+        &run(strata().arg("analyze").arg("--no-verify").arg(&layout.dir)),
+        &[
+            &format!("layer {L}"),
+            &digest,
+            "gzip",
+            "CRC-32 checksum mismatch",
+        ],
     );
 }
 

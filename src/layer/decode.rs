@@ -8,6 +8,8 @@ use std::sync::{Arc, mpsc};
 
 use sha2::{Digest as _, Sha256};
 
+use super::gzip::GzipReader;
+
 /// The compression of a layer blob, as recognised from its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -307,7 +309,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// A decompressing reader over a buffered blob stream.
 pub enum Decoder<R: BufRead> {
-    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
+    Gzip(Box<GzipReader<R>>),
     Zstd(Box<zstd::stream::read::Decoder<'static, R>>),
 }
 
@@ -417,6 +419,7 @@ impl<R: Read> Read for TarStream<R> {
 /// Opens a layer blob: the compression from its first bytes (never from the media type:
 /// podman labels plain tars as gzip), the blob hashed (when `hash`) and counted into
 /// `progress` as it is read, and the tar stream hashed too when it is not the blob itself.
+/// gzip's CRC-32 is checked only when not hashing: the digests check the same bytes.
 pub fn open_layer<R: Read>(
     raw: R,
     hash: bool,
@@ -426,7 +429,7 @@ pub fn open_layer<R: Read>(
     let compression = Compression::sniff(blob.fill_buf()?);
     let decoder = match compression {
         Compression::None => return Ok((compression, TarStream::Plain(blob))),
-        Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(blob))),
+        Compression::Gzip => Decoder::Gzip(Box::new(GzipReader::new(blob, !hash))),
         Compression::Zstd => {
             Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(blob)?))
         }

@@ -2,6 +2,7 @@
 //! headers and hash each file's content, keeping only metadata.
 
 pub mod decode;
+pub mod gzip;
 pub mod tar;
 
 use std::io::Read;
