@@ -1,10 +1,11 @@
-//! A streaming tar walker with hard limits: names and entry types come from the `tar` crate's
-//! `Header`, numeric fields from our own byte parser (`numeric`), and the loop is ours, so extension headers are capped, content is never buffered, and every
-//! error says at which byte offset the archive went wrong.
+//! A streaming tar walker with hard limits. Headers are decoded where they lie in the reader's
+//! buffer by our own field readers (`header_path`, `numeric`), which read what the `tar`
+//! crate's `Header` reads; the loop is ours, so extension headers are capped, content is never
+//! buffered, and every error says at which byte offset the archive went wrong.
 
 use std::io::{self, BufRead};
 
-use tar::{EntryType, Header};
+use tar::EntryType;
 
 /// Largest PAX or GNU long-name extension header accepted. Real ones hold a path or two; a
 /// hostile layer can claim gigabytes, which must not turn into an allocation.
@@ -382,12 +383,11 @@ fn decode_header(
         return Ok(Block::End);
     }
     check_checksum(block, sum, offset)?;
-    let header = Header::from_byte_slice(block);
     let size = numeric(&block[124..136]).ok_or_else(|| TarError::Header {
         offset,
         message: format!("unreadable size: {:?}", field_text(&block[124..136])),
     })?;
-    let entry_type = header.entry_type();
+    let entry_type = EntryType::new(block[156]);
     if matches!(
         entry_type,
         EntryType::XHeader
@@ -400,12 +400,12 @@ fn decode_header(
     entry.path.clear();
     match names.long_name.take() {
         Some(name) => entry.path = name,
-        None => entry.path.extend_from_slice(&header.path_bytes()),
+        None => header_path(block, &mut entry.path),
     }
-    entry.link = names
-        .long_link
-        .take()
-        .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
+    entry.link = names.long_link.take().or_else(|| {
+        let link = until_nul(&block[157..257]);
+        (!link.is_empty()).then(|| link.to_vec())
+    });
     entry.kind = Kind::File;
     entry.mode = numeric(&block[100..108]).map_or(0o644, |m| (m & 0o7777) as u32);
     entry.uid = numeric(&block[108..116]).unwrap_or(0);
@@ -431,6 +431,25 @@ fn byte_sum(block: &[u8; BLOCK]) -> u32 {
     (0..4).map(|i| ((lanes >> (16 * i)) & 0xffff) as u32).sum()
 }
 
+/// A header's name field up to its first NUL.
+fn until_nul(field: &[u8]) -> &[u8] {
+    memchr::memchr(0, field).map_or(field, |end| &field[..end])
+}
+
+/// Appends the entry's path as the tar crate's `Header::path_bytes` reads it: a POSIX ustar
+/// header (magic `ustar\0`, version `00`) joins its prefix and its name with a `/`; a GNU or
+/// v7 header has the name alone (GNU keeps times where ustar keeps the prefix).
+fn header_path(block: &[u8; BLOCK], out: &mut Vec<u8>) {
+    if &block[257..263] == b"ustar\0" && &block[263..265] == b"00" {
+        let prefix = until_nul(&block[345..500]);
+        if !prefix.is_empty() {
+            out.extend_from_slice(prefix);
+            out.push(b'/');
+        }
+    }
+    out.extend_from_slice(until_nul(&block[..100]));
+}
+
 fn pad_of(size: u64) -> u64 {
     (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
 }
@@ -445,6 +464,58 @@ fn trim_nul(name: &mut Vec<u8>) {
 /// (high bit of the first byte set) for values octal cannot hold. Parsed from the bytes, since
 /// the tar crate's parser goes through UTF-8 and string trimming (10% of a million-entry read).
 fn numeric(field: &[u8]) -> Option<u64> {
+    // What writers write: octal digits from the first byte, then NULs or spaces, in the
+    // 8-byte (mode, ids, checksum) and 12-byte (size, mtime) fields; read eight bytes at once.
+    let word = |bytes: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..bytes.len()].copy_from_slice(bytes);
+        u64::from_le_bytes(w)
+    };
+    let fast = match field.len() {
+        8 => match octal_prefix(word(field)) {
+            (1..=8, value, true) => Some(value),
+            _ => None,
+        },
+        12 => match octal_prefix(word(&field[..8])) {
+            (1..=7, value, true) if word(&field[8..]) & PADDING == 0 => Some(value),
+            (8, high, _) => match octal_prefix(word(&field[8..])) {
+                (n, low, true) => Some(high << (3 * n) | low),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    fast.or_else(|| numeric_any(field))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The bits a NUL or a space leaves clear in each byte.
+const PADDING: u64 = 0xdf * ONES;
+
+/// Reads eight bytes (the first at the lowest address) as octal digits up to the first byte
+/// that is not one: how many there are, their value, and whether only NULs and spaces follow.
+fn octal_prefix(word: u64) -> (u32, u64, bool) {
+    let values = word ^ (0x30 * ONES);
+    // A byte is a digit iff its value has no bit above the lowest three.
+    let high = values & (0xf8 * ONES);
+    let not_digit = (((high & (0x7f * ONES)) + 0x7f * ONES) | high) & (0x80 * ONES);
+    let n = not_digit.trailing_zeros() / 8;
+    if n == 0 {
+        return (0, 0, false);
+    }
+    // The digits to the top bytes, the last in the most significant: then pairs, quads and
+    // the two halves combine, most significant digit first.
+    let mut v = values << (8 * (8 - n));
+    v = ((v & 0x00ff_00ff_00ff_00ff) << 3) + ((v >> 8) & 0x00ff_00ff_00ff_00ff);
+    v = ((v & 0x0000_ffff_0000_ffff) << 6) + ((v >> 16) & 0x0000_ffff_0000_ffff);
+    v = ((v & 0xffff_ffff) << 12) + (v >> 32);
+    let padded = n == 8 || (word >> (8 * n)) & PADDING == 0;
+    (n, v, padded)
+}
+
+/// [`numeric`] for every form: leading padding, base-256, and text after a NUL.
+fn numeric_any(field: &[u8]) -> Option<u64> {
     let (&first, rest) = field.split_first()?;
     if first & 0x80 != 0 {
         if first & 0x40 != 0 {
@@ -537,6 +608,8 @@ fn key_str(key: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
+    use tar::Header;
 
     fn build(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
@@ -784,9 +857,80 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The fast path of `numeric` reads what the general one reads, on fields made of the
+        /// bytes that matter (digits, 8 and 9, padding, junk, base-256 markers).
+        #[test]
+        fn numeric_fast_path_agrees(
+            field in proptest::prop_oneof![
+                proptest::strategy::Just(8usize),
+                proptest::strategy::Just(12usize),
+                0..26usize,
+            ].prop_flat_map(|len| proptest::collection::vec(
+                proptest::sample::select(vec![b'0', b'1', b'3', b'7', b'8', b' ', 0, b'x', 0x80]),
+                len,
+            )),
+        ) {
+            proptest::prop_assert_eq!(numeric(&field), numeric_any(&field));
+        }
+
+        /// Our path and link readers agree with the tar crate's on headers of every kind
+        /// (ustar with and without a prefix, GNU, v7), names of any length and content.
+        #[test]
+        fn header_names_read_as_the_tar_crate_reads_them(
+            name in proptest::collection::vec(proptest::sample::select(vec![b'a', b'/', b'\\', 0, 0xff]), 0..101),
+            prefix in proptest::collection::vec(proptest::sample::select(vec![b'p', b'/', 0]), 0..156),
+            link in proptest::collection::vec(proptest::sample::select(vec![b'l', 0]), 0..101),
+            kind in 0..4usize,
+        ) {
+            let mut h = match kind {
+                0 | 1 => Header::new_ustar(),
+                2 => Header::new_gnu(),
+                _ => Header::new_old(),
+            };
+            let block = h.as_mut_bytes();
+            block[..name.len()].copy_from_slice(&name);
+            block[157..157 + link.len()].copy_from_slice(&link);
+            if kind == 0 {
+                block[345..345 + prefix.len()].copy_from_slice(&prefix);
+            }
+            let mut path = b"stale".to_vec();
+            path.clear();
+            header_path(h.as_bytes(), &mut path);
+            proptest::prop_assert_eq!(&path[..], &h.path_bytes()[..]);
+            let ours = until_nul(&h.as_bytes()[157..257]);
+            let theirs = h.link_name_bytes();
+            proptest::prop_assert_eq!((!ours.is_empty()).then_some(ours), theirs.as_deref());
+        }
+    }
+
     #[test]
     fn numeric_fields_tolerate_padding_and_refuse_junk() {
         assert_eq!(numeric(b"0000644\0"), Some(0o644));
+        // The eight-at-a-time reader, on both field widths and every split of the digits.
+        for text in [
+            "7",
+            "0755",
+            "1234567",
+            "12345670",
+            "01234567012",
+            "012345670123",
+        ] {
+            let value = u64::from_str_radix(text, 8).unwrap();
+            for width in [8, 12] {
+                for pad in [0u8, b' '] {
+                    if text.len() <= width {
+                        let mut field = text.as_bytes().to_vec();
+                        field.resize(width, pad);
+                        assert_eq!(numeric(&field), Some(value), "{text:?} in {width}");
+                        assert_eq!(
+                            octal_prefix(u64::from_le_bytes(field[..8].try_into().unwrap())).0,
+                            text.len().min(8) as u32
+                        );
+                    }
+                }
+            }
+        }
         assert_eq!(numeric(b"   644 \0"), Some(0o644));
         assert_eq!(numeric(b"644\0\0\0\0\0"), Some(0o644));
         assert_eq!(numeric(b"0012345\0 "), Some(0o12345));
