@@ -58,7 +58,7 @@ impl<R: BufRead> GzipReader<R> {
     fn error(&self, what: &str) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("gzip member {}: {what}", self.member),
+            format!("member {}: {what}", self.member),
         )
     }
 
