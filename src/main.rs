@@ -211,8 +211,9 @@ fn replay(
     Ok(0)
 }
 
-/// Loads and analyses the image, with a progress bar on a terminal.
-fn load(image: &str, args: &LoadArgs) -> anyhow::Result<Analysis> {
+/// Loads and analyses the image, with a progress bar on a terminal; lists the `top` most
+/// wasteful paths (all with `None`).
+fn load(image: &str, args: &LoadArgs, top: Option<usize>) -> anyhow::Result<Analysis> {
     let opened = open_image(image, args)?;
     let options = load_options(args);
     let progress = Progress::default();
@@ -228,7 +229,7 @@ fn load(image: &str, args: &LoadArgs) -> anyhow::Result<Analysis> {
         done.store(true, Ordering::Relaxed);
         result
     })?;
-    let analysis = Analysis::new(&loaded);
+    let analysis = Analysis::with_top(&loaded, top);
     // Freeing a million-path filesystem takes tens of milliseconds: let it happen beside the
     // printing (the process may well exit first, which frees it all at once).
     std::thread::spawn(move || drop(loaded));
@@ -261,15 +262,6 @@ fn default_top(output: &OutputArgs, json: bool) -> usize {
 }
 
 /// Writes the JSON analysis to `--json FILE` if asked.
-/// Keeps the paths the outputs list: `--top N` for both, else 100 (JSON; text shows 20 of them).
-/// Done in place, once: an image can waste bytes at hundreds of thousands of paths.
-fn keep_top_paths(a: &mut Analysis, output: &OutputArgs) {
-    let top = default_top(output, true);
-    if top > 0 {
-        a.truncate_paths(top);
-    }
-}
-
 fn write_json_file(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     if let Some(path) = &output.json {
         let text = serde_json::to_string_pretty(a)?;
@@ -301,9 +293,9 @@ fn warn_all(a: &Analysis) {
 }
 
 fn analyze(image: &str, load_args: &LoadArgs, output: &OutputArgs) -> anyhow::Result<u8> {
-    let mut a = load(image, load_args)?;
+    // The paths the outputs list: `--top N` for both, else 100 (JSON; text shows 20 of them).
+    let a = load(image, load_args, Some(default_top(output, true)))?;
     warn_all(&a);
-    keep_top_paths(&mut a, output);
     write_json_file(&a, output)?;
     print(&a, output)?;
     Ok(0)
@@ -327,7 +319,8 @@ fn run_ci(
     for w in &rules.warnings {
         eprintln!("strata: warning: {w}");
     }
-    let mut a = load(image, load_args)?;
+    // The paths the outputs list: `--top N` for both, else 100 (JSON; text shows 20 of them).
+    let a = load(image, load_args, Some(default_top(output, true)))?;
     warn_all(&a);
     let metrics = match args.metrics {
         MetricsKind::Exact => Metrics {
@@ -342,7 +335,6 @@ fn run_ci(
         },
     };
     let outcomes = rules.evaluate(&metrics);
-    keep_top_paths(&mut a, output);
     write_json_file(&a, output)?;
     let mut out = io::stdout().lock();
     if output.format == Format::Json {

@@ -118,12 +118,18 @@ fn final_counts(fs: &Fs) -> (u64, u64, u64, u64) {
 impl Analysis {
     /// Analyses a loaded image.
     pub fn new(loaded: &Loaded) -> Analysis {
+        Analysis::with_top(loaded, None)
+    }
+
+    /// [`Analysis::new`], listing only the `top` most wasteful paths when given and non-zero
+    /// (`paths_total` still counts all).
+    pub fn with_top(loaded: &Loaded, top: Option<usize>) -> Analysis {
         let fs = &loaded.fs;
         // The three passes over the filesystem are independent: run them side by side.
         let (w, dive, findings) = std::thread::scope(|s| {
             let dive = s.spawn(|| dive::compute(fs));
             let findings = s.spawn(|| findings::compute(fs, &loaded.image.layers, 20));
-            let w = waste::compute(fs);
+            let w = waste::compute_top(fs, top);
             (w, dive.join(), findings.join())
         });
         let dive = dive.unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -197,7 +203,7 @@ impl Analysis {
                 efficiency: ratio(w.visible, w.shipped, 1.0),
                 user_wasted_ratio: ratio(w.wasted, user_shipped, 0.0),
                 by_cause: w.by_cause,
-                paths_total: w.paths.len(),
+                paths_total: w.paths_total,
                 paths: w.paths,
             },
             dive,
@@ -206,11 +212,6 @@ impl Analysis {
             layers,
             warnings: loaded.warnings.clone(),
         }
-    }
-
-    /// Keeps only the `n` most wasteful paths (`paths_total` still counts all).
-    pub fn truncate_paths(&mut self, n: usize) {
-        self.waste.paths.truncate(n);
     }
 }
 

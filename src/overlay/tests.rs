@@ -476,6 +476,14 @@ mod props {
             prop_assert_eq!(w.paths.iter().map(|p| p.wasted_bytes).sum::<u64>(), w.wasted);
             let shipped: u64 = fs.layers().iter().map(|l| l.shipped).sum();
             prop_assert_eq!(shipped, w.shipped);
+            prop_assert_eq!(w.paths_total, w.paths.len());
+            // The top n alone are the first n of the whole list, ties at the cut included.
+            for n in [1, 2, 3, 5] {
+                let top = waste::compute_top(&fs, Some(n));
+                prop_assert_eq!(&top.paths[..], &w.paths[..n.min(w.paths.len())]);
+                prop_assert_eq!(top.paths_total, w.paths_total);
+                prop_assert_eq!(top.wasted, w.wasted);
+            }
         }
 
         /// Visible bytes are exactly the objects reachable from final paths.
