@@ -261,6 +261,12 @@ fn default_top(output: &OutputArgs, json: bool) -> usize {
     output.top.unwrap_or(if json { 100 } else { 20 })
 }
 
+/// How many wasted paths the outputs list: `--top N` for both, else 100 (JSON; text shows 20
+/// of them); `None` (all) for `--top 0`.
+fn listed_paths(output: &OutputArgs) -> Option<usize> {
+    Some(default_top(output, true)).filter(|&n| n > 0)
+}
+
 /// Writes the JSON analysis to `--json FILE` if asked.
 fn write_json_file(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     if let Some(path) = &output.json {
@@ -293,8 +299,7 @@ fn warn_all(a: &Analysis) {
 }
 
 fn analyze(image: &str, load_args: &LoadArgs, output: &OutputArgs) -> anyhow::Result<u8> {
-    // The paths the outputs list: `--top N` for both, else 100 (JSON; text shows 20 of them).
-    let a = load(image, load_args, Some(default_top(output, true)))?;
+    let a = load(image, load_args, listed_paths(output))?;
     warn_all(&a);
     write_json_file(&a, output)?;
     print(&a, output)?;
@@ -319,8 +324,7 @@ fn run_ci(
     for w in &rules.warnings {
         eprintln!("strata: warning: {w}");
     }
-    // The paths the outputs list: `--top N` for both, else 100 (JSON; text shows 20 of them).
-    let a = load(image, load_args, Some(default_top(output, true)))?;
+    let a = load(image, load_args, listed_paths(output))?;
     warn_all(&a);
     let metrics = match args.metrics {
         MetricsKind::Exact => Metrics {

@@ -894,8 +894,7 @@ mod tests {
             if kind == 0 {
                 block[345..345 + prefix.len()].copy_from_slice(&prefix);
             }
-            let mut path = b"stale".to_vec();
-            path.clear();
+            let mut path = Vec::new();
             header_path(h.as_bytes(), &mut path);
             proptest::prop_assert_eq!(&path[..], &h.path_bytes()[..]);
             let ours = until_nul(&h.as_bytes()[157..257]);
