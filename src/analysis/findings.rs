@@ -99,13 +99,16 @@ fn layer_name(layers: &[LayerRef], k: usize) -> String {
 
 /// Computes the findings of a filesystem, largest first, at most `limit`.
 pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
+    /// A group's totals and its three largest files (by size, then first shipped): all that
+    /// is shown of the tens of thousands a group may hold.
     struct Group {
         bytes: u64,
         files: u64,
-        paths: Vec<(u64, crate::overlay::NodeId)>,
+        largest: [(u64, usize, crate::overlay::NodeId); 3],
     }
+    const EMPTY: (u64, usize, crate::overlay::NodeId) = (0, usize::MAX, ROOT);
     let mut groups: HashMap<(FindingKind, usize, usize), Group> = HashMap::new();
-    for object in fs.objects() {
+    for (seq, object) in fs.objects().iter().enumerate() {
         if object.visible() || object.size == 0 {
             continue;
         }
@@ -121,17 +124,29 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
         let g = groups.entry((kind, shipped, hidden)).or_insert(Group {
             bytes: 0,
             files: 0,
-            paths: Vec::new(),
+            largest: [EMPTY; 3],
         });
         g.bytes += object.size;
         g.files += 1;
-        g.paths.push((object.size, object.node));
+        // Larger first; of equal sizes, the one shipped first (objects are in that order).
+        if let Some(at) = g
+            .largest
+            .iter()
+            .position(|&(size, at, _)| object.size > size || (object.size == size && seq < at))
+        {
+            g.largest[at..].rotate_right(1);
+            g.largest[at] = (object.size, seq, object.node);
+        }
     }
     let mut out: Vec<Finding> = groups
         .into_iter()
-        .map(|((kind, shipped, hidden), mut g)| {
-            g.paths.sort_by_key(|p| std::cmp::Reverse(p.0));
-            let paths: Vec<String> = g.paths.iter().take(3).map(|&(_, n)| fs.path(n)).collect();
+        .map(|((kind, shipped, hidden), g)| {
+            let paths: Vec<String> = g
+                .largest
+                .iter()
+                .filter(|&&(_, seq, _)| seq != usize::MAX)
+                .map(|&(_, _, n)| fs.path(n))
+                .collect();
             let what = if g.files == 1 {
                 paths.first().cloned().unwrap_or_default()
             } else {
@@ -233,4 +248,118 @@ fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overlay::testkit::{E, build};
+
+    fn refs(commands: &[&str]) -> Vec<LayerRef> {
+        commands
+            .iter()
+            .enumerate()
+            .map(|(index, c)| LayerRef {
+                index,
+                location: format!("blob{index}"),
+                digest: None,
+                diff_id: None,
+                size: None,
+                media_type: None,
+                created_by: Some((*c).to_string()),
+                comment: None,
+                created: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn groups_by_cause_and_layers_with_the_three_largest_paths() {
+        let fs = build(&[
+            &[
+                E::File("d/a", "xxxxx"),
+                E::File("d/b", "xxxxxxxxx"),
+                E::File("d/c", "yyyyy"),
+                E::File("d/d", "yyyyyyyyy"),
+                E::File("d/e", "z"),
+                E::File("keep", "kept"),
+            ],
+            &[E::Wh("d")],
+        ]);
+        let layers = refs(&["ADD rootfs.tar /", "RUN rm -rf /d"]);
+        let found = compute(&fs, &layers, 20);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.kind, FindingKind::DeletedLater);
+        assert_eq!((f.bytes, f.files), (29, 5));
+        assert_eq!((f.shipped_by, f.hidden_by), (Some(0), Some(1)));
+        // Largest first; of two of the same size, the one shipped first.
+        assert_eq!(f.paths, ["/d/b", "/d/d", "/d/a"]);
+        assert!(
+            f.message.starts_with(
+                "layer 1 (`RUN rm -rf /d`) deletes 5 files (/d/b, /d/d, /d/a, …), 29 B that layer 0"
+            ),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn each_cause_is_its_own_finding_largest_first() {
+        let fs = build(&[
+            &[
+                E::File("gone", "0123456789"),
+                E::File("rewritten", "old"),
+                E::File("chmodded", "same bytes"),
+            ],
+            &[
+                E::Wh("gone"),
+                E::File("rewritten", "new content"),
+                E::FileMode("chmodded", "same bytes", 0o600),
+            ],
+        ]);
+        let found = compute(&fs, &refs(&["COPY . /", "RUN fix"]), 20);
+        let kinds: Vec<(FindingKind, u64, Vec<String>)> = found
+            .iter()
+            .map(|f| (f.kind, f.bytes, f.paths.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (FindingKind::DeletedLater, 10, vec!["/gone".to_string()]),
+                (FindingKind::MetadataCopy, 10, vec!["/chmodded".to_string()]),
+                (FindingKind::Overwritten, 3, vec!["/rewritten".to_string()]),
+            ]
+        );
+        assert!(found[1].message.contains("only to change metadata"));
+        assert_eq!(compute(&fs, &refs(&["COPY . /", "RUN fix"]), 2).len(), 2);
+    }
+
+    #[test]
+    fn a_cache_left_in_the_final_image_is_reported_with_its_fix() {
+        let fs = build(&[
+            &[E::File("bin/sh", "shell")],
+            &[
+                E::File("var/lib/apt/lists/a_Packages", "0123456789"),
+                E::File("var/lib/apt/lists/b_Packages", "01234"),
+            ],
+        ]);
+        let found = compute(&fs, &refs(&["ADD rootfs.tar /", "RUN apt-get update"]), 20);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.kind, FindingKind::CacheLeft);
+        assert_eq!((f.bytes, f.files, f.shipped_by), (15, 2, Some(1)));
+        assert_eq!(
+            f.paths,
+            [
+                "/var/lib/apt/lists/a_Packages",
+                "/var/lib/apt/lists/b_Packages"
+            ]
+        );
+        assert!(
+            f.message.contains("rm -rf /var/lib/apt/lists/*"),
+            "{}",
+            f.message
+        );
+    }
 }
