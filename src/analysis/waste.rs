@@ -168,7 +168,6 @@ pub fn compute_top(fs: &Fs, top: Option<usize>) -> WasteFacts {
         acc.cause = acc.cause.min(cause);
     }
     facts.wasted = facts.shipped - facts.visible;
-    let before = accs.len();
     accs.retain(|acc| acc.wasted > 0);
     facts.paths_total = accs.len();
     let top = top.filter(|&n| n > 0 && n < accs.len());
@@ -179,11 +178,10 @@ pub fn compute_top(fs: &Fs, top: Option<usize>) -> WasteFacts {
         let threshold = nth.wasted;
         accs.retain(|acc| acc.wasted >= threshold);
     }
-    if accs.len() < before {
-        slot.fill(NO_ACC);
-        for (i, acc) in accs.iter().enumerate() {
-            slot[acc.node as usize] = i as u32;
-        }
+    // The cut reordered and dropped accumulators: point the slots at the ones kept.
+    slot.fill(NO_ACC);
+    for (i, acc) in accs.iter().enumerate() {
+        slot[acc.node as usize] = i as u32;
     }
     // The second pass: every copy shipped at a listed path, and the layers of the wasted ones.
     for object in fs.objects() {

@@ -255,6 +255,26 @@ fn symlink_loops_and_file_parents_are_skipped_with_a_warning() {
     assert!(last(&fs).contains(&"/ok - 1".to_string()));
 }
 
+/// Regression: the top-n cut reorders the wasted paths even when ties keep all of them; each
+/// listed path must still get its own copies and layers.
+#[test]
+fn top_paths_keep_their_own_copies_when_ties_keep_every_path() {
+    let fs = build(&[
+        &[E::File("a/x", "22")],
+        &[E::File("c", "333")],
+        &[E::File("a/y", "22")],
+        &[E::File("c", ""), E::Wh("a")],
+    ]);
+    let all = waste::compute(&fs);
+    let top = waste::compute_top(&fs, Some(2));
+    assert_eq!(top.paths, all.paths[..2]);
+    let c = &top.paths[0];
+    assert_eq!((c.path.as_str(), c.copies), ("/c", 2));
+    assert_eq!((&c.layers[..], &c.hidden_by[..]), (&[1][..], &[3][..]));
+    let x = &top.paths[1];
+    assert_eq!((x.path.as_str(), x.copies, &x.layers[..]), ("/a/x", 1, &[0][..]));
+}
+
 #[test]
 fn hard_links_keep_content_alive_after_the_original_is_removed() {
     let fs = build(&[
