@@ -9,8 +9,7 @@ pub mod waste;
 use serde::Serialize;
 
 use crate::engine::Loaded;
-use crate::layer::{Compression, Kind};
-use crate::overlay::{Change, Fs};
+use crate::layer::Compression;
 pub use dive::DiveMetrics;
 pub use findings::{Finding, FindingKind};
 pub use waste::{ByCause, Cause, WastedPath};
@@ -98,23 +97,6 @@ pub struct Analysis {
     pub warnings: Vec<String>,
 }
 
-/// Counts of the final filesystem's paths by kind.
-fn final_counts(fs: &Fs) -> (u64, u64, u64, u64) {
-    let (mut files, mut dirs, mut links, mut all) = (0, 0, 0, 0);
-    for node in fs.node_ids().skip(1) {
-        if let Some(m) = fs.final_state(node) {
-            all += 1;
-            match m.kind {
-                Kind::File | Kind::Hardlink => files += 1,
-                Kind::Dir => dirs += 1,
-                Kind::Symlink => links += 1,
-                _ => {}
-            }
-        }
-    }
-    (files, dirs, links, all)
-}
-
 impl Analysis {
     /// Analyses a loaded image.
     pub fn new(loaded: &Loaded) -> Analysis {
@@ -134,7 +116,7 @@ impl Analysis {
         });
         let dive = dive.unwrap_or_else(|e| std::panic::resume_unwind(e));
         let findings = findings.unwrap_or_else(|e| std::panic::resume_unwind(e));
-        let (final_files, final_dirs, final_symlinks, final_paths) = final_counts(fs);
+        let finals = fs.final_counts();
         let image = &loaded.image;
         let layers: Vec<LayerSummary> = loaded
             .scans
@@ -143,19 +125,6 @@ impl Analysis {
             .map(|(k, scan)| {
                 let facts = fs.layer(k);
                 let r = &image.layers[k];
-                let mut counts = [0u64; 4];
-                for &node in &facts.nodes {
-                    if let Some(e) = fs.event_at(node, k) {
-                        let slot = match e.change {
-                            Change::Added => 0,
-                            Change::Modified => 1,
-                            Change::Metadata => 2,
-                            Change::Removed => 3,
-                            Change::Unchanged => continue,
-                        };
-                        counts[slot] += 1;
-                    }
-                }
                 LayerSummary {
                     index: k,
                     digest: r.digest.clone().or_else(|| scan.blob_digest.clone()),
@@ -169,10 +138,10 @@ impl Analysis {
                     wasted_bytes: w.layer_wasted[k],
                     hidden_lower_bytes: w.layer_hidden_lower[k],
                     entries: facts.entries,
-                    added: counts[0],
-                    modified: counts[1],
-                    metadata_only: counts[2],
-                    removed: counts[3],
+                    added: facts.changes.added,
+                    modified: facts.changes.modified,
+                    metadata_only: facts.changes.metadata,
+                    removed: facts.changes.removed,
                     whiteouts: facts.whiteouts.len(),
                     opaque_dirs: facts.opaque_dirs.len(),
                 }
@@ -191,10 +160,10 @@ impl Analysis {
             compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
             tar_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
             visible_bytes: w.visible,
-            final_files,
-            final_dirs,
-            final_symlinks,
-            final_paths,
+            final_files: finals.files,
+            final_dirs: finals.dirs,
+            final_symlinks: finals.symlinks,
+            final_paths: finals.paths,
         };
         Analysis {
             schema: SCHEMA,

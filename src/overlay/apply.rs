@@ -6,7 +6,8 @@ use smallvec::SmallVec;
 
 use super::whiteout::{self, Marker};
 use super::{
-    Change, Event, Fs, LayerFacts, Meta, NONE, Node, NodeId, ObjectId, ROOT, WhiteoutFact,
+    Change, ChangeCounts, Event, FinalCounts, Fs, LayerFacts, Meta, NONE, Node, NodeId, ObjectId,
+    ROOT, WhiteoutFact,
 };
 use crate::layer::{Kind, LayerScan, RawEntry};
 
@@ -178,18 +179,29 @@ impl Fs {
             .reserve(entries, |&(_, sh)| super::intern::table_hash(sh));
     }
 
-    /// Fills [`LayerFacts::nodes`] for every layer. Call once all layers are applied.
+    /// Fills [`LayerFacts::nodes`] and [`LayerFacts::changes`] for every layer and counts the
+    /// final filesystem's paths, in one pass over the nodes. Call once all layers are applied.
     pub fn finish(&mut self) {
         for facts in &mut self.layers {
             facts.nodes.clear();
+            facts.changes = ChangeCounts::default();
         }
+        let mut finals = FinalCounts::default();
         for (id, node) in self.nodes.iter().enumerate() {
             for e in &node.events {
                 if let Some(facts) = self.layers.get_mut(usize::from(e.layer)) {
                     facts.nodes.push(id as NodeId);
+                    facts.changes.count(e.change);
                 }
             }
+            if id != ROOT as usize
+                && let Some(state) = node.events.last().map(|e| e.state)
+                && state != NONE
+            {
+                finals.count(self.metas[state as usize].kind);
+            }
         }
+        self.finals = finals;
     }
 
     #[allow(clippy::too_many_arguments)]

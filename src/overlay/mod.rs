@@ -139,8 +139,54 @@ pub struct LayerFacts {
     pub opaque_dirs: Vec<NodeId>,
     /// Nodes with an event at this layer, in node order (filled when all layers are applied).
     pub nodes: Vec<NodeId>,
+    /// Those events by kind of change (filled with `nodes`).
+    pub changes: ChangeCounts,
     /// Entries the layer carries that a runtime would refuse (with the reason).
     pub warnings: Vec<String>,
+}
+
+/// How many paths a layer changed, by kind of change ([`Change::Unchanged`] is not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangeCounts {
+    pub added: u64,
+    pub modified: u64,
+    pub metadata: u64,
+    pub removed: u64,
+}
+
+impl ChangeCounts {
+    fn count(&mut self, change: Change) {
+        match change {
+            Change::Added => self.added += 1,
+            Change::Modified => self.modified += 1,
+            Change::Metadata => self.metadata += 1,
+            Change::Removed => self.removed += 1,
+            Change::Unchanged => {}
+        }
+    }
+}
+
+/// The paths of the final filesystem by kind, the root excluded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FinalCounts {
+    /// Regular files, hard links included.
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    /// Every path, whatever its kind.
+    pub paths: u64,
+}
+
+impl FinalCounts {
+    fn count(&mut self, kind: Kind) {
+        self.paths += 1;
+        match kind {
+            Kind::File | Kind::Hardlink => self.files += 1,
+            Kind::Dir => self.dirs += 1,
+            Kind::Symlink => self.symlinks += 1,
+            Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => {}
+        }
+    }
 }
 
 /// 40 bytes: a million paths are a million of these. Children form a circular list through
@@ -212,6 +258,8 @@ pub struct Fs {
     metas: Vec<Meta>,
     objects: Vec<Object>,
     layers: Vec<LayerFacts>,
+    /// Counted by [`Fs::finish`].
+    finals: FinalCounts,
     /// Reuse the previous entry's parent directory (off only in tests that compare both ways).
     parent_cache: bool,
 }
@@ -234,6 +282,7 @@ impl Fs {
             metas: Vec::new(),
             objects: Vec::new(),
             layers: Vec::new(),
+            finals: FinalCounts::default(),
             parent_cache: true,
         }
     }
@@ -250,6 +299,11 @@ impl Fs {
 
     pub fn layers(&self) -> &[LayerFacts] {
         &self.layers
+    }
+
+    /// The final filesystem's paths by kind (counted by [`Fs::finish`]).
+    pub fn final_counts(&self) -> FinalCounts {
+        self.finals
     }
 
     /// Every path node ever seen (present or not at any given layer).

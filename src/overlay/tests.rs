@@ -272,7 +272,10 @@ fn top_paths_keep_their_own_copies_when_ties_keep_every_path() {
     assert_eq!((c.path.as_str(), c.copies), ("/c", 2));
     assert_eq!((&c.layers[..], &c.hidden_by[..]), (&[1][..], &[3][..]));
     let x = &top.paths[1];
-    assert_eq!((x.path.as_str(), x.copies, &x.layers[..]), ("/a/x", 1, &[0][..]));
+    assert_eq!(
+        (x.path.as_str(), x.copies, &x.layers[..]),
+        ("/a/x", 1, &[0][..])
+    );
 }
 
 #[test]
@@ -483,6 +486,31 @@ mod props {
                 prop_assert_eq!(with.events(n), without.events(n));
                 prop_assert_eq!(with.path(n), without.path(n));
             }
+        }
+
+        /// The counts [`Fs::finish`] keeps are the counts of the events and final states.
+        #[test]
+        fn finish_counts_what_the_events_say(
+            layers in prop::collection::vec(prop::collection::vec(arb_deep_entry(), 0..14), 1..5)
+        ) {
+            let fs = build_owned(&layers);
+            for k in 0..fs.layer_count() {
+                let mut want = ChangeCounts::default();
+                for n in fs.node_ids() {
+                    if let Some(e) = fs.event_at(n, k) {
+                        want.count(e.change);
+                    }
+                }
+                prop_assert_eq!(fs.layer(k).changes, want);
+            }
+            let mut want = FinalCounts::default();
+            for n in fs.node_ids().skip(1) {
+                if let Some(m) = fs.final_state(n) {
+                    want.count(m.kind);
+                }
+            }
+            prop_assert_eq!(fs.final_counts(), want);
+            prop_assert_eq!(want.paths as usize, last(&fs).len());
         }
 
         /// visible + wasted = shipped, and the per-layer and per-cause splits add up.
