@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use xxhash_rust::xxh3::xxh3_64;
+use twox_hash::XxHash3_64;
 
 use crate::layer::{Compression, Kind, LayerScan, RawEntry};
 
@@ -136,7 +136,7 @@ fn encode(scan: &LayerScan) -> Vec<u8> {
         out.extend_from_slice(&e.size.to_le_bytes());
         out.extend_from_slice(&e.hash.to_le_bytes());
     }
-    let sum = xxh3_64(&out);
+    let sum = XxHash3_64::oneshot(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     out
 }
@@ -188,7 +188,7 @@ fn decode(bytes: &[u8]) -> Result<LayerScan, String> {
     if !body.starts_with(MAGIC) {
         return Err("not a strata cache file".into());
     }
-    if xxh3_64(body) != u64::from_le_bytes(*sum) {
+    if XxHash3_64::oneshot(body) != u64::from_le_bytes(*sum) {
         return Err("checksum mismatch".into());
     }
     let mut c = Cursor(&body[MAGIC.len()..]);
@@ -345,7 +345,7 @@ mod tests {
         body.push(1);
         body.extend_from_slice(&[0u8; 24 + 4 + 4 + 8]);
         body.extend_from_slice(&u64::MAX.to_le_bytes());
-        let sum = xxh3_64(&body);
+        let sum = XxHash3_64::oneshot(&body);
         body.extend_from_slice(&sum.to_le_bytes());
         let err = decode(&body).err().unwrap();
         assert!(err.contains("entry count"), "{err}");

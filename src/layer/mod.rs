@@ -9,7 +9,9 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+use std::hash::Hasher as _;
+
+use twox_hash::XxHash3_64;
 
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, LayerRef};
@@ -370,7 +372,7 @@ enum ContentHash {
     /// Nothing seen yet; the content has this many bytes.
     Start(u64),
     Whole(u64),
-    Streaming(Box<Xxh3>),
+    Streaming(Box<XxHash3_64>),
 }
 
 impl ContentHash {
@@ -381,14 +383,14 @@ impl ContentHash {
     fn update(&mut self, chunk: &[u8]) {
         match self {
             ContentHash::Start(size) if chunk.len() as u64 == *size => {
-                *self = ContentHash::Whole(xxh3_64(chunk));
+                *self = ContentHash::Whole(XxHash3_64::oneshot(chunk));
             }
             ContentHash::Start(_) => {
-                let mut h = Box::new(Xxh3::new());
-                h.update(chunk);
+                let mut h = Box::new(XxHash3_64::new());
+                h.write(chunk);
                 *self = ContentHash::Streaming(h);
             }
-            ContentHash::Streaming(h) => h.update(chunk),
+            ContentHash::Streaming(h) => h.write(chunk),
             // The walker hands over exactly `size` bytes: nothing follows a whole piece.
             ContentHash::Whole(_) => debug_assert!(chunk.is_empty(), "content past its size"),
         }
@@ -396,9 +398,9 @@ impl ContentHash {
 
     fn digest(&self) -> u64 {
         match self {
-            ContentHash::Start(_) => xxh3_64(&[]),
+            ContentHash::Start(_) => XxHash3_64::oneshot(&[]),
             ContentHash::Whole(h) => *h,
-            ContentHash::Streaming(h) => h.digest(),
+            ContentHash::Streaming(h) => h.finish(),
         }
     }
 }
@@ -426,11 +428,11 @@ pub fn extract(
         }
         out.set_len(0).map_err(|e| e.to_string())?;
         out.rewind().map_err(|e| e.to_string())?;
-        let mut hasher = Xxh3::new();
+        let mut hasher = XxHash3_64::new();
         let mut failed: Option<std::io::Error> = None;
         walker
             .read_content(|chunk| {
-                hasher.update(chunk);
+                hasher.write(chunk);
                 if failed.is_none()
                     && let Err(e) = out.write_all(chunk)
                 {
@@ -441,7 +443,7 @@ pub fn extract(
         if let Some(e) = failed {
             return Err(e.to_string());
         }
-        if hasher.digest() == hash {
+        if hasher.finish() == hash {
             return Ok(true);
         }
     }
@@ -454,11 +456,29 @@ mod tests {
 
     #[test]
     fn content_hash_is_xxh3_however_the_content_arrives() {
-        let data: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 251) as u8).collect();
-        for size in [0usize, 1, 255, 256, 257, 5000] {
+        let data: Vec<u8> = (0..(1u32 << 20) + 17)
+            .map(|i| (i.wrapping_mul(31) % 251) as u8)
+            .collect();
+        // Every length class of XXH3 (≤16, ≤128, ≤240, long) and the SIMD stripes of a long one.
+        for size in [
+            0usize,
+            1,
+            16,
+            17,
+            128,
+            129,
+            240,
+            241,
+            256,
+            1024,
+            1025,
+            5000,
+            data.len(),
+        ] {
             let content = &data[..size];
-            let want = xxh3_64(content);
-            for piece in [1usize, 7, 256, 4999, 5000] {
+            // xxhash-rust, an implementation of its own, is the reference.
+            let want = xxhash_rust::xxh3::xxh3_64(content);
+            for piece in [7usize, 64, 256, 4999, 65536, size.max(1)] {
                 let mut h = ContentHash::new(size as u64);
                 for chunk in content.chunks(piece) {
                     h.update(chunk);
