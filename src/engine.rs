@@ -134,6 +134,7 @@ impl<'a> Applier<'a> {
             let Some(mut scan) = self.pending[applied].take() else {
                 break;
             };
+            crate::trace::mark(|| format!("apply layer {applied} start"));
             match self.base.take() {
                 Some(mut base) if applied == 0 => {
                     self.fs.apply_base_batch(&mut base, &scan);
@@ -154,6 +155,7 @@ impl<'a> Applier<'a> {
             // stay (a million-path layer holds ~100 MB of them).
             scan.entries = Vec::new();
             scan.names = Vec::new();
+            crate::trace::mark(|| format!("apply layer {applied} done"));
             self.scans[applied] = Some(scan);
             self.applied += 1;
             self.progress
@@ -168,7 +170,9 @@ impl<'a> Applier<'a> {
         if let Some((_, e)) = self.errors.into_iter().min_by_key(|(i, _)| *i) {
             return Err(e);
         }
+        crate::trace::mark(|| "finish start".into());
         self.fs.finish();
+        crate::trace::mark(|| "finish done".into());
         let scans = self
             .scans
             .into_iter()
@@ -314,8 +318,10 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
                         size: base_batch,
                         sink: &mut send,
                     });
+                    crate::trace::mark(|| format!("read {i} start"));
                     let (result, notes) =
                         read_one(image, i, options, cache.as_ref(), &counter, batches);
+                    crate::trace::mark(|| format!("read {i} done"));
                     if tx.send(Msg::Done(i, result, notes)).is_err() {
                         return;
                     }

@@ -14,6 +14,7 @@ pub mod layer;
 pub mod overlay;
 pub mod report;
 pub mod source;
+pub mod trace;
 pub mod tui;
 
 pub use error::{Error, Result};

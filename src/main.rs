@@ -214,6 +214,7 @@ fn replay(
 /// Loads and analyses the image, with a progress bar on a terminal; lists the `top` most
 /// wasteful paths (all with `None`).
 fn load(image: &str, args: &LoadArgs, top: Option<usize>) -> anyhow::Result<Analysis> {
+    strata::trace::mark(|| "open".into());
     let opened = open_image(image, args)?;
     let options = load_options(args);
     let progress = Progress::default();
@@ -229,7 +230,9 @@ fn load(image: &str, args: &LoadArgs, top: Option<usize>) -> anyhow::Result<Anal
         done.store(true, Ordering::Relaxed);
         result
     })?;
+    strata::trace::mark(|| "analysis start".into());
     let analysis = Analysis::with_top(&loaded, top);
+    strata::trace::mark(|| "analysis done".into());
     // Freeing a million-path filesystem takes tens of milliseconds: let it happen beside the
     // printing (the process may well exit first, which frees it all at once).
     std::thread::spawn(move || drop(loaded));
@@ -303,6 +306,7 @@ fn analyze(image: &str, load_args: &LoadArgs, output: &OutputArgs) -> anyhow::Re
     warn_all(&a);
     write_json_file(&a, output)?;
     print(&a, output)?;
+    strata::trace::mark(|| "printed".into());
     Ok(0)
 }
 

@@ -920,3 +920,63 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
         assert!(!r.stdout.contains("reading layers"), "{name}");
     }
 }
+
+/// `STRATA_TRACE` marks every phase on standard error, in the engine's order: each layer read
+/// before it is applied, the layers applied bottom to top, then the analysis and the output.
+#[test]
+fn strata_trace_marks_every_phase_in_order() {
+    let path = image("overlay-oci");
+    let path = path.to_str().expect("utf-8 path");
+    let quiet = run(strata().args(["analyze", path, "--quiet"]));
+    quiet.expect_code(0);
+    assert_eq!(quiet.stderr, "", "no marks without STRATA_TRACE");
+    let r = run(strata()
+        .env("STRATA_TRACE", "1")
+        .args(["analyze", path, "--quiet"]));
+    r.expect_code(0);
+    assert_eq!(r.stdout, quiet.stdout, "tracing changes no output");
+    let phases: Vec<String> = r
+        .stderr
+        .lines()
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            assert!(words.len() >= 4 && words[1] == "ms", "not a mark: {l:?}");
+            assert!(words[0].parse::<f64>().is_ok(), "no time: {l:?}");
+            words[3..].join(" ")
+        })
+        .collect();
+    let at = |p: &str| {
+        phases
+            .iter()
+            .position(|q| q == p)
+            .unwrap_or_else(|| panic!("no {p:?} in {phases:#?}"))
+    };
+    let layers = Layout::committed("overlay-oci").manifest()["layers"]
+        .as_array()
+        .expect("manifest layers")
+        .len();
+    assert!(layers > 1);
+    for k in 0..layers {
+        assert!(at(&format!("read {k} start")) < at(&format!("read {k} done")));
+        assert!(at(&format!("read {k} done")) < at(&format!("apply layer {k} start")));
+        assert!(at(&format!("apply layer {k} start")) < at(&format!("apply layer {k} done")));
+        if k > 0 {
+            assert!(
+                at(&format!("apply layer {} done", k - 1)) < at(&format!("apply layer {k} start"))
+            );
+        }
+    }
+    let last = format!("apply layer {} done", layers - 1);
+    for (a, b) in [
+        (phases[0].as_str(), "open"),
+        (&last, "finish start"),
+        ("finish done", "analysis start"),
+        ("waste done", "analysis done"),
+        ("dive done", "analysis done"),
+        ("findings done", "analysis done"),
+        ("analysis done", "printed"),
+    ] {
+        assert!(at(a) <= at(b), "{a:?} after {b:?}: {phases:#?}");
+    }
+    assert_eq!(phases.last().map(String::as_str), Some("printed"));
+}

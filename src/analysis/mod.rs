@@ -109,9 +109,18 @@ impl Analysis {
         let fs = &loaded.fs;
         // The three passes over the filesystem are independent: run them side by side.
         let (w, dive, findings) = std::thread::scope(|s| {
-            let dive = s.spawn(|| dive::compute(fs));
-            let findings = s.spawn(|| findings::compute(fs, &loaded.image.layers, 20));
+            let dive = s.spawn(|| {
+                let d = dive::compute(fs);
+                crate::trace::mark(|| "dive done".into());
+                d
+            });
+            let findings = s.spawn(|| {
+                let f = findings::compute(fs, &loaded.image.layers, 20);
+                crate::trace::mark(|| "findings done".into());
+                f
+            });
             let w = waste::compute_top(fs, top);
+            crate::trace::mark(|| "waste done".into());
             (w, dive.join(), findings.join())
         });
         let dive = dive.unwrap_or_else(|e| std::panic::resume_unwind(e));

@@ -58,7 +58,9 @@ pub fn strata() -> Command {
         dir
     });
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.env_remove("CI").current_dir(empty);
+    cmd.env_remove("CI")
+        .env_remove("STRATA_TRACE")
+        .current_dir(empty);
     cmd
 }
 
