@@ -2,6 +2,7 @@
 
 use super::testkit::{E, build, layer};
 use super::*;
+use crate::analysis::dive;
 use crate::analysis::waste::{self, Cause};
 
 /// The final filesystem as `path kind size [-> target]` lines, sorted.
@@ -511,6 +512,15 @@ mod props {
             }
             prop_assert_eq!(fs.final_counts(), want);
             prop_assert_eq!(want.paths as usize, last(&fs).len());
+        }
+
+        /// dive's metrics from one pass over the nodes equal the layer-by-layer reference.
+        #[test]
+        fn dive_metrics_match_the_reference(
+            layers in prop::collection::vec(prop::collection::vec(arb_base_entry(), 0..14), 1..6)
+        ) {
+            let fs = build_owned(&layers);
+            prop_assert_eq!(dive::compute(&fs), dive::reference(&fs));
         }
 
         /// visible + wasted = shipped, and the per-layer and per-cause splits add up.
