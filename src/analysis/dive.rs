@@ -44,6 +44,40 @@ impl PathAcc {
     }
 }
 
+/// The three sums the formulas take, over every path that was a leaf at least once.
+#[derive(Default)]
+struct Sums {
+    min: u64,
+    cum: u64,
+    wasted: u64,
+}
+
+impl Sums {
+    fn add(&mut self, acc: &PathAcc) {
+        if acc.seen > 0 {
+            self.min += acc.min;
+            self.cum += acc.cum;
+            if acc.seen >= 2 {
+                self.wasted += acc.cum;
+            }
+        }
+    }
+
+    /// dive's formulas; the user size is Σ sizes of the layers above the first.
+    fn metrics(&self, fs: &Fs) -> DiveMetrics {
+        let user: u64 = fs.layers().iter().skip(1).map(|l| l.tar_bytes).sum();
+        DiveMetrics {
+            efficiency: if self.cum == 0 {
+                1.0
+            } else {
+                self.min as f64 / self.cum as f64
+            },
+            wasted_bytes: self.wasted,
+            user_wasted_percent: (user > 0).then(|| self.wasted as f64 / user as f64),
+        }
+    }
+}
+
 /// The layers in which some child of a node is in the layer's tree: a bit per layer below 64,
 /// a set beyond (images have at most 127 layers; most have far fewer than 64).
 struct ChildMarks {
@@ -60,11 +94,10 @@ impl ChildMarks {
     }
 
     fn mark(&mut self, node: NodeId, layer: usize) {
-        match 1u64.checked_shl(layer as u32).filter(|_| layer < 64) {
-            Some(bit) => self.low[node as usize] |= bit,
-            None => {
-                self.high.insert((node, layer));
-            }
+        if layer < 64 {
+            self.low[node as usize] |= 1 << layer;
+        } else {
+            self.high.insert((node, layer));
         }
     }
 
@@ -92,7 +125,7 @@ pub fn compute(fs: &Fs) -> DiveMetrics {
     }
     whiteouts.sort_unstable();
     let mut marks = ChildMarks::new(fs.node_count());
-    let (mut min_sum, mut cum_sum, mut wasted) = (0u64, 0u64, 0u64);
+    let mut sums = Sums::default();
     for node in (1..fs.node_count() as NodeId).rev() {
         // The layers whose tree holds this path: its entries (removals aside) and whiteouts.
         // It is a leaf of those where no child marked it; its size is read only then.
@@ -121,47 +154,20 @@ pub fn compute(fs: &Fs) -> DiveMetrics {
             }
             whiteouts.pop();
         }
-        if acc.seen > 0 {
-            min_sum += acc.min;
-            cum_sum += acc.cum;
-            if acc.seen >= 2 {
-                wasted += acc.cum;
-            }
-        }
+        sums.add(&acc);
     }
-    let user: u64 = fs.layers().iter().skip(1).map(|l| l.tar_bytes).sum();
-    DiveMetrics {
-        efficiency: if cum_sum == 0 {
-            1.0
-        } else {
-            min_sum as f64 / cum_sum as f64
-        },
-        wasted_bytes: wasted,
-        user_wasted_percent: (user > 0).then(|| wasted as f64 / user as f64),
-    }
+    sums.metrics(fs)
 }
 
+/// The first implementation, kept as the tests' reference for how leaves are found: each
+/// layer's leaves by stamping the parents of that layer's entries, per-path sums in a table
+/// by node. The sums and formulas are shared with [`compute`].
 #[cfg(test)]
-/// The first implementation, kept as the tests' reference: each layer's leaves found by
-/// stamping the parents of that layer's entries, per-path sums in a table by node.
 pub(crate) fn reference(fs: &Fs) -> DiveMetrics {
-    #[derive(Clone, Copy)]
-    struct PathAcc {
-        cum: u64,
-        min: u64,
-        seen: u8,
-    }
     let count = fs.node_count();
     // Marks stamped with the layer number + 1, so one allocation serves all layers.
     let mut has_child = vec![0u32; count];
-    let mut acc = vec![
-        PathAcc {
-            cum: 0,
-            min: 0,
-            seen: 0
-        };
-        count
-    ];
+    let mut acc = vec![PathAcc::default(); count];
     for (k, facts) in fs.layers().iter().enumerate() {
         let stamp = k as u32 + 1;
         // The layer's tree: every entry it carries (removals aside) and every whiteout.
@@ -190,30 +196,14 @@ pub(crate) fn reference(fs: &Fs) -> DiveMetrics {
             if has_child[node as usize] == stamp || node == 0 {
                 continue;
             }
-            let a = &mut acc[node as usize];
-            a.min = if a.seen == 0 { size } else { a.min.min(size) };
-            a.cum += size;
-            a.seen = a.seen.saturating_add(1).min(2);
+            acc[node as usize].add(size);
         }
     }
-    let (mut min_sum, mut cum_sum, mut wasted) = (0u64, 0u64, 0u64);
-    for a in acc.iter().filter(|a| a.seen > 0) {
-        min_sum += a.min;
-        cum_sum += a.cum;
-        if a.seen >= 2 {
-            wasted += a.cum;
-        }
+    let mut sums = Sums::default();
+    for a in &acc {
+        sums.add(a);
     }
-    let user: u64 = fs.layers().iter().skip(1).map(|l| l.tar_bytes).sum();
-    DiveMetrics {
-        efficiency: if cum_sum == 0 {
-            1.0
-        } else {
-            min_sum as f64 / cum_sum as f64
-        },
-        wasted_bytes: wasted,
-        user_wasted_percent: (user > 0).then(|| wasted as f64 / user as f64),
-    }
+    sums.metrics(fs)
 }
 
 #[cfg(test)]
