@@ -104,9 +104,9 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
     struct Group {
         bytes: u64,
         files: u64,
-        largest: [(u64, usize, crate::overlay::NodeId); 3],
+        /// (size, position among the objects, node), largest first.
+        largest: [Option<(u64, usize, crate::overlay::NodeId)>; 3],
     }
-    const EMPTY: (u64, usize, crate::overlay::NodeId) = (0, usize::MAX, ROOT);
     let mut groups: HashMap<(FindingKind, usize, usize), Group> = HashMap::new();
     for (seq, object) in fs.objects().iter().enumerate() {
         if object.visible() || object.size == 0 {
@@ -124,18 +124,16 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
         let g = groups.entry((kind, shipped, hidden)).or_insert(Group {
             bytes: 0,
             files: 0,
-            largest: [EMPTY; 3],
+            largest: [None; 3],
         });
         g.bytes += object.size;
         g.files += 1;
         // Larger first; of equal sizes, the one shipped first (objects are in that order).
-        if let Some(at) = g
-            .largest
-            .iter()
-            .position(|&(size, at, _)| object.size > size || (object.size == size && seq < at))
-        {
+        if let Some(at) = g.largest.iter().position(|slot| {
+            slot.is_none_or(|(size, at, _)| object.size > size || (object.size == size && seq < at))
+        }) {
             g.largest[at..].rotate_right(1);
-            g.largest[at] = (object.size, seq, object.node);
+            g.largest[at] = Some((object.size, seq, object.node));
         }
     }
     let mut out: Vec<Finding> = groups
@@ -144,7 +142,7 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
             let paths: Vec<String> = g
                 .largest
                 .iter()
-                .filter(|&&(_, seq, _)| seq != usize::MAX)
+                .flatten()
                 .map(|&(_, _, n)| fs.path(n))
                 .collect();
             let what = if g.files == 1 {

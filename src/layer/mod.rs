@@ -5,11 +5,10 @@ pub mod decode;
 pub mod gzip;
 pub mod tar;
 
+use std::hash::Hasher as _;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-
-use std::hash::Hasher as _;
 
 use twox_hash::XxHash3_64;
 
