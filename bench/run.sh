@@ -11,7 +11,7 @@
 # Default: all of them. Images are generated once (bench/gen.py, deterministic) and reused
 # while their generator arguments are unchanged.
 #
-# Environment: REPEAT (runs per tool, median reported; default 3), DIVE_TIMEOUT (seconds,
+# Environment: REPEAT (runs per tool, median reported; default 5), DIVE_TIMEOUT (seconds,
 # default 600; dive runs once per image), DIVE (default: dive on PATH; empty to skip),
 # DIVING (default: diving on PATH or ~/.cargo/bin/diving; empty to skip).
 # Needs: cargo, python3, /usr/bin/time (Debian package time), igzip (isal), zstd.
@@ -21,7 +21,7 @@ ROOT=$PWD
 OUT=${1:-bench/out}
 shift || true
 SETS=${*:-small small-zstd debian million bigfile cache}
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-5}
 DIVE_TIMEOUT=${DIVE_TIMEOUT:-600}
 DIVE=${DIVE-$(command -v dive || true)}
 DIVING=${DIVING-$(command -v diving || ls ~/.cargo/bin/diving 2>/dev/null || true)}

@@ -6,20 +6,45 @@ blobs decompressed in parallel with strata's decompressors) and against the veri
 floor (the same plus the blob and tar SHA-256), and how many times slower than strata a peer
 is (wall time; for "strata TUI ready", the explorer's time to its first full screen against
 `strata analyze`). A run killed by its timeout shows as "> T s".
+
+Ratios are paired: each repetition runs every tool in turn, so a tool's run is divided by the
+reference's run of the same repetition, and the median of those quotients is shown, with the
+middle half of them (25th to 75th percentile) for strata against the verification floor. On
+a noisy machine the machine's drift cancels within a repetition, and the quotients say how
+sure a ratio near a target is. A tool run fewer than three times (dive) is compared with the
+reference's median instead.
 """
 import statistics
 import sys
 from collections import OrderedDict
 
 
+def quantile(values, q):
+    """The q-quantile of sorted values, interpolated."""
+    pos = q * (len(values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+def quotients(walls, key, ref):
+    """Wall time of `key` over `ref`'s, repetition by repetition (sorted), or None when no
+    repetition has both."""
+    a, b = walls.get(key, {}), walls.get(ref, {})
+    qs = sorted(a[r] / b[r] for r in a if r in b and b[r] > 0)
+    return qs or None
+
+
 def main():
     runs = OrderedDict()
+    walls = {}
     for line in open(sys.argv[1]):
         f = line.rstrip("\n").split("\t")
         if len(f) < 8:
             continue
-        s, tool, _rep, wall, user, sys_, rss, status = f[:8]
+        s, tool, rep, wall, user, sys_, rss, status = f[:8]
         runs.setdefault((s, tool), []).append((float(wall), float(user) + float(sys_), int(rss), int(status)))
+        walls.setdefault((s, tool), {})[rep] = float(wall)
     med = {}
     for key, rs in runs.items():
         timed_out = any(r[3] == 124 for r in rs)
@@ -27,27 +52,39 @@ def main():
                     statistics.median(r[2] for r in rs) / 1024, timed_out, len(rs))
     print("| image | tool | wall s | CPU s | peak RSS MB | × floor | × floor+sha256 | × strata |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
+    def ratio(s, tool, ref, digits, spread=False):
+        """`tool` against `ref` on set `s`: the median paired quotient (with its middle half
+        when `spread`), else the quotient of medians."""
+        qs = quotients(walls, (s, tool), (s, ref))
+        if qs and len(qs) >= 3 and len(qs) == len(runs[(s, tool)]):
+            text = f"{quantile(qs, 0.5):.{digits}f}"
+            if spread and len(qs) > 2:
+                text += f" ({quantile(qs, 0.25):.{digits}f}-{quantile(qs, 0.75):.{digits}f})"
+            return text
+        other = med.get((s, ref))
+        if not other or other[0] <= 0:
+            return ""
+        return f"{med[(s, tool)][0] / other[0]:.{digits}f}"
+
     for (s, tool), (wall, cpu, rss, timed_out, n) in med.items():
-        floor = med.get((s, "floor"))
-        strata = med.get((s, "strata"))
         w = f"> {wall:.0f}" if timed_out else f"{wall:.2f}"
-        xf = f"{wall / floor[0]:.2f}" if floor and floor[0] > 0 and tool != "floor" else ""
-        vfloor = med.get((s, "floor+sha256"))
+        xf = ratio(s, tool, "floor", 2) if (s, "floor") in med and tool != "floor" else ""
         xv = ""
-        if vfloor and vfloor[0] > 0 and tool.startswith("strata") and "no-verify" not in tool:
-            xv = f"{wall / vfloor[0]:.2f}"
+        if (s, "floor+sha256") in med and tool.startswith("strata") and "no-verify" not in tool:
+            xv = ratio(s, tool, "floor+sha256", 2, spread=tool == "strata")
         xs = ""
-        if strata and strata[0] > 0 and tool in ("dive", "diving"):
-            xs = f"{'> ' if timed_out else ''}{wall / strata[0]:.1f}"
-        elif strata and strata[0] > 0 and tool == "strata TUI ready":
-            xs = f"{wall / strata[0]:.2f}"
+        if (s, "strata") in med and tool in ("dive", "diving"):
+            xs = f"{'> ' if timed_out else ''}{ratio(s, tool, 'strata', 1)}"
+        elif (s, "strata") in med and tool == "strata TUI ready":
+            xs = ratio(s, tool, "strata", 2)
         rss_s = "" if timed_out else f"{rss:.0f}"
         cpu_s = "" if timed_out else f"{cpu:.2f}"
         print(f"| {s} | {tool} | {w} | {cpu_s} | {rss_s} | {xf} | {xv} | {xs} |")
     print()
     print("Medians of the runs per tool (dive: one run). × floor: wall time over the floor's; "
           "× floor+sha256: over the verification floor's; × strata: a peer's wall time over "
-          "strata's (for the TUI: time to its first full screen over `analyze`).")
+          "strata's (for the TUI: time to its first full screen over `analyze`). Ratios are "
+          "medians of per-repetition quotients (in parentheses: their 25th-75th percentiles).")
 
 
 if __name__ == "__main__":
