@@ -52,13 +52,14 @@ def main():
                     statistics.median(r[2] for r in rs) / 1024, timed_out, len(rs))
     print("| image | tool | wall s | CPU s | peak RSS MB | × floor | × floor+sha256 | × strata |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
+
     def ratio(s, tool, ref, digits, spread=False):
         """`tool` against `ref` on set `s`: the median paired quotient (with its middle half
-        when `spread`), else the quotient of medians."""
+        when `spread`), else the quotient of medians; empty without `ref`."""
         qs = quotients(walls, (s, tool), (s, ref))
         if qs and len(qs) >= 3 and len(qs) == len(runs[(s, tool)]):
             text = f"{quantile(qs, 0.5):.{digits}f}"
-            if spread and len(qs) > 2:
+            if spread:
                 text += f" ({quantile(qs, 0.25):.{digits}f}-{quantile(qs, 0.75):.{digits}f})"
             return text
         other = med.get((s, ref))
@@ -68,14 +69,16 @@ def main():
 
     for (s, tool), (wall, cpu, rss, timed_out, n) in med.items():
         w = f"> {wall:.0f}" if timed_out else f"{wall:.2f}"
-        xf = ratio(s, tool, "floor", 2) if (s, "floor") in med and tool != "floor" else ""
+        xf = ratio(s, tool, "floor", 2) if tool != "floor" else ""
         xv = ""
-        if (s, "floor+sha256") in med and tool.startswith("strata") and "no-verify" not in tool:
+        if tool.startswith("strata") and "no-verify" not in tool:
             xv = ratio(s, tool, "floor+sha256", 2, spread=tool == "strata")
         xs = ""
-        if (s, "strata") in med and tool in ("dive", "diving"):
-            xs = f"{'> ' if timed_out else ''}{ratio(s, tool, 'strata', 1)}"
-        elif (s, "strata") in med and tool == "strata TUI ready":
+        if tool in ("dive", "diving"):
+            xs = ratio(s, tool, "strata", 1)
+            if xs and timed_out:
+                xs = "> " + xs
+        elif tool == "strata TUI ready":
             xs = ratio(s, tool, "strata", 2)
         rss_s = "" if timed_out else f"{rss:.0f}"
         cpu_s = "" if timed_out else f"{cpu:.2f}"
