@@ -359,7 +359,7 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
 /// A layer whose location has no scan, and the same verification errors as [`load`].
 pub fn load_scanned(
     image: Image,
-    mut scans: HashMap<String, LayerScan>,
+    mut scans: HashMap<String, Arc<LayerScan>>,
     options: &LoadOptions,
     progress: &Progress,
 ) -> Result<Loaded> {
@@ -375,7 +375,9 @@ pub fn load_scanned(
         } else {
             scans.remove(&layer.location)
         };
+        // A scan shared by links or by several layers is copied only while it is applied.
         let result = scan
+            .map(|s| Arc::try_unwrap(s).unwrap_or_else(|shared| (*shared).clone()))
             .map(|mut s| {
                 s.index = i;
                 s

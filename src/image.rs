@@ -90,7 +90,7 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     }
     /// Layers this store already read while it was opened (a stream is read once), keyed by
     /// location; taken by the first caller.
-    fn take_scans(&self) -> Option<HashMap<String, LayerScan>> {
+    fn take_scans(&self) -> Option<HashMap<String, Arc<LayerScan>>> {
         None
     }
 }

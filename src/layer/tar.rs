@@ -3,7 +3,7 @@
 //! crate's `Header` reads; the loop is ours, so extension headers are capped, content is never
 //! buffered, and every error says at which byte offset the archive went wrong.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 use tar::EntryType;
 
@@ -127,6 +127,40 @@ pub struct TarWalker<R> {
     done: bool,
     /// Entries whose type is not understood (skipped).
     pub skipped_unknown: u64,
+    raw_type: u8,
+}
+
+/// The content of a [`TarWalker`]'s current entry, as a reader.
+pub struct Content<'a, R> {
+    walker: &'a mut TarWalker<R>,
+}
+
+impl<R: BufRead> Read for Content<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let w = &mut *self.walker;
+        if w.remaining == 0 || out.is_empty() {
+            return Ok(0);
+        }
+        let avail = w.inner.fill_buf()?;
+        if avail.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the archive ends at byte {} inside an entry's content ({} bytes missing)",
+                    w.offset, w.remaining
+                ),
+            ));
+        }
+        let n = usize::try_from(w.remaining)
+            .unwrap_or(usize::MAX)
+            .min(avail.len())
+            .min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        w.inner.consume(n);
+        w.offset += n as u64;
+        w.remaining -= n as u64;
+        Ok(n)
+    }
 }
 
 impl<R: BufRead> TarWalker<R> {
@@ -138,6 +172,7 @@ impl<R: BufRead> TarWalker<R> {
             padding: 0,
             done: false,
             skipped_unknown: 0,
+            raw_type: 0,
         }
     }
 
@@ -170,6 +205,34 @@ impl<R: BufRead> TarWalker<R> {
             self.remaining -= n as u64;
         }
         Ok(())
+    }
+
+    /// The current entry's content as a reader, which ends where the content ends (a layer
+    /// inside a streamed `docker save` is read this way).
+    pub fn content(&mut self) -> Content<'_, R> {
+        Content { walker: self }
+    }
+
+    /// Skips the rest of the current entry and its padding with `seek`, which must advance
+    /// the reader by the number of bytes it is given (a file read through a `BufReader`:
+    /// `seek_relative`), so that indexing a large archive reads only its headers.
+    pub fn skip_by(
+        &mut self,
+        seek: impl FnOnce(&mut R, u64) -> io::Result<()>,
+    ) -> Result<(), TarError> {
+        let n = self.remaining + self.padding;
+        if n > 0 {
+            seek(&mut self.inner, n)?;
+            self.offset += n;
+            (self.remaining, self.padding) = (0, 0);
+        }
+        Ok(())
+    }
+
+    /// The type byte of the last entry's own header (`b'S'` for an old GNU sparse file, which
+    /// reads as [`Kind::File`] but whose data is not the file's content).
+    pub fn raw_type(&self) -> u8 {
+        self.raw_type
     }
 
     fn skip_rest(&mut self) -> Result<(), TarError> {
@@ -239,6 +302,25 @@ impl<R: BufRead> TarWalker<R> {
         Ok(data)
     }
 
+    /// After a zero block: the archive ends, unless a header follows, which Go's archive/tar
+    /// (containerd, moby) refuses; GNU tar and Python stop at the zero block, so the entries
+    /// after it would be read by no one and are reported instead of ignored.
+    fn end_of_archive(&mut self, zero_at: u64) -> Result<(), TarError> {
+        self.done = true;
+        let Some(block) = self.read_block()? else {
+            return Ok(());
+        };
+        self.offset += BLOCK as u64;
+        if block.iter().all(|&b| b == 0) {
+            return Ok(());
+        }
+        Err(TarError::Header {
+            offset: zero_at,
+            message: "a lone zero block followed by more headers (runtimes refuse such a tar)"
+                .into(),
+        })
+    }
+
     /// Advances to the next real entry, skipping the rest of the current one.
     pub fn next_entry(&mut self) -> Result<Option<TarEntry>, TarError> {
         let mut entry = TarEntry::default();
@@ -257,6 +339,8 @@ impl<R: BufRead> TarWalker<R> {
         let mut pax: Option<Vec<u8>> = None;
         loop {
             let header_offset = self.offset;
+            // Go's archive/tar lets GNU long names win over PAX `path` and `linkpath`.
+            let gnu_names = (long_name.is_some(), long_link.is_some());
             let names = Names {
                 long_name: &mut long_name,
                 long_link: &mut long_link,
@@ -279,13 +363,15 @@ impl<R: BufRead> TarWalker<R> {
                 }
             };
             self.offset += BLOCK as u64;
-            let (entry_type, size) = match block? {
+            let (raw_type, size) = match block? {
                 Block::End => {
-                    self.done = true;
+                    self.end_of_archive(header_offset)?;
                     return Ok(false);
                 }
-                Block::Entry(entry_type, size) => (entry_type, size),
+                Block::Entry(raw_type, size) => (raw_type, size),
             };
+            let entry_type = EntryType::new(raw_type);
+            self.raw_type = raw_type;
             match entry_type {
                 EntryType::XHeader => {
                     pax = Some(self.read_extension(size, "PAX extended header")?);
@@ -293,35 +379,39 @@ impl<R: BufRead> TarWalker<R> {
                 }
                 EntryType::XGlobalHeader => {
                     // `git archive` writes one; it carries a comment, nothing about entries.
-                    self.remaining = size;
-                    self.padding = pad_of(size);
-                    self.skip_rest()?;
+                    // Go's archive/tar returns it as an entry of its own (runtimes ignore it),
+                    // so the extension headers before it apply to it, not to the next entry.
+                    self.read_extension(size, "PAX global header")?;
+                    (pax, long_name, long_link) = (None, None, None);
                     continue;
                 }
                 EntryType::GNULongName => {
-                    let mut name = self.read_extension(size, "GNU long name")?;
-                    trim_nul(&mut name);
-                    long_name = Some(name);
+                    let name = self.read_extension(size, "GNU long name")?;
+                    long_name = Some(until_nul(&name).to_vec());
                     continue;
                 }
                 EntryType::GNULongLink => {
-                    let mut name = self.read_extension(size, "GNU long link name")?;
-                    trim_nul(&mut name);
-                    long_link = Some(name);
+                    let name = self.read_extension(size, "GNU long link name")?;
+                    long_link = Some(until_nul(&name).to_vec());
                     continue;
                 }
                 _ => {}
             }
             let mut data_size = size;
             if let Some(pax) = pax.take() {
-                apply_pax(entry, &mut data_size, &pax).map_err(|m| TarError::Header {
-                    offset: header_offset,
-                    message: format!("PAX header: {m}"),
+                apply_pax(entry, &mut data_size, &pax, gnu_names).map_err(|m| {
+                    TarError::Header {
+                        offset: header_offset,
+                        message: format!("PAX header: {m}"),
+                    }
                 })?;
             }
-            self.remaining = data_size;
-            self.padding = pad_of(data_size);
             entry.kind = match entry_type {
+                // Type `\0` (old tars) with a name ending in `/` is a directory, as Go's
+                // archive/tar, GNU tar and Python read it: no data follows it.
+                EntryType::Regular if raw_type == 0 && entry.path.last() == Some(&b'/') => {
+                    Kind::Dir
+                }
                 EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => Kind::File,
                 EntryType::Link => Kind::Hardlink,
                 EntryType::Symlink => Kind::Symlink,
@@ -330,12 +420,23 @@ impl<R: BufRead> TarWalker<R> {
                 EntryType::Block => Kind::BlockDevice,
                 EntryType::Fifo => Kind::Fifo,
                 _ => {
+                    // A type strata does not model (GNU dumpdir `D`, a vendor letter) carries
+                    // `size` bytes of data, which are skipped, never read as headers.
                     self.skipped_unknown += 1;
+                    self.remaining = data_size;
+                    self.padding = pad_of(data_size);
+                    self.skip_rest()?;
                     continue;
                 }
             };
-            if entry.kind != Kind::File {
-                // Only regular files have content; a size on anything else is data to skip.
+            if entry.kind == Kind::File {
+                self.remaining = data_size;
+                self.padding = pad_of(data_size);
+            } else {
+                // Header-only types (directories, links, devices, FIFOs) carry no data whatever
+                // their size field says: Go's archive/tar (containerd, moby), GNU tar and
+                // Python read the next header right after them. Skipping `size` bytes here
+                // would hide from strata whatever an attacker put in them.
                 entry.size = 0;
             }
             if matches!(entry.kind, Kind::Symlink | Kind::Hardlink) && entry.link.is_none() {
@@ -353,9 +454,9 @@ impl<R: BufRead> TarWalker<R> {
 enum Block {
     /// A zero block: the end of the archive.
     End,
-    /// An entry of this type with this many bytes of data after the header. For types other
-    /// than extension headers, the entry's fields are filled in.
-    Entry(EntryType, u64),
+    /// An entry of this type (the raw type byte) with this size field. For types other than
+    /// extension headers, the entry's fields are filled in.
+    Entry(u8, u64),
 }
 
 /// The GNU long names read before an entry's own header, taken by it.
@@ -383,10 +484,18 @@ fn decode_header(
         return Ok(Block::End);
     }
     check_checksum(block, sum, offset)?;
-    let size = numeric(&block[124..136]).ok_or_else(|| TarError::Header {
-        offset,
-        message: format!("unreadable size: {:?}", field_text(&block[124..136])),
-    })?;
+    let size_field = &block[124..136];
+    let size = match numeric(size_field) {
+        Some(size) => size,
+        // A blank field reads as 0 in Go's archive/tar, Python and GNU tar.
+        None if size_field.iter().all(|&b| b == 0 || b == b' ') => 0,
+        None => {
+            return Err(TarError::Header {
+                offset,
+                message: format!("unreadable size: {:?}", field_text(size_field)),
+            });
+        }
+    };
     let entry_type = EntryType::new(block[156]);
     if matches!(
         entry_type,
@@ -395,7 +504,7 @@ fn decode_header(
             | EntryType::GNULongName
             | EntryType::GNULongLink
     ) {
-        return Ok(Block::Entry(entry_type, size));
+        return Ok(Block::Entry(block[156], size));
     }
     entry.path.clear();
     match names.long_name.take() {
@@ -414,7 +523,7 @@ fn decode_header(
         .map(|t| i64::try_from(t).unwrap_or(i64::MAX))
         .unwrap_or(0);
     entry.size = size;
-    Ok(Block::Entry(entry_type, size))
+    Ok(Block::Entry(block[156], size))
 }
 
 /// Σ of a block's bytes, eight at a time: each 64-bit word is split into four 16-bit lanes of
@@ -452,12 +561,6 @@ fn header_path(block: &[u8; BLOCK], out: &mut Vec<u8>) {
 
 fn pad_of(size: u64) -> u64 {
     (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
-}
-
-fn trim_nul(name: &mut Vec<u8>) {
-    while name.last() == Some(&0) {
-        name.pop();
-    }
 }
 
 /// A numeric header field: octal digits, space- or NUL-padded on either side, or GNU's base-256
@@ -561,30 +664,57 @@ fn check_checksum(block: &[u8; BLOCK], all: u32, offset: u64) -> Result<(), TarE
     // The checksum is computed with its own 8-byte field read as spaces.
     let field: u32 = block[148..156].iter().map(|&b| u32::from(b)).sum();
     let sum = all - field + 8 * u32::from(b' ');
-    if sum != stored {
-        return Err(TarError::Header {
-            offset,
-            message: format!("checksum {stored} does not match the header's bytes ({sum})"),
-        });
+    if sum == stored || signed_sum(block) == i64::from(stored) {
+        return Ok(());
     }
-    Ok(())
+    Err(TarError::Header {
+        offset,
+        message: format!("checksum {stored} does not match the header's bytes ({sum})"),
+    })
 }
 
-fn apply_pax(entry: &mut TarEntry, data_size: &mut u64, pax: &[u8]) -> Result<(), String> {
+/// The checksum as old Sun and some other tars computed it: bytes taken as signed. Go's
+/// archive/tar, GNU tar and Python accept it beside the unsigned one; only a header whose
+/// unsigned sum failed pays for it.
+fn signed_sum(block: &[u8; BLOCK]) -> i64 {
+    block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                i64::from(b' ')
+            } else {
+                i64::from(b.cast_signed())
+            }
+        })
+        .sum()
+}
+
+/// Applies a PAX header's records to the entry after it. `(long_name, long_link)` say whether
+/// GNU long names named it too: those win over `path` and `linkpath`, as in Go's archive/tar.
+fn apply_pax(
+    entry: &mut TarEntry,
+    data_size: &mut u64,
+    pax: &[u8],
+    (long_name, long_link): (bool, bool),
+) -> Result<(), String> {
     for ext in tar::PaxExtensions::new(pax) {
         let ext = ext.map_err(|e| e.to_string())?;
         let value = ext.value_bytes();
+        // Decimal digits only, as Go's archive/tar parses `size`, `uid` and `gid`.
         let number = || -> Result<u64, String> {
             let s = std::str::from_utf8(value).map_err(|e| e.to_string())?;
-            // mtime may carry a fraction: keep the whole seconds.
-            let whole = s.split('.').next().unwrap_or(s);
-            whole
-                .parse::<u64>()
+            s.parse::<u64>()
                 .map_err(|_| format!("{} is not a number: {s:?}", key_str(ext.key_bytes())))
         };
-        match ext.key_bytes() {
-            b"path" => entry.path = value.to_vec(),
-            b"linkpath" => entry.link = Some(value.to_vec()),
+        let key = ext.key_bytes();
+        if matches!(key, b"path" | b"linkpath") && value.contains(&0) {
+            // Go's archive/tar refuses these (a name cannot hold a NUL).
+            return Err(format!("{} holds a NUL byte", key_str(key)));
+        }
+        match key {
+            b"path" if !long_name => entry.path = value.to_vec(),
+            b"linkpath" if !long_link => entry.link = Some(value.to_vec()),
             b"size" => {
                 let n = number()?;
                 entry.size = n;
@@ -593,7 +723,10 @@ fn apply_pax(entry: &mut TarEntry, data_size: &mut u64, pax: &[u8]) -> Result<()
             b"uid" => entry.uid = number()?,
             b"gid" => entry.gid = number()?,
             b"mtime" => {
-                entry.mtime = i64::try_from(number().unwrap_or(0)).unwrap_or(i64::MAX);
+                // A time may carry a fraction and a sign: keep the whole seconds.
+                let text = String::from_utf8_lossy(value);
+                let whole = text.split('.').next().unwrap_or_default();
+                entry.mtime = whole.parse::<i64>().unwrap_or(0);
             }
             _ => {}
         }
@@ -789,7 +922,228 @@ mod tests {
         let zeros = vec![0u8; 1024];
         let mut w = TarWalker::new(&zeros[..]);
         assert!(w.next_entry().unwrap().is_none());
-        assert_eq!(w.offset(), 512);
+        assert_eq!(w.offset(), 1024);
+        // One zero block then the end of the stream is an end too.
+        let mut w = TarWalker::new(&zeros[..512]);
+        assert!(w.next_entry().unwrap().is_none());
+    }
+
+    /// A raw header block: `name`, type byte, size field and checksum, as a hand-made attack
+    /// would write it (the tar crate refuses to write some of these).
+    fn raw_header(name: &[u8], kind: u8, size: u64) -> [u8; BLOCK] {
+        let mut h = Header::new_ustar();
+        h.set_path("x").unwrap();
+        h.set_size(size);
+        h.set_mode(0o644);
+        let mut block = [0u8; BLOCK];
+        block.copy_from_slice(h.as_bytes());
+        block[..100].fill(0);
+        block[..name.len()].copy_from_slice(name);
+        block[156] = kind;
+        set_checksum(&mut block);
+        block
+    }
+
+    fn set_checksum(block: &mut [u8; BLOCK]) {
+        block[148..156].fill(b' ');
+        let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
+        block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    }
+
+    /// One PAX record, `LEN KEY=VALUE\n`, its length counting itself.
+    fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+        let body = key.len() + value.len() + 3;
+        let mut len = body + 1;
+        while len != body + len.to_string().len() {
+            len = body + len.to_string().len();
+        }
+        let mut r = format!("{len} {key}=").into_bytes();
+        r.extend_from_slice(value);
+        r.push(b'\n');
+        r
+    }
+
+    fn padded(data: &[u8]) -> Vec<u8> {
+        let mut v = data.to_vec();
+        v.resize(data.len().div_ceil(BLOCK) * BLOCK, 0);
+        v
+    }
+
+    /// A file hidden in the "data" of a header-only entry: every runtime reads the next header
+    /// right after a directory, link, device or FIFO header, whatever its size says.
+    #[test]
+    fn header_only_types_carry_no_data_whatever_their_size() {
+        let hidden = build(&[("hidden.bin", &[9u8; 1000])]);
+        let hidden = &hidden[..hidden.len() - 1024]; // its entry, without the end blocks
+        for kind in [b'5', b'2', b'1', b'3', b'4', b'6'] {
+            let mut tar = raw_header(b"outer", kind, hidden.len() as u64).to_vec();
+            if matches!(kind, b'1' | b'2') {
+                tar[157] = b't'; // a link target
+                let mut block: [u8; BLOCK] = tar[..BLOCK].try_into().unwrap();
+                set_checksum(&mut block);
+                tar[..BLOCK].copy_from_slice(&block);
+            }
+            tar.extend_from_slice(hidden);
+            tar.extend_from_slice(&[0u8; 1024]);
+            let got = walk(&tar).unwrap();
+            let names: Vec<&[u8]> = got.iter().map(|(e, _)| e.path.as_slice()).collect();
+            assert_eq!(
+                names,
+                [&b"outer"[..], b"hidden.bin"],
+                "type {}",
+                kind as char
+            );
+            assert_eq!(got[0].0.size, 0);
+            assert_eq!(got[1].1, vec![9u8; 1000]);
+        }
+    }
+
+    /// Type `\0` with a trailing slash is an old-style directory: no data either.
+    #[test]
+    fn an_old_style_directory_carries_no_data() {
+        let hidden = build(&[("hidden.bin", b"abc")]);
+        let hidden = &hidden[..hidden.len() - 1024];
+        let mut tar = raw_header(b"dir/", 0, hidden.len() as u64).to_vec();
+        tar.extend_from_slice(hidden);
+        let got = walk(&tar).unwrap();
+        assert_eq!(got[0].0.kind, Kind::Dir);
+        assert_eq!(got[1].0.path, b"hidden.bin");
+        // Type `0` keeps its data, as in Go: a file named `dir/` (which a runtime refuses).
+        let mut tar = raw_header(b"file/", b'0', 3).to_vec();
+        tar.extend_from_slice(&padded(b"xyz"));
+        let got = walk(&tar).unwrap();
+        assert_eq!((got[0].0.kind, &got[0].1[..]), (Kind::File, &b"xyz"[..]));
+    }
+
+    /// Unknown types (a GNU dumpdir `D`, a vendor letter) carry data: it is skipped, never
+    /// read as headers, and the entry is counted as skipped.
+    #[test]
+    fn unknown_types_have_their_data_skipped() {
+        let inner = build(&[("inside-the-data", b"zz")]);
+        let mut tar = raw_header(b"dumpdir", b'D', inner.len() as u64).to_vec();
+        tar.extend_from_slice(&inner);
+        tar.extend_from_slice(&build(&[("after", b"ok")]));
+        let mut w = TarWalker::new(&tar[..]);
+        let mut names = Vec::new();
+        while let Some(e) = w.next_entry().unwrap() {
+            names.push(e.path);
+        }
+        assert_eq!(names, [b"after".to_vec()]);
+        assert_eq!(w.skipped_unknown, 1);
+    }
+
+    /// The checksum may be the signed byte sum (old Sun tar), as Go, GNU tar and Python accept.
+    #[test]
+    fn a_signed_checksum_is_valid() {
+        let mut block = raw_header(b"caf\xe9", b'0', 0);
+        block[..5].copy_from_slice(b"caf\xe9\xff");
+        block[148..156].fill(b' ');
+        let signed: i64 = block.iter().map(|&b| i64::from(b as i8)).sum();
+        let unsigned: i64 = block.iter().map(|&b| i64::from(b)).sum();
+        assert_ne!(signed, unsigned);
+        block[148..156].copy_from_slice(format!("{signed:06o}\0 ").as_bytes());
+        let got = walk(&block).unwrap();
+        assert_eq!(got[0].0.path, b"caf\xe9\xff");
+        block[148..156].copy_from_slice(format!("{:06o}\0 ", signed + 1).as_bytes());
+        assert!(walk(&block).is_err());
+    }
+
+    /// A zero block followed by a header: Go's reader refuses it, so strata does not stop
+    /// silently before entries a reader might see.
+    #[test]
+    fn a_lone_zero_block_before_more_headers_is_refused() {
+        let mut tar = build(&[("a", b"1")]);
+        tar.truncate(1024); // header + data block, no end blocks
+        tar.extend_from_slice(&[0u8; BLOCK]);
+        tar.extend_from_slice(&build(&[("b", b"2")]));
+        let err = walk(&tar).unwrap_err().to_string();
+        assert!(
+            err.contains("lone zero block") && err.contains("byte 1024"),
+            "{err}"
+        );
+    }
+
+    /// GNU long names win over PAX paths (Go's rule), and end at their first NUL.
+    #[test]
+    fn gnu_long_names_win_over_pax_and_stop_at_nul() {
+        let mut tar = Vec::new();
+        let mut long = b"gnu/name\0ignored".to_vec();
+        long.push(0);
+        tar.extend_from_slice(&raw_header(b"././@LongLink", b'L', long.len() as u64));
+        tar.extend_from_slice(&padded(&long));
+        let pax = pax_record("path", b"pax/name");
+        tar.extend_from_slice(&raw_header(b"pax", b'x', pax.len() as u64));
+        tar.extend_from_slice(&padded(&pax));
+        tar.extend_from_slice(&raw_header(b"short", b'0', 0));
+        let got = walk(&tar).unwrap();
+        assert_eq!(got[0].0.path, b"gnu/name");
+    }
+
+    /// Extension headers before a PAX global header belong to it, not to the next entry; the
+    /// global header's own data is capped like every extension header.
+    #[test]
+    fn a_global_header_takes_the_extensions_before_it() {
+        let mut tar = Vec::new();
+        let pax = pax_record("path", b"evil/x");
+        tar.extend_from_slice(&raw_header(b"pax", b'x', pax.len() as u64));
+        tar.extend_from_slice(&padded(&pax));
+        let global = b"20 comment=abcdefgh\n";
+        tar.extend_from_slice(&raw_header(b"g", b'g', global.len() as u64));
+        tar.extend_from_slice(&padded(global));
+        tar.extend_from_slice(&raw_header(b"plain", b'0', 0));
+        let got = walk(&tar).unwrap();
+        assert_eq!(got[0].0.path, b"plain");
+        let huge = raw_header(b"g", b'g', 2 << 30);
+        assert!(walk(&huge).unwrap_err().to_string().contains("limit"));
+    }
+
+    /// PAX numbers are decimal digits (a fraction only in times); names hold no NUL.
+    #[test]
+    fn pax_records_are_read_as_go_reads_them() {
+        let entry = |records: &[u8]| {
+            let mut tar = raw_header(b"pax", b'x', records.len() as u64).to_vec();
+            tar.extend_from_slice(&padded(records));
+            tar.extend_from_slice(&raw_header(b"f", b'0', 0));
+            walk(&tar)
+        };
+        assert!(entry(&pax_record("size", b"0")).is_ok());
+        assert!(entry(&pax_record("size", b"0.0")).is_err());
+        assert!(entry(&pax_record("path", b"a/b")).is_ok());
+        assert!(entry(&pax_record("path", b"a\0b/c")).is_err());
+        let got = entry(&pax_record("mtime", b"1700000000.5")).unwrap();
+        assert_eq!(got[0].0.mtime, 1_700_000_000);
+    }
+
+    /// A blank size field reads as 0, as in Go, GNU tar and Python.
+    #[test]
+    fn a_blank_size_field_is_zero() {
+        let mut block = raw_header(b"empty", b'0', 0);
+        block[124..136].fill(0);
+        set_checksum(&mut block);
+        let got = walk(&block).unwrap();
+        assert_eq!(got[0].0.size, 0);
+    }
+
+    /// A layer inside a streamed archive is read through `content`, which ends with the
+    /// entry; `skip_by` passes over content without reading it.
+    #[test]
+    fn content_reader_and_skip_by() {
+        let tar = build(&[("a", &[1u8; 700]), ("b", b"second")]);
+        let mut w = TarWalker::new(&tar[..]);
+        assert_eq!(w.next_entry().unwrap().unwrap().path, b"a");
+        let mut got = Vec::new();
+        w.content().read_to_end(&mut got).unwrap();
+        assert_eq!(got, vec![1u8; 700]);
+        assert_eq!(w.next_entry().unwrap().unwrap().path, b"b");
+        let mut w = TarWalker::new(std::io::Cursor::new(&tar[..]));
+        w.next_entry().unwrap();
+        w.skip_by(|r, n| {
+            r.set_position(r.position() + n);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(w.offset(), 512 + 1024);
+        assert_eq!(w.next_entry().unwrap().unwrap().path, b"b");
     }
 
     #[test]

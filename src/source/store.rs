@@ -9,6 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::image::BlobStore;
+use crate::layer::tar::{TarError, TarWalker};
+use crate::layer::{Kind, TarEntry};
 
 /// How many symlinks or hard links one lookup in a tar may follow.
 const MAX_LINK_HOPS: usize = 16;
@@ -27,6 +29,46 @@ pub(crate) fn normalise(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// Opens a file that must be a regular file, without blocking: a FIFO planted where a blob
+/// belongs would block `open` until a writer came, for ever (`O_NONBLOCK` returns at once and
+/// does nothing to reads of a regular file). Devices (`/dev/zero`), FIFOs and directories are
+/// refused by name.
+pub(crate) fn open_regular(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::format(
+            path.display().to_string(),
+            format!("not a regular file ({})", file_type_name(&meta)),
+        ));
+    }
+    Ok(file)
+}
+
+/// What kind of file a non-regular file is, for messages.
+fn file_type_name(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
 }
 
 /// The error for a member or file that is not there; [`is_not_found`] recognises it.
@@ -88,17 +130,18 @@ impl DirStore {
 impl BlobStore for DirStore {
     fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
         let path = self.resolve(location)?;
-        let file = File::open(&path).map_err(|e| Error::io(self.root.join(location), e))?;
-        let meta = file
+        let file = open_regular(&path).map_err(|e| match e {
+            Error::Io { source, .. } => Error::io(self.root.join(location), source),
+            Error::Format { message, .. } => {
+                Error::format(format!("{}: {location}", self.name), message)
+            }
+            other => other,
+        })?;
+        let len = file
             .metadata()
-            .map_err(|e| Error::io(self.root.join(location), e))?;
-        if !meta.is_file() {
-            return Err(Error::format(
-                format!("{}: {location}", self.name),
-                "not a regular file",
-            ));
-        }
-        Ok((Box::new(file), meta.len()))
+            .map_err(|e| Error::io(self.root.join(location), e))?
+            .len();
+        Ok((Box::new(file), len))
     }
 
     fn name(&self) -> &str {
@@ -133,42 +176,45 @@ impl TarStore {
     /// The file cannot be read, is not a tar, or a member runs past its end (truncated).
     pub fn open(path: &Path) -> Result<Self> {
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = open_regular(path)?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut members = HashMap::new();
-        let bad = |e: io::Error| Error::format(&name, format!("not a valid tar archive: {e}"));
-        let mut archive = tar::Archive::new(BufReader::new(&file));
-        for entry in archive.entries_with_seek().map_err(bad)? {
-            let entry = entry.map_err(bad)?;
-            let raw = entry.path_bytes();
-            let Ok(member_path) = std::str::from_utf8(&raw) else {
+        // The same walker as layers: extension headers capped, header-only types without data.
+        let mut walker = TarWalker::new(BufReader::new(&file));
+        let mut entry = TarEntry::default();
+        let bad = |e: TarError| Error::format(&name, format!("not a valid tar archive: {e}"));
+        while walker.next_into(&mut entry).map_err(bad)? {
+            let Ok(member_path) = std::str::from_utf8(&entry.path) else {
                 continue; // strata never looks up a member whose name is not UTF-8
             };
             let member_path = normalise(member_path);
-            if member_path.is_empty() {
-                continue;
-            }
-            let kind = entry.header().entry_type();
             let link_target = || {
                 entry
-                    .link_name_bytes()
-                    .and_then(|t| std::str::from_utf8(&t).ok().map(str::to_string))
+                    .link
+                    .as_deref()
+                    .and_then(|t| std::str::from_utf8(t).ok())
             };
-            let member = match kind {
-                tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    let offset = entry.raw_file_position();
-                    let size = entry.size();
+            let member = match entry.kind {
+                Kind::File if walker.raw_type() == b'S' => {
+                    Member::Other("a sparse file (unsupported)")
+                }
+                Kind::File => {
+                    let offset = walker.offset();
+                    let size = entry.size;
                     if offset.checked_add(size).is_none_or(|end| end > len) {
                         return Err(Error::format(
                             &name,
                             format!("archive is truncated: member {member_path} runs past the end"),
                         ));
                     }
+                    walker
+                        .skip_by(|r, n| r.seek_relative(i64::try_from(n).unwrap_or(i64::MAX)))
+                        .map_err(bad)?;
                     Member::File { offset, size }
                 }
-                tar::EntryType::Symlink => match link_target() {
+                Kind::Symlink => match link_target() {
                     // A symlink's target is relative to the directory holding it.
-                    Some(t) if t.starts_with('/') => Member::Link(normalise(&t)),
+                    Some(t) if t.starts_with('/') => Member::Link(normalise(t)),
                     Some(t) => {
                         let dir = member_path.rsplit_once('/').map_or("", |(d, _)| d);
                         Member::Link(normalise(&format!("{dir}/{t}")))
@@ -176,15 +222,18 @@ impl TarStore {
                     None => Member::Other("symlink without a valid target"),
                 },
                 // A hard link's target is an archive path.
-                tar::EntryType::Link => match link_target() {
-                    Some(t) => Member::Link(normalise(&t)),
+                Kind::Hardlink => match link_target() {
+                    Some(t) => Member::Link(normalise(t)),
                     None => Member::Other("hard link without a valid target"),
                 },
-                tar::EntryType::Directory => Member::Other("a directory"),
-                tar::EntryType::GNUSparse => Member::Other("a sparse file (unsupported)"),
-                tar::EntryType::XGlobalHeader => continue,
-                _ => Member::Other("not a regular file"),
+                Kind::Dir => Member::Other("a directory"),
+                Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => {
+                    Member::Other("not a regular file")
+                }
             };
+            if member_path.is_empty() {
+                continue;
+            }
             // Tar semantics: a later member of the same name replaces the earlier one.
             members.insert(member_path, member);
         }
@@ -358,6 +407,82 @@ mod tests {
         let err = TarStore::open(&path).unwrap_err().to_string();
         assert!(
             err.contains("cut.tar") && err.contains("truncated"),
+            "{err}"
+        );
+    }
+
+    /// The outer archive is walked with the layers' capped walker: a GNU long name that claims
+    /// 1.5 GiB is refused at once, with no allocation of its size.
+    #[test]
+    fn a_huge_long_name_in_the_outer_archive_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.tar");
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::GNULongName);
+        h.set_size(3 << 29);
+        h.set_path("././@LongLink").unwrap();
+        h.set_cksum();
+        std::fs::write(&path, h.as_bytes()).unwrap();
+        let err = TarStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("long.tar") && err.contains("limit"), "{err}");
+    }
+
+    /// A member of a header-only type with a size field is followed by the next header, as
+    /// every runtime reads it: a member hidden there is found.
+    #[test]
+    fn a_member_after_a_sized_directory_header_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        let inner = TarBuilder::new().file("manifest.json", b"[]").bytes();
+        let inner = &inner[..inner.len() - 1024];
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_path("d/").unwrap();
+        h.set_size(inner.len() as u64);
+        h.set_cksum();
+        let mut bytes = h.as_bytes().to_vec();
+        bytes.extend_from_slice(inner);
+        bytes.extend_from_slice(&[0u8; 1024]);
+        std::fs::write(&path, bytes).unwrap();
+        let store = TarStore::open(&path).unwrap();
+        assert_eq!(read_all(&store, "manifest.json"), b"[]");
+    }
+
+    /// A FIFO or a device planted where a blob belongs is refused at once, never opened for a
+    /// blocking read.
+    #[test]
+    fn dir_store_refuses_fifos_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("layout");
+        std::fs::create_dir_all(root.join("blobs")).unwrap();
+        let fifo = root.join("blobs/fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let store = DirStore::new(&root);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = store
+                .open("blobs/fifo")
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let _ = tx.send(result);
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("opening a FIFO blocked");
+        let err = result.unwrap_err();
+        assert!(
+            err.contains("blobs/fifo") && err.contains("a FIFO"),
+            "{err}"
+        );
+        let err = open_regular(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/dev/zero") && err.contains("character device"),
             "{err}"
         );
     }

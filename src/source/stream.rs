@@ -5,7 +5,7 @@
 //! image is resolved at the end from what was kept, as from a seekable archive.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Cursor, Read};
+use std::io::{self, BufReader, Cursor, Read};
 use std::sync::{Arc, Mutex};
 
 use super::blob::JSON_LIMIT;
@@ -13,10 +13,13 @@ use super::store::normalise;
 use super::{docker, is_tar_header, oci};
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, Format, Image, Platform};
-use crate::layer::{self, LayerScan, ScanOptions};
+use crate::layer::tar::{TarError, TarWalker};
+use crate::layer::{self, Kind, LayerScan, ScanOptions, TarEntry};
 
 /// The most bytes of small members (JSON) kept from one stream.
 const KEPT_LIMIT: u64 = 64 << 20;
+/// The read buffer over the stream (a layer's reader takes its content from it).
+const STREAM_BUFFER: usize = 256 * 1024;
 /// How many symlinks one lookup may follow.
 const MAX_HOPS: usize = 16;
 
@@ -30,7 +33,7 @@ pub struct StreamStore {
     layers: HashSet<String>,
     /// Members neither kept nor read as layers (too large for JSON), for messages.
     skipped: HashSet<String>,
-    scans: Mutex<Option<HashMap<String, LayerScan>>>,
+    scans: Mutex<Option<HashMap<String, Arc<LayerScan>>>>,
 }
 
 impl StreamStore {
@@ -85,8 +88,9 @@ impl BlobStore for StreamStore {
         Ok(self.has(location))
     }
 
-    /// The layers read, under their own names and under every link that leads to one.
-    fn take_scans(&self) -> Option<HashMap<String, LayerScan>> {
+    /// The layers read, under their own names and under every link that leads to one (a
+    /// link shares its target's scan: 200 links to one layer hold it once).
+    fn take_scans(&self) -> Option<HashMap<String, Arc<LayerScan>>> {
         let mut scans = self
             .scans
             .lock()
@@ -95,7 +99,7 @@ impl BlobStore for StreamStore {
         for link in self.links.keys() {
             let target = self.resolve(link);
             if let Some(scan) = scans.get(&target) {
-                let scan = scan.clone();
+                let scan = Arc::clone(scan);
                 scans.insert(link.clone(), scan);
             }
         }
@@ -140,8 +144,10 @@ pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Resul
     let n = fill(&mut reader, &mut head)
         .map_err(|e| Error::format(name, format!("read failed: {e}")))?;
     super::check_head(&head, n, name, true)?;
-    let mut archive = tar::Archive::new(Cursor::new(&head[..n]).chain(reader));
-    let broken = |e: io::Error| Error::format(name, format!("broken tar stream: {e}"));
+    // The same walker as layers: extension headers capped, header-only types without data.
+    let stream = Cursor::new(head).take(n as u64).chain(reader);
+    let mut walker = TarWalker::new(BufReader::with_capacity(STREAM_BUFFER, stream));
+    let broken = |e: TarError| Error::format(name, format!("broken tar stream: {e}"));
     let mut store = StreamStore {
         name: name.to_string(),
         files: HashMap::new(),
@@ -152,17 +158,13 @@ pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Resul
     };
     let mut scans = HashMap::new();
     let mut kept = 0u64;
-    for entry in archive.entries().map_err(broken)? {
-        let mut entry = entry.map_err(broken)?;
-        let path = normalise(&String::from_utf8_lossy(&entry.path_bytes()));
-        let kind = entry.header().entry_type();
-        if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry
-                .link_name_bytes()
-                .map(|t| String::from_utf8_lossy(&t).into_owned())
-                .unwrap_or_default();
+    let mut entry = TarEntry::default();
+    while walker.next_into(&mut entry).map_err(broken)? {
+        let path = normalise(&String::from_utf8_lossy(&entry.path));
+        if matches!(entry.kind, Kind::Symlink | Kind::Hardlink) {
+            let target = String::from_utf8_lossy(entry.link.as_deref().unwrap_or_default());
             // A symlink is relative to its own directory; a hard link names a member.
-            let target = if kind.is_symlink() && !target.starts_with('/') {
+            let target = if entry.kind == Kind::Symlink && !target.starts_with('/') {
                 let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
                 normalise(&format!("{dir}/{target}"))
             } else {
@@ -171,28 +173,29 @@ pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Resul
             store.links.insert(path, target);
             continue;
         }
-        if !kind.is_file() && !kind.is_contiguous() {
+        if entry.kind != Kind::File || walker.raw_type() == b'S' {
             continue;
         }
-        let size = entry.size();
+        let size = entry.size;
+        let mut content = walker.content();
         let mut first = vec![0u8; usize::try_from(size.min(512)).unwrap_or(512)];
-        let got = fill(&mut entry, &mut first).map_err(broken)?;
+        let got = fill(&mut content, &mut first)
+            .map_err(|e| Error::format(name, format!("broken tar stream: {e}")))?;
         first.truncate(got);
         let what = || format!("{name}: {path}");
         if path.ends_with("layer.tar") || looks_like_layer(&first, size) {
-            let scan = layer::read_layer(Cursor::new(first).chain(&mut entry), 0, options, None)
+            let scan = layer::read_layer(Cursor::new(first).chain(&mut content), 0, options, None)
                 .map_err(|m| Error::format(what(), m))?;
             store.layers.insert(path.clone());
-            scans.insert(path, scan);
+            scans.insert(path, Arc::new(scan));
         } else if size <= JSON_LIMIT && kept + size <= KEPT_LIMIT {
             let mut bytes = first;
-            entry
+            content
                 .read_to_end(&mut bytes)
                 .map_err(|e| Error::format(what(), format!("read failed: {e}")))?;
             kept += bytes.len() as u64;
             store.files.insert(path, bytes);
         } else {
-            io::copy(&mut entry, &mut io::sink()).map_err(broken)?;
             store.skipped.insert(path);
         }
     }
