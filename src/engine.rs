@@ -17,6 +17,76 @@ use crate::image::Image;
 use crate::layer::{self, Batches, Compression, LayerScan, ScanOptions};
 use crate::overlay::{BaseLayer, Fs};
 
+/// The most layers an image may have. Layer indexes are 16-bit in the filesystem model; no
+/// runtime comes near it (Docker refuses more than 125 layers, overlayfs stacks at most 500).
+pub const MAX_LAYERS: usize = u16::MAX as usize;
+
+/// The most entries applied again for layers that repeat an earlier layer's blob. A blob
+/// listed many times would otherwise cost memory with every listing (one 20,000-path blob
+/// listed 2,000 times is 40 million entries), not with the image's distinct content.
+pub const MAX_REPEATED_ENTRIES: u64 = 1_000_000;
+
+/// For each layer, the first layer whose blob is at the same location.
+fn first_of(image: &Image) -> Vec<usize> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| *first.entry(l.location.as_str()).or_insert(i))
+        .collect()
+}
+
+/// For each layer, the earlier layer with the same content, if any: the same diff_id (the
+/// uncompressed tar's digest), or without one the same blob. Links to one member of a
+/// `docker save` have different names but one diff_id.
+fn repeats(image: &Image) -> Vec<Option<usize>> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let key = l.diff_id.as_deref().unwrap_or(&l.location);
+            let f = *first.entry(key).or_insert(i);
+            (f != i).then_some(f)
+        })
+        .collect()
+}
+
+fn repeated_error(image: &Image, layer: usize, first: usize) -> Error {
+    let key = |l: &crate::image::LayerRef| l.diff_id.clone().unwrap_or(l.location.clone());
+    let mine = key(&image.layers[layer]);
+    let times = image.layers.iter().filter(|l| key(l) == mine).count();
+    let location = &image.layers[layer].location;
+    Error::Layer {
+        layer,
+        blob: image.layers[layer]
+            .digest
+            .clone()
+            .unwrap_or_else(|| location.clone()),
+        message: format!(
+            "repeats layer {first}, which the image lists {times} times: applying it each \
+             time exceeds strata's limit of {MAX_REPEATED_ENTRIES} repeated entries"
+        ),
+    }
+}
+
+/// Refuses an image with more layers than [`MAX_LAYERS`].
+fn check_layer_count(image: &Image) -> Result<()> {
+    let n = image.layers.len();
+    if n > MAX_LAYERS {
+        return Err(Error::format(
+            image.source.clone(),
+            format!(
+                "{n} layers; strata reads at most {MAX_LAYERS} (Docker refuses more than 125, \
+                 overlayfs stacks at most 500)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// How to load an image.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -60,8 +130,16 @@ struct Applier<'a> {
     options: &'a LoadOptions,
     progress: &'a Progress,
     fs: Fs,
-    pending: Vec<Option<LayerScan>>,
+    /// For each layer, the first layer with the same blob: a blob listed several times is
+    /// read once and its scan shared by every layer that lists it.
+    first_of: Vec<usize>,
+    pending: Vec<Option<Arc<LayerScan>>>,
     scans: Vec<Option<LayerScan>>,
+    /// For each layer that repeats an earlier one's content (the same diff_id, or the same
+    /// blob when there is none), that earlier layer.
+    repeats: Vec<Option<usize>>,
+    /// Entries applied again for those layers.
+    repeated_entries: u64,
     /// The base layer while its batches are applied as it is read.
     base: Option<BaseLayer>,
     applied: usize,
@@ -77,8 +155,11 @@ impl<'a> Applier<'a> {
             options,
             progress,
             fs: Fs::new(),
+            first_of: first_of(image),
+            repeats: repeats(image),
             pending: vec![None; n],
             scans: vec![None; n],
+            repeated_entries: 0,
             base: None,
             applied: 0,
             warnings: image.warnings.clone(),
@@ -111,17 +192,23 @@ impl<'a> Applier<'a> {
 
     /// Takes the result of reading layer `i`; returns false once an error means the remaining
     /// layers need not be read.
-    fn receive(&mut self, i: usize, result: Result<LayerScan>) -> bool {
+    fn receive(&mut self, i: usize, result: Result<Arc<LayerScan>>) -> bool {
         match result {
             Ok(scan) => {
-                for e in scan.verify(&self.image.layers[i]) {
-                    if self.options.ignore_errors {
-                        self.warnings.push(e.to_string());
-                    } else {
-                        self.errors.push((i, e));
+                // This layer and every later one listing the same blob.
+                for j in i..self.first_of.len() {
+                    if self.first_of[j] != i {
+                        continue;
                     }
+                    for e in scan.verify(&self.image.layers[j]) {
+                        if self.options.ignore_errors {
+                            self.warnings.push(e.to_string());
+                        } else {
+                            self.errors.push((j, e));
+                        }
+                    }
+                    self.pending[j] = Some(Arc::clone(&scan));
                 }
-                self.pending[i] = Some(scan);
             }
             Err(e) => self.errors.push((i, e)),
         }
@@ -131,17 +218,28 @@ impl<'a> Applier<'a> {
         let n = self.pending.len();
         while self.applied < n {
             let applied = self.applied;
-            let Some(mut scan) = self.pending[applied].take() else {
+            let Some(shared) = self.pending[applied].take() else {
                 break;
             };
+            if let Some(first) = self.repeats[applied] {
+                self.repeated_entries += shared.entries.len() as u64;
+                if self.repeated_entries > MAX_REPEATED_ENTRIES {
+                    self.errors
+                        .push((applied, repeated_error(self.image, applied, first)));
+                    return false;
+                }
+            }
             crate::trace::mark(|| format!("apply layer {applied} start"));
             match self.base.take() {
                 Some(mut base) if applied == 0 => {
-                    self.fs.apply_base_batch(&mut base, &scan);
+                    self.fs.apply_base_batch(&mut base, &shared);
                     self.fs.end_base(base);
                 }
-                _ => self.fs.apply(&scan),
+                _ => self.fs.apply(&shared),
             }
+            // The last layer to use a scan takes it; the others copy all but its entries.
+            let mut scan = Arc::try_unwrap(shared).unwrap_or_else(|s| s.without_entries());
+            scan.index = applied;
             for w in &self.fs.layer(applied).warnings {
                 self.warnings.push(format!("layer {applied}: {w}"));
             }
@@ -260,6 +358,7 @@ enum Msg {
 /// Reads all layers of `image` and rebuilds its filesystem. A store that read its layers
 /// while it was opened (a streamed archive) hands its scans to [`load_scanned`].
 pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<Loaded> {
+    check_layer_count(&image)?;
     if let Some(scans) = image.store.take_scans() {
         return load_scanned(image, scans, options, progress);
     }
@@ -274,19 +373,20 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
                 .unwrap_or(0)
         })
         .collect();
-    let total: u64 = sizes.iter().sum();
+    let mut applier = Applier::new(&image, options, progress);
+    // A blob listed by several layers is read once (for the first of them).
+    let mut order: Vec<usize> = (0..n).filter(|&i| applier.first_of[i] == i).collect();
+    let total: u64 = order.iter().map(|&i| sizes[i]).sum();
     progress.total.store(total, Ordering::Relaxed);
-    let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(2, |p| p.get()),
         t => t,
     }
-    .clamp(1, n.max(1));
+    .clamp(1, order.len().max(1));
 
     let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
-    let mut applier = Applier::new(&image, options, progress);
     let cache = options.cache.as_ref().map(Cache::new);
 
     // The base layer is applied as it is read, unless the cache needs it whole.
@@ -294,7 +394,9 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
         0 => layer::BATCH,
         b => b,
     };
-    let stream_base = cache.is_none() && options.base_batch != usize::MAX;
+    // A base layer whose blob a later layer lists again is read whole, to be applied again.
+    let base_repeats = applier.first_of.iter().skip(1).any(|&f| f == 0);
+    let stream_base = cache.is_none() && options.base_batch != usize::MAX && !base_repeats;
 
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<Msg>();
@@ -334,7 +436,7 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
                 Msg::Batch(batch) => applier.batch(batch),
                 Msg::Done(i, result, notes) => {
                     applier.warnings.extend(notes);
-                    if !applier.receive(i, result) {
+                    if !applier.receive(i, result.map(Arc::new)) {
                         cancel.store(true, Ordering::Relaxed);
                     }
                 }
@@ -363,30 +465,27 @@ pub fn load_scanned(
     options: &LoadOptions,
     progress: &Progress,
 ) -> Result<Loaded> {
-    let total: u64 = scans.values().map(|s| s.compressed_size).sum();
+    // Links share their target's scan: count each scan once.
+    let mut seen = std::collections::HashSet::new();
+    let total: u64 = scans
+        .values()
+        .filter(|s| seen.insert(Arc::as_ptr(s)))
+        .map(|s| s.compressed_size)
+        .sum();
     progress.total.store(total, Ordering::Relaxed);
     progress.bytes.store(total, Ordering::Relaxed);
     let mut applier = Applier::new(&image, options, progress);
-    let layers = &image.layers;
-    for (i, layer) in layers.iter().enumerate() {
-        let used_later = layers[i + 1..].iter().any(|l| l.location == layer.location);
-        let scan = if used_later {
-            scans.get(&layer.location).cloned()
-        } else {
-            scans.remove(&layer.location)
-        };
-        // A scan shared by links or by several layers is copied only while it is applied.
-        let result = scan
-            .map(|s| Arc::try_unwrap(s).unwrap_or_else(|shared| (*shared).clone()))
-            .map(|mut s| {
-                s.index = i;
-                s
-            })
-            .ok_or_else(|| Error::Layer {
-                layer: i,
-                blob: layer.location.clone(),
-                message: format!("not read from {}", image.store.name()),
-            });
+    for (i, layer) in image.layers.iter().enumerate() {
+        if applier.first_of[i] != i {
+            continue; // applied with the first layer that lists its blob
+        }
+        // Links to one member share its scan (each of them keeps only its sizes and digests
+        // once applied).
+        let result = scans.remove(&layer.location).ok_or_else(|| Error::Layer {
+            layer: i,
+            blob: layer.location.clone(),
+            message: format!("not read from {}", image.store.name()),
+        });
         if !applier.receive(i, result) {
             break;
         }
@@ -445,5 +544,99 @@ mod tests {
                 assert_eq!(analysis(name, batch), whole, "{name}, batches of {batch}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod limits {
+    use super::*;
+    use crate::analysis::Analysis;
+    use crate::source::testutil::{Layout, TarBuilder, config};
+    use crate::source::{self, OpenOptions};
+    use serde_json::json;
+
+    fn load_layout(root: &std::path::Path) -> Result<Loaded> {
+        let image = source::open(&root.to_string_lossy(), &OpenOptions::default())?;
+        load(image, &LoadOptions::default(), &Progress::default())
+    }
+
+    /// A layout whose manifest lists `order` of `blobs` (by index), each blob written once.
+    fn layout(root: &std::path::Path, blobs: &[Vec<u8>], order: &[usize]) {
+        let l = Layout::new(root);
+        let descs: Vec<_> = blobs
+            .iter()
+            .map(|b| l.blob("application/vnd.oci.image.layer.v1.tar", b))
+            .collect();
+        let layers: Vec<&[u8]> = order.iter().map(|&i| blobs[i].as_slice()).collect();
+        let cfg = l.blob(
+            "application/vnd.oci.image.config.v1+json",
+            config(&layers, json!([])).to_string().as_bytes(),
+        );
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": cfg,
+            "layers": order.iter().map(|&i| descs[i].clone()).collect::<Vec<_>>(),
+        });
+        let m = l.blob(
+            "application/vnd.oci.image.manifest.v1+json",
+            manifest.to_string().as_bytes(),
+        );
+        l.write_index(vec![m]);
+    }
+
+    /// A blob listed twice is read once and applied twice: the result is what applying two
+    /// copies gives, worked out here: the second listing re-ships `f` (waste), `g` once.
+    #[test]
+    fn a_blob_listed_twice_is_applied_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = TarBuilder::new().file("f", &[1u8; 1000]).bytes();
+        let b = TarBuilder::new().file("g", &[2u8; 300]).bytes();
+        layout(dir.path(), &[a, b], &[0, 1, 0]);
+        let loaded = load_layout(dir.path()).unwrap();
+        let analysis = Analysis::new(&loaded);
+        assert_eq!(analysis.layers.len(), 3);
+        let shipped: Vec<u64> = analysis.layers.iter().map(|l| l.shipped_bytes).collect();
+        assert_eq!(shipped, [1000, 300, 1000]);
+        assert_eq!(analysis.waste.wasted_bytes, 1000);
+        let digests: Vec<_> = loaded.scans.iter().map(|s| s.blob_digest.clone()).collect();
+        assert_eq!(digests[0], digests[2]);
+        assert!(digests[0].is_some());
+    }
+
+    /// A blob of 1,000 entries listed 1,001 times repeats exactly the limit's 1,000,000
+    /// entries and is read; once more is refused with one line naming the layer.
+    #[test]
+    fn repeated_layers_stop_at_the_entry_limit() {
+        let mut t = TarBuilder::new();
+        for i in 0..1000 {
+            t = t.dir(&format!("d{i}"));
+        }
+        let blob = t.bytes();
+        let per_repeat = 1000u64;
+        let ok_times = usize::try_from(MAX_REPEATED_ENTRIES / per_repeat).unwrap() + 1;
+        let dir = tempfile::tempdir().unwrap();
+        layout(dir.path(), std::slice::from_ref(&blob), &vec![0; ok_times]);
+        assert_eq!(load_layout(dir.path()).unwrap().scans.len(), ok_times);
+        let dir = tempfile::tempdir().unwrap();
+        layout(dir.path(), &[blob], &vec![0; ok_times + 1]);
+        let err = load_layout(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("layer {ok_times} (sha256:"))
+                && err.contains("repeats layer 0")
+                && !err.contains('\n'),
+            "{err}"
+        );
+    }
+
+    /// More layers than the model's 16-bit index holds are refused before any is read.
+    #[test]
+    fn too_many_layers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = TarBuilder::new().bytes();
+        layout(dir.path(), &[empty], &vec![0; MAX_LAYERS + 1]);
+        let err = load_layout(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(&format!("{} layers", MAX_LAYERS + 1)), "{err}");
     }
 }

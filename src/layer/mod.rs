@@ -141,6 +141,22 @@ impl LayerScan {
         }
     }
 
+    /// The same scan without its entries (sizes, digests and counts only), for a layer whose
+    /// entries were applied from a scan another layer shares.
+    pub fn without_entries(&self) -> LayerScan {
+        LayerScan {
+            index: self.index,
+            compression: self.compression,
+            compressed_size: self.compressed_size,
+            tar_size: self.tar_size,
+            blob_digest: self.blob_digest.clone(),
+            diff_id: self.diff_id.clone(),
+            entries: Vec::new(),
+            names: Vec::new(),
+            skipped_entries: self.skipped_entries,
+        }
+    }
+
     /// The entry's name as stored in the tar.
     pub fn name(&self, e: &RawEntry) -> &[u8] {
         slice(&self.names, e.name_range())

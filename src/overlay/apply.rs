@@ -13,6 +13,17 @@ use crate::layer::{Kind, LayerScan, RawEntry};
 
 /// Symlinks followed while resolving one path before giving up (Linux's limit).
 const MAX_SYMLINK_HOPS: u32 = 40;
+/// The longest symlink target Linux can create (`PATH_MAX` less its NUL): a runtime fails to
+/// unpack a longer one, and strata would spend time and memory expanding it.
+pub(super) const MAX_TARGET: usize = 4095;
+
+fn check_hops(hops: u32) -> Result<(), String> {
+    if hops > MAX_SYMLINK_HOPS {
+        Err("too many levels of symbolic links".into())
+    } else {
+        Ok(())
+    }
+}
 
 /// The result of resolving one parent component.
 enum Step {
@@ -278,6 +289,13 @@ impl Fs {
             }
             Kind::Symlink => {
                 let target = scan.link(entry).unwrap_or_default();
+                if target.len() > MAX_TARGET {
+                    return Err(format!(
+                        "symlink target of {} bytes, over Linux's {MAX_TARGET} (a runtime \
+                         cannot create it)",
+                        target.len()
+                    ));
+                }
                 let link = self.links.intern(target)?.raw();
                 self.meta_for(entry, NONE, link)
             }
@@ -426,70 +444,78 @@ impl Fs {
         layer: u16,
         create: bool,
     ) -> Result<Option<NodeId>, String> {
+        let mut hops = 0;
+        self.walk_dirs(start, comps, layer, create, &mut hops)
+    }
+
+    /// Walks `comps` from `start`: `..` climbs to the physical parent (the directory a symlink
+    /// led to, as Linux resolves it), a symlink is followed ([`Fs::follow`]). `hops` counts
+    /// the symlinks followed for the whole path.
+    fn walk_dirs(
+        &mut self,
+        start: NodeId,
+        comps: &[&[u8]],
+        layer: u16,
+        create: bool,
+        hops: &mut u32,
+    ) -> Result<Option<NodeId>, String> {
         let mut cur = start;
-        for (i, name) in comps.iter().enumerate() {
-            match self.step(cur, name, layer, create)? {
-                Step::Dir(n) => cur = n,
-                Step::Missing => return Ok(None),
-                Step::Symlink(link) => {
-                    let rest: Vec<Vec<u8>> =
-                        comps[i + 1..].iter().rev().map(|c| c.to_vec()).collect();
-                    return self.resolve_through(cur, link, rest, layer, create);
+        for name in comps {
+            match *name {
+                b"" | b"." => continue,
+                b".." => {
+                    cur = self.parent(cur);
+                    continue;
                 }
+                _ => {}
             }
+            cur = match self.step(cur, name, layer, create)? {
+                Step::Dir(n) => n,
+                Step::Missing => return Ok(None),
+                Step::Symlink(link) => match self.follow(link, layer, create, hops)? {
+                    Some(n) => n,
+                    None => return Ok(None),
+                },
+            };
         }
         Ok(Some(cur))
     }
 
-    /// The slow path of [`Fs::resolve_dir`]: expand a symlink and go on with owned components
-    /// (`pending` holds the remaining ones in reverse order).
-    fn resolve_through(
+    /// The directory a symlink leads to. Each resolution is remembered (with the hops it took)
+    /// until something changes how paths resolve ([`Fs::set_state`] forgets them all), so that
+    /// 20,000 entries below one chain of long symlinks expand it once, not 20,000 times.
+    fn follow(
         &mut self,
-        mut cur: NodeId,
-        mut link: NodeId,
-        mut pending: Vec<Vec<u8>>,
+        link: NodeId,
         layer: u16,
         create: bool,
+        hops: &mut u32,
     ) -> Result<Option<NodeId>, String> {
-        let mut hops = 0;
-        loop {
-            hops += 1;
-            if hops > MAX_SYMLINK_HOPS {
-                return Err("too many levels of symbolic links".into());
-            }
-            let target = self
-                .current(link)
-                .and_then(|m| self.link_target(m))
-                .unwrap_or_default()
-                .to_vec();
-            if target.first() == Some(&b'/') {
-                cur = ROOT;
-            }
-            for part in target.split(|&b| b == b'/').rev() {
-                pending.push(part.to_vec());
-            }
-            loop {
-                let Some(name) = pending.pop() else {
-                    return Ok(Some(cur));
-                };
-                match name.as_slice() {
-                    b"" | b"." => continue,
-                    b".." => {
-                        cur = self.parent(cur);
-                        continue;
-                    }
-                    _ => {}
-                }
-                match self.step(cur, &name, layer, create)? {
-                    Step::Dir(n) => cur = n,
-                    Step::Missing => return Ok(None),
-                    Step::Symlink(n) => {
-                        link = n;
-                        break;
-                    }
-                }
-            }
+        // Off with the parent cache, so the tests that compare both ways cover it too.
+        if let Some(&(dir, taken)) = self.link_memo.get(&link).filter(|_| self.parent_cache) {
+            *hops += taken;
+            return check_hops(*hops).map(|()| Some(dir));
         }
+        let before = *hops;
+        *hops += 1;
+        check_hops(*hops)?;
+        // Targets are at most MAX_TARGET bytes (longer ones are refused when applied).
+        let target = self
+            .current(link)
+            .and_then(|m| self.link_target(m))
+            .unwrap_or_default()
+            .to_vec();
+        let start = if target.first() == Some(&b'/') {
+            ROOT
+        } else {
+            self.parent(link)
+        };
+        let comps: SmallVec<[&[u8]; 16]> = target.split(|&b| b == b'/').collect();
+        let dir = self.walk_dirs(start, &comps, layer, create, hops)?;
+        if let Some(dir) = dir.filter(|_| self.parent_cache) {
+            self.link_memo.insert(link, (dir, *hops - before));
+        }
+        Ok(dir)
     }
 
     /// A path named by a hard link (relative to the archive root): parents resolved, the last
@@ -557,6 +583,16 @@ impl Fs {
         }
         if let Some(obj) = new.and_then(|m| m.object()) {
             self.objects[obj as usize].refs += 1;
+        }
+        // A removal, a symlink or a change of kind can change how paths resolve; a path
+        // created where nothing was cannot (no remembered resolution went through it).
+        if !self.link_memo.is_empty() {
+            let cur_kind = (cur_state != NONE).then(|| self.metas[cur_state as usize].kind);
+            let changes_resolution = new
+                .is_none_or(|m| m.kind == Kind::Symlink || cur_kind.is_some_and(|k| k != m.kind));
+            if changes_resolution {
+                self.link_memo.clear();
+            }
         }
         let prev = (prev_state != NONE).then(|| self.metas[prev_state as usize]);
         let change = match (&prev, &new) {

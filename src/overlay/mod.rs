@@ -262,6 +262,9 @@ pub struct Fs {
     finals: FinalCounts,
     /// Reuse the previous entry's parent directory (off only in tests that compare both ways).
     parent_cache: bool,
+    /// Symlinks resolved to the directory they lead to, with the hops that took; forgotten
+    /// whenever a path is removed or changes kind, or a symlink is set.
+    link_memo: hashbrown::HashMap<NodeId, (NodeId, u32)>,
 }
 
 impl Default for Fs {
@@ -284,6 +287,7 @@ impl Fs {
             layers: Vec::new(),
             finals: FinalCounts::default(),
             parent_cache: true,
+            link_memo: hashbrown::HashMap::new(),
         }
     }
 

@@ -597,3 +597,86 @@ mod props {
         }
     }
 }
+
+/// Leaks a string for the `&'static str` of the entry language (tests only).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Symlink hops count for the whole path, remembered resolutions included, with Linux's limit
+/// of 40: the kernel itself is the reference, on the same chain made in a temporary directory.
+#[test]
+fn symlink_hops_are_counted_as_linux_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    let mut base = vec![E::Dir("d")];
+    for i in 0..41 {
+        let target = if i == 40 {
+            "d".to_string()
+        } else {
+            format!("s{}", i + 1)
+        };
+        std::os::unix::fs::symlink(&target, dir.path().join(format!("s{i}"))).unwrap();
+        base.push(E::Sym(leak(format!("s{i}")), leak(target)));
+    }
+    // s1/f first: its resolution (40 hops) is remembered; s0/f then takes 41.
+    let upper = [E::File("s1/f", "one"), E::File("s0/g", "zero")];
+    let fs = build(&[&base, &upper]);
+    let l = last(&fs);
+    for (name, entry) in [("f", "s1/f"), ("g", "s0/g")] {
+        let linux_ok = std::fs::File::create(dir.path().join(entry)).is_ok();
+        let strata_ok = l.iter().any(|p| p.starts_with(&format!("/d/{name} ")));
+        assert_eq!(strata_ok, linux_ok, "{entry}: {l:?}");
+    }
+    assert!(
+        fs.layer(1)
+            .warnings
+            .iter()
+            .any(|w| w.contains("too many levels")),
+        "{:?}",
+        fs.layer(1).warnings
+    );
+}
+
+/// A symlink target longer than Linux's PATH_MAX cannot be created by a runtime: the entry is
+/// skipped with a warning, and nothing expands it.
+#[test]
+fn symlink_targets_past_path_max_are_refused_as_linux_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in [4095usize, 4096] {
+        let target = "a/".repeat(len / 2) + &"b".repeat(len % 2);
+        assert_eq!(target.len(), len);
+        let linux_ok =
+            std::os::unix::fs::symlink(&target, dir.path().join(format!("l{len}"))).is_ok();
+        let fs = build(&[&[E::Sym("link", leak(target))]]);
+        let strata_ok = fs.lookup("link").is_some();
+        assert_eq!(strata_ok, linux_ok, "target of {len} bytes");
+        if !strata_ok {
+            assert!(
+                fs.layer(0).warnings[0].contains("4095"),
+                "{:?}",
+                fs.layer(0).warnings
+            );
+        }
+    }
+}
+
+/// Remembered resolutions are forgotten when the link changes: the same entry name lands in
+/// the new target, in the same layer and in the next.
+#[test]
+fn remembered_symlinks_follow_a_changed_link() {
+    let fs = build(&[
+        &[
+            E::Dir("x"),
+            E::Dir("y"),
+            E::Sym("l", "x"),
+            E::File("l/a", "1"),
+        ],
+        &[E::Sym("l", "y"), E::File("l/b", "2")],
+        &[E::Wh("y"), E::Dir("y/z"), E::File("l/c", "3")],
+    ]);
+    let at = |k: usize, want: &str| listing(&fs, k).iter().any(|p| p.starts_with(want));
+    assert!(at(1, "/x/a ") && at(1, "/y/b ") && !at(1, "/x/b "));
+    // Layer 2 whites out y (b with it) and makes it again: l/c lands in the new y.
+    assert!(at(2, "/y/c ") && !at(2, "/y/b ") && at(2, "/y/z "));
+}

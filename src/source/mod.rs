@@ -18,7 +18,7 @@ mod registry;
 mod store;
 mod stream;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use std::fs::File;
 use std::io::Read;
