@@ -71,7 +71,7 @@ fn select(entries: &[Entry], tag: Option<&str>, store: &str) -> Result<usize> {
     }
     Err(Error::NotFound(format!(
         "{store}: no image tagged {tag}; tags present: {}",
-        present.join(", ")
+        super::list_cut(&present)
     )))
 }
 
@@ -99,7 +99,7 @@ pub(crate) fn load(
         warnings.push(format!(
             "{name} holds {} images ({}); showing the first — pick another as {name}:REPO:TAG",
             entries.len(),
-            tags.join(", ")
+            super::list_cut(&tags)
         ));
     }
 

@@ -180,6 +180,24 @@ fn open_remote(
     Ok(Some(image))
 }
 
+/// The most items a message lists before it says how many more there are.
+const LISTED: usize = 12;
+
+/// Items joined with `, ` for a message, cut after the first [`LISTED`] with "… and N more":
+/// an index of 70,000 platforms must not make a 1 MB error line.
+pub(crate) fn list_cut<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = items
+        .iter()
+        .take(LISTED)
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > LISTED {
+        out.push_str(&format!(", … and {} more", items.len() - LISTED));
+    }
+    out
+}
+
 /// Whether text that is no path could be an image name for an engine (`alpine`,
 /// `ghcr.io/o/app:1.0`): not path-like, and a valid reference.
 fn looks_like_image_name(text: &str) -> bool {

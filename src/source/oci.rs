@@ -7,7 +7,7 @@
 //! grammar, an attestation entry), and layouts written by real tools hold such entries for
 //! other platforms. oci-spec's [`MediaType`] names the OCI media types.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use oci_spec::image::MediaType;
@@ -25,6 +25,12 @@ const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// How deep indexes may nest below `index.json`.
 const MAX_DEPTH: usize = 8;
+/// The most nested indexes read while looking for the image (each distinct one is read once;
+/// real layouts have one or two).
+const MAX_INDEXES: usize = 1_000;
+/// The most distinct documents an index walk may visit (an index of every platform lists a
+/// few dozen).
+const MAX_CANDIDATES: usize = 100_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -163,12 +169,20 @@ fn read_manifest(store: &dyn BlobStore, desc: &Descriptor, what: &str) -> Result
     read_verified_at(store, &location, &desc.digest, desc.size, what)
 }
 
-/// Collects the manifests under one descriptor, following nested indexes.
+/// Collects the manifests under one descriptor, following nested indexes. Each index is read
+/// once and each manifest listed once however often indexes repeat them (indexes nested 8 deep
+/// that list their child 1,000 times each would otherwise be 1,000^8 visits).
 struct Walk<'a> {
     store: &'a dyn BlobStore,
     candidates: Vec<Candidate>,
     /// Nested indexes whose blobs are absent, for the message when nothing is found.
     absent_indexes: Vec<String>,
+    /// Indexes already expanded, by digest.
+    indexes: HashSet<String>,
+    /// Descriptors already visited: digest, the reference name they were found under, platform.
+    visited: HashSet<(String, Option<String>, Option<String>)>,
+    /// What each document read to find its kind turned out to be, by digest.
+    kinds: HashMap<String, Kind>,
 }
 
 impl Walk<'_> {
@@ -187,28 +201,57 @@ impl Walk<'_> {
     }
 
     /// The kind of a descriptor's document: its media type, or a look inside when it has none.
-    fn kind_of(&self, desc: &Descriptor) -> Result<Kind> {
+    fn kind_of(&mut self, desc: &Descriptor) -> Result<Kind> {
         if let Some(media_type) = &desc.media_type {
             return Ok(kind(media_type));
+        }
+        if let Some(&known) = self.kinds.get(&desc.digest) {
+            return Ok(known);
         }
         let Some(bytes) = self.read(desc, "manifest")? else {
             return Ok(Kind::Manifest);
         };
         let value: serde_json::Value = parse_json(&bytes, &self.what("manifest", &desc.digest))?;
-        Ok(match value.get("mediaType").and_then(|m| m.as_str()) {
+        let found = match value.get("mediaType").and_then(|m| m.as_str()) {
             Some(media_type) => kind(media_type),
             None if value.get("manifests").is_some() => Kind::Index,
             None => Kind::Manifest,
-        })
+        };
+        self.kinds.insert(desc.digest.clone(), found);
+        Ok(found)
     }
 
     fn expand(&mut self, desc: &Descriptor, ref_name: Option<&str>, depth: usize) -> Result<()> {
+        // A descriptor seen already (the same document, name and platform) adds nothing.
+        let key = (
+            desc.digest.clone(),
+            ref_name.map(str::to_string),
+            desc.platform().map(|p| p.to_string()),
+        );
+        if !self.visited.insert(key) {
+            return Ok(());
+        }
+        if self.visited.len() > MAX_CANDIDATES {
+            return Err(Error::format(
+                self.what("index", &desc.digest),
+                format!("lists more than {MAX_CANDIDATES} manifests"),
+            ));
+        }
         match self.kind_of(desc)? {
             Kind::Index => {
                 if depth >= MAX_DEPTH {
                     return Err(Error::format(
                         self.what("index", &desc.digest),
                         format!("indexes nested more than {MAX_DEPTH} deep"),
+                    ));
+                }
+                if !self.indexes.insert(desc.digest.clone()) {
+                    return Ok(());
+                }
+                if self.indexes.len() > MAX_INDEXES {
+                    return Err(Error::format(
+                        self.what("index", &desc.digest),
+                        format!("more than {MAX_INDEXES} nested indexes to read"),
                     ));
                 }
                 let Some(bytes) = self.read(desc, "index")? else {
@@ -247,9 +290,10 @@ fn select_reference<'a>(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<&'a Descriptor>> {
     let mut names: Vec<&str> = Vec::new();
+    let mut seen = HashSet::new();
     for d in top {
         if let Some(n) = d.annotation(REF_NAME)
-            && !names.contains(&n)
+            && seen.insert(n)
         {
             names.push(n);
         }
@@ -260,7 +304,7 @@ fn select_reference<'a>(
             warnings.push(format!(
                 "{store} holds {} images ({}); showing the first — name another as {store}:REF",
                 names.len(),
-                names.join(", ")
+                super::list_cut(&names)
             ));
         }
         return Ok(top
@@ -281,7 +325,7 @@ fn select_reference<'a>(
         let present = if names.is_empty() {
             "index.json names no images".to_string()
         } else {
-            format!("references present: {}", names.join(", "))
+            format!("references present: {}", super::list_cut(&names))
         };
         return Err(Error::NotFound(format!(
             "{store}: no image named {reference:?}; {present}"
@@ -324,6 +368,7 @@ fn choose(
         return Ok(i);
     }
     let mut listed: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
     for c in candidates {
         if let Some(p) = c.desc.platform() {
             let p = if c.present {
@@ -331,7 +376,7 @@ fn choose(
             } else {
                 format!("{p} (blobs absent)")
             };
-            if !listed.contains(&p) {
+            if seen.insert(p.clone()) {
                 listed.push(p);
             }
         }
@@ -347,7 +392,7 @@ fn choose(
         if listed.is_empty() {
             "none named".to_string()
         } else {
-            listed.join(", ")
+            super::list_cut(&listed)
         }
     )))
 }
@@ -414,6 +459,9 @@ fn resolve(
         store: s,
         candidates: Vec::new(),
         absent_indexes: Vec::new(),
+        indexes: HashSet::new(),
+        visited: HashSet::new(),
+        kinds: HashMap::new(),
     };
     for d in chosen_top {
         walk.expand(d, d.annotation(REF_NAME), 0)?;
@@ -427,7 +475,7 @@ fn resolve(
             } else {
                 format!(
                     "no image manifest found (indexes absent from the layout: {})",
-                    absent.join(", ")
+                    super::list_cut(&absent)
                 )
             },
         ));

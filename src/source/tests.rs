@@ -629,3 +629,74 @@ fn invalid_manifest_json_names_the_blob() {
         "{err}"
     );
 }
+
+/// Runs `f` on a thread and fails the test if it takes longer than `secs` (a hang is the bug).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("did not finish in time")
+}
+
+/// Indexes nested 7 deep, each listing its child 1,000 times: each document is read once, so
+/// the walk ends at once instead of visiting 1,000^7 entries.
+#[test]
+fn repeated_index_entries_are_visited_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let mut desc = layout.image(&[L1], &config(&[L1], json!([])));
+    for _ in 0..7 {
+        desc = layout.index(vec![desc; 1000]);
+    }
+    layout.write_index(vec![desc; 1000]);
+    let root = dir.path().to_path_buf();
+    let image = within(60, move || {
+        open(root.to_str().unwrap(), &OpenOptions::default())
+    });
+    assert_eq!(layer_bytes(&image.unwrap(), 0), L1);
+}
+
+/// An index of 70,000 platforms, none of them the one asked for: the error stays one short
+/// line that says how many it left out.
+#[test]
+fn a_huge_platform_list_is_cut_in_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let m = layout.image(&[L1], &config(&[L1], json!([])));
+    let entries: Vec<Value> = (0..70_000)
+        .map(|i| {
+            let mut d = with(m.clone(), platform("linux", &format!("arch{i}")));
+            // Distinct documents, as a hostile index would list them.
+            d["digest"] = json!(format!("sha256:{:064x}", i));
+            d
+        })
+        .collect();
+    let index = layout.index(entries);
+    layout.write_index(vec![index]);
+    let d = dir.path().to_str().unwrap().to_string();
+    let err = within(60, move || open_err(&d, &with_platform("linux/s390x")));
+    assert!(err.len() < 2_000, "{} bytes: {}", err.len(), &err[..300]);
+    assert!(err.contains("… and 69988 more"), "{err}");
+    assert!(!err.contains('\n'));
+}
+
+/// Descriptors of one index that differ only in their platform do not make it expand again:
+/// each nested index is read and walked once.
+#[test]
+fn an_index_listed_under_many_platforms_is_walked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let mut desc = layout.image(&[L1], &config(&[L1], json!([])));
+    for level in 0..7 {
+        let children: Vec<Value> = (0..300)
+            .map(|i| with(desc.clone(), platform("linux", &format!("a{level}x{i}"))))
+            .collect();
+        desc = layout.index(children);
+    }
+    layout.write_index(vec![desc]);
+    let d = dir.path().to_str().unwrap().to_string();
+    let err = within(60, move || open_err(&d, &with_platform("linux/s390x")));
+    assert!(err.contains("platform linux/s390x"), "{err}");
+}
