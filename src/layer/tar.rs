@@ -247,10 +247,11 @@ impl<R: BufRead> TarWalker<R> {
         while self.padding > 0 {
             let avail = self.inner.fill_buf()?.len();
             if avail == 0 {
-                return Err(TarError::Truncated(format!(
-                    "stream ends at byte {} inside padding",
-                    self.offset
-                )));
+                // The end of the stream inside padding ends the archive cleanly for Go's
+                // archive/tar (containerd, moby), so it does here; the next header read
+                // finds the end.
+                self.padding = 0;
+                return Ok(());
             }
             let n = usize::try_from(self.padding).unwrap_or(BLOCK).min(avail);
             self.inner.consume(n);
@@ -434,9 +435,11 @@ impl<R: BufRead> TarWalker<R> {
                 self.padding = pad_of(data_size);
             } else {
                 // Header-only types (directories, links, devices, FIFOs) carry no data whatever
-                // their size field says: Go's archive/tar (containerd, moby), GNU tar and
-                // Python read the next header right after them. Skipping `size` bytes here
-                // would hide from strata whatever an attacker put in them.
+                // their size field says: Go's archive/tar (containerd, moby) and Python read
+                // the next header right after them. Skipping `size` bytes here would hide
+                // from strata whatever an attacker put in them. (GNU tar 1.34 agrees for
+                // directories and hard links, but skips `size` bytes after symlinks, devices
+                // and FIFOs; runtimes read with Go.)
                 entry.size = 0;
             }
             if matches!(entry.kind, Kind::Symlink | Kind::Hardlink) && entry.link.is_none() {
