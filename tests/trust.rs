@@ -4,6 +4,8 @@
 //!   Python's tarfile on generated and mutated archives: the same entries, names, types and
 //!   sizes as Go, or a refusal where Go refuses; where GNU tar and Python differ from Go, the
 //!   archives are counted and shown.
+//! - Every hostile input of `hostile::cases`, run through the binary under a 512 MiB address
+//!   space limit (`prlimit --as`) and a 60 s timeout, with the outcome each must have.
 
 #![allow(clippy::unwrap_used)]
 
@@ -394,5 +396,99 @@ fn tar_walker_lists_what_runtimes_gnu_tar_and_python_list() {
     assert!(
         same > cases / 5,
         "too few archives every reader reads alike: {same}"
+    );
+}
+
+/// The most memory and time a hostile input may take.
+const MEMORY_LIMIT: u64 = 512 << 20;
+const TIME_LIMIT_SECS: u64 = 60;
+
+/// Every hostile case through the binary, under the limits: each read as a runtime reads it
+/// (and the check holds) or refused with exit 2 and one line; never killed by a limit.
+/// `STRATA_HOSTILE_BIN=PATH` runs another build (an older one, to see the cases fail).
+#[test]
+fn hostile_inputs_are_read_or_refused_within_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = hostile::cases::all(dir.path());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let times = dir.path().join("time.out");
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.args(["-f", "%M %e", "-o"])
+            .arg(&times)
+            .args(["timeout", &TIME_LIMIT_SECS.to_string(), "prlimit"])
+            .arg(format!("--as={MEMORY_LIMIT}"))
+            .arg("--")
+            .arg(
+                std::env::var_os("STRATA_HOSTILE_BIN")
+                    .unwrap_or(env!("CARGO_BIN_EXE_strata").into()),
+            )
+            .args(["analyze", "--format", "json"])
+            .args(&case.args)
+            .env_remove("CI")
+            // glibc reserves 64 MiB of address space per thread's arena: keep it to real use.
+            .env("MALLOC_ARENA_MAX", "2")
+            .current_dir(dir.path());
+        match &case.stdin {
+            Some(path) => cmd.stdin(std::fs::File::open(path).unwrap()),
+            None => cmd.stdin(std::process::Stdio::null()),
+        };
+        let out = cmd
+            .output()
+            .expect("/usr/bin/time runs (apt-get install time)");
+        let measured = std::fs::read_to_string(&times).unwrap_or_default();
+        let mut fields = measured
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .split_whitespace();
+        let rss_kib: u64 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let secs: f64 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0.0);
+        let code = out.status.code();
+        let stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+        let stderr = stderr
+            .lines()
+            .filter(|l| !l.starts_with("Command exited with non-zero status"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        // A failing case may print megabytes (an unbounded list): show its start.
+        let shown: String = stderr.chars().take(400).collect();
+        eprintln!(
+            "{:32} exit {code:?}, {} MiB, {secs:.1} s",
+            case.name,
+            rss_kib >> 10
+        );
+        let verdict = match &case.outcome {
+            _ if code == Some(124) => Err(format!("timed out after {TIME_LIMIT_SECS} s")),
+            hostile::cases::Outcome::Refused(needles) => {
+                if code != Some(2) {
+                    Err(format!("exit {code:?}, not 2; stderr: {shown}"))
+                } else if stderr.lines().count() != 1 || needles.iter().any(|n| !stderr.contains(n))
+                {
+                    Err(format!("stderr is not one line with {needles:?}: {shown}"))
+                } else {
+                    Ok(())
+                }
+            }
+            hostile::cases::Outcome::Reads(check) => {
+                if !matches!(code, Some(0 | 1)) {
+                    Err(format!("exit {code:?}; stderr: {shown}"))
+                } else {
+                    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                        .map_err(|e| format!("no JSON on stdout: {e}"))
+                        .and_then(|v| check(&v))
+                }
+            }
+        };
+        if let Err(why) = verdict {
+            failures.push(format!("{}: {why}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
     );
 }

@@ -3,4 +3,5 @@
 //! time limits.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cases;
 pub mod tarcraft;
