@@ -732,3 +732,341 @@ fn docker_save_on_stdin() {
     cmd.args(["analyze", "-"]).write_stdin(gz);
     assert_one_line_error(&run(&mut cmd), &["stdin", "gzip -dc"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile registries: hand-written servers on loopback that answer as an attacker would. Each
+// run of strata gets short limits through the registry client's test knobs, so that a test
+// proves in seconds what takes 30 s (a stalled body) or 2 minutes (the deadline) by default.
+
+/// The low-speed window (seconds) and the deadline of a small exchange given to strata here.
+const TEST_STALL: &str = "1";
+const TEST_DEADLINE: &str = "3";
+/// How long a hostile server keeps dripping or streaming at most: well past what strata
+/// must take, so that a run which ends before it was cut by strata, not by the server.
+const HOSTILE_FOR: Duration = Duration::from_secs(25);
+
+/// One request a hostile server received.
+#[derive(Debug, Clone)]
+struct Seen {
+    /// `GET /v2/...`.
+    line: String,
+    authorization: Option<String>,
+}
+
+/// What a handler may use: whether to stop, and a counter of the bytes it sent.
+struct Ctl {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicUsize>,
+    began: Instant,
+}
+
+impl Ctl {
+    /// Whether a dripping or streaming handler must end.
+    fn done(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.began.elapsed() > HOSTILE_FOR
+    }
+
+    /// Writes and counts; false once the client has gone.
+    fn send(&self, stream: &mut TcpStream, bytes: &[u8]) -> bool {
+        let ok = stream.write_all(bytes).is_ok();
+        if ok {
+            self.sent.fetch_add(bytes.len(), Ordering::Relaxed);
+        }
+        ok
+    }
+}
+
+type Handler = dyn Fn(&Seen, &mut TcpStream, &Ctl) + Send + Sync;
+
+/// A plain-HTTP server on loopback whose every connection is answered by `handler` on its own
+/// thread (a drip must not hold the others); records the requests; stops when dropped.
+struct Hostile {
+    port: u16,
+    seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+    sent: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Hostile {
+    fn start(handler: impl Fn(&Seen, &mut TcpStream, &Ctl) + Send + Sync + 'static) -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (seen2, sent2, stop2) = (Arc::clone(&seen), Arc::clone(&sent), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let began = Instant::now();
+            let mut workers = Vec::new();
+            while !stop2.load(Ordering::Relaxed) && began.elapsed() < Duration::from_secs(300) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let (seen, sent, stop, handler) = (
+                    Arc::clone(&seen2),
+                    Arc::clone(&sent2),
+                    Arc::clone(&stop2),
+                    Arc::clone(&handler),
+                );
+                workers.push(std::thread::spawn(move || {
+                    serve_one(
+                        stream,
+                        &seen,
+                        &*handler,
+                        &Ctl {
+                            stop,
+                            sent,
+                            began: Instant::now(),
+                        },
+                    );
+                }));
+            }
+            for w in workers {
+                let _ = w.join();
+            }
+        });
+        Hostile {
+            port,
+            seen,
+            sent,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads the requests of one connection (keep-alive) and hands each to the handler. A TLS
+/// handshake (strata tries HTTPS first) is closed at once, as a plain-HTTP server would.
+fn serve_one(stream: TcpStream, seen: &std::sync::Mutex<Vec<Seen>>, handler: &Handler, ctl: &Ctl) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).map_or(true, |n| n == 0) || first[0] == 0x16 {
+        return;
+    }
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut authorization = None;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':')
+                && k.eq_ignore_ascii_case("authorization")
+            {
+                authorization = Some(v.trim().to_string());
+            }
+        }
+        let request = Seen {
+            line: line.trim().to_string(),
+            authorization,
+        };
+        seen.lock().expect("lock").push(request.clone());
+        handler(&request, reader.get_mut(), ctl);
+        if ctl.done() {
+            return;
+        }
+    }
+}
+
+/// A whole answer with a Content-Length.
+fn reply(stream: &mut TcpStream, ctl: &Ctl, status: &str, headers: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{headers}\r\n",
+        body.len()
+    );
+    let _ = ctl.send(stream, head.as_bytes()) && ctl.send(stream, body);
+}
+
+/// The committed `overlay-oci` layout, served as a registry would: its manifest, and its
+/// blobs by digest.
+struct Served {
+    manifest: Vec<u8>,
+    dir: PathBuf,
+}
+
+const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+/// The 180-byte layer of `overlay-oci` (layer 13).
+const SMALL_LAYER: &str = "sha256:8f8731e2d0d720e298625538aeb90a14ea6408a10e0938e2aac8245df7e423b4";
+
+impl Served {
+    fn overlay() -> Served {
+        let dir = image("overlay-oci");
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("index.json"))
+                .expect("index JSON");
+        let digest = index["manifests"][0]["digest"].as_str().expect("digest");
+        let manifest = std::fs::read(
+            dir.join("blobs/sha256")
+                .join(digest.strip_prefix("sha256:").expect("sha256")),
+        )
+        .expect("manifest");
+        Served { manifest, dir }
+    }
+
+    fn blob(&self, digest: &str) -> Option<Vec<u8>> {
+        let hex = digest.strip_prefix("sha256:")?;
+        std::fs::read(self.dir.join("blobs/sha256").join(hex)).ok()
+    }
+
+    /// Answers `/v2/`, the manifest for any tag and the blobs; false when the path is none of
+    /// those (the caller decides).
+    fn answer(&self, request: &Seen, stream: &mut TcpStream, ctl: &Ctl) -> bool {
+        let path = request.line.split(' ').nth(1).unwrap_or_default();
+        if path == "/v2/" {
+            reply(stream, ctl, "200 OK", "", b"{}");
+        } else if path.contains("/manifests/") {
+            let headers = format!("Content-Type: {MANIFEST_TYPE}\r\n");
+            reply(stream, ctl, "200 OK", &headers, &self.manifest);
+        } else if let Some((_, digest)) = path.split_once("/blobs/")
+            && let Some(bytes) = self.blob(digest)
+        {
+            reply(stream, ctl, "200 OK", "", &bytes);
+        } else {
+            return false;
+        }
+        true
+    }
+}
+
+/// `strata analyze` of a hostile registry's image with the test limits; how long it took.
+fn analyze_hostile(spec: &str, extra: &[&str]) -> (Run, Duration) {
+    let mut cmd = strata();
+    cmd.args([
+        "analyze",
+        spec,
+        "--insecure",
+        "--format",
+        "json",
+        "--top",
+        "0",
+    ])
+    .args(extra)
+    .env("STRATA_REGISTRY_STALL_SECS", TEST_STALL)
+    .env("STRATA_REGISTRY_DEADLINE_SECS", TEST_DEADLINE)
+    .env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json")
+    .env("DOCKER_CONFIG", "/nonexistent");
+    let began = Instant::now();
+    let r = run(&mut cmd);
+    (r, began.elapsed())
+}
+
+/// Asserts a run ended well before the hostile server would have given up by itself.
+fn assert_quick(took: Duration, case: &str) {
+    assert!(
+        took < Duration::from_secs(12),
+        "{case}: strata took {took:?}; the limits should have cut it within seconds"
+    );
+}
+
+/// A server that drips, goes silent or streams forever is cut by the low-speed rule or the
+/// deadline, with one line naming the URL and what happened.
+#[test]
+fn registry_slow_servers_are_cut() {
+    let served = Served::overlay();
+    let server = Hostile::start(move |request, stream, ctl| {
+        let path = request
+            .line
+            .split(' ')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        let repo = path.split('/').nth(2).unwrap_or_default();
+        let drip = |stream: &mut TcpStream, every: Duration, chunk: &[u8]| {
+            while !ctl.done() && ctl.send(stream, chunk) {
+                std::thread::sleep(every);
+            }
+        };
+        match repo {
+            // A blob whose body comes a byte every 200 ms: 5 B/s.
+            "drip-blob" if path.contains(&format!("/blobs/{SMALL_LAYER}")) => {
+                let _ = ctl.send(stream, b"HTTP/1.1 200 OK\r\nContent-Length: 180\r\n\r\n");
+                drip(stream, Duration::from_millis(200), b"x");
+            }
+            // A blob whose headers come, then nothing.
+            "silent-blob" if path.contains(&format!("/blobs/{SMALL_LAYER}")) => {
+                let _ = ctl.send(stream, b"HTTP/1.1 200 OK\r\nContent-Length: 180\r\n\r\n");
+                drip(stream, Duration::from_millis(200), b"");
+            }
+            // A manifest that never ends, fast enough for the low-speed rule (8 KiB/s).
+            "endless-manifest" if path.contains("/manifests/") => {
+                let _ = ctl.send(
+                    stream,
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {MANIFEST_TYPE}\r\n\
+                         Content-Length: 3000000\r\n\r\n{{\"schemaVersion\": 2"
+                    )
+                    .as_bytes(),
+                );
+                drip(stream, Duration::from_millis(250), &[b' '; 2048]);
+            }
+            // Headers that never end: a header line of one byte every 100 ms.
+            "endless-headers" if path.contains("/manifests/") => {
+                let _ = ctl.send(stream, b"HTTP/1.1 200 OK\r\nX-Drip: ");
+                drip(stream, Duration::from_millis(100), b"a");
+            }
+            // 503 with Retry-After: 10, every time.
+            "busy" if path.contains("/manifests/") => {
+                reply(
+                    stream,
+                    ctl,
+                    "503 Service Unavailable",
+                    "Retry-After: 10\r\n",
+                    b"busy",
+                );
+            }
+            _ => {
+                if !served.answer(request, stream, ctl) {
+                    reply(stream, ctl, "404 Not Found", "", b"");
+                }
+            }
+        }
+    });
+    let host = server.host();
+    for (repo, needles) in [
+        (
+            "drip-blob",
+            vec![SMALL_LAYER, "too slow", "blobs/sha256:8f87"],
+        ),
+        ("silent-blob", vec![SMALL_LAYER, "nothing received for 1 s"]),
+        (
+            "endless-manifest",
+            vec!["manifests/latest", "deadline of 3 s"],
+        ),
+        (
+            "endless-headers",
+            vec!["manifests/latest", "deadline of 3 s"],
+        ),
+        ("busy", vec!["manifests/latest", "503"]),
+    ] {
+        let (r, took) = analyze_hostile(&format!("docker://{host}/{repo}/x:latest"), &[]);
+        assert_one_line_error(&r, &needles);
+        assert_quick(took, repo);
+    }
+}
