@@ -1070,3 +1070,348 @@ fn registry_slow_servers_are_cut() {
         assert_quick(took, repo);
     }
 }
+
+/// Streams `head`, then `fill` bytes until `total` were sent or the client goes, on a body
+/// delimited by the connection's end (no Content-Length unless `headers` gives one).
+fn stream_body(
+    stream: &mut TcpStream,
+    ctl: &Ctl,
+    headers: &str,
+    head: &[u8],
+    fill: u8,
+    total: usize,
+) {
+    let start = format!("HTTP/1.1 200 OK\r\n{headers}Connection: close\r\n\r\n");
+    if !ctl.send(stream, start.as_bytes()) || !ctl.send(stream, head) {
+        return;
+    }
+    let chunk = vec![fill; 64 << 10];
+    let mut sent = head.len();
+    while sent < total && !ctl.done() && ctl.send(stream, &chunk) {
+        sent += chunk.len();
+    }
+    // The end of the connection is the end of the body.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// A server that sends more than it promised is stopped at the promise: a blob at its
+/// descriptor's size, a manifest at 4 MiB (or its descriptor's size), a token answer at
+/// 64 KiB; a server that sends less is named.
+#[test]
+fn registry_oversized_answers_are_refused() {
+    let served = Served::overlay();
+    let manifest = served.manifest.clone();
+    let manifest_digest = common::sha256(&manifest);
+    let small = served.blob(SMALL_LAYER).expect("the 180-byte layer");
+    assert_eq!(small.len(), 180);
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": manifest.len()}],
+    })
+    .to_string();
+    // The manifest with 5 MiB of annotation: valid, and over containerd's 4 MiB.
+    let mut padded: Value = serde_json::from_slice(&manifest).expect("manifest JSON");
+    padded["annotations"] = serde_json::json!({"pad": "a".repeat(5 << 20)});
+    let padded = padded.to_string();
+    let padded_length = format!("Content-Length {}", padded.len());
+    let server = Hostile::start(move |request, stream, ctl| {
+        let path = request
+            .line
+            .split(' ')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        let repo = path.split('/').nth(2).unwrap_or_default();
+        let small_blob = path.ends_with(&format!("/blobs/{SMALL_LAYER}"));
+        let manifest_type = format!("Content-Type: {MANIFEST_TYPE}\r\n");
+        match repo {
+            "long-blob" if small_blob => {
+                stream_body(stream, ctl, "", &small, 0, 256 << 20);
+            }
+            "lying-length" if small_blob => {
+                stream_body(
+                    stream,
+                    ctl,
+                    "Content-Length: 99999999999\r\n",
+                    &small,
+                    0,
+                    256 << 20,
+                );
+            }
+            "short-blob" if small_blob => {
+                stream_body(stream, ctl, "", &small[..100], 0, 0);
+            }
+            "big-manifest" if path.contains("/manifests/") => {
+                stream_body(stream, ctl, &manifest_type, padded.as_bytes(), 0, 0);
+            }
+            "big-manifest-length" if path.contains("/manifests/") => {
+                reply(stream, ctl, "200 OK", &manifest_type, padded.as_bytes());
+            }
+            "index-child-long" if path.ends_with("/manifests/latest") => {
+                let headers = "Content-Type: application/vnd.oci.image.index.v1+json\r\n";
+                reply(stream, ctl, "200 OK", headers, index.as_bytes());
+            }
+            "index-child-long" if path.contains("/manifests/sha256:") => {
+                stream_body(stream, ctl, &manifest_type, &manifest, b' ', 10 << 20);
+            }
+            "big-token" if path.contains("/manifests/") => {
+                let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
+                let challenge =
+                    format!("WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\"\r\n");
+                reply(stream, ctl, "401 Unauthorized", &challenge, b"");
+            }
+            _ if path.starts_with("/token") => {
+                let token = serde_json::json!({"token": "t".repeat(200 << 10)}).to_string();
+                reply(stream, ctl, "200 OK", "", token.as_bytes());
+            }
+            "noisy" if path.contains("/manifests/") => {
+                // The registry's words: a new line, an escape sequence, 10 kB.
+                let message = format!(
+                    "gone\n\u{1b}]0;pwned\u{7}\u{1b}[2Jall checks passed{}",
+                    "!".repeat(10_000)
+                );
+                let body = serde_json::json!({"errors": [{"message": message}]}).to_string();
+                reply(stream, ctl, "404 Not Found", "", body.as_bytes());
+            }
+            _ => {
+                if !served.answer(request, stream, ctl) {
+                    reply(stream, ctl, "404 Not Found", "", b"");
+                }
+            }
+        }
+    });
+    let host = server.host();
+    for (repo, needles, most_sent) in [
+        (
+            "long-blob",
+            vec![
+                SMALL_LAYER,
+                "/blobs/sha256:8f87",
+                "sent more than the 180 bytes its descriptor gives",
+            ],
+            64 << 20,
+        ),
+        (
+            "lying-length",
+            vec![
+                "/blobs/sha256:8f87",
+                "Content-Length 99999999999",
+                "descriptor gives 180 bytes",
+            ],
+            64 << 20,
+        ),
+        (
+            "short-blob",
+            vec![SMALL_LAYER, "ended after 100 of the 180 bytes"],
+            usize::MAX,
+        ),
+        (
+            "big-manifest",
+            vec!["manifests/latest", "4194304-byte limit"],
+            64 << 20,
+        ),
+        (
+            "big-manifest-length",
+            vec!["manifests/latest", &padded_length, "4194304-byte limit"],
+            64 << 20,
+        ),
+        (
+            "index-child-long",
+            vec![
+                &format!("manifests/{manifest_digest}"),
+                "more than the 3679 bytes",
+            ],
+            64 << 20,
+        ),
+        (
+            "big-token",
+            vec!["token service http://127.0.0.1", "over 64 KiB"],
+            usize::MAX,
+        ),
+    ] {
+        let before = server.sent.load(Ordering::Relaxed);
+        let (r, took) = analyze_hostile(&format!("docker://{host}/{repo}/x:latest"), &[]);
+        assert_one_line_error(&r, &needles);
+        assert_quick(took, repo);
+        let sent = server.sent.load(Ordering::Relaxed) - before;
+        assert!(sent < most_sent, "{repo}: the server got {sent} bytes out");
+    }
+    // The registry's own words come on the one line, escaped and cut.
+    let (r, _) = analyze_hostile(&format!("docker://{host}/noisy/x:latest"), &[]);
+    let line = assert_one_line_error(&r, &["404", "gone"]);
+    assert!(
+        !line.contains('\u{1b}') && !line.contains('\u{7}'),
+        "{line:?}"
+    );
+    assert!(line.len() < 600, "{} characters: {line}", line.len());
+}
+
+/// `openssl s_server -HTTP` on loopback: an HTTPS server whose files (under `www`) are whole
+/// HTTP answers, to play an HTTPS registry; killed when dropped.
+struct TlsFiles {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TlsFiles {
+    fn start(files: &[(&str, String)]) -> TlsFiles {
+        let openssl = require("openssl", "openssl");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+        let out = Command::new(&openssl)
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl req");
+        assert!(
+            out.status.success(),
+            "openssl req: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let www = dir.path().join("www");
+        std::fs::create_dir_all(www.join("v2")).expect("mkdir");
+        for (path, answer) in files {
+            let file = www.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+            std::fs::write(file, answer).expect("write");
+        }
+        let port = free_port();
+        let child = Command::new(&openssl)
+            .args(["s_server", "-quiet", "-HTTP", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .current_dir(&www)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl s_server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "openssl s_server did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TlsFiles { child, port, dir }
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = &self.dir;
+    }
+}
+
+/// An HTTPS registry's credentials never go over plain HTTP: not to an `http://` token realm
+/// it names, not along its redirect to an `http://` URL.
+#[test]
+fn registry_credentials_stay_on_https() {
+    let served = Served::overlay();
+    // The plain-HTTP side, as an attacker on the path would run it: hands out a token and the
+    // manifest to whoever asks, and records who did.
+    let plain = Hostile::start(move |request, stream, ctl| {
+        let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
+        if request.line.starts_with("GET /token") {
+            reply(stream, ctl, "200 OK", "", br#"{"token": "t"}"#);
+        } else if request.line.starts_with("GET /v2/plain-realm/")
+            && request.authorization.as_deref() != Some("Bearer t")
+        {
+            let challenge =
+                format!("WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\"\r\n");
+            reply(stream, ctl, "401 Unauthorized", &challenge, b"");
+        } else if !served.answer(request, stream, ctl) {
+            reply(stream, ctl, "404 Not Found", "", b"");
+        }
+    });
+    let answer = |status: &str, header: String| {
+        format!("HTTP/1.1 {status}\r\n{header}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    };
+    let p = plain.port;
+    let tls = TlsFiles::start(&[
+        (
+            "v2/realm/x/manifests/latest",
+            answer(
+                "401 Unauthorized",
+                format!(
+                    "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{p}/token\",service=\"s\""
+                ),
+            ),
+        ),
+        (
+            "v2/redirect/x/manifests/latest",
+            answer(
+                "307 Temporary Redirect",
+                format!("Location: http://127.0.0.1:{p}/v2/redirect/x/manifests/latest"),
+            ),
+        ),
+    ]);
+    let registry = format!("127.0.0.1:{}", tls.port);
+
+    let (r, _) = analyze_hostile(
+        &format!("docker://{registry}/realm/x:latest"),
+        &["--creds", "me:secret"],
+    );
+    assert_one_line_error(
+        &r,
+        &[
+            &format!("https://{registry}/v2/realm/x/manifests/latest"),
+            &format!("http://127.0.0.1:{p}/token"),
+            "plain http",
+        ],
+    );
+    let leaked: Vec<Seen> = plain.seen();
+    assert!(
+        leaked.is_empty(),
+        "the plain-HTTP realm was asked: {leaked:?}"
+    );
+
+    let (r, _) = analyze_hostile(
+        &format!("docker://{registry}/redirect/x:latest"),
+        &["--creds", "me:secret"],
+    );
+    assert_one_line_error(
+        &r,
+        &[
+            "307",
+            &format!("http://127.0.0.1:{p}/v2/redirect"),
+            "plain http",
+        ],
+    );
+    let leaked: Vec<Seen> = plain.seen();
+    assert!(
+        leaked.is_empty(),
+        "the plain-HTTP redirect was followed: {leaked:?}"
+    );
+
+    // A plain-HTTP registry (--insecure) may name a plain-HTTP realm: the credentials go there.
+    let (r, _) = analyze_hostile(
+        &format!("docker://{}/plain-realm/x:latest", plain.host()),
+        &["--creds", "me:secret"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("me:secret")
+    );
+    let asked: Vec<Seen> = plain
+        .seen()
+        .into_iter()
+        .filter(|s| s.line.starts_with("GET /token"))
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].authorization.as_deref(), Some(basic.as_str()));
+}
