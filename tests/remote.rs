@@ -1068,6 +1068,15 @@ fn registry_slow_servers_are_cut() {
         let (r, took) = analyze_hostile(&format!("docker://{host}/{repo}/x:latest"), &[]);
         assert_one_line_error(&r, &needles);
         assert_quick(took, repo);
+        // The blob is asked for once: when the layer reader opens it again to explain the
+        // failure, the store answers with the same failure instead of a second transfer.
+        let prefix = format!("GET /v2/{repo}/x/blobs/{SMALL_LAYER}");
+        let asked = server
+            .seen()
+            .iter()
+            .filter(|s| s.line.starts_with(&prefix))
+            .count();
+        assert!(asked <= 1, "{repo}: the blob was asked for {asked} times");
     }
 }
 
@@ -1110,6 +1119,17 @@ fn registry_oversized_answers_are_refused() {
         "manifests": [{"mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": manifest.len()}],
     })
     .to_string();
+    let index_digest = common::sha256(index.as_bytes());
+    let child = serde_json::json!({
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": index_digest,
+        "size": index.len(),
+    });
+    let nested =
+        serde_json::json!({"schemaVersion": 2, "manifests": [child, child, child]}).to_string();
+    let nested_digest = common::sha256(nested.as_bytes());
+    let nested_child = format!("GET /v2/nested/x/manifests/{index_digest}");
+    let child_path = format!("manifests/{manifest_digest}");
     // The manifest with 5 MiB of annotation: valid, and over containerd's 4 MiB.
     let mut padded: Value = serde_json::from_slice(&manifest).expect("manifest JSON");
     padded["annotations"] = serde_json::json!({"pad": "a".repeat(5 << 20)});
@@ -1148,11 +1168,26 @@ fn registry_oversized_answers_are_refused() {
             "big-manifest-length" if path.contains("/manifests/") => {
                 reply(stream, ctl, "200 OK", &manifest_type, padded.as_bytes());
             }
-            "index-child-long" if path.ends_with("/manifests/latest") => {
+            "index-child-long"
+                if path.ends_with("/manifests/latest")
+                    || path.ends_with(&format!("/manifests/{index_digest}")) =>
+            {
                 let headers = "Content-Type: application/vnd.oci.image.index.v1+json\r\n";
                 reply(stream, ctl, "200 OK", headers, index.as_bytes());
             }
-            "index-child-long" if path.contains("/manifests/sha256:") => {
+            // An index listing one child index three times.
+            "nested"
+                if path.ends_with("/manifests/latest")
+                    || path.ends_with(&format!("/manifests/{nested_digest}")) =>
+            {
+                let headers = "Content-Type: application/vnd.oci.image.index.v1+json\r\n";
+                reply(stream, ctl, "200 OK", headers, nested.as_bytes());
+            }
+            "nested" if path.ends_with(&format!("/manifests/{index_digest}")) => {
+                let headers = "Content-Type: application/vnd.oci.image.index.v1+json\r\n";
+                reply(stream, ctl, "200 OK", headers, index.as_bytes());
+            }
+            "index-child-long" if path.ends_with(&format!("/manifests/{manifest_digest}")) => {
                 stream_body(stream, ctl, &manifest_type, &manifest, b' ', 10 << 20);
             }
             "big-token" if path.contains("/manifests/") => {
@@ -1218,10 +1253,7 @@ fn registry_oversized_answers_are_refused() {
         ),
         (
             "index-child-long",
-            vec![
-                &format!("manifests/{manifest_digest}"),
-                "more than the 3679 bytes",
-            ],
+            vec![&child_path, "more than the 3679 bytes"],
             64 << 20,
         ),
         (
@@ -1237,6 +1269,16 @@ fn registry_oversized_answers_are_refused() {
         let sent = server.sent.load(Ordering::Relaxed) - before;
         assert!(sent < most_sent, "{repo}: the server got {sent} bytes out");
     }
+    // A child index listed three times is fetched once.
+    let (r, _) = analyze_hostile(&format!("docker://{host}/nested/x:latest"), &[]);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let asked = server
+        .seen()
+        .iter()
+        .filter(|s| s.line.starts_with(&nested_child))
+        .count();
+    assert_eq!(asked, 1, "the child index was asked for {asked} times");
+
     // The registry's own words come on the one line, escaped and cut.
     let (r, _) = analyze_hostile(&format!("docker://{host}/noisy/x:latest"), &[]);
     let line = assert_one_line_error(&r, &["404", "gone"]);

@@ -851,4 +851,144 @@ mod tests {
         assert_eq!(explain(""), None);
         assert_eq!(encode("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
     }
+
+    /// A reader of `data` that waits `delay` before each read of at most `chunk` bytes, and
+    /// counts what it gave.
+    struct Slow {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+        delay: Duration,
+    }
+
+    impl Read for Slow {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            std::thread::sleep(self.delay);
+            let n = buf.len().min(self.chunk).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn slow(len: usize, chunk: usize, delay_ms: u64) -> Slow {
+        Slow {
+            data: (0..len).map(|i| i as u8).collect(),
+            at: 0,
+            chunk,
+            delay: Duration::from_millis(delay_ms),
+        }
+    }
+
+    fn body(inner: Slow, stall_ms: u64, size: Option<u64>) -> Body<Slow> {
+        let url = "https://reg.io/v2/a/blobs/sha256:ab";
+        Body::new(inner, url, Duration::from_millis(stall_ms), None, size)
+    }
+
+    fn read_all(b: &mut Body<Slow>) -> (Vec<u8>, Option<String>) {
+        let mut out = Vec::new();
+        let e = b.read_to_end(&mut out).err().map(|e| e.to_string());
+        (out, e)
+    }
+
+    #[test]
+    fn a_blob_stops_at_its_size() {
+        // 1 MiB behind a descriptor of 180 bytes: the read that brings the 181st byte fails,
+        // nothing past the size is handed out, and not one byte more is taken from the server.
+        let mut b = body(slow(1 << 20, 64 << 10, 0), 10_000, Some(180));
+        let (got, e) = read_all(&mut b);
+        assert!(got.len() <= 180 && got.iter().enumerate().all(|(i, &v)| v == i as u8));
+        let e = e.unwrap();
+        assert_eq!(
+            e,
+            "GET https://reg.io/v2/a/blobs/sha256:ab: sent more than the 180 bytes its \
+             descriptor gives"
+        );
+        assert_eq!(b.inner.at, 181);
+        // Failed stays failed.
+        assert_eq!(b.read(&mut [0u8; 8]).unwrap_err().to_string(), e);
+        // Exactly the size: read whole, then the end.
+        let mut b = body(slow(180, 7, 0), 10_000, Some(180));
+        assert_eq!(
+            read_all(&mut b),
+            ((0..180).map(|i| i as u8).collect(), None)
+        );
+        // Short.
+        let mut b = body(slow(100, 64, 0), 10_000, Some(180));
+        let (got, e) = read_all(&mut b);
+        assert_eq!(got.len(), 100);
+        assert!(
+            e.unwrap()
+                .ends_with("ended after 100 of the 180 bytes its descriptor gives")
+        );
+    }
+
+    #[test]
+    fn a_drip_is_cut_by_the_low_speed_rule() {
+        // One byte every 20 ms (50 B/s) against a 200 ms window: cut after the first window.
+        let began = Instant::now();
+        let mut b = body(slow(1000, 1, 20), 200, None);
+        let (got, e) = read_all(&mut b);
+        let e = e.unwrap();
+        assert!(e.contains(": too slow: "), "{e}");
+        assert!(e.ends_with("(at least 1 KiB/s is needed)"), "{e}");
+        // Cut within the first window: at most 200 ms / 20 ms reads (sleeps only overshoot).
+        assert!((1..=10).contains(&got.len()), "{}", got.len());
+        assert!(began.elapsed() < Duration::from_secs(2));
+        // 8 KiB every 20 ms (400 KiB/s) keeps the rule.
+        let mut b = body(slow(200 << 10, 8 << 10, 20), 200, Some(200 << 10));
+        let (got, e) = read_all(&mut b);
+        assert_eq!((got.len(), e), (200 << 10, None));
+    }
+
+    #[test]
+    fn the_consumer_s_time_is_not_the_server_s() {
+        // The consumer sleeps 300 ms between reads, longer than the 200 ms window, while the
+        // server answers at once: no fault of the server.
+        let mut b = body(slow(64, 1, 0), 200, None);
+        let mut byte = [0u8; 1];
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(b.read(&mut byte).unwrap(), 1);
+        }
+    }
+
+    #[test]
+    fn a_deadline_ends_a_small_answer() {
+        let deadline = Deadline::start(Duration::from_millis(150));
+        let mut b = Body::new(
+            slow(1 << 20, 8 << 10, 20),
+            "https://reg.io/v2/a/manifests/latest",
+            Duration::from_secs(30),
+            Some(deadline),
+            None,
+        );
+        let mut out = Vec::new();
+        let e = b.read_to_end(&mut out).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "GET https://reg.io/v2/a/manifests/latest: no complete answer within the deadline \
+             of 0.1 s"
+        );
+        assert!(out.len() < 1 << 20);
+    }
+
+    #[test]
+    fn messages_stay_one_short_line() {
+        let said = explain(
+            r#"{"errors":[{"message":"gone\n\u001b]0;x\u0007\u001b[2Jall checks passed"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(said, r"gone\n\u{1b}]0;x\u{7}\u{1b}[2Jall checks passed");
+        assert_eq!(explain(&"x".repeat(10_000)).unwrap().len(), 200);
+        let long = format!("https://reg.io/{}", "a".repeat(1000));
+        let s = shown(&long);
+        assert!(
+            s.starts_with("GET https://reg.io/aaa") && s.ends_with('…'),
+            "{s}"
+        );
+        assert_eq!(s.chars().count(), "GET ".len() + URL_SHOWN + 1);
+        assert_eq!(secs(Duration::from_secs(30)), "30 s");
+        assert_eq!(secs(Duration::from_millis(500)), "0.5 s");
+    }
 }
