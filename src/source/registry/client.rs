@@ -35,13 +35,16 @@ const MAX_REDIRECTS: usize = 5;
 /// The most of an error body read to explain a status.
 const ERROR_BODY_LIMIT: u64 = 64 << 10;
 /// The largest token answer: the token goes back in a header of every request, where servers
-/// cap a header far lower (nginx 8 KiB a line by default); real ones are 1 to 4 KiB.
+/// cap a header far lower (nginx: 8 KiB a line by default) and ureq cannot send one over its
+/// 128 KiB output buffer (a 200 KiB token failed with "output too small to write output").
 const TOKEN_LIMIT: u64 = 64 << 10;
 /// The largest manifest or index taken from a registry: containerd's limit
 /// (`remotes.MaxManifestSize`, 4 MiB); real ones are a few KiB.
 pub(crate) const MANIFEST_LIMIT: u64 = 4 << 20;
-/// The least average speed of a body over a window of [`Limits::stall`]: what a very slow
-/// link still does, far above a drip.
+/// The least average speed of a body over a window of [`Limits::stall`]: a seventh of a 56k
+/// modem, far above a drip. (Cargo's `http.low-speed-limit` is 10 B/s, which would let a
+/// 4 MiB manifest take five days; strata's small answers also have the deadline, its blobs
+/// only this.)
 pub(crate) const MIN_SPEED: u64 = 1024;
 /// The longest a URL is shown in a message (a hostile `Location` or realm can be 64 KiB).
 const URL_SHOWN: usize = 256;
@@ -50,8 +53,9 @@ const URL_SHOWN: usize = 256;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     /// The low-speed window: a body must bring [`MIN_SPEED`] on average over each such span
-    /// of waiting, and no single read may wait longer. 30 s (Cargo's `http.timeout` for the
-    /// same rule); `STRATA_REGISTRY_STALL_SECS` sets it (for tests, which cannot wait 30 s).
+    /// of waiting, and no single read may wait longer. 30 s, Cargo's window for the same rule
+    /// (`http.timeout`); `STRATA_REGISTRY_STALL_SECS` sets it (for tests, which cannot wait
+    /// 30 s). A registry that is silent that long before a blob's headers fails too.
     pub stall: Duration,
     /// The deadline of a whole small exchange (probe, manifest, token, error), and of a blob
     /// request until its headers. 120 s; `STRATA_REGISTRY_DEADLINE_SECS` sets it.

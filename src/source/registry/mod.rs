@@ -205,8 +205,13 @@ impl BlobStore for RegistryStore {
                 Some(b) => b,
                 None => {
                     let size = lock(&self.sizes).get(digest).copied();
-                    let bytes = Arc::new(self.fetch_manifest(digest, size)?.0);
-                    self.remember(digest, &bytes);
+                    let (bytes, _, found) = self.fetch_manifest(digest, size)?;
+                    let bytes = Arc::new(bytes);
+                    // Kept only when it is what was asked for; a mismatch is the caller's to
+                    // report, and its descriptors are no one's to trust.
+                    if found == digest {
+                        self.remember(digest, &bytes);
+                    }
                     bytes
                 }
             };
