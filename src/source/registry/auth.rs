@@ -506,4 +506,30 @@ mod tests {
             .to_string();
         assert!(!e.contains("nocolon"), "{e}");
     }
+
+    #[test]
+    fn huge_challenges_parse_in_linear_time() {
+        // ureq lets a header reach 64 KiB: every shape of it parses at once, without a
+        // quadratic rescan.
+        let n = 64 << 10;
+        let shapes = [
+            ",".repeat(n),
+            "a ".repeat(n / 2),
+            format!("Bearer {}", "k=v,".repeat(n / 4)),
+            format!("Bearer realm=\"{}", "\\\"".repeat(n / 3)),
+            format!("Bearer {}", "=".repeat(n)),
+            format!("Bearer realm=\"https://t/\"{}", " x".repeat(n / 2)),
+            "a".repeat(n),
+        ];
+        for shape in &shapes {
+            let began = std::time::Instant::now();
+            let _ = parse_challenge(shape);
+            let took = began.elapsed();
+            assert!(
+                took < std::time::Duration::from_millis(500),
+                "{took:?}: {}",
+                &shape[..20]
+            );
+        }
+    }
 }

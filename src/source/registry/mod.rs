@@ -5,7 +5,12 @@
 //!
 //! - `reference.rs`: `[HOST[:PORT]/]REPO[:TAG][@DIGEST]` with Docker Hub's defaults.
 //! - `auth.rs`: challenges, `--creds`, Docker's and containers' auth files, credential helpers.
-//! - `client.rs`: HTTP: scheme, auth, redirects, retries, one-line errors naming the URL.
+//! - `client.rs`: HTTP: scheme, auth, redirects, retries, one-line errors naming the URL, and the
+//!   limits on time and size that keep a hostile registry from holding or filling strata.
+//!
+//! Every manifest and index this store serves is at most [`MANIFEST_LIMIT`], and its
+//! descriptors' sizes are remembered: a blob or child manifest is then read up to its
+//! descriptor's size and not a byte further (a blob that says 180 bytes cannot stream 93 GB).
 
 mod auth;
 mod client;
@@ -15,13 +20,14 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex};
 
+use serde::Deserialize;
 use sha2::Digest as _;
 
-use super::blob::{JSON_LIMIT, blob_path};
+use super::blob::blob_path;
 use super::oci;
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, Format, Image, Platform};
-use client::Client;
+use client::{BodyError, Client, MANIFEST_LIMIT, shown};
 pub(crate) use reference::Reference;
 
 /// Every manifest and index type strata reads, OCI and Docker schema 2, sent on every manifest
@@ -36,6 +42,27 @@ const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 /// `blobs/<alg>/<hex>` as in a layout.
 const MANIFESTS: &str = "manifests/";
 
+/// The most manifest bytes kept once fetched (a nested index asks for its children again):
+/// eight at the largest size, thousands of real ones.
+const MANIFEST_CACHE: usize = 32 << 20;
+
+/// The descriptors a manifest or index lists, for their sizes.
+#[derive(Deserialize)]
+struct Listed {
+    #[serde(default)]
+    config: Option<Described>,
+    #[serde(default)]
+    layers: Vec<Described>,
+    #[serde(default)]
+    manifests: Vec<Described>,
+}
+
+#[derive(Deserialize)]
+struct Described {
+    digest: String,
+    size: u64,
+}
+
 /// The blobs and manifests of one repository in a registry.
 #[derive(Debug)]
 pub struct RegistryStore {
@@ -43,8 +70,19 @@ pub struct RegistryStore {
     repository: String,
     /// `host/repo`, for messages.
     name: String,
-    /// Manifests already fetched (by tag, then asked for again by digest).
-    manifests: Mutex<HashMap<String, Vec<u8>>>,
+    /// Manifests already fetched (by tag, then asked for again by digest), up to
+    /// [`MANIFEST_CACHE`] bytes.
+    manifests: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    /// The size every descriptor of a served manifest gives, by digest (the smallest when two
+    /// disagree: one of them lies, and no read goes past either).
+    sizes: Mutex<HashMap<String, u64>>,
+    /// Blobs whose transfer failed, with why: asked again (to explain a failure), they fail
+    /// at once instead of costing another slow or oversized transfer.
+    failed: Mutex<HashMap<String, BodyError>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl RegistryStore {
@@ -52,34 +90,102 @@ impl RegistryStore {
         format!("repository:{}:pull", self.repository)
     }
 
-    /// `GET /v2/<repo>/manifests/<reference>`: the bytes, media type and digest.
-    fn fetch_manifest(&self, reference: &str) -> Result<(Vec<u8>, Option<String>, String)> {
+    /// `GET /v2/<repo>/manifests/<reference>`: the bytes, media type and digest. `size` is
+    /// what the descriptor naming it gives, if one does; the answer may not exceed it, nor
+    /// [`MANIFEST_LIMIT`].
+    fn fetch_manifest(
+        &self,
+        reference: &str,
+        size: Option<u64>,
+    ) -> Result<(Vec<u8>, Option<String>, String)> {
         let path = format!("/v2/{}/manifests/{reference}", self.repository);
+        if let Some(size) = size.filter(|&s| s > MANIFEST_LIMIT) {
+            return Err(Error::format(
+                format!("{}: manifest {reference}", self.name),
+                format!("its descriptor gives {size} bytes, over the {MANIFEST_LIMIT}-byte limit"),
+            ));
+        }
         let what = format!("no manifest {reference} in {}", self.name);
-        let mut reply = self
+        let reply = self
             .client
-            .get(&path, MANIFEST_ACCEPT, &self.scope(), &what)?;
+            .get(&path, MANIFEST_ACCEPT, &self.scope(), &what, false)?;
         let media_type = reply
             .header("content-type")
             .map(|m| m.split(';').next().unwrap_or(m).trim().to_string())
-            .filter(|m| !m.is_empty() && m != "application/json" && m != "text/plain");
+            .filter(|m| !m.is_empty() && m != "application/json" && m != "text/plain")
+            // RFC 6838: a type and a subtype of 127 characters at most.
+            .filter(|m| m.len() <= 255);
         let url = reply.url.clone();
+        if let Some(length) = reply.content_length()
+            && length > size.unwrap_or(MANIFEST_LIMIT)
+        {
+            return Err(Error::format(
+                shown(&url),
+                match size {
+                    Some(size) => format!(
+                        "Content-Length {length} is over the {size} bytes its descriptor gives"
+                    ),
+                    None => format!(
+                        "Content-Length {length}: a manifest over the {MANIFEST_LIMIT}-byte limit"
+                    ),
+                },
+            ));
+        }
         let mut bytes = Vec::new();
         reply
-            .response
-            .body_mut()
-            .as_reader()
-            .take(JSON_LIMIT + 1)
+            .into_body(size)
+            .take(MANIFEST_LIMIT + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::format(format!("GET {url}"), format!("read failed: {e}")))?;
-        if bytes.len() as u64 > JSON_LIMIT {
+            .map_err(|e| {
+                BodyError::from_io(&e)
+                    .unwrap_or_else(|| Error::format(shown(&url), format!("read failed: {e}")))
+            })?;
+        if bytes.len() as u64 > MANIFEST_LIMIT {
             return Err(Error::format(
-                format!("GET {url}"),
-                format!("a manifest over {JSON_LIMIT} bytes"),
+                shown(&url),
+                format!("a manifest over the {MANIFEST_LIMIT}-byte limit"),
             ));
         }
         let digest = format!("sha256:{}", hex(&sha2::Sha256::digest(&bytes)));
         Ok((bytes, media_type, digest))
+    }
+
+    /// Keeps a fetched manifest (within [`MANIFEST_CACHE`]) and the sizes its descriptors give.
+    fn remember(&self, digest: &str, bytes: &Arc<Vec<u8>>) {
+        if let Ok(listed) = serde_json::from_slice::<Listed>(bytes) {
+            let mut sizes = lock(&self.sizes);
+            for d in listed
+                .config
+                .iter()
+                .chain(&listed.layers)
+                .chain(&listed.manifests)
+            {
+                let size = sizes.entry(d.digest.clone()).or_insert(d.size);
+                *size = (*size).min(d.size);
+            }
+        }
+        let mut cache = lock(&self.manifests);
+        let held: usize = cache.values().map(|b| b.len()).sum();
+        if held + bytes.len() <= MANIFEST_CACHE {
+            cache.insert(digest.to_string(), Arc::clone(bytes));
+        }
+    }
+}
+
+/// A blob's body, whose failure the store remembers.
+struct Tracked<'a> {
+    body: client::Body<ureq::BodyReader<'static>>,
+    digest: String,
+    failed: &'a Mutex<HashMap<String, BodyError>>,
+}
+
+impl Read for Tracked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.body.read(buf).inspect_err(|e| {
+            if let Some(error) = BodyError::of(e) {
+                lock(self.failed).insert(self.digest.clone(), error.clone());
+            }
+        })
     }
 }
 
@@ -94,18 +200,23 @@ fn hex(bytes: &[u8]) -> String {
 impl BlobStore for RegistryStore {
     fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
         if let Some(digest) = location.strip_prefix(MANIFESTS) {
-            let cached = self
-                .manifests
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(digest)
-                .cloned();
+            let cached = lock(&self.manifests).get(digest).cloned();
             let bytes = match cached {
                 Some(b) => b,
-                None => self.fetch_manifest(digest)?.0,
+                None => {
+                    let size = lock(&self.sizes).get(digest).copied();
+                    let (bytes, _, found) = self.fetch_manifest(digest, size)?;
+                    let bytes = Arc::new(bytes);
+                    // Kept only when it is what was asked for; a mismatch is the caller's to
+                    // report, and its descriptors are no one's to trust.
+                    if found == digest {
+                        self.remember(digest, &bytes);
+                    }
+                    bytes
+                }
             };
             let len = bytes.len() as u64;
-            return Ok((Box::new(Cursor::new(bytes)), len));
+            return Ok((Box::new(Cursor::new(bytes.to_vec())), len));
         }
         let digest = location
             .strip_prefix("blobs/")
@@ -114,13 +225,35 @@ impl BlobStore for RegistryStore {
             .ok_or_else(|| {
                 Error::format(&self.name, format!("no such blob location {location}"))
             })?;
+        if let Some(e) = lock(&self.failed).get(&digest) {
+            return Err(e.to_error());
+        }
+        let size = lock(&self.sizes).get(&digest).copied();
         let path = format!("/v2/{}/blobs/{digest}", self.repository);
         let what = format!("no blob {digest} in {}", self.name);
-        let reply =
-            self.client
-                .get(&path, "application/octet-stream, */*", &self.scope(), &what)?;
-        let len = reply.content_length().unwrap_or(0);
-        Ok((Box::new(reply.response.into_body().into_reader()), len))
+        let reply = self.client.get(
+            &path,
+            "application/octet-stream, */*",
+            &self.scope(),
+            &what,
+            true,
+        )?;
+        let length = reply.content_length();
+        if let (Some(length), Some(size)) = (length, size)
+            && length != size
+        {
+            return Err(Error::format(
+                shown(&reply.url),
+                format!("Content-Length {length}, but the blob's descriptor gives {size} bytes"),
+            ));
+        }
+        let len = size.or(length).unwrap_or(0);
+        let body = Tracked {
+            body: reply.into_body(size),
+            digest,
+            failed: &self.failed,
+        };
+        Ok((Box::new(body), len))
     }
 
     fn name(&self) -> &str {
@@ -160,8 +293,10 @@ pub(crate) fn load(
         repository: reference.repository.clone(),
         name: format!("{}/{}", reference.registry, reference.repository),
         manifests: Mutex::new(HashMap::new()),
+        sizes: Mutex::new(HashMap::new()),
+        failed: Mutex::new(HashMap::new()),
     };
-    let (bytes, media_type, digest) = store.fetch_manifest(reference.manifest_reference())?;
+    let (bytes, media_type, digest) = store.fetch_manifest(reference.manifest_reference(), None)?;
     if let Some(pinned) = &reference.digest
         && pinned.starts_with("sha256:")
         && pinned != &digest
@@ -174,11 +309,7 @@ pub(crate) fn load(
         });
     }
     let size = bytes.len() as u64;
-    store
-        .manifests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(digest.clone(), bytes);
+    store.remember(&digest, &Arc::new(bytes));
     let mut image = oci::load_manifest(
         Arc::new(store),
         Format::Registry,
