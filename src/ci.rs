@@ -19,6 +19,12 @@
 //! ([`Rules::warnings`]) instead of silence. It also takes `90%` for 0.9.
 
 mod file;
+
+/// A `.dive-ci` file parsed as `strata ci` reads it (for the fuzz targets).
+#[doc(hidden)]
+pub fn parse_file_for_fuzzing(text: &str) -> bool {
+    file::parse(text).is_ok()
+}
 pub(crate) mod value;
 
 use std::fmt;

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod ci;
 pub mod engine;
 pub mod error;
+pub mod fuzzing;
 pub mod image;
 pub mod layer;
 pub mod overlay;

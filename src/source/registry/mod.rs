@@ -30,6 +30,11 @@ use crate::image::{BlobStore, Format, Image, Platform};
 use client::{BodyError, Client, MANIFEST_LIMIT, shown};
 pub(crate) use reference::Reference;
 
+/// A `WWW-Authenticate` header parsed as strata reads it (for the fuzz targets).
+pub(crate) fn parse_challenge_for_fuzzing(header: &str) -> bool {
+    auth::parse_challenge(header).is_some()
+}
+
 /// Every manifest and index type strata reads, OCI and Docker schema 2, sent on every manifest
 /// request (a registry answers with what the client accepts, and Docker Hub falls back to
 /// schema 1 for a client that names none).
