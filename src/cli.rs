@@ -145,8 +145,9 @@ pub struct LoadArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Reuse layers read before (by diff_id, once verified) from the layer cache in
-    /// $STRATA_CACHE_DIR, $XDG_CACHE_HOME/strata or ~/.cache/strata, and store new ones there.
+    /// Reuse layers read before (matched by their blob's SHA-256, then verified) from the layer
+    /// cache in $STRATA_CACHE_DIR, $XDG_CACHE_HOME/strata or ~/.cache/strata, and store new ones
+    /// there.
     #[arg(long)]
     pub cache: bool,
 

@@ -6,7 +6,6 @@
 //! verification and applying ([`load_scanned`]).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -14,7 +13,8 @@ use std::sync::{Arc, mpsc};
 use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::layer::{self, Batches, Compression, LayerScan, ScanOptions};
+use crate::layer::decode::{self, HashBuf};
+use crate::layer::{self, Batches, LayerScan, ScanOptions};
 use crate::overlay::{BaseLayer, Fs};
 
 /// The most layers an image may have. Layer indexes are 16-bit in the filesystem model; no
@@ -282,7 +282,7 @@ impl<'a> Applier<'a> {
 }
 
 /// Reads layer `i`, or takes it from the cache; stores what was read and verified. Returns
-/// warnings about the cache alongside.
+/// notes about the cache alongside.
 fn read_one(
     image: &Image,
     i: usize,
@@ -293,9 +293,21 @@ fn read_one(
 ) -> (Result<LayerScan>, Vec<String>) {
     let layer = &image.layers[i];
     let mut notes = Vec::new();
-    if let (Some(cache), Some(diff_id)) = (cache, layer.diff_id.as_deref()) {
-        match cache.get(diff_id, i) {
-            Ok(Some(scan)) => return (describe_blob(image, i, scan, counter), notes),
+    // The entry is named by the digest the image gives the blob (see crate::cache).
+    let key = layer
+        .digest
+        .as_deref()
+        .filter(|d| d.starts_with("sha256:"))
+        .or(layer.diff_id.as_deref());
+    let cache = cache.zip(key);
+    if let Some((cache, key)) = cache {
+        match cache.get(key, i) {
+            Ok(Some(scan)) => {
+                if let Some(scan) = describe_blob(image, i, scan, options, counter) {
+                    crate::trace::mark(|| format!("read {i} cached"));
+                    return (Ok(scan), notes);
+                }
+            }
             Ok(None) => {}
             Err(e) => notes.push(format!(
                 "layer {i}: layer cache entry ignored ({e}); the layer was read again"
@@ -309,42 +321,47 @@ fn read_one(
         Some(Arc::clone(counter)),
         batches,
     );
-    if let (Some(cache), Ok(scan)) = (cache, &result) {
-        // Only a diff_id checked against the config names a cache entry.
-        let verified = scan.diff_id.is_some()
+    if let (Some((cache, key)), Ok(scan)) = (cache, &result) {
+        // Only a scan checked against the manifest and the config is stored, with the digest
+        // of the blob it was read from.
+        let verified = scan.blob_digest.is_some()
+            && scan.diff_id.is_some()
             && scan.diff_id == layer.diff_id
             && scan.verify(layer).is_empty();
-        if verified && let Err(e) = cache.put(scan) {
+        if verified && let Err(e) = cache.put(key, scan) {
             notes.push(format!("layer {i}: cannot write the layer cache: {e}"));
         }
     }
     (result, notes)
 }
 
-/// A cached scan describes the layer's tar; the blob is this image's own (it may be compressed
-/// differently): take its size and compression from the store, and leave its digest unread.
+/// A cached scan stands for layer `i` only if the blob holds the bytes it was read from: the
+/// blob is streamed through SHA-256 (no decompression, no tar) and its digest compared with
+/// the one the scan recorded. `None`: other bytes, or a blob that cannot be read; the caller
+/// reads the layer, and its cold read gives the verdict.
 fn describe_blob(
     image: &Image,
     i: usize,
     mut scan: LayerScan,
+    options: &LoadOptions,
     counter: &Arc<AtomicU64>,
-) -> Result<LayerScan> {
-    let (mut raw, len) = image.store.open(&image.layers[i].location)?;
-    let mut head = [0u8; 4];
-    let mut got = 0;
-    while got < head.len() {
-        match raw.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(&image.layers[i].location, e)),
-        }
+) -> Option<LayerScan> {
+    let (raw, _) = image.store.open(&image.layers[i].location).ok()?;
+    let mut blob = HashBuf::new(raw, decode::BLOB_BUFFER, true, Some(Arc::clone(counter)));
+    let read = decode::drain(&mut blob);
+    let (_, size, digest) = blob.into_parts();
+    if read.is_err() || digest.is_none() || digest != scan.blob_digest {
+        // The cold read counts these bytes again.
+        counter.fetch_sub(size, Ordering::Relaxed);
+        return None;
     }
-    scan.compression = Compression::sniff(&head[..got]);
-    scan.compressed_size = len;
-    scan.blob_digest = None;
-    counter.fetch_add(len, Ordering::Relaxed);
-    Ok(scan)
+    scan.compressed_size = size;
+    if !options.scan.verify {
+        // As a cold read under --no-verify: nothing hashed, nothing to check.
+        scan.blob_digest = None;
+        scan.diff_id = None;
+    }
+    Some(scan)
 }
 
 /// What a reader thread sends the applier.
@@ -387,7 +404,16 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
 
     let next = AtomicUsize::new(0);
     let cancel = AtomicBool::new(false);
-    let cache = options.cache.as_ref().map(Cache::new);
+    let cache = options
+        .cache
+        .as_deref()
+        .and_then(|root| match Cache::open(root) {
+            Ok(cache) => Some(cache),
+            Err(e) => {
+                applier.warnings.push(format!("layer cache not used: {e}"));
+                None
+            }
+        });
 
     // The base layer is applied as it is read, unless the cache needs it whole.
     let base_batch = match options.base_batch {

@@ -980,3 +980,316 @@ fn strata_trace_marks_every_phase_in_order() {
     }
     assert_eq!(phases.last().map(String::as_str), Some("printed"));
 }
+
+/// `strata` with its layer cache (`--cache`) in `dir`.
+fn with_cache(dir: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = strata();
+    cmd.env("STRATA_CACHE_DIR", dir);
+    cmd
+}
+
+/// Offset of the first content byte of the first non-empty regular file of a tar, found with
+/// the `tar` crate.
+fn first_content_byte(tar: &[u8]) -> usize {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().expect("tar entries") {
+        let entry = entry.expect("tar entry");
+        if entry.header().entry_type().is_file() && entry.size() > 0 {
+            return usize::try_from(entry.raw_file_position()).expect("fits");
+        }
+    }
+    panic!("no regular file with content in the tar");
+}
+
+/// The members of a tar archive by name: (offset of the content, size).
+fn tar_members(tar: &[u8]) -> BTreeMap<String, (usize, usize)> {
+    let mut archive = tar::Archive::new(tar);
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().expect("tar entries") {
+        let entry = entry.expect("tar entry");
+        let name = entry.path().expect("path").to_string_lossy().into_owned();
+        let at = usize::try_from(entry.raw_file_position()).expect("fits");
+        let size = usize::try_from(entry.size()).expect("fits");
+        out.insert(name, (at, size));
+    }
+    out
+}
+
+/// The regular files under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("dir entry").path();
+        let meta = fs::symlink_metadata(&path).expect("lstat");
+        if meta.is_dir() {
+            out.extend(files_under(&path));
+        } else if meta.is_file() {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A layer blob replaced by other bytes of the same size after a warm run: the warm run must
+/// refuse it as a cold run does (one line, exit 2, the digest mismatch), and with `-i` warn
+/// the same and report the same. Once in an OCI layout (the manifest names the blob's digest)
+/// and once in a legacy `docker save` (no blob digest: the config's diff_id finds it).
+#[test]
+fn cache_a_blob_changed_after_a_warm_run_is_refused_as_on_a_cold_run() {
+    const L: usize = 2;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cache = tmp.path().join("cache");
+    let layout = Layout::copy_of("overlay-plain", tmp.path());
+    let docker = tmp.path().join("overlay-docker.tar");
+    fs::copy(image("overlay-docker.tar"), &docker).expect("copy");
+
+    for target in [layout.dir.clone(), docker.clone()] {
+        let warm = |args: &[&str]| {
+            run(with_cache(&cache)
+                .args(["analyze", "--cache"])
+                .args(args)
+                .arg(&target))
+        };
+        let cold = |args: &[&str]| run(strata().arg("analyze").args(args).arg(&target));
+        warm(&[]).expect_code(0);
+        assert_eq!(warm(&[]).expect_code(0).stderr, "", "a clean warm run");
+
+        // The same number of bytes, one of a file's content flipped: a valid tar, another layer.
+        let needles: Vec<String> = if target == layout.dir {
+            let digest = layout.layer_digests()[L].clone();
+            let path = layout.blob_path(&digest);
+            let mut blob = fs::read(&path).expect("read blob");
+            let at = first_content_byte(&blob);
+            blob[at] ^= 0xff;
+            fs::write(&path, &blob).expect("write blob");
+            vec!["blob digest mismatch".into(), digest, common::sha256(&blob)]
+        } else {
+            let mut archive = fs::read(&docker).expect("read archive");
+            let manifest: Value = {
+                let (at, size) = tar_members(&archive)["manifest.json"];
+                serde_json::from_slice(&archive[at..at + size]).expect("manifest.json")
+            };
+            let member = manifest[0]["Layers"][L].as_str().expect("layer path");
+            let (at, size) = tar_members(&archive)[member];
+            let inner = at + first_content_byte(&archive[at..at + size]);
+            archive[inner] ^= 0xff;
+            fs::write(&docker, &archive).expect("write archive");
+            vec![
+                "diff_id mismatch".into(),
+                common::sha256(&archive[at..at + size]),
+            ]
+        };
+        let mut needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        let layer = format!("layer {L}");
+        needles.push(&layer);
+
+        let (c, w) = (cold(&[]), warm(&[]));
+        common::assert_one_line_error(&c, &needles);
+        common::assert_one_line_error(&w, &needles);
+        assert_eq!(w.stderr, c.stderr, "{}", target.display());
+
+        let (c, w) = (
+            cold(&["-i", "--format", "json"]),
+            warm(&["-i", "--format", "json"]),
+        );
+        c.expect_code(0);
+        w.expect_code(0);
+        assert!(c.stderr.contains(needles[0]), "{}", c.stderr);
+        assert_eq!(w.stderr, c.stderr, "{}", target.display());
+        assert_eq!(w.json(), c.json(), "{}", target.display());
+    }
+}
+
+/// A warm run reports what a cold run does, digests included: on every format of the overlay
+/// image, the second `--cache` run (every layer from the cache) prints the JSON of a run
+/// without the cache. For the legacy `docker save`, whose manifest has no blob digests, each
+/// layer's digest is the SHA-256 of its member, computed here.
+#[test]
+fn cache_a_warm_run_reports_what_a_cold_run_does() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cache = tmp.path().join("cache");
+    let mut traces = Vec::new();
+    for (name, cold) in overlay_analyses() {
+        let path = image(name);
+        let warm = |extra: &[&str]| {
+            run(with_cache(&cache)
+                .env("STRATA_TRACE", "1")
+                .args(["analyze", "--cache", "--top", "0", "--format", "json"])
+                .args(extra)
+                .arg(&path))
+        };
+        let digests = |v: &Value| -> Vec<Value> {
+            let layers = v["layers"].as_array().expect("layers");
+            layers.iter().map(|l| l["digest"].clone()).collect()
+        };
+        for (run_name, r) in [
+            ("the run that fills the cache", warm(&[])),
+            ("the warm run", warm(&[])),
+        ] {
+            r.expect_code(0);
+            let json = r.json();
+            assert_eq!(digests(&json), digests(cold), "{name}: {run_name}");
+            assert_eq!(&json, cold, "{name}: {run_name}");
+            if run_name == "the warm run" {
+                traces.push((name, digests(cold).len(), r.stderr));
+            }
+        }
+        // Under --no-verify too: a cold read hashes nothing, so a warm one shows no digest
+        // that it does not show.
+        let (cold, _) = analyze_json(&[path.to_str().expect("utf-8"), "--top", "0", "--no-verify"]);
+        let r = warm(&["--no-verify"]);
+        r.expect_code(0);
+        assert_eq!(r.json(), cold, "{name}: --no-verify");
+        traces.push((name, digests(&cold).len(), r.stderr));
+    }
+    for (name, layers, trace) in traces {
+        for k in 0..layers {
+            assert!(
+                trace.contains(&format!(" read {k} cached\n")),
+                "{name}: layer {k} not from the cache:\n{trace}"
+            );
+        }
+    }
+    let archive = fs::read(image("overlay-docker.tar")).expect("read");
+    let members = tar_members(&archive);
+    let (at, size) = members["manifest.json"];
+    let manifest: Value = serde_json::from_slice(&archive[at..at + size]).expect("manifest.json");
+    let expected: Vec<String> = manifest[0]["Layers"]
+        .as_array()
+        .expect("Layers")
+        .iter()
+        .map(|l| {
+            let (at, size) = members[l.as_str().expect("layer path")];
+            common::sha256(&archive[at..at + size])
+        })
+        .collect();
+    let got: Vec<&str> = overlay_analyses()["overlay-docker.tar"]["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l["digest"].as_str().expect("a digest"))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+/// Replaces every entry file of the cache under `dir` by what `plant` makes at its path.
+fn plant_entries(dir: &std::path::Path, plant: impl Fn(&std::path::Path)) -> usize {
+    let entries = files_under(dir);
+    for path in &entries {
+        fs::remove_file(path).expect("rm entry");
+        plant(path);
+    }
+    entries.len()
+}
+
+/// Entries that are FIFOs, symlinks or oversized files are not followed, waited on or read:
+/// each is ignored with a warning, the layer read again, the analysis the same.
+#[test]
+fn cache_entries_that_are_fifos_links_or_huge_are_ignored() {
+    let path = image("overlay-oci");
+    let cold = run(strata().args(["analyze", "--format", "json"]).arg(&path));
+    cold.expect_code(0);
+    let layers = cold.json()["layers"].as_array().expect("layers").len();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let outside = tmp.path().join("outside");
+    fs::create_dir(&outside).expect("mkdir");
+
+    type Plant = Box<dyn Fn(&std::path::Path)>;
+    let fifo: Plant = Box::new(|p| {
+        let status = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+    });
+    // A link to a whole, valid entry kept outside: following it would be a hit.
+    let outside_for_link = outside.clone();
+    let link: Plant = Box::new(move |p| {
+        let target = outside_for_link.join(p.file_name().expect("name"));
+        std::os::unix::fs::symlink(&target, p).expect("symlink");
+    });
+    let huge: Plant = Box::new(|p| {
+        fs::File::create(p)
+            .expect("create")
+            .set_len(4 << 30)
+            .expect("a sparse 4 GiB file");
+    });
+    for (what, plant) in [("symlink", link), ("huge", huge), ("fifo", fifo)] {
+        let cache = tmp.path().join(format!("cache-{what}"));
+        let fill = run(with_cache(&cache)
+            .args(["analyze", "--cache", "--format", "json"])
+            .arg(&path));
+        fill.expect_code(0);
+        for entry in files_under(&cache) {
+            fs::copy(&entry, outside.join(entry.file_name().expect("name"))).expect("copy");
+        }
+        let saved: Vec<(std::path::PathBuf, Vec<u8>)> = files_under(&outside)
+            .into_iter()
+            .map(|p| {
+                let bytes = fs::read(&p).expect("read");
+                (p, bytes)
+            })
+            .collect();
+        assert_eq!(
+            plant_entries(&cache, &plant),
+            layers,
+            "{what}: one entry per layer"
+        );
+
+        // Run with a deadline: an entry that blocks must fail the test, not hang it.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .env_remove("CI")
+            .env_remove("STRATA_TRACE")
+            .env("STRATA_CACHE_DIR", &cache)
+            .args(["analyze", "--cache", "--format", "json"])
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{what}: strata still runs after 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("output");
+        let stderr = String::from_utf8(out.stderr).expect("utf-8");
+        assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+        // The same analysis; its warnings are the ones on stderr.
+        let mut json: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let warnings = json["warnings"].take();
+        assert_eq!(warnings.as_array().map(Vec::len), Some(layers), "{what}");
+        json["warnings"] = Value::Array(Vec::new());
+        assert!(json == cold.json(), "{what}: the analysis differs");
+        let ignored = stderr
+            .lines()
+            .filter(|l| {
+                l.starts_with("strata: warning: layer ") && l.contains("cache entry ignored")
+            })
+            .count();
+        assert_eq!(ignored, layers, "{what}: one warning per layer:\n{stderr}");
+        if what == "huge" {
+            assert!(
+                stderr.contains("over the"),
+                "{what}: names the size cap:\n{stderr}"
+            );
+        }
+        // The entries were rewritten in place of what was planted; a link's target is unchanged.
+        for (p, bytes) in &saved {
+            assert_eq!(
+                &fs::read(p).expect("read"),
+                bytes,
+                "{what}: {}",
+                p.display()
+            );
+        }
+        assert_eq!(files_under(&cache).len(), layers, "{what}: rewritten");
+        for p in files_under(&outside) {
+            fs::remove_file(p).expect("rm");
+        }
+    }
+}
