@@ -434,14 +434,24 @@ mod tests;
 
 /// [`crate::fuzzing`]'s way into an OCI layout held in memory.
 #[doc(hidden)]
-pub fn oci_load_for_fuzzing(store: Arc<dyn crate::image::BlobStore>, format: Format) -> Result<Image> {
+pub fn oci_load_for_fuzzing(
+    store: Arc<dyn crate::image::BlobStore>,
+    format: Format,
+) -> Result<Image> {
     oci::load(store, format, None, None)
 }
 
 /// [`crate::fuzzing`]'s way into a streamed archive held in memory.
 #[doc(hidden)]
 pub fn stream_load_for_fuzzing(data: &[u8]) -> Result<Image> {
-    stream::load(data, "fuzz", None, None, crate::layer::ScanOptions::default(), false)
+    stream::load(
+        data,
+        "fuzz",
+        None,
+        None,
+        crate::layer::ScanOptions::default(),
+        false,
+    )
 }
 
 /// [`crate::fuzzing`]'s way into the registry's text parsers: a reference and a challenge.
