@@ -17,6 +17,7 @@ use strata::analysis::Analysis;
 use strata::ci::{self, CiFlags, Metrics, Rules};
 use strata::engine::{self, LoadOptions, Progress};
 use strata::layer::ScanOptions;
+use strata::report::escape;
 use strata::source::{self, OpenOptions};
 
 /// Exit codes are an API: 0 pass, 1 a rule failed, 2 could not analyse.
@@ -37,6 +38,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// The error and its context as one line, every control character from an image (or from the
+/// user's arguments) escaped: a line break in a message never starts a new line.
 fn one_line(e: &anyhow::Error) -> String {
     // The library's errors already name the thing; context adds where it came from.
     let parts: Vec<String> = e.chain().map(ToString::to_string).collect();
@@ -46,7 +49,7 @@ fn one_line(e: &anyhow::Error) -> String {
             out.push(p);
         }
     }
-    out.join(": ").replace('\n', " ")
+    escape::text(&out.join(": ")).into_owned()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -273,8 +276,10 @@ fn listed_paths(output: &OutputArgs) -> Option<usize> {
 /// Writes the JSON analysis to `--json FILE` if asked.
 fn write_json_file(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     if let Some(path) = &output.json {
-        let text = serde_json::to_string_pretty(a)?;
-        std::fs::write(path, text + "\n").with_context(|| path.display().to_string())?;
+        let mut text = Vec::new();
+        escape::write_json(&mut text, a)?;
+        text.push(b'\n');
+        std::fs::write(path, text).with_context(|| path.display().to_string())?;
     }
     Ok(())
 }
@@ -283,7 +288,7 @@ fn print(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match output.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, a)?;
+            escape::write_json(&mut out, a)?;
             writeln!(out)?;
         }
         Format::Text => {
@@ -297,7 +302,7 @@ fn print(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
 fn warn_all(a: &Analysis) {
     let mut err = io::stderr().lock();
     for w in &a.warnings {
-        let _ = writeln!(err, "strata: warning: {w}");
+        let _ = writeln!(err, "strata: warning: {}", escape::text(w));
     }
 }
 
@@ -326,7 +331,7 @@ fn run_ci(
     let cwd = std::env::current_dir().context("current directory")?;
     let rules = Rules::resolve(&flags, &cwd)?;
     for w in &rules.warnings {
-        eprintln!("strata: warning: {w}");
+        eprintln!("strata: warning: {}", escape::text(w));
     }
     let a = load(image, load_args, listed_paths(output))?;
     warn_all(&a);
@@ -346,7 +351,7 @@ fn run_ci(
     write_json_file(&a, output)?;
     let mut out = io::stdout().lock();
     if output.format == Format::Json {
-        serde_json::to_writer_pretty(&mut out, &ci_json(&a, &outcomes))?;
+        escape::write_json(&mut out, &ci_json(&a, &outcomes))?;
         writeln!(out)?;
     } else {
         let name = match args.metrics {
@@ -442,9 +447,9 @@ fn run_compare(
     match args.format.unwrap_or(cli::CompareFormat::Text) {
         cli::CompareFormat::Json => {
             for w in &c.warnings {
-                eprintln!("strata: warning: {w}");
+                eprintln!("strata: warning: {}", escape::text(w));
             }
-            serde_json::to_writer_pretty(&mut out, &c)?;
+            escape::write_json(&mut out, &c)?;
             writeln!(out)?;
         }
         cli::CompareFormat::Text => strata::report::compare::write_text(

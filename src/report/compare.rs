@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::escape::text;
 use super::{percent, short_command, size};
 use crate::analysis::compare::{
     Alignment, Comparison, CountBytes, Delta, FileChange, FileDiff, Group, LayerRow,
@@ -114,8 +115,8 @@ fn layer_summary(c: &Comparison) -> String {
 
 /// Writes the comparison as text.
 pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::Result<()> {
-    writeln!(w, "A  {}", image_line(&c.a))?;
-    writeln!(w, "B  {}", image_line(&c.b))?;
+    writeln!(w, "A  {}", text(&image_line(&c.a)))?;
+    writeln!(w, "B  {}", text(&image_line(&c.b)))?;
     writeln!(w)?;
     let t = &c.totals;
     writeln!(w, "{:<14}{:>12}  {:>12}  Difference", "", "A", "B")?;
@@ -142,12 +143,13 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
             row_command(row).map_or_else(|| "(no history)".to_string(), |s| short_command(s, 56));
         writeln!(
             w,
-            "{:>3} {:>3}  {:>10}  {:>10}  {:>11}  {cmd}",
+            "{:>3} {:>3}  {:>10}  {:>10}  {:>11}  {}",
             idx(&row.a),
             idx(&row.b),
             sz(&row.a),
             sz(&row.b),
-            row_difference(row)
+            row_difference(row),
+            text(&cmd)
         )?;
     }
     writeln!(w)?;
@@ -191,7 +193,7 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
         )?;
     }
     writeln!(w)?;
-    writeln!(w, "Verdict: {}", c.verdict)?;
+    writeln!(w, "Verdict: {}", text(&c.verdict))?;
     if let Some(l) = &c.limit {
         writeln!(
             w,
@@ -203,7 +205,7 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
         )?;
     }
     for warning in &c.warnings {
-        writeln!(w, "warning: {warning}")?;
+        writeln!(w, "warning: {}", text(warning))?;
     }
     Ok(())
 }
@@ -231,7 +233,7 @@ fn write_groups(
             w,
             "  {:>11}  {a:>5} {r:>5} {ch:>5} {m:>5}  {indent}{}",
             signed_size(g.delta_bytes),
-            g.path
+            text(&g.path)
         )?;
         let deepest = level >= opt.depth || g.groups.is_empty();
         if !deepest {
@@ -257,7 +259,7 @@ fn write_groups(
                     "  {:>11}  {:<23}  {indent}  {}",
                     signed_size(file.delta_bytes),
                     change_name(file.change),
-                    file.path
+                    text(&file.path)
                 )?;
             }
             if files.len() > take(&files, opt.top).len() {
@@ -287,16 +289,15 @@ fn write_groups(
     Ok(())
 }
 
-/// Escapes text for a Markdown table cell: GitHub splits cells at `|` even inside code spans
-/// unless it is escaped (and drops the backslash there too); a code span cannot hold a backtick.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('`', "'")
-        .replace(['\n', '\r'], " ")
+/// Escapes text for a Markdown table cell: controls spelled out as everywhere ([`text`]);
+/// GitHub splits cells at `|` even inside code spans unless it is escaped (and drops the
+/// backslash there too); a code span cannot hold a backtick.
+fn cell(s: &str) -> String {
+    text(s).replace('|', "\\|").replace('`', "'")
 }
 
-fn code(text: &str) -> String {
-    format!("`{}`", cell(text))
+fn code(s: &str) -> String {
+    format!("`{}`", cell(s))
 }
 
 fn count_cell(cb: &CountBytes) -> String {

@@ -1,6 +1,7 @@
 //! Printers: they read an [`Analysis`](crate::analysis::Analysis) and write it out.
 
 pub mod compare;
+pub mod escape;
 pub mod text;
 
 /// Bytes for people: SI units as dive prints them (`1.2 MB`).

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::escape::text;
 use super::{percent, short_command, size};
 use crate::analysis::Analysis;
 use crate::ci::{self, RuleOutcome, Status};
@@ -30,7 +31,7 @@ fn write_findings(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()>
         top.min(a.findings.len())
     };
     for f in a.findings.iter().take(shown) {
-        writeln!(w, "  {:>10}  {}", size(f.bytes), f.message)?;
+        writeln!(w, "  {:>10}  {}", size(f.bytes), text(&f.message))?;
     }
     Ok(())
 }
@@ -42,12 +43,12 @@ fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         source.push_str(&format!(", {r}"));
     }
     source.push(')');
-    writeln!(w, "Image        {source}")?;
+    writeln!(w, "Image        {}", text(&source))?;
     if let Some(p) = &img.platform {
-        writeln!(w, "Platform     {p}")?;
+        writeln!(w, "Platform     {}", text(p))?;
     }
     if let Some(d) = &img.manifest_digest {
-        writeln!(w, "Manifest     {d}")?;
+        writeln!(w, "Manifest     {}", text(d))?;
     }
     writeln!(
         w,
@@ -74,7 +75,7 @@ fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 50));
         writeln!(
             w,
-            "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>5} {:>5} {:>5}  {command}",
+            "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>5} {:>5} {:>5}  {}",
             l.index,
             size(l.shipped_bytes),
             size(l.compressed_bytes),
@@ -83,6 +84,7 @@ fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             l.added,
             l.modified + l.metadata_only,
             l.removed,
+            text(&command),
         )?;
     }
     writeln!(
@@ -150,7 +152,7 @@ fn write_paths(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
             p.copies,
             p.cause.as_str(),
             layers,
-            p.path
+            text(&p.path)
         )?;
     }
     Ok(())
@@ -183,10 +185,11 @@ pub fn write_ci(
     writeln!(
         w,
         "Image: {} ({} layers)",
-        a.image.source, a.image.layer_count
+        text(&a.image.source),
+        a.image.layer_count
     )?;
     match config {
-        Some(p) => writeln!(w, "Rules: {}", p.display())?,
+        Some(p) => writeln!(w, "Rules: {}", text(&p.display().to_string()))?,
         None => writeln!(w, "Rules: defaults (no .dive-ci)")?,
     }
     writeln!(w, "Metrics: {metrics_name}")?;
@@ -223,7 +226,7 @@ pub fn write_ci(
                 "SKIP"
             }
         };
-        writeln!(w, "  {tag}: {}: {}", o.rule.dive_name(), o.message)?;
+        writeln!(w, "  {tag}: {}: {}", o.rule.dive_name(), text(&o.message))?;
     }
     if fail > 0 && !a.waste.paths.is_empty() {
         writeln!(w, "Top offenders:")?;
@@ -233,7 +236,7 @@ pub fn write_ci(
                 "  {:>10}  {:<13}  {}",
                 size(p.wasted_bytes),
                 p.cause.as_str(),
-                p.path
+                text(&p.path)
             )?;
         }
     }

@@ -15,6 +15,7 @@ use crate::engine::Progress;
 use crate::report::compare::{
     change_name, image_line, row_command, row_difference, signed_size, totals_rows,
 };
+use crate::report::escape::text;
 use crate::report::{short_command, size};
 
 const ADDED: Color = Color::Green;
@@ -60,14 +61,14 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
 
 /// `label  source (format, ref)`, its start elided to fit one line.
 fn image_fit(label: &str, side: &crate::analysis::compare::Side, width: usize) -> Line<'static> {
-    let text = image_line(side);
+    let line = text(&image_line(side)).into_owned();
     let room = width.saturating_sub(label.len() + 3);
-    let n = text.chars().count();
+    let n = line.chars().count();
     let shown = if n > room && room > 0 {
-        let tail: String = text.chars().skip(n - (room - 1)).collect();
+        let tail: String = line.chars().skip(n - (room - 1)).collect();
         format!("…{tail}")
     } else {
-        text
+        line
     };
     Line::from(vec![
         Span::raw(format!("{label}  ")).bold(),
@@ -86,7 +87,7 @@ fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
     for [name, a, b, d] in totals_rows(&c.totals) {
         lines.push(Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}")));
     }
-    for l in wrap_words(&format!("Verdict: {}", c.verdict), width) {
+    for l in wrap_words(&format!("Verdict: {}", text(&c.verdict)), width) {
         lines.push(Line::from(l).bold());
     }
     if let Some(l) = &c.limit {
@@ -110,7 +111,7 @@ fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
             1 => String::new(),
             n => format!(" (and {} more)", n - 1),
         };
-        for l in wrap_words(&format!("warning: {first}{more}"), width) {
+        for l in wrap_words(&format!("warning: {}{more}", text(first)), width) {
             lines.push(Line::from(l).fg(Color::Yellow));
         }
     }
@@ -221,7 +222,7 @@ fn draw_layers(frame: &mut Frame, s: &State, area: Rect) {
         };
         let cmd = row_command(row).map_or_else(
             || "(no history)".to_string(),
-            |c| short_command(c, cmd_width),
+            |c| text(&short_command(c, cmd_width)).into_owned(),
         );
         let mut style = row_style(row);
         if i == s.layers.selected {
@@ -259,9 +260,10 @@ fn draw_details(frame: &mut Frame, s: &State, area: Rect) {
     };
     let b = block(format!(" Layer: {how} "), false);
     let command = |l: &crate::analysis::compare::LayerInfo| {
-        l.created_by
-            .as_deref()
-            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 1000))
+        l.created_by.as_deref().map_or_else(
+            || "(no history)".to_string(),
+            |c| text(&short_command(c, 1000)).into_owned(),
+        )
     };
     let side = |name: &str, l: &Option<crate::analysis::compare::LayerInfo>| match l {
         Some(l) => Line::from(format!("{name} {}  {}", l.index, command(l))),
@@ -329,7 +331,7 @@ fn tree_line(s: &State, node: &Node, depth: usize) -> Line<'static> {
             let mut spans = vec![Span::raw(format!("{:>10}  ", signed_size(g.delta_bytes)))];
             spans.extend(counts(g));
             spans.push(Span::raw(format!("  {indent}{marker} ")));
-            spans.push(Span::raw(name.to_string()).bold());
+            spans.push(Span::raw(text(name).into_owned()).bold());
             Line::from(spans)
         }
         Node::File(p, _) => {
@@ -346,7 +348,7 @@ fn tree_line(s: &State, node: &Node, depth: usize) -> Line<'static> {
                 Span::raw(format!("{:>10}  ", signed_size(f.delta_bytes))),
                 Span::styled(format!("{:<20}", change_name(f.change)), style),
                 Span::raw(format!("  {indent}  ")),
-                Span::styled(relative(&f.path, &g.path).to_string(), style),
+                Span::styled(text(relative(&f.path, &g.path)).into_owned(), style),
                 Span::raw(extra).dim(),
             ])
         }
@@ -448,7 +450,7 @@ fn draw_help(frame: &mut Frame, s: &State) {
         let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
         lines.push(Line::from(format!(
             "  {:<18} {}",
-            keys.join(", "),
+            text(&keys.join(", ")),
             action.describe()
         )));
     }
@@ -505,7 +507,7 @@ pub fn draw_loading(frame: &mut Frame, sides: &[Loading<'_>; 2], comparing: bool
         };
         let gauge = Gauge::default()
             .block(block(
-                format!(" Reading {}: {} ", side.label, side.source),
+                format!(" Reading {}: {} ", side.label, text(side.source)),
                 true,
             ))
             .gauge_style(Style::new().fg(Color::LightBlue))

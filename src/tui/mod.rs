@@ -169,14 +169,15 @@ pub fn replay(
     Ok(screen_text(terminal.backend().buffer()))
 }
 
-/// A buffer as plain text, trailing spaces trimmed.
+/// A buffer as plain text, trailing spaces trimmed. The views escape what they draw from the
+/// image; a cell holding a control character anyway is printed escaped too.
 pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
     let area = buffer.area;
     let mut out = String::new();
     for y in 0..area.height {
         let mut line = String::new();
         for x in 0..area.width {
-            line.push_str(buffer[(x, y)].symbol());
+            line.push_str(&crate::report::escape::text(buffer[(x, y)].symbol()));
         }
         out.push_str(line.trim_end());
         out.push('\n');

@@ -11,6 +11,7 @@ use super::keymap::Action;
 use super::tree::{Diff, Mode, Row, Sort};
 use crate::layer::Kind;
 use crate::overlay::{Change, Meta};
+use crate::report::escape::{self, text};
 use crate::report::{percent, short_command, size};
 
 /// Splits the screen: layers, layer details, image and wasted paths on the left; the tree on
@@ -77,7 +78,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Popup::History(node)) => draw_history(frame, app, *node),
         Some(Popup::ConfirmOverwrite(path)) => {
             let text = vec![
-                Line::from(format!("{} exists.", path.display())),
+                Line::from(format!("{} exists.", text(&path.display().to_string()))),
                 Line::from("Overwrite it? y / n"),
             ];
             popup(frame, "Export", text, 60, 4);
@@ -115,6 +116,7 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
             .created_by
             .as_deref()
             .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 200));
+        let cmd = text(&cmd).into_owned();
         let mut style = Style::new();
         if l.index == app.layers.selected {
             style = style.add_modifier(Modifier::REVERSED);
@@ -150,8 +152,9 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
         return;
     };
     let short = |d: &Option<String>| {
-        d.as_deref()
-            .map_or("-".to_string(), |d| d.chars().take(7 + 12).collect())
+        d.as_deref().map_or("-".to_string(), |d| {
+            text(&d.chars().take(7 + 12).collect::<String>()).into_owned()
+        })
     };
     let compression = match l.compression {
         crate::layer::Compression::None => "uncompressed",
@@ -185,7 +188,7 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
         Line::from(format!("DiffID {}", short(&l.diff_id))),
         Line::from(format!(
             "Command: {}",
-            l.created_by.as_deref().unwrap_or("(no history)").trim()
+            text(l.created_by.as_deref().unwrap_or("(no history)").trim())
         )),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
@@ -255,7 +258,7 @@ fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
             size(p.wasted_bytes),
             cause,
             layers.join(","),
-            p.path
+            text(&p.path)
         ));
         if i == app.wasted.selected && focused {
             line = line.style(Style::new().add_modifier(Modifier::REVERSED));
@@ -318,7 +321,7 @@ fn tree_line(app: &App, row: &Row) -> Line<'static> {
     }
     prefix.push_str(if row.last { "└── " } else { "├── " });
     spans.push(Span::raw(prefix));
-    let name = String::from_utf8_lossy(fs.name(row.node)).into_owned();
+    let name = escape::bytes(fs.name(row.node));
     let mut style = diff_style(row.diff);
     if row.matched {
         style = style.add_modifier(Modifier::UNDERLINED);
@@ -332,7 +335,7 @@ fn tree_line(app: &App, row: &Row) -> Line<'static> {
         if m.kind == Kind::Symlink
             && let Some(t) = fs.link_target(m)
         {
-            spans.push(Span::raw(format!(" → {}", String::from_utf8_lossy(t))));
+            spans.push(Span::raw(format!(" → {}", escape::bytes(t))));
         }
         if m.hardlink {
             spans.push(Span::raw(" (hard link)").dim());
@@ -365,8 +368,8 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
         String::new()
     } else {
         format!(
-            " — filter {:?}: {} matches",
-            app.filter_text(),
+            " — filter \"{}\": {} matches",
+            text(app.filter_text()),
             app.tree.match_count
         )
     };
@@ -457,11 +460,11 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         };
         Line::from(vec![
             Span::styled(format!("{label}: "), Style::new().bold()),
-            Span::raw(format!("{}█", input.text)),
+            Span::raw(format!("{}█", text(&input.text))),
             Span::raw(extra).dim(),
         ])
     } else if let Some(msg) = &app.message {
-        Line::from(msg.clone()).fg(Color::Yellow)
+        Line::from(text(msg).into_owned()).fg(Color::Yellow)
     } else {
         let mut spans = Vec::new();
         for (key, label) in status_keys(app) {
@@ -472,7 +475,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             spans.push(Span::styled(
                 format!(
                     "filter: {} ({} matches)",
-                    app.filter_text(),
+                    text(app.filter_text()),
                     app.tree.match_count
                 ),
                 Style::new().fg(Color::Yellow),
@@ -515,7 +518,10 @@ fn draw_help(frame: &mut Frame, app: &App) {
         }
         let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
         items.push(Line::from(vec![
-            Span::styled(format!("{:<13}", keys.join(", ")), Style::new().bold()),
+            Span::styled(
+                format!("{:<13}", text(&keys.join(", "))),
+                Style::new().bold(),
+            ),
             Span::raw(format!(" {}", action.describe())),
         ]));
     }
@@ -549,7 +555,7 @@ fn draw_help(frame: &mut Frame, app: &App) {
 
 fn draw_history(frame: &mut Frame, app: &App, node: crate::overlay::NodeId) {
     let fs = &app.loaded.fs;
-    let mut lines = vec![Line::from(fs.path(node)).bold()];
+    let mut lines = vec![Line::from(text(&fs.path(node)).into_owned()).bold()];
     lines.push(
         Line::from(format!(
             "{:>5}  {:<10} {:>10}  {}",
@@ -616,7 +622,7 @@ pub fn draw_loading(
         (done as f64 / total as f64).clamp(0.0, 1.0)
     };
     let gauge = Gauge::default()
-        .block(block(format!(" Reading {source} "), true))
+        .block(block(format!(" Reading {} ", text(source)), true))
         .gauge_style(Style::new().fg(Color::LightBlue))
         .ratio(ratio)
         .label(format!(

@@ -1,0 +1,320 @@
+//! Text from an image made safe to print: file names, `created_by`, comments, tags and the
+//! messages built from them reach a terminal or a CI log only through [`text`] (or, for JSON,
+//! through [`write_json`]), applied where the text is printed, not where it is made.
+//!
+//! An image is written by strangers; printed raw, a name holding `ESC ] 0 ; … BEL` sets the
+//! window title, `ESC [2J` clears the screen, a `\r` or `\n` rewrites or adds a line (a fake
+//! "all checks passed" in a CI log), and a bidi override (Trojan Source, CVE-2021-42574) makes a
+//! name read differently than it is. Escaped, each such character shows as a short visible
+//! spelling:
+//!
+//! | character | shown as |
+//! |---|---|
+//! | tab, line feed, carriage return | `\t`, `\n`, `\r` |
+//! | other C0 controls (U+0000–U+001F), DEL (U+007F) | `\x1b`, `\x7f`: two lower-case hex digits |
+//! | C1 controls (U+0080–U+009F; some terminals obey U+009B as CSI) | `\u{9b}` |
+//! | bidi embeddings, overrides, isolates and marks: U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C | `\u{202e}` |
+//! | line and paragraph separators U+2028, U+2029 (new lines to some viewers) | `\u{2028}` |
+//!
+//! A backslash stays as it is (shell commands are full of them) unless it stands before `\`,
+//! `x`, `u`, `n`, `r`, `t` or before an escaped character: then it is doubled. So the spelling
+//! is unambiguous — `\x1b` is always an escaped ESC, a name holding the four characters
+//! `\x1b` shows as `\\x1b` — and `sed 's/\.$//'` still reads as written. Every line strata
+//! prints is therefore exactly one line, whatever the image holds; the report's own line breaks
+//! and table layout are the printer's, never the image's.
+//!
+//! JSON keeps every string exact: serde_json escapes C0 controls, `"` and `\`; [`write_json`]
+//! adds `\u00XX` (or `\uXXXX`) for the other characters above, which a JSON reader decodes back
+//! to the same string.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io;
+
+/// Whether `c` is escaped by [`text`]: C0, DEL, C1, the bidi controls and the line separators.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() // Cc: U+0000–U+001F, U+007F, U+0080–U+009F
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `s` with every unsafe character spelled out (see the module documentation); borrowed when
+/// nothing needed it. The result holds no control character and no line break.
+pub fn text(s: &str) -> Cow<'_, str> {
+    if !changes(s) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let before_escape = chars
+                    .peek()
+                    .is_some_and(|&n| is_escape_letter(n) || is_unsafe(n));
+                out.push_str(if before_escape { "\\\\" } else { "\\" });
+            }
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if is_unsafe(c) && u32::from(c) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether [`text`] changes `s`: an unsafe character, or a backslash before an escape letter.
+fn changes(s: &str) -> bool {
+    let mut after_backslash = false;
+    for c in s.chars() {
+        if is_unsafe(c) || (after_backslash && is_escape_letter(c)) {
+            return true;
+        }
+        after_backslash = c == '\\';
+    }
+    false
+}
+
+/// The characters that follow the backslash of an escape.
+fn is_escape_letter(c: char) -> bool {
+    matches!(c, '\\' | 'x' | 'u' | 'n' | 'r' | 't')
+}
+
+/// [`text`] of bytes that may not be UTF-8 (a name from a tar): invalid sequences become U+FFFD.
+pub fn bytes(b: &[u8]) -> String {
+    text(&String::from_utf8_lossy(b)).into_owned()
+}
+
+/// A serde_json formatter that also escapes DEL, C1 and the bidi and separator characters
+/// (as `\u007f`, `\u009b`, `\u202e`): the rest of the formatting is `F`'s.
+pub struct SafeFormatter<F>(pub F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeFormatter<F> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // serde_json has already taken out C0, `"` and `\`: what is left is escaped here.
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                write!(w, "\\u{:04x}", u32::from(c))?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Writes `value` as pretty JSON (as `serde_json::to_writer_pretty`) with every unsafe
+/// character escaped, so the output holds none of them raw and decodes to the same strings.
+pub fn write_json<W: io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let formatter = SafeFormatter(serde_json::ser::PrettyFormatter::new());
+    value.serialize(&mut serde_json::Serializer::with_formatter(w, formatter))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The inverse of `text`, written from the module's table: proves the spelling is
+    /// unambiguous on the cases below.
+    fn unescape(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.peek().copied() {
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('r') => {
+                    chars.next();
+                    out.push('\r');
+                }
+                Some('t') => {
+                    chars.next();
+                    out.push('\t');
+                }
+                Some('x') => {
+                    chars.next();
+                    let hex: String = chars.by_ref().take(2).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                Some('u') => {
+                    chars.next();
+                    assert_eq!(chars.next(), Some('{'));
+                    let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                _ => out.push('\\'),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn controls_are_spelled_out() {
+        let cases = [
+            ("plain/path.txt", "plain/path.txt"),
+            ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),
+            ("\x1b[2J", "\\x1b[2J"),
+            ("a\rb\nc\td", "a\\rb\\nc\\td"),
+            ("\0\x7f", "\\x00\\x7f"),
+            ("\u{9b}31m", "\\u{9b}31m"),
+            ("\u{85}", "\\u{85}"),
+            ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
+            (
+                "\u{2066}\u{2069}\u{200e}\u{200f}\u{61c}",
+                "\\u{2066}\\u{2069}\\u{200e}\\u{200f}\\u{61c}",
+            ),
+            ("line\u{2028}sep", "line\\u{2028}sep"),
+            // Not controls: printable Unicode, joiners, the replacement character.
+            (
+                "café 日本 👩\u{200d}💻 \u{fffd}",
+                "café 日本 👩\u{200d}💻 \u{fffd}",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(text(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn backslashes_double_only_where_they_would_read_as_an_escape() {
+        assert_eq!(text(r"sed 's/\.$//' a\b"), r"sed 's/\.$//' a\b");
+        assert_eq!(text(r"printf 'a\n'"), r"printf 'a\\n'");
+        assert_eq!(text(r"\x1b"), r"\\x1b");
+        assert_eq!(text("\\\x1b"), r"\\\x1b");
+        assert_eq!(text(r"C:\\dir\"), r"C:\\\dir\");
+        assert!(matches!(text(r"no\escape"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_spelling_is_unambiguous() {
+        let inputs = [
+            "\x1b]0;t\x07",
+            r"\x1b",
+            "\\\x1b",
+            r"\\x",
+            "a\\",
+            "\\",
+            "\\\\\n",
+            r"\u{9b}",
+            "\u{9b}",
+            "x\\\u{202e}\\y\\",
+            "tab\t\\t",
+        ];
+        for s in inputs {
+            let shown = text(s);
+            assert!(!shown.chars().any(is_unsafe), "{shown:?}");
+            assert_eq!(unescape(&shown), s, "{s:?} shown as {shown:?}");
+        }
+        // Distinct inputs, distinct spellings.
+        let shown: std::collections::HashSet<String> =
+            inputs.iter().map(|s| text(s).into_owned()).collect();
+        assert_eq!(shown.len(), inputs.len());
+    }
+
+    #[test]
+    fn padding_applies_to_the_escaped_text() {
+        assert_eq!(format!("[{:<6}]", text("a\tb")), "[a\\tb  ]");
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_and_decodes_back() {
+        let value = serde_json::json!({
+            "name\u{202e}": ["\x1b[2J\r\n\u{9b}1m\u{7f}", "\u{2066}x\u{2069}", "plain é \\ \""],
+        });
+        let mut out = Vec::new();
+        write_json(&mut out, &value).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.chars().any(|c| is_unsafe(c) && c != '\n'),
+            "raw control in {text:?}"
+        );
+        for spelled in [
+            "\\u202e", "\\u001b", "\\u009b", "\\u007f", "\\u2066", "\\r", "\\n",
+        ] {
+            assert!(text.contains(spelled), "{spelled} in {text}");
+        }
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+        // The layout is serde_json's pretty one.
+        assert_eq!(
+            text.replace("\\u202e", "\u{202e}")
+                .replace("\\u009b", "\u{9b}")
+                .replace("\\u007f", "\u{7f}")
+                .replace("\\u2066", "\u{2066}")
+                .replace("\\u2069", "\u{2069}"),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+    }
+}
