@@ -1293,3 +1293,375 @@ fn cache_entries_that_are_fifos_links_or_huge_are_ignored() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Terminal injection: text from an image reaches stdout and stderr only escaped.
+
+/// What an attacker puts in names, commands and tags: a window title (OSC 0), a screen clear
+/// (CSI 2J), a CSI as the C1 control U+009B, a bare carriage return and line feed that fake a
+/// line of strata's own, DEL, and a bidi override (U+202E) that makes `exe.txt` read `txt.exe`.
+const HOSTILE: [&str; 6] = [
+    "title\x1b]0;pwned\x07",
+    "clear\x1b[2Jgone",
+    "csi\u{9b}31mred",
+    "cr\rall checks passed",
+    "nl\nstrata: all checks passed\x7f",
+    "bidi\u{202e}txt.exe",
+];
+
+/// How the escaped forms of [`HOSTILE`] read (the spelling `report::escape` documents).
+const SHOWN: [&str; 6] = [
+    r"title\x1b]0;pwned\x07",
+    r"clear\x1b[2Jgone",
+    r"csi\u{9b}31mred",
+    r"cr\rall checks passed",
+    r"nl\nstrata: all checks passed\x7f",
+    r"bidi\u{202e}txt.exe",
+];
+
+/// A character that must never reach the terminal raw, defined here from the issue's list
+/// (independently of strata's own table): C0 but the printer's own line feed, DEL, C1, and
+/// the bidi embeddings, overrides and isolates.
+fn raw_control(c: char) -> bool {
+    let u = u32::from(c);
+    (u < 0x20 && c != '\n')
+        || (0x7f..=0x9f).contains(&u)
+        || (0x202a..=0x202e).contains(&u)
+        || (0x2066..=0x2069).contains(&u)
+}
+
+/// Asserts that `out` holds no raw control character, naming the first one found.
+fn assert_no_raw_control(what: &str, out: &str) {
+    if let Some((i, c)) = out.char_indices().find(|&(_, c)| raw_control(c)) {
+        let from = out[..i].char_indices().rev().nth(40).map_or(0, |(j, _)| j);
+        panic!("{what}: raw {c:?} at byte {i}, after {:?}", &out[from..i]);
+    }
+}
+
+/// A two-layer OCI layout built from a copy of `overlay-oci`: layer 0 ships a file under
+/// every [`HOSTILE`] name, layer 1 ships them again with other bytes (so each is a wasted,
+/// overwritten path) plus a hard link named and pointing with control characters to nothing
+/// (a warning). The history's `created_by` and `comment` and the reference name in
+/// `index.json` hold control characters too.
+fn hostile_image() -> &'static std::path::Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::copy_of("overlay-oci", dir.path());
+        let layer = |fill: u8, link: bool| {
+            let mut b = tar::Builder::new(Vec::new());
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, "evil/", std::io::empty())
+                .expect("dir");
+            for (i, name) in HOSTILE.iter().enumerate() {
+                let data = vec![fill; 1000 * (i + 1)];
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                h.set_size(data.len() as u64);
+                b.append_data(&mut h, format!("evil/{name}"), data.as_slice())
+                    .expect("file");
+            }
+            if link {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                b.append_link(&mut h, format!("evil/link{}", HOSTILE[1]), HOSTILE[0])
+                    .expect("link");
+            }
+            b.into_inner().expect("tar")
+        };
+        let tars = [layer(b'a', false), layer(b'b', true)];
+        let mut config = layout.config();
+        config["rootfs"]["diff_ids"] = tars.iter().map(|t| common::sha256(t)).collect();
+        config["history"] = serde_json::json!([
+            {"created_by": format!("/bin/sh -c echo {}", HOSTILE.join(" ")),
+             "comment": HOSTILE.join(" ")},
+            {"created_by": format!("RUN {} {}", HOSTILE[1], HOSTILE[3]), "comment": HOSTILE[5]},
+        ]);
+        let (config_digest, config_size) =
+            layout.write_blob(&serde_json::to_vec(&config).expect("json"));
+        let mut manifest = layout.manifest();
+        manifest["config"]["digest"] = config_digest.into();
+        manifest["config"]["size"] = config_size.into();
+        manifest["layers"] = tars
+            .iter()
+            .map(|t| {
+                let (digest, size) = layout.write_blob(t);
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest,
+                    "size": size,
+                })
+            })
+            .collect();
+        layout.put_manifest(&manifest);
+        let mut index = layout.index();
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] =
+            format!("tag{}{}", HOSTILE[0], HOSTILE[5]).into();
+        fs::write(
+            layout.dir.join("index.json"),
+            serde_json::to_vec(&index).expect("json"),
+        )
+        .expect("write index.json");
+        dir
+    });
+    // `copy_of` puts the layout at DIR/overlay-oci.
+    Box::leak(dir.path().join("overlay-oci").into_boxed_path())
+}
+
+fn hostile_arg() -> String {
+    hostile_image().to_str().expect("utf-8 path").to_string()
+}
+
+/// Runs strata, asserts its exit code, that neither stream holds a raw control character and
+/// that stdout shows every name escaped.
+fn assert_escaped_run(what: &str, args: &[&str], code: i32) -> Run {
+    let r = run(strata().args(args));
+    r.expect_code(code);
+    assert_no_raw_control(&format!("{what}: stdout"), &r.stdout);
+    assert_no_raw_control(&format!("{what}: stderr"), &r.stderr);
+    r
+}
+
+#[test]
+fn hostile_names_commands_and_tags_are_escaped_in_the_text_reports() {
+    let img = hostile_arg();
+    let text = assert_escaped_run("analyze", &["analyze", &img, "--top", "0"], 0);
+    for shown in SHOWN {
+        assert!(
+            text.stdout.contains(&format!("evil/{shown}")),
+            "analyze shows {shown}:\n{}",
+            text.stdout
+        );
+    }
+    // The tag in the header, the command in the layer table (cut at 50 characters), the
+    // warning of the dangling hard link on stderr, one line.
+    assert!(
+        text.stdout
+            .contains(&format!("tag{}{}", SHOWN[0], SHOWN[5])),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(r"echo title\x1b]0;pwned\x07"),
+        "{}",
+        text.stdout
+    );
+    // A command column collapses white space (`\r` included) before escaping.
+    assert!(
+        text.stdout
+            .contains(r"RUN clear\x1b[2Jgone cr all checks passed"),
+        "{}",
+        text.stdout
+    );
+    let warning = text
+        .stderr
+        .lines()
+        .find(|l| l.contains("evil/link"))
+        .unwrap_or_else(|| panic!("no warning for the hard link: {}", text.stderr));
+    assert!(warning.starts_with("strata: warning: "), "{warning}");
+    assert!(
+        warning.contains(&format!("evil/link{}", SHOWN[1])) && warning.contains(SHOWN[0]),
+        "{warning}"
+    );
+    // Every line of stdout is the report's: none starts with text from the image.
+    assert!(
+        !text
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("strata:") || l.starts_with("all checks")),
+        "{}",
+        text.stdout
+    );
+
+    let ci = assert_escaped_run(
+        "ci",
+        &["ci", &img, "--lowestEfficiency", "0.99", "--top", "10"],
+        1,
+    );
+    assert!(ci.stdout.contains("Top offenders:"), "{}", ci.stdout);
+    for shown in SHOWN {
+        assert!(ci.stdout.contains(&format!("evil/{shown}")), "ci: {shown}");
+    }
+}
+
+/// JSON keeps the strings exact: escaped on the wire (serde_json's `\u001b`, and `\u009b`,
+/// `\u202e`, `\u007f`, which it would leave raw), the same strings once parsed.
+#[test]
+fn hostile_strings_are_escaped_in_json_and_decode_to_the_image_bytes() {
+    let img = hostile_arg();
+    let out = tempfile::tempdir().expect("tempdir");
+    let file = out.path().join("a.json");
+    let file_arg = file.to_str().expect("utf-8");
+    for (what, args, code) in [
+        (
+            "analyze",
+            vec![
+                "analyze", &img, "--format", "json", "--top", "0", "--json", file_arg,
+            ],
+            0,
+        ),
+        (
+            "ci",
+            vec!["ci", &img, "--format", "json", "--lowestEfficiency", "0.99"],
+            1,
+        ),
+    ] {
+        let r = assert_escaped_run(what, &args, code);
+        for spelled in ["\\u001b", "\\u009b", "\\u202e", "\\u007f", "\\r"] {
+            assert!(r.stdout.contains(spelled), "{what}: {spelled}");
+        }
+        let v = r.json();
+        let a = if what == "ci" { &v["analysis"] } else { &v };
+        let paths: BTreeSet<&str> = a["waste"]["paths"]
+            .as_array()
+            .expect("waste.paths")
+            .iter()
+            .map(|p| p["path"].as_str().expect("path"))
+            .collect();
+        for name in HOSTILE {
+            let path = format!("/evil/{name}");
+            assert!(
+                paths.contains(path.as_str()),
+                "{what}: {path:?} in {paths:?}"
+            );
+        }
+        assert!(
+            a["layers"][0]["created_by"]
+                .as_str()
+                .expect("created_by")
+                .ends_with(&HOSTILE.join(" ")),
+            "{what}"
+        );
+    }
+    let written = fs::read_to_string(&file).expect("--json file");
+    assert_no_raw_control("--json file", &written);
+    assert!(written.contains("\\u202e"));
+}
+
+#[test]
+fn hostile_names_are_escaped_in_compare_text_markdown_and_json() {
+    let img = hostile_arg();
+    let base = image("overlay-oci");
+    let base = base.to_str().expect("utf-8");
+    for format in ["text", "markdown"] {
+        let r = assert_escaped_run(
+            format,
+            &[
+                "compare", base, &img, "--format", format, "--files", "--top", "0",
+            ],
+            0,
+        );
+        for shown in SHOWN {
+            let shown = if format == "markdown" {
+                shown.replace('|', "\\|")
+            } else {
+                shown.to_string()
+            };
+            assert!(
+                r.stdout.contains(&shown),
+                "{format}: {shown}:\n{}",
+                r.stdout
+            );
+        }
+        assert!(r.stdout.contains(r"RUN clear\x1b[2Jgone"), "{format}");
+    }
+    let r = assert_escaped_run("json", &["compare", base, &img, "--format", "json"], 0);
+    assert!(r.stdout.contains("\\u202e") && r.stdout.contains("\\u009b"));
+    let paths: Vec<String> = {
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::String(p)) = m.get("path") {
+                        out.push(p.clone());
+                    }
+                    m.values().for_each(|x| walk(x, out));
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&r.json(), &mut out);
+        out
+    };
+    for name in HOSTILE {
+        assert!(
+            paths.iter().any(|p| p.ends_with(&format!("/evil/{name}"))),
+            "{name:?} in {paths:?}"
+        );
+    }
+}
+
+/// The explorer's and the compare screen's replayed screens: the names in the tree, the
+/// commands in the layer list and details, the wasted paths.
+#[test]
+fn hostile_names_are_escaped_on_the_replayed_screens() {
+    let img = hostile_arg();
+    let config = tempfile::tempdir().expect("tempdir");
+    let config = config.path().to_str().expect("utf-8").to_string();
+    let explore = |keys: &str| {
+        let r = run(strata()
+            .env("XDG_CONFIG_HOME", &config)
+            .args([&img, "--keys", keys, "--print", "--screen", "200x50"]));
+        r.expect_code(0);
+        assert_no_raw_control(&format!("explorer {keys:?}"), &r.stdout);
+        assert_no_raw_control(&format!("explorer {keys:?}: stderr"), &r.stderr);
+        r.stdout
+    };
+    let layer0 = explore("tab");
+    for shown in SHOWN {
+        assert!(layer0.contains(shown), "tree: {shown}:\n{layer0}");
+    }
+    assert!(layer0.contains(r"echo title\x1b]0;pwned\x07"), "{layer0}");
+    // The details of layer 1 and the link in its tree.
+    let layer1 = explore("j tab");
+    assert!(
+        layer1.contains(r"Command: RUN clear\x1b[2Jgone cr\rall checks passed"),
+        "{layer1}"
+    );
+    let history = explore("j tab G ?");
+    assert_no_raw_control("help", &history);
+
+    let base = image("overlay-oci");
+    let r = run(strata().env("XDG_CONFIG_HOME", &config).args([
+        "compare",
+        base.to_str().expect("utf-8"),
+        &img,
+        "--keys",
+        "tab ctrl+space",
+        "--print",
+        "--screen",
+        "200x50",
+    ]));
+    r.expect_code(0);
+    assert_no_raw_control("compare screen", &r.stdout);
+    assert!(r.stdout.contains(r"RUN clear\x1b[2Jgone"), "{}", r.stdout);
+    assert!(
+        SHOWN.iter().any(|s| r.stdout.contains(s)),
+        "compare screen shows an escaped name:\n{}",
+        r.stdout
+    );
+}
+
+/// An error naming something from the image stays one line, its controls escaped.
+#[test]
+fn an_error_from_hostile_input_is_one_escaped_line() {
+    // A tag that is not there: the error lists the references present, the image's own.
+    let r = run(strata().args(["analyze", &hostile_arg(), "--tag", "nope"]));
+    let line = common::assert_one_line_error(&r, &["nope"]);
+    assert_no_raw_control("error", &r.stderr);
+    assert!(
+        line.contains(&format!("tag{}{}", SHOWN[0], SHOWN[5])),
+        "{line}"
+    );
+
+    // The user's own argument too: a line feed in a path does not start a line.
+    let r = run(strata().args(["analyze", "/nonexistent/a\nstrata: all checks passed"]));
+    let line = common::assert_one_line_error(&r, &[]);
+    assert!(line.contains(r"a\nstrata: all checks passed"), "{line}");
+}
