@@ -1375,30 +1375,15 @@ fn hostile_image() -> &'static std::path::Path {
             b.into_inner().expect("tar")
         };
         let tars = [layer(b'a', false), layer(b'b', true)];
-        let mut config = layout.config();
-        config["rootfs"]["diff_ids"] = tars.iter().map(|t| common::sha256(t)).collect();
-        config["history"] = serde_json::json!([
-            {"created_by": format!("/bin/sh -c echo {}", HOSTILE.join(" ")),
-             "comment": HOSTILE.join(" ")},
-            {"created_by": format!("RUN {} {}", HOSTILE[1], HOSTILE[3]), "comment": HOSTILE[5]},
-        ]);
-        let (config_digest, config_size) =
-            layout.write_blob(&serde_json::to_vec(&config).expect("json"));
-        let mut manifest = layout.manifest();
-        manifest["config"]["digest"] = config_digest.into();
-        manifest["config"]["size"] = config_size.into();
-        manifest["layers"] = tars
-            .iter()
-            .map(|t| {
-                let (digest, size) = layout.write_blob(t);
-                serde_json::json!({
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": digest,
-                    "size": size,
-                })
-            })
-            .collect();
-        layout.put_manifest(&manifest);
+        layout.set_layers(
+            &tars,
+            serde_json::json!([
+                {"created_by": format!("/bin/sh -c echo {}", HOSTILE.join(" ")),
+                 "comment": HOSTILE.join(" ")},
+                {"created_by": format!("RUN {} {}", HOSTILE[1], HOSTILE[3]),
+                 "comment": HOSTILE[5]},
+            ]),
+        );
         let mut index = layout.index();
         index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] =
             format!("tag{}{}", HOSTILE[0], HOSTILE[5]).into();

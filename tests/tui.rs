@@ -527,6 +527,13 @@ fn export(app: &mut App, dir: &str) {
     );
     type_text(app, dir);
     app.key(Key::plain(KeyCode::Enter));
+    app.wait_export();
+}
+
+/// A key that answers the overwrite question, and the export it may start, finished.
+fn answer(app: &mut App, c: char) {
+    app.key(Key::plain(KeyCode::Char(c)));
+    app.wait_export();
 }
 
 /// The explorer at layer `k`, tree focused, `path` selected.
@@ -650,7 +657,7 @@ fn export_over_an_existing_file_with_y_overwrites_it() {
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "out-confirm-y");
     assert!(matches!(app.popup, Some(Popup::ConfirmOverwrite(_))));
-    app.key(Key::plain(KeyCode::Char('y')));
+    answer(&mut app, 'y');
     assert_eq!(app.popup, None);
     assert_eq!(
         app.message.as_deref(),
@@ -694,7 +701,7 @@ fn export_never_writes_through_a_planted_symlink() {
     );
     assert_eq!(fs::read(&victim).expect("victim"), b"VICTIM");
     export(&mut app, "out-link");
-    app.key(Key::plain(KeyCode::Char('y')));
+    answer(&mut app, 'y');
     assert_eq!(fs::read(&victim).expect("victim"), b"VICTIM");
 
     // A dangling symlink at the name: nothing is ever created at its target.
@@ -703,7 +710,7 @@ fn export_never_writes_through_a_planted_symlink() {
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "out-dangling");
     assert!(matches!(app.popup, Some(Popup::ConfirmOverwrite(_))));
-    app.key(Key::plain(KeyCode::Char('y')));
+    answer(&mut app, 'y');
     assert!(!ghost.exists(), "wrote through a dangling symlink");
 }
 
@@ -715,7 +722,7 @@ fn export_confirmed_replaces_a_planted_symlink_by_the_file() {
     let link = planted_symlink("out-link-y", &victim);
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "out-link-y");
-    app.key(Key::plain(KeyCode::Char('y')));
+    answer(&mut app, 'y');
     let meta = fs::symlink_metadata(&link).expect("exported");
     assert!(
         meta.file_type().is_file(),
@@ -727,6 +734,214 @@ fn export_confirmed_replaces_a_planted_symlink_by_the_file() {
         file_in_layer(1, "app/readme.txt")
     );
     assert_eq!(fs::read(&victim).expect("victim"), b"VICTIM");
+}
+
+/// Selects `path` in the tree (which must show it).
+fn select(app: &mut App, path: &str) {
+    let i = row_paths(app)
+        .iter()
+        .position(|p| p == path)
+        .unwrap_or_else(|| panic!("{path} not in the tree: {:?}", row_paths(app)));
+    app.rows.selected = i;
+}
+
+#[test]
+fn export_refuses_a_symlink_in_the_typed_directory() {
+    let cwd = export_cwd();
+    let outside = tempfile::tempdir().expect("tempdir");
+    // A link out of the working directory, one that stays inside it, one further down.
+    std::os::unix::fs::symlink(outside.path(), cwd.join("out-sym-out")).expect("symlink");
+    fs::create_dir_all(cwd.join("out-sym-real")).expect("mkdir");
+    std::os::unix::fs::symlink("out-sym-real", cwd.join("out-sym-in")).expect("symlink");
+    fs::create_dir_all(cwd.join("out-sym-deep")).expect("mkdir");
+    std::os::unix::fs::symlink(outside.path(), cwd.join("out-sym-deep/link")).expect("symlink");
+    for (typed, link) in [
+        ("out-sym-out", "out-sym-out"),
+        ("out-sym-out/sub", "out-sym-out"),
+        ("out-sym-in", "out-sym-in"),
+        ("./out-sym-deep/link/x", "out-sym-deep/link"),
+    ] {
+        let mut app = app_on(1, "/app/readme.txt");
+        export(&mut app, typed);
+        assert_eq!(
+            app.message.as_deref(),
+            Some(
+                format!(
+                    "export failed: {link} is a symlink: not followed (type the directory it \
+                     points to)"
+                )
+                .as_str()
+            ),
+            "{typed}"
+        );
+        assert_eq!(app.popup, None);
+    }
+    let names = |d: &Path| -> Vec<String> {
+        fs::read_dir(d)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(outside.path()),
+        Vec::<String>::new(),
+        "written through a link"
+    );
+    assert_eq!(names(&cwd.join("out-sym-real")), Vec::<String>::new());
+}
+
+#[test]
+fn export_streams_on_a_worker_and_one_runs_at_a_time() {
+    let cwd = export_cwd();
+    let mut app = app_on(1, "/app/readme.txt");
+    app.key(Key::plain(KeyCode::Char('x')));
+    type_text(&mut app, "out-worker");
+    app.key(Key::plain(KeyCode::Enter));
+    // The key returned with the export started; its end is taken by the event loop.
+    let x = app.exporting.as_ref().expect("an export running");
+    assert_eq!(x.shown, Path::new("out-worker/readme.txt"));
+    assert_eq!(x.total, 26, "README: app/readme.txt is 26 bytes");
+    let s = draw(&app);
+    assert!(
+        status(&s).starts_with("exporting out-worker/readme.txt: "),
+        "{}",
+        status(&s)
+    );
+    app.key(Key::plain(KeyCode::Char('x')));
+    assert_eq!(
+        app.message.as_deref(),
+        Some("an export is running: wait for it to finish")
+    );
+    assert!(app.input.is_none());
+    app.wait_export();
+    assert_eq!(
+        app.message.as_deref(),
+        Some("wrote out-worker/readme.txt (26 bytes)")
+    );
+    assert_eq!(
+        fs::read(cwd.join("out-worker/readme.txt")).expect("written"),
+        file_in_layer(1, "app/readme.txt")
+    );
+    // No temporary file is left beside it.
+    let left: Vec<_> = fs::read_dir(cwd.join("out-worker"))
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("readme.txt")]);
+}
+
+/// The bytes the symlinked-parent image ships (see [`symlinked_parent_image`]).
+const X_SO: &[u8] = b"\x7fELF x.so, shipped as lib/x.so\n";
+const Y_SO: &[u8] = b"\x7fELF y.so, shipped as lib64/y.so, a longer one\n";
+
+/// A two-layer OCI layout (a copy of `overlay-oci` made over): layer 0 has `usr/lib/`, the
+/// merged-/usr link `lib -> usr/lib` and `lib64 -> /usr/lib`; layer 1 ships `lib/x.so` and
+/// `lib64/y.so`, which a runtime unpacks into `/usr/lib`.
+fn symlinked_parent_image() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::copy_of("overlay-oci", dir.path());
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        b.append_data(&mut h, "usr/lib/", std::io::empty())
+            .expect("dir");
+        for (name, target) in [("lib", "usr/lib"), ("lib64", "/usr/lib")] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, name, target).expect("symlink");
+        }
+        let base = b.into_inner().expect("tar");
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [("lib/x.so", X_SO), ("lib64/y.so", Y_SO)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            b.append_data(&mut h, name, data).expect("file");
+        }
+        let upper = b.into_inner().expect("tar");
+        layout.set_layers(
+            &[base, upper],
+            serde_json::json!([{"created_by": "base"}, {"created_by": "libs"}]),
+        );
+        dir
+    });
+    Box::leak(dir.path().join("overlay-oci").into_boxed_path())
+}
+
+#[test]
+fn export_of_a_file_shipped_under_a_symlinked_parent() {
+    let cwd = export_cwd();
+    let img = strata::source::open(
+        symlinked_parent_image().to_str().expect("utf-8"),
+        &strata::source::OpenOptions::default(),
+    )
+    .expect("open");
+    let loaded = engine::load(img, &LoadOptions::default(), &Progress::default()).expect("load");
+    for (path, dir, bytes) in [
+        ("/usr/lib/x.so", "out-symparent", X_SO),
+        ("/usr/lib/y.so", "out-symparent-abs", Y_SO),
+    ] {
+        let mut app = App::new(loaded.clone(), Keymap::default(), Rect::new(0, 0, W, H));
+        app.key(Key::plain(KeyCode::Char('j')));
+        app.key(Key::plain(KeyCode::Tab));
+        select(&mut app, path);
+        export(&mut app, dir);
+        let name = path.rsplit('/').next().expect("name");
+        assert_eq!(
+            app.message,
+            Some(format!("wrote {dir}/{name} ({} bytes)", bytes.len())),
+            "{path}"
+        );
+        assert_eq!(fs::read(cwd.join(dir).join(name)).expect("exported"), bytes);
+    }
+}
+
+/// `~/DIR` is under `$HOME`, through the real binary (the environment is the process's).
+#[test]
+fn export_to_tilde_goes_under_home_and_asks_before_overwriting() {
+    let (home, cwd, config) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let replay = |answer: &str| {
+        let r = run(strata()
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", config.path())
+            .current_dir(cwd.path())
+            .arg(image("overlay-oci"))
+            .args([
+                "--keys",
+                &format!("j tab G x ~ / e x p enter {answer}"),
+                "--print",
+                "--screen",
+                "100x30",
+            ]));
+        r.expect_code(0);
+        status(&r.stdout).trim().to_string()
+    };
+    let target = home.path().join("exp/readme.txt");
+    assert_eq!(replay(""), "wrote ~/exp/readme.txt (26 bytes)");
+    assert_eq!(
+        fs::read(&target).expect("exported"),
+        file_in_layer(1, "app/readme.txt")
+    );
+    assert!(!cwd.path().join("~").exists(), "a literal ./~");
+    // The file exists now: not overwritten without a yes.
+    fs::write(&target, b"OLD").expect("write");
+    assert_eq!(replay("n"), "export cancelled");
+    assert_eq!(fs::read(&target).expect("read"), b"OLD");
+    assert_eq!(replay("y"), "wrote ~/exp/readme.txt (26 bytes)");
+    assert_eq!(
+        fs::read(&target).expect("read"),
+        file_in_layer(1, "app/readme.txt")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 //! The explorer's state and how actions change it. Drawing (view.rs) only reads it.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use ratatui::layout::Rect;
 
+use super::export::{self, Destination, Prepared};
 use super::keymap::{Action, Context, Key, Keymap};
 use super::tree::{Diff, Filter, Mode, Sort, Tree};
 use crate::analysis::Analysis;
@@ -79,6 +82,23 @@ impl ListState {
     }
 }
 
+/// An export streaming on its worker thread.
+#[derive(Debug)]
+pub struct Exporting {
+    /// The file as the user would spell it.
+    pub shown: PathBuf,
+    pub total: u64,
+    pub written: Arc<AtomicU64>,
+    result: mpsc::Receiver<Result<(PathBuf, u64), String>>,
+    cleanup: export::Cleanup,
+}
+
+impl Exporting {
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
 /// The screen areas, computed from the terminal size alone (drawing and mouse use the same).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Areas {
@@ -92,7 +112,8 @@ pub struct Areas {
 
 /// The explorer.
 pub struct App {
-    pub loaded: Loaded,
+    /// Shared with an export's worker thread.
+    pub loaded: Arc<Loaded>,
     pub analysis: Analysis,
     pub tree: Tree,
     pub keymap: Keymap,
@@ -111,6 +132,10 @@ pub struct App {
     pub areas: Areas,
     /// The file the last export prompt was about.
     export_node: Option<NodeId>,
+    /// Where it goes, kept while the user confirms an overwrite.
+    export_dest: Option<Destination>,
+    /// The export running, if any (one at a time).
+    pub exporting: Option<Exporting>,
     filter_text: String,
 }
 
@@ -119,7 +144,7 @@ impl App {
         let analysis = Analysis::new(&loaded);
         let tree = Tree::new(&loaded.fs);
         let mut app = App {
-            loaded,
+            loaded: Arc::new(loaded),
             analysis,
             tree,
             keymap,
@@ -135,6 +160,8 @@ impl App {
             quit: false,
             areas: Areas::default(),
             export_node: None,
+            export_dest: None,
+            exporting: None,
             filter_text: String::new(),
         };
         app.resize(size);
@@ -183,14 +210,12 @@ impl App {
     /// Handles a key: typed text goes to an open prompt, everything else through the keymap.
     pub fn key(&mut self, key: Key) {
         use ratatui::crossterm::event::KeyCode;
-        if let Some(Popup::ConfirmOverwrite(path)) = self.popup.clone() {
+        if let Some(Popup::ConfirmOverwrite(_)) = self.popup {
             self.popup = None;
-            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-                let dir = path
-                    .parent()
-                    .map(std::path::Path::to_path_buf)
-                    .unwrap_or_default();
-                self.export_to(&dir, true);
+            if matches!(key.code, KeyCode::Char('y' | 'Y'))
+                && let Some(dest) = self.export_dest.take()
+            {
+                self.export_to(dest, true);
             } else {
                 self.message = Some("export cancelled".into());
             }
@@ -245,10 +270,10 @@ impl App {
         };
         match input.kind {
             InputKind::Filter => self.focus = Pane::Tree,
-            InputKind::Export => {
-                let dir = PathBuf::from(input.text.trim());
-                self.export_to(&dir, false);
-            }
+            InputKind::Export => match Destination::parse(&input.text) {
+                Ok(dest) => self.export_to(dest, false),
+                Err(e) => self.message = Some(format!("export failed: {e}")),
+            },
         }
     }
 
@@ -486,6 +511,10 @@ impl App {
         let Some(node) = self.selected_node() else {
             return;
         };
+        if self.exporting.is_some() {
+            self.message = Some("an export is running: wait for it to finish".into());
+            return;
+        }
         let k = self.tree.options.layer;
         match self.loaded.fs.state_at(node, k) {
             Some(m) if m.object().is_some() => {
@@ -502,22 +531,71 @@ impl App {
         }
     }
 
-    fn export_to(&mut self, dir: &std::path::Path, overwrite: bool) {
+    fn export_to(&mut self, dest: Destination, overwrite: bool) {
         let Some(node) = self.export_node else {
             return;
         };
         let k = self.tree.options.layer;
-        match super::export::export(&self.loaded, node, k, dir, overwrite) {
-            Ok(super::export::Outcome::Written(path, bytes)) => {
-                self.message = Some(format!("wrote {} ({bytes} bytes)", path.display()));
+        match export::prepare(&self.loaded, node, k, &dest, overwrite) {
+            Ok(Prepared::Ready(pending)) => {
+                let (tx, rx) = mpsc::channel();
+                let written = Arc::new(AtomicU64::new(0));
+                self.exporting = Some(Exporting {
+                    shown: pending.shown().to_path_buf(),
+                    total: pending.size(),
+                    written: Arc::clone(&written),
+                    result: rx,
+                    cleanup: pending.cleanup(),
+                });
+                self.message = None;
+                let loaded = Arc::clone(&self.loaded);
+                std::thread::spawn(move || {
+                    let _ = tx.send(pending.run(&loaded, &written));
+                });
             }
-            Ok(super::export::Outcome::Exists(path)) => {
+            Ok(Prepared::Exists(path)) => {
                 self.popup = Some(Popup::ConfirmOverwrite(path));
-                // Keep the directory for the confirmation.
-                self.export_node = Some(node);
+                self.export_dest = Some(dest);
             }
             Err(e) => self.message = Some(format!("export failed: {e}")),
         }
+    }
+
+    /// Takes the running export's result if it has one; returns whether it had.
+    pub fn poll_export(&mut self) -> bool {
+        let result = match self.exporting.as_ref().map(|x| x.result.try_recv()) {
+            None | Some(Err(mpsc::TryRecvError::Empty)) => return false,
+            Some(Ok(r)) => r,
+            Some(Err(mpsc::TryRecvError::Disconnected)) => Err("the export stopped".into()),
+        };
+        self.finish_export(result);
+        true
+    }
+
+    /// Waits for the running export, if any (replays and tests: one key, its whole effect).
+    pub fn wait_export(&mut self) {
+        if let Some(x) = &self.exporting {
+            let result = x
+                .result
+                .recv()
+                .unwrap_or_else(|_| Err("the export stopped".into()));
+            self.finish_export(result);
+        }
+    }
+
+    /// Leaves a running export to the process exit, removing its temporary file.
+    pub fn abandon_export(&mut self) {
+        if let Some(x) = self.exporting.take() {
+            x.cleanup.run();
+        }
+    }
+
+    fn finish_export(&mut self, result: Result<(PathBuf, u64), String>) {
+        self.exporting = None;
+        self.message = Some(match result {
+            Ok((path, bytes)) => format!("wrote {} ({bytes} bytes)", path.display()),
+            Err(e) => format!("export failed: {e}"),
+        });
     }
 
     /// The row index under a screen position in the tree pane, if any.

@@ -1,90 +1,472 @@
-//! Exporting one file as a layer holds it, into a directory the user typed: never through a
-//! symlink, never over an existing file without asking.
+//! Exporting one file as a layer holds it, into a directory the user typed.
+//!
+//! The destination is typed relative to the current directory, or under `~/` (`$HOME`); it
+//! may not be absolute or hold `..`. The starting directory (the current one, or `$HOME`) is
+//! taken as it is, symlink or not: it is where the user stands. Below it every directory is
+//! opened beneath a directory handle (`cap-std`) without following symlinks: a component the
+//! user typed that is a symlink is refused with a message naming it, even one that stays
+//! inside (type the directory it points to instead), and missing directories are created.
+//!
+//! The file is written under a fresh temporary name (`O_CREAT|O_EXCL`, which never follows a
+//! symlink) in that directory, then linked to its name — which fails if the name exists — or,
+//! once the user has confirmed an overwrite, renamed over it, which replaces a file or a
+//! symlink itself and never writes through one. A failed or abandoned export leaves nothing
+//! under the name. The streaming runs on a worker thread ([`Pending::run`]); the checks and
+//! the temporary file are done before, on the caller's, so errors show at once.
+//!
+//! The bytes come from the layer blob that shipped the file: its tar is walked again for the
+//! regular-file entry with the file's size and content hash whose name resolves to the file.
+//! The name a layer used need not be the file's path: a parent may be a symlink in the image
+//! (`lib/x.so` lands at `/usr/lib/x.so` when `lib -> usr/lib`), so the entry's parent is
+//! resolved through the image's symlinks as of that layer, as the overlay applied it.
 
-use std::fs::{self, OpenOptions};
+use std::io::{self, Seek, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cap_fs_ext::DirExt as _;
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+use twox_hash::XxHash3_64;
 
 use crate::engine::Loaded;
-use crate::overlay::NodeId;
+use crate::layer::Kind;
+use crate::layer::decode::open_layer;
+use crate::layer::tar::TarWalker;
+use crate::overlay::{Fs, NodeId, ROOT};
 
-/// What an export did.
+/// Symlinks followed while resolving one entry's parent (Linux's limit, as the overlay's).
+const MAX_HOPS: u32 = 40;
+/// Path components walked while resolving one entry's parent, symlink targets included.
+const MAX_STEPS: u32 = 16 * 1024;
+
+/// A destination the user typed: where it starts and the directories below.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Written(PathBuf, u64),
-    /// The target exists; ask before overwriting.
+pub struct Destination {
+    /// `$HOME` for `~/…`; `None` for the current directory.
+    home: Option<PathBuf>,
+    dirs: Vec<String>,
+    /// As the user typed it (for messages).
+    typed: String,
+}
+
+impl Destination {
+    /// Parses what the user typed: a relative directory, or `~` / `~/…`.
+    pub fn parse(typed: &str) -> Result<Destination, String> {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            return Err("type a directory".into());
+        }
+        let (home, rest) = if typed == "~" || typed.starts_with("~/") {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|h| h.is_absolute())
+                .ok_or("HOME is not set to an absolute directory: cannot expand ~")?;
+            (Some(home), &typed[1..])
+        } else if typed.starts_with('~') {
+            return Err(format!("{typed}: only ~/ is expanded (not ~user)"));
+        } else {
+            (None, typed)
+        };
+        let mut dirs = Vec::new();
+        for c in Path::new(rest.trim_start_matches('/')).components() {
+            match c {
+                Component::Normal(name) => dirs.push(
+                    name.to_str()
+                        .ok_or_else(|| format!("{typed}: not UTF-8"))?
+                        .to_string(),
+                ),
+                Component::CurDir => {}
+                Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                    return Err(format!(
+                        "{typed}: use a directory relative to the current one or to ~/, without `..`"
+                    ));
+                }
+            }
+        }
+        if home.is_none() && rest.starts_with('/') {
+            return Err(format!(
+                "{typed}: use a directory relative to the current one or to ~/, without `..`"
+            ));
+        }
+        Ok(Destination {
+            home,
+            dirs,
+            typed: typed.to_string(),
+        })
+    }
+
+    /// The directory as typed, for messages.
+    pub fn typed(&self) -> &str {
+        &self.typed
+    }
+
+    /// `typed/name` as the user would spell it.
+    fn shown(&self, name: &str) -> PathBuf {
+        Path::new(&self.typed).join(name)
+    }
+
+    /// Opens the directory, creating what is missing, following no symlink below the start.
+    fn open(&self) -> Result<Dir, String> {
+        let start = self.home.as_deref().unwrap_or(Path::new("."));
+        let mut dir = Dir::open_ambient_dir(start, ambient_authority())
+            .map_err(|e| format!("{}: {e}", start.display()))?;
+        let mut walked = PathBuf::from(if self.home.is_some() { "~" } else { "" });
+        for name in &self.dirs {
+            walked.push(name);
+            dir = match dir.open_dir_nofollow(name) {
+                Ok(d) => d,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    match dir.create_dir(name) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(format!("{}: {e}", walked.display())),
+                    }
+                    dir.open_dir_nofollow(name)
+                        .map_err(|e| refusal(&dir, name, &walked, &e))?
+                }
+                Err(e) => return Err(refusal(&dir, name, &walked, &e)),
+            };
+        }
+        Ok(dir)
+    }
+}
+
+/// Why `name` in `dir` could not be opened as a directory: a symlink gets its own message.
+fn refusal(dir: &Dir, name: &str, walked: &Path, e: &io::Error) -> String {
+    if dir
+        .symlink_metadata(name)
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        format!(
+            "{} is a symlink: not followed (type the directory it points to)",
+            walked.display()
+        )
+    } else {
+        format!("{}: {e}", walked.display())
+    }
+}
+
+/// What [`prepare`] found.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Ready to stream on a worker thread.
+    Ready(Pending),
+    /// The name exists in the destination (as the user would spell it): ask first.
     Exists(PathBuf),
 }
 
-/// Writes the content `node` has in layer `k` to `dir/<name>`.
-pub fn export(
+/// An export whose destination is open and whose temporary file exists.
+#[derive(Debug)]
+pub struct Pending {
+    dir: Arc<Dir>,
+    name: String,
+    temp: String,
+    file: std::fs::File,
+    overwrite: bool,
+    shown: PathBuf,
+    node: NodeId,
+    /// The layer that shipped the bytes, their size and xxh3.
+    layer: usize,
+    size: u64,
+    hash: u64,
+}
+
+/// Removes an export's temporary file (when the explorer quits before the worker is done).
+#[derive(Debug, Clone)]
+pub struct Cleanup {
+    dir: Arc<Dir>,
+    temp: String,
+}
+
+impl Cleanup {
+    pub fn run(&self) {
+        let _ = self.dir.remove_file(&self.temp);
+    }
+}
+
+/// Checks everything that can be checked at once, opens the destination and creates the
+/// temporary file; the content of `node` as of layer `k` goes to `dest/<name>`.
+pub fn prepare(
     loaded: &Loaded,
     node: NodeId,
     k: usize,
-    dir: &Path,
+    dest: &Destination,
     overwrite: bool,
-) -> Result<Outcome, String> {
-    if dir.as_os_str().is_empty() {
-        return Err("type a directory".into());
-    }
-    if dir.components().any(|c| {
-        matches!(
-            c,
-            Component::ParentDir | Component::RootDir | Component::Prefix(_)
-        )
-    }) {
-        return Err(format!(
-            "{}: use a relative directory without `..`",
-            dir.display()
-        ));
-    }
-    let fs_model = &loaded.fs;
-    let meta = fs_model
+) -> Result<Prepared, String> {
+    let fs = &loaded.fs;
+    let meta = fs
         .state_at(node, k)
         .ok_or("the path does not exist in this layer")?;
-    let object = fs_model
-        .object(meta.object().ok_or("not a regular file")?)
-        .to_owned();
-    let name = std::str::from_utf8(fs_model.name(node))
+    let object = fs.object(meta.object().ok_or("not a regular file")?);
+    let name = std::str::from_utf8(fs.name(node))
         .map_err(|_| "the file name is not UTF-8".to_string())?
         .to_string();
     if name.is_empty() || name == "." || name == ".." || name.contains('/') {
         return Err(format!("refusing the name {name:?}"));
     }
-    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let target = dir.join(&name);
-    if let Ok(existing) = fs::symlink_metadata(&target) {
-        if !overwrite {
-            return Ok(Outcome::Exists(target));
-        }
-        if existing.is_dir() {
-            return Err(format!("{}: is a directory", target.display()));
-        }
-        // Removes a symlink itself, never what it points to.
-        fs::remove_file(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+    let dir = dest.open()?;
+    let shown = dest.shown(&name);
+    match dir.symlink_metadata(&name) {
+        Ok(_) if !overwrite => return Ok(Prepared::Exists(shown)),
+        Ok(m) if m.is_dir() => return Err(format!("{}: is a directory", shown.display())),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", shown.display())),
     }
-    // create_new is O_CREAT|O_EXCL: it fails on an existing name and never follows a symlink.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&target)
-        .map_err(|e| format!("{}: {e}", target.display()))?;
-    let layer = &loaded.image.layers[usize::from(object.layer)];
-    let shipped_at = fs_model.path(object.node);
-    let comps = crate::overlay::path::components(shipped_at.as_bytes());
-    let (raw, _) = loaded
-        .image
-        .store
-        .open(&layer.location)
-        .map_err(|e| e.to_string())?;
-    let found = crate::layer::extract(raw, &comps, object.size, object.hash, &mut file)
-        .map_err(|e| format!("layer {}: {e}", object.layer))?;
-    if !found {
-        drop(file);
-        let _ = fs::remove_file(&target);
-        return Err(format!(
-            "layer {} has no entry {shipped_at} with that content",
-            object.layer
-        ));
+    let (temp, file) = create_temp(&dir).map_err(|e| format!("{}: {e}", dest.typed()))?;
+    Ok(Prepared::Ready(Pending {
+        dir: Arc::new(dir),
+        name,
+        temp,
+        file,
+        overwrite,
+        shown,
+        node: object.node,
+        layer: usize::from(object.layer),
+        size: object.size,
+        hash: object.hash,
+    }))
+}
+
+/// A new file under an unused name: `O_CREAT|O_EXCL`, so it is ours and not a symlink's target.
+fn create_temp(dir: &Dir) -> io::Result<(String, std::fs::File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = format!(".strata-export-{}-{n}.tmp", std::process::id());
+        match dir.open_with(&temp, &options) {
+            Ok(f) => return Ok((temp, f.into_std())),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => {}
+            Err(e) => return Err(e),
+        }
     }
-    Ok(Outcome::Written(target, object.size))
+}
+
+impl Pending {
+    /// The file as the user would spell it.
+    pub fn shown(&self) -> &Path {
+        &self.shown
+    }
+
+    /// The bytes to write.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn cleanup(&self) -> Cleanup {
+        Cleanup {
+            dir: Arc::clone(&self.dir),
+            temp: self.temp.clone(),
+        }
+    }
+
+    /// Streams the content into the temporary file (counting bytes into `written`) and moves
+    /// it to its name. Returns the file as the user would spell it and its size.
+    pub fn run(mut self, loaded: &Loaded, written: &AtomicU64) -> Result<(PathBuf, u64), String> {
+        let result = self.copy(loaded, written).and_then(|()| self.place());
+        if result.is_err() {
+            let _ = self.dir.remove_file(&self.temp);
+        }
+        result.map(|()| (self.shown.clone(), self.size))
+    }
+
+    fn copy(&mut self, loaded: &Loaded, written: &AtomicU64) -> Result<(), String> {
+        let layer = &loaded.image.layers[self.layer];
+        let at = |e: &dyn std::fmt::Display| format!("layer {}: {e}", self.layer);
+        let (raw, _) = loaded
+            .image
+            .store
+            .open(&layer.location)
+            .map_err(|e| at(&e))?;
+        let (_, stream) = open_layer(raw, false, None).map_err(|e| at(&e))?;
+        let mut walker = TarWalker::new(stream);
+        while let Some(entry) = walker.next_entry().map_err(|e| at(&e))? {
+            if entry.kind != Kind::File
+                || entry.size != self.size
+                || !ships(&loaded.fs, &entry.path, self.node, self.layer)
+            {
+                continue;
+            }
+            self.file.set_len(0).map_err(|e| at(&e))?;
+            self.file.rewind().map_err(|e| at(&e))?;
+            written.store(0, Ordering::Relaxed);
+            let mut hasher = XxHash3_64::new();
+            let mut failed: Option<io::Error> = None;
+            let file = &mut self.file;
+            walker
+                .read_content(|chunk| {
+                    std::hash::Hasher::write(&mut hasher, chunk);
+                    if failed.is_none() {
+                        match file.write_all(chunk) {
+                            Ok(()) => {
+                                written.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                            }
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                })
+                .map_err(|e| at(&e))?;
+            if let Some(e) = failed {
+                return Err(format!("{}: {e}", self.shown.display()));
+            }
+            if std::hash::Hasher::finish(&hasher) == self.hash {
+                return self
+                    .file
+                    .sync_all()
+                    .map_err(|e| format!("{}: {e}", self.shown.display()));
+            }
+        }
+        Err(format!(
+            "layer {} has no entry {} with that content",
+            self.layer,
+            loaded.fs.path(self.node)
+        ))
+    }
+
+    /// Gives the temporary file its name: a hard link, which fails if the name exists, or
+    /// after a confirmed overwrite a rename, which replaces the name itself.
+    fn place(&self) -> Result<(), String> {
+        let failed = |e: io::Error| format!("{}: {e}", self.shown.display());
+        if self.overwrite {
+            return self
+                .dir
+                .rename(&self.temp, &self.dir, &self.name)
+                .map_err(failed);
+        }
+        match self.dir.hard_link(&self.temp, &self.dir, &self.name) {
+            Ok(()) => {
+                let _ = self.dir.remove_file(&self.temp);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(format!(
+                "{} appeared meanwhile: not overwritten",
+                self.shown.display()
+            )),
+            // A filesystem without hard links: rename, after checking the name is still free.
+            Err(_) => match self.dir.symlink_metadata(&self.name) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self
+                    .dir
+                    .rename(&self.temp, &self.dir, &self.name)
+                    .map_err(failed),
+                _ => Err(format!(
+                    "{} appeared meanwhile: not overwritten",
+                    self.shown.display()
+                )),
+            },
+        }
+    }
+}
+
+/// Whether the tar entry named `path` in layer `k` landed on `node`: its last component is
+/// the node's name and its parent resolves to the node's parent.
+fn ships(fs: &Fs, path: &[u8], node: NodeId, k: usize) -> bool {
+    let comps = crate::overlay::path::components(path);
+    let Some((last, parents)) = comps.split_last() else {
+        return false;
+    };
+    if *last != fs.name(node) {
+        return false;
+    }
+    let mut budget = Budget { hops: 0, steps: 0 };
+    resolve_dir(fs, ROOT, parents, k, &mut budget) == Some(fs.parent(node))
+}
+
+struct Budget {
+    hops: u32,
+    steps: u32,
+}
+
+/// The directory `comps` lead to from `start` in the filesystem as of layer `k`: symlinks
+/// followed (absolute targets from the image's root), `..` to the physical parent, as Linux
+/// and the overlay resolve a parent. `None` when a component is missing or not a directory,
+/// or past [`MAX_HOPS`] symlinks or [`MAX_STEPS`] components.
+fn resolve_dir(
+    fs: &Fs,
+    start: NodeId,
+    comps: &[&[u8]],
+    k: usize,
+    budget: &mut Budget,
+) -> Option<NodeId> {
+    let mut cur = start;
+    for &name in comps {
+        budget.steps += 1;
+        if budget.steps > MAX_STEPS {
+            return None;
+        }
+        match name {
+            b"" | b"." => continue,
+            b".." => {
+                cur = fs.parent(cur);
+                continue;
+            }
+            _ => {}
+        }
+        let child = fs.child(cur, name)?;
+        let meta = fs.state_at(child, k)?;
+        cur = match meta.kind {
+            Kind::Dir => child,
+            Kind::Symlink => {
+                budget.hops += 1;
+                if budget.hops > MAX_HOPS {
+                    return None;
+                }
+                let target = fs.link_target(meta)?;
+                let from = if target.starts_with(b"/") { ROOT } else { cur };
+                let parts: Vec<&[u8]> = target.split(|&b| b == b'/').collect();
+                resolve_dir(fs, from, &parts, k, budget)?
+            }
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overlay::testkit::{E, build};
+
+    #[test]
+    fn destinations_are_relative_or_under_home() {
+        let d = Destination::parse(" out/a/./b ").expect("relative");
+        assert_eq!(
+            (d.home, d.dirs),
+            (None, vec!["out".into(), "a".into(), "b".into()])
+        );
+        for bad in ["", "  ", "/tmp/x", "../x", "a/../../x", "~/../x", "~root/x"] {
+            assert!(Destination::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn entry_parents_resolve_through_the_images_symlinks() {
+        let fs = build(&[
+            &[
+                E::Dir("usr/lib"),
+                E::Sym("lib", "usr/lib"),
+                E::Sym("lib64", "/usr/lib"),
+                E::Sym("l2", "lib"),
+                E::Sym("up", "usr/lib/.."),
+                E::Sym("loop", "loop"),
+            ],
+            &[E::File("lib/x.so", "abc")],
+        ]);
+        let node = fs.lookup("/usr/lib/x.so").expect("x.so");
+        for (path, want) in [
+            ("usr/lib/x.so", true),
+            ("lib/x.so", true),
+            ("./lib64/x.so", true),
+            ("l2/x.so", true),
+            ("up/lib/x.so", true),
+            ("usr/x.so", false),
+            ("lib/y.so", false),
+            ("loop/x.so", false),
+        ] {
+            assert_eq!(ships(&fs, path.as_bytes(), node, 1), want, "{path}");
+        }
+    }
 }

@@ -108,7 +108,15 @@ fn wait_for<T>(
     }
 }
 
+/// Runs the explorer until the user quits; an export still running is left behind, its
+/// temporary file removed, however the loop ends.
 fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
+    let result = events(terminal, app);
+    app.abandon_export();
+    result
+}
+
+fn events(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
     let io_err = |e: io::Error| Error::io("terminal", e);
     while !app.quit {
         terminal.draw(|f| view::draw(f, app)).map_err(io_err)?;
@@ -118,6 +126,11 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<
             let mut out = io::stdout();
             let _ = write!(out, "\x1b]52;c;{b64}\x07");
             let _ = out.flush();
+        }
+        // While an export streams, wake up to show its progress and its end.
+        if app.exporting.is_some() && !event::poll(Duration::from_millis(100)).map_err(io_err)? {
+            app.poll_export();
+            continue;
         }
         match event::read().map_err(io_err)? {
             Event::Key(k) if k.kind != KeyEventKind::Release => app.key(Key::from_event(k)),
@@ -130,6 +143,7 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<
             Event::Resize(w, h) => app.resize(Rect::new(0, 0, w, h)),
             _ => {}
         }
+        app.poll_export();
     }
     Ok(())
 }
@@ -159,6 +173,7 @@ pub fn replay(
             .draw(|f| view::draw(f, &app))
             .map_err(|e| Error::format("test terminal", e.to_string()))?;
         app.key(key);
+        app.wait_export();
         if app.quit {
             break;
         }

@@ -463,6 +463,14 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             Span::raw(format!("{}█", text(&input.text))),
             Span::raw(extra).dim(),
         ])
+    } else if let Some(x) = &app.exporting {
+        Line::from(format!(
+            "exporting {}: {} of {}",
+            text(&x.shown.display().to_string()),
+            size(x.written()),
+            size(x.total)
+        ))
+        .fg(Color::Yellow)
     } else if let Some(msg) = &app.message {
         Line::from(text(msg).into_owned()).fg(Color::Yellow)
     } else {

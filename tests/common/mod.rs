@@ -300,6 +300,31 @@ impl Layout {
         layer["mediaType"] = media_type.into();
         self.put_manifest(&manifest);
     }
+
+    /// Makes the image exactly `tars` (uncompressed layers, bottom first) with `history`:
+    /// the config's `diff_ids` and `history`, the manifest and the index fixed to match.
+    pub fn set_layers(&self, tars: &[Vec<u8>], history: Value) {
+        let mut config = self.config();
+        config["rootfs"]["diff_ids"] = tars.iter().map(|t| sha256(t)).collect();
+        config["history"] = history;
+        let (config_digest, config_size) =
+            self.write_blob(&serde_json::to_vec(&config).expect("json"));
+        let mut manifest = self.manifest();
+        manifest["config"]["digest"] = config_digest.into();
+        manifest["config"]["size"] = config_size.into();
+        manifest["layers"] = tars
+            .iter()
+            .map(|t| {
+                let (digest, size) = self.write_blob(t);
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest,
+                    "size": size,
+                })
+            })
+            .collect();
+        self.put_manifest(&manifest);
+    }
 }
 
 /// Decompresses a layer blob as strata must (by magic bytes) and returns the tar.
