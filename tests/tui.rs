@@ -834,9 +834,12 @@ fn export_streams_on_a_worker_and_one_runs_at_a_time() {
 const X_SO: &[u8] = b"\x7fELF x.so, shipped as lib/x.so\n";
 const Y_SO: &[u8] = b"\x7fELF y.so, shipped as lib64/y.so, a longer one\n";
 
+/// A name that runs a command when pasted into a shell.
+const PASTE: &str = "lib/paste\n echo pwned\n";
+
 /// A two-layer OCI layout (a copy of `overlay-oci` made over): layer 0 has `usr/lib/`, the
 /// merged-/usr link `lib -> usr/lib` and `lib64 -> /usr/lib`; layer 1 ships `lib/x.so` and
-/// `lib64/y.so`, which a runtime unpacks into `/usr/lib`.
+/// `lib64/y.so`, which a runtime unpacks into `/usr/lib`, and [`PASTE`].
 fn symlinked_parent_image() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
@@ -857,7 +860,11 @@ fn symlinked_parent_image() -> &'static Path {
         }
         let base = b.into_inner().expect("tar");
         let mut b = tar::Builder::new(Vec::new());
-        for (name, data) in [("lib/x.so", X_SO), ("lib64/y.so", Y_SO)] {
+        for (name, data) in [
+            ("lib/x.so", X_SO),
+            ("lib64/y.so", Y_SO),
+            (PASTE, b"x".as_slice()),
+        ] {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(tar::EntryType::Regular);
             h.set_mode(0o644);
@@ -874,15 +881,38 @@ fn symlinked_parent_image() -> &'static Path {
     Box::leak(dir.path().join("overlay-oci").into_boxed_path())
 }
 
-#[test]
-fn export_of_a_file_shipped_under_a_symlinked_parent() {
-    let cwd = export_cwd();
+fn symlinked_parent_loaded() -> Loaded {
     let img = strata::source::open(
         symlinked_parent_image().to_str().expect("utf-8"),
         &strata::source::OpenOptions::default(),
     )
     .expect("open");
-    let loaded = engine::load(img, &LoadOptions::default(), &Progress::default()).expect("load");
+    engine::load(img, &LoadOptions::default(), &Progress::default()).expect("load")
+}
+
+/// The path copied (OSC 52) is escaped as shown: a line feed in a name would run the rest of
+/// it when pasted into a shell.
+#[test]
+fn a_copied_path_holds_no_control_character() {
+    let mut app = App::new(
+        symlinked_parent_loaded(),
+        Keymap::default(),
+        Rect::new(0, 0, W, H),
+    );
+    app.key(Key::plain(KeyCode::Char('j')));
+    app.key(Key::plain(KeyCode::Tab));
+    select(&mut app, "/usr/lib/paste\n echo pwned\n");
+    app.key(Key::plain(KeyCode::Char('y')));
+    assert_eq!(
+        app.clipboard.as_deref(),
+        Some(r"/usr/lib/paste\n echo pwned\n")
+    );
+}
+
+#[test]
+fn export_of_a_file_shipped_under_a_symlinked_parent() {
+    let cwd = export_cwd();
+    let loaded = symlinked_parent_loaded();
     for (path, dir, bytes) in [
         ("/usr/lib/x.so", "out-symparent", X_SO),
         ("/usr/lib/y.so", "out-symparent-abs", Y_SO),

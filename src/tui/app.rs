@@ -452,7 +452,9 @@ impl App {
             Action::Export => self.start_export(),
             Action::CopyPath => {
                 if let Some(n) = self.selected_node() {
-                    let path = self.loaded.fs.path(n);
+                    // Escaped like everything shown: a name holding a line feed, pasted into
+                    // a shell, would otherwise run what follows it.
+                    let path = crate::report::escape::text(&self.loaded.fs.path(n)).into_owned();
                     self.message = Some(format!("copied {path}"));
                     self.clipboard = Some(path);
                 }
