@@ -420,51 +420,6 @@ impl ContentHash {
     }
 }
 
-/// Finds the regular-file entry at `path` (normalised components) whose content has `size`
-/// bytes and xxh3 `hash`, and streams that content into `out` (truncating it first). Returns
-/// whether it was found. Used to export a file as a layer shipped it.
-pub fn extract(
-    raw: impl Read,
-    path: &[&[u8]],
-    size: u64,
-    hash: u64,
-    out: &mut std::fs::File,
-) -> Result<bool, String> {
-    use std::io::{Seek, Write};
-    let (_, stream) =
-        decode::open_layer(raw, false, None).map_err(|e| format!("cannot read: {e}"))?;
-    let mut walker = TarWalker::new(stream);
-    while let Some(entry) = walker.next_entry().map_err(|e| e.to_string())? {
-        if entry.kind != Kind::File
-            || entry.size != size
-            || crate::overlay::path::components(&entry.path) != path
-        {
-            continue;
-        }
-        out.set_len(0).map_err(|e| e.to_string())?;
-        out.rewind().map_err(|e| e.to_string())?;
-        let mut hasher = XxHash3_64::new();
-        let mut failed: Option<std::io::Error> = None;
-        walker
-            .read_content(|chunk| {
-                hasher.write(chunk);
-                if failed.is_none()
-                    && let Err(e) = out.write_all(chunk)
-                {
-                    failed = Some(e);
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        if let Some(e) = failed {
-            return Err(e.to_string());
-        }
-        if hasher.finish() == hash {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
