@@ -492,3 +492,34 @@ fn hostile_inputs_are_read_or_refused_within_limits() {
         failures.join("\n")
     );
 }
+
+/// Every input kept in `fuzz/regressions/TARGET/` (crashes the fuzzers found, and the
+/// minimized corpora they grew) replayed through its target's entry point: none may panic.
+/// The targets run on stable here; `fuzz/run.sh` runs them under libFuzzer on nightly.
+#[test]
+fn fuzz_regressions_replay_without_panics() {
+    let targets: [(&str, fn(&[u8])); 7] = [
+        ("layers", strata::fuzzing::layers),
+        ("decompress", strata::fuzzing::decompress),
+        ("oci_layout", strata::fuzzing::oci_layout),
+        ("archive_stream", strata::fuzzing::archive_stream),
+        ("dive_ci", strata::fuzzing::dive_ci),
+        ("keymap", strata::fuzzing::keymap),
+        ("registry_text", strata::fuzzing::registry_text),
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut replayed = 0;
+    for (target, run) in targets {
+        let Ok(dir) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        for file in dir {
+            let path = file.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let outcome = std::panic::catch_unwind(|| run(&data));
+            assert!(outcome.is_ok(), "{target}: {} panics", path.display());
+            replayed += 1;
+        }
+    }
+    eprintln!("{replayed} fuzz regression inputs replayed");
+}
