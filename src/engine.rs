@@ -100,6 +100,16 @@ pub struct LoadOptions {
     /// Entries per batch when the base layer is applied while it is read; 0: [`layer::BATCH`];
     /// `usize::MAX`: apply it whole once it is read, like the other layers.
     pub base_batch: usize,
+    /// Go on past every problem (`strata verify`): a layer that cannot be read is applied as
+    /// empty, and each problem is listed in [`Loaded::problems`] instead of failing the load.
+    pub keep_going: bool,
+}
+
+/// A problem [`LoadOptions::keep_going`] went past: the layer (its index) and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub layer: usize,
+    pub message: String,
 }
 
 /// Counters a face can poll to show progress while [`load`] runs.
@@ -122,6 +132,8 @@ pub struct Loaded {
     pub fs: Fs,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<String>,
+    /// With [`LoadOptions::keep_going`], every error gone past, by layer; empty otherwise.
+    pub problems: Vec<Problem>,
 }
 
 /// Verifies scans as they arrive, in any order, and applies them bottom to top.
@@ -145,6 +157,7 @@ struct Applier<'a> {
     applied: usize,
     warnings: Vec<String>,
     errors: Vec<(usize, Error)>,
+    problems: Vec<Problem>,
 }
 
 impl<'a> Applier<'a> {
@@ -164,6 +177,19 @@ impl<'a> Applier<'a> {
             applied: 0,
             warnings: image.warnings.clone(),
             errors: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// An error about layer `i`: fatal, or with `keep_going` one more problem gone past.
+    fn fail(&mut self, i: usize, e: Error) {
+        if self.options.keep_going {
+            self.problems.push(Problem {
+                layer: i,
+                message: e.to_string(),
+            });
+        } else {
+            self.errors.push((i, e));
         }
     }
 
@@ -204,13 +230,23 @@ impl<'a> Applier<'a> {
                         if self.options.ignore_errors {
                             self.warnings.push(e.to_string());
                         } else {
-                            self.errors.push((j, e));
+                            self.fail(j, e);
                         }
                     }
                     self.pending[j] = Some(Arc::clone(&scan));
                 }
             }
-            Err(e) => self.errors.push((i, e)),
+            Err(e) => {
+                self.fail(i, e);
+                // Going on: the layer (and those listing its blob) are applied as empty.
+                if self.options.keep_going {
+                    for j in i..self.first_of.len() {
+                        if self.first_of[j] == i {
+                            self.pending[j] = Some(Arc::new(LayerScan::new(j)));
+                        }
+                    }
+                }
+            }
         }
         if !self.errors.is_empty() {
             return false;
@@ -221,12 +257,15 @@ impl<'a> Applier<'a> {
             let Some(shared) = self.pending[applied].take() else {
                 break;
             };
+            let mut shared = shared;
             if let Some(first) = self.repeats[applied] {
                 self.repeated_entries += shared.entries.len() as u64;
                 if self.repeated_entries > MAX_REPEATED_ENTRIES {
-                    self.errors
-                        .push((applied, repeated_error(self.image, applied, first)));
-                    return false;
+                    self.fail(applied, repeated_error(self.image, applied, first));
+                    if !self.options.keep_going {
+                        return false;
+                    }
+                    shared = Arc::new(shared.without_entries());
                 }
             }
             crate::trace::mark(|| format!("apply layer {applied} start"));
@@ -263,8 +302,9 @@ impl<'a> Applier<'a> {
         true
     }
 
-    /// The first error by layer index, or the filesystem, the scans and the warnings.
-    fn finish(mut self) -> Result<(Fs, Vec<LayerScan>, Vec<String>)> {
+    /// The first error by layer index, or the filesystem, the scans, the warnings and the
+    /// problems gone past.
+    fn finish(mut self) -> Result<Finished> {
         if let Some((_, e)) = self.errors.into_iter().min_by_key(|(i, _)| *i) {
             return Err(e);
         }
@@ -277,7 +317,33 @@ impl<'a> Applier<'a> {
             .enumerate()
             .map(|(i, s)| s.ok_or_else(|| Error::format(format!("layer {i}"), "was not read")))
             .collect::<Result<Vec<_>>>()?;
-        Ok((self.fs, scans, self.warnings))
+        self.problems.sort_by_key(|p| p.layer);
+        Ok(Finished {
+            fs: self.fs,
+            scans,
+            warnings: self.warnings,
+            problems: self.problems,
+        })
+    }
+}
+
+/// What the applier hands back.
+struct Finished {
+    fs: Fs,
+    scans: Vec<LayerScan>,
+    warnings: Vec<String>,
+    problems: Vec<Problem>,
+}
+
+impl Finished {
+    fn loaded(self, image: Image) -> Loaded {
+        Loaded {
+            image,
+            scans: self.scans,
+            fs: self.fs,
+            warnings: self.warnings,
+            problems: self.problems,
+        }
     }
 }
 
@@ -469,13 +535,7 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
             }
         }
     });
-    let (fs, scans, warnings) = applier.finish()?;
-    Ok(Loaded {
-        image,
-        scans,
-        fs,
-        warnings,
-    })
+    Ok(applier.finish()?.loaded(image))
 }
 
 /// Verifies and applies layers that were already read, keyed by their
@@ -516,13 +576,7 @@ pub fn load_scanned(
             break;
         }
     }
-    let (fs, scans, warnings) = applier.finish()?;
-    Ok(Loaded {
-        image,
-        scans,
-        fs,
-        warnings,
-    })
+    Ok(applier.finish()?.loaded(image))
 }
 
 #[cfg(test)]
