@@ -175,6 +175,7 @@ fn loaded(scans: Vec<LayerScan>, fs: Fs) -> Loaded {
         scans,
         fs,
         warnings: Vec::new(),
+        problems: Vec::new(),
     }
 }
 
