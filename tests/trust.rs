@@ -498,7 +498,8 @@ fn hostile_inputs_are_read_or_refused_within_limits() {
 /// The targets run on stable here; `fuzz/run.sh` runs them under libFuzzer on nightly.
 #[test]
 fn fuzz_regressions_replay_without_panics() {
-    let targets: [(&str, fn(&[u8])); 7] = [
+    type Target = (&'static str, fn(&[u8]));
+    let targets: [Target; 7] = [
         ("layers", strata::fuzzing::layers),
         ("decompress", strata::fuzzing::decompress),
         ("oci_layout", strata::fuzzing::oci_layout),
