@@ -499,3 +499,150 @@ fn docker_archive_through_a_pipe() {
         assert!(line.contains("pipe") || line.contains("seekable"), "{line}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compression and digests: what a runtime refuses, strata refuses; what it reads, strata reads.
+// The reference for both is an independent implementation (Python's gzip, lzma, bz2 and
+// hashlib modules, the zstd CLI) and containerd's own rules, cited where they apply.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a Python 3 script with arguments; its stdout when it succeeds, its stderr when not.
+fn python(script: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 is needed for these tests: apt-get install python3");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).trim().to_string();
+    if out.status.success() {
+        Ok(text(out.stdout))
+    } else {
+        Err(text(out.stderr))
+    }
+}
+
+/// `alg:hex` of a file, from Python's hashlib.
+fn hashlib(alg: &str, path: &Path) -> String {
+    let hex = python(
+        "import hashlib, sys; print(hashlib.new(sys.argv[1], open(sys.argv[2], 'rb').read()).hexdigest())",
+        &[alg.as_ref(), path.as_os_str()],
+    )
+    .expect("hashlib");
+    format!("{alg}:{hex}")
+}
+
+/// L2's uncompressed tar from the committed overlay layout, and the diff_id the oracle
+/// (testdata/expected.json) gives it.
+fn overlay_l2_tar() -> (Vec<u8>, String) {
+    let layout = Layout::committed("overlay-oci");
+    let blob = fs::read(layout.blob_path(&layout.layer_digests()[L])).expect("read L2");
+    let diff_id = oracle("overlay")["layer_list"][L]["diff_id"]
+        .as_str()
+        .expect("diff_id")
+        .to_string();
+    (common::layer_tar(&blob), diff_id)
+}
+
+/// Replaces layer `k` of `layout` by `blob` stored under `digest` (any algorithm, right or
+/// wrong), the config's diff_id by `diff_id`, and fixes the manifest and the index around them.
+fn put_layer(layout: &Layout, k: usize, blob: &[u8], digest: &str, diff_id: &str) {
+    let path = layout.blob_path(digest);
+    fs::create_dir_all(path.parent().expect("blobs/alg")).expect("mkdir");
+    fs::write(&path, blob).expect("write blob");
+    let mut config = layout.config();
+    config["rootfs"]["diff_ids"][k] = diff_id.into();
+    let config_bytes = serde_json::to_vec(&config).expect("json");
+    let (config_digest, config_size) = layout.write_blob(&config_bytes);
+    let mut manifest = layout.manifest();
+    manifest["config"]["digest"] = config_digest.into();
+    manifest["config"]["size"] = config_size.into();
+    manifest["layers"][k]["digest"] = digest.into();
+    manifest["layers"][k]["size"] = blob.len().into();
+    layout.put_manifest(&manifest);
+}
+
+/// The overlay layout with L2 replaced by `blob` under its SHA-256 (from hashlib), its
+/// diff_id `diff_id`.
+fn overlay_with_l2(blob: &[u8], diff_id: &str) -> (tempfile::TempDir, Layout, String) {
+    let (tmp, layout) = overlay_copy("overlay-oci");
+    let scratch = tmp.path().join("l2.blob");
+    fs::write(&scratch, blob).expect("write");
+    let digest = hashlib("sha256", &scratch);
+    put_layer(&layout, L, blob, &digest, diff_id);
+    (tmp, layout, digest)
+}
+
+/// A gzip blob whose CRC-32 is wrong but whose digests are right (the attacker computes them
+/// after the damage): containerd's Go `gzip.Reader` refuses it when it reads the stream to its
+/// end after the tar, and so must strata, with verification on or off.
+#[test]
+fn gzip_crc_mismatch_with_right_digests() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let mut blob = gzip(&tar);
+    let at = blob.len() - 8; // the trailer's CRC-32
+    blob[at] ^= 0x01;
+    let (tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    let scratch = tmp.path().join("l2.blob");
+    let e = python(
+        "import gzip, sys; gzip.decompress(open(sys.argv[1], 'rb').read())",
+        &[scratch.as_os_str()],
+    )
+    .expect_err("Python's gzip must refuse the blob");
+    assert!(e.contains("CRC check failed"), "{e}");
+    for args in [&[][..], &["--no-verify"]] {
+        assert_one_line_error(
+            &run(strata().arg("analyze").args(args).arg(&layout.dir)),
+            &[
+                &format!("layer {L}"),
+                &digest,
+                "gzip",
+                "CRC-32 checksum mismatch",
+            ],
+        );
+    }
+}
+
+/// ISIZE (the member's length mod 2^32) wrong, digests right: refused, as by Python's gzip.
+#[test]
+fn gzip_isize_mismatch_with_right_digests() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let mut blob = gzip(&tar);
+    let at = blob.len() - 4; // the trailer's ISIZE, lowest byte
+    blob[at] ^= 0x01;
+    let (tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    let e = python(
+        "import gzip, sys; gzip.decompress(open(sys.argv[1], 'rb').read())",
+        &[tmp.path().join("l2.blob").as_os_str()],
+    )
+    .expect_err("Python's gzip must refuse the blob");
+    assert!(e.contains("Incorrect length"), "{e}");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "ISIZE"],
+    );
+}
+
+/// Bytes after the last gzip member that are not another member: Go's multistream reader (and
+/// Python's) refuse them, and containerd reads the stream to its end.
+#[test]
+fn gzip_followed_by_garbage() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let blob = [gzip(&tar), b"garbage!".to_vec()].concat();
+    let (tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    let e = python(
+        "import gzip, sys; gzip.decompress(open(sys.argv[1], 'rb').read())",
+        &[tmp.path().join("l2.blob").as_os_str()],
+    )
+    .expect_err("Python's gzip must refuse the blob");
+    assert!(e.contains("Not a gzipped file"), "{e}");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[
+            &format!("layer {L}"),
+            &digest,
+            "after the tar's end",
+            "gzip header",
+        ],
+    );
+}

@@ -419,7 +419,6 @@ impl<R: Read> Read for TarStream<R> {
 /// Opens a layer blob: the compression from its first bytes (never from the media type:
 /// podman labels plain tars as gzip), the blob hashed (when `hash`) and counted into
 /// `progress` as it is read, and the tar stream hashed too when it is not the blob itself.
-/// gzip's CRC-32 is checked only when not hashing: the digests check the same bytes.
 pub fn open_layer<R: Read>(
     raw: R,
     hash: bool,
@@ -429,7 +428,7 @@ pub fn open_layer<R: Read>(
     let compression = Compression::sniff(blob.fill_buf()?);
     let decoder = match compression {
         Compression::None => return Ok((compression, TarStream::Plain(blob))),
-        Compression::Gzip => Decoder::Gzip(Box::new(GzipReader::new(blob, !hash))),
+        Compression::Gzip => Decoder::Gzip(Box::new(GzipReader::new(blob))),
         Compression::Zstd => {
             Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(blob)?))
         }
