@@ -646,3 +646,127 @@ fn gzip_followed_by_garbage() {
         ],
     );
 }
+
+/// The analysis of a layout that must read cleanly, checked against the oracle: the replaced
+/// L2 holds the same tar as the committed one, so every number is the committed image's.
+fn assert_reads_as_overlay(layout: &Layout, args: &[&str]) -> Run {
+    let r = run(strata()
+        .arg("analyze")
+        .args(args)
+        .args(["--format", "json"])
+        .arg(&layout.dir));
+    r.expect_code(0);
+    let a = r.json();
+    let o = oracle("overlay");
+    assert_eq!(a["image"]["shipped_bytes"], o["shipped_bytes"]);
+    assert_eq!(a["image"]["visible_bytes"], o["visible_bytes"]);
+    assert_eq!(a["waste"]["wasted_bytes"], o["wasted_bytes"]);
+    assert_eq!(a["layers"][L]["diff_id"], o["layer_list"][L]["diff_id"]);
+    r
+}
+
+/// Layers digested with sha512 (registered by the OCI image spec) or sha384 (which go-digest
+/// verifies too), gzip and plain tar: read when the digest is right, refused when it is not.
+/// The digests come from Python's hashlib.
+#[test]
+fn sha512_and_sha384_layer_digests_are_verified() {
+    let (tar, diff_id) = overlay_l2_tar();
+    for (alg, blob) in [
+        ("sha512", gzip(&tar)),
+        ("sha384", gzip(&tar)),
+        ("sha512", tar.clone()),
+    ] {
+        let (tmp, layout) = overlay_copy("overlay-oci");
+        let scratch = tmp.path().join("l2.blob");
+        fs::write(&scratch, &blob).expect("write");
+        let digest = hashlib(alg, &scratch);
+        put_layer(&layout, L, &blob, &digest, &diff_id);
+        assert_reads_as_overlay(&layout, &[]);
+
+        // The same blob under another blob's digest: strata must find the blob's own.
+        fs::write(&scratch, b"another blob").expect("write");
+        let wrong = hashlib(alg, &scratch);
+        let (_tmp2, layout) = overlay_copy("overlay-oci");
+        put_layer(&layout, L, &blob, &wrong, &diff_id);
+        assert_one_line_error(
+            &analyze(&layout.dir),
+            &[
+                &format!("layer {L}"),
+                "blob digest mismatch",
+                &wrong,
+                &digest,
+            ],
+        );
+    }
+}
+
+/// A config whose diff_id is sha512: the tar is hashed with it (Python's hashlib computes the
+/// expected one), on a plain layer whose blob digest is sha256.
+#[test]
+fn sha512_diff_id_is_verified() {
+    let (tar, _) = overlay_l2_tar();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("l2.tar");
+    fs::write(&path, &tar).expect("write");
+    let diff_id = hashlib("sha512", &path);
+    let (_tmp, layout, _) = overlay_with_l2(&tar, &diff_id);
+    let r = run(strata()
+        .args(["analyze", "--format", "json"])
+        .arg(&layout.dir));
+    r.expect_code(0);
+    assert_eq!(r.json()["layers"][L]["diff_id"], diff_id.as_str());
+
+    fs::write(&path, b"another tar").expect("write");
+    let wrong = hashlib("sha512", &path);
+    let (_tmp, layout, _) = overlay_with_l2(&tar, &wrong);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), "diff_id mismatch", &wrong, &diff_id],
+    );
+}
+
+/// A layer digest whose algorithm strata cannot compute (`blake3:`, which the OCI spec does not
+/// register and containerd does not verify by default) was trusted silently: now refused, and
+/// under --ignore-errors a warning that says the digest was NOT verified.
+#[test]
+fn unknown_digest_algorithm_on_a_layer() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let blob = gzip(&tar);
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let digest = format!("blake3:{}", "ab".repeat(32));
+    put_layer(&layout, L, &blob, &digest, &diff_id);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "not verified", "blake3"],
+    );
+    let r = assert_reads_as_overlay(&layout, &["--ignore-errors"]);
+    let warning = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("blake3"))
+        .unwrap_or_else(|| panic!("no warning about blake3: {}", r.stderr));
+    assert!(warning.starts_with("strata: warning: "), "{warning}");
+    assert!(warning.contains("NOT verified"), "{warning}");
+}
+
+/// An index pointing at a manifest by a `blake3:` digest: refused, not taken on trust.
+#[test]
+fn unknown_digest_algorithm_on_a_manifest() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let manifest = fs::read(layout.blob_path(&layout.manifest_digest())).expect("read");
+    let digest = format!("blake3:{}", "cd".repeat(32));
+    let path = layout.blob_path(&digest);
+    fs::create_dir_all(path.parent().expect("blobs/blake3")).expect("mkdir");
+    fs::write(&path, &manifest).expect("write");
+    let mut index = layout.index();
+    index["manifests"][0]["digest"] = digest.clone().into();
+    fs::write(
+        layout.dir.join("index.json"),
+        serde_json::to_vec(&index).expect("json"),
+    )
+    .expect("write index.json");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&digest, "cannot be verified", "blake3"],
+    );
+}

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::gzip::GzipReader;
 
@@ -32,12 +32,100 @@ impl Compression {
     }
 }
 
-/// SHA-256 of a stream, computed on the reading thread at first and, once the stream proves
-/// long, on a thread of its own: SHA-256 runs at ~1.5 GB/s even with the CPU's SHA extensions,
-/// slower than inflating most layers, so a large layer's two digests would otherwise serialise
-/// behind its decompression on one core.
+/// A digest algorithm strata computes: the two the OCI image spec registers (sha256, sha512)
+/// and sha384, which go-digest (containerd, moby) verifies too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Algorithm {
+    /// Every algorithm strata verifies, for messages.
+    pub const NAMES: &str = "sha256, sha384 and sha512";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha384 => "sha384",
+            Algorithm::Sha512 => "sha512",
+        }
+    }
+
+    /// The algorithm of a digest `alg:encoded`, or the part before the colon (all of it when
+    /// there is none) when strata cannot compute it.
+    pub fn of(digest: &str) -> Result<Algorithm, &str> {
+        let alg = digest.split_once(':').map_or(digest, |(alg, _)| alg);
+        match alg {
+            "sha256" => Ok(Algorithm::Sha256),
+            "sha384" => Ok(Algorithm::Sha384),
+            "sha512" => Ok(Algorithm::Sha512),
+            _ => Err(alg),
+        }
+    }
+
+    /// `alg:hex` of `bytes`.
+    pub fn digest(self, bytes: &[u8]) -> String {
+        let mut state = State::new(self);
+        state.update(bytes);
+        state.finish()
+    }
+}
+
+/// A hash in progress. One match per buffer (256 KiB) is all the dispatch costs: SHA-256 runs
+/// the same code as before it had siblings.
+#[derive(Clone)]
+enum State {
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+impl State {
+    fn new(algorithm: Algorithm) -> State {
+        match algorithm {
+            Algorithm::Sha256 => State::Sha256(Sha256::new()),
+            Algorithm::Sha384 => State::Sha384(Sha384::new()),
+            Algorithm::Sha512 => State::Sha512(Sha512::new()),
+        }
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        match self {
+            State::Sha256(_) => Algorithm::Sha256,
+            State::Sha384(_) => Algorithm::Sha384,
+            State::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            State::Sha256(h) => h.update(bytes),
+            State::Sha384(h) => h.update(bytes),
+            State::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// `alg:hex`.
+    fn finish(self) -> String {
+        let alg = self.algorithm().name();
+        let hash = match self {
+            State::Sha256(h) => hex(h.finalize().as_slice()),
+            State::Sha384(h) => hex(h.finalize().as_slice()),
+            State::Sha512(h) => hex(h.finalize().as_slice()),
+        };
+        format!("{alg}:{hash}")
+    }
+}
+
+/// The digest of a stream, computed on the reading thread at first and, once the stream proves
+/// long, on a thread of its own: SHA-256 runs at ~1.5 GB/s even with the CPU's SHA extensions
+/// (SHA-512 at about half that), slower than inflating most layers, so a large layer's two
+/// digests would otherwise serialise behind its decompression on one core.
 enum Hasher {
-    Inline(Sha256),
+    /// Boxed: SHA-512's state would make every reader 200 bytes larger.
+    Inline(Box<State>),
     Offloaded(HashThread),
     /// The hash thread ended without an answer (it cannot panic on bytes; kept for safety).
     Failed,
@@ -50,7 +138,7 @@ struct HashThread {
     spare: mpsc::Receiver<Chunk>,
     /// Buffers made for this stream so far (bounded by `IN_FLIGHT + 2`).
     buffers: usize,
-    handle: std::thread::JoinHandle<Sha256>,
+    handle: std::thread::JoinHandle<State>,
 }
 
 /// A read buffer, shared with a hash thread while it hashes it.
@@ -92,19 +180,19 @@ fn core_idle() -> bool {
 }
 
 impl HashThread {
-    fn spawn(mut sha: Sha256) -> Option<HashThread> {
+    fn spawn(mut state: State) -> Option<HashThread> {
         let (chunks, rx) = mpsc::sync_channel::<(Chunk, usize)>(IN_FLIGHT);
         let (back, spare) = mpsc::channel::<Chunk>();
         let handle = std::thread::Builder::new()
-            .name("strata-sha256".into())
+            .name("strata-hash".into())
             .spawn(move || {
                 let _busy = Busy::start();
                 for (chunk, len) in rx {
-                    sha.update(&chunk[..len.min(chunk.len())]);
+                    state.update(&chunk[..len.min(chunk.len())]);
                     // The reader may be gone already (an error path): nothing to give back to.
                     let _ = back.send(chunk);
                 }
-                sha
+                state
             })
             .ok()?;
         Some(HashThread {
@@ -134,7 +222,7 @@ impl HashThread {
             .unwrap_or_else(|_| Arc::new(vec![0; capacity]))
     }
 
-    fn finish(self) -> Option<Sha256> {
+    fn finish(self) -> Option<State> {
         drop(self.chunks);
         self.handle.join().ok()
     }
@@ -145,26 +233,21 @@ impl Hasher {
     fn update(&mut self, chunk: &Chunk, len: usize, hashed_before: u64) {
         let bytes = &chunk[..len.min(chunk.len())];
         match self {
-            Hasher::Inline(sha)
+            Hasher::Inline(state)
                 if hashed_before + bytes.len() as u64 > OFFLOAD_AFTER && core_idle() =>
             {
-                let sha = std::mem::take(sha);
-                *self = match HashThread::spawn(sha.clone()) {
+                match HashThread::spawn((**state).clone()) {
                     Some(mut t) => {
-                        if t.send(chunk, len) {
+                        *self = if t.send(chunk, len) {
                             Hasher::Offloaded(t)
                         } else {
                             Hasher::Failed
-                        }
+                        };
                     }
-                    None => {
-                        let mut sha = sha;
-                        sha.update(bytes);
-                        Hasher::Inline(sha)
-                    }
-                };
+                    None => state.update(bytes),
+                }
             }
-            Hasher::Inline(sha) => sha.update(bytes),
+            Hasher::Inline(state) => state.update(bytes),
             Hasher::Offloaded(t) => {
                 if !t.send(chunk, len) {
                     *self = Hasher::Failed;
@@ -174,17 +257,17 @@ impl Hasher {
         }
     }
 
-    fn finish(self) -> Option<Sha256> {
+    fn finish(self) -> Option<State> {
         match self {
-            Hasher::Inline(sha) => Some(sha),
+            Hasher::Inline(state) => Some(*state),
             Hasher::Offloaded(t) => t.finish(),
             Hasher::Failed => None,
         }
     }
 }
 
-/// A buffered reader that counts, optionally hashes with SHA-256, and adds to a shared
-/// progress counter every byte it buffers. It hashes its buffer as it fills it, so that bytes
+/// A buffered reader that counts, optionally hashes (with one [`Algorithm`]), and adds to a
+/// shared progress counter every byte it buffers. It hashes its buffer as it fills it, so that bytes
 /// are never copied for hashing: once a stream is long, the buffer itself is handed to a hash
 /// thread and the next one filled meanwhile.
 pub struct HashBuf<R> {
@@ -193,13 +276,27 @@ pub struct HashBuf<R> {
     pos: usize,
     filled: usize,
     capacity: usize,
+    /// The algorithm `hasher` computes.
+    hash: Option<Algorithm>,
     hasher: Option<Hasher>,
     count: u64,
     progress: Option<Arc<AtomicU64>>,
 }
 
 impl<R: Read> HashBuf<R> {
+    /// A reader hashing with SHA-256 (when `hash`).
     pub fn new(inner: R, capacity: usize, hash: bool, progress: Option<Arc<AtomicU64>>) -> Self {
+        let hash = hash.then_some(Algorithm::Sha256);
+        Self::with_algorithm(inner, capacity, hash, progress)
+    }
+
+    /// A reader hashing with `hash` (when given).
+    pub fn with_algorithm(
+        inner: R,
+        capacity: usize,
+        hash: Option<Algorithm>,
+        progress: Option<Arc<AtomicU64>>,
+    ) -> Self {
         let capacity = capacity.max(1);
         HashBuf {
             inner,
@@ -207,21 +304,25 @@ impl<R: Read> HashBuf<R> {
             pos: 0,
             filled: 0,
             capacity,
-            hasher: hash.then(|| Hasher::Inline(Sha256::new())),
+            hash,
+            hasher: hash.map(|alg| Hasher::Inline(Box::new(State::new(alg)))),
             count: 0,
             progress,
         }
     }
 
-    /// The inner reader, the bytes read from it so far and the `sha256:…` digest of them (if
+    /// The inner reader, the bytes read from it so far and the `alg:hex` digest of them (if
     /// hashing). Bytes buffered but not consumed are counted and hashed already. The digest is
-    /// `sha256:unavailable` in the one case the hash thread could not deliver it, so that it
+    /// `alg:unavailable` in the one case the hash thread could not deliver it, so that it
     /// never matches and verification fails loudly rather than passing silently.
     pub fn into_parts(self) -> (R, u64, Option<String>) {
-        let digest = self.hasher.map(|h| match h.finish() {
-            Some(sha) => format!("sha256:{}", hex(sha.finalize().as_slice())),
-            None => "sha256:unavailable".to_string(),
-        });
+        let digest = match (self.hasher, self.hash) {
+            (Some(h), Some(alg)) => Some(match h.finish() {
+                Some(state) => state.finish(),
+                None => format!("{}:unavailable", alg.name()),
+            }),
+            _ => None,
+        };
         (self.inner, self.count, digest)
     }
 }
@@ -311,6 +412,9 @@ pub fn hex(bytes: &[u8]) -> String {
 pub enum Decoder<R: BufRead> {
     Gzip(Box<GzipReader<R>>),
     Zstd(Box<zstd::stream::read::Decoder<'static, R>>),
+    /// A plain tar whose diff_id and blob digest use different algorithms: copied through so
+    /// that each buffer hashes it once.
+    Plain(R),
 }
 
 impl<R: BufRead> Decoder<R> {
@@ -319,6 +423,7 @@ impl<R: BufRead> Decoder<R> {
         match self {
             Decoder::Gzip(d) => d.into_inner(),
             Decoder::Zstd(d) => (*d).finish(),
+            Decoder::Plain(r) => r,
         }
     }
 }
@@ -328,6 +433,7 @@ impl<R: BufRead> Read for Decoder<R> {
         match self {
             Decoder::Gzip(d) => d.read(buf),
             Decoder::Zstd(d) => d.read(buf),
+            Decoder::Plain(r) => r.read(buf),
         }
     }
 }
@@ -351,11 +457,12 @@ pub enum TarStream<R: Read> {
 pub struct Digests {
     /// Bytes of the tar stream.
     pub tar_size: u64,
-    /// `sha256:…` of the tar stream (a plain tar's is its blob digest), when hashing.
+    /// `alg:…` of the tar stream (a plain tar's is its blob digest when the algorithms agree),
+    /// when hashing.
     pub diff_id: Option<String>,
     /// Bytes of the blob as stored.
     pub compressed_size: u64,
-    /// `sha256:…` of the blob, when hashing.
+    /// `alg:…` of the blob, when hashing.
     pub blob_digest: Option<String>,
 }
 
@@ -416,18 +523,47 @@ impl<R: Read> Read for TarStream<R> {
     }
 }
 
-/// Opens a layer blob: the compression from its first bytes (never from the media type:
-/// podman labels plain tars as gzip), the blob hashed (when `hash`) and counted into
-/// `progress` as it is read, and the tar stream hashed too when it is not the blob itself.
+/// What to hash while a layer blob is read: the blob with the algorithm of its descriptor's
+/// digest, the tar stream with that of its diff_id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashing {
+    pub blob: Algorithm,
+    pub tar: Algorithm,
+}
+
+impl Hashing {
+    /// SHA-256 for both, as nearly every image has it.
+    pub const SHA256: Hashing = Hashing {
+        blob: Algorithm::Sha256,
+        tar: Algorithm::Sha256,
+    };
+}
+
+/// [`open_layer_hashed`] with SHA-256 for both digests (when `hash`).
 pub fn open_layer<R: Read>(
     raw: R,
     hash: bool,
     progress: Option<Arc<AtomicU64>>,
 ) -> io::Result<(Compression, TarStream<R>)> {
-    let mut blob = HashBuf::new(raw, BLOB_BUFFER, hash, progress);
+    open_layer_hashed(raw, hash.then_some(Hashing::SHA256), progress)
+}
+
+/// Opens a layer blob: the compression from its first bytes (never from the media type:
+/// podman labels plain tars as gzip), the blob hashed (when `hashing`) and counted into
+/// `progress` as it is read, and the tar stream hashed too when it is not the blob itself or
+/// its digest uses another algorithm.
+pub fn open_layer_hashed<R: Read>(
+    raw: R,
+    hashing: Option<Hashing>,
+    progress: Option<Arc<AtomicU64>>,
+) -> io::Result<(Compression, TarStream<R>)> {
+    let mut blob = HashBuf::with_algorithm(raw, BLOB_BUFFER, hashing.map(|h| h.blob), progress);
     let compression = Compression::sniff(blob.fill_buf()?);
     let decoder = match compression {
-        Compression::None => return Ok((compression, TarStream::Plain(blob))),
+        Compression::None if hashing.is_none_or(|h| h.blob == h.tar) => {
+            return Ok((compression, TarStream::Plain(blob)));
+        }
+        Compression::None => Decoder::Plain(blob),
         Compression::Gzip => Decoder::Gzip(Box::new(GzipReader::new(blob))),
         Compression::Zstd => {
             Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(blob)?))
@@ -435,7 +571,12 @@ pub fn open_layer<R: Read>(
     };
     Ok((
         compression,
-        TarStream::Decoded(HashBuf::new(decoder, TAR_BUFFER, hash, None)),
+        TarStream::Decoded(HashBuf::with_algorithm(
+            decoder,
+            TAR_BUFFER,
+            hashing.map(|h| h.tar),
+            None,
+        )),
     ))
 }
 
@@ -514,41 +655,57 @@ mod tests {
         }
     }
 
+    /// `alg:hex` straight from the sha2 crate, without the reader's machinery.
+    fn reference(alg: Algorithm, bytes: &[u8]) -> String {
+        let hash = match alg {
+            Algorithm::Sha256 => hex(Sha256::digest(bytes).as_slice()),
+            Algorithm::Sha384 => hex(Sha384::digest(bytes).as_slice()),
+            Algorithm::Sha512 => hex(Sha512::digest(bytes).as_slice()),
+        };
+        format!("{}:{hash}", alg.name())
+    }
+
+    const ALGORITHMS: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512];
+
     #[test]
     fn hashing_on_a_thread_gives_the_inline_digest_with_bounded_buffers() {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let lens = [1usize, 4095, 65536, 300_000, 7];
-        let mut r = HashBuf::new(
-            Uneven {
-                data: &data,
-                lens: &lens,
-                i: 0,
-            },
-            100_000,
-            true,
-            None,
-        );
-        // On a thread from the first byte, whatever the cores are doing.
-        r.hasher = Some(Hasher::Offloaded(HashThread::spawn(Sha256::new()).unwrap()));
-        let mut seen = Vec::new();
-        loop {
-            let chunk = r.fill_buf().unwrap();
-            if chunk.is_empty() {
-                break;
+        for alg in ALGORITHMS {
+            let mut r = HashBuf::with_algorithm(
+                Uneven {
+                    data: &data,
+                    lens: &lens,
+                    i: 0,
+                },
+                100_000,
+                Some(alg),
+                None,
+            );
+            // On a thread from the first byte, whatever the cores are doing.
+            r.hasher = Some(Hasher::Offloaded(
+                HashThread::spawn(State::new(alg)).unwrap(),
+            ));
+            let mut seen = Vec::new();
+            loop {
+                let chunk = r.fill_buf().unwrap();
+                if chunk.is_empty() {
+                    break;
+                }
+                // Consume unevenly too: a buffer is refilled only once it is used up.
+                let n = chunk.len().min(seen.len() % 50_000 + 1);
+                seen.extend_from_slice(&chunk[..n]);
+                r.consume(n);
             }
-            // Consume unevenly too: a buffer is refilled only once it is used up.
-            let n = chunk.len().min(seen.len() % 50_000 + 1);
-            seen.extend_from_slice(&chunk[..n]);
-            r.consume(n);
+            assert_eq!(seen, data);
+            let Some(Hasher::Offloaded(t)) = &r.hasher else {
+                panic!("the hash thread was dropped");
+            };
+            assert!(t.buffers <= IN_FLIGHT + 2, "{} buffers", t.buffers);
+            let (_, count, digest) = r.into_parts();
+            assert_eq!(count, data.len() as u64);
+            assert_eq!(digest.unwrap(), reference(alg, &data));
         }
-        assert_eq!(seen, data);
-        let Some(Hasher::Offloaded(t)) = &r.hasher else {
-            panic!("the hash thread was dropped");
-        };
-        assert!(t.buffers <= IN_FLIGHT + 2, "{} buffers", t.buffers);
-        let (_, count, digest) = r.into_parts();
-        assert_eq!(count, data.len() as u64);
-        assert_eq!(digest.unwrap(), sha(&data));
     }
 
     #[test]
@@ -556,12 +713,14 @@ mod tests {
         let data: Vec<u8> = (0..(OFFLOAD_AFTER as usize * 2 + 12345))
             .map(|i| (i % 253) as u8)
             .collect();
-        let mut r = HashBuf::new(&data[..], 100_000, true, None);
-        let mut buf = vec![0u8; 70_000];
-        while r.read(&mut buf).unwrap() > 0 {}
-        let (_, count, digest) = r.into_parts();
-        assert_eq!(count, data.len() as u64);
-        assert_eq!(digest.unwrap(), sha(&data));
+        for alg in ALGORITHMS {
+            let mut r = HashBuf::with_algorithm(&data[..], 100_000, Some(alg), None);
+            let mut buf = vec![0u8; 70_000];
+            while r.read(&mut buf).unwrap() > 0 {}
+            let (_, count, digest) = r.into_parts();
+            assert_eq!(count, data.len() as u64);
+            assert_eq!(digest.unwrap(), reference(alg, &data));
+        }
     }
 
     #[test]
