@@ -770,3 +770,151 @@ fn unknown_digest_algorithm_on_a_manifest() {
         &[&digest, "cannot be verified", "blake3"],
     );
 }
+
+/// An empty layer, stored as a blob of zero bytes or as one gzip member of nothing: Go's tar
+/// reader takes an empty stream as an empty archive, and containerd and moby read a zero-byte
+/// blob as an empty layer on purpose (docker/docker#18170). The diff_id is SHA-256 of nothing.
+#[test]
+fn empty_layer_blobs_read_as_empty_layers() {
+    let empty_diff_id = {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("empty");
+        fs::write(&path, b"").expect("write");
+        hashlib("sha256", &path)
+    };
+    for (what, blob) in [("zero bytes", Vec::new()), ("empty gzip member", gzip(b""))] {
+        let (_tmp, layout) = overlay_copy("overlay-oci");
+        let last = layout.layer_digests().len() - 1;
+        let blob_digest = common::sha256(&blob);
+        put_layer(&layout, last, &blob, &blob_digest, &empty_diff_id);
+        let r = run(strata()
+            .args(["analyze", "--format", "json"])
+            .arg(&layout.dir));
+        assert_eq!(r.code, 0, "{what}: {}", r.stderr);
+        let a = r.json();
+        assert_eq!(
+            a["layers"][last]["diff_id"],
+            empty_diff_id.as_str(),
+            "{what}"
+        );
+        assert_eq!(a["layers"][last]["tar_bytes"], 0, "{what}");
+        assert_eq!(a["layers"][last]["entries"], 0, "{what}");
+    }
+}
+
+/// xz and bzip2 layers (made by Python's lzma and bz2 modules): containerd sniffs neither and
+/// fails on them as tars; strata names the compression instead of "truncated tar".
+#[test]
+fn xz_and_bzip2_layers_are_refused_by_name() {
+    let (tar, diff_id) = overlay_l2_tar();
+    for (module, name) in [("lzma", "xz"), ("bz2", "bzip2")] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (input, output) = (tmp.path().join("l2.tar"), tmp.path().join("l2.blob"));
+        fs::write(&input, &tar).expect("write");
+        python(
+            &format!(
+                "import {module}, sys; open(sys.argv[2], 'wb').write({module}.compress(open(sys.argv[1], 'rb').read()))"
+            ),
+            &[input.as_os_str(), output.as_os_str()],
+        )
+        .expect(module);
+        let blob = fs::read(&output).expect("read");
+        let (_tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+        let line = assert_one_line_error(
+            &analyze(&layout.dir),
+            &[
+                &format!("layer {L}"),
+                &digest,
+                &format!("{name}-compressed layer"),
+            ],
+        );
+        assert!(line.contains("gzip, zstd and uncompressed tar"), "{line}");
+    }
+}
+
+/// Compresses `input` with the zstd CLI and `args`, reading stdin (so the frame records no
+/// content size and its window is the one asked for).
+fn zstd_cli(tar: &[u8], args: &[&str]) -> Vec<u8> {
+    let mut child = std::process::Command::new("zstd")
+        .args(["-q", "-c"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the zstd CLI is needed: apt-get install zstd");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = tar.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).expect("zstd stdin"));
+    let out = child.wait_with_output().expect("zstd");
+    writer.join().expect("writer");
+    assert!(out.status.success(), "zstd {args:?} failed");
+    out.stdout
+}
+
+/// The window a zstd frame declares (RFC 8878 3.1.1.1.2), for frames with a window descriptor.
+fn zstd_window(frame: &[u8]) -> u64 {
+    assert_eq!(frame[..4], [0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+    assert_eq!(
+        frame[4] & 0x20,
+        0,
+        "not single-segment: the frame has a window descriptor"
+    );
+    let wd = frame[5];
+    let base = 1u64 << (10 + (wd >> 3));
+    base + base / 8 * u64::from(wd & 7)
+}
+
+/// zstd layers compressed with a long window. containerd's decoder (klauspost/compress) takes
+/// windows up to 512 MiB (`MaxWindowSize = 1 << 29`): `--long=29` must read, `--long=30`
+/// (1 GiB) must be refused with a line that says why. libzstd's own default stops at 128 MiB.
+#[test]
+fn zstd_long_windows_read_as_containerd_reads_them() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let long29 = zstd_cli(&tar, &["--long=29"]);
+    assert_eq!(zstd_window(&long29), 512 << 20);
+    let (_tmp, layout, _) = overlay_with_l2(&long29, &diff_id);
+    assert_reads_as_overlay(&layout, &[]);
+
+    let long30 = zstd_cli(&tar, &["--long=30"]);
+    assert_eq!(zstd_window(&long30), 1 << 30);
+    let (_tmp, layout, digest) = overlay_with_l2(&long30, &diff_id);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "zstd", "window", "512 MiB"],
+    );
+}
+
+/// A zstd stream that starts with a skippable frame (magic 0x184D2A50..5F, RFC 8878 3.1.2):
+/// containerd sniffs it as zstd and its decoder skips the frame; so does strata.
+#[test]
+fn zstd_starting_with_a_skippable_frame() {
+    let (tar, diff_id) = overlay_l2_tar();
+    for magic in [0x184D_2A50u32, 0x184D_2A5F] {
+        let payload = b"metadata a tool put first";
+        let mut blob = magic.to_le_bytes().to_vec();
+        blob.extend(u32::try_from(payload.len()).expect("fits").to_le_bytes());
+        blob.extend(payload);
+        blob.extend(zstd_cli(&tar, &[]));
+        let (_tmp, layout, _) = overlay_with_l2(&blob, &diff_id);
+        let r = assert_reads_as_overlay(&layout, &[]);
+        assert_eq!(r.json()["layers"][L]["compression"], "zstd");
+    }
+}
+
+/// A zstd stream followed by bytes that are not a frame: libzstd and containerd's decoder both
+/// refuse them ("unknown frame descriptor", "magic number mismatch").
+#[test]
+fn zstd_followed_by_garbage() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let blob = [zstd_cli(&tar, &[]), b"garbage!".to_vec()].concat();
+    let (_tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[
+            &format!("layer {L}"),
+            &digest,
+            "zstd",
+            "after the tar's end",
+        ],
+    );
+}

@@ -20,15 +20,37 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// Recognises gzip (`1f 8b`) and zstd (`28 b5 2f fd`); anything else is taken as plain tar.
+    /// Recognises gzip (`1f 8b`) and zstd (`28 b5 2f fd`, or a skippable frame `5? 2a 4d 18`
+    /// with its length, which the zstd decoder skips, as containerd's sniffing does); anything
+    /// else is taken as plain tar.
     pub fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || (head.len() >= 8 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
+        {
             Compression::Zstd
         } else {
             Compression::None
         }
+    }
+
+    /// The name of a compression runtimes do not unpack, recognised from its magic bytes: such
+    /// a blob is not a tar, and saying which it is beats "invalid tar header". containerd reads
+    /// only gzip, zstd and plain tar (moby's legacy graph-driver store also reads xz and bzip2;
+    /// the OCI image spec defines media types for none of them).
+    pub fn foreign(head: &[u8]) -> Option<&'static str> {
+        const MAGIC: [(&[u8], &str); 5] = [
+            (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+            (b"BZh", "bzip2"),
+            (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
+            (b"LZIP", "lzip"),
+            (&[0x1f, 0x9d], "compress (.Z)"),
+        ];
+        MAGIC
+            .iter()
+            .find(|(magic, _)| head.starts_with(magic))
+            .map(|&(_, name)| name)
     }
 }
 
@@ -432,11 +454,38 @@ impl<R: BufRead> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Decoder::Gzip(d) => d.read(buf),
-            Decoder::Zstd(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf).map_err(zstd_error),
             Decoder::Plain(r) => r.read(buf),
         }
     }
 }
+
+/// libzstd's error for a window over the limit, "Frame requires too much memory for
+/// decoding", said in terms of the image.
+fn zstd_error(e: io::Error) -> io::Error {
+    if e.to_string().contains("too much memory") {
+        // Unsupported, not InvalidData: the stream is sound, only too demanding.
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "a frame's window is over {} MiB, the most containerd reads",
+                (1u64 << ZSTD_WINDOW_LOG_MAX) >> 20
+            ),
+        )
+    } else {
+        e
+    }
+}
+
+/// The largest zstd window read: 512 MiB (window log 29; libzstd's default limit is 128 MiB),
+/// the limit of containerd's decoder (klauspost/compress, `MaxWindowSize = 1 << 29` by
+/// default), which applies it as libzstd does to a window descriptor and to the whole content
+/// of a single-segment frame: zstd `--long=29` layers read, `--long=30` ones (or single-segment
+/// frames over 512 MiB, which `zstd --long=30` writes for such files) are refused by both. The
+/// price is memory: libzstd allocates the window a frame declares and touches it only as output
+/// fills it, so reading one layer can take up to 512 MiB, even for a small blob that expands
+/// to that much (zstd needs ~16 KiB for 512 MiB of one byte).
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 29;
 
 /// The buffer size between the blob and the decompressor.
 pub const BLOB_BUFFER: usize = 256 * 1024;
@@ -471,7 +520,10 @@ impl<R: Read> TarStream<R> {
     /// and bytes after a compressed stream belong to the digests too). `what` names the
     /// compression in errors.
     pub fn finish(mut self, what: &str) -> Result<Digests, String> {
-        drain(&mut self).map_err(|e| format!("corrupt {what} stream after the tar's end: {e}"))?;
+        drain(&mut self).map_err(|e| match e.kind() {
+            io::ErrorKind::Unsupported => format!("{what} stream after the tar's end: {e}"),
+            _ => format!("corrupt {what} stream after the tar's end: {e}"),
+        })?;
         match self {
             TarStream::Plain(blob) => {
                 let (_, size, digest) = blob.into_parts();
@@ -566,7 +618,9 @@ pub fn open_layer_hashed<R: Read>(
         Compression::None => Decoder::Plain(blob),
         Compression::Gzip => Decoder::Gzip(Box::new(GzipReader::new(blob))),
         Compression::Zstd => {
-            Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(blob)?))
+            let mut zstd = zstd::stream::read::Decoder::with_buffer(blob)?;
+            zstd.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Decoder::Zstd(Box::new(zstd))
         }
     };
     Ok((
@@ -617,6 +671,24 @@ mod tests {
             assert_eq!(digests.blob_digest.unwrap(), sha(&blob));
             assert_eq!(digests.tar_size, data.len() as u64);
             assert_eq!(digests.diff_id.unwrap(), sha(&data));
+        }
+    }
+
+    #[test]
+    fn skippable_zstd_frames_are_sniffed_as_containerd_sniffs_them() {
+        // RFC 8878 3.1.2: magic 0x184D2A50..=0x184D2A5F, little-endian, then a 4-byte length;
+        // containerd wants the 8 bytes before it calls the stream zstd.
+        for magic in 0x184D_2A40u32..0x184D_2A70 {
+            let mut head = magic.to_le_bytes().to_vec();
+            head.extend(3u32.to_le_bytes());
+            let skippable = (0x184D_2A50..=0x184D_2A5F).contains(&magic);
+            let want = if skippable {
+                Compression::Zstd
+            } else {
+                Compression::None
+            };
+            assert_eq!(Compression::sniff(&head), want, "{magic:#x}");
+            assert_eq!(Compression::sniff(&head[..7]), Compression::None);
         }
     }
 

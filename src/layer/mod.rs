@@ -355,7 +355,7 @@ fn blob_digest_mismatch(store: &dyn BlobStore, layer: &LayerRef) -> Option<(&'st
         decode::HashBuf::with_algorithm(raw, decode::BLOB_BUFFER, Some(algorithm), None);
     let head = std::io::BufRead::fill_buf(&mut hashed).ok()?;
     let compression = match Compression::sniff(head) {
-        Compression::None => "tar",
+        Compression::None => Compression::foreign(head).unwrap_or("tar"),
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     };
@@ -388,29 +388,46 @@ pub fn read_layer_batched(
     mut batches: Option<Batches<'_>>,
 ) -> Result<LayerScan, String> {
     let _busy = decode::Busy::start();
-    let (compression, tar_stream) = decode::open_layer_hashed(raw, hashing, progress)
+    let (compression, mut tar_stream) = decode::open_layer_hashed(raw, hashing, progress)
         .map_err(|e| format!("cannot read: {e}"))?;
     let what = match compression {
         Compression::None => "tar",
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     };
+    // A blob compressed in a way runtimes do not read is not a tar: say so if it fails as one.
+    let foreign = match compression {
+        Compression::None => std::io::BufRead::fill_buf(&mut tar_stream)
+            .ok()
+            .and_then(Compression::foreign),
+        _ => None,
+    };
     let mut walker = TarWalker::new(tar_stream);
     let mut scan = LayerScan::new(index);
     scan.compression = compression;
-    let describe = |e: TarError| match e {
-        TarError::Io(io) => format!("corrupt {what} stream: {io}"),
-        other => other.to_string(),
-    };
     let mut seen = 0u64;
+    let describe = |e: TarError, seen: u64| match (e, foreign) {
+        (_, Some(name)) if seen == 0 => format!(
+            "{name}-compressed layer: strata reads gzip, zstd and uncompressed tar layers, \
+             as containerd does"
+        ),
+        (TarError::Io(io), _) if io.kind() == std::io::ErrorKind::Unsupported => {
+            format!("{what} stream: {io}")
+        }
+        (TarError::Io(io), _) => format!("corrupt {what} stream: {io}"),
+        (other, _) => other.to_string(),
+    };
     let mut entry = TarEntry::default();
-    while walker.next_into(&mut entry).map_err(describe)? {
+    while walker
+        .next_into(&mut entry)
+        .map_err(|e| describe(e, seen))?
+    {
         let mut hash = 0;
         if entry.kind == Kind::File {
             let mut hasher = ContentHash::new(entry.size);
             walker
                 .read_content(|chunk| hasher.update(chunk))
-                .map_err(describe)?;
+                .map_err(|e| describe(e, seen))?;
             hash = hasher.digest();
         }
         scan.push(&entry, hash)?;
@@ -424,9 +441,8 @@ pub fn read_layer_batched(
             (b.sink)(batch);
         }
     }
-    if seen == 0 && walker.offset() == 0 {
-        return Err(format!("empty {what} stream: not a layer tar"));
-    }
+    // An empty stream is an empty layer, as containerd and moby read it (a zero-byte
+    // `layer.tar` is a known case, docker/docker#18170): nothing to refuse.
     scan.skipped_entries = walker.skipped_unknown;
     let digests = walker.into_inner().finish(what)?;
     scan.tar_size = digests.tar_size;
