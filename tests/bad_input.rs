@@ -499,3 +499,422 @@ fn docker_archive_through_a_pipe() {
         assert!(line.contains("pipe") || line.contains("seekable"), "{line}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compression and digests: what a runtime refuses, strata refuses; what it reads, strata reads.
+// The reference for both is an independent implementation (Python's gzip, lzma, bz2 and
+// hashlib modules, the zstd CLI) and containerd's own rules, cited where they apply.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a Python 3 script with arguments; its stdout when it succeeds, its stderr when not.
+fn python(script: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 is needed for these tests: apt-get install python3");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).trim().to_string();
+    if out.status.success() {
+        Ok(text(out.stdout))
+    } else {
+        Err(text(out.stderr))
+    }
+}
+
+/// `alg:hex` of a file, from Python's hashlib.
+fn hashlib(alg: &str, path: &Path) -> String {
+    let hex = python(
+        "import hashlib, sys; print(hashlib.new(sys.argv[1], open(sys.argv[2], 'rb').read()).hexdigest())",
+        &[alg.as_ref(), path.as_os_str()],
+    )
+    .expect("hashlib");
+    format!("{alg}:{hex}")
+}
+
+/// L2's uncompressed tar from the committed overlay layout, and the diff_id the oracle
+/// (testdata/expected.json) gives it.
+fn overlay_l2_tar() -> (Vec<u8>, String) {
+    let layout = Layout::committed("overlay-oci");
+    let blob = fs::read(layout.blob_path(&layout.layer_digests()[L])).expect("read L2");
+    let diff_id = oracle("overlay")["layer_list"][L]["diff_id"]
+        .as_str()
+        .expect("diff_id")
+        .to_string();
+    (common::layer_tar(&blob), diff_id)
+}
+
+/// Replaces layer `k` of `layout` by `blob` stored under `digest` (any algorithm, right or
+/// wrong), the config's diff_id by `diff_id`, and fixes the manifest and the index around them.
+fn put_layer(layout: &Layout, k: usize, blob: &[u8], digest: &str, diff_id: &str) {
+    let path = layout.blob_path(digest);
+    fs::create_dir_all(path.parent().expect("blobs/alg")).expect("mkdir");
+    fs::write(&path, blob).expect("write blob");
+    let mut config = layout.config();
+    config["rootfs"]["diff_ids"][k] = diff_id.into();
+    let config_bytes = serde_json::to_vec(&config).expect("json");
+    let (config_digest, config_size) = layout.write_blob(&config_bytes);
+    let mut manifest = layout.manifest();
+    manifest["config"]["digest"] = config_digest.into();
+    manifest["config"]["size"] = config_size.into();
+    manifest["layers"][k]["digest"] = digest.into();
+    manifest["layers"][k]["size"] = blob.len().into();
+    layout.put_manifest(&manifest);
+}
+
+/// The overlay layout with L2 replaced by `blob` under its SHA-256 (from hashlib), its
+/// diff_id `diff_id`.
+fn overlay_with_l2(blob: &[u8], diff_id: &str) -> (tempfile::TempDir, Layout, String) {
+    let (tmp, layout) = overlay_copy("overlay-oci");
+    let scratch = tmp.path().join("l2.blob");
+    fs::write(&scratch, blob).expect("write");
+    let digest = hashlib("sha256", &scratch);
+    put_layer(&layout, L, blob, &digest, diff_id);
+    (tmp, layout, digest)
+}
+
+/// A gzip blob whose CRC-32 is wrong but whose digests are right (the attacker computes them
+/// after the damage): containerd's Go `gzip.Reader` refuses it when it reads the stream to its
+/// end after the tar, and so must strata, with verification on or off.
+#[test]
+fn gzip_crc_mismatch_with_right_digests() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let mut blob = gzip(&tar);
+    let at = blob.len() - 8; // the trailer's CRC-32
+    blob[at] ^= 0x01;
+    let (tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    let scratch = tmp.path().join("l2.blob");
+    let e = python(
+        "import gzip, sys; gzip.decompress(open(sys.argv[1], 'rb').read())",
+        &[scratch.as_os_str()],
+    )
+    .expect_err("Python's gzip must refuse the blob");
+    assert!(e.contains("CRC check failed"), "{e}");
+    for args in [&[][..], &["--no-verify"]] {
+        assert_one_line_error(
+            &run(strata().arg("analyze").args(args).arg(&layout.dir)),
+            &[
+                &format!("layer {L}"),
+                &digest,
+                "gzip",
+                "CRC-32 checksum mismatch",
+            ],
+        );
+    }
+}
+
+/// ISIZE (the member's length mod 2^32) wrong, digests right: refused, as by Python's gzip.
+#[test]
+fn gzip_isize_mismatch_with_right_digests() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let mut blob = gzip(&tar);
+    let at = blob.len() - 4; // the trailer's ISIZE, lowest byte
+    blob[at] ^= 0x01;
+    let (tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    let e = python(
+        "import gzip, sys; gzip.decompress(open(sys.argv[1], 'rb').read())",
+        &[tmp.path().join("l2.blob").as_os_str()],
+    )
+    .expect_err("Python's gzip must refuse the blob");
+    assert!(e.contains("Incorrect length"), "{e}");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "ISIZE"],
+    );
+}
+
+/// Bytes after the last gzip member that are not another member: Go's multistream reader (and
+/// Python's) refuse them, and containerd reads the stream to its end.
+#[test]
+fn gzip_followed_by_garbage() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let blob = [gzip(&tar), b"garbage!".to_vec()].concat();
+    let (tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    let e = python(
+        "import gzip, sys; gzip.decompress(open(sys.argv[1], 'rb').read())",
+        &[tmp.path().join("l2.blob").as_os_str()],
+    )
+    .expect_err("Python's gzip must refuse the blob");
+    assert!(e.contains("Not a gzipped file"), "{e}");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[
+            &format!("layer {L}"),
+            &digest,
+            "after the tar's end",
+            "gzip header",
+        ],
+    );
+}
+
+/// The analysis of a layout that must read cleanly, checked against the oracle: the replaced
+/// L2 holds the same tar as the committed one, so every number is the committed image's.
+fn assert_reads_as_overlay(layout: &Layout, args: &[&str]) -> Run {
+    let r = run(strata()
+        .arg("analyze")
+        .args(args)
+        .args(["--format", "json"])
+        .arg(&layout.dir));
+    r.expect_code(0);
+    let a = r.json();
+    let o = oracle("overlay");
+    assert_eq!(a["image"]["shipped_bytes"], o["shipped_bytes"]);
+    assert_eq!(a["image"]["visible_bytes"], o["visible_bytes"]);
+    assert_eq!(a["waste"]["wasted_bytes"], o["wasted_bytes"]);
+    assert_eq!(a["layers"][L]["diff_id"], o["layer_list"][L]["diff_id"]);
+    r
+}
+
+/// Layers digested with sha512 (registered by the OCI image spec) or sha384 (which go-digest
+/// verifies too), gzip and plain tar: read when the digest is right, refused when it is not.
+/// The digests come from Python's hashlib.
+#[test]
+fn sha512_and_sha384_layer_digests_are_verified() {
+    let (tar, diff_id) = overlay_l2_tar();
+    for (alg, blob) in [
+        ("sha512", gzip(&tar)),
+        ("sha384", gzip(&tar)),
+        ("sha512", tar.clone()),
+    ] {
+        let (tmp, layout) = overlay_copy("overlay-oci");
+        let scratch = tmp.path().join("l2.blob");
+        fs::write(&scratch, &blob).expect("write");
+        let digest = hashlib(alg, &scratch);
+        put_layer(&layout, L, &blob, &digest, &diff_id);
+        assert_reads_as_overlay(&layout, &[]);
+
+        // The same blob under another blob's digest: strata must find the blob's own.
+        fs::write(&scratch, b"another blob").expect("write");
+        let wrong = hashlib(alg, &scratch);
+        let (_tmp2, layout) = overlay_copy("overlay-oci");
+        put_layer(&layout, L, &blob, &wrong, &diff_id);
+        assert_one_line_error(
+            &analyze(&layout.dir),
+            &[
+                &format!("layer {L}"),
+                "blob digest mismatch",
+                &wrong,
+                &digest,
+            ],
+        );
+    }
+}
+
+/// A config whose diff_id is sha512: the tar is hashed with it (Python's hashlib computes the
+/// expected one), on a plain layer whose blob digest is sha256.
+#[test]
+fn sha512_diff_id_is_verified() {
+    let (tar, _) = overlay_l2_tar();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("l2.tar");
+    fs::write(&path, &tar).expect("write");
+    let diff_id = hashlib("sha512", &path);
+    let (_tmp, layout, _) = overlay_with_l2(&tar, &diff_id);
+    let r = run(strata()
+        .args(["analyze", "--format", "json"])
+        .arg(&layout.dir));
+    r.expect_code(0);
+    assert_eq!(r.json()["layers"][L]["diff_id"], diff_id.as_str());
+
+    fs::write(&path, b"another tar").expect("write");
+    let wrong = hashlib("sha512", &path);
+    let (_tmp, layout, _) = overlay_with_l2(&tar, &wrong);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), "diff_id mismatch", &wrong, &diff_id],
+    );
+}
+
+/// A layer digest whose algorithm strata cannot compute (`blake3:`, which the OCI spec does not
+/// register and containerd does not verify by default) was trusted silently: now refused, and
+/// under --ignore-errors a warning that says the digest was NOT verified.
+#[test]
+fn unknown_digest_algorithm_on_a_layer() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let blob = gzip(&tar);
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let digest = format!("blake3:{}", "ab".repeat(32));
+    put_layer(&layout, L, &blob, &digest, &diff_id);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "not verified", "blake3"],
+    );
+    let r = assert_reads_as_overlay(&layout, &["--ignore-errors"]);
+    let warning = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("blake3"))
+        .unwrap_or_else(|| panic!("no warning about blake3: {}", r.stderr));
+    assert!(warning.starts_with("strata: warning: "), "{warning}");
+    assert!(warning.contains("NOT verified"), "{warning}");
+}
+
+/// An index pointing at a manifest by a `blake3:` digest: refused, not taken on trust.
+#[test]
+fn unknown_digest_algorithm_on_a_manifest() {
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let manifest = fs::read(layout.blob_path(&layout.manifest_digest())).expect("read");
+    let digest = format!("blake3:{}", "cd".repeat(32));
+    let path = layout.blob_path(&digest);
+    fs::create_dir_all(path.parent().expect("blobs/blake3")).expect("mkdir");
+    fs::write(&path, &manifest).expect("write");
+    let mut index = layout.index();
+    index["manifests"][0]["digest"] = digest.clone().into();
+    fs::write(
+        layout.dir.join("index.json"),
+        serde_json::to_vec(&index).expect("json"),
+    )
+    .expect("write index.json");
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&digest, "cannot be verified", "blake3"],
+    );
+}
+
+/// An empty layer, stored as a blob of zero bytes or as one gzip member of nothing: Go's tar
+/// reader takes an empty stream as an empty archive, and containerd and moby read a zero-byte
+/// blob as an empty layer on purpose (docker/docker#18170). The diff_id is SHA-256 of nothing.
+#[test]
+fn empty_layer_blobs_read_as_empty_layers() {
+    let empty_diff_id = {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("empty");
+        fs::write(&path, b"").expect("write");
+        hashlib("sha256", &path)
+    };
+    for (what, blob) in [("zero bytes", Vec::new()), ("empty gzip member", gzip(b""))] {
+        let (_tmp, layout) = overlay_copy("overlay-oci");
+        let last = layout.layer_digests().len() - 1;
+        let blob_digest = common::sha256(&blob);
+        put_layer(&layout, last, &blob, &blob_digest, &empty_diff_id);
+        let r = run(strata()
+            .args(["analyze", "--format", "json"])
+            .arg(&layout.dir));
+        assert_eq!(r.code, 0, "{what}: {}", r.stderr);
+        let a = r.json();
+        assert_eq!(
+            a["layers"][last]["diff_id"],
+            empty_diff_id.as_str(),
+            "{what}"
+        );
+        assert_eq!(a["layers"][last]["tar_bytes"], 0, "{what}");
+        assert_eq!(a["layers"][last]["entries"], 0, "{what}");
+    }
+}
+
+/// xz and bzip2 layers (made by Python's lzma and bz2 modules): containerd sniffs neither and
+/// fails on them as tars; strata names the compression instead of "truncated tar".
+#[test]
+fn xz_and_bzip2_layers_are_refused_by_name() {
+    let (tar, diff_id) = overlay_l2_tar();
+    for (module, name) in [("lzma", "xz"), ("bz2", "bzip2")] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (input, output) = (tmp.path().join("l2.tar"), tmp.path().join("l2.blob"));
+        fs::write(&input, &tar).expect("write");
+        python(
+            &format!(
+                "import {module}, sys; open(sys.argv[2], 'wb').write({module}.compress(open(sys.argv[1], 'rb').read()))"
+            ),
+            &[input.as_os_str(), output.as_os_str()],
+        )
+        .expect(module);
+        let blob = fs::read(&output).expect("read");
+        let (_tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+        let line = assert_one_line_error(
+            &analyze(&layout.dir),
+            &[
+                &format!("layer {L}"),
+                &digest,
+                &format!("{name}-compressed layer"),
+            ],
+        );
+        assert!(line.contains("gzip, zstd and uncompressed tar"), "{line}");
+    }
+}
+
+/// Compresses `input` with the zstd CLI and `args`, reading stdin (so the frame records no
+/// content size and its window is the one asked for).
+fn zstd_cli(tar: &[u8], args: &[&str]) -> Vec<u8> {
+    let mut child = std::process::Command::new("zstd")
+        .args(["-q", "-c"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the zstd CLI is needed: apt-get install zstd");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = tar.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).expect("zstd stdin"));
+    let out = child.wait_with_output().expect("zstd");
+    writer.join().expect("writer");
+    assert!(out.status.success(), "zstd {args:?} failed");
+    out.stdout
+}
+
+/// The window a zstd frame declares (RFC 8878 3.1.1.1.2), for frames with a window descriptor.
+fn zstd_window(frame: &[u8]) -> u64 {
+    assert_eq!(frame[..4], [0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+    assert_eq!(
+        frame[4] & 0x20,
+        0,
+        "not single-segment: the frame has a window descriptor"
+    );
+    let wd = frame[5];
+    let base = 1u64 << (10 + (wd >> 3));
+    base + base / 8 * u64::from(wd & 7)
+}
+
+/// zstd layers compressed with a long window. containerd's decoder (klauspost/compress) takes
+/// windows up to 512 MiB (`MaxWindowSize = 1 << 29`): `--long=29` must read, `--long=30`
+/// (1 GiB) must be refused with a line that says why. libzstd's own default stops at 128 MiB.
+#[test]
+fn zstd_long_windows_read_as_containerd_reads_them() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let long29 = zstd_cli(&tar, &["--long=29"]);
+    assert_eq!(zstd_window(&long29), 512 << 20);
+    let (_tmp, layout, _) = overlay_with_l2(&long29, &diff_id);
+    assert_reads_as_overlay(&layout, &[]);
+
+    let long30 = zstd_cli(&tar, &["--long=30"]);
+    assert_eq!(zstd_window(&long30), 1 << 30);
+    let (_tmp, layout, digest) = overlay_with_l2(&long30, &diff_id);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[&format!("layer {L}"), &digest, "zstd", "window", "512 MiB"],
+    );
+}
+
+/// A zstd stream that starts with a skippable frame (magic 0x184D2A50..5F, RFC 8878 3.1.2):
+/// containerd sniffs it as zstd and its decoder skips the frame; so does strata.
+#[test]
+fn zstd_starting_with_a_skippable_frame() {
+    let (tar, diff_id) = overlay_l2_tar();
+    for magic in [0x184D_2A50u32, 0x184D_2A5F] {
+        let payload = b"metadata a tool put first";
+        let mut blob = magic.to_le_bytes().to_vec();
+        blob.extend(u32::try_from(payload.len()).expect("fits").to_le_bytes());
+        blob.extend(payload);
+        blob.extend(zstd_cli(&tar, &[]));
+        let (_tmp, layout, _) = overlay_with_l2(&blob, &diff_id);
+        let r = assert_reads_as_overlay(&layout, &[]);
+        assert_eq!(r.json()["layers"][L]["compression"], "zstd");
+    }
+}
+
+/// A zstd stream followed by bytes that are not a frame: libzstd and containerd's decoder both
+/// refuse them ("unknown frame descriptor", "magic number mismatch").
+#[test]
+fn zstd_followed_by_garbage() {
+    let (tar, diff_id) = overlay_l2_tar();
+    let blob = [zstd_cli(&tar, &[]), b"garbage!".to_vec()].concat();
+    let (_tmp, layout, digest) = overlay_with_l2(&blob, &diff_id);
+    assert_one_line_error(
+        &analyze(&layout.dir),
+        &[
+            &format!("layer {L}"),
+            &digest,
+            "zstd",
+            "after the tar's end",
+        ],
+    );
+}

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::gzip::GzipReader;
 
@@ -20,24 +20,134 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// Recognises gzip (`1f 8b`) and zstd (`28 b5 2f fd`); anything else is taken as plain tar.
+    /// Recognises gzip (`1f 8b`) and zstd (`28 b5 2f fd`, or a skippable frame `5? 2a 4d 18`
+    /// with its length, which the zstd decoder skips, as containerd's sniffing does); anything
+    /// else is taken as plain tar.
     pub fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || (head.len() >= 8 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
+        {
             Compression::Zstd
         } else {
             Compression::None
         }
     }
+
+    /// The name of a compression runtimes do not unpack, recognised from its magic bytes: such
+    /// a blob is not a tar, and saying which it is beats "invalid tar header". containerd reads
+    /// only gzip, zstd and plain tar (moby's legacy graph-driver store also reads xz and bzip2;
+    /// the OCI image spec defines media types for none of them).
+    pub fn foreign(head: &[u8]) -> Option<&'static str> {
+        const MAGIC: [(&[u8], &str); 5] = [
+            (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+            (b"BZh", "bzip2"),
+            (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
+            (b"LZIP", "lzip"),
+            (&[0x1f, 0x9d], "compress (.Z)"),
+        ];
+        MAGIC
+            .iter()
+            .find(|(magic, _)| head.starts_with(magic))
+            .map(|&(_, name)| name)
+    }
 }
 
-/// SHA-256 of a stream, computed on the reading thread at first and, once the stream proves
-/// long, on a thread of its own: SHA-256 runs at ~1.5 GB/s even with the CPU's SHA extensions,
-/// slower than inflating most layers, so a large layer's two digests would otherwise serialise
-/// behind its decompression on one core.
+/// A digest algorithm strata computes: the two the OCI image spec registers (sha256, sha512)
+/// and sha384, which go-digest (containerd, moby) verifies too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Algorithm {
+    /// Every algorithm strata verifies, for messages.
+    pub const NAMES: &str = "sha256, sha384 and sha512";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha384 => "sha384",
+            Algorithm::Sha512 => "sha512",
+        }
+    }
+
+    /// The algorithm of a digest `alg:encoded`, or the part before the colon (all of it when
+    /// there is none) when strata cannot compute it.
+    pub fn of(digest: &str) -> Result<Algorithm, &str> {
+        let alg = digest.split_once(':').map_or(digest, |(alg, _)| alg);
+        match alg {
+            "sha256" => Ok(Algorithm::Sha256),
+            "sha384" => Ok(Algorithm::Sha384),
+            "sha512" => Ok(Algorithm::Sha512),
+            _ => Err(alg),
+        }
+    }
+
+    /// `alg:hex` of `bytes`.
+    pub fn digest(self, bytes: &[u8]) -> String {
+        let mut state = State::new(self);
+        state.update(bytes);
+        state.finish()
+    }
+}
+
+/// A hash in progress. One match per buffer (256 KiB) is all the dispatch costs: SHA-256 runs
+/// the same code as before it had siblings.
+#[derive(Clone)]
+enum State {
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+impl State {
+    fn new(algorithm: Algorithm) -> State {
+        match algorithm {
+            Algorithm::Sha256 => State::Sha256(Sha256::new()),
+            Algorithm::Sha384 => State::Sha384(Sha384::new()),
+            Algorithm::Sha512 => State::Sha512(Sha512::new()),
+        }
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        match self {
+            State::Sha256(_) => Algorithm::Sha256,
+            State::Sha384(_) => Algorithm::Sha384,
+            State::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            State::Sha256(h) => h.update(bytes),
+            State::Sha384(h) => h.update(bytes),
+            State::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// `alg:hex`.
+    fn finish(self) -> String {
+        let alg = self.algorithm().name();
+        let hash = match self {
+            State::Sha256(h) => hex(h.finalize().as_slice()),
+            State::Sha384(h) => hex(h.finalize().as_slice()),
+            State::Sha512(h) => hex(h.finalize().as_slice()),
+        };
+        format!("{alg}:{hash}")
+    }
+}
+
+/// The digest of a stream, computed on the reading thread at first and, once the stream proves
+/// long, on a thread of its own: SHA-256 runs at ~1.5 GB/s even with the CPU's SHA extensions
+/// (SHA-512 at about half that), slower than inflating most layers, so a large layer's two
+/// digests would otherwise serialise behind its decompression on one core.
 enum Hasher {
-    Inline(Sha256),
+    /// Boxed: SHA-512's state would make every reader 200 bytes larger.
+    Inline(Box<State>),
     Offloaded(HashThread),
     /// The hash thread ended without an answer (it cannot panic on bytes; kept for safety).
     Failed,
@@ -50,7 +160,7 @@ struct HashThread {
     spare: mpsc::Receiver<Chunk>,
     /// Buffers made for this stream so far (bounded by `IN_FLIGHT + 2`).
     buffers: usize,
-    handle: std::thread::JoinHandle<Sha256>,
+    handle: std::thread::JoinHandle<State>,
 }
 
 /// A read buffer, shared with a hash thread while it hashes it.
@@ -92,19 +202,19 @@ fn core_idle() -> bool {
 }
 
 impl HashThread {
-    fn spawn(mut sha: Sha256) -> Option<HashThread> {
+    fn spawn(mut state: State) -> Option<HashThread> {
         let (chunks, rx) = mpsc::sync_channel::<(Chunk, usize)>(IN_FLIGHT);
         let (back, spare) = mpsc::channel::<Chunk>();
         let handle = std::thread::Builder::new()
-            .name("strata-sha256".into())
+            .name("strata-hash".into())
             .spawn(move || {
                 let _busy = Busy::start();
                 for (chunk, len) in rx {
-                    sha.update(&chunk[..len.min(chunk.len())]);
+                    state.update(&chunk[..len.min(chunk.len())]);
                     // The reader may be gone already (an error path): nothing to give back to.
                     let _ = back.send(chunk);
                 }
-                sha
+                state
             })
             .ok()?;
         Some(HashThread {
@@ -134,7 +244,7 @@ impl HashThread {
             .unwrap_or_else(|_| Arc::new(vec![0; capacity]))
     }
 
-    fn finish(self) -> Option<Sha256> {
+    fn finish(self) -> Option<State> {
         drop(self.chunks);
         self.handle.join().ok()
     }
@@ -145,26 +255,21 @@ impl Hasher {
     fn update(&mut self, chunk: &Chunk, len: usize, hashed_before: u64) {
         let bytes = &chunk[..len.min(chunk.len())];
         match self {
-            Hasher::Inline(sha)
+            Hasher::Inline(state)
                 if hashed_before + bytes.len() as u64 > OFFLOAD_AFTER && core_idle() =>
             {
-                let sha = std::mem::take(sha);
-                *self = match HashThread::spawn(sha.clone()) {
+                match HashThread::spawn((**state).clone()) {
                     Some(mut t) => {
-                        if t.send(chunk, len) {
+                        *self = if t.send(chunk, len) {
                             Hasher::Offloaded(t)
                         } else {
                             Hasher::Failed
-                        }
+                        };
                     }
-                    None => {
-                        let mut sha = sha;
-                        sha.update(bytes);
-                        Hasher::Inline(sha)
-                    }
-                };
+                    None => state.update(bytes),
+                }
             }
-            Hasher::Inline(sha) => sha.update(bytes),
+            Hasher::Inline(state) => state.update(bytes),
             Hasher::Offloaded(t) => {
                 if !t.send(chunk, len) {
                     *self = Hasher::Failed;
@@ -174,17 +279,17 @@ impl Hasher {
         }
     }
 
-    fn finish(self) -> Option<Sha256> {
+    fn finish(self) -> Option<State> {
         match self {
-            Hasher::Inline(sha) => Some(sha),
+            Hasher::Inline(state) => Some(*state),
             Hasher::Offloaded(t) => t.finish(),
             Hasher::Failed => None,
         }
     }
 }
 
-/// A buffered reader that counts, optionally hashes with SHA-256, and adds to a shared
-/// progress counter every byte it buffers. It hashes its buffer as it fills it, so that bytes
+/// A buffered reader that counts, optionally hashes (with one [`Algorithm`]), and adds to a
+/// shared progress counter every byte it buffers. It hashes its buffer as it fills it, so that bytes
 /// are never copied for hashing: once a stream is long, the buffer itself is handed to a hash
 /// thread and the next one filled meanwhile.
 pub struct HashBuf<R> {
@@ -193,13 +298,27 @@ pub struct HashBuf<R> {
     pos: usize,
     filled: usize,
     capacity: usize,
+    /// The algorithm `hasher` computes.
+    hash: Option<Algorithm>,
     hasher: Option<Hasher>,
     count: u64,
     progress: Option<Arc<AtomicU64>>,
 }
 
 impl<R: Read> HashBuf<R> {
+    /// A reader hashing with SHA-256 (when `hash`).
     pub fn new(inner: R, capacity: usize, hash: bool, progress: Option<Arc<AtomicU64>>) -> Self {
+        let hash = hash.then_some(Algorithm::Sha256);
+        Self::with_algorithm(inner, capacity, hash, progress)
+    }
+
+    /// A reader hashing with `hash` (when given).
+    pub fn with_algorithm(
+        inner: R,
+        capacity: usize,
+        hash: Option<Algorithm>,
+        progress: Option<Arc<AtomicU64>>,
+    ) -> Self {
         let capacity = capacity.max(1);
         HashBuf {
             inner,
@@ -207,21 +326,25 @@ impl<R: Read> HashBuf<R> {
             pos: 0,
             filled: 0,
             capacity,
-            hasher: hash.then(|| Hasher::Inline(Sha256::new())),
+            hash,
+            hasher: hash.map(|alg| Hasher::Inline(Box::new(State::new(alg)))),
             count: 0,
             progress,
         }
     }
 
-    /// The inner reader, the bytes read from it so far and the `sha256:…` digest of them (if
+    /// The inner reader, the bytes read from it so far and the `alg:hex` digest of them (if
     /// hashing). Bytes buffered but not consumed are counted and hashed already. The digest is
-    /// `sha256:unavailable` in the one case the hash thread could not deliver it, so that it
+    /// `alg:unavailable` in the one case the hash thread could not deliver it, so that it
     /// never matches and verification fails loudly rather than passing silently.
     pub fn into_parts(self) -> (R, u64, Option<String>) {
-        let digest = self.hasher.map(|h| match h.finish() {
-            Some(sha) => format!("sha256:{}", hex(sha.finalize().as_slice())),
-            None => "sha256:unavailable".to_string(),
-        });
+        let digest = match (self.hasher, self.hash) {
+            (Some(h), Some(alg)) => Some(match h.finish() {
+                Some(state) => state.finish(),
+                None => format!("{}:unavailable", alg.name()),
+            }),
+            _ => None,
+        };
         (self.inner, self.count, digest)
     }
 }
@@ -311,6 +434,9 @@ pub fn hex(bytes: &[u8]) -> String {
 pub enum Decoder<R: BufRead> {
     Gzip(Box<GzipReader<R>>),
     Zstd(Box<zstd::stream::read::Decoder<'static, R>>),
+    /// A plain tar whose diff_id and blob digest use different algorithms: copied through so
+    /// that each buffer hashes it once.
+    Plain(R),
 }
 
 impl<R: BufRead> Decoder<R> {
@@ -319,6 +445,7 @@ impl<R: BufRead> Decoder<R> {
         match self {
             Decoder::Gzip(d) => d.into_inner(),
             Decoder::Zstd(d) => (*d).finish(),
+            Decoder::Plain(r) => r,
         }
     }
 }
@@ -327,10 +454,38 @@ impl<R: BufRead> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Decoder::Gzip(d) => d.read(buf),
-            Decoder::Zstd(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf).map_err(zstd_error),
+            Decoder::Plain(r) => r.read(buf),
         }
     }
 }
+
+/// libzstd's error for a window over the limit, "Frame requires too much memory for
+/// decoding", said in terms of the image.
+fn zstd_error(e: io::Error) -> io::Error {
+    if e.to_string().contains("too much memory") {
+        // Unsupported, not InvalidData: the stream is sound, only too demanding.
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "a frame's window is over {} MiB, the most containerd reads",
+                (1u64 << ZSTD_WINDOW_LOG_MAX) >> 20
+            ),
+        )
+    } else {
+        e
+    }
+}
+
+/// The largest zstd window read: 512 MiB (window log 29; libzstd's default limit is 128 MiB),
+/// the limit of containerd's decoder (klauspost/compress, `MaxWindowSize = 1 << 29` by
+/// default), which applies it as libzstd does to a window descriptor and to the whole content
+/// of a single-segment frame: zstd `--long=29` layers read, `--long=30` ones (or single-segment
+/// frames over 512 MiB, which `zstd --long=30` writes for such files) are refused by both. The
+/// price is memory: libzstd allocates the window a frame declares and touches it only as output
+/// fills it, so reading one layer can take up to 512 MiB, even for a small blob that expands
+/// to that much (zstd needs ~16 KiB for 512 MiB of one byte).
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 29;
 
 /// The buffer size between the blob and the decompressor.
 pub const BLOB_BUFFER: usize = 256 * 1024;
@@ -351,11 +506,12 @@ pub enum TarStream<R: Read> {
 pub struct Digests {
     /// Bytes of the tar stream.
     pub tar_size: u64,
-    /// `sha256:…` of the tar stream (a plain tar's is its blob digest), when hashing.
+    /// `alg:…` of the tar stream (a plain tar's is its blob digest when the algorithms agree),
+    /// when hashing.
     pub diff_id: Option<String>,
     /// Bytes of the blob as stored.
     pub compressed_size: u64,
-    /// `sha256:…` of the blob, when hashing.
+    /// `alg:…` of the blob, when hashing.
     pub blob_digest: Option<String>,
 }
 
@@ -364,7 +520,10 @@ impl<R: Read> TarStream<R> {
     /// and bytes after a compressed stream belong to the digests too). `what` names the
     /// compression in errors.
     pub fn finish(mut self, what: &str) -> Result<Digests, String> {
-        drain(&mut self).map_err(|e| format!("corrupt {what} stream after the tar's end: {e}"))?;
+        drain(&mut self).map_err(|e| match e.kind() {
+            io::ErrorKind::Unsupported => format!("{what} stream after the tar's end: {e}"),
+            _ => format!("corrupt {what} stream after the tar's end: {e}"),
+        })?;
         match self {
             TarStream::Plain(blob) => {
                 let (_, size, digest) = blob.into_parts();
@@ -416,27 +575,62 @@ impl<R: Read> Read for TarStream<R> {
     }
 }
 
-/// Opens a layer blob: the compression from its first bytes (never from the media type:
-/// podman labels plain tars as gzip), the blob hashed (when `hash`) and counted into
-/// `progress` as it is read, and the tar stream hashed too when it is not the blob itself.
-/// gzip's CRC-32 is checked only when not hashing: the digests check the same bytes.
+/// What to hash while a layer blob is read: the blob with the algorithm of its descriptor's
+/// digest, the tar stream with that of its diff_id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashing {
+    pub blob: Algorithm,
+    pub tar: Algorithm,
+}
+
+impl Hashing {
+    /// SHA-256 for both, as nearly every image has it.
+    pub const SHA256: Hashing = Hashing {
+        blob: Algorithm::Sha256,
+        tar: Algorithm::Sha256,
+    };
+}
+
+/// [`open_layer_hashed`] with SHA-256 for both digests (when `hash`).
 pub fn open_layer<R: Read>(
     raw: R,
     hash: bool,
     progress: Option<Arc<AtomicU64>>,
 ) -> io::Result<(Compression, TarStream<R>)> {
-    let mut blob = HashBuf::new(raw, BLOB_BUFFER, hash, progress);
+    open_layer_hashed(raw, hash.then_some(Hashing::SHA256), progress)
+}
+
+/// Opens a layer blob: the compression from its first bytes (never from the media type:
+/// podman labels plain tars as gzip), the blob hashed (when `hashing`) and counted into
+/// `progress` as it is read, and the tar stream hashed too when it is not the blob itself or
+/// its digest uses another algorithm.
+pub fn open_layer_hashed<R: Read>(
+    raw: R,
+    hashing: Option<Hashing>,
+    progress: Option<Arc<AtomicU64>>,
+) -> io::Result<(Compression, TarStream<R>)> {
+    let mut blob = HashBuf::with_algorithm(raw, BLOB_BUFFER, hashing.map(|h| h.blob), progress);
     let compression = Compression::sniff(blob.fill_buf()?);
     let decoder = match compression {
-        Compression::None => return Ok((compression, TarStream::Plain(blob))),
-        Compression::Gzip => Decoder::Gzip(Box::new(GzipReader::new(blob, !hash))),
+        Compression::None if hashing.is_none_or(|h| h.blob == h.tar) => {
+            return Ok((compression, TarStream::Plain(blob)));
+        }
+        Compression::None => Decoder::Plain(blob),
+        Compression::Gzip => Decoder::Gzip(Box::new(GzipReader::new(blob))),
         Compression::Zstd => {
-            Decoder::Zstd(Box::new(zstd::stream::read::Decoder::with_buffer(blob)?))
+            let mut zstd = zstd::stream::read::Decoder::with_buffer(blob)?;
+            zstd.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Decoder::Zstd(Box::new(zstd))
         }
     };
     Ok((
         compression,
-        TarStream::Decoded(HashBuf::new(decoder, TAR_BUFFER, hash, None)),
+        TarStream::Decoded(HashBuf::with_algorithm(
+            decoder,
+            TAR_BUFFER,
+            hashing.map(|h| h.tar),
+            None,
+        )),
     ))
 }
 
@@ -481,6 +675,24 @@ mod tests {
     }
 
     #[test]
+    fn skippable_zstd_frames_are_sniffed_as_containerd_sniffs_them() {
+        // RFC 8878 3.1.2: magic 0x184D2A50..=0x184D2A5F, little-endian, then a 4-byte length;
+        // containerd wants the 8 bytes before it calls the stream zstd.
+        for magic in 0x184D_2A40u32..0x184D_2A70 {
+            let mut head = magic.to_le_bytes().to_vec();
+            head.extend(3u32.to_le_bytes());
+            let skippable = (0x184D_2A50..=0x184D_2A5F).contains(&magic);
+            let want = if skippable {
+                Compression::Zstd
+            } else {
+                Compression::None
+            };
+            assert_eq!(Compression::sniff(&head), want, "{magic:#x}");
+            assert_eq!(Compression::sniff(&head[..7]), Compression::None);
+        }
+    }
+
+    #[test]
     fn finishing_reads_padding_and_trailing_bytes_into_the_digests() {
         let data = b"tar bytes".repeat(50);
         let mut blob = roundtrip(&data, Compression::Gzip);
@@ -515,41 +727,57 @@ mod tests {
         }
     }
 
+    /// `alg:hex` straight from the sha2 crate, without the reader's machinery.
+    fn reference(alg: Algorithm, bytes: &[u8]) -> String {
+        let hash = match alg {
+            Algorithm::Sha256 => hex(Sha256::digest(bytes).as_slice()),
+            Algorithm::Sha384 => hex(Sha384::digest(bytes).as_slice()),
+            Algorithm::Sha512 => hex(Sha512::digest(bytes).as_slice()),
+        };
+        format!("{}:{hash}", alg.name())
+    }
+
+    const ALGORITHMS: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512];
+
     #[test]
     fn hashing_on_a_thread_gives_the_inline_digest_with_bounded_buffers() {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let lens = [1usize, 4095, 65536, 300_000, 7];
-        let mut r = HashBuf::new(
-            Uneven {
-                data: &data,
-                lens: &lens,
-                i: 0,
-            },
-            100_000,
-            true,
-            None,
-        );
-        // On a thread from the first byte, whatever the cores are doing.
-        r.hasher = Some(Hasher::Offloaded(HashThread::spawn(Sha256::new()).unwrap()));
-        let mut seen = Vec::new();
-        loop {
-            let chunk = r.fill_buf().unwrap();
-            if chunk.is_empty() {
-                break;
+        for alg in ALGORITHMS {
+            let mut r = HashBuf::with_algorithm(
+                Uneven {
+                    data: &data,
+                    lens: &lens,
+                    i: 0,
+                },
+                100_000,
+                Some(alg),
+                None,
+            );
+            // On a thread from the first byte, whatever the cores are doing.
+            r.hasher = Some(Hasher::Offloaded(
+                HashThread::spawn(State::new(alg)).unwrap(),
+            ));
+            let mut seen = Vec::new();
+            loop {
+                let chunk = r.fill_buf().unwrap();
+                if chunk.is_empty() {
+                    break;
+                }
+                // Consume unevenly too: a buffer is refilled only once it is used up.
+                let n = chunk.len().min(seen.len() % 50_000 + 1);
+                seen.extend_from_slice(&chunk[..n]);
+                r.consume(n);
             }
-            // Consume unevenly too: a buffer is refilled only once it is used up.
-            let n = chunk.len().min(seen.len() % 50_000 + 1);
-            seen.extend_from_slice(&chunk[..n]);
-            r.consume(n);
+            assert_eq!(seen, data);
+            let Some(Hasher::Offloaded(t)) = &r.hasher else {
+                panic!("the hash thread was dropped");
+            };
+            assert!(t.buffers <= IN_FLIGHT + 2, "{} buffers", t.buffers);
+            let (_, count, digest) = r.into_parts();
+            assert_eq!(count, data.len() as u64);
+            assert_eq!(digest.unwrap(), reference(alg, &data));
         }
-        assert_eq!(seen, data);
-        let Some(Hasher::Offloaded(t)) = &r.hasher else {
-            panic!("the hash thread was dropped");
-        };
-        assert!(t.buffers <= IN_FLIGHT + 2, "{} buffers", t.buffers);
-        let (_, count, digest) = r.into_parts();
-        assert_eq!(count, data.len() as u64);
-        assert_eq!(digest.unwrap(), sha(&data));
     }
 
     #[test]
@@ -557,12 +785,14 @@ mod tests {
         let data: Vec<u8> = (0..(OFFLOAD_AFTER as usize * 2 + 12345))
             .map(|i| (i % 253) as u8)
             .collect();
-        let mut r = HashBuf::new(&data[..], 100_000, true, None);
-        let mut buf = vec![0u8; 70_000];
-        while r.read(&mut buf).unwrap() > 0 {}
-        let (_, count, digest) = r.into_parts();
-        assert_eq!(count, data.len() as u64);
-        assert_eq!(digest.unwrap(), sha(&data));
+        for alg in ALGORITHMS {
+            let mut r = HashBuf::with_algorithm(&data[..], 100_000, Some(alg), None);
+            let mut buf = vec![0u8; 70_000];
+            while r.read(&mut buf).unwrap() > 0 {}
+            let (_, count, digest) = r.into_parts();
+            assert_eq!(count, data.len() as u64);
+            assert_eq!(digest.unwrap(), reference(alg, &data));
+        }
     }
 
     #[test]

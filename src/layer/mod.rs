@@ -14,7 +14,7 @@ use twox_hash::XxHash3_64;
 
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, LayerRef};
-pub use decode::Compression;
+pub use decode::{Algorithm, Compression, Hashing};
 pub use tar::{Kind, TarEntry};
 use tar::{TarError, TarWalker};
 
@@ -115,9 +115,10 @@ pub struct LayerScan {
     pub compressed_size: u64,
     /// Bytes of the uncompressed tar stream.
     pub tar_size: u64,
-    /// `sha256:…` of the blob, when verifying.
+    /// `alg:…` of the blob, when verifying: with the algorithm of the manifest's digest.
     pub blob_digest: Option<String>,
-    /// `sha256:…` of the uncompressed tar stream, when verifying.
+    /// `alg:…` of the uncompressed tar stream, when verifying: with the algorithm of the
+    /// config's diff_id.
     pub diff_id: Option<String>,
     pub entries: Vec<RawEntry>,
     pub(crate) names: Vec<u8>,
@@ -197,30 +198,51 @@ impl LayerScan {
     }
 
     /// Checks what was read against what the manifest and the config promise. Returns one
-    /// error per mismatch (empty when all is well or nothing was promised).
+    /// error per mismatch (empty when all is well or nothing was promised), and one per digest
+    /// that could not be checked: its algorithm is unknown, or the blob was hashed before the
+    /// manifest named it (a streamed archive). Under `--ignore-errors` these become warnings,
+    /// so each says the digest was not verified.
     pub fn verify(&self, layer: &LayerRef) -> Vec<Error> {
         let what = format!("layer {} ({})", layer.index, layer.location);
         let mut errors = Vec::new();
-        let mut check = |kind: &'static str, expected: &Option<String>, found: &Option<String>| {
-            if let (Some(e), Some(f)) = (expected, found)
-                && !e.eq_ignore_ascii_case(f)
-            {
-                errors.push(Error::Digest {
+        for (kind, expected, found) in [
+            ("blob digest", &layer.digest, &self.blob_digest),
+            ("diff_id", &layer.diff_id, &self.diff_id),
+        ] {
+            // Nothing promised, or nothing hashed (`--no-verify`, a cached layer's blob).
+            let (Some(expected), Some(found)) = (expected, found) else {
+                continue;
+            };
+            let unverified = |why: String| Error::Layer {
+                layer: layer.index,
+                blob: layer.location.clone(),
+                message: format!("{kind} {} NOT verified: {why}", shown(expected)),
+            };
+            match Algorithm::of(expected) {
+                Err(alg) => errors.push(unverified(format!(
+                    "unknown digest algorithm {} (strata verifies {})",
+                    shown(alg),
+                    Algorithm::NAMES
+                ))),
+                Ok(alg) if Algorithm::of(found) != Ok(alg) => errors.push(unverified(format!(
+                    "the layer was hashed with {} before its {} named {} (a streamed archive)",
+                    Algorithm::of(found).map_or("another algorithm", Algorithm::name),
+                    if kind == "diff_id" {
+                        "config"
+                    } else {
+                        "manifest"
+                    },
+                    alg.name()
+                ))),
+                Ok(_) if !expected.eq_ignore_ascii_case(found) => errors.push(Error::Digest {
                     what: what.clone(),
                     kind,
-                    expected: e.clone(),
-                    found: f.clone(),
-                });
+                    expected: expected.clone(),
+                    found: found.clone(),
+                }),
+                Ok(_) => {}
             }
-        };
-        if layer
-            .digest
-            .as_deref()
-            .is_some_and(|d| d.starts_with("sha256:"))
-        {
-            check("blob digest", &layer.digest, &self.blob_digest);
         }
-        check("diff_id", &layer.diff_id, &self.diff_id);
         if let Some(size) = layer.size
             && size != self.compressed_size
         {
@@ -232,6 +254,36 @@ impl LayerScan {
             });
         }
         errors
+    }
+}
+
+/// A digest or algorithm from an image, for a message: control characters escaped and cut
+/// at 100 characters (a manifest may say anything there).
+pub(crate) fn shown(text: &str) -> String {
+    let mut s: String = text
+        .chars()
+        .take(100)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(100).is_some() {
+        s.push('…');
+    }
+    s
+}
+
+/// What to hash to check a layer against its manifest and config: the blob with the algorithm
+/// of its digest, the tar with that of its diff_id (SHA-256 where none is promised, or one
+/// strata cannot compute, which [`LayerScan::verify`] then reports).
+fn hashing(layer: &LayerRef) -> Hashing {
+    let algorithm = |digest: &Option<String>| {
+        digest
+            .as_deref()
+            .and_then(|d| Algorithm::of(d).ok())
+            .unwrap_or(Algorithm::Sha256)
+    };
+    Hashing {
+        blob: algorithm(&layer.digest),
+        tar: algorithm(&layer.diff_id),
     }
 }
 
@@ -279,7 +331,8 @@ pub fn scan_batched(
         message,
     };
     let (raw, _len) = store.open(&layer.location)?;
-    read_layer_batched(raw, layer.index, options, progress, batches).map_err(|message| {
+    let hashing = options.verify.then(|| hashing(layer));
+    read_layer_batched(raw, layer.index, hashing, progress, batches).map_err(|message| {
         // A corrupt compressed blob often surfaces as a tar error first (deflate checks its
         // CRC only at the end): when the blob's digest is known, say that the blob itself is
         // damaged, which is the cause to report.
@@ -293,16 +346,16 @@ pub fn scan_batched(
     })
 }
 
-/// The blob's compression and real sha256 when it differs from the manifest's digest.
+/// The blob's compression and real digest when it differs from the manifest's.
 fn blob_digest_mismatch(store: &dyn BlobStore, layer: &LayerRef) -> Option<(&'static str, String)> {
     let expected = layer.digest.as_deref()?;
-    if !expected.starts_with("sha256:") {
-        return None;
-    }
+    let algorithm = Algorithm::of(expected).ok()?;
     let (raw, _) = store.open(&layer.location).ok()?;
-    let mut hashed = decode::HashBuf::new(raw, decode::BLOB_BUFFER, true, None);
-    let compression = match Compression::sniff(std::io::BufRead::fill_buf(&mut hashed).ok()?) {
-        Compression::None => "tar",
+    let mut hashed =
+        decode::HashBuf::with_algorithm(raw, decode::BLOB_BUFFER, Some(algorithm), None);
+    let head = std::io::BufRead::fill_buf(&mut hashed).ok()?;
+    let compression = match Compression::sniff(head) {
+        Compression::None => Compression::foreign(head).unwrap_or("tar"),
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     };
@@ -312,48 +365,69 @@ fn blob_digest_mismatch(store: &dyn BlobStore, layer: &LayerRef) -> Option<(&'st
     (!found.eq_ignore_ascii_case(expected)).then_some((compression, found))
 }
 
-/// The single pass over one blob, on any reader.
+/// The single pass over one blob, on any reader, hashing with SHA-256 (when verifying): a
+/// blob read before its manifest, which may name another algorithm for its digest (a streamed
+/// archive; [`LayerScan::verify`] says so then).
 pub fn read_layer(
     raw: impl Read,
     index: usize,
     options: ScanOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<LayerScan, String> {
-    read_layer_batched(raw, index, options, progress, None)
+    let hashing = options.verify.then_some(Hashing::SHA256);
+    read_layer_batched(raw, index, hashing, progress, None)
 }
 
-/// [`read_layer`], handing entries over in [`Batches`] as they are read.
+/// [`read_layer`] with the digests' algorithms given (`None`: no hashing), handing entries over
+/// in [`Batches`] as they are read.
 pub fn read_layer_batched(
     raw: impl Read,
     index: usize,
-    options: ScanOptions,
+    hashing: Option<Hashing>,
     progress: Option<Arc<AtomicU64>>,
     mut batches: Option<Batches<'_>>,
 ) -> Result<LayerScan, String> {
     let _busy = decode::Busy::start();
-    let (compression, tar_stream) = decode::open_layer(raw, options.verify, progress)
+    let (compression, mut tar_stream) = decode::open_layer_hashed(raw, hashing, progress)
         .map_err(|e| format!("cannot read: {e}"))?;
     let what = match compression {
         Compression::None => "tar",
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     };
+    // A blob compressed in a way runtimes do not read is not a tar: say so if it fails as one.
+    let foreign = match compression {
+        Compression::None => std::io::BufRead::fill_buf(&mut tar_stream)
+            .ok()
+            .and_then(Compression::foreign),
+        _ => None,
+    };
     let mut walker = TarWalker::new(tar_stream);
     let mut scan = LayerScan::new(index);
     scan.compression = compression;
-    let describe = |e: TarError| match e {
-        TarError::Io(io) => format!("corrupt {what} stream: {io}"),
-        other => other.to_string(),
-    };
     let mut seen = 0u64;
+    let describe = |e: TarError, seen: u64| match (e, foreign) {
+        (_, Some(name)) if seen == 0 => format!(
+            "{name}-compressed layer: strata reads gzip, zstd and uncompressed tar layers, \
+             as containerd does"
+        ),
+        (TarError::Io(io), _) if io.kind() == std::io::ErrorKind::Unsupported => {
+            format!("{what} stream: {io}")
+        }
+        (TarError::Io(io), _) => format!("corrupt {what} stream: {io}"),
+        (other, _) => other.to_string(),
+    };
     let mut entry = TarEntry::default();
-    while walker.next_into(&mut entry).map_err(describe)? {
+    while walker
+        .next_into(&mut entry)
+        .map_err(|e| describe(e, seen))?
+    {
         let mut hash = 0;
         if entry.kind == Kind::File {
             let mut hasher = ContentHash::new(entry.size);
             walker
                 .read_content(|chunk| hasher.update(chunk))
-                .map_err(describe)?;
+                .map_err(|e| describe(e, seen))?;
             hash = hasher.digest();
         }
         scan.push(&entry, hash)?;
@@ -367,9 +441,8 @@ pub fn read_layer_batched(
             (b.sink)(batch);
         }
     }
-    if seen == 0 && walker.offset() == 0 {
-        return Err(format!("empty {what} stream: not a layer tar"));
-    }
+    // An empty stream is an empty layer, as containerd and moby read it (a zero-byte
+    // `layer.tar` is a known case, docker/docker#18170): nothing to refuse.
     scan.skipped_entries = walker.skipped_unknown;
     let digests = walker.into_inner().finish(what)?;
     scan.tar_size = digests.tar_size;

@@ -4,10 +4,10 @@
 use std::io::Read;
 
 use serde::de::DeserializeOwned;
-use sha2::Digest as _;
 
 use crate::error::{Error, Result};
 use crate::image::BlobStore;
+use crate::layer::{Algorithm, shown};
 
 /// The largest JSON document strata reads; real manifests and configs are a few KiB.
 pub(crate) const JSON_LIMIT: u64 = 16 << 20;
@@ -32,35 +32,30 @@ pub(crate) fn read_small(store: &dyn BlobStore, location: &str, what: &str) -> R
     Ok(bytes)
 }
 
-/// Checks `bytes` against a digest `alg:hex`. Returns `Ok(false)` when the algorithm is not one
-/// strata can compute (the content is then taken on trust), an error when it does not match.
-pub(crate) fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<bool> {
-    let Some((alg, hex)) = expected.split_once(':') else {
-        return Ok(false);
-    };
-    let found = match alg {
-        "sha256" => to_hex(&sha2::Sha256::digest(bytes)),
-        "sha384" => to_hex(&sha2::Sha384::digest(bytes)),
-        "sha512" => to_hex(&sha2::Sha512::digest(bytes)),
-        _ => return Ok(false),
-    };
-    if !found.eq_ignore_ascii_case(hex) {
+/// Checks `bytes` against a digest `alg:hex`: an error when it does not match, or when its
+/// algorithm is not one strata can compute (the content would otherwise be taken on trust).
+pub(crate) fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
+    let algorithm = Algorithm::of(expected).map_err(|alg| {
+        Error::format(
+            what,
+            format!(
+                "digest {} cannot be verified: unknown digest algorithm {} (strata verifies {})",
+                shown(expected),
+                shown(alg),
+                Algorithm::NAMES
+            ),
+        )
+    })?;
+    let found = algorithm.digest(bytes);
+    if !found.eq_ignore_ascii_case(expected) {
         return Err(Error::Digest {
             what: what.to_string(),
             kind: "digest",
             expected: expected.to_string(),
-            found: format!("{alg}:{found}"),
+            found,
         });
     }
-    Ok(true)
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    Ok(())
 }
 
 /// Parses JSON; the error names `what` and carries serde's line and column.
@@ -136,15 +131,51 @@ mod tests {
     #[test]
     fn verify_accepts_match_and_rejects_mismatch() {
         let d = sha256(b"hello");
-        assert!(verify(b"hello", &d, "x").unwrap());
-        assert!(verify(b"hello", &d.to_uppercase().replace("SHA256", "sha256"), "x").unwrap());
+        verify(b"hello", &d, "x").unwrap();
+        verify(b"hello", &d.to_uppercase().replace("SHA256", "sha256"), "x").unwrap();
         let err = verify(b"hellO", &d, "index.json").unwrap_err();
         assert!(matches!(err, Error::Digest { .. }));
         assert!(
             err.to_string().starts_with("index.json: digest mismatch"),
             "{err}"
         );
-        assert!(!verify(b"hello", "blake3:abcd", "x").unwrap());
+    }
+
+    #[test]
+    fn verify_checks_sha384_and_sha512() {
+        // From Python's hashlib: hashlib.new(alg, b"hello").hexdigest().
+        for digest in [
+            "sha384:59e1748777448c69de6b800d7a33bbfb9ff1b463e44354c3553bcdb9c666fa90125a3c79f90397bd\
+             f5f6a13de828684f",
+            "sha512:9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d\
+             7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043",
+        ] {
+            verify(b"hello", digest, "x").unwrap();
+            let err = verify(b"hellO", digest, "manifest")
+                .unwrap_err()
+                .to_string();
+            let alg = digest.split_once(':').unwrap().0;
+            assert!(err.starts_with("manifest: digest mismatch"), "{err}");
+            assert!(err.contains(&format!("found {alg}:")), "{err}");
+        }
+    }
+
+    #[test]
+    fn verify_refuses_an_unknown_algorithm() {
+        for (digest, alg) in [
+            ("blake3:abcd", "blake3"),
+            ("noalgorithm", "noalgorithm"),
+            ("sha256+b64u:LCa0a2j", "sha256+b64u"),
+        ] {
+            let err = verify(b"hello", digest, "index.json")
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("index.json: digest "), "{err}");
+            assert!(
+                err.contains(&format!("unknown digest algorithm {alg} ")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
