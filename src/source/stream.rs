@@ -13,6 +13,7 @@ use super::store::normalise;
 use super::{docker, is_tar_header, oci};
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, Format, Image, Platform};
+use crate::layer::decode::{Algorithm, Hashing};
 use crate::layer::tar::{TarError, TarWalker};
 use crate::layer::{self, Kind, LayerScan, ScanOptions, TarEntry};
 
@@ -119,6 +120,20 @@ fn looks_like_layer(head: &[u8], size: u64) -> bool {
     }
 }
 
+/// How to hash a layer read before `manifest.json` names its digests: a member of an OCI
+/// layout (`blobs/sha512/…`, Docker 25+) says its blob's algorithm in its path; everything
+/// else is SHA-256, as `docker save` writes it. (An uncompressed member's tar is its blob.)
+fn blob_hashing(path: &str) -> Hashing {
+    let blob = path
+        .strip_prefix("blobs/")
+        .and_then(|rest| Algorithm::of(rest.replacen('/', ":", 1).as_str()).ok())
+        .unwrap_or(Algorithm::Sha256);
+    Hashing {
+        blob,
+        tar: Algorithm::Sha256,
+    }
+}
+
 /// Reads up to `buf.len()` bytes; fewer only at the end of the reader.
 fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
@@ -184,8 +199,15 @@ pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Resul
         first.truncate(got);
         let what = || format!("{name}: {path}");
         if path.ends_with("layer.tar") || looks_like_layer(&first, size) {
-            let scan = layer::read_layer(Cursor::new(first).chain(&mut content), 0, options, None)
-                .map_err(|m| Error::format(what(), m))?;
+            let hashing = options.verify.then(|| blob_hashing(&path));
+            let scan = layer::read_layer_batched(
+                Cursor::new(first).chain(&mut content),
+                0,
+                hashing,
+                None,
+                None,
+            )
+            .map_err(|m| Error::format(what(), m))?;
             store.layers.insert(path.clone());
             scans.insert(path, Arc::new(scan));
         } else if size <= JSON_LIMIT && kept + size <= KEPT_LIMIT {
@@ -233,6 +255,14 @@ pub(crate) fn load(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_path_names_its_blob_algorithm() {
+        assert_eq!(blob_hashing("blobs/sha512/ab").blob, Algorithm::Sha512);
+        assert_eq!(blob_hashing("blobs/sha256/ab").blob, Algorithm::Sha256);
+        assert_eq!(blob_hashing("abc/layer.tar").blob, Algorithm::Sha256);
+        assert_eq!(blob_hashing("blobs/blake3/ab").blob, Algorithm::Sha256);
+    }
 
     #[test]
     fn layer_sniffing() {
