@@ -168,6 +168,7 @@ fn loaded(scans: Vec<LayerScan>, fs: Fs) -> Loaded {
         config: serde_json::Value::Null,
         layers,
         warnings: Vec::new(),
+        integrity: Vec::new(),
         store: Arc::new(strata::source::DirStore::new("/nonexistent")),
     };
     Loaded {

@@ -81,6 +81,19 @@ pub enum Command {
         #[command(flatten)]
         compare: CompareArgs,
     },
+    /// Check every digest, size, diff_id, gzip CRC and tar structure of the image without
+    /// stopping at the first problem, and list them all.
+    ///
+    /// Exit codes: 0 when everything checks out, 2 when anything does not (or the image cannot
+    /// be read at all).
+    Verify {
+        image: String,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

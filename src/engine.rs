@@ -105,10 +105,11 @@ pub struct LoadOptions {
     pub keep_going: bool,
 }
 
-/// A problem [`LoadOptions::keep_going`] went past: the layer (its index) and what was wrong.
+/// A problem [`LoadOptions::keep_going`] went past: the layer (its index; `None` for the index,
+/// manifest or config) and what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub layer: usize,
+    pub layer: Option<usize>,
     pub message: String,
 }
 
@@ -179,13 +180,30 @@ impl<'a> Applier<'a> {
             errors: Vec::new(),
             problems: Vec::new(),
         }
+        .with_integrity()
+    }
+
+    /// The index's, manifest's or config's mismatches the source went past: problems when
+    /// going on past everything (`strata verify`), warnings otherwise (`--ignore-errors`).
+    fn with_integrity(mut self) -> Self {
+        for message in &self.image.integrity {
+            if self.options.keep_going {
+                self.problems.push(Problem {
+                    layer: None,
+                    message: message.clone(),
+                });
+            } else {
+                self.warnings.push(message.clone());
+            }
+        }
+        self
     }
 
     /// An error about layer `i`: fatal, or with `keep_going` one more problem gone past.
     fn fail(&mut self, i: usize, e: Error) {
         if self.options.keep_going {
             self.problems.push(Problem {
-                layer: i,
+                layer: Some(i),
                 message: e.to_string(),
             });
         } else {

@@ -135,5 +135,9 @@ pub struct Image {
     pub layers: Vec<LayerRef>,
     /// Problems that did not stop loading (history that does not match the layers, …).
     pub warnings: Vec<String>,
+    /// Digests and sizes of the index, manifest or config that did not match (or could not be
+    /// checked) and were gone past, as `--ignore-errors` and `strata verify` ask; empty
+    /// otherwise, since they are errors then.
+    pub integrity: Vec<String>,
     pub store: Arc<dyn BlobStore>,
 }

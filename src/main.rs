@@ -82,6 +82,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             load,
             compare,
         }) => run_compare(&a, &b, &load, &compare),
+        Some(Command::Verify {
+            image,
+            load,
+            format,
+        }) => verify(&image, &load, format),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "strata", &mut io::stdout());
@@ -153,6 +158,7 @@ fn open_image(image: &str, args: &LoadArgs) -> anyhow::Result<strata::image::Ima
             scan: ScanOptions {
                 verify: !args.no_verify,
             },
+            lenient: args.ignore_errors,
         },
     )?)
 }
@@ -219,20 +225,7 @@ fn replay(
 fn load(image: &str, args: &LoadArgs, top: Option<usize>) -> anyhow::Result<Analysis> {
     strata::trace::mark(|| "open".into());
     let opened = open_image(image, args)?;
-    let options = load_options(args);
-    let progress = Progress::default();
-    let show = !args.quiet && io::stderr().is_terminal();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let loaded = std::thread::scope(|s| {
-        let layers = opened.layers.len();
-        if show {
-            let (progress, done) = (&progress, &done);
-            s.spawn(move || draw_progress(progress, done, layers));
-        }
-        let result = engine::load(opened, &options, &progress);
-        done.store(true, Ordering::Relaxed);
-        result
-    })?;
+    let loaded = load_with_progress(opened, &load_options(args), args.quiet)?;
     strata::trace::mark(|| "analysis start".into());
     let analysis = Analysis::with_top(&loaded, top);
     strata::trace::mark(|| "analysis done".into());
@@ -240,6 +233,58 @@ fn load(image: &str, args: &LoadArgs, top: Option<usize>) -> anyhow::Result<Anal
     // printing (the process may well exit first, which frees it all at once).
     std::thread::spawn(move || drop(loaded));
     Ok(analysis)
+}
+
+/// Reads an opened image, with a progress bar on a terminal unless `quiet`.
+fn load_with_progress(
+    opened: strata::image::Image,
+    options: &LoadOptions,
+    quiet: bool,
+) -> strata::Result<engine::Loaded> {
+    let progress = Progress::default();
+    let show = !quiet && io::stderr().is_terminal();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let layers = opened.layers.len();
+        if show {
+            let (progress, done) = (&progress, &done);
+            s.spawn(move || draw_progress(progress, done, layers));
+        }
+        let result = engine::load(opened, options, &progress);
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// `strata verify`: every check to the end, every problem listed; exit 0 or 2. The image's
+/// documents are read leniently and every layer read whole, whatever `-i`, `--no-verify` and
+/// `--cache` say: verifying means reading every byte.
+fn verify(image: &str, args: &LoadArgs, format: Format) -> anyhow::Result<u8> {
+    let args = LoadArgs {
+        ignore_errors: true,
+        no_verify: false,
+        cache: false,
+        ..args.clone()
+    };
+    let opened = open_image(image, &args)?;
+    let options = LoadOptions {
+        keep_going: true,
+        ignore_errors: false,
+        base_batch: usize::MAX,
+        ..load_options(&args)
+    };
+    let loaded = load_with_progress(opened, &options, args.quiet)?;
+    let verdict = strata::analysis::verify::Verification::new(&loaded);
+    let mut out = io::stdout().lock();
+    match format {
+        Format::Json => {
+            escape::write_json(&mut out, &verdict)?;
+            writeln!(out)?;
+        }
+        Format::Text => strata::report::verify::write_text(&mut out, &verdict)?,
+    }
+    out.flush()?;
+    Ok(if verdict.ok { 0 } else { EXIT_ERROR })
 }
 
 fn draw_progress(progress: &Progress, done: &std::sync::atomic::AtomicBool, layers: usize) {

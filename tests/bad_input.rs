@@ -918,3 +918,160 @@ fn zstd_followed_by_garbage() {
         ],
     );
 }
+
+/// `-i` covers the config and the manifest, as dive and go-containerregistry load such images:
+/// a config whose bytes do not match its digest, or a manifest whose size disagrees with its
+/// descriptor, is read with a warning (exit 0, the oracle's numbers); without `-i` it is one
+/// error line.
+#[test]
+fn ignore_errors_covers_config_and_manifest_mismatches() {
+    // The config: a space appended, so its bytes no longer hash to the digest naming it.
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let config_path = layout.blob_path(&layout.config_digest());
+    let mut bytes = fs::read(&config_path).expect("read config");
+    bytes.push(b' ');
+    fs::write(&config_path, &bytes).expect("write config");
+    assert_one_line_error(&analyze(&layout.dir), &["config", "mismatch"]);
+    let r = assert_reads_as_overlay(&layout, &["-i"]);
+    assert!(
+        r.stderr.lines().any(|l| l.starts_with("strata: warning: ")
+            && l.contains("config")
+            && l.contains("size mismatch")),
+        "{}",
+        r.stderr
+    );
+
+    // The manifest: index.json says one byte more than it has.
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let mut index = layout.index();
+    let size = index["manifests"][0]["size"].as_u64().expect("size");
+    index["manifests"][0]["size"] = (size + 1).into();
+    fs::write(
+        layout.dir.join("index.json"),
+        serde_json::to_vec(&index).expect("json"),
+    )
+    .expect("write index");
+    assert_one_line_error(&analyze(&layout.dir), &["manifest", "size mismatch"]);
+    let r = assert_reads_as_overlay(&layout, &["--ignore-errors"]);
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.contains("manifest") && l.contains("size mismatch")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.json()["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("size mismatch"))),
+        "the JSON lists the warning too"
+    );
+}
+
+/// `strata verify` goes on past every problem and lists them all: a config whose bytes were
+/// changed (its size and digest), a layer blob replaced by another layer's (blob digest, size,
+/// diff_id), a gzip layer whose CRC-32 was flipped (the read fails), each named, every other
+/// layer ok, exit 2; the same image untouched verifies with exit 0.
+#[test]
+fn verify_lists_every_problem() {
+    let verify = |dir: &Path| run(strata().args(["verify", "--format", "json"]).arg(dir));
+    let (_tmp, layout) = overlay_copy("overlay-oci");
+    let clean = verify(&layout.dir);
+    clean.expect_code(0);
+    let v = clean.json();
+    assert_eq!(v["schema"], "strata.verify/v1");
+    assert_eq!(v["ok"], true);
+    let layers = v["layers"].as_array().expect("layers").len();
+    assert_eq!(
+        layers,
+        oracle("overlay")["layer_list"]
+            .as_array()
+            .expect("layers")
+            .len()
+    );
+
+    let config_path = layout.blob_path(&layout.config_digest());
+    let mut config = fs::read(&config_path).expect("read");
+    config.push(b' ');
+    fs::write(&config_path, config).expect("write");
+    let digests = layout.layer_digests();
+    let (replaced, crc) = (L, 5);
+    fs::copy(
+        layout.blob_path(&digests[1]),
+        layout.blob_path(&digests[replaced]),
+    )
+    .expect("cp");
+    let gz = layout.blob_path(&digests[crc]);
+    let len = fs::metadata(&gz).expect("stat").len();
+    flip(&gz, usize::try_from(len - 8).expect("fits"), 1); // the trailer's CRC-32
+
+    let r = verify(&layout.dir);
+    r.expect_code(2);
+    let v = r.json();
+    assert_eq!(v["ok"], false);
+    let docs: Vec<&str> = v["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    assert!(
+        docs.iter()
+            .any(|d| d.contains("config") && d.contains("size mismatch"))
+    );
+    assert!(
+        docs.iter()
+            .any(|d| d.contains("config") && d.contains("digest mismatch"))
+    );
+    for l in v["layers"].as_array().expect("layers") {
+        let i = usize::try_from(l["index"].as_u64().expect("index")).expect("fits");
+        let problems: Vec<&str> = l["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        if i == replaced {
+            for kind in ["blob digest mismatch", "diff_id mismatch"] {
+                assert!(
+                    problems.iter().any(|p| p.contains(kind)),
+                    "layer {i}: {problems:?}"
+                );
+            }
+        } else if i == crc {
+            assert!(
+                problems.iter().any(|p| p.contains("CRC")),
+                "layer {i}: {problems:?}"
+            );
+        } else {
+            assert!(problems.is_empty(), "layer {i}: {problems:?}");
+        }
+    }
+    assert_eq!(
+        v["problems"].as_u64().expect("count"),
+        docs.len() as u64
+            + v["layers"]
+                .as_array()
+                .expect("layers")
+                .iter()
+                .map(|l| l["problems"].as_array().map_or(0, Vec::len) as u64)
+                .sum::<u64>()
+    );
+    // The text names them too, one line each, and says how many.
+    let text = run(strata().arg("verify").arg(&layout.dir));
+    text.expect_code(2);
+    assert!(
+        text.stdout.contains(&format!("layer {replaced}")),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("FAILED"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("FAILED:"))
+    );
+}

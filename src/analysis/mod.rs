@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod dive;
 pub mod findings;
+pub mod verify;
 pub mod waste;
 
 use serde::Serialize;

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod escape;
 pub mod text;
+pub mod verify;
 
 /// Bytes for people: SI units as dive prints them (`1.2 MB`).
 pub fn size(bytes: u64) -> String {

@@ -63,16 +63,67 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Resul
     serde_json::from_slice(bytes).map_err(|e| Error::format(what, format!("invalid JSON: {e}")))
 }
 
+/// What becomes of a digest or size that does not match (or cannot be checked) on an index,
+/// a manifest or a config: an error, or with `lenient` (`--ignore-errors`, `strata verify`) a
+/// line in `gone_past` and the bytes used as they are, as dive and go-containerregistry do.
+#[derive(Debug, Default)]
+pub(crate) struct Integrity {
+    pub lenient: bool,
+    pub gone_past: Vec<String>,
+}
+
+impl Integrity {
+    pub(crate) fn new(lenient: bool) -> Integrity {
+        Integrity {
+            lenient,
+            gone_past: Vec::new(),
+        }
+    }
+
+    /// Passes a check's result on, or notes its failure and goes past it when lenient.
+    pub(crate) fn check(&mut self, result: Result<()>) -> Result<()> {
+        match result {
+            Err(e) if self.lenient => {
+                self.gone_past.push(e.to_string());
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// Checks `bytes` against a descriptor's `size` (when given) and `digest`.
+pub(crate) fn check_descriptor(
+    bytes: &[u8],
+    digest: &str,
+    size: Option<u64>,
+    what: &str,
+    integrity: &mut Integrity,
+) -> Result<()> {
+    if let Some(size) = size
+        && size != bytes.len() as u64
+    {
+        integrity.check(Err(Error::Digest {
+            what: what.to_string(),
+            kind: "size",
+            expected: size.to_string(),
+            found: bytes.len().to_string(),
+        }))?;
+    }
+    integrity.check(verify(bytes, digest, what))
+}
+
 /// Reads, size-checks and verifies a blob named by its descriptor. The returned bytes match
-/// `digest` (when its algorithm is known) and `size` (when given).
+/// `digest` and `size` (when given), unless `integrity` went past a mismatch.
 pub(crate) fn read_verified(
     store: &dyn BlobStore,
     digest: &str,
     size: Option<u64>,
     what: &str,
+    integrity: &mut Integrity,
 ) -> Result<Vec<u8>> {
     let location = blob_path(digest, store.name())?;
-    read_verified_at(store, &location, digest, size, what)
+    read_verified_at(store, &location, digest, size, what, integrity)
 }
 
 /// [`read_verified`] from a given location (a registry serves manifests apart from blobs).
@@ -82,19 +133,10 @@ pub(crate) fn read_verified_at(
     digest: &str,
     size: Option<u64>,
     what: &str,
+    integrity: &mut Integrity,
 ) -> Result<Vec<u8>> {
     let bytes = read_small(store, location, what)?;
-    if let Some(size) = size
-        && size != bytes.len() as u64
-    {
-        return Err(Error::Digest {
-            what: what.to_string(),
-            kind: "size",
-            expected: size.to_string(),
-            found: bytes.len().to_string(),
-        });
-    }
-    verify(&bytes, digest, what)?;
+    check_descriptor(&bytes, digest, size, what, integrity)?;
     Ok(bytes)
 }
 

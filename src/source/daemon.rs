@@ -7,8 +7,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::Want;
 use crate::error::{Error, Result};
-use crate::image::{Format, Image, Platform};
+use crate::image::{Format, Image};
 use crate::layer::ScanOptions;
 
 /// The most bytes of status line and headers read.
@@ -232,7 +233,7 @@ fn get(socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
 pub(crate) fn load(
     engine: Option<Engine>,
     name: &str,
-    explicit: Option<&Platform>,
+    want: &Want<'_>,
     options: ScanOptions,
 ) -> Result<Image> {
     let engines: &[Engine] = match engine {
@@ -294,7 +295,11 @@ pub(crate) fn load(
         });
     }
     let what = format!("{shown}: {name}");
-    let mut image = super::stream::load(body, &what, None, explicit, options, false)?;
+    let want = Want {
+        reference: None,
+        ..*want
+    };
+    let mut image = super::stream::load(body, &what, &want, options, false)?;
     image.format = Format::Engine;
     image.reference = Some(name.to_string());
     Ok(image)

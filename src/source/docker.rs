@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::blob::{parse_json, read_small, verify};
+use super::Want;
+use super::blob::{Integrity, parse_json, read_small, verify};
 use super::config;
 use super::store::normalise;
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image, LayerRef, Platform};
+use crate::image::{BlobStore, Format, Image, LayerRef};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -76,11 +77,9 @@ fn select(entries: &[Entry], tag: Option<&str>, store: &str) -> Result<usize> {
 }
 
 /// Loads one image of a `docker save` archive (or a directory it was extracted to).
-pub(crate) fn load(
-    store: Arc<dyn BlobStore>,
-    tag: Option<&str>,
-    explicit: Option<&Platform>,
-) -> Result<Image> {
+pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Image> {
+    let (tag, explicit) = (want.reference, want.platform);
+    let mut integrity = Integrity::new(want.lenient);
     let s = store.as_ref();
     let name = s.name().to_string();
     let what = format!("{name}: manifest.json");
@@ -108,7 +107,7 @@ pub(crate) fn load(
     let config_bytes = read_small(s, &config_location, &config_what)?;
     let config_digest = config_digest(&config_location);
     if let Some(d) = &config_digest {
-        verify(&config_bytes, d, &config_what)?;
+        integrity.check(verify(&config_bytes, d, &config_what))?;
     }
     let config = config::parse(&config_bytes, &config_what)?;
 
@@ -167,6 +166,7 @@ pub(crate) fn load(
         config: config.value,
         layers,
         warnings,
+        integrity: integrity.gone_past,
         store,
     })
 }

@@ -45,6 +45,20 @@ pub struct OpenOptions {
     pub creds: Option<String>,
     /// How streamed inputs (a pipe, an engine) read their layers, which happens while opening.
     pub scan: crate::layer::ScanOptions,
+    /// Go past digest and size mismatches of the index, manifest and config, noting them in
+    /// [`Image::integrity`] (`--ignore-errors`, `strata verify`).
+    pub lenient: bool,
+}
+
+/// Which image of an input the user wants, and how strictly its documents are checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Want<'a> {
+    /// A tag or reference name among several images.
+    pub reference: Option<&'a str>,
+    /// An explicit platform (`None`: the host's, by the platform rules).
+    pub platform: Option<&'a Platform>,
+    /// See [`OpenOptions::lenient`].
+    pub lenient: bool,
 }
 
 /// A transport forced by a skopeo-style prefix.
@@ -153,26 +167,39 @@ fn open_remote(
     options: &OpenOptions,
     explicit: Option<&Platform>,
 ) -> Result<Option<Image>> {
+    let want = |reference| Want {
+        reference,
+        platform: explicit,
+        lenient: options.lenient,
+    };
     let mut image = if spec == "-" {
         let stdin = std::io::stdin().lock();
-        stream::load(
-            stdin,
-            "stdin",
-            options.tag.as_deref(),
-            explicit,
-            options.scan,
-            false,
-        )?
+        let want = Want {
+            reference: options.tag.as_deref(),
+            platform: explicit,
+            lenient: options.lenient,
+        };
+        stream::load(stdin, "stdin", &want, options.scan, false)?
     } else if let Some(reference) = spec.strip_prefix("docker://") {
         let registry_options = registry::RegistryOptions {
             insecure: options.insecure,
             creds: options.creds.as_deref(),
         };
-        registry::load(reference, &registry_options, explicit)?
+        registry::load(reference, &registry_options, &want(None))?
     } else if let Some(name) = spec.strip_prefix("docker-daemon:") {
-        daemon::load(Some(daemon::Engine::Docker), name, explicit, options.scan)?
+        daemon::load(
+            Some(daemon::Engine::Docker),
+            name,
+            &want(None),
+            options.scan,
+        )?
     } else if let Some(name) = spec.strip_prefix("podman:") {
-        daemon::load(Some(daemon::Engine::Podman), name, explicit, options.scan)?
+        daemon::load(
+            Some(daemon::Engine::Podman),
+            name,
+            &want(None),
+            options.scan,
+        )?
     } else {
         return Ok(None);
     };
@@ -344,6 +371,11 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
     }
     let parsed = parse_spec(spec)?;
     let reference = parsed.reference.as_deref().or(options.tag.as_deref());
+    let want = Want {
+        reference,
+        platform: explicit,
+        lenient: options.lenient,
+    };
     let path = &parsed.path;
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
@@ -354,7 +386,7 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
                 && looks_like_image_name(spec)
                 && daemon::any_socket()
             {
-                return daemon::load(None, spec, explicit, options.scan);
+                return daemon::load(None, spec, &want, options.scan);
             }
             return Err(Error::io(path, e));
         }
@@ -371,9 +403,9 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
         let store = Arc::new(DirStore::new(path));
         let has = |name: &str| path.join(name).is_file();
         if has("manifest.json") && parsed.transport.is_none() {
-            docker::load(store, reference, explicit)?
+            docker::load(store, &want)?
         } else if has("index.json") && has("oci-layout") {
-            oci::load(store, Format::OciLayout, reference, explicit)?
+            oci::load(store, Format::OciLayout, &want)?
         } else {
             return Err(Error::format(
                 shown,
@@ -390,7 +422,7 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
             // A pipe (`docker save | strata analyze /dev/stdin`) is read once, as it comes.
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             let oci = parsed.transport == Some(Transport::OciArchive);
-            let mut image = stream::load(file, &shown, reference, explicit, options.scan, oci)?;
+            let mut image = stream::load(file, &shown, &want, options.scan, oci)?;
             image.source = spec.to_string();
             return Ok(image);
         }
@@ -412,9 +444,9 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
                 ));
             }
             (Some(Transport::OciArchive), _, true) | (None | Some(Transport::Oci), false, true) => {
-                oci::load(Arc::new(store), Format::OciArchive, reference, explicit)?
+                oci::load(Arc::new(store), Format::OciArchive, &want)?
             }
-            (_, true, _) => docker::load(Arc::new(store), reference, explicit)?,
+            (_, true, _) => docker::load(Arc::new(store), &want)?,
             (None | Some(Transport::Oci), false, false) => {
                 return Err(Error::format(
                     shown,
@@ -438,7 +470,7 @@ pub fn oci_load_for_fuzzing(
     store: Arc<dyn crate::image::BlobStore>,
     format: Format,
 ) -> Result<Image> {
-    oci::load(store, format, None, None)
+    oci::load(store, format, &Want::default())
 }
 
 /// [`crate::fuzzing`]'s way into a streamed archive held in memory.
@@ -447,8 +479,7 @@ pub fn stream_load_for_fuzzing(data: &[u8]) -> Result<Image> {
     stream::load(
         data,
         "fuzz",
-        None,
-        None,
+        &Want::default(),
         crate::layer::ScanOptions::default(),
         false,
     )

@@ -13,7 +13,10 @@ use std::sync::Arc;
 use oci_spec::image::MediaType;
 use serde::Deserialize;
 
-use super::blob::{blob_path, parse_json, read_small, read_verified, read_verified_at, short};
+use super::Want;
+use super::blob::{
+    Integrity, blob_path, parse_json, read_small, read_verified, read_verified_at, short,
+};
 use super::config;
 use super::store::is_not_found;
 use crate::error::{Error, Result};
@@ -164,9 +167,14 @@ fn manifest_exists(store: &dyn BlobStore, digest: &str) -> Result<bool> {
 }
 
 /// Reads a manifest or an index named by a descriptor, verified against it.
-fn read_manifest(store: &dyn BlobStore, desc: &Descriptor, what: &str) -> Result<Vec<u8>> {
+fn read_manifest(
+    store: &dyn BlobStore,
+    desc: &Descriptor,
+    what: &str,
+    integrity: &mut Integrity,
+) -> Result<Vec<u8>> {
     let location = store.manifest_location(&desc.digest)?;
-    read_verified_at(store, &location, &desc.digest, desc.size, what)
+    read_verified_at(store, &location, &desc.digest, desc.size, what, integrity)
 }
 
 /// Collects the manifests under one descriptor, following nested indexes. Each index is read
@@ -183,6 +191,7 @@ struct Walk<'a> {
     visited: HashSet<(String, Option<String>, Option<String>)>,
     /// What each document read to find its kind turned out to be, by digest.
     kinds: HashMap<String, Kind>,
+    integrity: Integrity,
 }
 
 impl Walk<'_> {
@@ -191,9 +200,9 @@ impl Walk<'_> {
     }
 
     /// Reads a blob, or `None` if it is absent.
-    fn read(&self, desc: &Descriptor, noun: &str) -> Result<Option<Vec<u8>>> {
+    fn read(&mut self, desc: &Descriptor, noun: &str) -> Result<Option<Vec<u8>>> {
         let what = self.what(noun, &desc.digest);
-        match read_manifest(self.store, desc, &what) {
+        match read_manifest(self.store, desc, &what, &mut self.integrity) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(e),
@@ -398,12 +407,8 @@ fn choose(
 }
 
 /// Loads the image an OCI layout holds (a directory or the members of an oci-archive).
-pub(crate) fn load(
-    store: Arc<dyn BlobStore>,
-    format: Format,
-    reference: Option<&str>,
-    explicit: Option<&Platform>,
-) -> Result<Image> {
+pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -> Result<Image> {
+    let (reference, explicit) = (want.reference, want.platform);
     let s = store.as_ref();
     let name = s.name().to_string();
     let mut warnings = Vec::new();
@@ -420,7 +425,16 @@ pub(crate) fn load(
     }
     let chosen_top = select_reference(&top, reference, &name, &mut warnings)?;
     let chosen_top: Vec<Descriptor> = chosen_top.into_iter().cloned().collect();
-    resolve(store, format, &chosen_top, &what, explicit, warnings)
+    let integrity = Integrity::new(want.lenient);
+    resolve(
+        store,
+        format,
+        &chosen_top,
+        &what,
+        explicit,
+        warnings,
+        integrity,
+    )
 }
 
 /// Loads the image a registry's manifest or index (already fetched by tag or digest, so its
@@ -431,7 +445,7 @@ pub(crate) fn load_manifest(
     media_type: Option<String>,
     digest: String,
     size: u64,
-    explicit: Option<&Platform>,
+    want: &Want<'_>,
 ) -> Result<Image> {
     let what = format!("{}: manifest {digest}", store.name());
     let top = Descriptor {
@@ -441,7 +455,16 @@ pub(crate) fn load_manifest(
         annotations: None,
         platform: None,
     };
-    resolve(store, format, &[top], &what, explicit, Vec::new())
+    let integrity = Integrity::new(want.lenient);
+    resolve(
+        store,
+        format,
+        &[top],
+        &what,
+        want.platform,
+        Vec::new(),
+        integrity,
+    )
 }
 
 /// Walks the chosen top-level descriptors down to one manifest and builds the image.
@@ -452,6 +475,7 @@ fn resolve(
     what: &str,
     explicit: Option<&Platform>,
     warnings: Vec<String>,
+    integrity: Integrity,
 ) -> Result<Image> {
     let s = store.as_ref();
     let name = s.name().to_string();
@@ -462,6 +486,7 @@ fn resolve(
         indexes: HashSet::new(),
         visited: HashSet::new(),
         kinds: HashMap::new(),
+        integrity,
     };
     for d in chosen_top {
         walk.expand(d, d.annotation(REF_NAME), 0)?;
@@ -482,7 +507,8 @@ fn resolve(
     }
     let pick = choose(&walk.candidates, explicit, &Platform::host(), &name)?;
     let candidate = walk.candidates.swap_remove(pick);
-    build(store, format, candidate, explicit, warnings)
+    let integrity = walk.integrity;
+    build(store, format, candidate, explicit, warnings, integrity)
 }
 
 /// Reads the chosen manifest and its config into an [`Image`].
@@ -492,6 +518,7 @@ fn build(
     candidate: Candidate,
     explicit: Option<&Platform>,
     mut warnings: Vec<String>,
+    mut integrity: Integrity,
 ) -> Result<Image> {
     let s = store.as_ref();
     let name = s.name().to_string();
@@ -503,7 +530,7 @@ fn build(
             "listed in the index but its blob is not in the layout",
         ));
     }
-    let bytes = read_manifest(s, desc, &what)?;
+    let bytes = read_manifest(s, desc, &what, &mut integrity)?;
     let manifest: Manifest = parse_json(&bytes, &what)?;
     let media_type = desc.media_type.as_ref().or(manifest.media_type.as_ref());
     match media_type.map(|m| (m, kind(m))) {
@@ -543,7 +570,13 @@ fn build(
     }
     let config_what = format!("{name}: config {}", config_desc.digest);
     let config = config::parse(
-        &read_verified(s, &config_desc.digest, config_desc.size, &config_what)?,
+        &read_verified(
+            s,
+            &config_desc.digest,
+            config_desc.size,
+            &config_what,
+            &mut integrity,
+        )?,
         &config_what,
     )?;
 
@@ -596,6 +629,7 @@ fn build(
         config: config.value,
         layers,
         warnings,
+        integrity: integrity.gone_past,
         store,
     })
 }

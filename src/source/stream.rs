@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use super::blob::JSON_LIMIT;
 use super::store::normalise;
-use super::{docker, is_tar_header, oci};
+use super::{Want, docker, is_tar_header, oci};
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image, Platform};
+use crate::image::{BlobStore, Format, Image};
 use crate::layer::decode::{Algorithm, Hashing};
 use crate::layer::tar::{TarError, TarWalker};
 use crate::layer::{self, Kind, LayerScan, ScanOptions, TarEntry};
@@ -230,18 +230,17 @@ pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Resul
 pub(crate) fn load(
     reader: impl Read,
     name: &str,
-    reference: Option<&str>,
-    explicit: Option<&Platform>,
+    want: &Want<'_>,
     options: ScanOptions,
     oci: bool,
 ) -> Result<Image> {
     let store = read(reader, name, options)?;
     if oci && store.has("index.json") {
-        oci::load(Arc::new(store), Format::OciArchive, reference, explicit)
+        oci::load(Arc::new(store), Format::OciArchive, want)
     } else if store.has("manifest.json") {
-        docker::load(Arc::new(store), reference, explicit)
+        docker::load(Arc::new(store), want)
     } else if store.has("index.json") {
-        oci::load(Arc::new(store), Format::OciArchive, reference, explicit)
+        oci::load(Arc::new(store), Format::OciArchive, want)
     } else {
         Err(Error::format(
             name,

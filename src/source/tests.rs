@@ -485,6 +485,49 @@ fn docker_save_config_digest_mismatch() {
     assert!(matches!(err, Error::Digest { .. }), "{err}");
 }
 
+/// With `lenient` (`--ignore-errors`) the same archive loads, and the mismatch is noted.
+#[test]
+fn lenient_goes_past_config_and_manifest_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.tar");
+    let name = format!("{}.json", "0".repeat(64));
+    let cfg = config(&[L1], json!([])).to_string();
+    TarBuilder::new()
+        .file(&name, cfg.as_bytes())
+        .file("l/layer.tar", L1)
+        .file(
+            "manifest.json",
+            json!([{"Config": name, "Layers": ["l/layer.tar"]}])
+                .to_string()
+                .as_bytes(),
+        )
+        .write(&path);
+    let lenient = OpenOptions {
+        lenient: true,
+        ..OpenOptions::default()
+    };
+    let image = open(path.to_str().unwrap(), &lenient).unwrap();
+    assert_eq!(image.integrity.len(), 1, "{:?}", image.integrity);
+    assert!(image.integrity[0].contains("digest mismatch"));
+    assert_eq!(layer_bytes(&image, 0), L1);
+
+    // An OCI layout whose manifest's size and config's digest disagree with their descriptors.
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    let mut m = layout.image(&[L1], &config(&[L1], json!([])));
+    m["size"] = json!(m["size"].as_u64().unwrap() + 1);
+    layout.write_index(vec![m]);
+    let d = dir.path().to_str().unwrap();
+    assert!(open_err(d, &OpenOptions::default()).contains("size mismatch"));
+    let image = open(d, &lenient).unwrap();
+    assert!(
+        image.integrity[0].contains("size mismatch"),
+        "{:?}",
+        image.integrity
+    );
+    assert_eq!(layer_bytes(&image, 0), L1);
+}
+
 #[test]
 fn missing_layer_names_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -26,7 +26,7 @@ use sha2::Digest as _;
 use super::blob::blob_path;
 use super::oci;
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image, Platform};
+use crate::image::{BlobStore, Format, Image};
 use client::{BodyError, Client, MANIFEST_LIMIT, shown};
 pub(crate) use reference::Reference;
 
@@ -288,7 +288,7 @@ pub(crate) struct RegistryOptions<'a> {
 pub(crate) fn load(
     text: &str,
     options: &RegistryOptions<'_>,
-    explicit: Option<&Platform>,
+    want: &super::Want<'_>,
 ) -> Result<Image> {
     let reference = Reference::parse(text)?;
     let creds = auth::credentials(&reference.registry, &reference.repository, options.creds)?;
@@ -321,7 +321,7 @@ pub(crate) fn load(
         media_type,
         digest,
         size,
-        explicit,
+        want,
     )?;
     image.reference = Some(reference.to_string());
     Ok(image)
