@@ -374,20 +374,16 @@ fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// An RS256 JWT for the registry's token auth, signed with openssl: the certificate travels in
-/// the `x5c` header and is the registry's `rootcertbundle`.
-fn signed_token(dir: &Path, service: &str, issuer: &str, repos: &[&str]) -> (PathBuf, String) {
-    let openssl = require("openssl", "openssl");
-    let key = dir.join("token.key");
-    let cert = dir.join("token.pem");
-    let out = Command::new(&openssl)
+/// A self-signed RSA certificate for `subject` and its key, written by openssl.
+fn self_signed(openssl: &Path, subject: &str, key: &Path, cert: &Path) {
+    let out = Command::new(openssl)
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
         ])
-        .args(["-subj", "/CN=strata-token-signer", "-keyout"])
-        .arg(&key)
+        .args(["-subj", subject, "-keyout"])
+        .arg(key)
         .arg("-out")
-        .arg(&cert)
+        .arg(cert)
         .output()
         .expect("openssl req");
     assert!(
@@ -395,6 +391,15 @@ fn signed_token(dir: &Path, service: &str, issuer: &str, repos: &[&str]) -> (Pat
         "openssl req: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// An RS256 JWT for the registry's token auth, signed with openssl: the certificate travels in
+/// the `x5c` header and is the registry's `rootcertbundle`.
+fn signed_token(dir: &Path, service: &str, issuer: &str, repos: &[&str]) -> (PathBuf, String) {
+    let openssl = require("openssl", "openssl");
+    let key = dir.join("token.key");
+    let cert = dir.join("token.pem");
+    self_signed(&openssl, "/CN=strata-token-signer", &key, &cert);
     let der = Command::new(&openssl)
         .args(["x509", "-outform", "DER", "-in"])
         .arg(&cert)
@@ -1302,21 +1307,7 @@ impl TlsFiles {
         let openssl = require("openssl", "openssl");
         let dir = tempfile::tempdir().expect("tempdir");
         let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-        let out = Command::new(&openssl)
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", "/CN=127.0.0.1", "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl req");
-        assert!(
-            out.status.success(),
-            "openssl req: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self_signed(&openssl, "/CN=127.0.0.1", &key, &cert);
         let www = dir.path().join("www");
         std::fs::create_dir_all(www.join("v2")).expect("mkdir");
         for (path, answer) in files {
