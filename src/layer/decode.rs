@@ -155,12 +155,17 @@ enum Hasher {
 
 /// A hash thread: it hashes the reader's own buffers, shared, not copies of them. Each filled
 /// buffer goes to it through a bounded channel and comes back once hashed, to be filled again.
+///
+/// A stream dropped before its end (an error path) still joins its thread: no thread outlives
+/// the reader that started it, so the count of busy threads stays true and nothing the thread
+/// holds is left behind (libFuzzer's leak check caught a detached one mid-exit).
 struct HashThread {
-    chunks: mpsc::SyncSender<(Chunk, usize)>,
+    /// `None` once finished or dropped: closing the channel ends the thread.
+    chunks: Option<mpsc::SyncSender<(Chunk, usize)>>,
     spare: mpsc::Receiver<Chunk>,
     /// Buffers made for this stream so far (bounded by `IN_FLIGHT + 2`).
     buffers: usize,
-    handle: std::thread::JoinHandle<State>,
+    handle: Option<std::thread::JoinHandle<State>>,
 }
 
 /// A read buffer, shared with a hash thread while it hashes it.
@@ -218,15 +223,17 @@ impl HashThread {
             })
             .ok()?;
         Some(HashThread {
-            chunks,
+            chunks: Some(chunks),
             spare,
             buffers: 1,
-            handle,
+            handle: Some(handle),
         })
     }
 
     fn send(&mut self, chunk: &Chunk, len: usize) -> bool {
-        self.chunks.send((Arc::clone(chunk), len)).is_ok()
+        self.chunks
+            .as_ref()
+            .is_some_and(|c| c.send((Arc::clone(chunk), len)).is_ok())
     }
 
     /// A buffer to fill next: one the thread has hashed, or a new one while fewer than
@@ -244,9 +251,18 @@ impl HashThread {
             .unwrap_or_else(|_| Arc::new(vec![0; capacity]))
     }
 
-    fn finish(self) -> Option<State> {
-        drop(self.chunks);
-        self.handle.join().ok()
+    fn finish(mut self) -> Option<State> {
+        self.chunks = None;
+        self.handle.take()?.join().ok()
+    }
+}
+
+impl Drop for HashThread {
+    fn drop(&mut self) {
+        self.chunks = None;
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
     }
 }
 
