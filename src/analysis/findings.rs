@@ -11,7 +11,7 @@ use super::waste::{Cause, cause_of};
 use crate::image::LayerRef;
 use crate::layer::Kind;
 use crate::overlay::{Fs, ROOT};
-use crate::report::{short_command, size};
+use crate::report::{count, short_command, size};
 
 /// What kind of problem a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -147,8 +147,10 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
                 .collect();
             let what = if g.files == 1 {
                 paths.first().cloned().unwrap_or_default()
-            } else {
+            } else if g.files > paths.len() as u64 {
                 format!("{} files ({}, …)", g.files, paths.join(", "))
+            } else {
+                format!("{} files ({})", g.files, paths.join(", "))
             };
             let (s, h) = (layer_name(layers, shipped), layer_name(layers, hidden));
             let b = size(g.bytes);
@@ -240,8 +242,9 @@ fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
             paths: biggest.iter().take(3).map(|&(_, n)| fs.path(n)).collect(),
             files,
             message: format!(
-                "{dir} holds {} in {files} files in the final image{from}: {fix}",
-                size(bytes)
+                "{dir} holds {} in {} in the final image{from}: {fix}",
+                size(bytes),
+                count(files, "file", "files")
             ),
         });
     }
@@ -333,6 +336,45 @@ mod tests {
         assert_eq!(compute(&fs, &refs(&["COPY . /", "RUN fix"]), 2).len(), 2);
     }
 
+    /// The list of a finding's paths ends with "…" only when files are left out of it.
+    #[test]
+    fn an_ellipsis_only_when_files_are_left_out() {
+        let fs = build(&[
+            &[
+                E::File("two/a", "aa"),
+                E::File("two/b", "b"),
+                E::File("four/a", "aaaa"),
+                E::File("four/b", "bbb"),
+                E::File("four/c", "cc"),
+                E::File("four/d", "d"),
+            ],
+            &[E::Wh("two")],
+            &[E::Wh("four")],
+        ]);
+        let found = compute(
+            &fs,
+            &refs(&["ADD / /", "RUN rm -r /two", "RUN rm -r /four"]),
+            20,
+        );
+        let message = |hidden: usize| {
+            found
+                .iter()
+                .find(|f| f.hidden_by == Some(hidden))
+                .map(|f| f.message.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            message(1).contains("deletes 2 files (/two/a, /two/b), 3 B"),
+            "{}",
+            message(1)
+        );
+        assert!(
+            message(2).contains("deletes 4 files (/four/a, /four/b, /four/c, …), 10 B"),
+            "{}",
+            message(2)
+        );
+    }
+
     #[test]
     fn a_cache_left_in_the_final_image_is_reported_with_its_fix() {
         let fs = build(&[
@@ -358,6 +400,18 @@ mod tests {
             f.message.contains("rm -rf /var/lib/apt/lists/*"),
             "{}",
             f.message
+        );
+        assert!(f.message.contains(" in 2 files in "), "{}", f.message);
+        // One file is "1 file".
+        let fs = build(&[
+            &[E::File("bin/sh", "shell")],
+            &[E::File("var/cache/apk/APKINDEX.tar.gz", "0123")],
+        ]);
+        let found = compute(&fs, &refs(&["ADD rootfs.tar /", "RUN apk add x"]), 20);
+        assert!(
+            found[0].message.contains(" holds 4 B in 1 file in "),
+            "{}",
+            found[0].message
         );
     }
 }
