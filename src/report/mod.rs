@@ -34,6 +34,16 @@ pub fn percent(ratio: f64) -> String {
     }
 }
 
+/// dive's user wasted percent for people: a percentage, or dive's `+Inf` / `NaN` with what
+/// it means (the layers above the base hold no bytes) and what dive's rule then does.
+pub fn dive_user_wasted(d: &crate::analysis::DiveMetrics) -> String {
+    match d.user_wasted_nonfinite() {
+        None => percent(d.user_wasted_ratio()),
+        Some("NaN") => "NaN (nothing above the base layer, nothing wasted: dive passes)".into(),
+        Some(go) => format!("{go} (wasted, but nothing above the base layer: dive fails)"),
+    }
+}
+
 /// Shortens a command for one line: collapses whitespace, drops buildah's `/bin/sh -c`
 /// prefix, and cuts at `width` characters with an ellipsis.
 pub fn short_command(cmd: &str, width: usize) -> String {
@@ -82,5 +92,17 @@ mod tests {
         assert_eq!(count(1, "layer", "layers"), "1 layer");
         assert_eq!(count(0, "file", "files"), "0 files");
         assert_eq!(count(2, "directory", "directories"), "2 directories");
+    }
+
+    #[test]
+    fn dive_user_wasted_spells_inf_and_nan_as_dive() {
+        let d = |r: Option<f64>| crate::analysis::DiveMetrics {
+            efficiency: 1.0,
+            wasted_bytes: 0,
+            user_wasted_percent: r,
+        };
+        assert_eq!(dive_user_wasted(&d(Some(0.915_328))), "91.5%");
+        assert!(dive_user_wasted(&d(Some(f64::INFINITY))).starts_with("+Inf ("));
+        assert!(dive_user_wasted(&d(None)).starts_with("NaN ("));
     }
 }

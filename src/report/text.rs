@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::escape::text;
-use super::{count, percent, short_command, size, stored_name};
+use super::{count, dive_user_wasted, percent, short_command, size, stored_name};
 use crate::analysis::Analysis;
 use crate::ci::{self, RuleOutcome, Status};
 
@@ -134,9 +134,7 @@ fn write_waste(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         "dive 0.13    efficiency {}, wasted {}, user wasted {}",
         percent(a.dive.efficiency),
         size(a.dive.wasted_bytes),
-        a.dive
-            .user_wasted_percent
-            .map_or("n/a".to_string(), percent)
+        dive_user_wasted(&a.dive)
     )
 }
 
@@ -218,9 +216,7 @@ pub fn write_ci(
         "  dive 0.13:  {}   wasted: {}   user wasted: {}",
         percent(a.dive.efficiency),
         ci::bytes_text(a.dive.wasted_bytes),
-        a.dive
-            .user_wasted_percent
-            .map_or("n/a".to_string(), percent)
+        dive_user_wasted(&a.dive)
     )?;
     writeln!(w, "Results:")?;
     let (mut pass, mut fail, mut skip) = (0, 0, 0);
