@@ -867,3 +867,89 @@ fn hard_linked_names_count_their_file_once() {
     assert_eq!(j["files"]["added"]["count"], 2);
     assert_eq!(j["files"]["added"]["delta_bytes"], 0);
 }
+
+/// The history of `compare-service-day2` as BuildKit and kaniko write it for the same
+/// Dockerfile (`testdata/compare/service/Dockerfile.day2`); the base image's own entries stay
+/// as its builder wrote them, as both builders keep them.
+fn day2_history(builder: &str) -> Vec<String> {
+    let steps = [
+        (
+            "RUN",
+            "mkdir -p /srv/app && echo 'service' > /srv/app/README",
+        ),
+        ("COPY", "deps-day2.list /etc/deps.list"),
+        (
+            "RUN",
+            "mkdir -p /usr/lib/deps  && while read name size; do head -c \"$size\" /dev/zero | tr '\\0' x > \"/usr/lib/deps/$name\"; done < /etc/deps.list",
+        ),
+        (
+            "RUN",
+            "mkdir -p /var/cache/svc && head -c 30000 /dev/zero | tr '\\0' i > /var/cache/svc/index",
+        ),
+        ("RUN", "echo ok > /srv/app/healthcheck"),
+    ];
+    steps
+        .iter()
+        .map(|(instruction, args)| match (builder, *instruction) {
+            ("buildkit", "RUN") => format!("RUN /bin/sh -c {args} # buildkit"),
+            ("buildkit", _) => format!("{instruction} {args} # buildkit"),
+            _ => format!("{instruction} {args}"),
+        })
+        .collect()
+}
+
+/// The README promises that one step built twice lines up, also when two builders built it:
+/// day1 built by buildah (Docker's classic form: `/bin/sh -c …`, `/bin/sh -c #(nop) COPY
+/// file:… in …`) against day2's layers recorded as BuildKit and as kaniko record them. The
+/// alignment must be the one the Dockerfiles give (the same as with buildah on both sides).
+#[test]
+fn one_dockerfile_built_by_different_builders_aligns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The expected rows, from the two Dockerfiles: base and L1 shared (same diff_id), the
+    // COPY and the install RUN matched, L4 differs, the healthcheck RUN matched.
+    let expected: Vec<(String, Option<u64>, Option<u64>)> = [
+        ("shared", Some(0), Some(0)),
+        ("shared", Some(1), Some(1)),
+        ("matched", Some(2), Some(2)),
+        ("matched", Some(3), Some(3)),
+        ("only_a", Some(4), None),
+        ("only_b", None, Some(4)),
+        ("matched", Some(5), Some(5)),
+    ]
+    .into_iter()
+    .map(|(a, x, y)| (a.to_string(), x, y))
+    .collect();
+    for builder in ["buildkit", "kaniko"] {
+        let l = common::Layout::copy_of(DAY2, &dir.path().join(builder));
+        let mut config = l.config();
+        let history = config["history"].as_array_mut().expect("history");
+        // The base's two entries (ADD, CMD) stay; the five steps follow.
+        history.truncate(2);
+        history.extend(
+            day2_history(builder)
+                .into_iter()
+                .map(|c| serde_json::json!({"created_by": c})),
+        );
+        l.put_config(&config);
+        let (code, stdout, stderr) = compare(
+            &image(DAY1),
+            &l.dir.to_string_lossy(),
+            &["--format", "json"],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let j: Value = serde_json::from_str(&stdout).expect("JSON");
+        let rows: Vec<(String, Option<u64>, Option<u64>)> = j["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .map(|r| {
+                (
+                    r["alignment"].as_str().expect("alignment").to_string(),
+                    r["a"]["index"].as_u64(),
+                    r["b"]["index"].as_u64(),
+                )
+            })
+            .collect();
+        assert_eq!(rows, expected, "buildah against {builder}");
+    }
+}
