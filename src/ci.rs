@@ -6,8 +6,9 @@
 //!   `highestUserWastedPercent` 0.1 (a ratio: 0.1 is ten percent); any may be `disabled`;
 //! - a flag beats the file, the file beats the default; `./.dive-ci` is read when present;
 //! - a rule fails only when its threshold is strictly exceeded (efficiency 0.8 passes a lowest
-//!   of 0.8); a NaN metric (no layer above the base) passes, as every comparison with NaN is
-//!   false in dive too;
+//!   of 0.8); dive's user wasted ratio is a float64 division, so where the layers above the
+//!   base hold no bytes it is +Inf when some are wasted (any threshold fails) and NaN when none
+//!   are (every threshold passes: every comparison with NaN is false), as in dive;
 //! - value syntax: Go floats for ratios, go-humanize sizes for bytes (MB = 10^6, MiB = 2^20,
 //!   any case, spaces allowed, truncated to whole bytes), YAML numbers (`1e3`, `0x7d0`) in the
 //!   file; keys under `rules:` match in any case; a null value means "not set".
@@ -40,8 +41,9 @@ pub struct Metrics {
     pub efficiency: f64,
     /// Bytes in paths written more than once (the kept copy included, as dive counts).
     pub wasted_bytes: u64,
-    /// `wasted_bytes` / bytes of the layers above the base; NaN with a single layer; may
-    /// exceed 1.
+    /// `wasted_bytes` / bytes of the layers above the base; may exceed 1. dive's is NaN where
+    /// those layers hold no bytes and none are wasted (a single layer) and +Inf where they hold
+    /// none but some are wasted.
     pub user_wasted_ratio: f64,
 }
 
@@ -163,6 +165,11 @@ pub enum Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            // Go's spellings, as dive prints them (Rust's are `inf` and `NaN`).
+            Value::Ratio(r) if r.is_nan() => f.write_str("NaN"),
+            Value::Ratio(r) if r.is_infinite() => {
+                f.write_str(if r > 0.0 { "+Inf" } else { "-Inf" })
+            }
             Value::Ratio(r) => write!(f, "{r}"),
             Value::Bytes(b) => f.write_str(&bytes_text(b)),
         }
@@ -405,8 +412,18 @@ fn judge(rule: Rule, setting: &Setting, m: &Metrics) -> RuleOutcome {
             if a.is_nan() {
                 outcome(
                     Status::Pass,
-                    "user wasted ratio is undefined (no layer above the base); passes, as in dive"
+                    "user wasted ratio is NaN (the layers above the base hold no bytes and none \
+                     are wasted); passes, as in dive"
                         .into(),
+                )
+            } else if a == f64::INFINITY {
+                let (_, t, _) = ratio_texts(t, t);
+                outcome(
+                    Status::Fail,
+                    format!(
+                        "user wasted ratio is +Inf (bytes are wasted, but the layers above the \
+                         base hold none); above the highest allowed {t}: fails, as in dive"
+                    ),
                 )
             } else if a > t {
                 let (a, t, d) = ratio_texts(a, t);
@@ -1015,11 +1032,33 @@ mod tests {
             [Status::Pass; 3]
         );
         assert!(
-            outcomes[2].message.contains("undefined"),
+            outcomes[2].message.starts_with("user wasted ratio is NaN"),
             "{}",
             outcomes[2].message
         );
+        assert_eq!(outcomes[2].actual.to_string(), "NaN");
         assert!(all_passed(&outcomes));
+    }
+
+    #[test]
+    fn an_infinite_user_wasted_ratio_fails_as_in_dive() {
+        // dive 0.13.1 on an image whose second layer only deletes a file of the first:
+        // "userWastedPercent: +Inf %" and "FAIL: highestUserWastedPercent: … (%-user-wasted-
+        // bytes=+Inf > threshold=0.1)"; any threshold fails, 1.0 included.
+        let m = Metrics {
+            efficiency: 0.99,
+            wasted_bytes: 1000,
+            user_wasted_ratio: f64::INFINITY,
+        };
+        let outcomes = rules_of(None, None, Some(1.0)).evaluate(&m);
+        assert_eq!(outcomes[2].status, Status::Fail);
+        assert_eq!(
+            outcomes[2].message,
+            "user wasted ratio is +Inf (bytes are wasted, but the layers above the base hold \
+             none); above the highest allowed 1.00: fails, as in dive"
+        );
+        assert_eq!(outcomes[2].actual.to_string(), "+Inf");
+        assert!(!all_passed(&outcomes));
     }
 
     #[test]

@@ -1650,3 +1650,234 @@ fn an_error_from_hostile_input_is_one_escaped_line() {
     let line = common::assert_one_line_error(&r, &[]);
     assert!(line.contains(r"a\nstrata: all checks passed"), "{line}");
 }
+
+// =============================================================================================
+// First contact (issue 15): the analysis and its wording. Hand-made layers are written with
+// the `tar` crate; what each test expects is counted from those entries.
+// =============================================================================================
+
+/// One entry of a hand-made layer.
+enum Entry<'a> {
+    Dir(&'a str, u32),
+    File(&'a str, &'a [u8]),
+    Symlink(&'a str, &'a str),
+}
+
+/// An uncompressed layer tar holding `entries` in order (names written as given: `./` too).
+fn layer_tar(entries: &[Entry<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        let (name, data): (&str, &[u8]) = match e {
+            Entry::Dir(name, mode) => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(*mode);
+                (name, &[])
+            }
+            Entry::File(name, data) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                (name, data)
+            }
+            Entry::Symlink(name, target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_mode(0o777);
+                h.set_link_name(target).expect("link name");
+                (name, &[])
+            }
+        };
+        // Raw, so that `./` stays `./`.
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        b.append(&h, data).expect("append");
+    }
+    b.into_inner().expect("finish the tar")
+}
+
+/// A copy of `overlay-oci` holding exactly `layers` (uncompressed), one history entry each.
+fn handmade_image(parent: &std::path::Path, layers: &[Vec<Entry<'_>>]) -> String {
+    let l = Layout::copy_of("overlay-oci", parent);
+    let tars: Vec<Vec<u8>> = layers.iter().map(|e| layer_tar(e)).collect();
+    let history: Vec<Value> = (0..layers.len())
+        .map(|k| serde_json::json!({"created_by": format!("/bin/sh -c step {k}")}))
+        .collect();
+    l.set_layers(&tars, Value::Array(history));
+    l.dir.to_str().expect("utf-8 path").to_string()
+}
+
+/// A layer's `./` entry sets the root's metadata; the root is no path the layer adds (nor
+/// changes): `+add` counts the layer's other paths.
+#[test]
+fn a_layers_root_entry_is_not_a_path_it_adds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layers = vec![
+        vec![
+            Entry::Dir("./", 0o755),
+            Entry::File("a", b"a"),
+            Entry::Dir("d/", 0o755),
+            Entry::File("d/b", b"b"),
+        ],
+        // The root again, another mode, and one new file.
+        vec![Entry::Dir("./", 0o700), Entry::File("c", b"c")],
+    ];
+    let img = handmade_image(dir.path(), &layers);
+    let (j, _) = analyze_json(&[&img]);
+    // Layer 0: a, d, d/b. Layer 1: c; it changes no path below the root.
+    let l = j["layers"].as_array().expect("layers");
+    assert_eq!(u64_of(&l[0]["added"]), 3, "{}", l[0]);
+    assert_eq!(u64_of(&l[1]["added"]), 1, "{}", l[1]);
+    assert_eq!(
+        u64_of(&l[1]["modified"]) + u64_of(&l[1]["metadata_only"]),
+        0,
+        "{}",
+        l[1]
+    );
+    let r = run(strata().args(["analyze", &img]));
+    r.expect_code(0);
+    // `  0  …  +add ~mod -del  Command`: the counts before the command.
+    let row = |k: usize| {
+        r.stdout
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{k} ")) && line.contains("step"))
+            .unwrap_or_else(|| panic!("no row for layer {k}:\n{}", r.stdout))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(row(0).ends_with("3 0 0 step 0"), "{}", row(0));
+    assert!(row(1).ends_with("1 0 0 step 1"), "{}", row(1));
+}
+
+/// A `docker save` stores its layers as plain tars: the "compressed" size would be the tar's,
+/// larger than the files in it. The text says "stored" then, "compressed" when every blob is.
+#[test]
+fn uncompressed_layers_are_stored_not_compressed() {
+    // overlay-docker.tar holds the 21 layers as `layer.tar` files (testdata/README.md).
+    let (j, _) = analyze_json(&[image("overlay-docker.tar").to_str().expect("utf-8")]);
+    assert!(
+        u64_of(&j["image"]["compressed_bytes"]) > u64_of(&j["image"]["shipped_bytes"]),
+        "a plain tar is larger than its files"
+    );
+    let text = |name: &str| {
+        let r = run(strata().args(["analyze", image(name).to_str().expect("utf-8")]));
+        r.expect_code(0);
+        r.stdout
+    };
+    let docker = text("overlay-docker.tar");
+    let size_line = docker
+        .lines()
+        .find(|l| l.starts_with("Size "))
+        .expect("a Size line");
+    assert!(
+        size_line.contains(" stored, ") && !size_line.contains("compressed,"),
+        "{size_line}"
+    );
+    assert!(
+        docker
+            .lines()
+            .any(|l| l.contains("Stored") && l.contains("+add")),
+        "{docker}"
+    );
+    // gzip layers: compressed.
+    let gzip = text("overlay-oci");
+    assert!(gzip.contains(" compressed, "), "{gzip}");
+    assert!(
+        gzip.lines()
+            .any(|l| l.contains("Compressed") && l.contains("+add")),
+        "{gzip}"
+    );
+    // compare: one side plain tars, the row says Stored.
+    let r = run(strata().args([
+        "compare",
+        image("overlay-oci").to_str().expect("utf-8"),
+        image("overlay-docker.tar").to_str().expect("utf-8"),
+        "--format",
+        "text",
+        "--quiet",
+    ]));
+    r.expect_code(0);
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("Stored ")),
+        "{}",
+        r.stdout
+    );
+}
+
+/// One layer, one file, one directory, one symlink: every count takes its noun in the
+/// singular, in the summary, the CI verdict, `verify` and `compare`.
+#[test]
+fn one_of_a_kind_is_singular() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let one = vec![vec![
+        Entry::Dir("d/", 0o755),
+        Entry::File("d/f", b"0123456789"),
+        Entry::Symlink("l", "d/f"),
+    ]];
+    let a = handmade_image(&dir.path().join("a"), &one);
+    let r = run(strata().args(["analyze", &a]));
+    r.expect_code(0);
+    assert!(
+        r.stdout
+            .contains(" in 1 layer; 1 file, 1 directory, 1 symlink"),
+        "{}",
+        r.stdout
+    );
+    let r = run(strata().args(["ci", &a]));
+    assert!(
+        r.stdout.lines().any(|l| l.ends_with("(1 layer)")),
+        "{}",
+        r.stdout
+    );
+    // verify: a layer of one entry.
+    let single = handmade_image(
+        &dir.path().join("single"),
+        &[vec![Entry::File("only", b"x")]],
+    );
+    let r = run(strata().args(["verify", &single]));
+    r.expect_code(0);
+    assert!(r.stdout.contains(", 1 entry: "), "{}", r.stdout);
+    assert!(r.stdout.contains("Verified: 1 layer,"), "{}", r.stdout);
+    // compare: B differs from A in one file.
+    let other = vec![vec![
+        Entry::Dir("d/", 0o755),
+        Entry::File("d/f", b"01234567890123456789"),
+        Entry::Symlink("l", "d/f"),
+    ]];
+    let b = handmade_image(&dir.path().join("b"), &other);
+    let r = run(strata().args(["compare", &a, &b, "--format", "text", "--quiet"]));
+    r.expect_code(0);
+    assert!(
+        r.stdout
+            .contains("Files of the final filesystems (1 differs)"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `opaque_dirs` counts the opaque markers whose directory existed below the layer, as
+/// `whiteouts` counts the markers that removed a path: a marker in a directory the layer
+/// itself creates hides nothing (the JSON field's documented meaning).
+#[test]
+fn opaque_dirs_count_markers_over_a_lower_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layers = vec![
+        vec![Entry::Dir("d/", 0o755), Entry::File("d/x", b"x")],
+        vec![
+            Entry::Dir("d/", 0o755),
+            Entry::File("d/.wh..wh..opq", b""),
+            Entry::Dir("e/", 0o755),
+            Entry::File("e/.wh..wh..opq", b""),
+            Entry::File("e/y", b"y"),
+        ],
+    ];
+    let img = handmade_image(dir.path(), &layers);
+    let (j, _) = analyze_json(&[&img]);
+    let l1 = &j["layers"][1];
+    assert_eq!(u64_of(&l1["opaque_dirs"]), 1, "{l1}");
+    // d/x is hidden: d's marker did its work.
+    assert_eq!(u64_of(&j["image"]["visible_bytes"]), 1, "{}", j["image"]);
+}

@@ -3,6 +3,8 @@
 //! (serde_json, flate2 and tar, a naive whiteout-applying unpacker) and from the Dockerfiles'
 //! known file sizes, never from strata's own library.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -67,6 +69,8 @@ struct Entry {
     gid: u64,
     content: Vec<u8>,
     layer: usize,
+    /// The file a regular file or hard link holds: hard links share their target's.
+    inode: Option<usize>,
 }
 
 /// What the OCI layout holds, read without strata.
@@ -103,7 +107,13 @@ fn remove_tree(files: &mut BTreeMap<String, Entry>, path: &str, below_layer: usi
 }
 
 fn oracle(name: &str) -> Oracle {
-    let layout = PathBuf::from(image(name));
+    oracle_at(Path::new(&image(name)))
+}
+
+/// The oracle of the OCI layout at `layout` (gzip or plain tar layers).
+fn oracle_at(layout: &Path) -> Oracle {
+    let layout = layout.to_path_buf();
+    let mut inodes = 0;
     let index = json_file(&layout.join("index.json"));
     let manifest = json_file(&blob(
         &layout,
@@ -133,9 +143,14 @@ fn oracle(name: &str) -> Oracle {
         .enumerate()
     {
         o.compressed += layer["size"].as_u64().expect("size");
-        let file = std::fs::File::open(blob(&layout, layer["digest"].as_str().expect("digest")))
+        let bytes = std::fs::read(blob(&layout, layer["digest"].as_str().expect("digest")))
             .expect("layer blob");
-        let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(file));
+        let reader: Box<dyn Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::read::MultiGzDecoder::new(bytes.as_slice()))
+        } else {
+            Box::new(bytes.as_slice())
+        };
+        let mut archive = tar::Archive::new(reader);
         let mut shipped = 0;
         for entry in archive.entries().expect("tar") {
             let mut entry = entry.expect("tar entry");
@@ -169,6 +184,7 @@ fn oracle(name: &str) -> Oracle {
                 gid: header.gid().expect("gid"),
                 content: Vec::new(),
                 layer: k,
+                inode: None,
             };
             if kind.is_symlink() {
                 e.symlink = Some(
@@ -189,10 +205,13 @@ fn oracle(name: &str) -> Oracle {
                 let t = o.files.get(&target).expect("hard-link target").clone();
                 e.size = t.size;
                 e.content = t.content;
+                e.inode = t.inode;
             } else if kind.is_file() {
                 entry.read_to_end(&mut e.content).expect("content");
                 e.size = e.content.len() as u64;
                 shipped += e.size;
+                inodes += 1;
+                e.inode = Some(inodes);
             }
             // Anything but a directory over a directory replaces the lower subtree.
             if !(e.dir && o.files.get(&path).is_some_and(|x| x.dir)) {
@@ -206,26 +225,50 @@ fn oracle(name: &str) -> Oracle {
     o
 }
 
-/// The expected file differences: path → (change, a bytes, b bytes).
+/// The bytes each file (not directory) of a final filesystem counts for: its size, once per
+/// inode, at the first of its hard-linked names in path order (component by component); 0 at
+/// the others. Summed, they are the bytes the image holds.
+fn charged(o: &Oracle) -> BTreeMap<String, u64> {
+    let mut paths: Vec<&String> = o.files.keys().filter(|p| !o.files[*p].dir).collect();
+    paths.sort_by(|x, y| x.split('/').cmp(y.split('/')));
+    let mut seen = std::collections::BTreeSet::new();
+    paths
+        .into_iter()
+        .map(|p| {
+            let e = &o.files[p];
+            let first = e.inode.is_none_or(|i| seen.insert(i));
+            (p.clone(), if first { e.size } else { 0 })
+        })
+        .collect()
+}
+
+/// The expected file differences: path → (change, a bytes, b bytes), bytes as [`charged`].
 fn oracle_diff(a: &Oracle, b: &Oracle) -> BTreeMap<String, (&'static str, u64, u64)> {
     let mut out = BTreeMap::new();
+    let (ca, cb) = (charged(a), charged(b));
     let file = |o: &Oracle, p: &str| o.files.get(p).filter(|e| !e.dir).cloned();
     let paths: std::collections::BTreeSet<&String> = a.files.keys().chain(b.files.keys()).collect();
     for p in paths {
         let key = format!("/{p}");
+        let (xa, xb) = (
+            ca.get(p.as_str()).copied().unwrap_or(0),
+            cb.get(p.as_str()).copied().unwrap_or(0),
+        );
         match (file(a, p), file(b, p)) {
             (None, None) => {}
-            (Some(x), None) => {
-                out.insert(key, ("removed", x.size, 0));
+            (Some(_), None) => {
+                out.insert(key, ("removed", xa, 0));
             }
-            (None, Some(y)) => {
-                out.insert(key, ("added", 0, y.size));
+            (None, Some(_)) => {
+                out.insert(key, ("added", 0, xb));
             }
             (Some(x), Some(y)) => {
                 if x.content != y.content || x.symlink != y.symlink {
-                    out.insert(key, ("changed", x.size, y.size));
+                    out.insert(key, ("changed", xa, xb));
                 } else if (x.mode, x.uid, x.gid) != (y.mode, y.uid, y.gid) {
-                    out.insert(key, ("metadata_only", x.size, y.size));
+                    out.insert(key, ("metadata_only", xa, xb));
+                } else if xa != xb {
+                    out.insert(key, ("changed", xa, xb));
                 }
             }
         }
@@ -253,8 +296,19 @@ fn json_files(groups: &Value, out: &mut BTreeMap<String, (String, u64, u64)>) {
 /// Checks the JSON against the oracle: sizes, shared layers, every differing file, the totals
 /// by kind of change and each group's sum.
 fn check_against_oracle(a: &str, b: &str) -> Value {
-    let j = compare_json(a, b, &[]);
-    let (oa, ob) = (oracle(a), oracle(b));
+    check_layouts(Path::new(&image(a)), Path::new(&image(b)))
+}
+
+/// [`check_against_oracle`] for any two OCI layouts.
+fn check_layouts(a: &Path, b: &Path) -> Value {
+    let (code, stdout, stderr) = compare(
+        &a.to_string_lossy(),
+        &b.to_string_lossy(),
+        &["--format", "json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let j: Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    let (oa, ob) = (oracle_at(a), oracle_at(b));
     assert_eq!(j["schema"], "strata.compare/v1");
     for (side, o) in [("a", &oa), ("b", &ob)] {
         assert_eq!(j[side]["layer_count"], o.diff_ids.len(), "{side}");
@@ -308,6 +362,19 @@ fn check_against_oracle(a: &str, b: &str) -> Value {
             .sum();
         assert_eq!(g["delta_bytes"], sum, "{path}");
     }
+    // The image's visible bytes count each file once, as the groups do: the groups add up to
+    // the difference of the visible totals.
+    let visible = |o: &Oracle| charged(o).values().sum::<u64>();
+    assert_eq!(j["totals"]["visible_bytes"]["a"], visible(&oa));
+    assert_eq!(j["totals"]["visible_bytes"]["b"], visible(&ob));
+    let groups_sum: i64 = j["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["delta_bytes"].as_i64().expect("delta"))
+        .sum();
+    assert_eq!(groups_sum, visible(&ob) as i64 - visible(&oa) as i64);
+    assert_eq!(j["files"]["delta_bytes"], groups_sum);
     j
 }
 
@@ -715,4 +782,174 @@ fn markdown_is_a_summary_with_well_formed_tables() {
         out.contains("❌ B grew by 55.02 kB, more than the 1% allowed."),
         "{out}"
     );
+}
+
+// ------------------------------------------------------------------ hand-made images
+
+/// One tar entry: a regular file with content, or a hard link to an earlier name.
+enum T<'a> {
+    File(&'a str, &'a [u8]),
+    Link(&'a str, &'a str),
+}
+
+/// An uncompressed layer tar of `entries`, in order.
+fn layer(entries: &[T<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o755);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        match e {
+            T::File(path, data) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(data.len() as u64);
+                b.append_data(&mut h, path, *data).expect("append a file");
+            }
+            T::Link(path, target) => {
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                b.append_link(&mut h, path, target)
+                    .expect("append a hard link");
+            }
+        }
+    }
+    b.into_inner().expect("finish a tar")
+}
+
+/// A copy of a committed layout whose image is exactly `tars` (uncompressed), with one
+/// history entry per layer from `commands`.
+fn layout_of(parent: &Path, name: &str, tars: &[Vec<u8>], commands: &[&str]) -> PathBuf {
+    let l = common::Layout::copy_of(DAY1, &parent.join(name));
+    let history: Vec<Value> = commands
+        .iter()
+        .map(|c| serde_json::json!({"created_by": c}))
+        .collect();
+    l.set_layers(tars, Value::Array(history));
+    l.dir
+}
+
+/// busybox ships one binary under hundreds of hard-linked names. Its bytes count once, as the
+/// image totals count them, so a new busybox 100 B larger is +100 B, in `/bin`, however many
+/// names it has (before: every name counted its full size, +39 MB on the real busybox for
+/// totals of −219 kB). The oracle charges each inode once, at its first name in path order.
+#[test]
+fn hard_linked_names_count_their_file_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let applets: Vec<String> = (0..300).map(|i| format!("bin/applet{i:03}")).collect();
+    let image = |name: &str, binary: &[u8], extra: &[&str]| {
+        let mut entries = vec![
+            T::File("bin/busybox", binary),
+            T::File("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+        ];
+        entries.extend(applets.iter().map(|a| T::Link(a, "bin/busybox")));
+        entries.extend(extra.iter().map(|a| T::Link(a, "bin/busybox")));
+        let tar = layer(&entries);
+        layout_of(dir.path(), name, &[tar], &["ADD busybox.tar /"])
+    };
+    let (old, new) = (vec![b'1'; 5000], vec![b'2'; 5100]);
+    // B also links two more names, one in another directory.
+    let a = image("a", &old, &[]);
+    let b = image("b", &new, &["bin/applet300", "sbin/init"]);
+    let j = check_layouts(&a, &b);
+    let groups = j["groups"].as_array().expect("groups");
+    let sum: i64 = groups
+        .iter()
+        .map(|g| g["delta_bytes"].as_i64().expect("delta"))
+        .sum();
+    assert_eq!(sum, 5100 - 5000);
+    assert_eq!(j["totals"]["visible_bytes"]["delta"], 100);
+    assert_eq!(j["files"]["delta_bytes"], 100);
+    // Every name of the binary changed content; one of them carries the bytes.
+    assert_eq!(j["files"]["changed"]["count"], 301);
+    assert_eq!(j["files"]["changed"]["delta_bytes"], 100);
+    assert_eq!(j["files"]["added"]["count"], 2);
+    assert_eq!(j["files"]["added"]["delta_bytes"], 0);
+}
+
+/// The history of `compare-service-day2` as BuildKit and kaniko write it for the same
+/// Dockerfile (`testdata/compare/service/Dockerfile.day2`); the base image's own entries stay
+/// as its builder wrote them, as both builders keep them.
+fn day2_history(builder: &str) -> Vec<String> {
+    let steps = [
+        (
+            "RUN",
+            "mkdir -p /srv/app && echo 'service' > /srv/app/README",
+        ),
+        ("COPY", "deps-day2.list /etc/deps.list"),
+        (
+            "RUN",
+            "mkdir -p /usr/lib/deps  && while read name size; do head -c \"$size\" /dev/zero | tr '\\0' x > \"/usr/lib/deps/$name\"; done < /etc/deps.list",
+        ),
+        (
+            "RUN",
+            "mkdir -p /var/cache/svc && head -c 30000 /dev/zero | tr '\\0' i > /var/cache/svc/index",
+        ),
+        ("RUN", "echo ok > /srv/app/healthcheck"),
+    ];
+    steps
+        .iter()
+        .map(|(instruction, args)| match (builder, *instruction) {
+            ("buildkit", "RUN") => format!("RUN /bin/sh -c {args} # buildkit"),
+            ("buildkit", _) => format!("{instruction} {args} # buildkit"),
+            _ => format!("{instruction} {args}"),
+        })
+        .collect()
+}
+
+/// The README promises that one step built twice lines up, also when two builders built it:
+/// day1 built by buildah (Docker's classic form: `/bin/sh -c …`, `/bin/sh -c #(nop) COPY
+/// file:… in …`) against day2's layers recorded as BuildKit and as kaniko record them. The
+/// alignment must be the one the Dockerfiles give (the same as with buildah on both sides).
+#[test]
+fn one_dockerfile_built_by_different_builders_aligns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The expected rows, from the two Dockerfiles: base and L1 shared (same diff_id), the
+    // COPY and the install RUN matched, L4 differs, the healthcheck RUN matched.
+    let expected: Vec<(String, Option<u64>, Option<u64>)> = [
+        ("shared", Some(0), Some(0)),
+        ("shared", Some(1), Some(1)),
+        ("matched", Some(2), Some(2)),
+        ("matched", Some(3), Some(3)),
+        ("only_a", Some(4), None),
+        ("only_b", None, Some(4)),
+        ("matched", Some(5), Some(5)),
+    ]
+    .into_iter()
+    .map(|(a, x, y)| (a.to_string(), x, y))
+    .collect();
+    for builder in ["buildkit", "kaniko"] {
+        let l = common::Layout::copy_of(DAY2, &dir.path().join(builder));
+        let mut config = l.config();
+        let history = config["history"].as_array_mut().expect("history");
+        // The base's two entries (ADD, CMD) stay; the five steps follow.
+        history.truncate(2);
+        history.extend(
+            day2_history(builder)
+                .into_iter()
+                .map(|c| serde_json::json!({"created_by": c})),
+        );
+        l.put_config(&config);
+        let (code, stdout, stderr) = compare(
+            &image(DAY1),
+            &l.dir.to_string_lossy(),
+            &["--format", "json"],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let j: Value = serde_json::from_str(&stdout).expect("JSON");
+        let rows: Vec<(String, Option<u64>, Option<u64>)> = j["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .map(|r| {
+                (
+                    r["alignment"].as_str().expect("alignment").to_string(),
+                    r["a"]["index"].as_u64(),
+                    r["b"]["index"].as_u64(),
+                )
+            })
+            .collect();
+        assert_eq!(rows, expected, "buildah against {builder}");
+    }
 }

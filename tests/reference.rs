@@ -466,6 +466,10 @@ struct Dive {
     efficiency_pct: f64,
     wasted_bytes: u64,
     user_wasted_pct: f64,
+    /// The verdict `--ci` printed with the default rules: rule → `PASS`, `FAIL` or `SKIP`.
+    results: BTreeMap<String, String>,
+    /// Its exit code.
+    ci_code: i32,
 }
 
 fn dive(archive: &Path) -> Dive {
@@ -481,14 +485,16 @@ fn dive(archive: &Path) -> Dive {
         .arg("--json")
         .arg(&json_path));
     let json = read_json(&json_path);
+    // Run from an empty directory, so no `.dive-ci` there changes the default rules.
     let out = Command::new("dive")
         .env_remove("CI")
+        .current_dir(dir.path())
         .args(["--source", "docker-archive"])
         .arg(archive)
         .arg("--ci")
         .output()
         .expect("run dive --ci");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = strip_ansi(&String::from_utf8_lossy(&out.stdout));
     let field = |name: &str| -> String {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(name))
@@ -498,13 +504,46 @@ fn dive(archive: &Path) -> Dive {
             .unwrap_or_default()
             .to_string()
     };
+    // Go prints `+Inf` and `NaN`, which Rust parses too.
     let pct = |s: String| s.parse::<f64>().unwrap_or(f64::NAN);
+    // `  PASS: lowestEfficiency`, `  FAIL: highestUserWastedPercent: too many …`.
+    let results = text
+        .lines()
+        .filter_map(|l| {
+            let (status, rest) = l.trim().split_once(": ")?;
+            let rule = rest.split(':').next()?.trim();
+            ["PASS", "FAIL", "SKIP"]
+                .contains(&status)
+                .then(|| (rule.to_string(), status.to_string()))
+        })
+        .collect();
     Dive {
         efficiency_pct: pct(field("efficiency:")),
         wasted_bytes: field("wastedBytes:").parse().unwrap_or(u64::MAX),
         user_wasted_pct: pct(field("userWastedPercent:")),
+        results,
+        ci_code: out.status.code().unwrap_or(-1),
         json,
     }
+}
+
+/// `text` without the terminal colour sequences dive prints even into a pipe.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters… final byte in @..~
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) && c != '[' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -531,12 +570,18 @@ fn dive_metric_diffs(label: &str, d: &Dive, loaded: &Loaded, a: &Analysis) -> Ve
             d.wasted_bytes, a.dive.wasted_bytes
         ));
     }
-    // dive's JSON has no user-wasted field: its formula is wasted / Σ sizes of layers 1..n.
-    let dive_user = (user > 0).then(|| wasted as f64 / user as f64);
-    match (dive_user, a.dive.user_wasted_percent) {
-        (Some(x), Some(y)) if close(x, y, 1e-9) => {}
-        (None, None) => {}
-        (x, y) => out.push(format!("{label}: user wasted dive {x:?} strata {y:?}")),
+    // dive's JSON has no user-wasted field: its formula is wasted / Σ sizes of layers 1..n, a
+    // float64 division (+Inf over 0 user bytes, NaN for 0 / 0), as Rust's f64 divides.
+    let dive_user = wasted as f64 / user as f64;
+    let strata_user = a.dive.user_wasted_ratio();
+    #[allow(clippy::float_cmp, reason = "infinities compare equal or not at all")]
+    let same = (dive_user.is_nan() && strata_user.is_nan())
+        || dive_user == strata_user
+        || close(dive_user, strata_user, 1e-9);
+    if !same {
+        out.push(format!(
+            "{label}: user wasted dive {dive_user} strata {strata_user}"
+        ));
     }
     // What --ci printed, to its 4 decimals.
     if (d.efficiency_pct - 100.0 * a.dive.efficiency).abs() > 0.000_051 {
@@ -545,7 +590,7 @@ fn dive_metric_diffs(label: &str, d: &Dive, loaded: &Loaded, a: &Analysis) -> Ve
             d.efficiency_pct, a.dive.efficiency
         ));
     }
-    if let Some(y) = a.dive.user_wasted_percent
+    if let Some(y) = a.dive.user_wasted_percent.filter(|y| y.is_finite())
         && (d.user_wasted_pct - 100.0 * y).abs() > 0.000_051
     {
         out.push(format!(
@@ -815,6 +860,111 @@ fn dive_overweights_a_directory_whiteout_below_an_opaque_marker() {
         ),
         (1110, 1010, 1010)
     );
+}
+
+/// dive divides wasted bytes by the bytes of the layers above the base in float64: where those
+/// layers hold no bytes, the user wasted percent is +Inf when bytes are wasted (dive prints
+/// `userWastedPercent: +Inf %` and its rule fails) and NaN when none are (`NaN %`, it passes).
+/// `strata ci --metrics dive` must give dive's verdict, rule by rule and in its exit code, and
+/// say which case it met.
+#[test]
+fn dive_verdict_where_the_layers_above_the_base_hold_no_bytes() {
+    let cases: [(&str, Vec<Vec<E>>, &str); 2] = [
+        // L1 only deletes L0's file: `a` is wasted (1000 B over 0 user bytes).
+        (
+            "inf",
+            vec![
+                vec![
+                    E::File("a", 0o644, &[b'a'; 1000]),
+                    E::File("keep", 0o644, &[b'k'; 10]),
+                ],
+                vec![E::Marker(".wh.a")],
+            ],
+            "+Inf",
+        ),
+        // L1 only adds a directory: nothing wasted over 0 user bytes.
+        (
+            "nan",
+            vec![
+                vec![E::File("a", 0o644, &[b'a'; 1000])],
+                vec![E::Dir("d", 0o755)],
+            ],
+            "NaN",
+        ),
+    ];
+    for (case, layers, go) in cases {
+        let dir = tmp();
+        let layout = dir.path().join("layout");
+        common_ref::write_layout(&layout, &layers);
+        let archive = dir.path().join(format!("{case}.tar"));
+        skopeo_to_docker_archive(&layout, &archive, &format!("strata/{case}:latest"));
+        let d = dive(&archive);
+        assert_eq!(
+            format!("{}", d.user_wasted_pct),
+            match go {
+                "+Inf" => "inf",
+                _ => "NaN",
+            },
+            "{case}: dive printed userWastedPercent {}",
+            d.user_wasted_pct
+        );
+        // strata's verdict, from an empty directory as dive's (no `.dive-ci`).
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .env_remove("CI")
+            .current_dir(dir.path())
+            .args(["ci", "--metrics", "dive", "--format", "json", "--quiet"])
+            .arg(&archive)
+            .output()
+            .expect("run strata ci");
+        let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{case}: strata ci printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let ours: BTreeMap<String, String> = j["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .map(|r| {
+                let status = match r["status"].as_str().expect("status") {
+                    "pass" => "PASS",
+                    "fail" => "FAIL",
+                    _ => "SKIP",
+                };
+                (
+                    r["rule"].as_str().expect("rule").to_string(),
+                    status.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(ours, d.results, "{case}: rule by rule, strata vs dive");
+        assert_eq!(out.status.code(), Some(d.ci_code), "{case}: exit code");
+        let dive_json = &j["analysis"]["dive"];
+        assert_eq!(dive_json["user_wasted_percent"], Value::Null, "{case}");
+        assert_eq!(dive_json["user_wasted_percent_nonfinite"], go, "{case}");
+        let user = j["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["rule"] == "highestUserWastedPercent")
+            .expect("the user wasted rule");
+        assert_eq!(user["actual"], go, "{case}");
+        // The text face says it too.
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .env_remove("CI")
+            .current_dir(dir.path())
+            .args(["ci", "--metrics", "dive", "--quiet"])
+            .arg(&archive)
+            .output()
+            .expect("run strata ci");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.contains("user wasted ratio is") && l.contains(go)),
+            "{case}: {text}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,10 @@ pub struct Totals {
     pub wasted_bytes: Delta,
     /// Efficiency (a ratio, 1.0 is no waste).
     pub efficiency: RatioDelta,
+    /// Every layer blob of both images is compressed: `compressed_bytes` are compressed sizes
+    /// (otherwise some are plain tars, and faces say "stored").
+    #[serde(skip)]
+    pub all_compressed: bool,
 }
 
 /// A ratio in A and in B.
@@ -248,6 +252,7 @@ impl Comparison {
                 b: ba.waste.efficiency,
                 delta: ba.waste.efficiency - aa.waste.efficiency,
             },
+            all_compressed: sa.all_compressed && sb.all_compressed,
         };
         let verdict = verdict(&totals.uncompressed_bytes, &groups);
         let warnings = aa

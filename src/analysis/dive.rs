@@ -7,20 +7,68 @@
 //! size of the subtree it deletes. efficiency = Σ min / Σ cum; wasted bytes = Σ cum over the
 //! paths seen at least twice (the copy kept included); user wasted percent = wasted bytes /
 //! Σ sizes of layers 1..n. Opaque whiteouts are ignored, as dive ignores them.
+//!
+//! The user wasted percent is a float64 division, as in dive: where the layers above the first
+//! hold no bytes it is +Inf when some bytes are wasted (dive's CI rule then fails) and NaN when
+//! none are (the rule passes: every comparison with NaN is false).
 
 use hashbrown::HashSet;
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 
 use crate::layer::Kind;
 use crate::overlay::{Change, Fs, NodeId};
 
 /// dive's three numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DiveMetrics {
     pub efficiency: f64,
     pub wasted_bytes: u64,
-    /// `None` where dive computes NaN (no bytes in layers above the first).
+    /// wasted bytes / bytes of the layers above the first, a ratio (1.0 is 100 %). `None` where
+    /// dive computes NaN (0 / 0: those layers hold no bytes and none are wasted);
+    /// `Some(f64::INFINITY)` where it computes +Inf (they hold no bytes, some are wasted).
     pub user_wasted_percent: Option<f64>,
+}
+
+impl DiveMetrics {
+    /// The user wasted ratio as dive holds it: NaN where [`DiveMetrics::user_wasted_percent`]
+    /// is `None`.
+    pub fn user_wasted_ratio(&self) -> f64 {
+        self.user_wasted_percent.unwrap_or(f64::NAN)
+    }
+
+    /// How dive prints a user wasted ratio JSON cannot hold (`+Inf`, `NaN`, as Go formats
+    /// them); `None` for a finite one.
+    pub fn user_wasted_nonfinite(&self) -> Option<&'static str> {
+        let r = self.user_wasted_ratio();
+        if r.is_nan() {
+            Some("NaN")
+        } else if r.is_infinite() {
+            Some(if r > 0.0 { "+Inf" } else { "-Inf" })
+        } else {
+            None
+        }
+    }
+}
+
+/// JSON cannot hold +Inf or NaN: `user_wasted_percent` is then `null` and
+/// `user_wasted_percent_nonfinite` says which (`"+Inf"` or `"NaN"`, as dive prints them);
+/// it is `null` when the number is finite.
+impl Serialize for DiveMetrics {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("DiveMetrics", 4)?;
+        st.serialize_field("efficiency", &self.efficiency)?;
+        st.serialize_field("wasted_bytes", &self.wasted_bytes)?;
+        st.serialize_field(
+            "user_wasted_percent",
+            &self.user_wasted_percent.filter(|r| r.is_finite()),
+        )?;
+        st.serialize_field(
+            "user_wasted_percent_nonfinite",
+            &self.user_wasted_nonfinite(),
+        )?;
+        st.end()
+    }
 }
 
 /// Per path, over the layers where it is a leaf: Σ sizes, the smallest size, and how often
@@ -63,9 +111,11 @@ impl Sums {
         }
     }
 
-    /// dive's formulas; the user size is Σ sizes of the layers above the first.
+    /// dive's formulas; the user size is Σ sizes of the layers above the first. The division
+    /// is dive's float64 one: x / 0 is +Inf, 0 / 0 is NaN (`None`).
     fn metrics(&self, fs: &Fs) -> DiveMetrics {
         let user: u64 = fs.layers().iter().skip(1).map(|l| l.tar_bytes).sum();
+        let user_wasted = self.wasted as f64 / user as f64;
         DiveMetrics {
             efficiency: if self.cum == 0 {
                 1.0
@@ -73,7 +123,7 @@ impl Sums {
                 self.min as f64 / self.cum as f64
             },
             wasted_bytes: self.wasted,
-            user_wasted_percent: (user > 0).then(|| self.wasted as f64 / user as f64),
+            user_wasted_percent: (!user_wasted.is_nan()).then_some(user_wasted),
         }
     }
 }
@@ -207,6 +257,7 @@ pub(crate) fn reference(fs: &Fs) -> DiveMetrics {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::overlay::testkit::{E, build};
@@ -240,5 +291,32 @@ mod tests {
             5.0 / (136 + 68 + 68 + 2) as f64
         );
         assert_eq!(d.user_wasted_percent, Some(272.0 / 269.0));
+    }
+
+    /// Layers above the first that hold no bytes: dive divides in float64, so wasted bytes over
+    /// them are +Inf (its rule fails) and no wasted bytes are NaN (its rule passes).
+    #[test]
+    fn user_wasted_over_empty_upper_layers_is_inf_or_nan() {
+        // L0 ships a (10 B), L1 only deletes it: `a` is a leaf twice (10 + 0), wasted 10 over 0
+        // user bytes.
+        let fs = build(&[
+            &[E::File("a", "0123456789"), E::File("keep", "k")],
+            &[E::Wh("a")],
+        ]);
+        let d = compute(&fs);
+        assert_eq!(d, reference(&fs));
+        assert_eq!(d.wasted_bytes, 10);
+        assert_eq!(d.user_wasted_percent, Some(f64::INFINITY));
+        assert_eq!(d.user_wasted_nonfinite(), Some("+Inf"));
+        // L1 only adds a directory: nothing wasted over nothing.
+        let fs = build(&[&[E::File("a", "xyz")], &[E::Dir("d")]]);
+        let d = compute(&fs);
+        assert_eq!((d.wasted_bytes, d.user_wasted_percent), (0, None));
+        assert!(d.user_wasted_ratio().is_nan());
+        assert_eq!(d.user_wasted_nonfinite(), Some("NaN"));
+        // JSON holds neither: the number is null and the spelling says which.
+        let json = serde_json::to_value(d).unwrap();
+        assert_eq!(json["user_wasted_percent"], serde_json::Value::Null);
+        assert_eq!(json["user_wasted_percent_nonfinite"], "NaN");
     }
 }

@@ -7,11 +7,11 @@
 use hashbrown::HashMap;
 use serde::Serialize;
 
-use super::waste::{Cause, cause_of};
+use super::waste::Cause;
 use crate::image::LayerRef;
 use crate::layer::Kind;
-use crate::overlay::{Fs, ROOT};
-use crate::report::{short_command, size};
+use crate::overlay::{Fs, Object, ROOT};
+use crate::report::{count, short_command, size};
 
 /// What kind of problem a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -97,6 +97,30 @@ fn layer_name(layers: &[LayerRef], k: usize) -> String {
     }
 }
 
+/// What layer `hidden` did to the path a wasted object was shipped at: removed it (or put
+/// something other than a regular file there), shipped its bytes again with other metadata,
+/// or other bytes. The finding blames that layer for that, whatever later layers did to the
+/// path: a chmod copy deleted later is the chmod layer's metadata copy, and the deleting
+/// layer's deletion of the copy. When the layer did not touch that path (the bytes were
+/// reached through another hard-linked name, which it removed or replaced), the path's state
+/// after that layer decides, not what a still later layer put there.
+fn hidden_how(fs: &Fs, object: &Object, hidden: usize) -> Cause {
+    let state = match fs.event_at(object.node, hidden) {
+        Some(event) => fs.event_state(event),
+        None => fs.state_at(object.node, hidden),
+    };
+    match state {
+        Some(m) if m.kind == Kind::File => {
+            if m.size == object.size && m.hash == object.hash {
+                Cause::MetadataOnly
+            } else {
+                Cause::Overwritten
+            }
+        }
+        _ => Cause::Deleted,
+    }
+}
+
 /// Computes the findings of a filesystem, largest first, at most `limit`.
 pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
     /// A group's totals and its three largest files (by size, then first shipped): all that
@@ -116,7 +140,7 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
             continue;
         };
         let shipped = usize::from(object.layer);
-        let kind = match cause_of(fs, object) {
+        let kind = match hidden_how(fs, object, hidden) {
             Cause::Deleted => FindingKind::DeletedLater,
             Cause::MetadataOnly => FindingKind::MetadataCopy,
             Cause::Overwritten => FindingKind::Overwritten,
@@ -147,8 +171,10 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
                 .collect();
             let what = if g.files == 1 {
                 paths.first().cloned().unwrap_or_default()
-            } else {
+            } else if g.files > paths.len() as u64 {
                 format!("{} files ({}, …)", g.files, paths.join(", "))
+            } else {
+                format!("{} files ({})", g.files, paths.join(", "))
             };
             let (s, h) = (layer_name(layers, shipped), layer_name(layers, hidden));
             let b = size(g.bytes);
@@ -240,8 +266,9 @@ fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
             paths: biggest.iter().take(3).map(|&(_, n)| fs.path(n)).collect(),
             files,
             message: format!(
-                "{dir} holds {} in {files} files in the final image{from}: {fix}",
-                size(bytes)
+                "{dir} holds {} in {} in the final image{from}: {fix}",
+                size(bytes),
+                count(files, "file", "files")
             ),
         });
     }
@@ -333,6 +360,143 @@ mod tests {
         assert_eq!(compute(&fs, &refs(&["COPY . /", "RUN fix"]), 2).len(), 2);
     }
 
+    /// A chmod layer copies a file up, a later layer deletes it: the chmod layer wasted the
+    /// first copy by copying it (a metadata copy), the later layer wasted the copy by deleting
+    /// it. Each layer is blamed for what it did, not for what became of the path in the end.
+    #[test]
+    fn a_chmod_copy_deleted_later_is_two_findings_each_on_its_own_layer() {
+        let fs = build(&[
+            &[E::File("f", "0123456789"), E::File("keep", "k")],
+            &[E::FileMode("f", "0123456789", 0o600)],
+            &[E::Wh("f")],
+        ]);
+        let layers = refs(&["ADD rootfs.tar /", "RUN chmod 600 /f", "RUN rm /f"]);
+        let mut found: Vec<(FindingKind, Option<usize>, Option<usize>, u64)> =
+            compute(&fs, &layers, 20)
+                .iter()
+                .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
+                .collect();
+        found.sort_by_key(|f| f.1);
+        assert_eq!(
+            found,
+            [
+                (FindingKind::MetadataCopy, Some(0), Some(1), 10),
+                (FindingKind::DeletedLater, Some(1), Some(2), 10),
+            ]
+        );
+        let messages: Vec<String> = compute(&fs, &layers, 20)
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("layer 2 (`RUN rm /f`) deletes /f, 10 B that layer 1")),
+            "{messages:#?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .all(|m| !m.starts_with("layer 1 (`RUN chmod 600 /f`) deletes")),
+            "{messages:#?}"
+        );
+    }
+
+    /// The same when the later layer deletes the file's directory and a still later one puts
+    /// other bytes at the path: the deleting layer deleted the copy; what the path holds at the
+    /// end was not its doing.
+    #[test]
+    fn a_chmod_copy_whose_directory_is_deleted_is_blamed_on_the_deleting_layer() {
+        let fs = build(&[
+            &[E::File("d/f", "0123456789"), E::File("keep", "k")],
+            &[E::FileMode("d/f", "0123456789", 0o600)],
+            &[E::Wh("d")],
+            &[E::File("d/f", "other")],
+        ]);
+        let layers = refs(&[
+            "ADD rootfs.tar /",
+            "RUN chmod 600 /d/f",
+            "RUN rm -r /d",
+            "COPY f /d/f",
+        ]);
+        let mut found: Vec<(FindingKind, Option<usize>, Option<usize>, u64)> =
+            compute(&fs, &layers, 20)
+                .iter()
+                .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
+                .collect();
+        found.sort_by_key(|f| f.1);
+        assert_eq!(
+            found,
+            [
+                (FindingKind::MetadataCopy, Some(0), Some(1), 10),
+                (FindingKind::DeletedLater, Some(1), Some(2), 10),
+            ]
+        );
+    }
+
+    /// Bytes kept alive by a hard link after their first name was deleted are hidden when the
+    /// link goes: that layer deletes them, even if a still later layer writes other bytes at
+    /// the first name.
+    #[test]
+    fn bytes_hidden_through_a_hard_link_are_blamed_on_what_that_layer_did() {
+        let fs = build(&[
+            &[
+                E::File("f", "0123456789"),
+                E::Hard("g", "f"),
+                E::File("keep", "k"),
+            ],
+            &[E::Wh("f")],
+            &[E::Wh("g")],
+            &[E::File("f", "other")],
+        ]);
+        let layers = refs(&["ADD rootfs.tar /", "RUN rm /f", "RUN rm /g", "COPY f /f"]);
+        let found: Vec<(FindingKind, Option<usize>, Option<usize>, u64)> =
+            compute(&fs, &layers, 20)
+                .iter()
+                .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
+                .collect();
+        assert_eq!(found, [(FindingKind::DeletedLater, Some(0), Some(2), 10)]);
+    }
+
+    /// The list of a finding's paths ends with "…" only when files are left out of it.
+    #[test]
+    fn an_ellipsis_only_when_files_are_left_out() {
+        let fs = build(&[
+            &[
+                E::File("two/a", "aa"),
+                E::File("two/b", "b"),
+                E::File("four/a", "aaaa"),
+                E::File("four/b", "bbb"),
+                E::File("four/c", "cc"),
+                E::File("four/d", "d"),
+            ],
+            &[E::Wh("two")],
+            &[E::Wh("four")],
+        ]);
+        let found = compute(
+            &fs,
+            &refs(&["ADD / /", "RUN rm -r /two", "RUN rm -r /four"]),
+            20,
+        );
+        let message = |hidden: usize| {
+            found
+                .iter()
+                .find(|f| f.hidden_by == Some(hidden))
+                .map(|f| f.message.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            message(1).contains("deletes 2 files (/two/a, /two/b), 3 B"),
+            "{}",
+            message(1)
+        );
+        assert!(
+            message(2).contains("deletes 4 files (/four/a, /four/b, /four/c, …), 10 B"),
+            "{}",
+            message(2)
+        );
+    }
+
     #[test]
     fn a_cache_left_in_the_final_image_is_reported_with_its_fix() {
         let fs = build(&[
@@ -358,6 +522,18 @@ mod tests {
             f.message.contains("rm -rf /var/lib/apt/lists/*"),
             "{}",
             f.message
+        );
+        assert!(f.message.contains(" in 2 files in "), "{}", f.message);
+        // One file is "1 file".
+        let fs = build(&[
+            &[E::File("bin/sh", "shell")],
+            &[E::File("var/cache/apk/APKINDEX.tar.gz", "0123")],
+        ]);
+        let found = compute(&fs, &refs(&["ADD rootfs.tar /", "RUN apk add x"]), 20);
+        assert!(
+            found[0].message.contains(" holds 4 B in 1 file in "),
+            "{}",
+            found[0].message
         );
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::engine::Loaded;
 use crate::layer::Compression;
+use crate::overlay::{Change, ChangeCounts};
 pub use dive::DiveMetrics;
 pub use findings::{Finding, FindingKind};
 pub use waste::{ByCause, Cause, WastedPath};
@@ -32,6 +33,11 @@ pub struct ImageSummary {
     pub shipped_bytes: u64,
     /// Σ sizes of the layer blobs as stored.
     pub compressed_bytes: u64,
+    /// Every layer blob is compressed (gzip or zstd). Otherwise some blob is the plain tar
+    /// (`docker save`, uncompressed OCI layers), whose size counts headers and padding beside
+    /// the files: `compressed_bytes` is then no compressed size, and faces call it "stored".
+    #[serde(skip)]
+    pub all_compressed: bool,
     /// Σ sizes of the uncompressed layer tars.
     pub tar_bytes: u64,
     /// The shipped bytes some path of the final filesystem reaches.
@@ -77,11 +83,18 @@ pub struct LayerSummary {
     /// Bytes of lower layers this layer makes unreachable.
     pub hidden_lower_bytes: u64,
     pub entries: u64,
+    /// Paths the layer added, changed the content of, changed only the metadata of, and
+    /// removed; the root is not counted (a layer's `./` entry only sets its metadata).
     pub added: u64,
     pub modified: u64,
     pub metadata_only: u64,
     pub removed: u64,
+    /// `.wh.NAME` markers that removed a path of the layers below (a marker naming nothing
+    /// there does nothing and is not counted).
     pub whiteouts: usize,
+    /// Opaque markers (`.wh..wh..opq`) in a directory of the layers below, which they empty of
+    /// its lower contents; like `whiteouts`, a marker whose directory did not exist below
+    /// (one the layer itself creates, or a file it replaces) hides nothing and is not counted.
     pub opaque_dirs: usize,
 }
 
@@ -135,6 +148,7 @@ impl Analysis {
             .map(|(k, scan)| {
                 let facts = fs.layer(k);
                 let r = &image.layers[k];
+                let changes = changes_below_root(fs, k);
                 LayerSummary {
                     index: k,
                     digest: r.digest.clone().or_else(|| scan.blob_digest.clone()),
@@ -148,10 +162,10 @@ impl Analysis {
                     wasted_bytes: w.layer_wasted[k],
                     hidden_lower_bytes: w.layer_hidden_lower[k],
                     entries: facts.entries,
-                    added: facts.changes.added,
-                    modified: facts.changes.modified,
-                    metadata_only: facts.changes.metadata,
-                    removed: facts.changes.removed,
+                    added: changes.added,
+                    modified: changes.modified,
+                    metadata_only: changes.metadata,
+                    removed: changes.removed,
                     whiteouts: facts.whiteouts.len(),
                     opaque_dirs: facts.opaque_dirs.len(),
                 }
@@ -168,6 +182,7 @@ impl Analysis {
             layer_count: layers.len(),
             shipped_bytes: w.shipped,
             compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
+            all_compressed: layers.iter().all(|l| l.compression != Compression::None),
             tar_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
             visible_bytes: w.visible,
             final_files: finals.files,
@@ -192,6 +207,24 @@ impl Analysis {
             warnings: loaded.warnings.clone(),
         }
     }
+}
+
+/// Layer `k`'s changes, the root's own excluded: a layer carrying `./` sets the root's
+/// metadata, which the overlay counts as the root being added (first layer) or changed; the
+/// root is always there, and no face counts it as a path.
+fn changes_below_root(fs: &crate::overlay::Fs, k: usize) -> ChangeCounts {
+    let mut c = fs.layer(k).changes;
+    if let Some(e) = fs.event_at(crate::overlay::ROOT, k) {
+        let slot = match e.change {
+            Change::Added => &mut c.added,
+            Change::Modified => &mut c.modified,
+            Change::Metadata => &mut c.metadata,
+            Change::Removed => &mut c.removed,
+            Change::Unchanged => return c,
+        };
+        *slot = slot.saturating_sub(1);
+    }
+    c
 }
 
 fn ratio(a: u64, b: u64, when_zero: f64) -> f64 {

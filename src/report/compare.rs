@@ -155,7 +155,12 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
     writeln!(w)?;
 
     let f = &c.files;
-    writeln!(w, "Files of the final filesystems ({} differ)", f.files())?;
+    writeln!(
+        w,
+        "Files of the final filesystems ({} {})",
+        f.files(),
+        if f.files() == 1 { "differs" } else { "differ" }
+    )?;
     writeln!(
         w,
         "  {:<14}{:>7}  {:>11}  {:>11}",
@@ -447,8 +452,13 @@ pub fn totals_rows(t: &crate::analysis::compare::Totals) -> Vec<[String; 4]> {
         t.layers.b.to_string(),
         delta_text(&t.layers, false),
     ]];
+    let stored = if t.all_compressed {
+        "Compressed"
+    } else {
+        "Stored"
+    };
     for (name, d) in [
-        ("Compressed", &t.compressed_bytes),
+        (stored, &t.compressed_bytes),
         ("Uncompressed", &t.uncompressed_bytes),
         ("Visible", &t.visible_bytes),
         ("Wasted", &t.wasted_bytes),

@@ -10,12 +10,37 @@ pub fn size(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::DECIMAL)
 }
 
+/// What the layer blobs' size is called: "compressed" when every blob is, "stored" when some
+/// blob is a plain tar (a `docker save`), whose size is larger than the files in it.
+pub fn stored_name(image: &crate::analysis::ImageSummary) -> &'static str {
+    if image.all_compressed {
+        "compressed"
+    } else {
+        "stored"
+    }
+}
+
+/// A count and its noun in the right number: `1 layer`, `2 layers`, `0 files`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A ratio as a percentage with one decimal (`87.3%`).
 pub fn percent(ratio: f64) -> String {
     if ratio.is_nan() {
         "n/a".to_string()
     } else {
         format!("{:.1}%", ratio * 100.0)
+    }
+}
+
+/// dive's user wasted percent for people: a percentage, or dive's `+Inf` / `NaN` with what
+/// it means (the layers above the base hold no bytes) and what dive's rule then does.
+pub fn dive_user_wasted(d: &crate::analysis::DiveMetrics) -> String {
+    match d.user_wasted_nonfinite() {
+        None => percent(d.user_wasted_ratio()),
+        Some("NaN") => "NaN (nothing above the base layer, nothing wasted: dive passes)".into(),
+        Some(go) => format!("{go} (wasted, but nothing above the base layer: dive fails)"),
     }
 }
 
@@ -60,5 +85,24 @@ mod tests {
         assert_eq!(size(1_500_000), "1.50 MB");
         assert_eq!(percent(0.8734), "87.3%");
         assert_eq!(percent(f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn counts_take_the_noun_in_the_right_number() {
+        assert_eq!(count(1, "layer", "layers"), "1 layer");
+        assert_eq!(count(0, "file", "files"), "0 files");
+        assert_eq!(count(2, "directory", "directories"), "2 directories");
+    }
+
+    #[test]
+    fn dive_user_wasted_spells_inf_and_nan_as_dive() {
+        let d = |r: Option<f64>| crate::analysis::DiveMetrics {
+            efficiency: 1.0,
+            wasted_bytes: 0,
+            user_wasted_percent: r,
+        };
+        assert_eq!(dive_user_wasted(&d(Some(0.915_328))), "91.5%");
+        assert!(dive_user_wasted(&d(Some(f64::INFINITY))).starts_with("+Inf ("));
+        assert!(dive_user_wasted(&d(None)).starts_with("NaN ("));
     }
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::escape::text;
-use super::{percent, short_command, size};
+use super::{count, dive_user_wasted, percent, short_command, size, stored_name};
 use crate::analysis::Analysis;
 use crate::ci::{self, RuleOutcome, Status};
 
@@ -52,21 +52,27 @@ fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     }
     writeln!(
         w,
-        "Size         {} compressed, {} uncompressed in {} layers; {} files, {} directories, {} symlinks",
+        "Size         {} {}, {} uncompressed in {}; {}, {}, {}",
         size(img.compressed_bytes),
+        stored_name(img),
         size(img.shipped_bytes),
-        img.layer_count,
-        img.final_files,
-        img.final_dirs,
-        img.final_symlinks,
+        count(img.layer_count as u64, "layer", "layers"),
+        count(img.final_files, "file", "files"),
+        count(img.final_dirs, "directory", "directories"),
+        count(img.final_symlinks, "symlink", "symlinks"),
     )
 }
 
 fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let stored = if a.image.all_compressed {
+        "Compressed"
+    } else {
+        "Stored"
+    };
     writeln!(
         w,
         "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>5} {:>5} {:>5}  Command",
-        "#", "Size", "Compressed", "Wastes", "Hides", "+add", "~mod", "-del"
+        "#", "Size", stored, "Wastes", "Hides", "+add", "~mod", "-del"
     )?;
     for l in &a.layers {
         let command = l
@@ -90,7 +96,14 @@ fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     writeln!(
         w,
         "Wastes: bytes the layer ships that no final path reaches. Hides: lower-layer bytes it makes unreachable."
-    )
+    )?;
+    if !a.image.all_compressed {
+        writeln!(
+            w,
+            "Stored: the layer blob as stored; an uncompressed tar counts its headers and padding too."
+        )?;
+    }
+    Ok(())
 }
 
 fn write_waste(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
@@ -121,9 +134,7 @@ fn write_waste(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         "dive 0.13    efficiency {}, wasted {}, user wasted {}",
         percent(a.dive.efficiency),
         size(a.dive.wasted_bytes),
-        a.dive
-            .user_wasted_percent
-            .map_or("n/a".to_string(), percent)
+        dive_user_wasted(&a.dive)
     )
 }
 
@@ -184,9 +195,9 @@ pub fn write_ci(
 ) -> io::Result<()> {
     writeln!(
         w,
-        "Image: {} ({} layers)",
+        "Image: {} ({})",
         text(&a.image.source),
-        a.image.layer_count
+        count(a.image.layer_count as u64, "layer", "layers")
     )?;
     match config {
         Some(p) => writeln!(w, "Rules: {}", text(&p.display().to_string()))?,
@@ -205,9 +216,7 @@ pub fn write_ci(
         "  dive 0.13:  {}   wasted: {}   user wasted: {}",
         percent(a.dive.efficiency),
         ci::bytes_text(a.dive.wasted_bytes),
-        a.dive
-            .user_wasted_percent
-            .map_or("n/a".to_string(), percent)
+        dive_user_wasted(&a.dive)
     )?;
     writeln!(w, "Results:")?;
     let (mut pass, mut fail, mut skip) = (0, 0, 0);

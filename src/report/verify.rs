@@ -37,13 +37,13 @@ pub fn write_text(w: &mut dyn Write, v: &Verification) -> io::Result<()> {
         };
         writeln!(
             w,
-            "  layer {:<3} {:<7} {}  {} {}, {} entries: {}",
+            "  layer {:<3} {:<7} {}  {} {}, {}: {}",
             l.index,
             verdict,
             escape::text(short_digest(&l.blob)),
             super::size(l.compressed_bytes),
             compression(l.compression),
-            l.entries,
+            super::count(l.entries, "entry", "entries"),
             l.checked.join(", ")
         )?;
         for p in &l.problems {
@@ -55,13 +55,7 @@ pub fn write_text(w: &mut dyn Write, v: &Verification) -> io::Result<()> {
     }
     writeln!(w)?;
     let layers = v.layers.len();
-    let plural = |n: usize, one: &str, many: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {many}")
-        }
-    };
+    let plural = |n: usize, one: &str, many: &str| super::count(n as u64, one, many);
     if v.ok {
         writeln!(
             w,

@@ -74,44 +74,180 @@ pub fn align(a: &[Key<'_>], b: &[Key<'_>]) -> Vec<(Option<usize>, Option<usize>,
     rows
 }
 
-/// The part of a `created_by` that says what the step does, so one step built twice compares
-/// equal: whitespace collapsed; the shell prefix (`/bin/sh -c`, `#(nop)`), Docker's build-arg
-/// prefix (`|2 A=1 B=2 `) and BuildKit's `# buildkit` suffix dropped; the content hash of a
-/// classic `COPY`/`ADD` source (`file:3c98…`, `dir:…`, `multi:…`) removed, so a COPY to the
-/// same destination aligns even when the copied bytes changed.
+/// Dockerfile instructions, as builders write them at the start of a `created_by`.
+const INSTRUCTIONS: &[&str] = &[
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// One Dockerfile step in one form, whichever builder wrote it, so one step built twice (by
+/// the same builder or by another) compares equal. The forms, from real images:
+///
+/// | builder | `RUN mkdir /x` | `COPY app/ /app/` | `ENV A=1` |
+/// |---|---|---|---|
+/// | Docker (classic) | `/bin/sh -c mkdir /x` | `/bin/sh -c #(nop) COPY dir:3c98… in /app/ ` | `/bin/sh -c #(nop)  ENV A=1` |
+/// | buildah, podman | the same | the same (`file:…` for one file) | the same |
+/// | BuildKit | `RUN /bin/sh -c mkdir /x # buildkit` | `COPY app/ /app/ # buildkit` | `ENV A=1` |
+/// | kaniko | `RUN mkdir /x` (the line as written) | `COPY app/ /app/` | `ENV A=1` |
+///
+/// With build arguments Docker writes `|2 A=1 B=2 /bin/sh -c …` and BuildKit
+/// `RUN |2 A=1 B=2 /bin/sh -c … # buildkit`; a `SHELL` instruction replaces `/bin/sh -c`
+/// (`/bin/bash -o pipefail -c …`). The normal form is the instruction in capitals and its
+/// arguments, whitespace collapsed: a `RUN` keeps its command (build arguments, the shell,
+/// `--mount` and other flags dropped; an exec form `["a", "b"]` becomes `a b`); a `COPY` or
+/// `ADD` keeps only its destination (the classic builders name the sources by a content hash,
+/// the others by path, so sources never compare; `--from`, `--chown`, `--chmod` are dropped);
+/// other instructions keep their arguments. A `created_by` in none of these forms (exec-form
+/// `RUN` of the classic builders, other tools) is taken as a `RUN` of its text.
 pub fn normalize(command: &str) -> String {
     let mut words: Vec<&str> = command.split_whitespace().collect();
-    // |N K=V … : N build arguments precede the command.
-    if let Some(n) = words
-        .first()
-        .and_then(|w| w.strip_prefix('|'))
-        .and_then(|n| n.parse::<usize>().ok())
-        && words.len() > n
-        && words[1..=n].iter().all(|w| w.contains('='))
-    {
-        words.drain(..=n);
+    if words.is_empty() {
+        return String::new();
     }
-    if words.starts_with(&["/bin/sh", "-c"]) {
-        words.drain(..2);
-    }
-    if words.first() == Some(&"#(nop)") {
-        words.remove(0);
-    }
-    if words.last() == Some(&"buildkit") && words.len() >= 2 && words[words.len() - 2] == "#" {
+    if words.len() >= 2 && words[words.len() - 2..] == ["#", "buildkit"] {
         words.truncate(words.len() - 2);
     }
-    let hashed = |w: &str| {
-        ["file:", "dir:", "multi:"].iter().find_map(|p| {
-            w.strip_prefix(p)
-                .filter(|h| h.len() >= 16 && h.bytes().all(|c| c.is_ascii_hexdigit()))
-                .map(|_| *p)
-        })
+    // The classic builders: build arguments, the shell, then `#(nop) INSTRUCTION …` for
+    // anything but a RUN. Looked for first: `cmd /S /C` is a shell, not a CMD.
+    let classic = strip_shell(strip_build_args(&words));
+    let keyword = words
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .filter(|w| INSTRUCTIONS.contains(&w.as_str()));
+    let (instruction, rest) =
+        if let Some(("#(nop)", tail)) = classic.split_first().map(|(w, tail)| (*w, tail)) {
+            match tail.split_first() {
+                Some((k, tail)) => (k.to_ascii_uppercase(), tail),
+                None => (String::new(), tail),
+            }
+        } else if classic.len() < words.len() {
+            ("RUN".to_string(), classic)
+        } else if let Some(k) = keyword {
+            // BuildKit, kaniko: the instruction first.
+            (k, &words[1..])
+        } else {
+            ("RUN".to_string(), classic)
+        };
+    let args: Vec<String> = match instruction.as_str() {
+        "RUN" => run_command(rest),
+        "COPY" | "ADD" => destination(rest).into_iter().collect(),
+        _ => rest.iter().map(ToString::to_string).collect(),
     };
+    let mut out = instruction;
+    for a in args {
+        out.push(' ');
+        out.push_str(&a);
+    }
+    out
+}
+
+/// Drops `|N K=V …` (N build arguments, each a `K=V` word).
+fn strip_build_args<'a, 'b>(words: &'b [&'a str]) -> &'b [&'a str] {
+    let n = words
+        .first()
+        .and_then(|w| w.strip_prefix('|'))
+        .and_then(|n| n.parse::<usize>().ok());
+    match n {
+        Some(n) if words.len() > n && words[1..=n].iter().all(|w| w.contains('=')) => {
+            &words[n + 1..]
+        }
+        _ => words,
+    }
+}
+
+/// Drops a shell prefix: a shell's path, its options, then `-c` (`/bin/sh -c`,
+/// `/bin/bash -o pipefail -c`), or `cmd /S /C` (Windows).
+fn strip_shell<'a, 'b>(words: &'b [&'a str]) -> &'b [&'a str] {
+    let Some(first) = words.first() else {
+        return words;
+    };
+    let name = first.rsplit('/').next().unwrap_or(first);
+    let is_shell = first.starts_with('/')
+        && ["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"].contains(&name);
+    if is_shell {
+        // A few options at most before `-c`.
+        if let Some(c) = words.iter().take(6).position(|w| *w == "-c") {
+            return &words[c + 1..];
+        }
+    } else if first.eq_ignore_ascii_case("cmd")
+        && let Some(c) = words
+            .iter()
+            .take(4)
+            .position(|w| w.eq_ignore_ascii_case("/c"))
+    {
+        return &words[c + 1..];
+    }
     words
+}
+
+/// A RUN's command: flags (`--mount=…`, `--network=…`), build arguments and the shell dropped;
+/// an exec form (`["make", "all"]`) as its words.
+fn run_command(words: &[&str]) -> Vec<String> {
+    let mut rest = words;
+    while let Some((w, tail)) = rest.split_first()
+        && w.starts_with("--")
+    {
+        rest = tail;
+    }
+    let rest = strip_shell(strip_build_args(rest));
+    let joined = rest.join(" ");
+    if joined.starts_with('[')
+        && let Ok(argv) = serde_json::from_str::<Vec<String>>(&joined)
+    {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        return strip_shell(&argv)
+            .iter()
+            .flat_map(|a| a.split_whitespace())
+            .map(ToString::to_string)
+            .collect();
+    }
+    rest.iter().map(ToString::to_string).collect()
+}
+
+/// A COPY's or ADD's destination: the word after `in` in the classic form
+/// (`file:3c98… in /app/ `), else the last argument (of the JSON form too), flags skipped;
+/// a trailing `/` dropped (`/app/` and `/app` are one place).
+fn destination(words: &[&str]) -> Option<String> {
+    let words: Vec<&str> = words
         .iter()
-        .map(|w| hashed(w).unwrap_or(w))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .copied()
+        .filter(|w| !w.starts_with("--"))
+        .collect();
+    let classic = words.len() >= 3
+        && words[words.len() - 2] == "in"
+        && ["file:", "dir:", "multi:"]
+            .iter()
+            .any(|p| words[0].starts_with(p));
+    let dest = if classic {
+        words.last().map(|w| (*w).to_string())
+    } else {
+        let joined = words.join(" ");
+        match serde_json::from_str::<Vec<String>>(&joined) {
+            Ok(argv) if joined.starts_with('[') => argv.last().cloned(),
+            _ => words.last().map(|w| (*w).to_string()),
+        }
+    }?;
+    let trimmed = dest.trim_end_matches('/');
+    Some(if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    })
 }
 
 #[cfg(test)]
@@ -242,24 +378,152 @@ mod tests {
     fn commands_are_normalised() {
         let cases = [
             ("/bin/sh -c #(nop)  CMD [\"/bin/sh\"]", "CMD [\"/bin/sh\"]"),
-            ("/bin/sh -c apt-get   update", "apt-get update"),
+            ("/bin/sh -c apt-get   update", "RUN apt-get update"),
             (
                 "/bin/sh -c #(nop) COPY file:3c982b974cdbb6b8abce7304da590b44140f4321 in /x ",
-                "COPY file: in /x",
+                "COPY /x",
             ),
             (
                 "/bin/sh -c #(nop) COPY dir:322abddf76c59c4d8188b691c0cb0efeb789abbe in /src/",
-                "COPY dir: in /src/",
+                "COPY /src",
             ),
-            ("|2 A=1 B=two /bin/sh -c make", "make"),
-            ("|1 A=1 make", "make"),
-            ("RUN /bin/sh -c make # buildkit", "RUN /bin/sh -c make"),
-            ("COPY file:short in /x", "COPY file:short in /x"),
-            ("|x not args", "|x not args"),
+            ("|2 A=1 B=two /bin/sh -c make", "RUN make"),
+            ("|1 A=1 make", "RUN make"),
+            ("RUN /bin/sh -c make # buildkit", "RUN make"),
+            ("COPY file:short in /x", "COPY /x"),
+            ("|x not args", "RUN |x not args"),
+            (
+                "ADD file:bf9d7a95308b9d611b40c446e798542168d4352ee738271d5641519b8c84e16c in / ",
+                "ADD /",
+            ),
+            ("run mkdir /x", "RUN mkdir /x"),
+            ("RUN [\"make\", \"all\"]", "RUN make all"),
+            ("COPY [\"a b\", \"/dst dir/\"]", "COPY /dst dir"),
+            ("cmd /S /C dir", "RUN dir"),
+            ("", ""),
         ];
         for (raw, expected) in cases {
             assert_eq!(normalize(raw), expected, "{raw:?}");
         }
+    }
+
+    /// One Dockerfile step as each builder records it; every form of a step normalises to one
+    /// string, and different steps stay apart. The strings are real: buildah's from
+    /// testdata/images (built here), Docker's classic builder from `docker history` listings
+    /// and images on Docker Hub, BuildKit's from image configs of public projects (an
+    /// `apt update` with a build argument, `COPY --chmod=0755 …`, `COPY pyproject.toml uv.lock
+    /// ./`), kaniko's from a kaniko-built image config (`COPY manager .`, `RUN addgroup …`).
+    #[test]
+    fn one_step_built_by_any_builder_normalises_to_one_form() {
+        let steps: &[&[&str]] = &[
+            &[
+                // buildah 1.28 (testdata/images/compare-service-day1), Docker classic
+                "/bin/sh -c mkdir -p /srv/app && echo 'service' > /srv/app/README",
+                // BuildKit
+                "RUN /bin/sh -c mkdir -p /srv/app && echo 'service' > /srv/app/README # buildkit",
+                // kaniko
+                "RUN mkdir -p /srv/app && echo 'service' > /srv/app/README",
+                // with a SHELL instruction, or a build argument in scope
+                "/bin/bash -o pipefail -c mkdir -p /srv/app && echo 'service' > /srv/app/README",
+                "|1 VERSION=2 /bin/sh -c mkdir -p /srv/app && echo 'service' > /srv/app/README",
+                "RUN |1 VERSION=2 /bin/sh -c mkdir -p /srv/app && echo 'service' > /srv/app/README # buildkit",
+                "RUN --mount=type=cache,target=/root/.cache /bin/sh -c mkdir -p /srv/app && echo 'service' > /srv/app/README # buildkit",
+            ],
+            &[
+                "|1 DEBIAN_FRONTEND=noninteractive /bin/sh -c apt update -y && apt upgrade -y",
+                "RUN |1 DEBIAN_FRONTEND=noninteractive /bin/sh -c apt update -y && apt upgrade -y # buildkit",
+                "RUN apt update -y && apt upgrade -y",
+            ],
+            &[
+                // `COPY deps-day1.list /etc/deps.list`
+                "/bin/sh -c #(nop) COPY file:2f4ef09ab6a22588756aae385a66acd0ad70120cdfaf7f0c6a36de9af5a07f86 in /etc/deps.list ",
+                "COPY deps-day1.list /etc/deps.list # buildkit",
+                "COPY deps-day1.list /etc/deps.list",
+            ],
+            &[
+                // `COPY --from=build --chown=1000:1000 /build/program /usr/local/bin/program`
+                "/bin/sh -c #(nop) COPY file:3c982b974cdbb6b8abce7304da590b44140f43297a651d1c7e20d2990175e16e in /usr/local/bin/program ",
+                "COPY --chown=1000:1000 /build/program /usr/local/bin/program # buildkit",
+                "COPY --from=build --chown=1000:1000 /build/program /usr/local/bin/program",
+            ],
+            &[
+                // `COPY . /app/`
+                "/bin/sh -c #(nop) COPY dir:5dc710ad87c789593e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70 in /app/ ",
+                "COPY . /app/ # buildkit",
+                "COPY . /app",
+            ],
+            &[
+                // `COPY pyproject.toml uv.lock ./`
+                "COPY pyproject.toml uv.lock ./ # buildkit",
+                "/bin/sh -c #(nop) COPY multi:0f9e4b6ec512e554c0f9e4b6ec512e554c0f9e4b6ec512e554c in ./ ",
+            ],
+            &[
+                "/bin/sh -c #(nop) ADD file:bf9d7a95308b9d611b40c446e798542168d4352ee738271d5641519b8c84e16c in / ",
+                "ADD alpine-minirootfs-3.20.0-x86_64.tar.gz / # buildkit",
+            ],
+            &["/bin/sh -c #(nop) WORKDIR /src", "WORKDIR /src"],
+            &["/bin/sh -c #(nop)  ENV PORT=3000", "ENV PORT=3000"],
+            &[
+                "/bin/sh -c #(nop)  CMD [\"node\" \"src/index.js\"]",
+                "CMD [\"node\" \"src/index.js\"]",
+            ],
+        ];
+        let forms: Vec<String> = steps.iter().map(|forms| normalize(forms[0])).collect();
+        for (step, raw) in steps.iter().zip(&forms) {
+            for form in step.iter() {
+                assert_eq!(&normalize(form), raw, "{form:?} vs {:?}", step[0]);
+            }
+        }
+        let distinct: std::collections::BTreeSet<&String> = forms.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            forms.len(),
+            "different steps collide: {forms:#?}"
+        );
+    }
+
+    /// Yesterday's image built by Docker's classic builder, today's by BuildKit: the same
+    /// Dockerfile lines up step by step.
+    #[test]
+    fn one_dockerfile_built_by_two_builders_aligns() {
+        check(
+            &[
+                (
+                    "d0",
+                    "/bin/sh -c #(nop) ADD file:bf9d7a95308b9d611b40c446e798542168d4352ee738271d5641519b8c84e16c in / ",
+                ),
+                (
+                    "a1",
+                    "/bin/sh -c mkdir -p /srv/app && echo 'service' > /srv/app/README",
+                ),
+                (
+                    "a2",
+                    "/bin/sh -c #(nop) COPY file:2f4ef09ab6a22588756aae385a66acd0ad70120cdfaf7f0c6a36de9af5a07f86 in /etc/deps.list ",
+                ),
+                ("a3", "/bin/sh -c echo ok > /srv/app/healthcheck"),
+            ],
+            &[
+                (
+                    "d0",
+                    "/bin/sh -c #(nop) ADD file:bf9d7a95308b9d611b40c446e798542168d4352ee738271d5641519b8c84e16c in / ",
+                ),
+                (
+                    "b1",
+                    "RUN /bin/sh -c mkdir -p /srv/app && echo 'service' > /srv/app/README # buildkit",
+                ),
+                ("b2", "COPY deps-day2.list /etc/deps.list # buildkit"),
+                (
+                    "b3",
+                    "RUN /bin/sh -c echo ok > /srv/app/healthcheck # buildkit",
+                ),
+            ],
+            &[
+                (Some(0), Some(0), Shared),
+                (Some(1), Some(1), Matched),
+                (Some(2), Some(2), Matched),
+                (Some(3), Some(3), Matched),
+            ],
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The final filesystems of two images, file by file, and the differences grouped by directory.
 //!
 //! A "file" is any path that is not a directory (regular files, hard links, symlinks, devices);
-//! its bytes are its size. Directories only group: a group's numbers sum the files below it.
+//! its bytes are its size, counted once per content as the image totals count them: names
+//! hard-linked to one file (busybox's hundreds of applets) count its bytes at the first of them
+//! in path order and 0 at the others, so the differences add up to the difference of the
+//! images' visible bytes. Directories only group: a group's numbers sum the files below it.
 
 use serde::Serialize;
 
@@ -16,7 +19,9 @@ pub enum FileChange {
     Added,
     /// Only in A.
     Removed,
-    /// In both, other content: another kind, size, content hash or link target.
+    /// In both, other content: another kind, size, content hash or link target; or the same
+    /// content whose bytes are counted at this name in one image and at another of its
+    /// hard-linked names in the other.
     Changed,
     /// In both with the same content, but another mode, uid or gid.
     MetadataOnly,
@@ -27,9 +32,10 @@ pub enum FileChange {
 pub struct FileDiff {
     pub path: String,
     pub change: FileChange,
-    /// Its size in A (absent: not in A).
+    /// Its bytes in A (absent: not in A): its size, or 0 where a hard link's bytes are
+    /// counted at an earlier name (in path order) of the same file.
     pub a_bytes: Option<u64>,
-    /// Its size in B (absent: not in B).
+    /// Its bytes in B, counted as in A.
     pub b_bytes: Option<u64>,
     /// `b_bytes − a_bytes`, a missing side counting 0.
     pub delta_bytes: i64,
@@ -151,8 +157,33 @@ impl Group {
 /// The files of the two final filesystems that differ, in path order.
 pub fn diff(a: &Fs, b: &Fs) -> Vec<FileDiff> {
     let mut out = Vec::new();
-    walk(a, Some(ROOT), b, Some(ROOT), "", &mut out);
+    let mut counted = Counted {
+        a: vec![false; a.objects().len()],
+        b: vec![false; b.objects().len()],
+    };
+    walk(a, Some(ROOT), b, Some(ROOT), "", &mut counted, &mut out);
     out
+}
+
+/// Per image, the files (objects) whose bytes a name has already been charged with. The walk
+/// visits each image's paths in path order, so a file's bytes go to the first of its names.
+struct Counted {
+    a: Vec<bool>,
+    b: Vec<bool>,
+}
+
+/// The bytes a name is charged with: its size, or 0 when its file was charged to an earlier
+/// name (a hard link).
+fn charge(m: &Meta, counted: &mut [bool]) -> u64 {
+    // Only regular files (and the hard links sharing them) have an object.
+    let Some(seen) = m.object().and_then(|o| counted.get_mut(o as usize)) else {
+        return m.size;
+    };
+    if std::mem::replace(seen, true) {
+        0
+    } else {
+        m.size
+    }
 }
 
 /// A child present in the final filesystem: its name, node and state.
@@ -172,6 +203,7 @@ fn walk(
     b: &Fs,
     nb: Option<NodeId>,
     path: &str,
+    counted: &mut Counted,
     out: &mut Vec<FileDiff>,
 ) {
     let mut left = na.map(|n| present_children(a, n)).unwrap_or_default();
@@ -204,25 +236,32 @@ fn walk(
         let dir = |e: Option<Entry<'_>>| e.filter(|e| e.2.is_dir()).map(|e| e.1);
         let (da, db) = (dir(l), dir(r));
         if da.is_some() || db.is_some() {
-            walk(a, da, b, db, &child, out);
+            walk(a, da, b, db, &child, counted, out);
         }
         let (fa, fb) = (
             l.filter(|e| !e.2.is_dir()).map(|e| e.2),
             r.filter(|e| !e.2.is_dir()).map(|e| e.2),
         );
-        if let Some(f) = file_diff(a, fa, b, fb, child) {
+        let bytes = (
+            fa.map(|m| charge(m, &mut counted.a)),
+            fb.map(|m| charge(m, &mut counted.b)),
+        );
+        if let Some(f) = file_diff(a, fa, b, fb, bytes, child) {
             out.push(f);
         }
     }
 }
 
+/// How the file at one path differs; `bytes` are what each image charges it with.
 fn file_diff(
     a: &Fs,
     ma: Option<&Meta>,
     b: &Fs,
     mb: Option<&Meta>,
+    bytes: (Option<u64>, Option<u64>),
     path: String,
 ) -> Option<FileDiff> {
+    let (a_bytes, b_bytes) = bytes;
     let change = match (ma, mb) {
         (None, None) => return None,
         (None, Some(_)) => FileChange::Added,
@@ -232,12 +271,14 @@ fn file_diff(
                 FileChange::Changed
             } else if x.mode & 0o7777 != y.mode & 0o7777 || x.uid != y.uid || x.gid != y.gid {
                 FileChange::MetadataOnly
+            } else if a_bytes != b_bytes {
+                // The same file, its bytes counted at another of its names in one image.
+                FileChange::Changed
             } else {
                 return None;
             }
         }
     };
-    let (a_bytes, b_bytes) = (ma.map(|m| m.size), mb.map(|m| m.size));
     Some(FileDiff {
         path,
         change,
@@ -536,5 +577,87 @@ mod tests {
         .map(|(p, c, d)| (p.to_string(), c, d))
         .collect();
         assert_eq!(got, expected);
+    }
+}
+
+#[cfg(test)]
+mod hard_link_tests {
+    use super::*;
+    use crate::layer::{LayerScan, TarEntry};
+
+    /// One layer of `(path, content or hard-link target, is a hard link)`.
+    fn fs(entries: &[(&str, &str, bool)]) -> Fs {
+        let mut scan = LayerScan::new(0);
+        for &(path, content, link) in entries {
+            let t = TarEntry {
+                path: path.as_bytes().to_vec(),
+                link: link.then(|| content.as_bytes().to_vec()),
+                kind: if link { Kind::Hardlink } else { Kind::File },
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                mtime: 1,
+                size: if link { 0 } else { content.len() as u64 },
+            };
+            scan.push(&t, xxhash_rust::xxh3::xxh3_64(content.as_bytes()))
+                .expect("entry");
+        }
+        let mut fs = Fs::new();
+        fs.apply(&scan);
+        fs.finish();
+        fs
+    }
+
+    fn changes(a: &Fs, b: &Fs) -> Vec<(String, FileChange, Option<u64>, Option<u64>)> {
+        diff(a, b)
+            .into_iter()
+            .map(|f| (f.path, f.change, f.a_bytes, f.b_bytes))
+            .collect()
+    }
+
+    /// busybox: one binary, many names. Its bytes count once, at the first name in path order
+    /// (`[` sorts before letters), so the difference is the binary's growth, not its growth
+    /// (or size) times the names.
+    #[test]
+    fn a_hard_linked_file_counts_once() {
+        let names = ["bin/cat", "bin/ls", "bin/[", "sbin/init"];
+        let image = |binary: &'static str| {
+            let mut entries = vec![("bin/busybox", binary, false)];
+            entries.extend(names.iter().map(|&n| (n, "bin/busybox", true)));
+            fs(&entries)
+        };
+        let (a, b) = (image("0123456789"), image("0123456789ab"));
+        use FileChange::Changed;
+        assert_eq!(
+            changes(&a, &b),
+            [
+                ("/bin/[".to_string(), Changed, Some(10), Some(12)),
+                ("/bin/busybox".to_string(), Changed, Some(0), Some(0)),
+                ("/bin/cat".to_string(), Changed, Some(0), Some(0)),
+                ("/bin/ls".to_string(), Changed, Some(0), Some(0)),
+                ("/sbin/init".to_string(), Changed, Some(0), Some(0)),
+            ]
+        );
+        let groups = group(&diff(&a, &b));
+        assert_eq!(groups.iter().map(|g| g.delta_bytes).sum::<i64>(), 12 - 10);
+    }
+
+    /// The same file, hard-linked differently: where its bytes are counted moves, and both
+    /// names say so, so the differences still add up (to 0 here).
+    #[test]
+    fn bytes_counted_at_another_name_are_a_difference() {
+        let a = fs(&[("x", "abc", false), ("y", "x", true)]);
+        let b = fs(&[("y", "abc", false)]);
+        use FileChange::{Changed, Removed};
+        assert_eq!(
+            changes(&a, &b),
+            [
+                ("/x".to_string(), Removed, Some(3), None),
+                ("/y".to_string(), Changed, Some(0), Some(3)),
+            ]
+        );
+        assert_eq!(totals(&diff(&a, &b)).delta_bytes, 0);
+        // Unchanged names stay out: the same links in both, nothing differs.
+        assert!(diff(&a, &a).is_empty());
     }
 }
