@@ -494,6 +494,78 @@ fn moving_through_layers_shows_the_tree_from_its_first_row() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (a2) First contact (issue 15): 80x24, the help, a bad regex, the bars.
+
+/// The bytes each layer ships: the sizes of its tar's regular files, read with the `tar` crate.
+fn shipped_per_layer() -> Vec<u64> {
+    let layout = Layout::committed("overlay-oci");
+    layout
+        .layer_digests()
+        .iter()
+        .map(|digest| {
+            let blob = fs::read(layout.blob_path(digest)).expect("read blob");
+            let tar_bytes = common::layer_tar(&blob);
+            let mut archive = tar::Archive::new(&tar_bytes[..]);
+            archive
+                .entries()
+                .expect("tar entries")
+                .map(|e| e.expect("tar entry"))
+                .filter(|e| e.header().entry_type().is_file())
+                .map(|e| e.header().size().expect("size"))
+                .sum()
+        })
+        .collect()
+}
+
+/// The rows of the box whose top border holds `title`, the borders cut off (`│…│` of the
+/// left-hand column; the box's own text, trimmed).
+fn box_rows(screen: &str, title: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains(title))
+        .unwrap_or_else(|| panic!("no box {title:?} in\n{screen}"));
+    let left = lines[top].chars().take_while(|&c| c != '┌').count();
+    let mut rows = Vec::new();
+    for l in &lines[top + 1..] {
+        let chars: Vec<char> = l.chars().skip(left).collect();
+        if chars.first() != Some(&'│') {
+            break;
+        }
+        let end = chars[1..]
+            .iter()
+            .position(|&c| c == '│')
+            .map_or(chars.len(), |i| i + 1);
+        rows.push(chars[1..end].iter().collect::<String>().trim_end().to_string());
+    }
+    rows
+}
+
+#[test]
+fn layer_bars_follow_the_size_column() {
+    let shipped = shipped_per_layer();
+    assert_eq!(
+        shipped.iter().sum::<u64>(),
+        oracle("overlay")["shipped_bytes"].as_u64().expect("u64"),
+        "the tars' regular files are what the image ships"
+    );
+    let max = *shipped.iter().max().expect("layers");
+    let s = screen("", W, H);
+    let rows = box_rows(&s, "┌ Layers");
+    let mut seen = 0;
+    for row in &rows[1..] {
+        let k: usize = row.split_whitespace().next().expect("index").parse().expect("n");
+        let bar = row.chars().filter(|&c| c == '█').count() as u64;
+        // Eight cells for the largest layer, at least one for any byte.
+        let want = (8 * shipped[k]).div_ceil(max);
+        assert_eq!(bar, want, "layer {k} ships {} of {max}: {row}", shipped[k]);
+        seen += 1;
+    }
+    // Layer 4 only makes symlinks: it ships nothing and has no bar.
+    assert!(seen > 4 && shipped[4] == 0, "{s}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // (b) Export through `App`.
 
 /// A fresh working directory for the whole test binary, set once: export targets are typed as

@@ -92,11 +92,13 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
     let b = block(" Layers ".into(), focused);
     let inner = b.inner(area);
     frame.render_widget(b, area);
+    // The bars draw the Size column beside them (what each layer ships), not the tar's size,
+    // which counts headers and padding: a layer of symlinks ships nothing and has no bar.
     let max = app
         .analysis
         .layers
         .iter()
-        .map(|l| l.tar_bytes)
+        .map(|l| l.shipped_bytes)
         .max()
         .unwrap_or(1)
         .max(1);
@@ -110,7 +112,7 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
         .skip(app.layers.offset)
         .take(height)
     {
-        let bar_len = ((l.tar_bytes as f64 / max as f64) * 8.0).ceil() as usize;
+        let bar_len = (u128::from(l.shipped_bytes) * 8).div_ceil(u128::from(max)) as usize;
         let bar: String = "█".repeat(bar_len.min(8));
         let cmd = l
             .created_by
