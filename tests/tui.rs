@@ -565,6 +565,34 @@ fn layer_bars_follow_the_size_column() {
     assert!(seen > 4 && shipped[4] == 0, "{s}");
 }
 
+#[test]
+fn a_bad_regex_says_so_while_it_is_typed() {
+    let typing = screen("G ctrl+a / r e : (", W, H);
+    let st = status(&typing);
+    assert!(st.contains("re:(█"), "{st}");
+    assert!(st.contains("regex") && st.contains("unclosed group"), "{st}");
+    assert!(
+        !typing.contains("matches"),
+        "no count of the last good filter:\n{typing}"
+    );
+    // Enter does not take a regex that does not compile; esc leaves the prompt.
+    let app = app_after("G ctrl+a / r e : ( enter", W, H);
+    assert!(app.input.is_some(), "the prompt stays open");
+    let app = app_after("G ctrl+a / r e : ( esc", W, H);
+    assert!(app.input.is_none() && app.filter_text().is_empty());
+    // Closed, it compiles, and the count is back: paths of the final filesystem with `xt`.
+    let want = oracle_final_app_paths()
+        .iter()
+        .filter(|p| p.contains("xt"))
+        .count();
+    let fixed = screen("G ctrl+a / r e : ( x t )", W, H);
+    assert!(
+        status(&fixed).contains(&format!("{want} matches")),
+        "{}",
+        status(&fixed)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // (b) Export through `App`.
 

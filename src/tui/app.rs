@@ -137,6 +137,9 @@ pub struct App {
     /// The export running, if any (one at a time).
     pub exporting: Option<Exporting>,
     filter_text: String,
+    /// Why `filter_text` is no filter (a regex that does not compile); the tree keeps the
+    /// last good one meanwhile.
+    filter_error: Option<String>,
 }
 
 impl App {
@@ -163,6 +166,7 @@ impl App {
             export_dest: None,
             exporting: None,
             filter_text: String::new(),
+            filter_error: None,
         };
         app.resize(size);
         app
@@ -269,6 +273,8 @@ impl App {
             return;
         };
         match input.kind {
+            // A regex that does not compile is not taken: the prompt stays, with its error.
+            InputKind::Filter if self.filter_error.is_some() => self.input = Some(input),
             InputKind::Filter => self.focus = Pane::Tree,
             InputKind::Export => match Destination::parse(&input.text) {
                 Ok(dest) => self.export_to(dest, false),
@@ -290,15 +296,21 @@ impl App {
         match Filter::parse(text) {
             Ok(f) => {
                 self.tree.options.filter = f;
+                self.filter_error = None;
                 self.message = None;
                 self.refresh_tree();
             }
-            Err(e) => self.message = Some(format!("regex: {e}")),
+            Err(e) => self.filter_error = Some(format!("regex: {e}")),
         }
     }
 
     pub fn filter_text(&self) -> &str {
         &self.filter_text
+    }
+
+    /// Why the filter typed is not applied, if it is not.
+    pub fn filter_error(&self) -> Option<&str> {
+        self.filter_error.as_deref()
     }
 
     /// Rebuilds the tree rows, keeping the selection on the same path when it still shows.
@@ -498,6 +510,7 @@ impl App {
         self.tree.options.mode = Mode::Layer;
         self.tree.options.filter = None;
         self.filter_text.clear();
+        self.filter_error = None;
         self.tree.options.hidden = [false; 5];
         self.layers.selected = layer;
         self.tree.options.layer = layer;

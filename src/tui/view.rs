@@ -368,6 +368,8 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
     }
     let filter = if app.filter_text().is_empty() {
         String::new()
+    } else if app.filter_error().is_some() {
+        format!(" — filter \"{}\" does not compile", text(app.filter_text()))
     } else {
         format!(
             " — filter \"{}\": {} matches",
@@ -453,17 +455,25 @@ fn status_keys(app: &App) -> Vec<(String, &'static str)> {
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let line = if let Some(input) = &app.input {
-        let (label, extra) = match input.kind {
-            InputKind::Filter => (
-                "Filter (re: for regex)",
-                format!("  {} matches", app.tree.match_count),
-            ),
-            InputKind::Export => ("Export to directory", String::new()),
+        // The filter's count as it is typed, or why it is no filter (a regex that does not
+        // compile), so the count of the last good one never stands for it.
+        let extra = match (&input.kind, app.filter_error()) {
+            (InputKind::Filter, Some(e)) => {
+                Span::styled(format!("  {}", text(e)), Style::new().fg(Color::LightRed))
+            }
+            (InputKind::Filter, None) => {
+                Span::raw(format!("  {} matches", app.tree.match_count)).dim()
+            }
+            (InputKind::Export, _) => Span::raw(""),
+        };
+        let label = match input.kind {
+            InputKind::Filter => "Filter (re: for regex)",
+            InputKind::Export => "Export to directory",
         };
         Line::from(vec![
             Span::styled(format!("{label}: "), Style::new().bold()),
             Span::raw(format!("{}█", text(&input.text))),
-            Span::raw(extra).dim(),
+            extra,
         ])
     } else if let Some(x) = &app.exporting {
         Line::from(format!(
