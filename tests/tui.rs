@@ -1093,8 +1093,11 @@ impl Tmux {
                  (`apt-get install tmux`)"
             ),
         }
+        // One server per test: tests run in parallel in this process.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Tmux {
-            socket: format!("strata-test-{}", std::process::id()),
+            socket: format!("strata-test-{}-{n}", std::process::id()),
         };
         let out = t.tmux(&[
             "-f",
@@ -1255,6 +1258,71 @@ fn the_real_binary_in_tmux_draws_reacts_to_keys_and_restores_the_terminal() {
     assert!(s.contains("/nonexistent/strata-image"), "{s}");
     assert_eq!(t.format("#{alternate_on}"), "0");
     assert_eq!(t.format("#{pane_dead}"), "0", "the shell is still there");
+}
+
+/// A replay is what a terminal would do: a key no terminal sends as itself is refused.
+#[test]
+fn a_key_script_refuses_keys_terminals_send_as_others() {
+    let err = strata::tui::parse_script("tab ctrl+m").expect_err("ctrl+m is enter");
+    let err = err.to_string();
+    assert!(err.contains("ctrl+m") && err.contains("enter"), "{err}");
+}
+
+/// Many terminals send backspace as BS, which is ctrl+h: in a prompt it erases.
+#[test]
+fn ctrl_h_erases_in_the_filter_prompt() {
+    let mut app = app_after("G ctrl+a / t x t", W, H);
+    app.key(Key::ctrl('h'));
+    assert_eq!(app.filter_text(), "tx");
+}
+
+/// The tmux key name of a key as the status bar shows it (`ctrl+a` is `C-a`).
+fn tmux_key(shown: &str) -> String {
+    match shown.strip_prefix("ctrl+") {
+        Some(c) => format!("C-{c}"),
+        None => shown.to_string(),
+    }
+}
+
+/// The key the status bar offers for "modified" does that in a real terminal. It was ctrl+m,
+/// which every terminal sends as CR, the byte of enter.
+#[test]
+fn the_modified_key_the_status_bar_offers_works_in_a_real_terminal() {
+    let config = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_strata");
+    let img = image("overlay-oci");
+    let cmd = format!(
+        "env -u CI TERM=xterm-256color XDG_CONFIG_HOME={} {} {}",
+        sh_quote(config.path().to_str().expect("utf-8")),
+        sh_quote(bin),
+        sh_quote(img.to_str().expect("utf-8"))
+    );
+    let t = Tmux::start(160, 35, &cmd);
+    t.wait("the explorer", |s| s.contains("Files — layer 0 changes"));
+    // Layer 5 (README) rewrites /app/overwrite.txt: rows /app and /app/overwrite.txt.
+    t.keys(&["j", "j", "j", "j", "j"]);
+    t.wait("layer 5", |s| s.contains("Files — layer 5 changes"));
+    // The file tree: the right-hand side of the screen.
+    let tree = |s: &str| -> String {
+        s.lines()
+            .filter_map(|l| l.split_once("││").map(|(_, right)| right))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    t.keys(&["Tab", "j"]);
+    let s = t.wait("the tree's keys", |s| s.contains("space collapse"));
+    assert!(tree(&s).contains("overwrite.txt"), "{s}");
+    let bar = s.lines().rev().find(|l| l.contains("space collapse")).expect("status");
+    let words: Vec<&str> = bar.split_whitespace().collect();
+    let key = words
+        .windows(2)
+        .find(|w| w[1] == "modified")
+        .map(|w| w[0])
+        .unwrap_or_else(|| panic!("no modified key in {bar:?}"));
+    t.keys(&[&tmux_key(key)]);
+    let s = t.wait("overwrite.txt hidden", |s| !tree(s).contains("overwrite.txt"));
+    assert!(!s.contains("app ⊕"), "/app was not collapsed:\n{s}");
+    t.keys(&["q"]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -225,6 +225,12 @@ impl App {
             }
             return;
         }
+        // Many terminals send backspace as BS, which is ctrl+h.
+        let key = if key == Key::ctrl('h') {
+            Key::plain(KeyCode::Backspace)
+        } else {
+            key
+        };
         if self.input.is_some() && !key.ctrl {
             match key.code {
                 KeyCode::Char(c) => {
