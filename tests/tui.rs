@@ -536,7 +536,13 @@ fn box_rows(screen: &str, title: &str) -> Vec<String> {
             .iter()
             .position(|&c| c == '│')
             .map_or(chars.len(), |i| i + 1);
-        rows.push(chars[1..end].iter().collect::<String>().trim_end().to_string());
+        rows.push(
+            chars[1..end]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
     }
     rows
 }
@@ -554,7 +560,12 @@ fn layer_bars_follow_the_size_column() {
     let rows = box_rows(&s, "┌ Layers");
     let mut seen = 0;
     for row in &rows[1..] {
-        let k: usize = row.split_whitespace().next().expect("index").parse().expect("n");
+        let k: usize = row
+            .split_whitespace()
+            .next()
+            .expect("index")
+            .parse()
+            .expect("n");
         let bar = row.chars().filter(|&c| c == '█').count() as u64;
         // Eight cells for the largest layer, at least one for any byte.
         let want = (8 * shipped[k]).div_ceil(max);
@@ -570,7 +581,10 @@ fn a_bad_regex_says_so_while_it_is_typed() {
     let typing = screen("G ctrl+a / r e : (", W, H);
     let st = status(&typing);
     assert!(st.contains("re:(█"), "{st}");
-    assert!(st.contains("regex") && st.contains("unclosed group"), "{st}");
+    assert!(
+        st.contains("regex") && st.contains("unclosed group"),
+        "{st}"
+    );
     assert!(
         !typing.contains("matches"),
         "no count of the last good filter:\n{typing}"
@@ -590,6 +604,79 @@ fn a_bad_regex_says_so_while_it_is_typed() {
         status(&fixed).contains(&format!("{want} matches")),
         "{}",
         status(&fixed)
+    );
+}
+
+/// The help at 80x24: every binding can be read whole, scrolling with the movement keys.
+#[test]
+fn the_help_at_80x24_is_one_column_that_scrolls() {
+    let (w, h) = (80, 24);
+    insta::assert_snapshot!("help_80x24", snapshot("?", w, h));
+    let mut seen = String::new();
+    let mut script = "?".to_string();
+    for _ in 0..6 {
+        let s = screen(&script, w, h);
+        assert!(s.contains(" Keys "), "{script}: the help is open:\n{s}");
+        seen.push_str(&s);
+        script.push_str(" pgdn");
+    }
+    for (ctx, action, keys) in Keymap::default().entries() {
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        let keys = keys.join(", ");
+        assert!(
+            seen.lines()
+                .any(|l| l.contains(&keys) && l.contains(action.describe())),
+            "[{}] {keys} {} cannot be read at {w}x{h}:\n{seen}",
+            ctx.name(),
+            action.describe()
+        );
+    }
+    let app = app_after("? j", w, h);
+    assert_eq!(app.popup, Some(Popup::Help), "j scrolls the help");
+    assert_eq!(app.layers.selected, 0);
+    let app = app_after("? j esc", w, h);
+    assert_eq!(app.popup, None, "esc closes it");
+}
+
+/// The wasted paths at 80x24: focused, the list has the room of the details panes; its paths
+/// are cut from the left so that the file name stays.
+#[test]
+fn the_wasted_paths_at_80x24_show_rows_and_file_names() {
+    let mut want: Vec<(u64, String)> = oracle("overlay")["wasted_entries"]
+        .as_array()
+        .expect("wasted_entries")
+        .iter()
+        .map(|e| {
+            (
+                e["size"].as_u64().expect("size"),
+                e["path"].as_str().expect("path").to_string(),
+            )
+        })
+        .collect();
+    want.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let name = |p: &str| p.rsplit('/').next().expect("name").to_string();
+
+    let s = screen("", 80, 24);
+    let rows = box_rows(&s, "┌ Wasted paths");
+    assert!(
+        rows[1].ends_with(&name(&want[0].1)),
+        "the largest wasted path ends in its name: {rows:?}\n{s}"
+    );
+
+    let s = screen("tab tab", 80, 24);
+    insta::assert_snapshot!("wasted_focused_80x24", snapshot("tab tab", 80, 24));
+    assert_eq!(s.lines().count(), 24);
+    let rows = box_rows(&s, "┌ Wasted paths");
+    let listed = &rows[1..];
+    assert!(listed.len() >= 10, "{} rows:\n{s}", listed.len());
+    for (row, (size, path)) in listed.iter().zip(&want) {
+        assert!(row.ends_with(&name(path)), "{path} ({size} B): {row}\n{s}");
+    }
+    // Back in another pane, the details are back.
+    let s = screen("tab tab tab", 80, 24);
+    assert!(
+        s.contains("Layer details") && s.contains("Image details"),
+        "{s}"
     );
 }
 
@@ -1312,7 +1399,11 @@ fn the_modified_key_the_status_bar_offers_works_in_a_real_terminal() {
     t.keys(&["Tab", "j"]);
     let s = t.wait("the tree's keys", |s| s.contains("space collapse"));
     assert!(tree(&s).contains("overwrite.txt"), "{s}");
-    let bar = s.lines().rev().find(|l| l.contains("space collapse")).expect("status");
+    let bar = s
+        .lines()
+        .rev()
+        .find(|l| l.contains("space collapse"))
+        .expect("status");
     let words: Vec<&str> = bar.split_whitespace().collect();
     let key = words
         .windows(2)
@@ -1320,7 +1411,9 @@ fn the_modified_key_the_status_bar_offers_works_in_a_real_terminal() {
         .map(|w| w[0])
         .unwrap_or_else(|| panic!("no modified key in {bar:?}"));
     t.keys(&[&tmux_key(key)]);
-    let s = t.wait("overwrite.txt hidden", |s| !tree(s).contains("overwrite.txt"));
+    let s = t.wait("overwrite.txt hidden", |s| {
+        !tree(s).contains("overwrite.txt")
+    });
     assert!(!s.contains("app ⊕"), "/app was not collapsed:\n{s}");
     t.keys(&["q"]);
 }

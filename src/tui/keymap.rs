@@ -618,7 +618,7 @@ mod tests {
     /// `[ \ ] ^ _`).
     fn control_byte(c: char) -> Option<u8> {
         let u = c.to_ascii_uppercase();
-        ('@'..='_').contains(&u).then(|| (u as u8) & 0x1f)
+        ('@'..='_').contains(&u).then_some((u as u8) & 0x1f)
     }
 
     /// Enter, tab, esc and backspace send these bytes.
