@@ -50,6 +50,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the image's layers, efficiency and wasted bytes.
+    // "analyse" is how much of the English-speaking world spells it.
+    #[command(alias = "analyse")]
     Analyze {
         image: String,
         #[command(flatten)]

@@ -1650,3 +1650,54 @@ fn an_error_from_hostile_input_is_one_escaped_line() {
     let line = common::assert_one_line_error(&r, &[]);
     assert!(line.contains(r"a\nstrata: all checks passed"), "{line}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// First contact (issue 15): what a new user types.
+
+/// `strata anlyze IMG`: clap took the word for IMAGE and said "the subcommand 'IMG' cannot be
+/// used with '[IMAGE]'". The misspellings are the issue's.
+#[test]
+fn a_mistyped_subcommand_gets_the_right_one_suggested() {
+    let img = image("overlay-oci");
+    let img = img.to_str().expect("utf-8");
+    let day1 = image("compare-service-day1");
+    let day2 = image("compare-service-day2");
+    let (day1, day2) = (day1.to_str().expect("utf-8"), day2.to_str().expect("utf-8"));
+    for (typed, meant, rest) in [
+        ("anlyze", "analyze", vec![img]),
+        ("comapre", "compare", vec![day1, day2]),
+        ("verfy", "verify", vec![img]),
+        ("anlyze", "analyze", vec![img, "--format", "json"]),
+    ] {
+        let r = run(strata().arg(typed).args(&rest));
+        let line = common::assert_one_line_error(&r, &[typed]);
+        assert!(line.contains(&format!("`strata {meant}`")), "{line}");
+    }
+    // The image forgotten: the word alone is IMAGE, and the error that follows says it too.
+    let r = run(strata().args(["anlyze", "--ci"]));
+    let line = common::assert_one_line_error(&r, &["anlyze"]);
+    assert!(line.contains("`strata analyze`"), "{line}");
+
+    // A file of that name is an image, not a mistake.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(image("overlay-oci"), dir.path().join("anlyze")).expect("symlink");
+    let r = run(strata().current_dir(dir.path()).args([
+        "anlyze",
+        "--ci",
+        "--lowestEfficiency",
+        "disabled",
+        "--highestUserWastedPercent",
+        "disabled",
+    ]));
+    r.expect_code(0);
+}
+
+/// `analyse` is how much of the world spells it.
+#[test]
+fn analyse_is_analyze() {
+    let img = image("overlay-oci");
+    let british = run(strata().arg("analyse").arg(&img).args(["--format", "json"]));
+    british.expect_code(0);
+    let (american, _) = analyze_json(&[img.to_str().expect("utf-8")]);
+    assert_eq!(british.json(), american);
+}
