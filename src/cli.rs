@@ -6,6 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// What is inside a container image, layer by layer, and where its bytes are wasted.
 ///
+/// `strata IMAGE` opens the explorer: the layers, each one's files and the wasted paths on the
+/// terminal (`?` lists its keys). The subcommands print: `analyze` the summary, `ci` the verdict
+/// of the CI rules, `compare` the difference between two images, `verify` every check.
+///
 /// IMAGE is an OCI layout directory (`DIR`, `DIR:REF`, `oci:DIR[:REF]`), an oci-archive
 /// (`oci-archive:FILE[:REF]`) or a `docker save` tarball (`docker-archive:FILE[:REPO:TAG]`),
 /// recognised by content when no prefix is given; `-` reads `docker save` from stdin. Images
@@ -17,7 +21,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The image to analyse (without a subcommand: the summary, or the CI verdict with --ci).
+    /// The image to explore: without a subcommand, `strata IMAGE` opens the explorer (with --ci
+    /// or CI=true, it prints the CI verdict instead).
     pub image: Option<String>,
 
     #[command(flatten)]
@@ -34,18 +39,22 @@ pub struct Cli {
     #[arg(long = "ci")]
     pub ci_mode: bool,
 
-    /// Replay a key script in the explorer (`tab j ctrl+a`) instead of reading the keyboard.
-    #[arg(long, value_name = "SCRIPT", hide = true)]
+    /// Replay a key script in the explorer (`tab j ctrl+a`) instead of reading the keyboard;
+    /// with --print, the screen a bug report can quote.
+    #[arg(long, value_name = "SCRIPT", help_heading = REPLAY)]
     pub keys: Option<String>,
 
     /// With --keys: print the final screen as text instead of taking the terminal.
-    #[arg(long, requires = "keys", hide = true)]
+    #[arg(long, requires = "keys", help_heading = REPLAY)]
     pub print: bool,
 
     /// With --print: the screen size, `WIDTHxHEIGHT`.
-    #[arg(long, value_name = "WxH", default_value = "120x40", hide = true)]
+    #[arg(long, value_name = "WxH", default_value = "120x40", help_heading = REPLAY)]
     pub screen: String,
 }
+
+/// The heading of --keys, --print and --screen, which the README recommends for bug reports.
+const REPLAY: &str = "Replaying keys (for bug reports)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -256,15 +265,16 @@ pub struct CompareArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
 
-    /// Replay a key script in the compare screen (`tab j space`) instead of reading the keyboard.
-    #[arg(long, value_name = "SCRIPT", hide = true)]
+    /// Replay a key script in the compare screen (`tab j space`) instead of reading the keyboard;
+    /// with --print, the screen a bug report can quote.
+    #[arg(long, value_name = "SCRIPT", help_heading = REPLAY)]
     pub keys: Option<String>,
 
     /// With --keys: print the final screen as text instead of taking the terminal.
-    #[arg(long, requires = "keys", hide = true)]
+    #[arg(long, requires = "keys", help_heading = REPLAY)]
     pub print: bool,
 
     /// With --print: the screen size, `WIDTHxHEIGHT`.
-    #[arg(long, value_name = "WxH", default_value = "120x40", hide = true)]
+    #[arg(long, value_name = "WxH", default_value = "120x40", help_heading = REPLAY)]
     pub screen: String,
 }

@@ -1701,3 +1701,42 @@ fn analyse_is_analyze() {
     let (american, _) = analyze_json(&[img.to_str().expect("utf-8")]);
     assert_eq!(british.json(), american);
 }
+
+/// `--help` says what `strata IMAGE` does, and lists --keys, --print and --screen, which the
+/// README asks bug reports to use; so does the man page.
+#[test]
+fn help_and_man_page_say_image_opens_the_explorer_and_list_the_replay_flags() {
+    const REPLAY: [&str; 3] = ["--keys", "--print", "--screen"];
+    for flag in ["-h", "--help"] {
+        let r = run(strata().arg(flag));
+        r.expect_code(0);
+        assert!(
+            r.stdout.contains("`strata IMAGE` opens the explorer"),
+            "{flag}:\n{}",
+            r.stdout
+        );
+        for replay in REPLAY {
+            // The option's own entry: a line that starts with it.
+            assert!(
+                r.stdout
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(replay)),
+                "{flag}: {replay}:\n{}",
+                r.stdout
+            );
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(strata().arg("man").arg("--out").arg(dir.path())).expect_code(0);
+    let page = fs::read_to_string(dir.path().join("strata.1")).expect("strata.1");
+    // roff escapes the dashes: \-\-keys.
+    let page = page.replace(r"\-", "-");
+    assert!(page.contains("`strata IMAGE` opens the explorer"), "{page}");
+    for replay in REPLAY {
+        // An option's own entry, not only the synopsis: `.TP` then the bold flag.
+        assert!(
+            page.contains(&format!(".TP\n\\fB{replay}\\fR")),
+            "{replay}:\n{page}"
+        );
+    }
+}
