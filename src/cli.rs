@@ -216,16 +216,31 @@ pub struct CiArgs {
     #[arg(long = "ci-config", value_name = "FILE")]
     pub ci_config: Option<PathBuf>,
 
+    // The rule values take a leading `-`, so that `-0.5` reaches the rule, which says it is out
+    // of range, instead of clap's "unexpected argument '-0'". An option given in their place
+    // (`--lowestEfficiency --ci`) is then called "not a number", which says as much.
     /// Fail when efficiency is below this ratio (0..1, or `disabled`). Default 0.9.
-    #[arg(long = "lowestEfficiency", value_name = "RATIO")]
+    #[arg(
+        long = "lowestEfficiency",
+        value_name = "RATIO",
+        allow_hyphen_values = true
+    )]
     pub lowest_efficiency: Option<String>,
 
     /// Fail when more bytes than this are wasted (`20MB`, `20MiB`, or `disabled`).
-    #[arg(long = "highestWastedBytes", value_name = "SIZE")]
+    #[arg(
+        long = "highestWastedBytes",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
     pub highest_wasted_bytes: Option<String>,
 
     /// Fail when wasted bytes exceed this ratio of the bytes above the base layer. Default 0.1.
-    #[arg(long = "highestUserWastedPercent", value_name = "RATIO")]
+    #[arg(
+        long = "highestUserWastedPercent",
+        value_name = "RATIO",
+        allow_hyphen_values = true
+    )]
     pub highest_user_wasted_percent: Option<String>,
 
     /// Judge strata's exact metrics or dive's.

@@ -1740,3 +1740,24 @@ fn help_and_man_page_say_image_opens_the_explorer_and_list_the_replay_flags() {
         );
     }
 }
+
+/// `--lowestEfficiency -0.5` was clap's "unexpected argument '-0'": a negative value reaches the
+/// rule, which says it is out of range, before any image is read.
+#[test]
+fn negative_rule_values_are_out_of_range() {
+    for (flag, value, says) in [
+        ("--lowestEfficiency", "-0.5", "outside 0 to 1"),
+        ("--highestUserWastedPercent", "-0.1", "outside 0 to 1"),
+        ("--highestUserWastedPercent", "-10%", "outside 0 to 1"),
+        ("--highestWastedBytes", "-1", "negative"),
+        ("--highestWastedBytes", "-20MB", "negative"),
+    ] {
+        for prefix in [&["ci"][..], &["--ci"][..]] {
+            let r = run(strata()
+                .args(prefix)
+                .args(["/nonexistent/image", flag, value]));
+            let line = common::assert_one_line_error(&r, &[flag, &format!("`{value}`"), says]);
+            assert!(!line.contains("/nonexistent"), "{line}");
+        }
+    }
+}
