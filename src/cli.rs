@@ -264,8 +264,9 @@ pub struct CompareArgs {
     #[arg(long, value_enum)]
     pub format: Option<CompareFormat>,
 
-    /// Exit 1 when B's uncompressed size exceeds A's by more than this (`5%`, `20MB`, `20MiB`).
-    #[arg(long, value_name = "PERCENT|SIZE")]
+    /// Exit 1 when B's uncompressed size exceeds A's by more than this (`5%`, `20MB`, `20MiB`,
+    /// `1500B`: a size needs its unit).
+    #[arg(long, value_name = "PERCENT|SIZE", allow_hyphen_values = true)]
     pub fail_if_larger: Option<String>,
 
     /// List the differing files under the directories shown (text).

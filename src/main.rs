@@ -484,7 +484,9 @@ fn run_compare(
 ) -> anyhow::Result<u8> {
     use strata::analysis::compare::{Comparison, Limit};
     let limit = match args.fail_if_larger.as_deref() {
-        Some(text) => Limit::parse(text).map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
+        Some(text) => limit_has_a_unit(text)
+            .and_then(|()| Limit::parse(text))
+            .map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
         None => None,
     };
     let replay = match &args.keys {
@@ -566,6 +568,30 @@ fn run_compare(
     }
     out.flush()?;
     Ok(if exceeded { EXIT_FAIL } else { 0 })
+}
+
+/// A `--fail-if-larger` that is a plain number is refused: humanize reads `5` as 5 bytes, which
+/// nobody who writes it means (5%? 5MB?). `0` is the same in every unit and stays. A negative
+/// limit is named as such (B may not be larger by less than nothing).
+fn limit_has_a_unit(text: &str) -> Result<(), String> {
+    let t = text.trim();
+    if t.strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    {
+        return Err(format!(
+            "`{t}` is negative; expected how much larger B may be, such as 5% or 20MB"
+        ));
+    }
+    let plain = t.contains(|c: char| c.is_ascii_digit())
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',');
+    if plain && t.contains(|c: char| ('1'..='9').contains(&c)) {
+        return Err(format!(
+            "`{t}` has no unit: write {t}% for a percentage, or a size such as {t}MB, {t}MiB \
+             or {t}B"
+        ));
+    }
+    Ok(())
 }
 
 type CompareReplay = (

@@ -1761,3 +1761,34 @@ fn negative_rule_values_are_out_of_range() {
         }
     }
 }
+
+/// `--fail-if-larger 5` meant 5 bytes without a word; a size needs its unit now, and a
+/// negative limit is named. day1 → day2 grows by 55016 bytes, 2.6168% (tests/compare.rs).
+#[test]
+fn fail_if_larger_needs_a_unit() {
+    let (a, b) = (image("compare-service-day1"), image("compare-service-day2"));
+    let compare = |limit: &str| {
+        run(strata().arg("compare").arg(&a).arg(&b).args([
+            "--format",
+            "json",
+            "--fail-if-larger",
+            limit,
+        ]))
+    };
+    for bare in ["5", "2.5", "1,500"] {
+        let r = compare(bare);
+        common::assert_one_line_error(&r, &["--fail-if-larger", &format!("`{bare}`"), "unit"]);
+    }
+    for negative in ["-5%", "-1", "-20MB"] {
+        let r = compare(negative);
+        common::assert_one_line_error(
+            &r,
+            &["--fail-if-larger", &format!("`{negative}`"), "negative"],
+        );
+    }
+    // With a unit, the same numbers are taken; 0 is 0 in any unit.
+    for (limit, code) in [("5B", 1), ("5%", 0), ("2.5%", 1), ("1MB", 0), ("0", 1)] {
+        let r = compare(limit);
+        assert_eq!(r.code, code, "--fail-if-larger {limit}: {}", r.stderr);
+    }
+}
