@@ -6,6 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// What is inside a container image, layer by layer, and where its bytes are wasted.
 ///
+/// `strata IMAGE` opens the explorer: the layers, each one's files and the wasted paths on the
+/// terminal (`?` lists its keys). The subcommands print: `analyze` the summary, `ci` the verdict
+/// of the CI rules, `compare` the difference between two images, `verify` every check.
+///
 /// IMAGE is an OCI layout directory (`DIR`, `DIR:REF`, `oci:DIR[:REF]`), an oci-archive
 /// (`oci-archive:FILE[:REF]`) or a `docker save` tarball (`docker-archive:FILE[:REPO:TAG]`),
 /// recognised by content when no prefix is given; `-` reads `docker save` from stdin. Images
@@ -17,7 +21,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The image to analyse (without a subcommand: the summary, or the CI verdict with --ci).
+    /// The image to explore: without a subcommand, `strata IMAGE` opens the explorer (with --ci
+    /// or CI=true, it prints the CI verdict instead).
     pub image: Option<String>,
 
     #[command(flatten)]
@@ -34,22 +39,28 @@ pub struct Cli {
     #[arg(long = "ci")]
     pub ci_mode: bool,
 
-    /// Replay a key script in the explorer (`tab j ctrl+a`) instead of reading the keyboard.
-    #[arg(long, value_name = "SCRIPT", hide = true)]
+    /// Replay a key script in the explorer (`tab j ctrl+a`) instead of reading the keyboard;
+    /// with --print, the screen a bug report can quote.
+    #[arg(long, value_name = "SCRIPT", help_heading = REPLAY)]
     pub keys: Option<String>,
 
     /// With --keys: print the final screen as text instead of taking the terminal.
-    #[arg(long, requires = "keys", hide = true)]
+    #[arg(long, requires = "keys", help_heading = REPLAY)]
     pub print: bool,
 
     /// With --print: the screen size, `WIDTHxHEIGHT`.
-    #[arg(long, value_name = "WxH", default_value = "120x40", hide = true)]
+    #[arg(long, value_name = "WxH", default_value = "120x40", help_heading = REPLAY)]
     pub screen: String,
 }
+
+/// The heading of --keys, --print and --screen, which the README recommends for bug reports.
+const REPLAY: &str = "Replaying keys (for bug reports)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the image's layers, efficiency and wasted bytes.
+    // "analyse" is how much of the English-speaking world spells it.
+    #[command(alias = "analyse")]
     Analyze {
         image: String,
         #[command(flatten)]
@@ -205,16 +216,31 @@ pub struct CiArgs {
     #[arg(long = "ci-config", value_name = "FILE")]
     pub ci_config: Option<PathBuf>,
 
+    // The rule values take a leading `-`, so that `-0.5` reaches the rule, which says it is out
+    // of range, instead of clap's "unexpected argument '-0'". An option given in their place
+    // (`--lowestEfficiency --ci`) is then called "not a number", which says as much.
     /// Fail when efficiency is below this ratio (0..1, or `disabled`). Default 0.9.
-    #[arg(long = "lowestEfficiency", value_name = "RATIO")]
+    #[arg(
+        long = "lowestEfficiency",
+        value_name = "RATIO",
+        allow_hyphen_values = true
+    )]
     pub lowest_efficiency: Option<String>,
 
     /// Fail when more bytes than this are wasted (`20MB`, `20MiB`, or `disabled`).
-    #[arg(long = "highestWastedBytes", value_name = "SIZE")]
+    #[arg(
+        long = "highestWastedBytes",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
     pub highest_wasted_bytes: Option<String>,
 
     /// Fail when wasted bytes exceed this ratio of the bytes above the base layer. Default 0.1.
-    #[arg(long = "highestUserWastedPercent", value_name = "RATIO")]
+    #[arg(
+        long = "highestUserWastedPercent",
+        value_name = "RATIO",
+        allow_hyphen_values = true
+    )]
     pub highest_user_wasted_percent: Option<String>,
 
     /// Judge strata's exact metrics or dive's.
@@ -238,8 +264,9 @@ pub struct CompareArgs {
     #[arg(long, value_enum)]
     pub format: Option<CompareFormat>,
 
-    /// Exit 1 when B's uncompressed size exceeds A's by more than this (`5%`, `20MB`, `20MiB`).
-    #[arg(long, value_name = "PERCENT|SIZE")]
+    /// Exit 1 when B's uncompressed size exceeds A's by more than this (`5%`, `20MB`, `20MiB`,
+    /// `1500B`: a size needs its unit).
+    #[arg(long, value_name = "PERCENT|SIZE", allow_hyphen_values = true)]
     pub fail_if_larger: Option<String>,
 
     /// List the differing files under the directories shown (text).
@@ -254,15 +281,16 @@ pub struct CompareArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
 
-    /// Replay a key script in the compare screen (`tab j space`) instead of reading the keyboard.
-    #[arg(long, value_name = "SCRIPT", hide = true)]
+    /// Replay a key script in the compare screen (`tab j space`) instead of reading the keyboard;
+    /// with --print, the screen a bug report can quote.
+    #[arg(long, value_name = "SCRIPT", help_heading = REPLAY)]
     pub keys: Option<String>,
 
     /// With --keys: print the final screen as text instead of taking the terminal.
-    #[arg(long, requires = "keys", hide = true)]
+    #[arg(long, requires = "keys", help_heading = REPLAY)]
     pub print: bool,
 
     /// With --print: the screen size, `WIDTHxHEIGHT`.
-    #[arg(long, value_name = "WxH", default_value = "120x40", hide = true)]
+    #[arg(long, value_name = "WxH", default_value = "120x40", help_heading = REPLAY)]
     pub screen: String,
 }

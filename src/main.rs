@@ -25,7 +25,35 @@ const EXIT_FAIL: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            // `strata anlyze IMG`: clap takes `anlyze` for IMAGE, then says "the subcommand
+            // 'IMG' cannot be used with '[IMAGE]'". The command line is wrong whatever the
+            // word is, so the tip costs nothing when it guesses wrong.
+            let shown = matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            if !shown
+                && let Some(word) = args.get(1).and_then(|a| a.to_str())
+                && let Some(sub) = mistyped(word)
+            {
+                let _ = writeln!(
+                    io::stderr(),
+                    "strata: error: `{}` is neither a subcommand nor a file; did you mean \
+                     `strata {sub}`?",
+                    escape::text(word)
+                );
+                return ExitCode::from(EXIT_ERROR);
+            }
+            e.exit()
+        }
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -50,6 +78,26 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     escape::text(&out.join(": ")).into_owned()
+}
+
+/// The subcommand that `word`, the first argument, looks like a mistyping of (`anlyze`,
+/// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
+/// similarity above 0.7. Never for a file that exists or for an image reference (`:`, `/`).
+fn mistyped(word: &str) -> Option<String> {
+    if word.starts_with('-') || word.contains([':', '/']) || Path::new(word).exists() {
+        return None;
+    }
+    let cmd = Cli::command();
+    let mut best: Option<(f64, &str)> = None;
+    for sub in cmd.get_subcommands() {
+        for name in std::iter::once(sub.get_name()).chain(sub.get_all_aliases()) {
+            let score = strsim::jaro(word, name);
+            if score > 0.7 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, sub.get_name()));
+            }
+        }
+    }
+    best.map(|(_, name)| name.to_string())
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -102,13 +150,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Ok(EXIT_ERROR);
             };
             let ci_env = std::env::var("CI").is_ok_and(|v| ci::ci_env_enabled(&v));
-            if cli.ci_mode || ci_env {
+            let result = if cli.ci_mode || ci_env {
                 run_ci(&image, &cli.load, &cli.output, &cli.ci)
             } else if let Some(script) = &cli.keys {
                 replay(&image, &cli.load, script, cli.print, &cli.screen)
             } else {
                 explore(&image, &cli.load)
-            }
+            };
+            // `strata anlyze`, the image forgotten: whatever failed, the word was likely meant
+            // as a subcommand (an engine's image of that name would have loaded).
+            result.map_err(|e| match mistyped(&image) {
+                Some(sub) => anyhow::anyhow!("{}; did you mean `strata {sub}`?", one_line(&e)),
+                None => e,
+            })
         }
     }
 }
@@ -430,7 +484,9 @@ fn run_compare(
 ) -> anyhow::Result<u8> {
     use strata::analysis::compare::{Comparison, Limit};
     let limit = match args.fail_if_larger.as_deref() {
-        Some(text) => Limit::parse(text).map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
+        Some(text) => limit_has_a_unit(text)
+            .and_then(|()| Limit::parse(text))
+            .map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
         None => None,
     };
     let replay = match &args.keys {
@@ -512,6 +568,30 @@ fn run_compare(
     }
     out.flush()?;
     Ok(if exceeded { EXIT_FAIL } else { 0 })
+}
+
+/// A `--fail-if-larger` that is a plain number is refused: humanize reads `5` as 5 bytes, which
+/// nobody who writes it means (5%? 5MB?). `0` is the same in every unit and stays. A negative
+/// limit is named as such (B may not be larger by less than nothing).
+fn limit_has_a_unit(text: &str) -> Result<(), String> {
+    let t = text.trim();
+    if t.strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    {
+        return Err(format!(
+            "`{t}` is negative; expected how much larger B may be, such as 5% or 20MB"
+        ));
+    }
+    let plain = t.contains(|c: char| c.is_ascii_digit())
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',');
+    if plain && t.contains(|c: char| ('1'..='9').contains(&c)) {
+        return Err(format!(
+            "`{t}` has no unit: write {t}% for a percentage, or a size such as {t}MB, {t}MiB \
+             or {t}B"
+        ));
+    }
+    Ok(())
 }
 
 type CompareReplay = (

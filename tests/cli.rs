@@ -1881,3 +1881,145 @@ fn opaque_dirs_count_markers_over_a_lower_directory() {
     // d/x is hidden: d's marker did its work.
     assert_eq!(u64_of(&j["image"]["visible_bytes"]), 1, "{}", j["image"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// First contact (issue 15): what a new user types.
+
+/// `strata anlyze IMG`: clap took the word for IMAGE and said "the subcommand 'IMG' cannot be
+/// used with '[IMAGE]'". The misspellings are the issue's.
+#[test]
+fn a_mistyped_subcommand_gets_the_right_one_suggested() {
+    let img = image("overlay-oci");
+    let img = img.to_str().expect("utf-8");
+    let day1 = image("compare-service-day1");
+    let day2 = image("compare-service-day2");
+    let (day1, day2) = (day1.to_str().expect("utf-8"), day2.to_str().expect("utf-8"));
+    for (typed, meant, rest) in [
+        ("anlyze", "analyze", vec![img]),
+        ("comapre", "compare", vec![day1, day2]),
+        ("verfy", "verify", vec![img]),
+        ("anlyze", "analyze", vec![img, "--format", "json"]),
+    ] {
+        let r = run(strata().arg(typed).args(&rest));
+        let line = common::assert_one_line_error(&r, &[typed]);
+        assert!(line.contains(&format!("`strata {meant}`")), "{line}");
+    }
+    // The image forgotten: the word alone is IMAGE, and the error that follows says it too.
+    let r = run(strata().args(["anlyze", "--ci"]));
+    let line = common::assert_one_line_error(&r, &["anlyze"]);
+    assert!(line.contains("`strata analyze`"), "{line}");
+
+    // A file of that name is an image, not a mistake.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(image("overlay-oci"), dir.path().join("anlyze")).expect("symlink");
+    let r = run(strata().current_dir(dir.path()).args([
+        "anlyze",
+        "--ci",
+        "--lowestEfficiency",
+        "disabled",
+        "--highestUserWastedPercent",
+        "disabled",
+    ]));
+    r.expect_code(0);
+}
+
+/// `analyse` is how much of the world spells it.
+#[test]
+fn analyse_is_analyze() {
+    let img = image("overlay-oci");
+    let british = run(strata().arg("analyse").arg(&img).args(["--format", "json"]));
+    british.expect_code(0);
+    let (american, _) = analyze_json(&[img.to_str().expect("utf-8")]);
+    assert_eq!(british.json(), american);
+}
+
+/// `--help` says what `strata IMAGE` does, and lists --keys, --print and --screen, which the
+/// README asks bug reports to use; so does the man page.
+#[test]
+fn help_and_man_page_say_image_opens_the_explorer_and_list_the_replay_flags() {
+    const REPLAY: [&str; 3] = ["--keys", "--print", "--screen"];
+    for flag in ["-h", "--help"] {
+        let r = run(strata().arg(flag));
+        r.expect_code(0);
+        assert!(
+            r.stdout.contains("`strata IMAGE` opens the explorer"),
+            "{flag}:\n{}",
+            r.stdout
+        );
+        for replay in REPLAY {
+            // The option's own entry: a line that starts with it.
+            assert!(
+                r.stdout
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(replay)),
+                "{flag}: {replay}:\n{}",
+                r.stdout
+            );
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(strata().arg("man").arg("--out").arg(dir.path())).expect_code(0);
+    let page = fs::read_to_string(dir.path().join("strata.1")).expect("strata.1");
+    // roff escapes the dashes: \-\-keys.
+    let page = page.replace(r"\-", "-");
+    assert!(page.contains("`strata IMAGE` opens the explorer"), "{page}");
+    for replay in REPLAY {
+        // An option's own entry, not only the synopsis: `.TP` then the bold flag.
+        assert!(
+            page.contains(&format!(".TP\n\\fB{replay}\\fR")),
+            "{replay}:\n{page}"
+        );
+    }
+}
+
+/// `--lowestEfficiency -0.5` was clap's "unexpected argument '-0'": a negative value reaches the
+/// rule, which says it is out of range, before any image is read.
+#[test]
+fn negative_rule_values_are_out_of_range() {
+    for (flag, value, says) in [
+        ("--lowestEfficiency", "-0.5", "outside 0 to 1"),
+        ("--highestUserWastedPercent", "-0.1", "outside 0 to 1"),
+        ("--highestUserWastedPercent", "-10%", "outside 0 to 1"),
+        ("--highestWastedBytes", "-1", "negative"),
+        ("--highestWastedBytes", "-20MB", "negative"),
+    ] {
+        for prefix in [&["ci"][..], &["--ci"][..]] {
+            let r = run(strata()
+                .args(prefix)
+                .args(["/nonexistent/image", flag, value]));
+            let line = common::assert_one_line_error(&r, &[flag, &format!("`{value}`"), says]);
+            assert!(!line.contains("/nonexistent"), "{line}");
+        }
+    }
+}
+
+/// `--fail-if-larger 5` meant 5 bytes without a word; a size needs its unit now, and a
+/// negative limit is named. day1 → day2 grows by 55016 bytes, 2.6168% (tests/compare.rs).
+#[test]
+fn fail_if_larger_needs_a_unit() {
+    let (a, b) = (image("compare-service-day1"), image("compare-service-day2"));
+    let compare = |limit: &str| {
+        run(strata().arg("compare").arg(&a).arg(&b).args([
+            "--format",
+            "json",
+            "--fail-if-larger",
+            limit,
+        ]))
+    };
+    for bare in ["5", "2.5", "1,500"] {
+        let r = compare(bare);
+        common::assert_one_line_error(&r, &["--fail-if-larger", &format!("`{bare}`"), "unit"]);
+    }
+    for negative in ["-5%", "-1", "-20MB"] {
+        let r = compare(negative);
+        common::assert_one_line_error(
+            &r,
+            &["--fail-if-larger", &format!("`{negative}`"), "negative"],
+        );
+    }
+    // With a unit, the same numbers are taken; 0 is 0 in any unit.
+    for (limit, code) in [("5B", 1), ("5%", 0), ("2.5%", 1), ("1MB", 0), ("0", 1)] {
+        let r = compare(limit);
+        assert_eq!(r.code, code, "--fail-if-larger {limit}: {}", r.stderr);
+    }
+}

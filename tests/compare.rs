@@ -506,8 +506,8 @@ fn fail_if_larger_exit_codes() {
         (DAY1, DAY2, "2.7%", 0),
         (DAY1, DAY2, "2.6%", 1),
         (DAY1, DAY2, "0%", 1),
-        (DAY1, DAY2, "55016", 0), // strictly more fails
-        (DAY1, DAY2, "55015", 1),
+        (DAY1, DAY2, "55016B", 0), // strictly more fails
+        (DAY1, DAY2, "55015B", 1),
         (DAY1, DAY2, "20kB", 1),
         (DAY1, DAY2, "20KiB", 1),
         (DAY1, DAY2, "60kB", 0),

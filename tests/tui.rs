@@ -494,6 +494,193 @@ fn moving_through_layers_shows_the_tree_from_its_first_row() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (a2) First contact (issue 15): 80x24, the help, a bad regex, the bars.
+
+/// The bytes each layer ships: the sizes of its tar's regular files, read with the `tar` crate.
+fn shipped_per_layer() -> Vec<u64> {
+    let layout = Layout::committed("overlay-oci");
+    layout
+        .layer_digests()
+        .iter()
+        .map(|digest| {
+            let blob = fs::read(layout.blob_path(digest)).expect("read blob");
+            let tar_bytes = common::layer_tar(&blob);
+            let mut archive = tar::Archive::new(&tar_bytes[..]);
+            archive
+                .entries()
+                .expect("tar entries")
+                .map(|e| e.expect("tar entry"))
+                .filter(|e| e.header().entry_type().is_file())
+                .map(|e| e.header().size().expect("size"))
+                .sum()
+        })
+        .collect()
+}
+
+/// The rows of the box whose top border holds `title`, the borders cut off (`│…│` of the
+/// left-hand column; the box's own text, trimmed).
+fn box_rows(screen: &str, title: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains(title))
+        .unwrap_or_else(|| panic!("no box {title:?} in\n{screen}"));
+    let left = lines[top].chars().take_while(|&c| c != '┌').count();
+    let mut rows = Vec::new();
+    for l in &lines[top + 1..] {
+        let chars: Vec<char> = l.chars().skip(left).collect();
+        if chars.first() != Some(&'│') {
+            break;
+        }
+        let end = chars[1..]
+            .iter()
+            .position(|&c| c == '│')
+            .map_or(chars.len(), |i| i + 1);
+        rows.push(
+            chars[1..end]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+    }
+    rows
+}
+
+#[test]
+fn layer_bars_follow_the_size_column() {
+    let shipped = shipped_per_layer();
+    assert_eq!(
+        shipped.iter().sum::<u64>(),
+        oracle("overlay")["shipped_bytes"].as_u64().expect("u64"),
+        "the tars' regular files are what the image ships"
+    );
+    let max = *shipped.iter().max().expect("layers");
+    let s = screen("", W, H);
+    let rows = box_rows(&s, "┌ Layers");
+    let mut seen = 0;
+    for row in &rows[1..] {
+        let k: usize = row
+            .split_whitespace()
+            .next()
+            .expect("index")
+            .parse()
+            .expect("n");
+        let bar = row.chars().filter(|&c| c == '█').count() as u64;
+        // Eight cells for the largest layer, at least one for any byte.
+        let want = (8 * shipped[k]).div_ceil(max);
+        assert_eq!(bar, want, "layer {k} ships {} of {max}: {row}", shipped[k]);
+        seen += 1;
+    }
+    // Layer 4 only makes symlinks: it ships nothing and has no bar.
+    assert!(seen > 4 && shipped[4] == 0, "{s}");
+}
+
+#[test]
+fn a_bad_regex_says_so_while_it_is_typed() {
+    let typing = screen("G ctrl+a / r e : (", W, H);
+    let st = status(&typing);
+    assert!(st.contains("re:(█"), "{st}");
+    assert!(
+        st.contains("regex") && st.contains("unclosed group"),
+        "{st}"
+    );
+    assert!(
+        !typing.contains("matches"),
+        "no count of the last good filter:\n{typing}"
+    );
+    // Enter does not take a regex that does not compile; esc leaves the prompt.
+    let app = app_after("G ctrl+a / r e : ( enter", W, H);
+    assert!(app.input.is_some(), "the prompt stays open");
+    let app = app_after("G ctrl+a / r e : ( esc", W, H);
+    assert!(app.input.is_none() && app.filter_text().is_empty());
+    // Closed, it compiles, and the count is back: paths of the final filesystem with `xt`.
+    let want = oracle_final_app_paths()
+        .iter()
+        .filter(|p| p.contains("xt"))
+        .count();
+    let fixed = screen("G ctrl+a / r e : ( x t )", W, H);
+    assert!(
+        status(&fixed).contains(&format!("{want} matches")),
+        "{}",
+        status(&fixed)
+    );
+}
+
+/// The help at 80x24: every binding can be read whole, scrolling with the movement keys.
+#[test]
+fn the_help_at_80x24_is_one_column_that_scrolls() {
+    let (w, h) = (80, 24);
+    insta::assert_snapshot!("help_80x24", snapshot("?", w, h));
+    let mut seen = String::new();
+    let mut script = "?".to_string();
+    for _ in 0..6 {
+        let s = screen(&script, w, h);
+        assert!(s.contains(" Keys "), "{script}: the help is open:\n{s}");
+        seen.push_str(&s);
+        script.push_str(" pgdn");
+    }
+    for (ctx, action, keys) in Keymap::default().entries() {
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        let keys = keys.join(", ");
+        assert!(
+            seen.lines()
+                .any(|l| l.contains(&keys) && l.contains(action.describe())),
+            "[{}] {keys} {} cannot be read at {w}x{h}:\n{seen}",
+            ctx.name(),
+            action.describe()
+        );
+    }
+    let app = app_after("? j", w, h);
+    assert_eq!(app.popup, Some(Popup::Help), "j scrolls the help");
+    assert_eq!(app.layers.selected, 0);
+    let app = app_after("? j esc", w, h);
+    assert_eq!(app.popup, None, "esc closes it");
+}
+
+/// The wasted paths at 80x24: focused, the list has the room of the details panes; its paths
+/// are cut from the left so that the file name stays.
+#[test]
+fn the_wasted_paths_at_80x24_show_rows_and_file_names() {
+    let mut want: Vec<(u64, String)> = oracle("overlay")["wasted_entries"]
+        .as_array()
+        .expect("wasted_entries")
+        .iter()
+        .map(|e| {
+            (
+                e["size"].as_u64().expect("size"),
+                e["path"].as_str().expect("path").to_string(),
+            )
+        })
+        .collect();
+    want.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let name = |p: &str| p.rsplit('/').next().expect("name").to_string();
+
+    let s = screen("", 80, 24);
+    let rows = box_rows(&s, "┌ Wasted paths");
+    assert!(
+        rows[1].ends_with(&name(&want[0].1)),
+        "the largest wasted path ends in its name: {rows:?}\n{s}"
+    );
+
+    let s = screen("tab tab", 80, 24);
+    insta::assert_snapshot!("wasted_focused_80x24", snapshot("tab tab", 80, 24));
+    assert_eq!(s.lines().count(), 24);
+    let rows = box_rows(&s, "┌ Wasted paths");
+    let listed = &rows[1..];
+    assert!(listed.len() >= 10, "{} rows:\n{s}", listed.len());
+    for (row, (size, path)) in listed.iter().zip(&want) {
+        assert!(row.ends_with(&name(path)), "{path} ({size} B): {row}\n{s}");
+    }
+    // Back in another pane, the details are back.
+    let s = screen("tab tab tab", 80, 24);
+    assert!(
+        s.contains("Layer details") && s.contains("Image details"),
+        "{s}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // (b) Export through `App`.
 
 /// A fresh working directory for the whole test binary, set once: export targets are typed as
@@ -993,8 +1180,11 @@ impl Tmux {
                  (`apt-get install tmux`)"
             ),
         }
+        // One server per test: tests run in parallel in this process.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Tmux {
-            socket: format!("strata-test-{}", std::process::id()),
+            socket: format!("strata-test-{}-{n}", std::process::id()),
         };
         let out = t.tmux(&[
             "-f",
@@ -1155,6 +1345,77 @@ fn the_real_binary_in_tmux_draws_reacts_to_keys_and_restores_the_terminal() {
     assert!(s.contains("/nonexistent/strata-image"), "{s}");
     assert_eq!(t.format("#{alternate_on}"), "0");
     assert_eq!(t.format("#{pane_dead}"), "0", "the shell is still there");
+}
+
+/// A replay is what a terminal would do: a key no terminal sends as itself is refused.
+#[test]
+fn a_key_script_refuses_keys_terminals_send_as_others() {
+    let err = strata::tui::parse_script("tab ctrl+m").expect_err("ctrl+m is enter");
+    let err = err.to_string();
+    assert!(err.contains("ctrl+m") && err.contains("enter"), "{err}");
+}
+
+/// Many terminals send backspace as BS, which is ctrl+h: in a prompt it erases.
+#[test]
+fn ctrl_h_erases_in_the_filter_prompt() {
+    let mut app = app_after("G ctrl+a / t x t", W, H);
+    app.key(Key::ctrl('h'));
+    assert_eq!(app.filter_text(), "tx");
+}
+
+/// The tmux key name of a key as the status bar shows it (`ctrl+a` is `C-a`).
+fn tmux_key(shown: &str) -> String {
+    match shown.strip_prefix("ctrl+") {
+        Some(c) => format!("C-{c}"),
+        None => shown.to_string(),
+    }
+}
+
+/// The key the status bar offers for "modified" does that in a real terminal. It was ctrl+m,
+/// which every terminal sends as CR, the byte of enter.
+#[test]
+fn the_modified_key_the_status_bar_offers_works_in_a_real_terminal() {
+    let config = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_strata");
+    let img = image("overlay-oci");
+    let cmd = format!(
+        "env -u CI TERM=xterm-256color XDG_CONFIG_HOME={} {} {}",
+        sh_quote(config.path().to_str().expect("utf-8")),
+        sh_quote(bin),
+        sh_quote(img.to_str().expect("utf-8"))
+    );
+    let t = Tmux::start(160, 35, &cmd);
+    t.wait("the explorer", |s| s.contains("Files — layer 0 changes"));
+    // Layer 5 (README) rewrites /app/overwrite.txt: rows /app and /app/overwrite.txt.
+    t.keys(&["j", "j", "j", "j", "j"]);
+    t.wait("layer 5", |s| s.contains("Files — layer 5 changes"));
+    // The file tree: the right-hand side of the screen.
+    let tree = |s: &str| -> String {
+        s.lines()
+            .filter_map(|l| l.split_once("││").map(|(_, right)| right))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    t.keys(&["Tab", "j"]);
+    let s = t.wait("the tree's keys", |s| s.contains("space collapse"));
+    assert!(tree(&s).contains("overwrite.txt"), "{s}");
+    let bar = s
+        .lines()
+        .rev()
+        .find(|l| l.contains("space collapse"))
+        .expect("status");
+    let words: Vec<&str> = bar.split_whitespace().collect();
+    let key = words
+        .windows(2)
+        .find(|w| w[1] == "modified")
+        .map(|w| w[0])
+        .unwrap_or_else(|| panic!("no modified key in {bar:?}"));
+    t.keys(&[&tmux_key(key)]);
+    let s = t.wait("overwrite.txt hidden", |s| {
+        !tree(s).contains("overwrite.txt")
+    });
+    assert!(!s.contains("app ⊕"), "/app was not collapsed:\n{s}");
+    t.keys(&["q"]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -109,7 +109,13 @@ fn humanize_parse_bytes(text: &str) -> Result<u64, String> {
     let (number, unit) = text.split_at(split);
     let number: String = number.chars().filter(|&c| c != ',').collect();
     let Some(number) = parse_decimal(&number) else {
-        return Err(if number.is_empty() {
+        // humanize says the same of `-1` as of `abc`; strata names the sign.
+        let negative = text
+            .strip_prefix('-')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+        return Err(if negative {
+            format!("`{text}` is negative")
+        } else if number.is_empty() {
             format!("`{text}` does not start with a digit")
         } else {
             format!("`{text}`: `{number}` is not a number")
@@ -337,6 +343,12 @@ mod tests {
         assert!(err.contains("20MiB"), "{err}");
         let err = parse_bytes("-5", Written::YamlPlain).expect_err("negative");
         assert!(err.contains("negative"), "{err}");
+        for text in ["-1", "-20MB", "-.5k"] {
+            let err = parse_bytes(text, Written::Flag).expect_err("negative");
+            assert!(err.contains(&format!("`{text}` is negative")), "{err}");
+        }
+        let err = parse_bytes("-x", Written::Flag).expect_err("not a number");
+        assert!(err.contains("does not start with a digit"), "{err}");
         let err = parse_bytes("20EB", Written::Flag).expect_err("too large");
         assert!(err.contains("too large"), "{err}");
     }

@@ -99,7 +99,8 @@ impl Exporting {
     }
 }
 
-/// The screen areas, computed from the terminal size alone (drawing and mouse use the same).
+/// The screen areas, computed from the terminal size and the focus (drawing and mouse use the
+/// same).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Areas {
     pub layers: Rect,
@@ -130,6 +131,10 @@ pub struct App {
     pub clipboard: Option<String>,
     pub quit: bool,
     pub areas: Areas,
+    /// The terminal's size, which the areas are computed from.
+    size: Rect,
+    /// The first line of the help shown, when it scrolls.
+    pub help_scroll: usize,
     /// The file the last export prompt was about.
     export_node: Option<NodeId>,
     /// Where it goes, kept while the user confirms an overwrite.
@@ -137,6 +142,9 @@ pub struct App {
     /// The export running, if any (one at a time).
     pub exporting: Option<Exporting>,
     filter_text: String,
+    /// Why `filter_text` is no filter (a regex that does not compile); the tree keeps the
+    /// last good one meanwhile.
+    filter_error: Option<String>,
 }
 
 impl App {
@@ -159,18 +167,36 @@ impl App {
             clipboard: None,
             quit: false,
             areas: Areas::default(),
+            size,
+            help_scroll: 0,
             export_node: None,
             export_dest: None,
             exporting: None,
             filter_text: String::new(),
+            filter_error: None,
         };
         app.resize(size);
         app
     }
 
     pub fn resize(&mut self, size: Rect) {
-        self.areas = super::view::areas(size);
+        self.size = size;
+        self.relayout();
+    }
+
+    /// The areas for the size and the focus (a focused wasted list may take more room).
+    fn relayout(&mut self) {
+        self.areas = super::view::areas(
+            self.size,
+            self.focus == Pane::Wasted,
+            self.analysis.waste.paths.len(),
+        );
         self.clamp_all();
+    }
+
+    fn set_focus(&mut self, pane: Pane) {
+        self.focus = pane;
+        self.relayout();
     }
 
     fn tree_height(&self) -> usize {
@@ -221,6 +247,12 @@ impl App {
             }
             return;
         }
+        // Many terminals send backspace as BS, which is ctrl+h.
+        let key = if key == Key::ctrl('h') {
+            Key::plain(KeyCode::Backspace)
+        } else {
+            key
+        };
         if self.input.is_some() && !key.ctrl {
             match key.code {
                 KeyCode::Char(c) => {
@@ -269,7 +301,9 @@ impl App {
             return;
         };
         match input.kind {
-            InputKind::Filter => self.focus = Pane::Tree,
+            // A regex that does not compile is not taken: the prompt stays, with its error.
+            InputKind::Filter if self.filter_error.is_some() => self.input = Some(input),
+            InputKind::Filter => self.set_focus(Pane::Tree),
             InputKind::Export => match Destination::parse(&input.text) {
                 Ok(dest) => self.export_to(dest, false),
                 Err(e) => self.message = Some(format!("export failed: {e}")),
@@ -290,15 +324,21 @@ impl App {
         match Filter::parse(text) {
             Ok(f) => {
                 self.tree.options.filter = f;
+                self.filter_error = None;
                 self.message = None;
                 self.refresh_tree();
             }
-            Err(e) => self.message = Some(format!("regex: {e}")),
+            Err(e) => self.filter_error = Some(format!("regex: {e}")),
         }
     }
 
     pub fn filter_text(&self) -> &str {
         &self.filter_text
+    }
+
+    /// Why the filter typed is not applied, if it is not.
+    pub fn filter_error(&self) -> Option<&str> {
+        self.filter_error.as_deref()
     }
 
     /// Rebuilds the tree rows, keeping the selection on the same path when it still shows.
@@ -353,6 +393,9 @@ impl App {
 
     /// Applies one action.
     pub fn update(&mut self, action: Action) {
+        if self.popup == Some(Popup::Help) && self.scroll_help(action) {
+            return;
+        }
         if self.popup.is_some() && !matches!(action, Action::Quit) {
             // Any key closes a popup.
             self.popup = None;
@@ -361,11 +404,11 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::SwitchPane => {
-                self.focus = match self.focus {
+                self.set_focus(match self.focus {
                     Pane::Layers => Pane::Tree,
                     Pane::Tree if !self.analysis.waste.paths.is_empty() => Pane::Wasted,
                     Pane::Tree | Pane::Wasted => Pane::Layers,
-                };
+                });
             }
             Action::Filter => {
                 self.input = Some(Input {
@@ -434,7 +477,10 @@ impl App {
             Action::HideModified => self.toggle_hidden(Diff::Modified),
             Action::HideUnmodified => self.toggle_hidden(Diff::Unchanged),
             Action::HideMetadata => self.toggle_hidden(Diff::Metadata),
-            Action::Help => self.popup = Some(Popup::Help),
+            Action::Help => {
+                self.popup = Some(Popup::Help);
+                self.help_scroll = 0;
+            }
             Action::History => {
                 let node = match self.focus {
                     Pane::Wasted => self
@@ -461,6 +507,27 @@ impl App {
             }
             Action::Jump => self.jump(),
         }
+    }
+
+    /// The movement keys scroll a help taller than the screen; returns whether `action` did.
+    fn scroll_help(&mut self, action: Action) -> bool {
+        let max = super::view::help_scroll_max(self.size, &self.keymap);
+        if max == 0 {
+            return false;
+        }
+        let page = usize::from(self.size.height.saturating_sub(4)).max(1);
+        let now = self.help_scroll.min(max);
+        self.help_scroll = match action {
+            Action::Up => now.saturating_sub(1),
+            Action::Down => now + 1,
+            Action::PageUp => now.saturating_sub(page),
+            Action::PageDown => now + page,
+            Action::Top => 0,
+            Action::Bottom => max,
+            _ => return false,
+        }
+        .min(max);
+        true
     }
 
     fn set_mode(&mut self, mode: Mode) {
@@ -498,6 +565,7 @@ impl App {
         self.tree.options.mode = Mode::Layer;
         self.tree.options.filter = None;
         self.filter_text.clear();
+        self.filter_error = None;
         self.tree.options.hidden = [false; 5];
         self.layers.selected = layer;
         self.tree.options.layer = layer;
@@ -505,8 +573,7 @@ impl App {
         if let Some(i) = self.tree.reveal(&self.loaded.fs, node) {
             self.rows.selected = i;
         }
-        self.focus = Pane::Tree;
-        self.clamp_all();
+        self.set_focus(Pane::Tree);
     }
 
     fn start_export(&mut self) {
@@ -633,7 +700,8 @@ impl App {
                 }
             }
         }
-        self.clamp_all();
+        // The row was picked on the screen clicked; the new focus may lay it out anew.
+        self.relayout();
     }
 
     /// Mouse wheel over a pane.

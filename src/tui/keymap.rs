@@ -211,6 +211,37 @@ impl Key {
         }
     }
 
+    /// Why a terminal cannot deliver this key as itself, if it cannot. Terminals send ctrl+X
+    /// as one byte, X's code with bits 5 and 6 cleared, so ctrl+m is CR (enter's byte), ctrl+i
+    /// HT (tab), ctrl+[ ESC, ctrl+h BS (backspace's byte on many terminals); ctrl with a digit
+    /// or a symbol is another key's byte or none (ctrl+@ and ctrl+2 are NUL, ctrl+space's;
+    /// ctrl+\ arrives as ctrl+4); ctrl+tab and ctrl+enter send tab's and enter's bytes; alt+X
+    /// is ESC then X, and ESC [ and ESC O begin the arrow and function keys' sequences. strata
+    /// reads this encoding, the one every terminal speaks without being asked for another.
+    pub fn indistinct(self) -> Option<&'static str> {
+        match (self.ctrl, self.alt, self.code) {
+            (true, _, KeyCode::Char('m') | KeyCode::Enter) => {
+                Some("terminals send it as enter (both are CR)")
+            }
+            (true, _, KeyCode::Char('i') | KeyCode::Tab) => {
+                Some("terminals send it as tab (both are HT)")
+            }
+            (true, _, KeyCode::Char('[') | KeyCode::Esc) => {
+                Some("terminals send it as esc (both are ESC)")
+            }
+            (true, _, KeyCode::Char('h') | KeyCode::Backspace) => {
+                Some("many terminals send backspace as it (both are BS)")
+            }
+            (true, _, KeyCode::Char(c)) if c != ' ' && !c.is_ascii_lowercase() => {
+                Some("terminals have no code of its own for ctrl with a digit or a symbol")
+            }
+            (false, true, KeyCode::Char('[' | 'O')) => {
+                Some("terminals begin the arrow and function keys' sequences with it")
+            }
+            _ => None,
+        }
+    }
+
     /// Parses `ctrl+a`, `alt+x`, `tab`, `pgdn`, `?`, `G`, `space`, `f1`.
     pub fn parse(text: &str) -> Result<Key, String> {
         let mut ctrl = false;
@@ -335,7 +366,8 @@ fn defaults() -> Vec<(Context, &'static str, Action)> {
         (C::Tree, "ctrl+b", A::ToggleAttributes),
         (C::Tree, "ctrl+a", A::HideAdded),
         (C::Tree, "ctrl+r", A::HideRemoved),
-        (C::Tree, "ctrl+m", A::HideModified),
+        // Not ctrl+m, dive's: terminals send it as enter (see `Key::indistinct`).
+        (C::Tree, "m", A::HideModified),
         (C::Tree, "ctrl+u", A::HideUnmodified),
         (C::Tree, "ctrl+t", A::HideMetadata),
         (C::Tree, "H", A::History),
@@ -437,7 +469,10 @@ impl Keymap {
                 // `,` itself is written `comma`.
                 let k = if k == "comma" { "," } else { k };
                 match Key::parse(k) {
-                    Ok(key) => parsed.push(key),
+                    Ok(key) => match key.indistinct() {
+                        None => parsed.push(key),
+                        Some(why) => errors.push(format!("{at}: {k}: {why}; pick another key")),
+                    },
                     Err(e) => errors.push(format!("{at}: {e}")),
                 }
             }
@@ -576,6 +611,69 @@ mod tests {
             "{err:?}"
         );
         assert!(err[3].starts_with("k.conf:5: expected"), "{err:?}");
+    }
+
+    /// The byte a terminal sends for ctrl+X in the legacy encoding every terminal speaks by
+    /// default (ECMA-48: the character's code with bits 5 and 6 cleared, for `@`, `A`–`Z`,
+    /// `[ \ ] ^ _`).
+    fn control_byte(c: char) -> Option<u8> {
+        let u = c.to_ascii_uppercase();
+        ('@'..='_').contains(&u).then_some((u as u8) & 0x1f)
+    }
+
+    /// Enter, tab, esc and backspace send these bytes.
+    const CR: u8 = 0x0d;
+    const HT: u8 = 0x09;
+    const ESC: u8 = 0x1b;
+    const BS: u8 = 0x08;
+
+    #[test]
+    fn no_default_binding_is_a_byte_of_another_key() {
+        for (ctx, text, action) in defaults() {
+            let key = Key::parse(text).unwrap();
+            if let (true, KeyCode::Char(c)) = (key.ctrl, key.code) {
+                let byte = control_byte(c);
+                assert!(
+                    !matches!(byte, Some(CR | HT | ESC | BS)),
+                    "[{}] {text} ({action:?}) sends {byte:02x?}, as enter, tab, esc or \
+                     backspace do",
+                    ctx.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn config_keys_a_terminal_cannot_tell_apart_are_refused_with_file_and_line() {
+        for (key, byte, same) in [
+            ("ctrl+m", CR, "enter"),
+            ("ctrl+M", CR, "enter"),
+            ("ctrl+i", HT, "tab"),
+            ("ctrl+[", ESC, "esc"),
+            ("ctrl+h", BS, "backspace"),
+            ("alt+ctrl+m", CR, "enter"),
+        ] {
+            let c = key.chars().last().unwrap();
+            assert_eq!(control_byte(c), Some(byte), "{key}");
+            let text = format!("[tree]\n# mine\nhide-modified = x, {key}\n");
+            let err = Keymap::default()
+                .apply_config(Path::new("keys.conf"), &text)
+                .unwrap_err();
+            assert_eq!(err.len(), 1, "{err:?}");
+            assert!(err[0].starts_with("keys.conf:3: "), "{err:?}");
+            assert!(err[0].contains(key) && err[0].contains(same), "{err:?}");
+        }
+        // What terminals do tell apart is taken.
+        let mut map = Keymap::default();
+        map.apply_config(
+            Path::new("keys.conf"),
+            "[tree]\nhide-modified = ctrl+n, alt+m, m, ctrl+j, enter, tab\n",
+        )
+        .unwrap();
+        assert_eq!(
+            map.action(Context::Tree, Key::ctrl('n')),
+            Some(Action::HideModified)
+        );
     }
 
     #[test]

@@ -149,10 +149,18 @@ fn events(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> 
 }
 
 /// Parses a key script: keys separated by spaces (`tab j j ctrl+a / b i n enter`).
+/// A key no terminal delivers as itself (ctrl+m is enter) is refused, as in `keys.conf`: the
+/// replay is what a terminal would do.
 pub fn parse_script(script: &str) -> Result<Vec<Key>> {
     script
         .split_whitespace()
-        .map(|t| Key::parse(t).map_err(|e| Error::Usage(format!("--keys: {e}"))))
+        .map(|t| {
+            let key = Key::parse(t).map_err(|e| Error::Usage(format!("--keys: {e}")))?;
+            match key.indistinct() {
+                None => Ok(key),
+                Some(why) => Err(Error::Usage(format!("--keys: {t}: {why}"))),
+            }
+        })
         .collect()
 }
 

@@ -82,11 +82,10 @@ impl Filter {
             return regex::bytes::Regex::new(re)
                 .map(|r| Some(Filter::Regex(r)))
                 .map_err(|e| {
-                    e.to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or("bad regex")
-                        .to_string()
+                    // The crate's message ends with a line `error: what`.
+                    let e = e.to_string();
+                    let last = e.lines().last().unwrap_or("bad regex");
+                    last.strip_prefix("error: ").unwrap_or(last).to_string()
                 });
         }
         Ok(Some(Filter::Substring(Box::new(

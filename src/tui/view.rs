@@ -15,14 +15,17 @@ use crate::report::escape::{self, text};
 use crate::report::{percent, short_command, size};
 
 /// Splits the screen: layers, layer details, image and wasted paths on the left; the tree on
-/// the right; one status line at the bottom.
-pub fn areas(size: Rect) -> super::app::Areas {
+/// the right; one status line at the bottom. On a short screen (under 32 rows) the wasted
+/// list, focused and holding more paths than it shows, takes the room of the two details
+/// panes (which show nothing about the selected path): at 80x24, 12 paths instead of 1.
+pub fn areas(size: Rect, wasted_focused: bool, wasted_paths: usize) -> super::app::Areas {
     let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(size);
     let left_width = (size.width * 2 / 5).clamp(34.min(size.width), 90);
     let [left, tree] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
+    let short = size.height < 32;
     // Small terminals get shorter detail panes so the lists keep some rows.
-    let (details_h, image_h) = if size.height < 32 { (7, 4) } else { (9, 5) };
+    let (details_h, image_h) = if short { (7, 4) } else { (9, 5) };
     let [layers, details, image, wasted] = Layout::vertical([
         Constraint::Percentage(35),
         Constraint::Length(details_h),
@@ -30,6 +33,15 @@ pub fn areas(size: Rect) -> super::app::Areas {
         Constraint::Min(4),
     ])
     .areas(left);
+    let fits = wasted_paths <= usize::from(wasted.height.saturating_sub(3));
+    let (details, image, wasted) = if short && wasted_focused && !fits {
+        let [_, wasted] =
+            Layout::vertical([Constraint::Percentage(35), Constraint::Min(4)]).areas(left);
+        let folded = Rect::new(wasted.x, wasted.y, wasted.width, 0);
+        (folded, folded, wasted)
+    } else {
+        (details, image, wasted)
+    };
     super::app::Areas {
         layers,
         details,
@@ -38,6 +50,34 @@ pub fn areas(size: Rect) -> super::app::Areas {
         tree,
         status,
     }
+}
+
+/// `path` in at most `width` columns: whole if it fits, else its last components behind
+/// `…/`, so that the file name stays; a name wider than that keeps its end.
+fn fit_path(path: &str, width: usize) -> String {
+    let cols = |s: &str| Span::raw(s).width();
+    if cols(path) <= width {
+        return path.to_string();
+    }
+    // The longest tail from a `/` that fits beside the `…` (one column).
+    if let Some((i, _)) = path
+        .match_indices('/')
+        .find(|&(i, _)| cols(&path[i..]) < width)
+    {
+        return format!("…{}", &path[i..]);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in path.chars().rev() {
+        let w = cols(c.encode_utf8(&mut [0; 4]));
+        if used + w > width {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    let tail: String = tail.into_iter().rev().collect();
+    format!("…{tail}")
 }
 
 fn diff_style(d: Diff) -> Style {
@@ -68,8 +108,12 @@ pub(crate) fn block(title: String, focused: bool) -> Block<'static> {
 pub fn draw(frame: &mut Frame, app: &App) {
     let a = &app.areas;
     draw_layers(frame, app, a.layers);
-    draw_details(frame, app, a.details);
-    draw_image(frame, app, a.image);
+    if a.details.height > 0 {
+        draw_details(frame, app, a.details);
+    }
+    if a.image.height > 0 {
+        draw_image(frame, app, a.image);
+    }
     draw_wasted(frame, app, a.wasted);
     draw_tree(frame, app, a.tree);
     draw_status(frame, app, a.status);
@@ -92,11 +136,13 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
     let b = block(" Layers ".into(), focused);
     let inner = b.inner(area);
     frame.render_widget(b, area);
+    // The bars draw the Size column beside them (what each layer ships), not the tar's size,
+    // which counts headers and padding: a layer of symlinks ships nothing and has no bar.
     let max = app
         .analysis
         .layers
         .iter()
-        .map(|l| l.tar_bytes)
+        .map(|l| l.shipped_bytes)
         .max()
         .unwrap_or(1)
         .max(1);
@@ -110,7 +156,7 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
         .skip(app.layers.offset)
         .take(height)
     {
-        let bar_len = ((l.tar_bytes as f64 / max as f64) * 8.0).ceil() as usize;
+        let bar_len = (u128::from(l.shipped_bytes) * 8).div_ceil(u128::from(max)) as usize;
         let bar: String = "█".repeat(bar_len.min(8));
         let cmd = l
             .created_by
@@ -230,11 +276,18 @@ fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
     let b = block(format!(" Wasted paths ({total}) "), focused);
     let inner = b.inner(area);
     frame.render_widget(b, area);
+    // Narrow (under 52 columns: 24 for the path beside the wide columns), the causes are
+    // shortened and the layers left to the history (H) and the jump (enter).
+    let narrow = inner.width < 52;
     let mut lines = vec![
-        Line::from(format!(
-            "{:>10} {:<9} {:<6} Path",
-            "Wasted", "Cause", "Layers"
-        ))
+        if narrow {
+            Line::from(format!("{:>9} {:<5} Path", "Wasted", "Cause"))
+        } else {
+            Line::from(format!(
+                "{:>10} {:<9} {:<6} Path",
+                "Wasted", "Cause", "Layers"
+            ))
+        }
         .bold(),
     ];
     let height = usize::from(inner.height.saturating_sub(1));
@@ -247,19 +300,23 @@ fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
         .skip(app.wasted.offset)
         .take(height)
     {
-        let cause = match p.cause {
-            crate::analysis::Cause::Deleted => "deleted",
-            crate::analysis::Cause::Overwritten => "overwrite",
-            crate::analysis::Cause::MetadataOnly => "metadata",
+        let (cause, short) = match p.cause {
+            crate::analysis::Cause::Deleted => ("deleted", "del"),
+            crate::analysis::Cause::Overwritten => ("overwrite", "over"),
+            crate::analysis::Cause::MetadataOnly => ("metadata", "meta"),
         };
-        let layers: Vec<String> = p.layers.iter().map(ToString::to_string).collect();
-        let mut line = Line::from(format!(
-            "{:>10} {:<9} {:<6} {}",
-            size(p.wasted_bytes),
-            cause,
-            layers.join(","),
-            text(&p.path)
-        ));
+        let prefix = if narrow {
+            format!("{:>9} {short:<5} ", size(p.wasted_bytes))
+        } else {
+            let layers: Vec<String> = p.layers.iter().map(ToString::to_string).collect();
+            format!(
+                "{:>10} {cause:<9} {:<6} ",
+                size(p.wasted_bytes),
+                layers.join(",")
+            )
+        };
+        let room = usize::from(inner.width).saturating_sub(Span::raw(&prefix).width());
+        let mut line = Line::from(format!("{prefix}{}", fit_path(&text(&p.path), room)));
         if i == app.wasted.selected && focused {
             line = line.style(Style::new().add_modifier(Modifier::REVERSED));
         }
@@ -366,6 +423,8 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
     }
     let filter = if app.filter_text().is_empty() {
         String::new()
+    } else if app.filter_error().is_some() {
+        format!(" — filter \"{}\" does not compile", text(app.filter_text()))
     } else {
         format!(
             " — filter \"{}\": {} matches",
@@ -451,17 +510,25 @@ fn status_keys(app: &App) -> Vec<(String, &'static str)> {
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let line = if let Some(input) = &app.input {
-        let (label, extra) = match input.kind {
-            InputKind::Filter => (
-                "Filter (re: for regex)",
-                format!("  {} matches", app.tree.match_count),
-            ),
-            InputKind::Export => ("Export to directory", String::new()),
+        // The filter's count as it is typed, or why it is no filter (a regex that does not
+        // compile), so the count of the last good one never stands for it.
+        let extra = match (&input.kind, app.filter_error()) {
+            (InputKind::Filter, Some(e)) => {
+                Span::styled(format!("  {}", text(e)), Style::new().fg(Color::LightRed))
+            }
+            (InputKind::Filter, None) => {
+                Span::raw(format!("  {} matches", app.tree.match_count)).dim()
+            }
+            (InputKind::Export, _) => Span::raw(""),
+        };
+        let label = match input.kind {
+            InputKind::Filter => "Filter (re: for regex)",
+            InputKind::Export => "Export to directory",
         };
         Line::from(vec![
             Span::styled(format!("{label}: "), Style::new().bold()),
             Span::raw(format!("{}█", text(&input.text))),
-            Span::raw(extra).dim(),
+            extra,
         ])
     } else if let Some(x) = &app.exporting {
         Line::from(format!(
@@ -515,46 +582,136 @@ fn popup(frame: &mut Frame, title: &str, lines: Vec<Line<'static>>, width: u16, 
     );
 }
 
-fn draw_help(frame: &mut Frame, app: &App) {
-    // One line per binding group, laid out in as many columns as the screen needs.
+/// The help's lines: a `[context]` heading, then one line per action with its keys.
+fn help_lines(keymap: &super::keymap::Keymap) -> Vec<Line<'static>> {
+    let entries = keymap.entries();
+    let keys_of = |keys: &[super::keymap::Key]| {
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        text(&keys.join(", ")).into_owned()
+    };
+    let key_width = entries
+        .iter()
+        .map(|(_, _, k)| Span::raw(keys_of(k)).width())
+        .max()
+        .unwrap_or(0)
+        .clamp(12, 24);
     let mut items: Vec<Line<'static>> = Vec::new();
     let mut last_ctx = None;
-    for (ctx, action, keys) in app.keymap.entries() {
+    for (ctx, action, keys) in entries {
         if last_ctx != Some(ctx) {
             items.push(Line::from(format!("[{}]", ctx.name())).bold());
             last_ctx = Some(ctx);
         }
-        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
         items.push(Line::from(vec![
             Span::styled(
-                format!("{:<13}", text(&keys.join(", "))),
+                format!("{:<key_width$}", keys_of(&keys)),
                 Style::new().bold(),
             ),
-            Span::raw(format!(" {}", action.describe())),
+            Span::raw(format!("  {}", action.describe())),
         ]));
     }
-    let area = frame.area();
+    items
+}
+
+/// How the help sits on a screen of `size`: its box, and as many columns as its lines need
+/// when they fit side by side whole, else one column that scrolls.
+struct HelpLayout {
+    rect: Rect,
+    inner: Rect,
+    columns: usize,
+    column_width: u16,
+    rows: usize,
+}
+
+fn help_layout(size: Rect, lines: &[Line<'static>]) -> HelpLayout {
     let rect = Rect {
-        x: area.x + 1,
-        y: area.y + 1,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(2),
+        x: size.x + 1,
+        y: size.y + 1,
+        width: size.width.saturating_sub(2),
+        height: size.height.saturating_sub(2),
     };
-    frame.render_widget(Clear, rect);
-    let b = block(
-        " Keys — any key closes; ~/.config/strata/keys.conf ".into(),
-        true,
-    );
-    let inner = b.inner(rect);
-    frame.render_widget(b, rect);
+    let inner = Block::new().borders(Borders::ALL).inner(rect);
     let rows = usize::from(inner.height).max(1);
-    let columns = items.len().div_ceil(rows).max(1);
-    let width = inner.width / columns as u16;
-    for (c, chunk) in items.chunks(rows).enumerate() {
+    // Columns two spaces apart, the last one needing no gap after it.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
+    let column_width = u16::try_from(widest + 2).unwrap_or(u16::MAX);
+    let columns = lines.len().div_ceil(rows).max(1);
+    if (widest + 2) * columns - 2 <= usize::from(inner.width) {
+        HelpLayout {
+            rect,
+            inner,
+            columns,
+            column_width,
+            rows,
+        }
+    } else {
+        HelpLayout {
+            rect,
+            inner,
+            columns: 1,
+            column_width: inner.width,
+            rows,
+        }
+    }
+}
+
+/// The highest first line the help can be scrolled to on a screen of `size` (0 when it fits).
+pub fn help_scroll_max(size: Rect, keymap: &super::keymap::Keymap) -> usize {
+    let lines = help_lines(keymap);
+    let layout = help_layout(size, &lines);
+    if layout.columns > 1 {
+        0
+    } else {
+        lines.len().saturating_sub(layout.rows)
+    }
+}
+
+fn draw_help(frame: &mut Frame, app: &App) {
+    let lines = help_lines(&app.keymap);
+    let layout = help_layout(frame.area(), &lines);
+    frame.render_widget(Clear, layout.rect);
+    let scroll = app
+        .help_scroll
+        .min(help_scroll_max(frame.area(), &app.keymap));
+    let shown = lines
+        .len()
+        .saturating_sub(scroll)
+        .min(layout.rows * layout.columns);
+    let key = |action| {
+        app.keymap
+            .first_key(super::keymap::Context::Global, action)
+            .map_or_else(String::new, |k| k.to_string())
+    };
+    let bottom = if shown < lines.len() {
+        format!(
+            " {}–{} of {}: {} {} {} {} to scroll, any other key closes ",
+            scroll + 1,
+            scroll + shown,
+            lines.len(),
+            key(Action::Up),
+            key(Action::Down),
+            key(Action::PageUp),
+            key(Action::PageDown),
+        )
+    } else {
+        " any key closes ".to_string()
+    };
+    let b = block(" Keys — ~/.config/strata/keys.conf ".into(), true)
+        .title_bottom(Line::from(text(&bottom).into_owned()));
+    frame.render_widget(b, layout.rect);
+    let inner = layout.inner;
+    for (c, chunk) in lines[scroll..]
+        .chunks(layout.rows)
+        .take(layout.columns)
+        .enumerate()
+    {
+        let x = u16::try_from(c)
+            .unwrap_or(u16::MAX)
+            .saturating_mul(layout.column_width);
         let col = Rect {
-            x: inner.x + width * c as u16,
+            x: inner.x + x,
             y: inner.y,
-            width,
+            width: layout.column_width.min(inner.width.saturating_sub(x)),
             height: inner.height,
         };
         frame.render_widget(Paragraph::new(chunk.to_vec()), col);
@@ -641,4 +798,25 @@ pub fn draw_loading(
             layers.1
         ));
     frame.render_widget(gauge, mid);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_path;
+
+    #[test]
+    fn a_path_too_wide_keeps_its_last_components() {
+        let p = "/app/recreate/old2.txt";
+        assert_eq!(fit_path(p, 40), p);
+        assert_eq!(fit_path(p, p.len()), p);
+        // "…/recreate/old2.txt" is 19 columns.
+        assert_eq!(fit_path(p, 19), "…/recreate/old2.txt");
+        assert_eq!(fit_path(p, 18), "…/old2.txt");
+        // A name wider than the room keeps its end, the extension with it.
+        let long = "/app/a-name-much-longer-than-the-room.txt";
+        let cut = fit_path(long, 12);
+        assert_eq!(cut, format!("…{}", &long[long.len() - 11..]));
+        // Wide characters count two columns.
+        assert_eq!(fit_path("/dir/文件.txt", 10), "…/文件.txt");
+    }
 }
