@@ -1805,6 +1805,30 @@ fn uncompressed_layers_are_stored_not_compressed() {
         "{}",
         r.stdout
     );
+    // The explorer: the image details and a layer's details say the same.
+    let screen = |name: &str| {
+        let r = run(strata().env_remove("CI").args([
+            image(name).to_str().expect("utf-8"),
+            "--keys",
+            "j",
+            "--print",
+            "--screen",
+            "250x40",
+        ]));
+        r.expect_code(0);
+        r.stdout
+    };
+    let docker = screen("overlay-docker.tar");
+    assert!(
+        docker.contains(" stored)") && !docker.contains("compressed"),
+        "{docker}"
+    );
+    assert!(docker.contains(" stored as tar"), "{docker}");
+    let gzip = screen("overlay-oci");
+    assert!(
+        gzip.contains(" compressed)") && gzip.contains(" gzip"),
+        "{gzip}"
+    );
 }
 
 /// One layer, one file, one directory, one symlink: every count takes its noun in the

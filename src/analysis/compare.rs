@@ -106,15 +106,15 @@ pub struct LayerRow {
 pub enum Limit {
     /// At most this percent of A's size (`5%`).
     Percent(f64),
-    /// At most this many bytes (`20MB`, `20MiB`, `1500`).
+    /// At most this many bytes (`20MB`, `20MiB`, `1500B`).
     Bytes(u64),
 }
 
 impl Limit {
     /// `5%`, `0.5 %`, or a size as the CI rules take it (`20MB` = 20·10⁶, `20MiB` = 20·2²⁰,
-    /// `1500`); `disabled` is no limit (`None`), as in the CI rules.
+    /// `1500B`); `disabled` is no limit (`None`), as in the CI rules.
     pub fn parse(text: &str) -> Result<Option<Limit>, String> {
-        const EXPECTED: &str = "expected a percentage (5%) or a size (20MB, 20MiB, 1500)";
+        const EXPECTED: &str = "expected a percentage (5%) or a size (20MB, 20MiB, 1500B)";
         let text = text.trim();
         if let Some(p) = text.strip_suffix('%') {
             return match p.trim_end().parse::<f64>() {

@@ -203,7 +203,8 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
         })
     };
     let compression = match l.compression {
-        crate::layer::Compression::None => "uncompressed",
+        // The blob is the tar itself: its size counts headers and padding, no compression.
+        crate::layer::Compression::None => "stored as tar",
         crate::layer::Compression::Gzip => "gzip",
         crate::layer::Compression::Zstd => "zstd",
     };
@@ -248,10 +249,11 @@ fn draw_image(frame: &mut Frame, app: &App, area: Rect) {
     let c = &a.waste.by_cause;
     let lines = vec![
         Line::from(format!(
-            "Efficiency {}  Total {} ({} compressed)",
+            "Efficiency {}  Total {} ({} {})",
             percent(a.waste.efficiency),
             size(a.image.shipped_bytes),
             size(a.image.compressed_bytes),
+            crate::report::stored_name(&a.image),
         )),
         Line::from(format!(
             "Wasted {}: deleted {}, overwritten {}, metadata {}",
