@@ -301,10 +301,15 @@ impl<'a> Applier<'a> {
                 self.warnings.push(format!("layer {applied}: {w}"));
             }
             if scan.skipped_entries > 0 {
-                self.warnings.push(format!(
-                    "layer {applied}: {} entries of tar types strata does not model were skipped",
-                    scan.skipped_entries
-                ));
+                self.warnings.push(match scan.skipped_entries {
+                    1 => format!(
+                        "layer {applied}: 1 entry of a tar type strata does not model was skipped"
+                    ),
+                    n => format!(
+                        "layer {applied}: {n} entries of tar types strata does not model were \
+                         skipped"
+                    ),
+                });
             }
             // The entries and their names are in the filesystem now; only sizes and digests
             // stay (a million-path layer holds ~100 MB of them).

@@ -114,11 +114,12 @@ pub(crate) fn apply(config: &Config, layers: &mut [LayerRef], warnings: &mut Vec
             layer.created.clone_from(&h.created);
         }
     } else if !config.history.is_empty() {
+        let (made, n) = (made_layers.len(), layers.len());
         warnings.push(format!(
-            "config history has {} entries that make layers, but the image has {} layers: \
+            "config history has {made} {} that make layers, but the image has {n} {}: \
              commands are not shown per layer",
-            made_layers.len(),
-            layers.len()
+            if made == 1 { "entry" } else { "entries" },
+            if n == 1 { "layer" } else { "layers" },
         ));
     }
 }
