@@ -96,18 +96,6 @@ fn truncated_docker_archive() {
     assert_one_line_error(&analyze(&path), &["cut.tar", "truncated", &member]);
 }
 
-#[test]
-fn gzipped_docker_save() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let path = tmp.path().join("image.tar.gz");
-    fs::write(
-        &path,
-        gzip(&fs::read(image("overlay-docker.tar")).expect("read")),
-    )
-    .expect("write");
-    assert_one_line_error(&analyze(&path), &["image.tar.gz", "gzip", "decompress"]);
-}
-
 /// The gzip layout with L2's blob damaged by `damage`, keeping its file name.
 fn damaged_layer(name: &str, damage: impl FnOnce(&Path)) -> (tempfile::TempDir, Layout, String) {
     let (tmp, layout) = overlay_copy(name);
@@ -1073,5 +1061,60 @@ fn verify_lists_every_problem() {
             .lines()
             .last()
             .is_some_and(|l| l.starts_with("FAILED:"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// First contact, the inputs (issue 15): OCI artifacts named as such, compressed archives that
+// are damaged, and an image name that no engine can give. Every artifact here is written by
+// hand, as the tools that make them write it (the media types are the ones cosign, Helm, ORAS,
+// syft and BuildKit use); the expected words come from those types, not from strata.
+// ---------------------------------------------------------------------------------------------
+
+/// A compressed archive is read (tests/cli.rs), and a damaged one is refused by name: a gzip
+/// whose CRC-32 was flipped (found only at the stream's end, after the tar), garbage after the
+/// gzip stream, a zstd stream cut short; xz is refused with the command that decompresses it.
+#[test]
+fn damaged_compressed_archives_are_refused_by_name() {
+    let tar = fs::read(image("overlay-docker.tar")).expect("read");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let gz = gzip(&tar);
+
+    let path = tmp.path().join("crc.tar.gz");
+    let mut bad = gz.clone();
+    let crc_at = bad.len() - 8; // RFC 1952: CRC-32, then ISIZE, ends the member
+    bad[crc_at] ^= 0xff;
+    fs::write(&path, &bad).expect("write");
+    assert_one_line_error(&analyze(&path), &["crc.tar.gz", "gzip", "CRC-32"]);
+
+    let path = tmp.path().join("trailing.tar.gz");
+    let mut bad = gz.clone();
+    bad.extend_from_slice(b"garbage");
+    fs::write(&path, &bad).expect("write");
+    assert_one_line_error(
+        &analyze(&path),
+        &["trailing.tar.gz", "gzip", "after the tar"],
+    );
+
+    let path = tmp.path().join("cut.tar.zst");
+    let zst = zstd::encode_all(&tar[..], 3).expect("zstd");
+    fs::write(&path, &zst[..zst.len() / 2]).expect("write");
+    assert_one_line_error(&analyze(&path), &["cut.tar.zst", "zstd stream"]);
+
+    let path = tmp.path().join("image.tar.xz");
+    let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0];
+    xz.resize(600, 0);
+    fs::write(&path, &xz).expect("write");
+    assert_one_line_error(
+        &analyze(&path),
+        &["image.tar.xz", "xz-compressed", "xz -dc"],
+    );
+
+    // gzip of something that is no tar: not a container image, and it says it was gzip.
+    let path = tmp.path().join("notes.gz");
+    fs::write(&path, gzip(&b"hello\n".repeat(200))).expect("write");
+    assert_one_line_error(
+        &analyze(&path),
+        &["notes.gz", "not a container image", "gzip"],
     );
 }

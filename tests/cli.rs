@@ -2047,3 +2047,75 @@ fn fail_if_larger_needs_a_unit() {
         assert_eq!(r.code, code, "--fail-if-larger {limit}: {}", r.stderr);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// First contact, the inputs (issue 15): compressed archives and skopeo's `dir:` layout read as
+// the plain files they hold (the oracle's numbers), the image picked where artifacts stand
+// beside it, images counted without them, and Docker 25's manifest digest. Expectations come
+// from the oracle, from the committed files read here with the `tar` crate and serde_json, and
+// from what skopeo writes — never from strata.
+// ---------------------------------------------------------------------------------------------
+
+/// `strata analyze FILE --format json --top 0` of a file written under `dir`.
+fn analyze_written(dir: &std::path::Path, name: &str, bytes: &[u8], extra: &[&str]) -> Value {
+    let path = dir.join(name);
+    fs::write(&path, bytes).expect("write");
+    let mut args = vec![path.to_str().expect("utf-8"), "--top", "0"];
+    args.extend_from_slice(extra);
+    let (a, r) = analyze_json(&args);
+    assert_eq!(r.stderr, "", "{name}: a clean image warns about nothing");
+    a
+}
+
+/// `docker save | gzip` (and `| zstd`, and pigz's several members), as trivy and snyk read
+/// them: every archive of the overlay image, compressed, reads as the oracle says, once; so does
+/// a gzip on stdin, and `oci-archive:` still picks the OCI half of a compressed archive.
+#[test]
+fn compressed_archives_read_as_the_archives_they_hold() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for name in [
+        "overlay-docker.tar",
+        "overlay.oci.tar",
+        "docker25-graphdriver.tar",
+        "docker25-containerd.tar",
+    ] {
+        let tar = fs::read(image(name)).expect("read");
+        let gz = analyze_written(tmp.path(), &format!("{name}.gz"), &common::gzip(&tar), &[]);
+        check_overlay_analysis(&format!("{name}.gz"), &gz);
+        let zst = zstd::encode_all(&tar[..], 19).expect("zstd");
+        let zst = analyze_written(tmp.path(), &format!("{name}.zst"), &zst, &[]);
+        check_overlay_analysis(&format!("{name}.zst"), &zst);
+        // The same layers, in the same order, under the same digests as the plain file.
+        let plain = &overlay_analyses()[name];
+        for a in [&gz, &zst] {
+            assert_eq!(a["layers"], plain["layers"], "{name}");
+            assert_eq!(a["image"]["config_digest"], plain["image"]["config_digest"]);
+            assert_eq!(a["image"]["format"], plain["image"]["format"], "{name}");
+        }
+    }
+    // Several gzip members one after another (pigz, `cat a.gz b.gz`) are one stream.
+    let tar = fs::read(image("overlay-docker.tar")).expect("read");
+    let (front, back) = tar.split_at(tar.len() / 3);
+    let mut members = common::gzip(front);
+    members.extend(common::gzip(back));
+    let a = analyze_written(tmp.path(), "members.tar.gz", &members, &[]);
+    check_overlay_analysis("members.tar.gz", &a);
+
+    // On stdin.
+    let r = run(strata()
+        .args(["analyze", "-", "--format", "json", "--top", "0"])
+        .write_stdin(common::gzip(&tar)));
+    r.expect_code(0);
+    check_overlay_analysis("stdin.gz", &r.json());
+
+    // A Docker 25 archive holds both halves; oci-archive: takes the OCI one, compressed too.
+    let d25 = fs::read(image("docker25-graphdriver.tar")).expect("read");
+    let path = tmp.path().join("d25.tar.gz");
+    fs::write(&path, common::gzip(&d25)).expect("write");
+    let (a, _) = analyze_json(&[&format!("oci-archive:{}", path.display())]);
+    assert_eq!(a["image"]["format"], "oci-archive");
+    assert_eq!(
+        a["image"]["shipped_bytes"],
+        oracle("overlay")["shipped_bytes"]
+    );
+}

@@ -299,7 +299,7 @@ pub(crate) fn load(
         reference: None,
         ..*want
     };
-    let mut image = super::stream::load(body, &what, &want, options, false)?;
+    let mut image = super::stream::load(body, &what, &want, options, None)?;
     image.format = Format::Engine;
     image.reference = Some(name.to_string());
     Ok(image)

@@ -31,6 +31,7 @@ pub use store::{DirStore, TarStore};
 
 use crate::error::{Error, Result};
 use crate::image::{Format, Image, Platform};
+use crate::layer::Compression;
 
 /// What the user asked for beyond the input itself.
 #[derive(Debug, Clone, Default)]
@@ -179,7 +180,7 @@ fn open_remote(
             platform: explicit,
             lenient: options.lenient,
         };
-        stream::load(stdin, "stdin", &want, options.scan, false)?
+        stream::load(stdin, "stdin", &want, options.scan, None)?
     } else if let Some(reference) = spec.strip_prefix("docker://") {
         let registry_options = registry::RegistryOptions {
             insecure: options.insecure,
@@ -260,9 +261,8 @@ pub(crate) fn same_image_name(a: &str, b: &str) -> bool {
     a == b || canonical(a) == canonical(b)
 }
 
-/// Checks the first bytes of a file: a compressed archive gets a message saying how to
-/// decompress it; anything else that is not a tar is refused by name.
-fn sniff(path: &Path) -> Result<()> {
+/// Reads the first bytes of a file, to judge what it holds: up to 512, and how many there were.
+fn head_of(path: &Path) -> Result<([u8; 512], usize)> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 512];
     let mut n = 0;
@@ -274,46 +274,56 @@ fn sniff(path: &Path) -> Result<()> {
             Err(e) => return Err(Error::io(path, e)),
         }
     }
-    let shown = path.display().to_string();
-    check_head(&head, n, &shown, false)
+    Ok((head, n))
 }
 
-/// Judges an archive by its first `n` bytes (`head`), naming it `shown`; a compressed one
-/// gets the command that decompresses it (for a stream, the filter to pipe it through).
-pub(crate) fn check_head(head: &[u8; 512], n: usize, shown: &str, stream: bool) -> Result<()> {
-    let tool = if head.starts_with(&[0x1f, 0x8b]) {
-        Some("gzip")
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some("zstd")
-    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        Some("xz")
-    } else if head.starts_with(b"BZh") {
-        Some("bzip2")
-    } else {
-        None
-    };
-    let compressed = tool.map(|t| {
-        let command = if stream {
-            format!("pipe it through {t} -dc")
-        } else {
-            format!("{t} -dc {shown} > image.tar")
+/// Judges an archive by its first `n` bytes (`head`), naming it `shown`: a tar, or an error.
+/// A compression strata does not read (xz, bzip2, …) gets the command that decompresses it
+/// (for a stream, the filter to pipe it through); `inside` names the compression the bytes
+/// came out of (gzip and zstd are read by the caller).
+pub(crate) fn check_head(
+    head: &[u8; 512],
+    n: usize,
+    shown: &str,
+    stream: bool,
+    inside: Option<&str>,
+) -> Result<()> {
+    if let Some(kind) = crate::layer::Compression::foreign(&head[..n]) {
+        let tool = match kind {
+            "xz" => "xz",
+            "bzip2" => "bzip2",
+            "lz4" => "lz4",
+            "lzip" => "lzip",
+            _ => "gzip", // compress (.Z): gzip -d reads it
         };
-        (t, command)
-    });
-    if let Some((kind, command)) = compressed {
+        let command = if stream {
+            format!("pipe it through {tool} -dc")
+        } else {
+            format!("{tool} -dc {shown} > image.tar")
+        };
+        let kind = match inside {
+            Some(c) => format!("{c}-compressed, and inside {kind}-compressed"),
+            None => format!("{kind}-compressed"),
+        };
         return Err(Error::format(
             shown,
             format!(
-                "the archive is {kind}-compressed; strata reads uncompressed tar archives: \
-                 decompress it first ({command})"
+                "the archive is {kind}; strata reads tar archives, plain or gzip- or \
+                 zstd-compressed: decompress it first ({command})"
             ),
         ));
     }
     if n < head.len() || !is_tar_header(head) {
+        let inside = inside.map_or(String::new(), |c| {
+            format!("{c}-compressed data that is not a tar archive; ")
+        });
         return Err(Error::format(
             shown,
-            "not a container image: expected an OCI layout directory, or a tar archive from \
-             docker save, podman save or skopeo (oci-archive / docker-archive)",
+            format!(
+                "not a container image: {inside}expected an OCI layout directory, or a tar \
+                 archive from docker save, podman save or skopeo (oci-archive / docker-archive), \
+                 plain or gzip- or zstd-compressed"
+            ),
         ));
     }
     Ok(())
@@ -418,15 +428,21 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
                 "{shown}: oci: expects a layout directory; for a tar file use oci-archive:{shown}"
             )));
         }
-        if !meta.is_file() {
-            // A pipe (`docker save | strata analyze /dev/stdin`) is read once, as it comes.
+        let (head, n) = if meta.is_file() {
+            head_of(path)?
+        } else {
+            ([0; 512], 0)
+        };
+        // A pipe (`docker save | strata analyze /dev/stdin`) is read once, as it comes; so is a
+        // compressed archive (`docker save | gzip`): finding a member in it means decompressing
+        // all that comes before, so it is read front to back, once, as a pipe is.
+        if !meta.is_file() || Compression::sniff(&head[..n]) != Compression::None {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            let oci = parsed.transport == Some(Transport::OciArchive);
-            let mut image = stream::load(file, &shown, &want, options.scan, oci)?;
+            let mut image = stream::load(file, &shown, &want, options.scan, parsed.transport)?;
             image.source = spec.to_string();
             return Ok(image);
         }
-        sniff(path)?;
+        check_head(&head, n, &shown, false, None)?;
         let store = TarStore::open(path)?;
         let docker = store.contains("manifest.json");
         let oci = store.contains("index.json");
@@ -481,7 +497,7 @@ pub fn stream_load_for_fuzzing(data: &[u8]) -> Result<Image> {
         "fuzz",
         &Want::default(),
         crate::layer::ScanOptions::default(),
-        false,
+        None,
     )
 }
 

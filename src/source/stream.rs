@@ -1,5 +1,6 @@
 //! Archives that can be read only once, front to back: `docker save` from a pipe or from an
-//! engine's `GET /images/{name}/get`. `manifest.json` usually comes last, so every member is
+//! engine's `GET /images/{name}/get`, and gzip- or zstd-compressed archives (decompressed on
+//! the way). `manifest.json` usually comes last, so every member is
 //! judged as it passes: a layer (by name, or by its first bytes: tar, gzip or zstd) is read
 //! by [`layer::read_layer`] there and then, small JSON members are kept in memory, and the
 //! image is resolved at the end from what was kept, as from a seekable archive.
@@ -10,12 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use super::blob::JSON_LIMIT;
 use super::store::normalise;
-use super::{Want, docker, is_tar_header, oci};
+use super::{Transport, Want, docker, is_tar_header, oci};
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, Format, Image};
-use crate::layer::decode::{Algorithm, Hashing};
+use crate::layer::decode::{Algorithm, Decoder, Hashing, ZSTD_WINDOW_LOG_MAX, drain};
+use crate::layer::gzip::GzipReader;
 use crate::layer::tar::{TarError, TarWalker};
-use crate::layer::{self, Kind, LayerScan, ScanOptions, TarEntry};
+use crate::layer::{self, Compression, Kind, LayerScan, ScanOptions, TarEntry};
 
 /// The most bytes of small members (JSON) kept from one stream.
 const KEPT_LIMIT: u64 = 64 << 20;
@@ -149,20 +151,75 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Reads a whole archive stream once: layers are scanned as they pass, small members kept.
+/// A gzip- or zstd-compressed archive (`docker save | gzip`, `image.tar.gz`, as trivy and
+/// snyk read them) is decompressed on the way, with the layers' decoders: the same checks
+/// (every gzip member's CRC-32 and length, zstd windows up to containerd's limit), and the
+/// compressed stream is read to its end, so a damaged trailer is found.
 ///
 /// # Errors
-/// A stream that is not a tar (compressed ones get a hint), a broken tar, or a layer that
-/// cannot be read (naming the member).
+/// A stream that is not a tar (xz and bzip2 get a hint), a broken tar or compressed stream,
+/// or a layer that cannot be read (naming the member).
 pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Result<StreamStore> {
     let mut reader = reader;
     let mut head = [0u8; 512];
     let n = fill(&mut reader, &mut head)
         .map_err(|e| Error::format(name, format!("read failed: {e}")))?;
-    super::check_head(&head, n, name, true)?;
+    let whole = Cursor::new(head).take(n as u64).chain(reader);
+    let compression = Compression::sniff(&head[..n]);
+    let what = match compression {
+        Compression::None => return read_tar(whole, name, options, None),
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+    };
+    let compressed = BufReader::with_capacity(STREAM_BUFFER, whole);
+    let decoder = match compression {
+        Compression::Zstd => {
+            let broken = |e: io::Error| Error::format(name, format!("zstd stream: {e}"));
+            let mut zstd = zstd::stream::read::Decoder::with_buffer(compressed).map_err(broken)?;
+            zstd.window_log_max(ZSTD_WINDOW_LOG_MAX).map_err(broken)?;
+            Decoder::Zstd(Box::new(zstd))
+        }
+        _ => Decoder::Gzip(Box::new(GzipReader::new(compressed))),
+    };
+    read_tar(Outer { decoder, what }, name, options, Some(what))
+}
+
+/// The decompressor of a whole archive: its errors say so, since a layer read from it reports
+/// them as its own ("corrupt tar stream: incomplete frame" would blame the layer).
+struct Outer<R: io::BufRead> {
+    decoder: Decoder<R>,
+    what: &'static str,
+}
+
+impl<R: io::BufRead> Read for Outer<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.decoder.read(buf).map_err(|e| {
+            io::Error::new(e.kind(), format!("the archive's {} stream: {e}", self.what))
+        })
+    }
+}
+
+/// [`read`] of the tar itself; `compressed` names the compression it came out of.
+fn read_tar<R: Read>(
+    reader: R,
+    name: &str,
+    options: ScanOptions,
+    compressed: Option<&str>,
+) -> Result<StreamStore> {
+    let mut reader = reader;
+    let mut head = [0u8; 512];
+    let n = fill(&mut reader, &mut head).map_err(|e| match compressed {
+        Some(c) => Error::format(name, format!("broken {c} stream: {e}")),
+        None => Error::format(name, format!("read failed: {e}")),
+    })?;
+    super::check_head(&head, n, name, true, compressed)?;
     // The same walker as layers: extension headers capped, header-only types without data.
     let stream = Cursor::new(head).take(n as u64).chain(reader);
     let mut walker = TarWalker::new(BufReader::with_capacity(STREAM_BUFFER, stream));
-    let broken = |e: TarError| Error::format(name, format!("broken tar stream: {e}"));
+    let broken = |e: TarError| match compressed {
+        Some(c) => Error::format(name, format!("broken {c}-compressed tar stream: {e}")),
+        None => Error::format(name, format!("broken tar stream: {e}")),
+    };
     let mut store = StreamStore {
         name: name.to_string(),
         files: HashMap::new(),
@@ -221,32 +278,47 @@ pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Resul
             store.skipped.insert(path);
         }
     }
+    if let Some(c) = compressed {
+        // The tar's end is not the stream's: the padding after it and the compression's
+        // trailer (gzip's CRC-32 and length, zstd's checksum) are checked too.
+        drain(&mut walker.into_inner()).map_err(|e| {
+            Error::format(name, format!("corrupt {c} stream after the tar's end: {e}"))
+        })?;
+    }
     *store.scans.lock().unwrap_or_else(|p| p.into_inner()) = Some(scans);
     Ok(store)
 }
 
 /// Reads an archive stream and resolves its image: `manifest.json` (`docker save`) or, without
-/// one or with `oci` (the `oci-archive:` prefix), `index.json` (an oci-archive).
+/// one, `index.json` (an oci-archive). A prefix forces one: `oci-archive:` the OCI layout
+/// (Docker 25+ archives have both), `docker-archive:` `manifest.json`.
 pub(crate) fn load(
     reader: impl Read,
     name: &str,
     want: &Want<'_>,
     options: ScanOptions,
-    oci: bool,
+    forced: Option<Transport>,
 ) -> Result<Image> {
     let store = read(reader, name, options)?;
-    if oci && store.has("index.json") {
-        oci::load(Arc::new(store), Format::OciArchive, want)
-    } else if store.has("manifest.json") {
-        docker::load(Arc::new(store), want)
-    } else if store.has("index.json") {
-        oci::load(Arc::new(store), Format::OciArchive, want)
-    } else {
-        Err(Error::format(
+    let (docker, oci) = (store.has("manifest.json"), store.has("index.json"));
+    match (forced, docker, oci) {
+        (Some(Transport::OciArchive), _, true) | (None | Some(Transport::Oci), false, true) => {
+            oci::load(Arc::new(store), Format::OciArchive, want)
+        }
+        (Some(Transport::OciArchive), _, false) => Err(Error::format(
+            name,
+            "not an oci-archive: the tar has no index.json",
+        )),
+        (Some(Transport::DockerArchive), false, _) => Err(Error::format(
+            name,
+            "not a docker-archive: the tar has no manifest.json",
+        )),
+        (_, true, _) => docker::load(Arc::new(store), want),
+        _ => Err(Error::format(
             name,
             "a tar stream, but not an image: it has neither manifest.json (docker save) nor \
              index.json (oci-archive)",
-        ))
+        )),
     }
 }
 
