@@ -27,6 +27,8 @@ pub enum Format {
     Registry,
     /// A Docker or Podman engine's `GET /images/{name}/get`, a streamed `docker save`.
     Engine,
+    /// skopeo's `dir:` layout: `manifest.json` and blobs named by their digests' hex.
+    Dir,
 }
 
 impl fmt::Display for Format {
@@ -38,6 +40,7 @@ impl fmt::Display for Format {
             Format::DockerArchiveOci => "docker-archive (Docker 25+ OCI)",
             Format::Registry => "registry",
             Format::Engine => "engine",
+            Format::Dir => "dir",
         })
     }
 }

@@ -2119,3 +2119,81 @@ fn compressed_archives_read_as_the_archives_they_hold() {
         oracle("overlay")["shipped_bytes"]
     );
 }
+
+/// A `dir:` layout written as containers/image's directory transport writes it (`manifest.json`
+/// the manifest's own bytes, blobs named by their hex, a `version` file) from the committed
+/// overlay layout: read by its prefix and by its content, with the oracle's numbers and the
+/// manifest's digest (that of the bytes index.json names).
+#[test]
+fn skopeo_dir_layouts_are_read() {
+    let layout = Layout::committed("overlay-oci");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("by-hand");
+    fs::create_dir(&dir).expect("mkdir");
+    let manifest_digest = layout.manifest_digest();
+    fs::copy(
+        layout.blob_path(&manifest_digest),
+        dir.join("manifest.json"),
+    )
+    .expect("cp");
+    let mut blobs = layout.layer_digests();
+    blobs.push(layout.config_digest());
+    for digest in &blobs {
+        let hex = digest.trim_start_matches("sha256:");
+        fs::copy(layout.blob_path(digest), dir.join(hex)).expect("cp");
+    }
+    fs::write(dir.join("version"), "Directory Transport Version: 1.1\n").expect("write");
+    let path = dir.to_str().expect("utf-8").to_string();
+    for spec in [format!("dir:{path}"), path.clone()] {
+        let (a, r) = analyze_json(&[&spec, "--top", "0"]);
+        assert_eq!(r.stderr, "", "{spec}");
+        check_overlay_analysis(&spec, &a);
+        assert_eq!(a["image"]["format"], "dir", "{spec}");
+        assert_eq!(a["image"]["manifest_digest"], manifest_digest.as_str());
+        assert_eq!(a["image"]["config_digest"], layout.config_digest().as_str());
+    }
+    // Without the version file, a manifest.json that is one manifest (not docker save's list)
+    // still says what the directory is.
+    fs::remove_file(dir.join("version")).expect("rm");
+    let (a, _) = analyze_json(&[&path]);
+    assert_eq!(a["image"]["format"], "dir");
+
+    // What skopeo itself writes, one image and (`--all`) every platform of an index.
+    let skopeo = |from: &std::path::Path, to: &std::path::Path, all: bool| {
+        let mut cmd = std::process::Command::new("skopeo");
+        cmd.args(["--insecure-policy", "copy", "-q"]);
+        if all {
+            cmd.arg("--all");
+        }
+        let out = cmd
+            .arg(format!("oci:{}", from.display()))
+            .arg(format!("dir:{}", to.display()))
+            .output()
+            .expect("skopeo is needed for this test: apt-get install skopeo");
+        assert!(
+            out.status.success(),
+            "skopeo: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let one = tmp.path().join("skopeo-one");
+    skopeo(&layout.dir, &one, false);
+    let (a, _) = analyze_json(&[&format!("dir:{}", one.display()), "--top", "0"]);
+    check_overlay_analysis("skopeo dir:", &a);
+    let all = tmp.path().join("skopeo-all");
+    skopeo(&image("multi-oci"), &all, true);
+    for platform in multi_platforms() {
+        let o = oracle(&format!("multi/{platform}"));
+        let (a, _) = analyze_json(&[all.to_str().expect("utf-8"), "--platform", &platform]);
+        let manifest = o["source"]
+            .as_str()
+            .and_then(|s| s.split_once('@'))
+            .expect("source@digest")
+            .1;
+        assert_eq!(a["image"]["manifest_digest"], manifest, "{platform}");
+        assert_eq!(
+            a["image"]["shipped_bytes"], o["shipped_bytes"],
+            "{platform}"
+        );
+    }
+}

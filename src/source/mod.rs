@@ -3,6 +3,7 @@
 //! - `store.rs`: reading files of a directory or members of a tar ([`DirStore`], [`TarStore`]).
 //! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
 //! - `docker.rs`: `docker save` archives, before and after Docker 25.
+//! - `dir.rs`: skopeo's `dir:` layout.
 //! - `config.rs`: the image config, history mapped to layers.
 //! - `stream.rs`: archives read once, front to back (a pipe, an engine's export).
 //! - `daemon.rs`: the Docker or Podman engine over its unix socket.
@@ -11,6 +12,7 @@
 mod blob;
 mod config;
 mod daemon;
+mod dir;
 mod docker;
 mod oci;
 mod platform;
@@ -68,6 +70,7 @@ enum Transport {
     Oci,
     OciArchive,
     DockerArchive,
+    Dir,
 }
 
 impl Transport {
@@ -76,6 +79,7 @@ impl Transport {
             Transport::Oci => "oci:",
             Transport::OciArchive => "oci-archive:",
             Transport::DockerArchive => "docker-archive:",
+            Transport::Dir => "dir:",
         }
     }
 }
@@ -89,14 +93,7 @@ struct Spec {
 }
 
 /// Transports of skopeo and podman that name something other than a local file.
-const REMOTE_TRANSPORTS: &[&str] = &[
-    "containers-storage",
-    "dir",
-    "registry",
-    "podman",
-    "ostree",
-    "sif",
-];
+const REMOTE_TRANSPORTS: &[&str] = &["containers-storage", "registry", "podman", "ostree", "sif"];
 
 fn exists(path: &str) -> bool {
     Path::new(path).symlink_metadata().is_ok()
@@ -128,6 +125,14 @@ fn parse_spec(text: &str) -> Result<Spec> {
         return Ok(Spec {
             transport: None,
             path: text.into(),
+            reference: None,
+        });
+    }
+    // A `dir:` layout names no image inside it: all the rest is the path, colons and all.
+    if let Some(rest) = text.strip_prefix(Transport::Dir.prefix()) {
+        return Ok(Spec {
+            transport: Some(Transport::Dir),
+            path: rest.into(),
             reference: None,
         });
     }
@@ -412,20 +417,30 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
         }
         let store = Arc::new(DirStore::new(path));
         let has = |name: &str| path.join(name).is_file();
-        if has("manifest.json") && parsed.transport.is_none() {
+        if parsed.transport == Some(Transport::Dir)
+            || (parsed.transport.is_none() && has("manifest.json") && dir::is_dir_layout(path))
+        {
+            dir::load(path, &want)?
+        } else if has("manifest.json") && parsed.transport.is_none() {
             docker::load(store, &want)?
         } else if has("index.json") && has("oci-layout") {
             oci::load(store, Format::OciLayout, &want)?
         } else {
             return Err(Error::format(
                 shown,
-                "not an image directory: expected an OCI layout (oci-layout and index.json)",
+                "not an image directory: expected an OCI layout (oci-layout and index.json), a \
+                 skopeo dir: layout or an extracted docker save (manifest.json)",
             ));
         }
     } else {
         if parsed.transport == Some(Transport::Oci) {
             return Err(Error::Usage(format!(
                 "{shown}: oci: expects a layout directory; for a tar file use oci-archive:{shown}"
+            )));
+        }
+        if parsed.transport == Some(Transport::Dir) {
+            return Err(Error::Usage(format!(
+                "{shown}: dir: expects a directory (skopeo copy IMAGE dir:PATH writes one)"
             )));
         }
         let (head, n) = if meta.is_file() {
@@ -459,11 +474,11 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
                     "not an oci-archive: the tar has no index.json",
                 ));
             }
-            (Some(Transport::OciArchive), _, true) | (None | Some(Transport::Oci), false, true) => {
+            (Some(Transport::OciArchive), _, true) | (_, false, true) => {
                 oci::load(Arc::new(store), Format::OciArchive, &want)?
             }
             (_, true, _) => docker::load(Arc::new(store), &want)?,
-            (None | Some(Transport::Oci), false, false) => {
+            (_, false, false) => {
                 return Err(Error::format(
                     shown,
                     "a tar archive, but not an image: it has neither manifest.json (docker \

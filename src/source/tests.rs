@@ -119,6 +119,9 @@ fn oci_archive_and_prefixes_and_refs() {
     assert!(err.contains("is a directory"), "{err}");
     let err = open_err("containers-storage:alpine", &OpenOptions::default());
     assert!(err.contains("docker save"), "{err}");
+    // dir: is a directory, not a file.
+    let err = open_err(&format!("dir:{t}"), &OpenOptions::default());
+    assert!(err.contains("dir: expects a directory"), "{err}");
 }
 
 #[test]
@@ -635,6 +638,11 @@ fn spec_parsing() {
     let spec = parse_spec(odd.to_str().unwrap()).unwrap();
     assert_eq!((spec.path.as_path(), spec.reference), (odd.as_path(), None));
     assert!(parse_spec("").is_err());
+    // dir: names no image inside: every colon after it is the path's.
+    let spec = parse_spec(&format!("dir:{d}:x")).unwrap();
+    assert_eq!(spec.transport, Some(Transport::Dir));
+    assert_eq!(spec.path, std::path::PathBuf::from(format!("{d}:x")));
+    assert_eq!(spec.reference, None);
 }
 
 #[test]
