@@ -1071,6 +1071,263 @@ fn verify_lists_every_problem() {
 // syft and BuildKit use); the expected words come from those types, not from strata.
 // ---------------------------------------------------------------------------------------------
 
+/// An OCI layout written from scratch: blobs under their SHA-256, `index.json` last.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(dir: &Path) -> Scratch {
+        fs::create_dir_all(dir.join("blobs/sha256")).expect("mkdir");
+        fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).expect("write");
+        Scratch {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Stores a blob; its descriptor.
+    fn blob(&self, media_type: &str, bytes: &[u8]) -> serde_json::Value {
+        let digest = sha256(bytes);
+        let hex = digest.trim_start_matches("sha256:");
+        fs::write(self.dir.join("blobs/sha256").join(hex), bytes).expect("write blob");
+        serde_json::json!({"mediaType": media_type, "digest": digest, "size": bytes.len()})
+    }
+
+    /// Stores a manifest of `config` (type, bytes) and `layers` (type, bytes), with `extra`
+    /// fields (`artifactType`, `subject`); its descriptor.
+    fn manifest(
+        &self,
+        config: (&str, &[u8]),
+        layers: &[(&str, &[u8])],
+        extra: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut m = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": self.blob(config.0, config.1),
+            "layers": layers.iter().map(|(t, b)| self.blob(t, b)).collect::<Vec<_>>(),
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            m[k] = v.clone();
+        }
+        self.blob(
+            "application/vnd.oci.image.manifest.v1+json",
+            &serde_json::to_vec(&m).expect("json"),
+        )
+    }
+
+    fn index(&self, manifests: Vec<serde_json::Value>) {
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": manifests});
+        fs::write(self.dir.join("index.json"), index.to_string()).expect("write index.json");
+    }
+}
+
+/// A gzipped tar holding one file, as `helm package` writes a chart.
+fn chart_tgz() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let chart = b"apiVersion: v2\nname: demo\nversion: 0.1.0\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(chart.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "demo/Chart.yaml", &chart[..])
+        .expect("tar");
+    gzip(&b.into_inner().expect("tar"))
+}
+
+/// What cosign writes as a signature's config: an image config whose one diff_id is the
+/// payload's digest.
+fn cosign_config(payload: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "architecture": "", "os": "", "config": {},
+        "created": "0001-01-01T00:00:00Z",
+        "history": [{"created": "0001-01-01T00:00:00Z"}],
+        "rootfs": {"type": "layers", "diff_ids": [sha256(payload)]},
+    }))
+    .expect("json")
+}
+
+const COSIGN_PAYLOAD: &[u8] = br#"{"critical":{"identity":{"docker-reference":"example.com/app"},"image":{"docker-manifest-digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"type":"cosign container image signature"},"optional":null}"#;
+const SPDX: &[u8] =
+    br#"{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"app","packages":[]}"#;
+const IN_TOTO: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","subject":[],"predicate":{}}"#;
+const EMPTY_CONFIG: (&str, &[u8]) = ("application/vnd.oci.empty.v1+json", b"{}");
+
+/// Writes one manifest into a layout; its descriptor.
+type MakeManifest<'a> = dyn Fn(&Scratch) -> serde_json::Value + 'a;
+
+/// A Helm chart, a cosign signature, an SPDX SBOM pushed by ORAS (OCI 1.1: `artifactType`, the
+/// empty config), a BuildKit attestation manifest and one of the OCI 1.1 drafts' artifact
+/// manifests: each is named as an artifact of its type, in one line with exit 2 — never read
+/// as layers ("truncated tar") and never shown as an image (the Helm chart's layer is a
+/// gzipped tar, which would read).
+#[test]
+fn oci_artifacts_are_named_by_their_type() {
+    let chart = chart_tgz();
+    let helm_config = br#"{"name":"demo","version":"0.1.0","apiVersion":"v2"}"#;
+    let cases: Vec<(&str, Box<MakeManifest<'_>>, &str, &str)> = vec![
+        (
+            "helm",
+            Box::new(|l: &Scratch| {
+                l.manifest(
+                    ("application/vnd.cncf.helm.config.v1+json", helm_config),
+                    &[(
+                        "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                        &chart,
+                    )],
+                    serde_json::json!({}),
+                )
+            }),
+            "application/vnd.cncf.helm.config.v1+json",
+            "helm chart",
+        ),
+        (
+            "cosign",
+            Box::new(|l: &Scratch| {
+                l.manifest(
+                    (
+                        "application/vnd.oci.image.config.v1+json",
+                        &cosign_config(COSIGN_PAYLOAD),
+                    ),
+                    &[(
+                        "application/vnd.dev.cosign.simplesigning.v1+json",
+                        COSIGN_PAYLOAD,
+                    )],
+                    serde_json::json!({}),
+                )
+            }),
+            "application/vnd.dev.cosign.simplesigning.v1+json",
+            "signature",
+        ),
+        (
+            "sbom",
+            Box::new(|l: &Scratch| {
+                l.manifest(
+                    EMPTY_CONFIG,
+                    &[("application/spdx+json", SPDX)],
+                    serde_json::json!({"artifactType": "application/spdx+json"}),
+                )
+            }),
+            "application/spdx+json",
+            "sbom",
+        ),
+        (
+            "sbom-no-artifact-type",
+            Box::new(|l: &Scratch| {
+                l.manifest(
+                    EMPTY_CONFIG,
+                    &[("application/spdx+json", SPDX)],
+                    serde_json::json!({}),
+                )
+            }),
+            "application/spdx+json",
+            "sbom",
+        ),
+        (
+            "attestation",
+            Box::new(|l: &Scratch| {
+                l.manifest(
+                    EMPTY_CONFIG,
+                    &[("application/vnd.in-toto+json", IN_TOTO)],
+                    serde_json::json!({
+                        "artifactType": "application/vnd.docker.attestation.manifest.v1+json"}),
+                )
+            }),
+            "application/vnd.docker.attestation.manifest.v1+json",
+            "attestation",
+        ),
+        (
+            "older-attestation",
+            // BuildKit before OCI 1.1: an image config for os/arch `unknown`, in-toto layers.
+            Box::new(|l: &Scratch| {
+                l.manifest(
+                    (
+                        "application/vnd.oci.image.config.v1+json",
+                        br#"{"architecture":"unknown","os":"unknown","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+                    ),
+                    &[("application/vnd.in-toto+json", IN_TOTO)],
+                    serde_json::json!({}),
+                )
+            }),
+            "application/vnd.in-toto+json",
+            "attestation",
+        ),
+        (
+            "artifact-manifest",
+            Box::new(|l: &Scratch| {
+                let m = serde_json::json!({
+                    "mediaType": "application/vnd.oci.artifact.manifest.v1+json",
+                    "artifactType": "application/vnd.cyclonedx+json",
+                    "blobs": [l.blob("application/vnd.cyclonedx+json", b"{}")],
+                });
+                l.blob(
+                    "application/vnd.oci.artifact.manifest.v1+json",
+                    &serde_json::to_vec(&m).expect("json"),
+                )
+            }),
+            "application/vnd.cyclonedx+json",
+            "sbom",
+        ),
+    ];
+    for (name, make, artifact_type, what) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Scratch::new(&tmp.path().join(name));
+        let desc = make(&layout);
+        let digest = desc["digest"].as_str().expect("digest").to_string();
+        layout.index(vec![desc]);
+        let line = assert_one_line_error(
+            &analyze(&layout.dir),
+            &[
+                name,
+                &digest,
+                "artifact",
+                artifact_type,
+                what,
+                "not a container image",
+            ],
+        );
+        assert!(
+            !line.contains("truncated") && !line.contains("tar header"),
+            "{name}: read as layers: {line}"
+        );
+    }
+}
+
+/// A layer of a type strata does not know is still read by its content, as before: an image
+/// config and one tar layer typed `application/x-mystery` is an image (with a warning), not
+/// an artifact.
+#[test]
+fn an_unknown_layer_type_under_an_image_config_is_still_an_image() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let layout = Scratch::new(&tmp.path().join("mystery"));
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o644);
+    tar.append_data(&mut h, "hello.txt", &b"hello"[..])
+        .expect("tar");
+    let tar = tar.into_inner().expect("tar");
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [sha256(&tar)]},
+    });
+    let m = layout.manifest(
+        (
+            "application/vnd.oci.image.config.v1+json",
+            &serde_json::to_vec(&config).expect("json"),
+        ),
+        &[("application/x-mystery", &tar)],
+        serde_json::json!({}),
+    );
+    layout.index(vec![m]);
+    let r = run(strata()
+        .arg("analyze")
+        .arg(&layout.dir)
+        .args(["--format", "json"]));
+    r.expect_code(0);
+    assert_eq!(r.json()["image"]["shipped_bytes"], 5);
+    assert!(r.stderr.contains("application/x-mystery"), "{}", r.stderr);
+}
+
 /// A compressed archive is read (tests/cli.rs), and a damaged one is refused by name: a gzip
 /// whose CRC-32 was flipped (found only at the stream's end, after the tar), garbage after the
 /// gzip stream, a zstd stream cut short; xz is refused with the command that decompresses it.

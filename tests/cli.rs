@@ -2197,3 +2197,188 @@ fn skopeo_dir_layouts_are_read() {
         );
     }
 }
+
+/// An OCI layout written from scratch, for the tests below: blobs under their SHA-256.
+fn scratch_blob(dir: &std::path::Path, media_type: &str, bytes: &[u8]) -> Value {
+    let digest = common::sha256(bytes);
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).expect("mkdir");
+    fs::write(blobs.join(digest.trim_start_matches("sha256:")), bytes).expect("write");
+    serde_json::json!({"mediaType": media_type, "digest": digest, "size": bytes.len()})
+}
+
+/// A cosign signature's manifest (an image config, one simplesigning layer); its descriptor.
+fn cosign_signature(dir: &std::path::Path) -> Value {
+    let payload = br#"{"critical":{"type":"cosign container image signature"}}"#;
+    let config = serde_json::json!({
+        "architecture": "", "os": "", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [common::sha256(payload)]},
+    });
+    let m = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": scratch_blob(dir, "application/vnd.oci.image.config.v1+json",
+            &serde_json::to_vec(&config).expect("json")),
+        "layers": [scratch_blob(dir, "application/vnd.dev.cosign.simplesigning.v1+json", payload)],
+    });
+    scratch_blob(
+        dir,
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&m).expect("json"),
+    )
+}
+
+/// An SPDX SBOM as ORAS attaches it (OCI 1.1: `artifactType` on the manifest and on the
+/// index's descriptor, the empty config); its descriptor.
+fn oras_sbom(dir: &std::path::Path) -> Value {
+    let m = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/spdx+json",
+        "config": scratch_blob(dir, "application/vnd.oci.empty.v1+json", b"{}"),
+        "layers": [scratch_blob(dir, "application/spdx+json", br#"{"spdxVersion":"SPDX-2.3"}"#)],
+    });
+    let mut d = scratch_blob(
+        dir,
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&m).expect("json"),
+    );
+    d["artifactType"] = "application/spdx+json".into();
+    d
+}
+
+fn with_annotation(mut desc: Value, key: &str, value: &str) -> Value {
+    desc["annotations"] = serde_json::json!({ key: value });
+    desc
+}
+
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Where a layout or an index holds images and artifacts side by side, the image is read:
+/// `cosign save` and `oras copy -r` list signatures and SBOMs unnamed in index.json (here
+/// before the image, for an image of another platform than the host's); the real attestation
+/// layout of snyk's fixtures, with its attestation marked by nothing but its content, in a
+/// nested index next to an arm64 image.
+#[test]
+fn the_image_is_picked_among_artifacts() {
+    let overlay = Layout::committed("overlay-oci");
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    let dir = tmp.path().join("cosign-save");
+    common::copy_dir(&overlay.dir, &dir);
+    let layout = Layout { dir: dir.clone() };
+    // The overlay image, its descriptor saying it is for a platform the host is not.
+    let mut image_desc = layout.index()["manifests"][0].clone();
+    image_desc["platform"] = serde_json::json!({"os": "linux", "architecture": "s390x"});
+    image_desc
+        .as_object_mut()
+        .expect("object")
+        .remove("annotations");
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [
+        cosign_signature(&dir), oras_sbom(&dir), image_desc]});
+    fs::write(dir.join("index.json"), index.to_string()).expect("write");
+    let (a, _) = analyze_json(&[dir.to_str().expect("utf-8")]);
+    assert_eq!(
+        a["image"]["manifest_digest"],
+        overlay.manifest_digest().as_str()
+    );
+    assert_eq!(
+        a["image"]["shipped_bytes"],
+        oracle("overlay")["shipped_bytes"]
+    );
+
+    // snyk's fixture (testdata/README.md: index.json → nested index → the arm64 image
+    // cf7d823e… and an attestation c39be715…). Here the attestation's descriptor loses its `unknown/unknown`
+    // platform and annotations, so only its content (an image config for os `unknown`, one
+    // in-toto layer) tells it apart. Its image's layer blob is not in the fixture: the error
+    // naming that blob shows which manifest was picked.
+    let fixture = common::testdata("foreign/snyk-busybox-attestation-layout");
+    let dir = tmp.path().join("snyk");
+    common::copy_dir(&fixture, &dir);
+    fs::remove_file(dir.join("manifest.json")).expect("rm"); // read as the OCI layout it holds
+    let top = common::read_json(&dir.join("index.json"));
+    let nested_digest = top["manifests"][0]["digest"].as_str().expect("digest");
+    let nested_path = dir
+        .join("blobs/sha256")
+        .join(nested_digest.trim_start_matches("sha256:"));
+    let mut nested = common::read_json(&nested_path);
+    let att = &mut nested["manifests"][1];
+    assert_eq!(
+        att["annotations"]["vnd.docker.reference.type"],
+        "attestation-manifest"
+    );
+    let att = att.as_object_mut().expect("object");
+    att.remove("annotations");
+    att.remove("platform");
+    let nested = scratch_blob(
+        &dir,
+        "application/vnd.oci.image.index.v1+json",
+        &serde_json::to_vec(&nested).expect("json"),
+    );
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [nested]});
+    fs::remove_file(dir.join("index.json")).expect("rm"); // read-only, as copied
+    fs::write(dir.join("index.json"), index.to_string()).expect("write");
+    let r = run(strata().arg("analyze").arg(&dir));
+    common::assert_one_line_error(
+        &r,
+        &[
+            "sha256:189fdd1508372905e80cc3edcdb56cdc4fa216aebef6f332dd3cba6e300238ea",
+            "missing",
+        ],
+    );
+    // As the fixture is, the attestation is marked: the same image is picked.
+    let r = run(strata()
+        .arg("analyze")
+        .arg(format!("oci:{}", fixture.display())));
+    common::assert_one_line_error(
+        &r,
+        &[
+            "sha256:189fdd1508372905e80cc3edcdb56cdc4fa216aebef6f332dd3cba6e300238ea",
+            "missing",
+        ],
+    );
+}
+
+/// "holds N images" counts images: named signatures and SBOMs beside them (as `oras copy` and
+/// cosign's tag scheme name them) are not images, nor the first one to show.
+#[test]
+fn a_layout_counts_its_images_not_its_artifacts() {
+    let overlay = Layout::committed("overlay-oci");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("layout");
+    common::copy_dir(&overlay.dir, &dir);
+    let image_desc = overlay.index()["manifests"][0].clone();
+    let sig = with_annotation(cosign_signature(&dir), REF_NAME, "sha256-abc.sig");
+    let sbom = with_annotation(oras_sbom(&dir), REF_NAME, "latest.sbom");
+    let write = |manifests: Vec<Value>| {
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": manifests});
+        fs::write(dir.join("index.json"), index.to_string()).expect("write");
+    };
+    let spec = dir.to_str().expect("utf-8");
+
+    // One image and two artifacts: one image, no "holds 3 images", the image shown.
+    write(vec![sig.clone(), image_desc.clone(), sbom.clone()]);
+    let (a, r) = analyze_json(&[spec]);
+    assert_eq!(r.stderr, "", "one image: nothing to warn about");
+    assert_eq!(a["image"]["reference"], "latest");
+    assert_eq!(
+        a["image"]["manifest_digest"],
+        overlay.manifest_digest().as_str()
+    );
+
+    // Two images (the same one under two names) and the artifacts: "holds 2 images".
+    let other = with_annotation(image_desc.clone(), REF_NAME, "v2");
+    write(vec![sig, image_desc, sbom, other]);
+    let (a, r) = analyze_json(&[spec]);
+    assert!(
+        r.stderr.contains("holds 2 images (latest, v2)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        a["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.stderr
+    );
+}

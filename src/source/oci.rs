@@ -1,5 +1,8 @@
 //! OCI image layouts, in a directory or an oci-archive: walk `index.json` and the indexes it
 //! points to, choose one image by reference name and platform, read its manifest and config.
+//! OCI artifacts (signatures, SBOMs, attestations, Helm charts: manifests with no filesystem
+//! layers) stored beside the images are passed over when an image is there, and named by their
+//! type when one is what was asked for.
 //!
 //! Index, manifest and descriptors are read into the lenient structs below, not oci-spec's
 //! `ImageIndex`/`ImageManifest`: those reject a whole document for one entry strata would never
@@ -47,6 +50,9 @@ struct Descriptor {
     annotations: Option<HashMap<String, String>>,
     #[serde(default)]
     platform: Option<DescriptorPlatform>,
+    /// An index's entries carry the artifact type of the manifest they name (OCI 1.1).
+    #[serde(default)]
+    artifact_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +82,11 @@ struct Manifest {
     config: Option<Descriptor>,
     #[serde(default)]
     layers: Option<Vec<Descriptor>>,
+    #[serde(default)]
+    artifact_type: Option<String>,
+    /// Only to tell an index without a media type from a manifest.
+    #[serde(default)]
+    manifests: Option<serde::de::IgnoredAny>,
 }
 
 impl Descriptor {
@@ -149,6 +160,98 @@ fn is_config_type(media_type: &str) -> bool {
         || media_type == "application/vnd.docker.container.image.v1+json"
 }
 
+/// The artifact manifest of the OCI 1.1 drafts (withdrawn before the release; registries and
+/// ORAS 1.0 wrote it).
+const ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
+
+/// The OCI 1.1 empty descriptor's type: a config that says nothing (the artifact's type is
+/// then its `artifactType`).
+const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+
+/// Whether a media type names a document rather than a filesystem: JSON, YAML or XML (by its
+/// structured-syntax suffix, RFC 6839), text, or the empty descriptor. Signatures, SBOMs and
+/// attestations have such layers; a layer of an image is a tar.
+fn is_document_type(media_type: &str) -> bool {
+    let m = media_type.split(';').next().unwrap_or(media_type).trim();
+    m.ends_with("+json")
+        || m.ends_with("+yaml")
+        || m.ends_with("+xml")
+        || m == "application/json"
+        || m.starts_with("text/")
+}
+
+impl Manifest {
+    /// The artifact type of a manifest that is no container image, as ORAS and the OCI spec's
+    /// guidance define it: `artifactType`, else the config's media type. A manifest with any
+    /// image layer is an image, whatever it says (its config then gets a warning); one with an
+    /// image config is an artifact only when every layer is a document (cosign signatures and
+    /// BuildKit's older attestations have an image config and JSON layers); a layer of an
+    /// unknown type is still read as an image's, by its content.
+    fn artifact_type(&self) -> Option<&str> {
+        let layers = self.layers.as_deref().unwrap_or_default();
+        fn layer_type(l: &Descriptor) -> Option<&str> {
+            l.media_type.as_deref()
+        }
+        if layers.iter().filter_map(layer_type).any(is_layer_type) {
+            return None;
+        }
+        let first_layer = layers.iter().find_map(layer_type);
+        if let Some(t) = self.artifact_type.as_deref().filter(|t| !t.is_empty()) {
+            return Some(t);
+        }
+        let config = self.config.as_ref().and_then(|c| c.media_type.as_deref());
+        match config {
+            // An empty config (the spec wants `artifactType` then): the layers say.
+            Some(EMPTY) => return first_layer.or(config),
+            Some(c) if !is_config_type(c) => return Some(c),
+            _ => {}
+        }
+        let documents = !layers.is_empty()
+            && layers
+                .iter()
+                .all(|l| layer_type(l).is_some_and(is_document_type));
+        if documents { first_layer } else { None }
+    }
+}
+
+/// What an artifact type is, in words, for the common ones.
+fn artifact_name(artifact_type: &str) -> Option<&'static str> {
+    let t = artifact_type.to_ascii_lowercase();
+    let has = |s: &str| t.contains(s);
+    Some(if has("helm") {
+        "a Helm chart"
+    } else if has("cosign") && has("sig") || has("notary") || has("jose") || has("cose") {
+        "a signature"
+    } else if has("sigstore") {
+        "a Sigstore bundle"
+    } else if has("spdx") {
+        "an SPDX SBOM"
+    } else if has("cyclonedx") {
+        "a CycloneDX SBOM"
+    } else if has("in-toto") || has("dsse") || has("attestation") {
+        "an attestation"
+    } else if has("wasm") {
+        "a WebAssembly module"
+    } else if has("sarif") {
+        "a SARIF report"
+    } else {
+        return None;
+    })
+}
+
+/// The error for a manifest that is an artifact of type `artifact_type`.
+fn artifact_error(what: &str, artifact_type: &str) -> Error {
+    let name = artifact_name(artifact_type).map_or(String::new(), |n| format!(" ({n})"));
+    Error::format(
+        what,
+        format!(
+            "an OCI artifact of type {}{name}, not a container image: it has no filesystem \
+             layers for strata to read",
+            crate::layer::shown(artifact_type)
+        ),
+    )
+}
+
 /// A manifest reachable from `index.json`, with the reference name of the top-level entry it
 /// was found under and whether its blob is in the layout.
 #[derive(Debug, Clone)]
@@ -164,6 +267,52 @@ fn exists(store: &dyn BlobStore, digest: &str) -> Result<bool> {
 
 fn manifest_exists(store: &dyn BlobStore, digest: &str) -> Result<bool> {
     store.exists(&store.manifest_location(digest)?)
+}
+
+/// The most manifests read only to tell images from artifacts (each is a small document; a
+/// layout with more platformless entries than this is no real one).
+const MAX_LOOKS: usize = 1_000;
+
+/// Tells images from artifacts among documents of one layout or index, reading at most
+/// [`MAX_LOOKS`] manifests to do it.
+struct Sorter<'a> {
+    store: &'a dyn BlobStore,
+    looks: usize,
+}
+
+impl Sorter<'_> {
+    /// Whether a document is known to be an artifact, not an image (nor an index of images):
+    /// its descriptor says so (an artifact type, a media type no image has), or — read only
+    /// for a manifest whose descriptor names no platform, as signatures and SBOMs next to an
+    /// image's platforms have none — its content ([`Manifest::artifact_type`]). A document
+    /// that cannot be read, or whose bytes do not match its descriptor, is not known to be an
+    /// artifact: whoever chooses it reads it again and says what is wrong.
+    fn is_artifact(&mut self, desc: &Descriptor) -> bool {
+        if desc
+            .artifact_type
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && !is_config_type(t))
+        {
+            return true;
+        }
+        match desc.media_type.as_deref().map(kind) {
+            Some(Kind::Other) => return true,
+            Some(Kind::Index | Kind::Schema1) => return false,
+            Some(Kind::Manifest) | None => {}
+        }
+        if desc.platform.is_some() || self.looks >= MAX_LOOKS {
+            return false;
+        }
+        self.looks += 1;
+        let what = format!("{}: manifest {}", self.store.name(), desc.digest);
+        let mut integrity = Integrity::new(true);
+        let Ok(bytes) = read_manifest(self.store, desc, &what, &mut integrity) else {
+            return false;
+        };
+        integrity.gone_past.is_empty()
+            && serde_json::from_slice::<Manifest>(&bytes)
+                .is_ok_and(|m| m.manifests.is_none() && m.artifact_type().is_some())
+    }
 }
 
 /// Reads a manifest or an index named by a descriptor, verified against it.
@@ -292,28 +441,39 @@ impl Walk<'_> {
 /// The `index.json` entries for `reference`, or for the first image when there is none.
 /// Without a reference, the entries sharing the first entry's name make the image: several
 /// unnamed entries are one image's platforms; several names are several images.
+/// `artifact[i]` says whether `top[i]` is known to be an artifact: those are not counted as
+/// images, nor taken as the first image.
 fn select_reference<'a>(
     top: &'a [Descriptor],
+    artifact: &[bool],
     reference: Option<&str>,
     store: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<&'a Descriptor>> {
+    let is_image = |i: usize| !artifact.get(i).copied().unwrap_or(false);
     let mut names: Vec<&str> = Vec::new();
+    let mut images: Vec<&str> = Vec::new();
     let mut seen = HashSet::new();
-    for d in top {
+    for (i, d) in top.iter().enumerate() {
         if let Some(n) = d.annotation(REF_NAME)
             && seen.insert(n)
         {
             names.push(n);
+            if is_image(i) {
+                images.push(n);
+            }
         }
     }
     let Some(reference) = reference else {
-        let first = top.first().and_then(|d| d.annotation(REF_NAME));
-        if names.len() > 1 {
+        let first = (0..top.len())
+            .find(|&i| is_image(i))
+            .map_or(top.first(), |i| top.get(i))
+            .and_then(|d| d.annotation(REF_NAME));
+        if images.len() > 1 {
             warnings.push(format!(
                 "{store} holds {} images ({}); showing the first — name another as {store}:REF",
-                names.len(),
-                super::list_cut(&names)
+                images.len(),
+                super::list_cut(&images)
             ));
         }
         return Ok(top
@@ -423,7 +583,15 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -
     if top.is_empty() {
         return Err(Error::format(what, "lists no images"));
     }
-    let chosen_top = select_reference(&top, reference, &name, &mut warnings)?;
+    // Signatures, SBOMs and other referrers stored beside the images (`cosign save`, `oras
+    // copy -r`) are neither counted as images nor taken as the first one.
+    let mut sorter = Sorter { store: s, looks: 0 };
+    let artifact: Vec<bool> = if top.len() > 1 {
+        top.iter().map(|d| sorter.is_artifact(d)).collect()
+    } else {
+        vec![false]
+    };
+    let chosen_top = select_reference(&top, &artifact, reference, &name, &mut warnings)?;
     let chosen_top: Vec<Descriptor> = chosen_top.into_iter().cloned().collect();
     let integrity = Integrity::new(want.lenient);
     resolve(
@@ -454,6 +622,7 @@ pub(crate) fn load_manifest(
         size: Some(size),
         annotations: None,
         platform: None,
+        artifact_type: None,
     };
     let integrity = Integrity::new(want.lenient);
     resolve(
@@ -505,6 +674,22 @@ fn resolve(
             },
         ));
     }
+    // Where images and artifacts are both candidates (a signature or an SBOM next to the
+    // platforms of an index), the artifacts are not: an image is what strata reads. Where
+    // all are artifacts, choosing one says which type it is.
+    if walk.candidates.len() > 1 {
+        let mut sorter = Sorter { store: s, looks: 0 };
+        let artifact: Vec<bool> = walk
+            .candidates
+            .iter()
+            .map(|c| sorter.is_artifact(&c.desc))
+            .collect();
+        if artifact.contains(&false) {
+            let mut flags = artifact.iter();
+            walk.candidates
+                .retain(|_| flags.next().is_some_and(|&artifact| !artifact));
+        }
+    }
     let pick = choose(&walk.candidates, explicit, &Platform::host(), &name)?;
     let candidate = walk.candidates.swap_remove(pick);
     let integrity = walk.integrity;
@@ -540,6 +725,11 @@ fn build(
                 format!("Docker schema 1 manifests ({m}) are not supported"),
             ));
         }
+        // OCI 1.1's draft artifact manifest, which registries still hold.
+        Some((m, Kind::Other)) if m == ARTIFACT_MANIFEST => {
+            let t = manifest.artifact_type.as_deref().unwrap_or(m);
+            return Err(artifact_error(&what, t));
+        }
         Some((m, Kind::Other | Kind::Index)) => {
             return Err(Error::format(
                 what,
@@ -557,6 +747,9 @@ fn build(
             what,
             "Docker schema 1 manifests are not supported",
         ));
+    }
+    if let Some(t) = manifest.artifact_type() {
+        return Err(artifact_error(&what, t));
     }
     let config_desc = manifest
         .config
