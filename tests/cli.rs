@@ -2198,6 +2198,69 @@ fn skopeo_dir_layouts_are_read() {
     }
 }
 
+/// The members of a tar file, by path.
+fn members_of(path: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    use std::io::Read as _;
+    let mut archive = tar::Archive::new(fs::File::open(path).expect("open"));
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let name = entry.path().expect("path").to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read");
+        out.insert(name.trim_start_matches("./").to_string(), bytes);
+    }
+    out
+}
+
+/// Docker 25+ archives: the manifest digest is that of the OCI half's manifest whose config is
+/// manifest.json's `Config` (found here by walking index.json and its nested indexes), from a
+/// file and from a stream.
+#[test]
+fn docker25_archives_have_a_manifest_digest() {
+    for name in ["docker25-graphdriver.tar", "docker25-containerd.tar"] {
+        let members = members_of(&image(name));
+        let json = |path: &str| -> Value { serde_json::from_slice(&members[path]).expect(path) };
+        let config = json("manifest.json")[0]["Config"]
+            .as_str()
+            .expect("Config")
+            .replace("blobs/sha256/", "sha256:");
+        let mut found = Vec::new();
+        let mut queue: Vec<Value> = json("index.json")["manifests"]
+            .as_array()
+            .expect("manifests")
+            .clone();
+        while let Some(desc) = queue.pop() {
+            let digest = desc["digest"].as_str().expect("digest");
+            let Some(bytes) = members.get(&digest.replace("sha256:", "blobs/sha256/")) else {
+                continue; // another platform's, absent
+            };
+            let doc: Value = serde_json::from_slice(bytes).expect("json");
+            if let Some(children) = doc["manifests"].as_array() {
+                queue.extend(children.iter().cloned());
+            } else if doc["config"]["digest"] == config.as_str() {
+                found.push(digest.to_string());
+            }
+        }
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        assert_eq!(
+            overlay_analyses()[name]["image"]["manifest_digest"],
+            found[0].as_str(),
+            "{name}"
+        );
+        let r = run(strata()
+            .args(["analyze", "-", "--format", "json"])
+            .pipe_stdin(image(name))
+            .expect("stdin"));
+        r.expect_code(0);
+        assert_eq!(
+            r.json()["image"]["manifest_digest"],
+            found[0].as_str(),
+            "{name}"
+        );
+    }
+}
+
 /// An OCI layout written from scratch, for the tests below: blobs under their SHA-256.
 fn scratch_blob(dir: &std::path::Path, media_type: &str, bytes: &[u8]) -> Value {
     let digest = common::sha256(bytes);

@@ -1,7 +1,8 @@
 //! `docker save` archives, both ages: `manifest.json` names each image's config and layers.
 //! Up to Docker 24 they are `<id>/layer.tar` and `<id>.json`; from Docker 25 they point into
-//! `blobs/sha256/`. The OCI half Docker 25 adds is ignored: 25.0.x wrote it wrong, and
-//! `manifest.json`'s layer order is the one Docker itself loads.
+//! `blobs/sha256/`. The OCI half Docker 25 adds is not read for the image: 25.0.x wrote it
+//! wrong, and `manifest.json`'s layer order is the one Docker itself loads. Only the digest of
+//! its manifest of the image is taken from it, for [`Image::manifest_digest`].
 
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use serde::Deserialize;
 
 use super::Want;
 use super::blob::{Integrity, parse_json, read_small, verify};
-use super::config;
 use super::store::normalise;
+use super::{config, oci};
 use crate::error::{Error, Result};
 use crate::image::{BlobStore, Format, Image, LayerRef};
 
@@ -156,12 +157,21 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Image> 
         .and_then(|t| tags.iter().find(|rt| super::same_image_name(rt, t)))
         .or(tags.first())
         .cloned();
+    // Docker 25+ writes an OCI layout beside manifest.json: its manifest of this image names it.
+    let manifest_digest = match (&config_digest, s.exists("index.json")?) {
+        (Some(config), true) => {
+            let layer_digests: Vec<Option<String>> =
+                layers.iter().map(|l| l.digest.clone()).collect();
+            oci::manifest_digest_for(s, config, &layer_digests)
+        }
+        _ => None,
+    };
     Ok(Image {
         source: name,
         format,
         reference,
         platform,
-        manifest_digest: None,
+        manifest_digest,
         config_digest,
         config: config.value,
         layers,

@@ -605,6 +605,66 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -
     )
 }
 
+/// The digest of the manifest, in the OCI layout that Docker 25+ writes beside `manifest.json`,
+/// of the image whose config is `config` and whose layers are `layers` (as a set: Docker 25.0.x
+/// listed them out of order; `None` where `manifest.json` names a layer by no digest). `None`
+/// when the layout has no such manifest, or no intact one: only a manifest whose bytes match
+/// its digest is taken, and nothing here is an error, since nothing else is read from this half.
+pub(crate) fn manifest_digest_for(
+    store: &dyn BlobStore,
+    config: &str,
+    layers: &[Option<String>],
+) -> Option<String> {
+    let what = format!("{}: index.json", store.name());
+    let index: Index = parse_json(&read_small(store, "index.json", &what).ok()?, &what).ok()?;
+    let mut walk = Walk {
+        store,
+        candidates: Vec::new(),
+        absent_indexes: Vec::new(),
+        indexes: HashSet::new(),
+        visited: HashSet::new(),
+        kinds: HashMap::new(),
+        integrity: Integrity::new(false),
+    };
+    for d in index.manifests.unwrap_or_default() {
+        if !d.is_attestation() {
+            walk.expand(&d, None, 0).ok()?;
+        }
+    }
+    let mut wanted: Option<Vec<&str>> = layers.iter().map(Option::as_deref).collect();
+    if let Some(w) = &mut wanted {
+        w.sort_unstable();
+    }
+    let mut looked = HashSet::new();
+    for c in walk.candidates.iter().filter(|c| c.present).take(MAX_LOOKS) {
+        if !looked.insert(c.desc.digest.as_str()) {
+            continue;
+        }
+        let what = format!("{}: manifest {}", store.name(), c.desc.digest);
+        let mut strict = Integrity::new(false);
+        let Ok(bytes) = read_manifest(store, &c.desc, &what, &mut strict) else {
+            continue;
+        };
+        let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
+            continue;
+        };
+        if manifest.config.as_ref().map(|d| d.digest.as_str()) != Some(config) {
+            continue;
+        }
+        let mut found: Vec<&str> = manifest
+            .layers
+            .iter()
+            .flatten()
+            .map(|l| l.digest.as_str())
+            .collect();
+        found.sort_unstable();
+        if wanted.as_ref().is_none_or(|w| *w == found) {
+            return Some(c.desc.digest.clone());
+        }
+    }
+    None
+}
+
 /// Loads the image a registry's manifest or index (already fetched by tag or digest, so its
 /// media type, digest and size are known) leads to, with the same platform rules as a layout.
 pub(crate) fn load_manifest(
