@@ -1328,6 +1328,78 @@ fn an_unknown_layer_type_under_an_image_config_is_still_an_image() {
     assert!(r.stderr.contains("application/x-mystery"), "{}", r.stderr);
 }
 
+/// `strata NAME` where NAME is no file here and no engine runs: the name was taken for an
+/// engine image; the line says so, lists the sockets tried, and how to give a file or a
+/// registry instead — not "No such file or directory".
+#[test]
+fn an_image_name_with_no_engine_says_what_it_was_taken_for() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let docker = tmp.path().join("docker.sock");
+    let podman = tmp.path().join("podman.sock");
+    let with_hosts = |name: &str| {
+        let mut cmd = strata();
+        cmd.args(["analyze", name])
+            .env("DOCKER_HOST", format!("unix://{}", docker.display()))
+            .env("CONTAINER_HOST", format!("unix://{}", podman.display()));
+        run(&mut cmd)
+    };
+    let hints = [
+        "nginx:latest",
+        "engine image",
+        "docker save nginx:latest -o nginx.tar",
+        "strata docker://nginx:latest",
+    ];
+    let line = assert_one_line_error(&with_hosts("nginx:latest"), &hints);
+    assert!(
+        !line.to_lowercase().contains("no such file or directory"),
+        "{line}"
+    );
+    for tried in [&docker, &podman] {
+        assert!(line.contains(&tried.display().to_string()), "{line}");
+    }
+    // A repository path too: the file name is its last part.
+    assert_one_line_error(
+        &with_hosts("ghcr.io/acme/app:1.0"),
+        &[
+            "docker save ghcr.io/acme/app:1.0 -o app.tar",
+            "docker://ghcr.io/acme/app:1.0",
+        ],
+    );
+
+    // A socket file nobody listens on (the engine stopped): which one, and the same ways out.
+    let listener = std::os::unix::net::UnixListener::bind(&docker).expect("bind");
+    drop(listener);
+    let line = assert_one_line_error(&with_hosts("nginx:latest"), &hints);
+    assert!(line.contains(&docker.display().to_string()), "{line}");
+    assert!(line.contains("does not answer"), "{line}");
+
+    // Without the variables, the default places are named (only where none is there to
+    // answer: on a machine with an engine running, this part is a real pull).
+    let defaults = ["/var/run/docker.sock", "/run/podman/podman.sock"];
+    if defaults.iter().all(|p| !Path::new(p).exists()) {
+        let mut cmd = strata();
+        cmd.args(["analyze", "nginx:latest"])
+            .env_remove("DOCKER_HOST")
+            .env_remove("CONTAINER_HOST")
+            .env("XDG_RUNTIME_DIR", tmp.path());
+        let line = assert_one_line_error(&run(&mut cmd), &hints);
+        for p in defaults {
+            assert!(line.contains(p), "{line}");
+        }
+        assert!(line.contains("DOCKER_HOST"), "{line}");
+    }
+    // Something that looks like a file is still a missing file.
+    let missing = tmp.path().join("nginx.tar");
+    assert_one_line_error(&analyze(&missing), &["nginx.tar", "no such file"]);
+    // So is a compressed archive named relatively, though `image.tar.gz` is a valid image name.
+    for name in ["image.tar.gz", "image.tgz", "image.tar.zst"] {
+        let mut cmd = strata();
+        cmd.args(["analyze", name]).current_dir(tmp.path());
+        let line = assert_one_line_error(&run(&mut cmd), &[name, "no such file"]);
+        assert!(!line.contains("engine"), "{line}");
+    }
+}
+
 /// A compressed archive is read (tests/cli.rs), and a damaged one is refused by name: a gzip
 /// whose CRC-32 was flipped (found only at the stream's end, after the tar), garbage after the
 /// gzip stream, a zstd stream cut short; xz is refused with the command that decompresses it.

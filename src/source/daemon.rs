@@ -72,9 +72,91 @@ fn find_socket(engines: &[Engine]) -> Result<Option<(Engine, PathBuf)>> {
     Ok(None)
 }
 
-/// Whether any engine socket is there (for `strata NAME:TAG` without a prefix).
-pub(crate) fn any_socket() -> bool {
-    matches!(find_socket(&[Engine::Docker, Engine::Podman]), Ok(Some(_)))
+/// The places [`find_socket`] looks for these engines, said for a message: each engine's
+/// variable when set (`DOCKER_HOST=unix:///x`), else that it is unset and the default sockets.
+fn tried(engines: &[Engine]) -> String {
+    let mut places = Vec::new();
+    for &engine in engines {
+        let var = match engine {
+            Engine::Docker => "DOCKER_HOST",
+            Engine::Podman => "CONTAINER_HOST",
+        };
+        match std::env::var(var).ok().filter(|h| !h.is_empty()) {
+            Some(host) if host.starts_with("unix://") => places.push(format!("{var}={host}")),
+            Some(host) => places.push(format!("{var}={host} (not a unix socket)")),
+            None => {
+                places.push(format!("{var} unset"));
+                places.extend(
+                    engine
+                        .sockets()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|p| p.display().to_string()),
+                );
+            }
+        }
+    }
+    places.join(", ")
+}
+
+/// What to do instead when `NAME` named no file and no engine could give it.
+fn instead(name: &str) -> String {
+    // The file name `docker save` could write: the repository's last part, tag and all cut.
+    let repo = name.split(['@']).next().unwrap_or(name);
+    let last = repo.rsplit('/').next().unwrap_or(repo);
+    let last = last.split(':').next().unwrap_or(last);
+    let file: String = last
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .collect();
+    let file = if file.is_empty() { "image" } else { &file };
+    format!(
+        "give a file instead (docker save {name} -o {file}.tar, then strata {file}.tar) or read \
+         it from a registry (strata docker://{name})"
+    )
+}
+
+/// `strata NAME[:TAG]` (no prefix) that names no file here: the image is asked of an engine,
+/// as dive does, and every way that can fail says that the name was taken for an engine image,
+/// where strata looked, and how to give a file or a registry instead.
+///
+/// # Errors
+/// No socket, a socket nobody answers on, an image the engine does not have, or anything
+/// reading the archive can report.
+pub(crate) fn load_implicit(name: &str, want: &Want<'_>, options: ScanOptions) -> Result<Image> {
+    let engines = [Engine::Docker, Engine::Podman];
+    let taken = format!("{name}: no such file here, so taken for an engine image");
+    // A variable that is not a unix socket is passed over here (the other engine may be
+    // there); `docker-daemon:` and `podman:` refuse it outright.
+    let found = engines.iter().find_map(|&engine| {
+        let sockets = engine.sockets().ok()?;
+        sockets
+            .into_iter()
+            .find(|s| s.exists())
+            .map(|s| (engine, s))
+    });
+    let Some((engine, socket)) = found else {
+        return Err(Error::NotFound(format!(
+            "{taken}, but no Docker or Podman engine socket is there (tried {}); {}",
+            tried(&engines),
+            instead(name)
+        )));
+    };
+    fetch(engine, &socket, name, want, options).map_err(|e| match e {
+        Fetch::Connect(why) => Error::NotFound(format!(
+            "{taken}, but the {} engine does not answer on {} ({why}); start it, or {}",
+            engine.name(),
+            socket.display(),
+            instead(name)
+        )),
+        Fetch::Missing(said) => Error::NotFound(format!(
+            "{taken}, but the {} engine at {} has no such image{said}; pull it first, or {}",
+            engine.name(),
+            socket.display(),
+            instead(name)
+        )),
+        Fetch::Other(e) => e,
+    })
 }
 
 /// Percent-encodes an image name for a path; `/`, `:` and `@` stay, as the engines expect.
@@ -154,12 +236,10 @@ impl<R: BufRead> Read for Chunked<R> {
     }
 }
 
-/// `GET path` on a unix socket: the status, and the body as a reader.
-fn get(socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
+/// `GET path` on a connected unix socket: the status, and the body as a reader.
+fn get(mut stream: UnixStream, socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
     let shown = socket.display().to_string();
     let fail = |m: String| Error::format(&shown, m);
-    let mut stream =
-        UnixStream::connect(socket).map_err(|e| fail(format!("cannot connect: {e}")))?;
     // A daemon that accepts and never answers should not hang strata forever.
     stream
         .set_read_timeout(Some(Duration::from_secs(300)))
@@ -225,6 +305,22 @@ fn get(socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
     Ok((status, body))
 }
 
+/// How fetching an image from an engine failed: the two ways a caller words for itself, and
+/// everything else.
+enum Fetch {
+    /// The socket is there but nobody answers (the engine stopped, a stale socket): why.
+    Connect(String),
+    /// The engine has no such image: its own words, ` (…)`, or empty.
+    Missing(String),
+    Other(Error),
+}
+
+impl From<Error> for Fetch {
+    fn from(e: Error) -> Self {
+        Fetch::Other(e)
+    }
+}
+
 /// Streams `NAME[:TAG]` out of an engine (`None`: Docker's socket, else Podman's) and reads it.
 ///
 /// # Errors
@@ -259,14 +355,32 @@ pub(crate) fn load(
             tried.join(", ")
         )));
     };
+    let shown = socket.display().to_string();
+    fetch(engine, &socket, name, want, options).map_err(|e| match e {
+        Fetch::Connect(why) => Error::format(shown, format!("cannot connect: {why}")),
+        Fetch::Missing(said) => Error::NotFound(format!(
+            "{shown}: the {} engine has no image {name}{said}",
+            engine.name()
+        )),
+        Fetch::Other(e) => e,
+    })
+}
+
+/// `GET /images/{name}/get` on an engine's socket, the archive read as it streams.
+fn fetch(
+    engine: Engine,
+    socket: &Path,
+    name: &str,
+    want: &Want<'_>,
+    options: ScanOptions,
+) -> Result<Image, Fetch> {
     if name.is_empty() {
-        return Err(Error::Usage(
-            "no image name given for the engine".to_string(),
-        ));
+        return Err(Error::Usage("no image name given for the engine".to_string()).into());
     }
     let path = format!("/images/{}/get", encode_name(name));
     let shown = socket.display().to_string();
-    let (status, body) = get(&socket, &path)?;
+    let stream = UnixStream::connect(socket).map_err(|e| Fetch::Connect(e.to_string()))?;
+    let (status, body) = get(stream, socket, &path)?;
     if status != 200 {
         let mut text = String::new();
         let _ = body.take(HEAD_LIMIT as u64).read_to_string(&mut text);
@@ -280,10 +394,7 @@ pub(crate) fn load(
             format!(" ({said})")
         };
         return Err(if status == 404 {
-            Error::NotFound(format!(
-                "{shown}: the {} engine has no image {name}{said}",
-                engine.name()
-            ))
+            Fetch::Missing(said)
         } else {
             Error::format(
                 shown,
@@ -292,6 +403,7 @@ pub(crate) fn load(
                     engine.name()
                 ),
             )
+            .into()
         });
     }
     let what = format!("{shown}: {name}");

@@ -231,12 +231,17 @@ pub(crate) fn list_cut<S: AsRef<str>>(items: &[S]) -> String {
     out
 }
 
+/// The endings of file names that are never taken for an image name (`image.tar.gz` is a
+/// valid repository name, but a missing file is what its user meant).
+const FILE_ENDINGS: &[&str] = &[
+    ".tar", ".json", ".gz", ".tgz", ".zst", ".zstd", ".xz", ".bz2", ".lz4",
+];
+
 /// Whether text that is no path could be an image name for an engine (`alpine`,
 /// `ghcr.io/o/app:1.0`): not path-like, and a valid reference.
 fn looks_like_image_name(text: &str) -> bool {
     !text.starts_with(['/', '.', '~'])
-        && !text.ends_with(".tar")
-        && !text.ends_with(".json")
+        && !FILE_ENDINGS.iter().any(|e| text.ends_with(e))
         && registry::Reference::parse(text).is_ok()
 }
 
@@ -359,21 +364,25 @@ pub(crate) fn is_tar_header(h: &[u8; 512]) -> bool {
 }
 
 /// Opens an image from a path with an optional skopeo-style prefix (`oci:DIR[:REF]`,
-/// `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REPO:TAG]`), or a plain path recognised by
-/// its content (`PATH:REF` also works when `PATH:REF` itself does not exist but `PATH` does).
+/// `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REPO:TAG]`, `dir:DIR`), or a plain path
+/// recognised by its content (`PATH:REF` also works when `PATH:REF` itself does not exist but
+/// `PATH` does). A plain `NAME[:TAG]` that is no file is asked of an engine.
 ///
 /// - A directory with `oci-layout` and `index.json` is an OCI layout; one with `manifest.json`
-///   is an extracted `docker save` (which wins, as in a tar, unless `oci:` forces the layout).
-/// - A file must be an uncompressed tar: with `manifest.json` it is `docker save` (either age;
-///   `oci-archive:` forces its OCI half instead), with only `index.json` an oci-archive.
+///   is skopeo's `dir:` layout when that file is one JSON object (or `version` says so), else
+///   an extracted `docker save` (which wins, as in a tar, unless `oci:` forces the layout).
+/// - A file is a tar, plain or gzip- or zstd-compressed (read once, as a stream): with
+///   `manifest.json` it is `docker save` (either age; `oci-archive:` forces its OCI half
+///   instead), with only `index.json` an oci-archive.
 /// - Several images and no reference (in the spec or [`OpenOptions::tag`]): the first one is
-///   taken, and a warning in [`Image::warnings`] lists the others.
+///   taken, and a warning in [`Image::warnings`] lists the others (artifacts are not counted).
 /// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci.rs`.
 ///
 /// # Errors
 /// One-line [`Error`]s naming the file, member or blob: unreadable or unrecognised input
-/// (compressed archives get a hint), invalid JSON, a digest mismatch, or — as
-/// [`Error::NotFound`], listing what there is — a reference, tag or platform it lacks.
+/// (other compressions get a hint), an OCI artifact rather than an image, invalid JSON, a
+/// digest mismatch, or — as [`Error::NotFound`], listing what there is — a reference, tag or
+/// platform it lacks, or an engine that cannot give the image.
 pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
     let explicit = options
         .platform
@@ -399,9 +408,8 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
             if e.kind() == std::io::ErrorKind::NotFound
                 && parsed.transport.is_none()
                 && looks_like_image_name(spec)
-                && daemon::any_socket()
             {
-                return daemon::load(None, spec, &want, options.scan);
+                return daemon::load_implicit(spec, &want, options.scan);
             }
             return Err(Error::io(path, e));
         }
