@@ -2350,12 +2350,12 @@ fn the_image_is_picked_among_artifacts() {
         oracle("overlay")["shipped_bytes"]
     );
 
-    // snyk's fixture (testdata/README.md: index.json → nested index → the arm64 image
+    // snyk's fixture (its README in ../shared/fixtures/provenance: index.json → nested index → the arm64 image
     // cf7d823e… and an attestation c39be715…). Here the attestation's descriptor loses its `unknown/unknown`
     // platform and annotations, so only its content (an image config for os `unknown`, one
     // in-toto layer) tells it apart. Its image's layer blob is not in the fixture: the error
     // naming that blob shows which manifest was picked.
-    let fixture = common::testdata("foreign/snyk-busybox-attestation-layout");
+    let fixture = common::shared_fixture("provenance/snyk-busybox-attestation-layout");
     let dir = tmp.path().join("snyk");
     common::copy_dir(&fixture, &dir);
     fs::remove_file(dir.join("manifest.json")).expect("rm"); // read as the OCI layout it holds

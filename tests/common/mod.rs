@@ -27,6 +27,18 @@ pub fn testdata(rel: &str) -> PathBuf {
     root().join("testdata").join(rel)
 }
 
+/// A fixture of the shared collection beside the project (`../shared/fixtures/REL`: real
+/// files from public projects, each with a README of its source; read there, not copied in).
+pub fn shared_fixture(rel: &str) -> PathBuf {
+    let path = root().join("../shared/fixtures").join(rel);
+    assert!(
+        path.exists(),
+        "{} is missing: the shared fixtures sit beside the project (../shared/fixtures)",
+        path.display()
+    );
+    path
+}
+
 /// `testdata/expected.json`, the independent oracle's numbers.
 pub fn expected() -> &'static Value {
     static EXPECTED: OnceLock<Value> = OnceLock::new();
