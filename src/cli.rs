@@ -11,8 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// of the CI rules, `compare` the difference between two images, `verify` every check.
 ///
 /// IMAGE is an OCI layout directory (`DIR`, `DIR:REF`, `oci:DIR[:REF]`), an oci-archive
-/// (`oci-archive:FILE[:REF]`) or a `docker save` tarball (`docker-archive:FILE[:REPO:TAG]`),
-/// recognised by content when no prefix is given; `-` reads `docker save` from stdin. Images
+/// (`oci-archive:FILE[:REF]`), a `docker save` tarball (`docker-archive:FILE[:REPO:TAG]`),
+/// either of them gzip- or zstd-compressed, or skopeo's `dir:DIR` layout, recognised by content
+/// when no prefix is given; `-` reads `docker save` (compressed or not) from stdin. Images
 /// elsewhere: `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]` (a registry), `docker-daemon:NAME[:TAG]`
 /// and `podman:NAME[:TAG]` (an engine's socket); a `NAME:TAG` that is no path asks the engine.
 #[derive(Debug, Parser)]
