@@ -30,8 +30,9 @@ for t in $TARGETS; do
       result="CRASH (see fuzz/artifacts/$t)"
       status=1
     fi
-    runs=$((runs + $(grep -h "stat::number_of_executed_units" "$log" fuzz-*.log 2>/dev/null |
-      awk '{s+=$2} END {print s+0}')))
+    # A round cut short by a signal prints no stats: count it as none, do not stop the loop.
+    runs=$((runs + $({ grep -h "stat::number_of_executed_units" "$log" fuzz-*.log 2>/dev/null ||
+      true; } | awk '{s+=$2} END {print s+0}')))
     used=$(awk '{printf "%d", $1 + $2}' "$cpu")
     cpu_total=$((cpu_total + used))
     rm -f "$log" "$cpu" fuzz-*.log
