@@ -109,16 +109,7 @@ fn hidden_how(fs: &Fs, object: &Object, hidden: usize) -> Cause {
         Some(event) => fs.event_state(event),
         None => fs.state_at(object.node, hidden),
     };
-    match state {
-        Some(m) if m.kind == Kind::File => {
-            if m.size == object.size && m.hash == object.hash {
-                Cause::MetadataOnly
-            } else {
-                Cause::Overwritten
-            }
-        }
-        _ => Cause::Deleted,
-    }
+    super::waste::cause_from(state, object)
 }
 
 /// Computes the findings of a filesystem, largest first, at most `limit`.

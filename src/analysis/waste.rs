@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::layer::Kind;
-use crate::overlay::{Fs, NodeId, Object};
+use crate::overlay::{Fs, Meta, NodeId, Object};
 
 /// Why shipped bytes are not visible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -88,7 +88,14 @@ pub struct WasteFacts {
 
 /// The cause of one wasted object, from the final state of the path it was shipped at.
 pub fn cause_of(fs: &Fs, object: &Object) -> Cause {
-    match fs.final_state(object.node) {
+    cause_from(fs.final_state(object.node), object)
+}
+
+/// What a state of the path an object was shipped at makes of it: the same content is a
+/// metadata copy, other content an overwrite, anything else (nothing, a directory, a link) a
+/// deletion.
+pub fn cause_from(state: Option<&Meta>, object: &Object) -> Cause {
+    match state {
         Some(m) if m.kind == Kind::File => {
             if m.size == object.size && m.hash == object.hash {
                 Cause::MetadataOnly
