@@ -683,8 +683,9 @@ fn the_wasted_paths_at_80x24_show_rows_and_file_names() {
 // ---------------------------------------------------------------------------------------------
 // (b) Export through `App`.
 
-/// A fresh working directory for the whole test binary, set once: export targets are typed as
-/// relative directories. Only the export tests depend on it; each uses its own subdirectory.
+/// A fresh directory for the whole test binary that relative export targets start from (the
+/// explorer's export base, not the process's working directory, which other tests share). Each
+/// export test uses its own subdirectory.
 fn export_cwd() -> &'static Path {
     static CWD: OnceLock<PathBuf> = OnceLock::new();
     CWD.get_or_init(|| {
@@ -692,7 +693,6 @@ fn export_cwd() -> &'static Path {
             .join(format!("tui-export-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("mkdir");
-        std::env::set_current_dir(&dir).expect("chdir");
         dir
     })
 }
@@ -725,7 +725,7 @@ fn answer(app: &mut App, c: char) {
 
 /// The explorer at layer `k`, tree focused, `path` selected.
 fn app_on(k: usize, path: &str) -> App {
-    let mut app = app_after(&format!("{} tab", down(k)), W, H);
+    let mut app = app_after(&format!("{} tab", down(k)), W, H).with_export_base(export_cwd());
     let i = row_paths(&app)
         .iter()
         .position(|p| p == path)
@@ -1104,7 +1104,8 @@ fn export_of_a_file_shipped_under_a_symlinked_parent() {
         ("/usr/lib/x.so", "out-symparent", X_SO),
         ("/usr/lib/y.so", "out-symparent-abs", Y_SO),
     ] {
-        let mut app = App::new(loaded.clone(), Keymap::default(), Rect::new(0, 0, W, H));
+        let mut app = App::new(loaded.clone(), Keymap::default(), Rect::new(0, 0, W, H))
+            .with_export_base(export_cwd());
         app.key(Key::plain(KeyCode::Char('j')));
         app.key(Key::plain(KeyCode::Tab));
         select(&mut app, path);

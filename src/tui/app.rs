@@ -145,6 +145,8 @@ pub struct App {
     /// Why `filter_text` is no filter (a regex that does not compile); the tree keeps the
     /// last good one meanwhile.
     filter_error: Option<String>,
+    /// Where typed export directories start (the current directory unless set).
+    export_base: PathBuf,
 }
 
 impl App {
@@ -174,9 +176,17 @@ impl App {
             exporting: None,
             filter_text: String::new(),
             filter_error: None,
+            export_base: PathBuf::from("."),
         };
         app.resize(size);
         app
+    }
+
+    /// Exports typed as relative directories start in `dir` instead of the current directory
+    /// (a host embedding the explorer, or tests sharing one process).
+    pub fn with_export_base(mut self, dir: impl Into<PathBuf>) -> App {
+        self.export_base = dir.into();
+        self
     }
 
     pub fn resize(&mut self, size: Rect) {
@@ -304,7 +314,7 @@ impl App {
             // A regex that does not compile is not taken: the prompt stays, with its error.
             InputKind::Filter if self.filter_error.is_some() => self.input = Some(input),
             InputKind::Filter => self.set_focus(Pane::Tree),
-            InputKind::Export => match Destination::parse(&input.text) {
+            InputKind::Export => match Destination::parse(&input.text, &self.export_base) {
                 Ok(dest) => self.export_to(dest, false),
                 Err(e) => self.message = Some(format!("export failed: {e}")),
             },

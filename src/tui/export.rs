@@ -44,16 +44,18 @@ const MAX_STEPS: u32 = 16 * 1024;
 /// A destination the user typed: where it starts and the directories below.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
-    /// `$HOME` for `~/…`; `None` for the current directory.
+    /// `$HOME` for `~/…`; `None` for the base directory the explorer was given.
     home: Option<PathBuf>,
+    /// Where a relative destination starts: the current directory unless told otherwise.
+    base: PathBuf,
     dirs: Vec<String>,
     /// As the user typed it (for messages).
     typed: String,
 }
 
 impl Destination {
-    /// Parses what the user typed: a relative directory, or `~` / `~/…`.
-    pub fn parse(typed: &str) -> Result<Destination, String> {
+    /// Parses what the user typed: a directory relative to `base`, or `~` / `~/…`.
+    pub fn parse(typed: &str, base: &Path) -> Result<Destination, String> {
         let typed = typed.trim();
         if typed.is_empty() {
             return Err("type a directory".into());
@@ -92,6 +94,7 @@ impl Destination {
         }
         Ok(Destination {
             home,
+            base: base.to_path_buf(),
             dirs,
             typed: typed.to_string(),
         })
@@ -109,7 +112,7 @@ impl Destination {
 
     /// Opens the directory, creating what is missing, following no symlink below the start.
     fn open(&self) -> Result<Dir, String> {
-        let start = self.home.as_deref().unwrap_or(Path::new("."));
+        let start = self.home.as_deref().unwrap_or(&self.base);
         let mut dir = Dir::open_ambient_dir(start, ambient_authority())
             .map_err(|e| format!("{}: {e}", start.display()))?;
         let mut walked = PathBuf::from(if self.home.is_some() { "~" } else { "" });
@@ -432,13 +435,13 @@ mod tests {
 
     #[test]
     fn destinations_are_relative_or_under_home() {
-        let d = Destination::parse(" out/a/./b ").expect("relative");
+        let d = Destination::parse(" out/a/./b ", Path::new(".")).expect("relative");
         assert_eq!(
             (d.home, d.dirs),
             (None, vec!["out".into(), "a".into(), "b".into()])
         );
         for bad in ["", "  ", "/tmp/x", "../x", "a/../../x", "~/../x", "~root/x"] {
-            assert!(Destination::parse(bad).is_err(), "{bad:?}");
+            assert!(Destination::parse(bad, Path::new(".")).is_err(), "{bad:?}");
         }
     }
 
