@@ -8,7 +8,7 @@
 # a target runs in rounds until its CPU time adds up (one round on an idle machine).
 # Corpora grow in fuzz/corpus/TARGET (seeded from testdata by fuzz/seed.py); a crash is left
 # in fuzz/artifacts/TARGET. Keep every crash as a regression: copy it into
-# fuzz/regressions/TARGET/ (tests/trust.rs replays them all in `cargo test`).
+# fuzz/regressions/TARGET/ (tests/it/trust.rs replays them all in `cargo test`).
 set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-60}

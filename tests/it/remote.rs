@@ -5,7 +5,7 @@
 //!
 //! Nothing here skips: a missing tool fails the test and names the package (`bash .ci/setup`).
 
-mod common;
+use crate::fixtures as common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -6,7 +6,7 @@
 //! "fails only when strictly exceeded"), and from dive 0.13.1's observed output recorded in
 //! `testdata/README.md` — never from strata's own output.
 
-mod common;
+use crate::fixtures as common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

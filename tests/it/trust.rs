@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod hostile;
+use crate::hostile;
 
 use std::io::Write;
 use std::path::Path;
@@ -178,13 +178,13 @@ fn parse_json_listings(stdout: &[u8]) -> Vec<Listing> {
 }
 
 /// Go's archive/tar (what containerd and moby unpack layers with), built once from
-/// `tests/hostile/golist/main.go`: one JSON line per archive, like the Python lister.
+/// `tests/it/hostile/golist/main.go`: one JSON line per archive, like the Python lister.
 fn go_listings(paths: &[std::path::PathBuf]) -> Vec<Listing> {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let exe = BUILT.get_or_init(|| {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let exe = tmp.join("golist");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile/golist/main.go");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/hostile/golist/main.go");
         let out = Command::new("go")
             .current_dir(tmp)
             .env("GOCACHE", tmp.join("gocache"))

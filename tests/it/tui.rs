@@ -6,7 +6,7 @@
 //! digests in the layout), from `testdata/README.md`'s layer listing and from
 //! `testdata/expected.json` (the independent oracle) — the snapshots only pin the layout.
 
-mod common;
+use crate::fixtures as common;
 
 use std::fs;
 use std::io::Read;

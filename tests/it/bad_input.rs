@@ -3,7 +3,7 @@
 //! panic. Every bad input is built in a temporary directory from the committed images; the
 //! layout helpers keep all other digests right so that only the intended thing is broken.
 
-mod common;
+use crate::fixtures as common;
 
 use std::fs;
 use std::io::Write;

@@ -17,9 +17,9 @@
 //! line that starts with TEXT. Standard error must be empty. The explorer's screen comes from
 //! `strata IMAGE --keys "…" --print --screen WxH` like any other output.
 //!
-//! `STRATA_BLESS=1 cargo test --test readme` rewrites the blocks with the current output instead
-//! of failing (an exit code that differs from the marker's is never blessed: the text around
-//! the block states it too).
+//! `STRATA_BLESS=1 cargo test --test it readme::` rewrites the blocks with the current output
+//! instead of failing (an exit code that differs from the marker's is never blessed: the text
+//! around the block states it too).
 //!
 //! Every ```` ```text ```` block must follow a marker: `output`, or `<!-- not generated: REASON -->`
 //! for what is not strata's deterministic output — benchmark timings (`cargo bench`,
@@ -30,7 +30,7 @@
 //! the documentation shows what the program prints, not that what it prints is right (the tests
 //! against umoci, dive, Go's archive/tar and `testdata/expected.py` do that).
 
-mod common;
+use crate::fixtures as common;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -409,7 +409,7 @@ fn readme_output_blocks_are_what_strata_prints() {
     assert!(checked > 0, "no marked output block found");
     assert!(
         failures.is_empty(),
-        "{failures}\nIf the new output is intended: {BLESS}=1 cargo test --test readme"
+        "{failures}\nIf the new output is intended: {BLESS}=1 cargo test --test it readme::"
     );
 }
 

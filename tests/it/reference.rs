@@ -13,7 +13,7 @@
 //!
 //! Nothing here skips: a missing tool fails the test and names the package to install.
 
-mod common_ref;
+use crate::fixtures::reference as common_ref;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

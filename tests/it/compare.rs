@@ -3,7 +3,7 @@
 //! (serde_json, flate2 and tar, a naive whiteout-applying unpacker) and from the Dockerfiles'
 //! known file sizes, never from strata's own library.
 
-mod common;
+use crate::fixtures as common;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -1,0 +1,20 @@
+//! strata's integration tests, as one test binary: the binary and the library on the committed
+//! images of `testdata/`, against real tools (umoci, dive, skopeo, registries, podman, Go's
+//! archive/tar, GNU tar, Python) and on hostile and broken inputs.
+//!
+//! One binary links once where nine did, and its modules share one set of helpers
+//! ([`fixtures`]). They also share one process: no test may change what is global to it (the
+//! working directory, the environment, the umask); each runs strata in a child process with
+//! its own environment, or the library with explicit options.
+
+mod bad_input;
+mod cli;
+mod compare;
+mod compare_tui;
+mod fixtures;
+mod hostile;
+mod readme;
+mod reference;
+mod remote;
+mod trust;
+mod tui;
