@@ -3,16 +3,16 @@
 //! panic. Every bad input is built in a temporary directory from the committed images; the
 //! layout helpers keep all other digests right so that only the intended thing is broken.
 
-use crate::fixtures as common;
-
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{
-    Layout, Run, assert_one_line_error, gzip, image, oracle, run, sha256, strata, ustar_header,
-};
-use sha2::{Digest, Sha256};
+use crate::fixtures::compress::{gzip, layer_tar, zstd};
+use crate::fixtures::digest::{Sha256Stream, sha256};
+use crate::fixtures::layout::{GZIP_LAYER, Layout, Oci};
+use crate::fixtures::run::{BIN, Run, assert_one_line_error, run, strata, strata_process};
+use crate::fixtures::tar::{E, tar_of, ustar_header};
+use crate::fixtures::{image, oracle};
 
 fn analyze(path: &Path) -> Run {
     run(strata().arg("analyze").arg(path))
@@ -266,15 +266,9 @@ fn unknown_manifest_media_type() {
     let media_type = "application/vnd.example.unknown.v1+json";
     let mut index = layout.index();
     index["manifests"][0]["mediaType"] = media_type.into();
-    fs::write(
-        layout.dir.join("index.json"),
-        serde_json::to_vec(&index).expect("json"),
-    )
-    .expect("write");
+    layout.put_index(&index);
     assert_one_line_error(&analyze(&layout.dir), &[media_type]);
 }
-
-const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /// The overlay layout with its last layer replaced by `tar` (gzipped), every digest right.
 fn with_last_layer(tar: &[u8]) -> (tempfile::TempDir, Layout, usize) {
@@ -328,7 +322,7 @@ fn pax_header_claiming_gigabytes() {
 /// Writes to two sinks: the gzip encoder and the SHA-256 of the uncompressed tar.
 struct Tee<W: Write> {
     gz: W,
-    hash: Sha256,
+    hash: Sha256Stream,
 }
 
 impl<W: Write> Write for Tee<W> {
@@ -364,7 +358,7 @@ fn gigabyte_of_zeros_streams_in_bounded_memory() {
     let last = layout.layer_digests().len() - 1;
     let mut tee = Tee {
         gz: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()),
-        hash: Sha256::new(),
+        hash: Sha256Stream::new(),
     };
     tee.write_all(&ustar_header("app/zeros.bin", SIZE, b'0'))
         .expect("write");
@@ -373,7 +367,7 @@ fn gigabyte_of_zeros_streams_in_bounded_memory() {
         tee.write_all(&chunk).expect("write");
     }
     tee.write_all(&[0u8; 1024]).expect("write"); // end of archive
-    let diff_id = common::digest_string(tee.hash.finalize().as_slice());
+    let diff_id = tee.hash.finish();
     let blob = tee.gz.finish().expect("gzip");
     assert!(
         blob.len() < 8 << 20,
@@ -386,7 +380,7 @@ fn gigabyte_of_zeros_streams_in_bounded_memory() {
     let out = std::process::Command::new(TIME)
         .args(["-f", "%M", "-o"])
         .arg(&rss_file)
-        .arg(env!("CARGO_BIN_EXE_strata"))
+        .arg(BIN)
         .args(["analyze", "--format", "json"])
         .arg(&layout.dir)
         .env_remove("CI")
@@ -456,8 +450,7 @@ fn docker_archive_layer_with_a_flipped_byte() {
 #[test]
 fn docker_archive_through_a_pipe() {
     let archive = fs::read(image("overlay-docker.tar")).expect("read");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-        .env_remove("CI")
+    let mut child = strata_process()
         .args(["analyze", "/dev/stdin", "--format", "json"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -529,7 +522,7 @@ fn overlay_l2_tar() -> (Vec<u8>, String) {
         .as_str()
         .expect("diff_id")
         .to_string();
-    (common::layer_tar(&blob), diff_id)
+    (layer_tar(&blob), diff_id)
 }
 
 /// Replaces layer `k` of `layout` by `blob` stored under `digest` (any algorithm, right or
@@ -748,11 +741,7 @@ fn unknown_digest_algorithm_on_a_manifest() {
     fs::write(&path, &manifest).expect("write");
     let mut index = layout.index();
     index["manifests"][0]["digest"] = digest.clone().into();
-    fs::write(
-        layout.dir.join("index.json"),
-        serde_json::to_vec(&index).expect("json"),
-    )
-    .expect("write index.json");
+    layout.put_index(&index);
     assert_one_line_error(
         &analyze(&layout.dir),
         &[&digest, "cannot be verified", "blake3"],
@@ -773,7 +762,7 @@ fn empty_layer_blobs_read_as_empty_layers() {
     for (what, blob) in [("zero bytes", Vec::new()), ("empty gzip member", gzip(b""))] {
         let (_tmp, layout) = overlay_copy("overlay-oci");
         let last = layout.layer_digests().len() - 1;
-        let blob_digest = common::sha256(&blob);
+        let blob_digest = sha256(&blob);
         put_layer(&layout, last, &blob, &blob_digest, &empty_diff_id);
         let r = run(strata()
             .args(["analyze", "--format", "json"])
@@ -934,11 +923,7 @@ fn ignore_errors_covers_config_and_manifest_mismatches() {
     let mut index = layout.index();
     let size = index["manifests"][0]["size"].as_u64().expect("size");
     index["manifests"][0]["size"] = (size + 1).into();
-    fs::write(
-        layout.dir.join("index.json"),
-        serde_json::to_vec(&index).expect("json"),
-    )
-    .expect("write index");
+    layout.put_index(&index);
     assert_one_line_error(&analyze(&layout.dir), &["manifest", "size mismatch"]);
     let r = assert_reads_as_overlay(&layout, &["--ignore-errors"]);
     assert!(
@@ -1071,67 +1056,10 @@ fn verify_lists_every_problem() {
 // syft and BuildKit use); the expected words come from those types, not from strata.
 // ---------------------------------------------------------------------------------------------
 
-/// An OCI layout written from scratch: blobs under their SHA-256, `index.json` last.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new(dir: &Path) -> Scratch {
-        fs::create_dir_all(dir.join("blobs/sha256")).expect("mkdir");
-        fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).expect("write");
-        Scratch {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// Stores a blob; its descriptor.
-    fn blob(&self, media_type: &str, bytes: &[u8]) -> serde_json::Value {
-        let digest = sha256(bytes);
-        let hex = digest.trim_start_matches("sha256:");
-        fs::write(self.dir.join("blobs/sha256").join(hex), bytes).expect("write blob");
-        serde_json::json!({"mediaType": media_type, "digest": digest, "size": bytes.len()})
-    }
-
-    /// Stores a manifest of `config` (type, bytes) and `layers` (type, bytes), with `extra`
-    /// fields (`artifactType`, `subject`); its descriptor.
-    fn manifest(
-        &self,
-        config: (&str, &[u8]),
-        layers: &[(&str, &[u8])],
-        extra: serde_json::Value,
-    ) -> serde_json::Value {
-        let mut m = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": self.blob(config.0, config.1),
-            "layers": layers.iter().map(|(t, b)| self.blob(t, b)).collect::<Vec<_>>(),
-        });
-        for (k, v) in extra.as_object().into_iter().flatten() {
-            m[k] = v.clone();
-        }
-        self.blob(
-            "application/vnd.oci.image.manifest.v1+json",
-            &serde_json::to_vec(&m).expect("json"),
-        )
-    }
-
-    fn index(&self, manifests: Vec<serde_json::Value>) {
-        let index = serde_json::json!({"schemaVersion": 2, "manifests": manifests});
-        fs::write(self.dir.join("index.json"), index.to_string()).expect("write index.json");
-    }
-}
-
 /// A gzipped tar holding one file, as `helm package` writes a chart.
 fn chart_tgz() -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
     let chart = b"apiVersion: v2\nname: demo\nversion: 0.1.0\n";
-    let mut h = tar::Header::new_gnu();
-    h.set_size(chart.len() as u64);
-    h.set_mode(0o644);
-    b.append_data(&mut h, "demo/Chart.yaml", &chart[..])
-        .expect("tar");
-    gzip(&b.into_inner().expect("tar"))
+    gzip(&tar_of(&[E::File("demo/Chart.yaml", 0o644, chart)]))
 }
 
 /// What cosign writes as a signature's config: an image config whose one diff_id is the
@@ -1153,7 +1081,7 @@ const IN_TOTO: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v0.1","predica
 const EMPTY_CONFIG: (&str, &[u8]) = ("application/vnd.oci.empty.v1+json", b"{}");
 
 /// Writes one manifest into a layout; its descriptor.
-type MakeManifest<'a> = dyn Fn(&Scratch) -> serde_json::Value + 'a;
+type MakeManifest<'a> = dyn Fn(&Oci) -> serde_json::Value + 'a;
 
 /// A Helm chart, a cosign signature, an SPDX SBOM pushed by ORAS (OCI 1.1: `artifactType`, the
 /// empty config), a BuildKit attestation manifest and one of the OCI 1.1 drafts' artifact
@@ -1167,7 +1095,7 @@ fn oci_artifacts_are_named_by_their_type() {
     let cases: Vec<(&str, Box<MakeManifest<'_>>, &str, &str)> = vec![
         (
             "helm",
-            Box::new(|l: &Scratch| {
+            Box::new(|l: &Oci| {
                 l.manifest(
                     ("application/vnd.cncf.helm.config.v1+json", helm_config),
                     &[(
@@ -1182,7 +1110,7 @@ fn oci_artifacts_are_named_by_their_type() {
         ),
         (
             "cosign",
-            Box::new(|l: &Scratch| {
+            Box::new(|l: &Oci| {
                 l.manifest(
                     (
                         "application/vnd.oci.image.config.v1+json",
@@ -1200,7 +1128,7 @@ fn oci_artifacts_are_named_by_their_type() {
         ),
         (
             "sbom",
-            Box::new(|l: &Scratch| {
+            Box::new(|l: &Oci| {
                 l.manifest(
                     EMPTY_CONFIG,
                     &[("application/spdx+json", SPDX)],
@@ -1212,7 +1140,7 @@ fn oci_artifacts_are_named_by_their_type() {
         ),
         (
             "sbom-no-artifact-type",
-            Box::new(|l: &Scratch| {
+            Box::new(|l: &Oci| {
                 l.manifest(
                     EMPTY_CONFIG,
                     &[("application/spdx+json", SPDX)],
@@ -1224,7 +1152,7 @@ fn oci_artifacts_are_named_by_their_type() {
         ),
         (
             "attestation",
-            Box::new(|l: &Scratch| {
+            Box::new(|l: &Oci| {
                 l.manifest(
                     EMPTY_CONFIG,
                     &[("application/vnd.in-toto+json", IN_TOTO)],
@@ -1238,7 +1166,7 @@ fn oci_artifacts_are_named_by_their_type() {
         (
             "older-attestation",
             // BuildKit before OCI 1.1: an image config for os/arch `unknown`, in-toto layers.
-            Box::new(|l: &Scratch| {
+            Box::new(|l: &Oci| {
                 l.manifest(
                     (
                         "application/vnd.oci.image.config.v1+json",
@@ -1253,7 +1181,7 @@ fn oci_artifacts_are_named_by_their_type() {
         ),
         (
             "artifact-manifest",
-            Box::new(|l: &Scratch| {
+            Box::new(|l: &Oci| {
                 let m = serde_json::json!({
                     "mediaType": "application/vnd.oci.artifact.manifest.v1+json",
                     "artifactType": "application/vnd.cyclonedx+json",
@@ -1270,10 +1198,10 @@ fn oci_artifacts_are_named_by_their_type() {
     ];
     for (name, make, artifact_type, what) in cases {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let layout = Scratch::new(&tmp.path().join(name));
+        let layout = Oci::new(&tmp.path().join(name));
         let desc = make(&layout);
         let digest = desc["digest"].as_str().expect("digest").to_string();
-        layout.index(vec![desc]);
+        layout.index(&[desc]);
         let line = assert_one_line_error(
             &analyze(&layout.dir),
             &[
@@ -1298,14 +1226,8 @@ fn oci_artifacts_are_named_by_their_type() {
 #[test]
 fn an_unknown_layer_type_under_an_image_config_is_still_an_image() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let layout = Scratch::new(&tmp.path().join("mystery"));
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(5);
-    h.set_mode(0o644);
-    tar.append_data(&mut h, "hello.txt", &b"hello"[..])
-        .expect("tar");
-    let tar = tar.into_inner().expect("tar");
+    let layout = Oci::new(&tmp.path().join("mystery"));
+    let tar = tar_of(&[E::File("hello.txt", 0o644, b"hello")]);
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": [sha256(&tar)]},
@@ -1318,7 +1240,7 @@ fn an_unknown_layer_type_under_an_image_config_is_still_an_image() {
         &[("application/x-mystery", &tar)],
         serde_json::json!({}),
     );
-    layout.index(vec![m]);
+    layout.index(&[m]);
     let r = run(strata()
         .arg("analyze")
         .arg(&layout.dir)
@@ -1426,7 +1348,7 @@ fn damaged_compressed_archives_are_refused_by_name() {
     );
 
     let path = tmp.path().join("cut.tar.zst");
-    let zst = zstd::encode_all(&tar[..], 3).expect("zstd");
+    let zst = zstd(&tar, 3);
     fs::write(&path, &zst[..zst.len() / 2]).expect("write");
     assert_one_line_error(&analyze(&path), &["cut.tar.zst", "zstd stream"]);
 

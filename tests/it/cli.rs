@@ -6,15 +6,19 @@
 //! "fails only when strictly exceeded"), and from dive 0.13.1's observed output recorded in
 //! `testdata/README.md` — never from strata's own output.
 
-use crate::fixtures as common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{Layout, Run, analyze_json, image, oracle, run, strata, tar_facts};
 use serde_json::Value;
+
+use crate::fixtures::compress::{gzip, layer_tar, zstd};
+use crate::fixtures::digest::sha256;
+use crate::fixtures::layout::{CONFIG, INDEX, Layout, Oci};
+use crate::fixtures::run::{Run, analyze_json, assert_one_line_error, run, strata, strata_process};
+use crate::fixtures::tar::{E, tar_facts, tar_of};
+use crate::fixtures::{copy_dir, expected, image, oracle, read_json, shared_fixture, testdata};
 
 /// The files that all carry `strata/overlay:latest` with the same 21 uncompressed layers
 /// (README: "their expected numbers are the `overlay` key").
@@ -269,7 +273,7 @@ fn oci_layouts_match_their_blob_files() {
                 blob.len() as u64,
                 "{name} layer {k}"
             );
-            let facts = tar_facts(&common::layer_tar(&blob));
+            let facts = tar_facts(&layer_tar(&blob));
             assert_eq!(
                 u64_of(&l["shipped_bytes"]),
                 facts.regular_bytes,
@@ -301,7 +305,7 @@ fn oci_layouts_match_their_blob_files() {
 
 /// Platforms present in multi-oci, from expected.json's `multi/<platform>` keys.
 fn multi_platforms() -> Vec<String> {
-    common::expected()
+    expected()
         .as_object()
         .expect("object")
         .keys()
@@ -361,7 +365,7 @@ fn missing_platform_lists_the_platforms_present() {
     let mut needles = vec!["linux/s390x".to_string()];
     needles.extend(multi_platforms());
     let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
-    common::assert_one_line_error(&r, &needles);
+    assert_one_line_error(&r, &needles);
 }
 
 /// RepoTags of a docker-save archive's manifest.json.
@@ -450,7 +454,7 @@ fn wrong_tag_lists_the_tags() {
     let mut needles: Vec<&str> = tags.iter().map(String::as_str).collect();
     needles.push("strata/nope:9");
     needles.push("two-images-docker.tar");
-    common::assert_one_line_error(&r, &needles);
+    assert_one_line_error(&r, &needles);
 }
 
 #[test]
@@ -485,7 +489,7 @@ fn source_flag_and_oci_reference() {
 
     let bad = format!("oci:{}:nosuchref", layout.dir.display());
     let r = run(strata().args(["analyze", &bad]));
-    common::assert_one_line_error(&r, &["nosuchref", &refs[0]]);
+    assert_one_line_error(&r, &["nosuchref", &refs[0]]);
 }
 
 // ---------------------------------------------------------------- CI
@@ -702,13 +706,13 @@ fn metrics_dive_judges_dive_numbers() {
 fn bad_rule_flag_fails_before_analysing() {
     // The image does not exist: an error about the flag proves nothing was read first.
     let r = run(strata().args(["ci", "/nonexistent/image", "--lowestEfficiency", "lots"]));
-    let line = common::assert_one_line_error(&r, &["--lowestEfficiency", "lots"]);
+    let line = assert_one_line_error(&r, &["--lowestEfficiency", "lots"]);
     assert!(!line.contains("/nonexistent"), "{line}");
 }
 
 #[test]
 fn bad_rule_file_names_file_and_line() {
-    let file = common::testdata("dive-ci/bad-value.dive-ci");
+    let file = testdata("dive-ci/bad-value.dive-ci");
     let text = fs::read_to_string(&file).expect("read");
     let line_no = 1 + text
         .lines()
@@ -717,8 +721,7 @@ fn bad_rule_file_names_file_and_line() {
     let r = run(strata()
         .args(["ci", "/nonexistent/image", "--ci-config"])
         .arg(&file));
-    let line =
-        common::assert_one_line_error(&r, &[&format!("bad-value.dive-ci:{line_no}"), "20 MX"]);
+    let line = assert_one_line_error(&r, &[&format!("bad-value.dive-ci:{line_no}"), "20 MX"]);
     assert!(!line.contains("/nonexistent"), "{line}");
 
     // The same file found as ./.dive-ci.
@@ -727,7 +730,7 @@ fn bad_rule_file_names_file_and_line() {
     let r = run(strata()
         .current_dir(dir.path())
         .args(["ci", "/nonexistent/image"]));
-    common::assert_one_line_error(&r, &[&format!(".dive-ci:{line_no}")]);
+    assert_one_line_error(&r, &[&format!(".dive-ci:{line_no}")]);
 }
 
 #[test]
@@ -782,7 +785,7 @@ fn json_file_is_written_and_truncated() {
         "text still on stdout: {}",
         r.stdout
     );
-    let written = common::read_json(&out);
+    let written = read_json(&out);
     assert_eq!(written["schema"], "strata.analysis/v1");
     assert_eq!(
         written["waste"]["wasted_bytes"],
@@ -871,8 +874,7 @@ fn no_image_and_no_subcommand_is_usage_and_not_zero() {
 fn run_into_closed_pipe(args: &[&str]) -> (i32, String) {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-        .env_remove("CI")
+    let out = strata_process()
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(writer)
@@ -1063,7 +1065,7 @@ fn cache_a_blob_changed_after_a_warm_run_is_refused_as_on_a_cold_run() {
             let at = first_content_byte(&blob);
             blob[at] ^= 0xff;
             fs::write(&path, &blob).expect("write blob");
-            vec!["blob digest mismatch".into(), digest, common::sha256(&blob)]
+            vec!["blob digest mismatch".into(), digest, sha256(&blob)]
         } else {
             let mut archive = fs::read(&docker).expect("read archive");
             let manifest: Value = {
@@ -1075,18 +1077,15 @@ fn cache_a_blob_changed_after_a_warm_run_is_refused_as_on_a_cold_run() {
             let inner = at + first_content_byte(&archive[at..at + size]);
             archive[inner] ^= 0xff;
             fs::write(&docker, &archive).expect("write archive");
-            vec![
-                "diff_id mismatch".into(),
-                common::sha256(&archive[at..at + size]),
-            ]
+            vec!["diff_id mismatch".into(), sha256(&archive[at..at + size])]
         };
         let mut needles: Vec<&str> = needles.iter().map(String::as_str).collect();
         let layer = format!("layer {L}");
         needles.push(&layer);
 
         let (c, w) = (cold(&[]), warm(&[]));
-        common::assert_one_line_error(&c, &needles);
-        common::assert_one_line_error(&w, &needles);
+        assert_one_line_error(&c, &needles);
+        assert_one_line_error(&w, &needles);
         assert_eq!(w.stderr, c.stderr, "{}", target.display());
 
         let (c, w) = (
@@ -1161,7 +1160,7 @@ fn cache_a_warm_run_reports_what_a_cold_run_does() {
         .iter()
         .map(|l| {
             let (at, size) = members[l.as_str().expect("layer path")];
-            common::sha256(&archive[at..at + size])
+            sha256(&archive[at..at + size])
         })
         .collect();
     let got: Vec<&str> = overlay_analyses()["overlay-docker.tar"]["layers"]
@@ -1238,9 +1237,7 @@ fn cache_entries_that_are_fifos_links_or_huge_are_ignored() {
         );
 
         // Run with a deadline: an entry that blocks must fail the test, not hang it.
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-            .env_remove("CI")
-            .env_remove("STRATA_TRACE")
+        let mut child = strata_process()
             .env("STRATA_CACHE_DIR", &cache)
             .args(["analyze", "--cache", "--format", "json"])
             .arg(&path)
@@ -1349,30 +1346,15 @@ fn hostile_image() -> &'static std::path::Path {
         let dir = tempfile::tempdir().expect("tempdir");
         let layout = Layout::copy_of("overlay-oci", dir.path());
         let layer = |fill: u8, link: bool| {
-            let mut b = tar::Builder::new(Vec::new());
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_mode(0o755);
-            h.set_size(0);
-            b.append_data(&mut h, "evil/", std::io::empty())
-                .expect("dir");
-            for (i, name) in HOSTILE.iter().enumerate() {
-                let data = vec![fill; 1000 * (i + 1)];
-                let mut h = tar::Header::new_gnu();
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_mode(0o644);
-                h.set_size(data.len() as u64);
-                b.append_data(&mut h, format!("evil/{name}"), data.as_slice())
-                    .expect("file");
-            }
+            let names: Vec<String> = HOSTILE.iter().map(|n| format!("evil/{n}")).collect();
+            let data: Vec<Vec<u8>> = (1..=HOSTILE.len()).map(|i| vec![fill; 1000 * i]).collect();
+            let link_name = format!("evil/link{}", HOSTILE[1]);
+            let mut entries = vec![E::Dir("evil/", 0o755)];
+            entries.extend(names.iter().zip(&data).map(|(n, d)| E::File(n, 0o644, d)));
             if link {
-                let mut h = tar::Header::new_gnu();
-                h.set_entry_type(tar::EntryType::Link);
-                h.set_size(0);
-                b.append_link(&mut h, format!("evil/link{}", HOSTILE[1]), HOSTILE[0])
-                    .expect("link");
+                entries.push(E::Hardlink(&link_name, HOSTILE[0]));
             }
-            b.into_inner().expect("tar")
+            tar_of(&entries)
         };
         let tars = [layer(b'a', false), layer(b'b', true)];
         layout.set_layers(
@@ -1387,11 +1369,7 @@ fn hostile_image() -> &'static std::path::Path {
         let mut index = layout.index();
         index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] =
             format!("tag{}{}", HOSTILE[0], HOSTILE[5]).into();
-        fs::write(
-            layout.dir.join("index.json"),
-            serde_json::to_vec(&index).expect("json"),
-        )
-        .expect("write index.json");
+        layout.put_index(&index);
         dir
     });
     // `copy_of` puts the layout at DIR/overlay-oci.
@@ -1638,7 +1616,7 @@ fn hostile_names_are_escaped_on_the_replayed_screens() {
 fn an_error_from_hostile_input_is_one_escaped_line() {
     // A tag that is not there: the error lists the references present, the image's own.
     let r = run(strata().args(["analyze", &hostile_arg(), "--tag", "nope"]));
-    let line = common::assert_one_line_error(&r, &["nope"]);
+    let line = assert_one_line_error(&r, &["nope"]);
     assert_no_raw_control("error", &r.stderr);
     assert!(
         line.contains(&format!("tag{}{}", SHOWN[0], SHOWN[5])),
@@ -1647,61 +1625,19 @@ fn an_error_from_hostile_input_is_one_escaped_line() {
 
     // The user's own argument too: a line feed in a path does not start a line.
     let r = run(strata().args(["analyze", "/nonexistent/a\nstrata: all checks passed"]));
-    let line = common::assert_one_line_error(&r, &[]);
+    let line = assert_one_line_error(&r, &[]);
     assert!(line.contains(r"a\nstrata: all checks passed"), "{line}");
 }
 
 // =============================================================================================
 // First contact (issue 15): the analysis and its wording. Hand-made layers are written with
-// the `tar` crate; what each test expects is counted from those entries.
+// the fixtures' tar builder; what each test expects is counted from those entries.
 // =============================================================================================
 
-/// One entry of a hand-made layer.
-enum Entry<'a> {
-    Dir(&'a str, u32),
-    File(&'a str, &'a [u8]),
-    Symlink(&'a str, &'a str),
-}
-
-/// An uncompressed layer tar holding `entries` in order (names written as given: `./` too).
-fn layer_tar(entries: &[Entry<'_>]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(1_700_000_000);
-        let (name, data): (&str, &[u8]) = match e {
-            Entry::Dir(name, mode) => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_mode(*mode);
-                (name, &[])
-            }
-            Entry::File(name, data) => {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_mode(0o644);
-                (name, data)
-            }
-            Entry::Symlink(name, target) => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_mode(0o777);
-                h.set_link_name(target).expect("link name");
-                (name, &[])
-            }
-        };
-        // Raw, so that `./` stays `./`.
-        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_size(data.len() as u64);
-        h.set_cksum();
-        b.append(&h, data).expect("append");
-    }
-    b.into_inner().expect("finish the tar")
-}
-
 /// A copy of `overlay-oci` holding exactly `layers` (uncompressed), one history entry each.
-fn handmade_image(parent: &std::path::Path, layers: &[Vec<Entry<'_>>]) -> String {
+fn handmade_image(parent: &std::path::Path, layers: &[Vec<E<'_>>]) -> String {
     let l = Layout::copy_of("overlay-oci", parent);
-    let tars: Vec<Vec<u8>> = layers.iter().map(|e| layer_tar(e)).collect();
+    let tars: Vec<Vec<u8>> = layers.iter().map(|e| tar_of(e)).collect();
     let history: Vec<Value> = (0..layers.len())
         .map(|k| serde_json::json!({"created_by": format!("/bin/sh -c step {k}")}))
         .collect();
@@ -1716,13 +1652,13 @@ fn a_layers_root_entry_is_not_a_path_it_adds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let layers = vec![
         vec![
-            Entry::Dir("./", 0o755),
-            Entry::File("a", b"a"),
-            Entry::Dir("d/", 0o755),
-            Entry::File("d/b", b"b"),
+            E::Dir("./", 0o755),
+            E::File("a", 0o644, b"a"),
+            E::Dir("d/", 0o755),
+            E::File("d/b", 0o644, b"b"),
         ],
         // The root again, another mode, and one new file.
-        vec![Entry::Dir("./", 0o700), Entry::File("c", b"c")],
+        vec![E::Dir("./", 0o700), E::File("c", 0o644, b"c")],
     ];
     let img = handmade_image(dir.path(), &layers);
     let (j, _) = analyze_json(&[&img]);
@@ -1837,9 +1773,9 @@ fn uncompressed_layers_are_stored_not_compressed() {
 fn one_of_a_kind_is_singular() {
     let dir = tempfile::tempdir().expect("tempdir");
     let one = vec![vec![
-        Entry::Dir("d/", 0o755),
-        Entry::File("d/f", b"0123456789"),
-        Entry::Symlink("l", "d/f"),
+        E::Dir("d/", 0o755),
+        E::File("d/f", 0o644, b"0123456789"),
+        E::Symlink("l", "d/f"),
     ]];
     let a = handmade_image(&dir.path().join("a"), &one);
     let r = run(strata().args(["analyze", &a]));
@@ -1859,7 +1795,7 @@ fn one_of_a_kind_is_singular() {
     // verify: a layer of one entry.
     let single = handmade_image(
         &dir.path().join("single"),
-        &[vec![Entry::File("only", b"x")]],
+        &[vec![E::File("only", 0o644, b"x")]],
     );
     let r = run(strata().args(["verify", &single]));
     r.expect_code(0);
@@ -1867,9 +1803,9 @@ fn one_of_a_kind_is_singular() {
     assert!(r.stdout.contains("Verified: 1 layer,"), "{}", r.stdout);
     // compare: B differs from A in one file.
     let other = vec![vec![
-        Entry::Dir("d/", 0o755),
-        Entry::File("d/f", b"01234567890123456789"),
-        Entry::Symlink("l", "d/f"),
+        E::Dir("d/", 0o755),
+        E::File("d/f", 0o644, b"01234567890123456789"),
+        E::Symlink("l", "d/f"),
     ]];
     let b = handmade_image(&dir.path().join("b"), &other);
     let r = run(strata().args(["compare", &a, &b, "--format", "text", "--quiet"]));
@@ -1889,13 +1825,13 @@ fn one_of_a_kind_is_singular() {
 fn opaque_dirs_count_markers_over_a_lower_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let layers = vec![
-        vec![Entry::Dir("d/", 0o755), Entry::File("d/x", b"x")],
+        vec![E::Dir("d/", 0o755), E::File("d/x", 0o644, b"x")],
         vec![
-            Entry::Dir("d/", 0o755),
-            Entry::File("d/.wh..wh..opq", b""),
-            Entry::Dir("e/", 0o755),
-            Entry::File("e/.wh..wh..opq", b""),
-            Entry::File("e/y", b"y"),
+            E::Dir("d/", 0o755),
+            E::Opaque("d"),
+            E::Dir("e/", 0o755),
+            E::Opaque("e"),
+            E::File("e/y", 0o644, b"y"),
         ],
     ];
     let img = handmade_image(dir.path(), &layers);
@@ -1925,12 +1861,12 @@ fn a_mistyped_subcommand_gets_the_right_one_suggested() {
         ("anlyze", "analyze", vec![img, "--format", "json"]),
     ] {
         let r = run(strata().arg(typed).args(&rest));
-        let line = common::assert_one_line_error(&r, &[typed]);
+        let line = assert_one_line_error(&r, &[typed]);
         assert!(line.contains(&format!("`strata {meant}`")), "{line}");
     }
     // The image forgotten: the word alone is IMAGE, and the error that follows says it too.
     let r = run(strata().args(["anlyze", "--ci"]));
-    let line = common::assert_one_line_error(&r, &["anlyze"]);
+    let line = assert_one_line_error(&r, &["anlyze"]);
     assert!(line.contains("`strata analyze`"), "{line}");
 
     // A file of that name is an image, not a mistake.
@@ -2011,7 +1947,7 @@ fn negative_rule_values_are_out_of_range() {
             let r = run(strata()
                 .args(prefix)
                 .args(["/nonexistent/image", flag, value]));
-            let line = common::assert_one_line_error(&r, &[flag, &format!("`{value}`"), says]);
+            let line = assert_one_line_error(&r, &[flag, &format!("`{value}`"), says]);
             assert!(!line.contains("/nonexistent"), "{line}");
         }
     }
@@ -2032,11 +1968,11 @@ fn fail_if_larger_needs_a_unit() {
     };
     for bare in ["5", "2.5", "1,500"] {
         let r = compare(bare);
-        common::assert_one_line_error(&r, &["--fail-if-larger", &format!("`{bare}`"), "unit"]);
+        assert_one_line_error(&r, &["--fail-if-larger", &format!("`{bare}`"), "unit"]);
     }
     for negative in ["-5%", "-1", "-20MB"] {
         let r = compare(negative);
-        common::assert_one_line_error(
+        assert_one_line_error(
             &r,
             &["--fail-if-larger", &format!("`{negative}`"), "negative"],
         );
@@ -2080,9 +2016,9 @@ fn compressed_archives_read_as_the_archives_they_hold() {
         "docker25-containerd.tar",
     ] {
         let tar = fs::read(image(name)).expect("read");
-        let gz = analyze_written(tmp.path(), &format!("{name}.gz"), &common::gzip(&tar), &[]);
+        let gz = analyze_written(tmp.path(), &format!("{name}.gz"), &gzip(&tar), &[]);
         check_overlay_analysis(&format!("{name}.gz"), &gz);
-        let zst = zstd::encode_all(&tar[..], 19).expect("zstd");
+        let zst = zstd(&tar, 19);
         let zst = analyze_written(tmp.path(), &format!("{name}.zst"), &zst, &[]);
         check_overlay_analysis(&format!("{name}.zst"), &zst);
         // The same layers, in the same order, under the same digests as the plain file.
@@ -2096,22 +2032,22 @@ fn compressed_archives_read_as_the_archives_they_hold() {
     // Several gzip members one after another (pigz, `cat a.gz b.gz`) are one stream.
     let tar = fs::read(image("overlay-docker.tar")).expect("read");
     let (front, back) = tar.split_at(tar.len() / 3);
-    let mut members = common::gzip(front);
-    members.extend(common::gzip(back));
+    let mut members = gzip(front);
+    members.extend(gzip(back));
     let a = analyze_written(tmp.path(), "members.tar.gz", &members, &[]);
     check_overlay_analysis("members.tar.gz", &a);
 
     // On stdin.
     let r = run(strata()
         .args(["analyze", "-", "--format", "json", "--top", "0"])
-        .write_stdin(common::gzip(&tar)));
+        .write_stdin(gzip(&tar)));
     r.expect_code(0);
     check_overlay_analysis("stdin.gz", &r.json());
 
     // A Docker 25 archive holds both halves; oci-archive: takes the OCI one, compressed too.
     let d25 = fs::read(image("docker25-graphdriver.tar")).expect("read");
     let path = tmp.path().join("d25.tar.gz");
-    fs::write(&path, common::gzip(&d25)).expect("write");
+    fs::write(&path, gzip(&d25)).expect("write");
     let (a, _) = analyze_json(&[&format!("oci-archive:{}", path.display())]);
     assert_eq!(a["image"]["format"], "oci-archive");
     assert_eq!(
@@ -2261,50 +2197,27 @@ fn docker25_archives_have_a_manifest_digest() {
     }
 }
 
-/// An OCI layout written from scratch, for the tests below: blobs under their SHA-256.
-fn scratch_blob(dir: &std::path::Path, media_type: &str, bytes: &[u8]) -> Value {
-    let digest = common::sha256(bytes);
-    let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs).expect("mkdir");
-    fs::write(blobs.join(digest.trim_start_matches("sha256:")), bytes).expect("write");
-    serde_json::json!({"mediaType": media_type, "digest": digest, "size": bytes.len()})
-}
-
 /// A cosign signature's manifest (an image config, one simplesigning layer); its descriptor.
 fn cosign_signature(dir: &std::path::Path) -> Value {
     let payload = br#"{"critical":{"type":"cosign container image signature"}}"#;
     let config = serde_json::json!({
         "architecture": "", "os": "", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [common::sha256(payload)]},
+        "rootfs": {"type": "layers", "diff_ids": [sha256(payload)]},
     });
-    let m = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": scratch_blob(dir, "application/vnd.oci.image.config.v1+json",
-            &serde_json::to_vec(&config).expect("json")),
-        "layers": [scratch_blob(dir, "application/vnd.dev.cosign.simplesigning.v1+json", payload)],
-    });
-    scratch_blob(
-        dir,
-        "application/vnd.oci.image.manifest.v1+json",
-        &serde_json::to_vec(&m).expect("json"),
+    Oci::open(dir).manifest(
+        (CONFIG, &serde_json::to_vec(&config).expect("json")),
+        &[("application/vnd.dev.cosign.simplesigning.v1+json", payload)],
+        serde_json::json!({}),
     )
 }
 
 /// An SPDX SBOM as ORAS attaches it (OCI 1.1: `artifactType` on the manifest and on the
 /// index's descriptor, the empty config); its descriptor.
 fn oras_sbom(dir: &std::path::Path) -> Value {
-    let m = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "artifactType": "application/spdx+json",
-        "config": scratch_blob(dir, "application/vnd.oci.empty.v1+json", b"{}"),
-        "layers": [scratch_blob(dir, "application/spdx+json", br#"{"spdxVersion":"SPDX-2.3"}"#)],
-    });
-    let mut d = scratch_blob(
-        dir,
-        "application/vnd.oci.image.manifest.v1+json",
-        &serde_json::to_vec(&m).expect("json"),
+    let mut d = Oci::open(dir).manifest(
+        ("application/vnd.oci.empty.v1+json", b"{}"),
+        &[("application/spdx+json", br#"{"spdxVersion":"SPDX-2.3"}"#)],
+        serde_json::json!({"artifactType": "application/spdx+json"}),
     );
     d["artifactType"] = "application/spdx+json".into();
     d
@@ -2328,7 +2241,7 @@ fn the_image_is_picked_among_artifacts() {
     let tmp = tempfile::tempdir().expect("tempdir");
 
     let dir = tmp.path().join("cosign-save");
-    common::copy_dir(&overlay.dir, &dir);
+    copy_dir(&overlay.dir, &dir);
     let layout = Layout { dir: dir.clone() };
     // The overlay image, its descriptor saying it is for a platform the host is not.
     let mut image_desc = layout.index()["manifests"][0].clone();
@@ -2355,16 +2268,16 @@ fn the_image_is_picked_among_artifacts() {
     // platform and annotations, so only its content (an image config for os `unknown`, one
     // in-toto layer) tells it apart. Its image's layer blob is not in the fixture: the error
     // naming that blob shows which manifest was picked.
-    let fixture = common::shared_fixture("provenance/snyk-busybox-attestation-layout");
+    let fixture = shared_fixture("provenance/snyk-busybox-attestation-layout");
     let dir = tmp.path().join("snyk");
-    common::copy_dir(&fixture, &dir);
+    copy_dir(&fixture, &dir);
     fs::remove_file(dir.join("manifest.json")).expect("rm"); // read as the OCI layout it holds
-    let top = common::read_json(&dir.join("index.json"));
+    let top = read_json(&dir.join("index.json"));
     let nested_digest = top["manifests"][0]["digest"].as_str().expect("digest");
     let nested_path = dir
         .join("blobs/sha256")
         .join(nested_digest.trim_start_matches("sha256:"));
-    let mut nested = common::read_json(&nested_path);
+    let mut nested = read_json(&nested_path);
     let att = &mut nested["manifests"][1];
     assert_eq!(
         att["annotations"]["vnd.docker.reference.type"],
@@ -2373,16 +2286,12 @@ fn the_image_is_picked_among_artifacts() {
     let att = att.as_object_mut().expect("object");
     att.remove("annotations");
     att.remove("platform");
-    let nested = scratch_blob(
-        &dir,
-        "application/vnd.oci.image.index.v1+json",
-        &serde_json::to_vec(&nested).expect("json"),
-    );
+    let nested = Oci::open(&dir).blob(INDEX, &serde_json::to_vec(&nested).expect("json"));
     let index = serde_json::json!({"schemaVersion": 2, "manifests": [nested]});
     fs::remove_file(dir.join("index.json")).expect("rm"); // read-only, as copied
     fs::write(dir.join("index.json"), index.to_string()).expect("write");
     let r = run(strata().arg("analyze").arg(&dir));
-    common::assert_one_line_error(
+    assert_one_line_error(
         &r,
         &[
             "sha256:189fdd1508372905e80cc3edcdb56cdc4fa216aebef6f332dd3cba6e300238ea",
@@ -2393,7 +2302,7 @@ fn the_image_is_picked_among_artifacts() {
     let r = run(strata()
         .arg("analyze")
         .arg(format!("oci:{}", fixture.display())));
-    common::assert_one_line_error(
+    assert_one_line_error(
         &r,
         &[
             "sha256:189fdd1508372905e80cc3edcdb56cdc4fa216aebef6f332dd3cba6e300238ea",
@@ -2409,7 +2318,7 @@ fn a_layout_counts_its_images_not_its_artifacts() {
     let overlay = Layout::committed("overlay-oci");
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("layout");
-    common::copy_dir(&overlay.dir, &dir);
+    copy_dir(&overlay.dir, &dir);
     let image_desc = overlay.index()["manifests"][0].clone();
     let sig = with_annotation(cosign_signature(&dir), REF_NAME, "sha256-abc.sig");
     let sbom = with_annotation(oras_sbom(&dir), REF_NAME, "latest.sbom");

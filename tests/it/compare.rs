@@ -3,33 +3,21 @@
 //! (serde_json, flate2 and tar, a naive whiteout-applying unpacker) and from the Dockerfiles'
 //! known file sizes, never from strata's own library.
 
-use crate::fixtures as common;
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn image(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/images")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
+use crate::fixtures::image_arg;
+use crate::fixtures::layout::Layout;
+use crate::fixtures::run::strata;
+use crate::fixtures::tar::{E, tar_of};
 
 const SINGLE: &str = "compare-program-single";
 const MULTI: &str = "compare-program-multi";
 const DAY1: &str = "compare-service-day1";
 const DAY2: &str = "compare-service-day2";
-
-fn strata() -> Command {
-    let mut cmd = Command::cargo_bin("strata").expect("the strata binary");
-    cmd.env_remove("CI");
-    cmd
-}
 
 /// Runs `strata compare A B ARGS…`; returns (exit code, stdout, stderr).
 fn compare(a: &str, b: &str, args: &[&str]) -> (i32, String, String) {
@@ -51,7 +39,7 @@ fn compare(a: &str, b: &str, args: &[&str]) -> (i32, String, String) {
 fn compare_json(a: &str, b: &str, args: &[&str]) -> Value {
     let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
-    let (code, stdout, stderr) = compare(&image(a), &image(b), &all);
+    let (code, stdout, stderr) = compare(&image_arg(a), &image_arg(b), &all);
     assert_eq!(code, 0, "{stderr}");
     serde_json::from_str(&stdout).expect("JSON on stdout")
 }
@@ -107,7 +95,7 @@ fn remove_tree(files: &mut BTreeMap<String, Entry>, path: &str, below_layer: usi
 }
 
 fn oracle(name: &str) -> Oracle {
-    oracle_at(Path::new(&image(name)))
+    oracle_at(Path::new(&image_arg(name)))
 }
 
 /// The oracle of the OCI layout at `layout` (gzip or plain tar layers).
@@ -296,7 +284,7 @@ fn json_files(groups: &Value, out: &mut BTreeMap<String, (String, u64, u64)>) {
 /// Checks the JSON against the oracle: sizes, shared layers, every differing file, the totals
 /// by kind of change and each group's sum.
 fn check_against_oracle(a: &str, b: &str) -> Value {
-    check_layouts(Path::new(&image(a)), Path::new(&image(b)))
+    check_layouts(Path::new(&image_arg(a)), Path::new(&image_arg(b)))
 }
 
 /// [`check_against_oracle`] for any two OCI layouts.
@@ -523,8 +511,8 @@ fn fail_if_larger_exit_codes() {
     for &(a, b, limit, expected) in cases {
         for format in ["text", "json", "markdown"] {
             let (code, _, stderr) = compare(
-                &image(a),
-                &image(b),
+                &image_arg(a),
+                &image_arg(b),
                 &["--fail-if-larger", limit, "--format", format],
             );
             assert_eq!(
@@ -534,8 +522,8 @@ fn fail_if_larger_exit_codes() {
         }
     }
     let (code, stdout, _) = compare(
-        &image(DAY1),
-        &image(DAY2),
+        &image_arg(DAY1),
+        &image_arg(DAY2),
         &["--fail-if-larger", "2%", "--format", "json"],
     );
     assert_eq!(code, 1);
@@ -559,9 +547,9 @@ fn unreadable_images_and_bad_limits_exit_2() {
     let missing = dir.path().join("missing");
     let (broken, missing) = (broken.to_string_lossy(), missing.to_string_lossy());
     for (a, b) in [
-        (missing.to_string(), image(DAY2)),
-        (image(DAY1), missing.to_string()),
-        (image(DAY1), broken.to_string()),
+        (missing.to_string(), image_arg(DAY2)),
+        (image_arg(DAY1), missing.to_string()),
+        (image_arg(DAY1), broken.to_string()),
     ] {
         for limit in [None, Some("5%")] {
             let mut args = vec![];
@@ -575,7 +563,11 @@ fn unreadable_images_and_bad_limits_exit_2() {
             assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
         }
     }
-    let (code, _, stderr) = compare(&image(DAY1), &image(DAY2), &["--fail-if-larger", "5x"]);
+    let (code, _, stderr) = compare(
+        &image_arg(DAY1),
+        &image_arg(DAY2),
+        &["--fail-if-larger", "5x"],
+    );
     assert_eq!(code, 2);
     assert!(
         stderr.contains("--fail-if-larger") && stderr.contains("`5x`"),
@@ -645,10 +637,10 @@ fn json_schema_fields() {
 
 #[test]
 fn text_output_shows_totals_layers_groups_and_verdict() {
-    let (code, out, _) = compare(&image(SINGLE), &image(MULTI), &[]);
+    let (code, out, _) = compare(&image_arg(SINGLE), &image_arg(MULTI), &[]);
     assert_eq!(code, 0);
     assert!(
-        out.contains(&format!("A  {} (oci layout, latest)", image(SINGLE))),
+        out.contains(&format!("A  {} (oci layout, latest)", image_arg(SINGLE))),
         "{out}"
     );
     assert!(
@@ -676,7 +668,7 @@ fn text_output_shows_totals_layers_groups_and_verdict() {
         "depth 1, no files: {out}"
     );
 
-    let (_, out, _) = compare(&image(SINGLE), &image(MULTI), &["--depth", "2"]);
+    let (_, out, _) = compare(&image_arg(SINGLE), &image_arg(MULTI), &["--depth", "2"]);
     assert!(
         out.lines()
             .any(|l| l.trim_end().ends_with("  /opt/toolchain/libexec")),
@@ -684,7 +676,7 @@ fn text_output_shows_totals_layers_groups_and_verdict() {
     );
     assert!(!out.lines().any(|l| l.ends_with("/cc1")), "{out}");
 
-    let (_, out, _) = compare(&image(SINGLE), &image(MULTI), &["--files"]);
+    let (_, out, _) = compare(&image_arg(SINGLE), &image_arg(MULTI), &["--files"]);
     assert!(
         out.lines().any(|l| l.contains("-250 kB")
             && l.contains("removed")
@@ -697,10 +689,14 @@ fn text_output_shows_totals_layers_groups_and_verdict() {
         "{out}"
     );
 
-    let (_, out, _) = compare(&image(SINGLE), &image(MULTI), &["--top", "1"]);
+    let (_, out, _) = compare(&image_arg(SINGLE), &image_arg(MULTI), &["--top", "1"]);
     assert!(out.contains("… 3 more directories"), "{out}");
 
-    let (code, out, _) = compare(&image(DAY1), &image(DAY2), &["--fail-if-larger", "2%"]);
+    let (code, out, _) = compare(
+        &image_arg(DAY1),
+        &image_arg(DAY2),
+        &["--fail-if-larger", "2%"],
+    );
     assert_eq!(code, 1);
     assert!(
         out.contains("Limit: B may exceed A by at most 2%: B grew by 55.02 kB: FAIL"),
@@ -728,8 +724,8 @@ fn pipes(row: &str) -> usize {
 #[test]
 fn markdown_is_a_summary_with_well_formed_tables() {
     let (code, out, _) = compare(
-        &image(DAY1),
-        &image(DAY2),
+        &image_arg(DAY1),
+        &image_arg(DAY2),
         &["--format", "markdown", "--fail-if-larger", "20MB"],
     );
     assert_eq!(code, 0);
@@ -773,8 +769,8 @@ fn markdown_is_a_summary_with_well_formed_tables() {
     );
 
     let (code, out, _) = compare(
-        &image(DAY1),
-        &image(DAY2),
+        &image_arg(DAY1),
+        &image_arg(DAY2),
         &["--format", "markdown", "--fail-if-larger", "1%"],
     );
     assert_eq!(code, 1);
@@ -786,42 +782,10 @@ fn markdown_is_a_summary_with_well_formed_tables() {
 
 // ------------------------------------------------------------------ hand-made images
 
-/// One tar entry: a regular file with content, or a hard link to an earlier name.
-enum T<'a> {
-    File(&'a str, &'a [u8]),
-    Link(&'a str, &'a str),
-}
-
-/// An uncompressed layer tar of `entries`, in order.
-fn layer(entries: &[T<'_>]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o755);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(1_700_000_000);
-        match e {
-            T::File(path, data) => {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(data.len() as u64);
-                b.append_data(&mut h, path, *data).expect("append a file");
-            }
-            T::Link(path, target) => {
-                h.set_entry_type(tar::EntryType::Link);
-                h.set_size(0);
-                b.append_link(&mut h, path, target)
-                    .expect("append a hard link");
-            }
-        }
-    }
-    b.into_inner().expect("finish a tar")
-}
-
 /// A copy of a committed layout whose image is exactly `tars` (uncompressed), with one
 /// history entry per layer from `commands`.
 fn layout_of(parent: &Path, name: &str, tars: &[Vec<u8>], commands: &[&str]) -> PathBuf {
-    let l = common::Layout::copy_of(DAY1, &parent.join(name));
+    let l = Layout::copy_of(DAY1, &parent.join(name));
     let history: Vec<Value> = commands
         .iter()
         .map(|c| serde_json::json!({"created_by": c}))
@@ -840,12 +804,12 @@ fn hard_linked_names_count_their_file_once() {
     let applets: Vec<String> = (0..300).map(|i| format!("bin/applet{i:03}")).collect();
     let image = |name: &str, binary: &[u8], extra: &[&str]| {
         let mut entries = vec![
-            T::File("bin/busybox", binary),
-            T::File("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+            E::File("bin/busybox", 0o755, binary),
+            E::File("etc/passwd", 0o755, b"root:x:0:0:root:/root:/bin/sh\n"),
         ];
-        entries.extend(applets.iter().map(|a| T::Link(a, "bin/busybox")));
-        entries.extend(extra.iter().map(|a| T::Link(a, "bin/busybox")));
-        let tar = layer(&entries);
+        entries.extend(applets.iter().map(|a| E::Hardlink(a, "bin/busybox")));
+        entries.extend(extra.iter().map(|a| E::Hardlink(a, "bin/busybox")));
+        let tar = tar_of(&entries);
         layout_of(dir.path(), name, &[tar], &["ADD busybox.tar /"])
     };
     let (old, new) = (vec![b'1'; 5000], vec![b'2'; 5100]);
@@ -920,7 +884,7 @@ fn one_dockerfile_built_by_different_builders_aligns() {
     .map(|(a, x, y)| (a.to_string(), x, y))
     .collect();
     for builder in ["buildkit", "kaniko"] {
-        let l = common::Layout::copy_of(DAY2, &dir.path().join(builder));
+        let l = Layout::copy_of(DAY2, &dir.path().join(builder));
         let mut config = l.config();
         let history = config["history"].as_array_mut().expect("history");
         // The base's two entries (ADD, CMD) stay; the five steps follow.
@@ -932,7 +896,7 @@ fn one_dockerfile_built_by_different_builders_aligns() {
         );
         l.put_config(&config);
         let (code, stdout, stderr) = compare(
-            &image(DAY1),
+            &image_arg(DAY1),
             &l.dir.to_string_lossy(),
             &["--format", "json"],
         );

@@ -1,28 +1,13 @@
 //! The compare screen (`strata compare A B` on a terminal), through the hidden
 //! `--keys SCRIPT --print --screen WxH` replay, and the text it leaves to pipes.
 
-use std::path::Path;
-
-use assert_cmd::Command;
-
-fn image(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/images")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn strata() -> Command {
-    let mut cmd = Command::cargo_bin("strata").expect("the strata binary");
-    cmd.env_remove("CI");
-    cmd
-}
+use crate::fixtures::image_arg;
+use crate::fixtures::run::strata;
 
 /// Replays `keys` on the compare screen of A and B; returns (exit code, screen, stderr).
 fn screen(a: &str, b: &str, keys: &str, extra: &[&str]) -> (i32, String, String) {
     let out = strata()
-        .args(["compare", &image(a), &image(b), "--quiet"])
+        .args(["compare", &image_arg(a), &image_arg(b), "--quiet"])
         .args(["--keys", keys, "--print", "--screen", "120x35"])
         .args(extra)
         .output()
@@ -132,8 +117,8 @@ fn without_a_terminal_compare_prints_text() {
     let out = strata()
         .args([
             "compare",
-            &image("compare-service-day1"),
-            &image("compare-service-day2"),
+            &image_arg("compare-service-day1"),
+            &image_arg("compare-service-day2"),
         ])
         .arg("--quiet")
         .output()

@@ -30,14 +30,13 @@
 //! the documentation shows what the program prints, not that what it prints is right (the tests
 //! against umoci, dive, Go's archive/tar and `testdata/expected.py` do that).
 
-use crate::fixtures as common;
-
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::root;
+use crate::fixtures::root;
+use crate::fixtures::run::strata_process;
 
 /// The environment variable that rewrites the blocks instead of failing.
 const BLESS: &str = "STRATA_BLESS";
@@ -236,11 +235,9 @@ struct Output {
 fn run(args: &[String]) -> Output {
     let config = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme-empty-config");
     fs::create_dir_all(&config).expect("mkdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+    let out = strata_process()
         .args(&args[1..])
         .current_dir(root())
-        .env_remove("CI")
-        .env_remove("STRATA_TRACE")
         .env("XDG_CONFIG_HOME", &config)
         .stdin(Stdio::null())
         .output()

@@ -13,23 +13,23 @@
 //!
 //! Nothing here skips: a missing tool fails the test and names the package to install.
 
-use crate::fixtures::reference as common_ref;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use common_ref::{E, Tree, diff_trees, disk_tree, images, load, require, run, strata_tree};
 use serde_json::Value;
 use strata::analysis::{Analysis, waste};
 use strata::engine::Loaded;
 
+use crate::fixtures::layout::write_layout;
+use crate::fixtures::run::strata;
+use crate::fixtures::tar::E;
+use crate::fixtures::tools::{require, run_ok};
+use crate::fixtures::tree::{self, Tree, diff_trees, disk_tree, strata_tree, umoci_unpack};
+use crate::fixtures::{expected, image, image_arg, load, read_json, root};
+
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("create a temporary directory")
-}
-
-fn spec(name: &str) -> String {
-    images().join(name).display().to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ fn spec(name: &str) -> String {
 /// Unpacks `layout` with umoci and lists every difference with strata's final filesystem.
 fn umoci_diffs(label: &str, layout: &Path, loaded: &Loaded) -> Vec<String> {
     let dir = tmp();
-    let rootfs = common_ref::umoci_unpack(layout, "latest", &dir.path().join("bundle"));
+    let rootfs = umoci_unpack(layout, "latest", &dir.path().join("bundle"));
     let theirs = disk_tree(&rootfs);
     let ours = strata_tree(loaded);
     diff_trees("strata", &ours, "umoci", &theirs)
@@ -64,12 +64,6 @@ fn single_platform_layout(src: &Path, manifest: &Value, dst: &Path) {
     std::fs::write(dst.join("index.json"), index.to_string()).expect("write index.json");
 }
 
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
-}
-
 fn blob_json(layout: &Path, digest: &str) -> Value {
     let hex = digest.trim_start_matches("sha256:");
     read_json(&layout.join("blobs/sha256").join(hex))
@@ -77,7 +71,7 @@ fn blob_json(layout: &Path, digest: &str) -> Value {
 
 /// The platforms of `multi-oci`, as `(os/arch[/variant], manifest descriptor)`.
 fn multi_platforms() -> Vec<(String, Value)> {
-    let layout = images().join("multi-oci");
+    let layout = image("multi-oci");
     let index = read_json(&layout.join("index.json"));
     let nested = blob_json(
         &layout,
@@ -109,19 +103,19 @@ fn umoci_unpacks_the_committed_layouts_as_strata_models_them() {
     // umoci reads the layout without writing into it (checked: `diff -r` is clean afterwards),
     // so the committed directories are used in place.
     for name in ["overlay-oci", "overlay-plain", "overlayfs-oci"] {
-        let (loaded, _) = load(&spec(name), None, None);
-        diffs.extend(umoci_diffs(name, &images().join(name), &loaded));
+        let (loaded, _) = load(&image_arg(name), None, None);
+        diffs.extend(umoci_diffs(name, &image(name), &loaded));
     }
     // multi-oci: umoci 0.4.7 cannot select a platform from the nested index ("tag is
     // ambiguous: latest"), so each platform gets a copy of the layout whose index.json names
     // that platform's manifest; strata reads the original with --platform.
-    let multi = images().join("multi-oci");
+    let multi = image("multi-oci");
     let platforms = multi_platforms();
     assert_eq!(platforms.len(), 3, "multi-oci should carry three platforms");
     for (platform, manifest) in platforms {
         let dir = tmp();
         single_platform_layout(&multi, &manifest, dir.path());
-        let (loaded, _) = load(&spec("multi-oci"), Some(&platform), None);
+        let (loaded, _) = load(&image_arg("multi-oci"), Some(&platform), None);
         diffs.extend(umoci_diffs(
             &format!("multi-oci {platform}"),
             dir.path(),
@@ -141,8 +135,8 @@ fn umoci_unpacks_the_committed_layouts_as_strata_models_them() {
 /// same (`expected.py --check` verifies the archives; the diff_ids are compared here).
 #[test]
 fn zstd_layout_gives_the_same_filesystem_as_gzip() {
-    let (gz, gz_a) = load(&spec("overlay-oci"), None, None);
-    let (zst, zst_a) = load(&spec("overlay-zstd"), None, None);
+    let (gz, gz_a) = load(&image_arg("overlay-oci"), None, None);
+    let (zst, zst_a) = load(&image_arg("overlay-zstd"), None, None);
     let ids = |l: &Loaded| {
         l.scans
             .iter()
@@ -165,10 +159,6 @@ fn zstd_layout_gives_the_same_filesystem_as_gzip() {
 // 2. The python oracle
 // ---------------------------------------------------------------------------------------------
 
-fn expected_json() -> Value {
-    read_json(&common_ref::root().join("testdata/expected.json"))
-}
-
 /// The prefixes `expected.py`'s `compact_final` keeps in `final`.
 const FINAL_PREFIXES: &[&str] = &[
     "app",
@@ -188,7 +178,7 @@ fn u(v: &Value) -> u64 {
 
 /// Every difference between strata's analysis of one input and the oracle's entry `key`.
 fn oracle_diffs(key: &str, label: &str, loaded: &Loaded, a: &Analysis) -> Vec<String> {
-    let want = &expected_json()[key];
+    let want = &expected()[key];
     assert!(want.is_object(), "expected.json has no key {key}");
     let fs = &loaded.fs;
     let mut out = Vec::new();
@@ -343,7 +333,7 @@ fn oracle_diffs(key: &str, label: &str, loaded: &Loaded, a: &Analysis) -> Vec<St
             continue;
         };
         let mut got = serde_json::json!({
-            "kind": common_ref::kind_name(m.kind),
+            "kind": tree::kind_name(m.kind),
             "mode": format!("{:04o}", m.mode & 0o7777),
             "uid": m.uid,
             "gid": m.gid,
@@ -370,26 +360,26 @@ fn numbers_match_the_python_oracle_for_every_input_format() {
     let amd64 = Some("linux/amd64");
     // (expected.json key, input, platform, tag)
     let mut inputs: Vec<(&str, String, Option<&str>, Option<&str>)> = vec![
-        ("overlay", spec("overlay-oci"), None, None),
-        ("overlay", spec("overlay-zstd"), None, None),
-        ("overlay", spec("overlay-plain"), None, None),
-        ("overlay", spec("overlay-docker.tar"), None, None),
-        ("overlay", spec("overlay.oci.tar"), None, None),
-        ("overlay", spec("docker25-graphdriver.tar"), None, None),
-        ("overlay", spec("docker25-containerd.tar"), amd64, None),
+        ("overlay", image_arg("overlay-oci"), None, None),
+        ("overlay", image_arg("overlay-zstd"), None, None),
+        ("overlay", image_arg("overlay-plain"), None, None),
+        ("overlay", image_arg("overlay-docker.tar"), None, None),
+        ("overlay", image_arg("overlay.oci.tar"), None, None),
+        ("overlay", image_arg("docker25-graphdriver.tar"), None, None),
+        ("overlay", image_arg("docker25-containerd.tar"), amd64, None),
         (
             "overlay",
-            spec("two-images-docker.tar"),
+            image_arg("two-images-docker.tar"),
             None,
             Some("docker.io/strata/overlay:latest"),
         ),
         (
             "base",
-            spec("two-images-docker.tar"),
+            image_arg("two-images-docker.tar"),
             None,
             Some("docker.io/strata/base:1"),
         ),
-        ("overlayfs", spec("overlayfs-oci"), None, None),
+        ("overlayfs", image_arg("overlayfs-oci"), None, None),
     ];
     for key in [
         "multi/linux/amd64",
@@ -398,7 +388,7 @@ fn numbers_match_the_python_oracle_for_every_input_format() {
     ] {
         inputs.push((
             key,
-            spec("multi-oci"),
+            image_arg("multi-oci"),
             Some(key.trim_start_matches("multi/")),
             None,
         ));
@@ -433,19 +423,23 @@ fn python_oracle_reproduces_expected_json_from_the_images() {
     require("python3", "apt-get install python3");
     // expected.py decompresses the zstd layout with the zstd CLI.
     require("zstd", "apt-get install zstd");
-    let testdata = common_ref::root().join("testdata");
-    let out = run(Command::new("python3")
-        .arg("expected.py")
-        .current_dir(&testdata));
+    let testdata = root().join("testdata");
+    let out = run_ok(
+        Command::new("python3")
+            .arg("expected.py")
+            .current_dir(&testdata),
+    );
     let fresh: Value = serde_json::from_slice(&out.stdout).expect("expected.py prints JSON");
     assert!(
-        fresh == expected_json(),
+        fresh == *expected(),
         "expected.py no longer reproduces testdata/expected.json from the committed images; \
          rerun `python3 testdata/expected.py --write` and review the diff"
     );
-    let out = run(Command::new("python3")
-        .args(["expected.py", "--check"])
-        .current_dir(&testdata));
+    let out = run_ok(
+        Command::new("python3")
+            .args(["expected.py", "--check"])
+            .current_dir(&testdata),
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "expected.py --check printed:\n{text}");
@@ -478,12 +472,14 @@ fn dive(archive: &Path) -> Dive {
     let json_path = dir.path().join("dive.json");
     // `--json` exports and exits before the CI rules run, so dive runs twice. `CI` in the
     // environment would switch dive into CI mode on its own.
-    run(Command::new("dive")
-        .env_remove("CI")
-        .args(["--source", "docker-archive"])
-        .arg(archive)
-        .arg("--json")
-        .arg(&json_path));
+    run_ok(
+        Command::new("dive")
+            .env_remove("CI")
+            .args(["--source", "docker-archive"])
+            .arg(archive)
+            .arg("--json")
+            .arg(&json_path),
+    );
     let json = read_json(&json_path);
     // Run from an empty directory, so no `.dive-ci` there changes the default rules.
     let out = Command::new("dive")
@@ -656,10 +652,12 @@ fn exact_paths(a: &Analysis) -> BTreeSet<String> {
 
 fn skopeo_to_docker_archive(layout: &Path, out: &Path, name: &str) {
     require("skopeo", "apt-get install skopeo");
-    run(Command::new("skopeo")
-        .args(["--insecure-policy", "copy", "-q"])
-        .arg(format!("oci:{}:latest", layout.display()))
-        .arg(format!("docker-archive:{}:{name}", out.display())));
+    run_ok(
+        Command::new("skopeo")
+            .args(["--insecure-policy", "copy", "-q"])
+            .arg(format!("oci:{}:latest", layout.display()))
+            .arg(format!("docker-archive:{}:{name}", out.display())),
+    );
 }
 
 /// The paths strata counts as wasted that dive's list misses on the vfs overlay image: dive
@@ -683,7 +681,7 @@ fn dive_metrics_equal_dive_on_the_vfs_docker_archives() {
         ("docker25-graphdriver.tar", None),
         ("docker25-containerd.tar", Some("linux/amd64")),
     ] {
-        let file = images().join(name);
+        let file = image(name);
         let (loaded, a) = load(&file.display().to_string(), platform, None);
         let d = dive(&file);
         diffs.extend(dive_metric_diffs(name, &d, &loaded, &a));
@@ -745,7 +743,7 @@ fn dive_metrics_equal_dive_on_the_vfs_docker_archives() {
 fn dive_metrics_equal_dive_on_the_overlayfs_image_and_exact_waste_is_unaffected() {
     let dir = tmp();
     let archive = dir.path().join("overlayfs.tar");
-    skopeo_to_docker_archive(&images().join("overlayfs-oci"), &archive, "strata/x:latest");
+    skopeo_to_docker_archive(&image("overlayfs-oci"), &archive, "strata/x:latest");
     let (loaded, a) = load(&archive.display().to_string(), None, None);
     let d = dive(&archive);
     let mut diffs = dive_metric_diffs("overlayfs docker-archive", &d, &loaded, &a);
@@ -756,7 +754,7 @@ fn dive_metrics_equal_dive_on_the_overlayfs_image_and_exact_waste_is_unaffected(
         ));
     }
     // strata's exact metrics: identical to the vfs build (and to the oracle's `overlayfs` key).
-    let (_, vfs) = load(&spec("overlay-oci"), None, None);
+    let (_, vfs) = load(&image_arg("overlay-oci"), None, None);
     if (
         a.image.shipped_bytes,
         a.image.visible_bytes,
@@ -821,16 +819,16 @@ fn dive_metrics_equal_dive_on_the_overlayfs_image_and_exact_waste_is_unaffected(
 fn dive_overweights_a_directory_whiteout_below_an_opaque_marker() {
     let dir = tmp();
     let layout = dir.path().join("layout");
-    common_ref::write_layout(
+    write_layout(
         &layout,
         &[
             vec![E::Dir("d", 0o755), E::File("d/f", 0o644, &[b'f'; 1000])],
             vec![
                 E::Dir("d", 0o755),
-                E::Marker("d/.wh..wh..opq"),
+                E::Opaque("d"),
                 E::File("d/g", 0o644, &[b'g'; 10]),
             ],
-            vec![E::Marker(".wh.d")],
+            vec![E::Whiteout("d")],
             vec![E::File("d", 0o644, &[b'x'; 100])],
         ],
     );
@@ -878,7 +876,7 @@ fn dive_verdict_where_the_layers_above_the_base_hold_no_bytes() {
                     E::File("a", 0o644, &[b'a'; 1000]),
                     E::File("keep", 0o644, &[b'k'; 10]),
                 ],
-                vec![E::Marker(".wh.a")],
+                vec![E::Whiteout("a")],
             ],
             "+Inf",
         ),
@@ -895,7 +893,7 @@ fn dive_verdict_where_the_layers_above_the_base_hold_no_bytes() {
     for (case, layers, go) in cases {
         let dir = tmp();
         let layout = dir.path().join("layout");
-        common_ref::write_layout(&layout, &layers);
+        write_layout(&layout, &layers);
         let archive = dir.path().join(format!("{case}.tar"));
         skopeo_to_docker_archive(&layout, &archive, &format!("strata/{case}:latest"));
         let d = dive(&archive);
@@ -909,9 +907,7 @@ fn dive_verdict_where_the_layers_above_the_base_hold_no_bytes() {
             d.user_wasted_pct
         );
         // strata's verdict, from an empty directory as dive's (no `.dive-ci`).
-        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .env_remove("CI")
-            .current_dir(dir.path())
+        let out = strata()
             .args(["ci", "--metrics", "dive", "--format", "json", "--quiet"])
             .arg(&archive)
             .output()
@@ -951,9 +947,7 @@ fn dive_verdict_where_the_layers_above_the_base_hold_no_bytes() {
             .expect("the user wasted rule");
         assert_eq!(user["actual"], go, "{case}");
         // The text face says it too.
-        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .env_remove("CI")
-            .current_dir(dir.path())
+        let out = strata()
             .args(["ci", "--metrics", "dive", "--quiet"])
             .arg(&archive)
             .output()
@@ -988,13 +982,13 @@ fn handmade(case: &str, layers: &[Vec<E>]) -> (Tree, Analysis) {
 fn handmade_diffs(case: &str, layers: &[Vec<E>]) -> (Vec<String>, Tree, Analysis, Vec<String>) {
     let dir = tmp();
     let layout = dir.path().join("layout");
-    common_ref::write_layout(&layout, layers);
+    write_layout(&layout, layers);
     let (loaded, a) = load(&format!("oci:{}", layout.display()), None, None);
     // The bundle sits three levels down so that an unclamped `../..` would land inside `dir`,
     // where the `..` case looks for it.
     let bundle = dir.path().join("x/y/bundle");
     std::fs::create_dir_all(dir.path().join("x/y")).expect("mkdir");
-    let rootfs = common_ref::umoci_unpack(&layout, "latest", &bundle);
+    let rootfs = umoci_unpack(&layout, "latest", &bundle);
     let theirs = disk_tree(&rootfs);
     let ours = strata_tree(&loaded);
     let diffs = diff_trees("strata", &ours, "umoci", &theirs);
@@ -1039,7 +1033,7 @@ fn handmade_hard_link_to_a_lower_file_outlives_its_name() {
                 E::Owned("a/orig", 0o640, 1000, 1001, b"hello, inode\n"),
             ],
             vec![E::Dir("a", 0o755), E::Hardlink("a/link", "a/orig")],
-            vec![E::Dir("a", 0o755), E::Marker("a/.wh.orig")],
+            vec![E::Dir("a", 0o755), E::Whiteout("a/orig")],
             vec![E::Dir("a", 0o755), E::File("a/orig", 0o644, b"new")],
         ],
     );
@@ -1072,7 +1066,7 @@ fn handmade_entries_written_through_a_symlinked_parent() {
             ],
             vec![E::File("lib/x.so", 0o755, b"x")],
             vec![E::Hardlink("lib/y.so", "lib/x.so")],
-            vec![E::Marker("lib/.wh.x.so")],
+            vec![E::Whiteout("lib/x.so")],
         ],
     );
     assert_eq!(kind_at(&tree, "lib"), Some("symlink"));
@@ -1104,7 +1098,7 @@ fn handmade_opaque_marker_after_the_entries_of_its_directory() {
                 E::File("d/old1", 0o644, b"re-shipped"),
                 E::Dir("d/sub", 0o755),
                 E::File("d/sub/g", 0o644, b"g"),
-                E::Marker("d/.wh..wh..opq"),
+                E::Opaque("d"),
             ],
         ],
     );
@@ -1258,7 +1252,7 @@ fn handmade_metadata_implicit_parents_and_late_whiteouts() {
             vec![
                 E::Dir("d", 0o700),
                 E::File("w", 0o644, b"upper!"),
-                E::Marker(".wh.w"),
+                E::Whiteout("w"),
             ],
         ],
     );
@@ -1299,7 +1293,7 @@ fn handmade_smaller_rules() {
                     E::File("usr/lib/o", 0o644, b"o"),
                     E::Symlink("lib", "usr/lib"),
                 ],
-                vec![E::Marker("lib/.wh..wh..opq"), E::File("lib/n", 0o644, b"n")],
+                vec![E::Opaque("lib"), E::File("lib/n", 0o644, b"n")],
             ],
         ),
         (
@@ -1310,7 +1304,7 @@ fn handmade_smaller_rules() {
                     E::File("d/f", 0o644, b"ff"),
                     E::Hardlink("g", "d/f"),
                 ],
-                vec![E::Marker(".wh.d")],
+                vec![E::Whiteout("d")],
             ],
         ),
         (
@@ -1329,7 +1323,7 @@ fn handmade_smaller_rules() {
             "whiteouts of missing paths",
             vec![
                 vec![E::File("f", 0o644, b"f")],
-                vec![E::Marker(".wh.nothing"), E::Marker("zz/.wh.x")],
+                vec![E::Whiteout("nothing"), E::Whiteout("zz/x")],
             ],
         ),
         (
@@ -1378,7 +1372,7 @@ fn handmade_whiteout_of_a_parent_after_its_new_child() {
         "late parent whiteout",
         &[
             vec![E::Dir("d", 0o700), E::File("d/a", 0o644, b"a")],
-            vec![E::File("d/b", 0o644, b"b"), E::Marker(".wh.d")],
+            vec![E::File("d/b", 0o644, b"b"), E::Whiteout("d")],
         ],
     );
     assert_eq!(

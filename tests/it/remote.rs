@@ -5,8 +5,6 @@
 //!
 //! Nothing here skips: a missing tool fails the test and names the package (`bash .ci/setup`).
 
-use crate::fixtures as common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,21 +14,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{Run, assert_one_line_error, image, run, strata};
 use serde_json::Value;
 
-/// Fails with the package to install when a tool is missing.
-fn require(tool: &str, package: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| {
-        panic!("{tool} is missing: apt-get install {package} (or run bash .ci/setup)")
-    })
-}
+use crate::fixtures::compress::gzip;
+use crate::fixtures::digest::sha256;
+use crate::fixtures::image;
+use crate::fixtures::run::{Run, assert_one_line_error, run, strata};
+use crate::fixtures::tools::require;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -78,7 +68,7 @@ struct Registry {
 impl Registry {
     /// Starts a registry; `auth` is the YAML of its `auth:` section, if any.
     fn start(auth: &str) -> Registry {
-        let bin = require("docker-registry", "docker-registry");
+        let bin = require("docker-registry", "apt-get install docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let config = format!(
@@ -109,7 +99,7 @@ impl Registry {
 
     /// `skopeo copy` of a committed image into this registry.
     fn push(&self, from: &str, repo: &str, creds: Option<&str>, all: bool) {
-        let skopeo = require("skopeo", "skopeo");
+        let skopeo = require("skopeo", "apt-get install skopeo");
         let mut cmd = Command::new(skopeo);
         cmd.args(["copy", "-q", "--dest-tls-verify=false"]);
         if all {
@@ -290,7 +280,7 @@ fn registry_network_errors_name_the_url() {
 
 #[test]
 fn registry_behind_basic_auth() {
-    let htpasswd = require("htpasswd", "apache2-utils");
+    let htpasswd = require("htpasswd", "apt-get install apache2-utils");
     let dir = tempfile::tempdir().expect("tempdir");
     let users = dir.path().join("htpasswd");
     let out = Command::new(htpasswd)
@@ -396,7 +386,7 @@ fn self_signed(openssl: &Path, subject: &str, key: &Path, cert: &Path) {
 /// An RS256 JWT for the registry's token auth, signed with openssl: the certificate travels in
 /// the `x5c` header and is the registry's `rootcertbundle`.
 fn signed_token(dir: &Path, service: &str, issuer: &str, repos: &[&str]) -> (PathBuf, String) {
-    let openssl = require("openssl", "openssl");
+    let openssl = require("openssl", "apt-get install openssl");
     let key = dir.join("token.key");
     let cert = dir.join("token.pem");
     self_signed(&openssl, "/CN=strata-token-signer", &key, &cert);
@@ -573,7 +563,7 @@ struct Podman {
 
 impl Podman {
     fn base(dir: &Path) -> Command {
-        let mut cmd = Command::new(require("podman", "podman"));
+        let mut cmd = Command::new(require("podman", "apt-get install podman"));
         cmd.arg("--root")
             .arg(dir.join("root"))
             .arg("--runroot")
@@ -732,7 +722,7 @@ fn docker_save_on_stdin() {
         assert_eq!(essentials(&r.json()), local, "{name}");
     }
     // `docker save | gzip | strata -`: decompressed as it streams, equal to the file.
-    let gz = common::gzip(&std::fs::read(image("overlay-docker.tar")).expect("read"));
+    let gz = gzip(&std::fs::read(image("overlay-docker.tar")).expect("read"));
     let mut cmd = strata();
     cmd.args(["analyze", "-", "--format", "json", "--top", "0"])
         .write_stdin(gz);
@@ -1121,7 +1111,7 @@ fn stream_body(
 fn registry_oversized_answers_are_refused() {
     let served = Served::overlay();
     let manifest = served.manifest.clone();
-    let manifest_digest = common::sha256(&manifest);
+    let manifest_digest = sha256(&manifest);
     let small = served.blob(SMALL_LAYER).expect("the 180-byte layer");
     assert_eq!(small.len(), 180);
     let index = serde_json::json!({
@@ -1130,7 +1120,7 @@ fn registry_oversized_answers_are_refused() {
         "manifests": [{"mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": manifest.len()}],
     })
     .to_string();
-    let index_digest = common::sha256(index.as_bytes());
+    let index_digest = sha256(index.as_bytes());
     let child = serde_json::json!({
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "digest": index_digest,
@@ -1138,7 +1128,7 @@ fn registry_oversized_answers_are_refused() {
     });
     let nested =
         serde_json::json!({"schemaVersion": 2, "manifests": [child, child, child]}).to_string();
-    let nested_digest = common::sha256(nested.as_bytes());
+    let nested_digest = sha256(nested.as_bytes());
     let nested_child = format!("GET /v2/nested/x/manifests/{index_digest}");
     let child_path = format!("manifests/{manifest_digest}");
     // The manifest with 5 MiB of annotation: valid, and over containerd's 4 MiB.
@@ -1310,7 +1300,7 @@ struct TlsFiles {
 
 impl TlsFiles {
     fn start(files: &[(&str, String)]) -> TlsFiles {
-        let openssl = require("openssl", "openssl");
+        let openssl = require("openssl", "apt-get install openssl");
         let dir = tempfile::tempdir().expect("tempdir");
         let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
         self_signed(&openssl, "/CN=127.0.0.1", &key, &cert);

@@ -9,15 +9,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::hostile;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use hostile::tarcraft::random_archive;
 use strata::layer::Kind;
 use strata::layer::tar::TarWalker;
+
+use crate::fixtures::run::BIN;
+use crate::hostile;
+use crate::hostile::tarcraft::random_archive;
 
 /// One entry as the three readers list it: name (without trailing slashes), kind, and size
 /// for regular files, link target for links.
@@ -419,10 +420,7 @@ fn hostile_inputs_are_read_or_refused_within_limits() {
             .args(["timeout", &TIME_LIMIT_SECS.to_string(), "prlimit"])
             .arg(format!("--as={MEMORY_LIMIT}"))
             .arg("--")
-            .arg(
-                std::env::var_os("STRATA_HOSTILE_BIN")
-                    .unwrap_or(env!("CARGO_BIN_EXE_strata").into()),
-            )
+            .arg(std::env::var_os("STRATA_HOSTILE_BIN").unwrap_or(BIN.into()))
             .args(["analyze", "--format", "json"])
             .args(&case.args)
             .env_remove("CI")

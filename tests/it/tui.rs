@@ -6,8 +6,6 @@
 //! digests in the layout), from `testdata/README.md`'s layer listing and from
 //! `testdata/expected.json` (the independent oracle) — the snapshots only pin the layout.
 
-use crate::fixtures as common;
-
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,13 +13,19 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Layout, assert_one_line_error, image, oracle, run, strata};
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use strata::engine::{self, LoadOptions, Loaded, Progress};
 use strata::tui::app::{App, InputKind, Pane, Popup};
 use strata::tui::keymap::{Key, Keymap};
 use strata::tui::tree::{Diff, Mode};
+
+use crate::fixtures::compress::layer_tar;
+use crate::fixtures::layout::Layout;
+use crate::fixtures::run::{BIN, assert_one_line_error, run, strata};
+use crate::fixtures::tar::{E, tar_of};
+use crate::fixtures::tools::require;
+use crate::fixtures::{image, oracle};
 
 const W: u16 = 100;
 const H: u16 = 30;
@@ -119,7 +123,7 @@ fn file_in_layer(k: usize, path: &str) -> Vec<u8> {
     let layout = Layout::committed("overlay-oci");
     let digest = &layout.layer_digests()[k];
     let blob = fs::read(layout.blob_path(digest)).expect("read blob");
-    let tar_bytes = common::layer_tar(&blob);
+    let tar_bytes = layer_tar(&blob);
     let mut archive = tar::Archive::new(&tar_bytes[..]);
     for entry in archive.entries().expect("tar entries") {
         let mut entry = entry.expect("tar entry");
@@ -504,7 +508,7 @@ fn shipped_per_layer() -> Vec<u64> {
         .iter()
         .map(|digest| {
             let blob = fs::read(layout.blob_path(digest)).expect("read blob");
-            let tar_bytes = common::layer_tar(&blob);
+            let tar_bytes = layer_tar(&blob);
             let mut archive = tar::Archive::new(&tar_bytes[..]);
             archive
                 .entries()
@@ -1032,33 +1036,16 @@ fn symlinked_parent_image() -> &'static Path {
     let dir = DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let layout = Layout::copy_of("overlay-oci", dir.path());
-        let mut b = tar::Builder::new(Vec::new());
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        b.append_data(&mut h, "usr/lib/", std::io::empty())
-            .expect("dir");
-        for (name, target) in [("lib", "usr/lib"), ("lib64", "/usr/lib")] {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Symlink);
-            h.set_size(0);
-            b.append_link(&mut h, name, target).expect("symlink");
-        }
-        let base = b.into_inner().expect("tar");
-        let mut b = tar::Builder::new(Vec::new());
-        for (name, data) in [
-            ("lib/x.so", X_SO),
-            ("lib64/y.so", Y_SO),
-            (PASTE, b"x".as_slice()),
-        ] {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(0o644);
-            h.set_size(data.len() as u64);
-            b.append_data(&mut h, name, data).expect("file");
-        }
-        let upper = b.into_inner().expect("tar");
+        let base = tar_of(&[
+            E::Dir("usr/lib/", 0o755),
+            E::Symlink("lib", "usr/lib"),
+            E::Symlink("lib64", "/usr/lib"),
+        ]);
+        let upper = tar_of(&[
+            E::File("lib/x.so", 0o644, X_SO),
+            E::File("lib64/y.so", 0o644, Y_SO),
+            E::File(PASTE, 0o644, b"x"),
+        ]);
         layout.set_layers(
             &[base, upper],
             serde_json::json!([{"created_by": "base"}, {"created_by": "libs"}]),
@@ -1174,13 +1161,7 @@ const SESSION: &str = "strata";
 
 impl Tmux {
     fn start(width: u16, height: u16, shell_cmd: &str) -> Tmux {
-        match Command::new("tmux").arg("-V").output() {
-            Ok(o) if o.status.success() => {}
-            _ => panic!(
-                "tmux is required for the end-to-end test of the explorer: install it \
-                 (`apt-get install tmux`)"
-            ),
-        }
+        require("tmux", "apt-get install tmux");
         // One server per test: tests run in parallel in this process.
         static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1281,7 +1262,7 @@ fn the_real_binary_in_tmux_draws_reacts_to_keys_and_restores_the_terminal() {
     );
     let t = Tmux::start(120, 35, &shell);
     t.wait("the shell prompt", |s| s.contains("strata-test$"));
-    let bin = env!("CARGO_BIN_EXE_strata");
+    let bin = BIN;
     let img = image("overlay-oci");
     t.type_text(&format!(
         "{} {}; echo \"run$((0+1))-exit=$?\"",
@@ -1377,7 +1358,7 @@ fn tmux_key(shown: &str) -> String {
 #[test]
 fn the_modified_key_the_status_bar_offers_works_in_a_real_terminal() {
     let config = tempfile::tempdir().expect("tempdir");
-    let bin = env!("CARGO_BIN_EXE_strata");
+    let bin = BIN;
     let img = image("overlay-oci");
     let cmd = format!(
         "env -u CI TERM=xterm-256color XDG_CONFIG_HOME={} {} {}",

@@ -7,9 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::tarcraft::{BLOCK, Header, end, entry, padded, pax_record};
+use crate::fixtures::digest::{Sha256Stream, sha256};
+use crate::fixtures::layout::{CONFIG, GZIP_LAYER, INDEX, MANIFEST, Oci};
+use crate::fixtures::tar::{E, tar_of};
 
 /// What strata must do with a case.
 pub enum Outcome {
@@ -29,91 +31,10 @@ pub struct Case {
     pub outcome: Outcome,
 }
 
-pub fn sha256(bytes: &[u8]) -> String {
-    let hex: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
-}
-
-/// An OCI layout written blob by blob.
-pub struct Oci {
-    pub root: PathBuf,
-}
-
-impl Oci {
-    pub fn new(root: &Path) -> Oci {
-        fs::create_dir_all(root.join("blobs/sha256")).unwrap();
-        fs::write(
-            root.join("oci-layout"),
-            br#"{"imageLayoutVersion":"1.0.0"}"#,
-        )
-        .unwrap();
-        Oci {
-            root: root.to_path_buf(),
-        }
-    }
-
-    pub fn blob(&self, media_type: &str, bytes: &[u8]) -> Value {
-        let digest = sha256(bytes);
-        let path = self.root.join("blobs/sha256").join(&digest[7..]);
-        if !path.exists() {
-            fs::write(path, bytes).unwrap();
-        }
-        json!({"mediaType": media_type, "digest": digest, "size": bytes.len()})
-    }
-
-    /// A manifest of `layers` (uncompressed tars, listed in this order; the same bytes may be
-    /// listed several times) with a config naming their diff_ids; `index.json` points at it.
-    pub fn image(&self, layers: &[&[u8]]) -> Value {
-        // A blob listed many times is hashed and written once.
-        let mut known: std::collections::HashMap<*const u8, Value> = Default::default();
-        let descs: Vec<Value> = layers
-            .iter()
-            .map(|l| {
-                known
-                    .entry(l.as_ptr())
-                    .or_insert_with(|| self.blob("application/vnd.oci.image.layer.v1.tar", l))
-                    .clone()
-            })
-            .collect();
-        let diff_ids: Vec<&Value> = descs.iter().map(|d| &d["digest"]).collect();
-        let config = json!({
-            "architecture": "amd64", "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        });
-        let config = self.blob(
-            "application/vnd.oci.image.config.v1+json",
-            config.to_string().as_bytes(),
-        );
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config, "layers": descs,
-        });
-        let desc = self.blob(
-            "application/vnd.oci.image.manifest.v1+json",
-            manifest.to_string().as_bytes(),
-        );
-        self.index(std::slice::from_ref(&desc));
-        desc
-    }
-
-    pub fn index(&self, manifests: &[Value]) {
-        let index = json!({"schemaVersion": 2, "manifests": manifests});
-        fs::write(self.root.join("index.json"), index.to_string()).unwrap();
-    }
-}
-
 /// A tar of regular files.
-pub fn files_tar(files: &[(&[u8], &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, data) in files {
-        entry(&mut out, &Header::new(name, b'0', data.len() as u64), data);
-    }
-    end(&mut out);
-    out
+fn files_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let entries: Vec<E<'_>> = files.iter().map(|(n, d)| E::File(n, 0o644, d)).collect();
+    tar_of(&entries)
 }
 
 /// The 100 kB file an attacker hides.
@@ -261,7 +182,7 @@ pub fn all(dir: &Path) -> Vec<Case> {
     }
     // An unknown type carries data: a header inside it is not an entry.
     {
-        let decoy = files_tar(&[(b"decoy", &[7u8; 5000])]);
+        let decoy = files_tar(&[("decoy", &[7u8; 5000])]);
         let mut t = Vec::new();
         entry(
             &mut t,
@@ -297,13 +218,11 @@ pub fn all(dir: &Path) -> Vec<Case> {
     // Indexes nested 7 deep, each listing its child 1,000 times.
     {
         let oci = Oci::new(&dir.join("nested-indexes"));
-        let mut desc = oci.image(&[&files_tar(&[(b"f", b"x")])]);
+        let mut desc = oci.image(&[&files_tar(&[("f", b"x")])]);
         for _ in 0..7 {
-            let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": vec![desc; 1000]});
-            desc = oci.blob(
-                "application/vnd.oci.image.index.v1+json",
-                index.to_string().as_bytes(),
-            );
+            let index =
+                json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": vec![desc; 1000]});
+            desc = oci.blob(INDEX, index.to_string().as_bytes());
         }
         oci.index(&vec![desc; 1000]);
         add(
@@ -316,7 +235,7 @@ pub fn all(dir: &Path) -> Vec<Case> {
     // An index of 70,000 platforms, none of them the host's.
     {
         let oci = Oci::new(&dir.join("platforms-70000"));
-        let m = oci.image(&[&files_tar(&[(b"f", b"x")])]);
+        let m = oci.image(&[&files_tar(&[("f", b"x")])]);
         let entries: Vec<Value> = (0..70_000)
             .map(|i| {
                 let mut d = m.clone();
@@ -352,7 +271,7 @@ pub fn all(dir: &Path) -> Vec<Case> {
     // docker save on stdin, 200 symlink members to one layer of 20,000 files.
     {
         let names: Vec<String> = (0..20_000).map(|i| format!("d{}/f{i}", i % 100)).collect();
-        let files: Vec<(&[u8], &[u8])> = names.iter().map(|n| (n.as_bytes(), &b"x"[..])).collect();
+        let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
         fs::write(
             dir.join("stdin-200-links.tar"),
             docker_save(&files_tar(&files), 200),
@@ -430,7 +349,7 @@ pub fn all(dir: &Path) -> Vec<Case> {
     // One 20,000-path blob listed as a layer 2,000 times.
     {
         let names: Vec<String> = (0..20_000).map(|i| format!("d{}/f{i}", i % 100)).collect();
-        let files: Vec<(&[u8], &[u8])> = names.iter().map(|n| (n.as_bytes(), &b""[..])).collect();
+        let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
         let blob = files_tar(&files);
         Oci::new(&dir.join("blob-listed-2000-times")).image(&vec![blob.as_slice(); 2000]);
         add(
@@ -443,10 +362,10 @@ pub fn all(dir: &Path) -> Vec<Case> {
     // A layer blob that is a FIFO, and one that is a link to /dev/zero.
     {
         let oci = Oci::new(&dir.join("blob-fifo"));
-        let layer = files_tar(&[(b"f", b"x")]);
+        let layer = files_tar(&[("f", b"x")]);
         let desc = oci.image(&[&layer]);
         let _ = desc;
-        let blob = oci.root.join("blobs/sha256").join(&sha256(&layer)[7..]);
+        let blob = oci.dir.join("blobs/sha256").join(&sha256(&layer)[7..]);
         fs::remove_file(&blob).unwrap();
         let status = std::process::Command::new("mkfifo")
             .arg(&blob)
@@ -461,7 +380,7 @@ pub fn all(dir: &Path) -> Vec<Case> {
         );
         let oci = Oci::new(&dir.join("blob-dev-zero"));
         oci.image(&[&layer]);
-        let blob = oci.root.join("blobs/sha256").join(&sha256(&layer)[7..]);
+        let blob = oci.dir.join("blobs/sha256").join(&sha256(&layer)[7..]);
         fs::remove_file(&blob).unwrap();
         std::os::unix::fs::symlink("/dev/zero", &blob).unwrap();
         add(
@@ -497,31 +416,20 @@ pub fn all(dir: &Path) -> Vec<Case> {
         gz.write_all(&[0u8; 2 * BLOCK]).unwrap();
         let blob = gz.finish().unwrap();
         let oci = Oci::new(&dir.join("gzip-bomb-512mib"));
-        let desc = oci.blob("application/vnd.oci.image.layer.v1.tar+gzip", &blob);
+        let desc = oci.blob(GZIP_LAYER, &blob);
         // The diff_id is the tar's digest: computed here by streaming, as the config holds it.
-        let mut sha = Sha256::new();
+        let mut sha = Sha256Stream::new();
         sha.update(Header::new(b"zeros", b'0', size).bytes());
         for _ in 0..size >> 20 {
             sha.update(&zeros);
         }
         sha.update([0u8; 2 * BLOCK]);
-        let diff_id = format!(
-            "sha256:{}",
-            sha.finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let diff_id = sha.finish();
         let config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}});
-        let config = oci.blob(
-            "application/vnd.oci.image.config.v1+json",
-            config.to_string().as_bytes(),
-        );
-        let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [desc]});
-        let m = oci.blob(
-            "application/vnd.oci.image.manifest.v1+json",
-            manifest.to_string().as_bytes(),
-        );
+        let config = oci.blob(CONFIG, config.to_string().as_bytes());
+        let manifest =
+            json!({"schemaVersion": 2, "mediaType": MANIFEST, "config": config, "layers": [desc]});
+        let m = oci.blob(MANIFEST, manifest.to_string().as_bytes());
         oci.index(&[m]);
         add(
             "gzip-bomb-512mib",
