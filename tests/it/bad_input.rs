@@ -348,6 +348,7 @@ const TIME: &str = "/usr/bin/time";
 
 /// A valid layer holding one 1 GiB file of zeros (~1 MB gzipped): strata must stream it.
 #[test]
+#[ignore = "needs /usr/bin/time: bash .ci/setup; run by .ci/run"]
 fn gigabyte_of_zeros_streams_in_bounded_memory() {
     assert!(
         Path::new(TIME).exists(),
@@ -558,6 +559,7 @@ fn overlay_with_l2(blob: &[u8], diff_id: &str) -> (tempfile::TempDir, Layout, St
 /// after the damage): containerd's Go `gzip.Reader` refuses it when it reads the stream to its
 /// end after the tar, and so must strata, with verification on or off.
 #[test]
+#[ignore = "needs python3: bash .ci/setup; run by .ci/run"]
 fn gzip_crc_mismatch_with_right_digests() {
     let (tar, diff_id) = overlay_l2_tar();
     let mut blob = gzip(&tar);
@@ -586,6 +588,7 @@ fn gzip_crc_mismatch_with_right_digests() {
 
 /// ISIZE (the member's length mod 2^32) wrong, digests right: refused, as by Python's gzip.
 #[test]
+#[ignore = "needs python3: bash .ci/setup; run by .ci/run"]
 fn gzip_isize_mismatch_with_right_digests() {
     let (tar, diff_id) = overlay_l2_tar();
     let mut blob = gzip(&tar);
@@ -607,6 +610,7 @@ fn gzip_isize_mismatch_with_right_digests() {
 /// Bytes after the last gzip member that are not another member: Go's multistream reader (and
 /// Python's) refuse them, and containerd reads the stream to its end.
 #[test]
+#[ignore = "needs python3: bash .ci/setup; run by .ci/run"]
 fn gzip_followed_by_garbage() {
     let (tar, diff_id) = overlay_l2_tar();
     let blob = [gzip(&tar), b"garbage!".to_vec()].concat();
@@ -650,6 +654,7 @@ fn assert_reads_as_overlay(layout: &Layout, args: &[&str]) -> Run {
 /// verifies too), gzip and plain tar: read when the digest is right, refused when it is not.
 /// The digests come from Python's hashlib.
 #[test]
+#[ignore = "needs python3: bash .ci/setup; run by .ci/run"]
 fn sha512_and_sha384_layer_digests_are_verified() {
     let (tar, diff_id) = overlay_l2_tar();
     for (alg, blob) in [
@@ -684,6 +689,7 @@ fn sha512_and_sha384_layer_digests_are_verified() {
 /// A config whose diff_id is sha512: the tar is hashed with it (Python's hashlib computes the
 /// expected one), on a plain layer whose blob digest is sha256.
 #[test]
+#[ignore = "needs python3: bash .ci/setup; run by .ci/run"]
 fn sha512_diff_id_is_verified() {
     let (tar, _) = overlay_l2_tar();
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -752,6 +758,7 @@ fn unknown_digest_algorithm_on_a_manifest() {
 /// reader takes an empty stream as an empty archive, and containerd and moby read a zero-byte
 /// blob as an empty layer on purpose (docker/docker#18170). The diff_id is SHA-256 of nothing.
 #[test]
+#[ignore = "needs python3: bash .ci/setup; run by .ci/run"]
 fn empty_layer_blobs_read_as_empty_layers() {
     let empty_diff_id = {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -782,6 +789,7 @@ fn empty_layer_blobs_read_as_empty_layers() {
 /// xz and bzip2 layers (made by Python's lzma and bz2 modules): containerd sniffs neither and
 /// fails on them as tars; strata names the compression instead of "truncated tar".
 #[test]
+#[ignore = "needs python3: bash .ci/setup; run by .ci/run"]
 fn xz_and_bzip2_layers_are_refused_by_name() {
     let (tar, diff_id) = overlay_l2_tar();
     for (module, name) in [("lzma", "xz"), ("bz2", "bzip2")] {
@@ -845,6 +853,7 @@ fn zstd_window(frame: &[u8]) -> u64 {
 /// windows up to 512 MiB (`MaxWindowSize = 1 << 29`): `--long=29` must read, `--long=30`
 /// (1 GiB) must be refused with a line that says why. libzstd's own default stops at 128 MiB.
 #[test]
+#[ignore = "needs python3, the zstd CLI: bash .ci/setup; run by .ci/run"]
 fn zstd_long_windows_read_as_containerd_reads_them() {
     let (tar, diff_id) = overlay_l2_tar();
     let long29 = zstd_cli(&tar, &["--long=29"]);
@@ -864,6 +873,7 @@ fn zstd_long_windows_read_as_containerd_reads_them() {
 /// A zstd stream that starts with a skippable frame (magic 0x184D2A50..5F, RFC 8878 3.1.2):
 /// containerd sniffs it as zstd and its decoder skips the frame; so does strata.
 #[test]
+#[ignore = "needs python3, the zstd CLI: bash .ci/setup; run by .ci/run"]
 fn zstd_starting_with_a_skippable_frame() {
     let (tar, diff_id) = overlay_l2_tar();
     for magic in [0x184D_2A50u32, 0x184D_2A5F] {
@@ -881,6 +891,7 @@ fn zstd_starting_with_a_skippable_frame() {
 /// A zstd stream followed by bytes that are not a frame: libzstd and containerd's decoder both
 /// refuse them ("unknown frame descriptor", "magic number mismatch").
 #[test]
+#[ignore = "needs python3, the zstd CLI: bash .ci/setup; run by .ci/run"]
 fn zstd_followed_by_garbage() {
     let (tar, diff_id) = overlay_l2_tar();
     let blob = [zstd_cli(&tar, &[]), b"garbage!".to_vec()].concat();

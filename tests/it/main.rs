@@ -6,6 +6,13 @@
 //! ([`fixtures`]). They also share one process: no test may change what is global to it (the
 //! working directory, the environment, the umask); each runs strata in a child process with
 //! its own environment, or the library with explicit options.
+//!
+//! A test that needs a tool beyond cargo (umoci, dive, skopeo, docker-registry, podman,
+//! openssl, htpasswd, Go, GNU tar, python3, the zstd CLI, /usr/bin/time, prlimit, tmux) is
+//! marked `#[ignore = "needs TOOL: bash .ci/setup; run by .ci/run"]`, so that a plain `cargo
+//! test` passes on a fresh clone. `.ci/run` installs the tools (`.ci/setup`) and runs every
+//! test with `cargo test -- --include-ignored`, where a missing tool fails the test
+//! ([`fixtures::tools::require`]).
 
 mod bad_input;
 mod cli;

@@ -191,6 +191,7 @@ fn from_file(name: &str, extra: &[&str]) -> Value {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo: bash .ci/setup; run by .ci/run"]
 fn registry_anonymous_equals_the_file() {
     let reg = Registry::start("");
     reg.push(&oci("overlay-oci"), "strata/overlay:latest", None, false);
@@ -268,6 +269,7 @@ fn registry_anonymous_equals_the_file() {
 }
 
 #[test]
+#[ignore = "needs docker-registry: bash .ci/setup; run by .ci/run"]
 fn registry_network_errors_name_the_url() {
     let port = free_port();
     let r = analyze(&[&format!("docker://127.0.0.1:{port}/a/b:c"), "--insecure"]);
@@ -279,6 +281,7 @@ fn registry_network_errors_name_the_url() {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, htpasswd: bash .ci/setup; run by .ci/run"]
 fn registry_behind_basic_auth() {
     let htpasswd = require("htpasswd", "apt-get install apache2-utils");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -511,6 +514,7 @@ impl Drop for TokenService {
 }
 
 #[test]
+#[ignore = "needs docker-registry, skopeo, openssl: bash .ci/setup; run by .ci/run"]
 fn registry_behind_token_auth() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (service, issuer) = ("strata-registry", "strata-test-issuer");
@@ -641,6 +645,7 @@ fn with_engine(engine_var: &str, socket: &Path, args: &[&str]) -> Run {
 }
 
 #[test]
+#[ignore = "needs podman: bash .ci/setup; run by .ci/run"]
 fn engine_api_equals_the_file() {
     let podman = Podman::start(&["overlay-docker.tar", "two-images-docker.tar"]);
     let socket = podman.socket();
@@ -1348,6 +1353,7 @@ impl Drop for TlsFiles {
 /// An HTTPS registry's credentials never go over plain HTTP: not to an `http://` token realm
 /// it names, not along its redirect to an `http://` URL.
 #[test]
+#[ignore = "needs openssl: bash .ci/setup; run by .ci/run"]
 fn registry_credentials_stay_on_https() {
     let served = Served::overlay();
     // The plain-HTTP side, as an attacker on the path would run it: hands out a token and the

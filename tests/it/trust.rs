@@ -330,6 +330,7 @@ fn gnu_listing(path: &Path) -> Listing {
 /// stop silently or with a warning at a lone zero block, which Go refuses). Run more with
 /// `STRATA_DIFF_CASES=N`; keep the archives with `STRATA_DIFF_KEEP=DIR`.
 #[test]
+#[ignore = "needs go, python3, GNU tar: bash .ci/setup; run by .ci/run"]
 fn tar_walker_lists_what_runtimes_gnu_tar_and_python_list() {
     let cases: u64 = std::env::var("STRATA_DIFF_CASES")
         .ok()
@@ -408,6 +409,7 @@ const TIME_LIMIT_SECS: u64 = 60;
 /// (and the check holds) or refused with exit 2 and one line; never killed by a limit.
 /// `STRATA_HOSTILE_BIN=PATH` runs another build (an older one, to see the cases fail).
 #[test]
+#[ignore = "needs /usr/bin/time, prlimit: bash .ci/setup; run by .ci/run"]
 fn hostile_inputs_are_read_or_refused_within_limits() {
     let dir = tempfile::tempdir().unwrap();
     let cases = hostile::cases::all(dir.path());

@@ -1252,6 +1252,7 @@ fn sh_quote(s: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs tmux: bash .ci/setup; run by .ci/run"]
 fn the_real_binary_in_tmux_draws_reacts_to_keys_and_restores_the_terminal() {
     let config = tempfile::tempdir().expect("tempdir");
     // A shell of our own: `CI` removed (CI=true would mean --ci), the user's keymap out of the
@@ -1356,6 +1357,7 @@ fn tmux_key(shown: &str) -> String {
 /// The key the status bar offers for "modified" does that in a real terminal. It was ctrl+m,
 /// which every terminal sends as CR, the byte of enter.
 #[test]
+#[ignore = "needs tmux: bash .ci/setup; run by .ci/run"]
 fn the_modified_key_the_status_bar_offers_works_in_a_real_terminal() {
     let config = tempfile::tempdir().expect("tempdir");
     let bin = BIN;
