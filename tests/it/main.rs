@@ -18,6 +18,7 @@ mod bad_input;
 mod cli;
 mod compare;
 mod compare_tui;
+mod errors;
 mod fixtures;
 mod hostile;
 mod readme;
