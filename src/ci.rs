@@ -26,13 +26,12 @@ mod file;
 pub fn parse_file_for_fuzzing(text: &str) -> bool {
     file::parse(text).is_ok()
 }
-pub(crate) mod value;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::units::{self, Written, bytes_text, ratio_texts};
 use crate::{Error, Result};
-use value::Written;
 
 /// The numbers a rule is judged on (either strata's exact metrics or dive's).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,10 +129,10 @@ impl Rule {
     fn parse(self, text: &str, written: Written) -> std::result::Result<Option<Value>, String> {
         match self {
             Rule::HighestWastedBytes => {
-                value::parse_bytes(text, written).map(|v| v.map(Value::Bytes))
+                units::parse_bytes(text, written).map(|v| v.map(Value::Bytes))
             }
             Rule::LowestEfficiency | Rule::HighestUserWastedPercent => {
-                value::parse_ratio(text, written).map(|v| v.map(Value::Ratio))
+                units::parse_ratio(text, written).map(|v| v.map(Value::Ratio))
             }
         }
     }
@@ -442,46 +441,6 @@ fn judge(rule: Rule, setting: &Setting, m: &Metrics) -> RuleOutcome {
         // Rules::resolve pairs each rule with its kind of value; nothing else is built.
         _ => outcome(Status::Pass, String::new()),
     }
-}
-
-/// Two ratios and their distance, with as many decimals (2 to 12) as it takes for different
-/// values to print differently: `0.80000000` vs `0.80000001`, not `0.80` vs `0.80`.
-#[allow(
-    clippy::float_cmp,
-    reason = "equal values need no extra decimals, however close"
-)]
-fn ratio_texts(a: f64, b: f64) -> (String, String, String) {
-    let mut places = 2;
-    while places < 12 && a != b && format!("{a:.places$}") == format!("{b:.places$}") {
-        places += 1;
-    }
-    let d = (a - b).abs();
-    (
-        format!("{a:.places$}"),
-        format!("{b:.places$}"),
-        format!("{d:.places$}"),
-    )
-}
-
-/// A byte count for messages: exact, with an SI rendering when that is easier to read
-/// (`20000000 bytes (20.0 MB)`).
-#[must_use]
-pub fn bytes_text(n: u64) -> String {
-    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
-    if n == 1 {
-        return "1 byte".into();
-    }
-    if n < 10_000 {
-        return format!("{n} bytes");
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let mut scaled = n as f64 / 1000.0;
-    let mut unit = 0;
-    while scaled >= 1000.0 && unit < UNITS.len() - 1 {
-        scaled /= 1000.0;
-        unit += 1;
-    }
-    format!("{n} bytes ({scaled:.1} {})", UNITS[unit])
 }
 
 /// Finds and reads the CI config: the explicit one must be readable, the default one is
@@ -1112,21 +1071,6 @@ mod tests {
             passing[0].message,
             "efficiency 0.80 is not below the lowest allowed 0.80"
         );
-    }
-
-    #[test]
-    fn bytes_text_forms() {
-        let cases: &[(u64, &str)] = &[
-            (0, "0 bytes"),
-            (1, "1 byte"),
-            (9999, "9999 bytes"),
-            (10_000, "10000 bytes (10.0 kB)"),
-            (20_971_520, "20971520 bytes (21.0 MB)"),
-            (u64::MAX, "18446744073709551615 bytes (18.4 EB)"),
-        ];
-        for &(n, text) in cases {
-            assert_eq!(bytes_text(n), text);
-        }
     }
 
     #[test]

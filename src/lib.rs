@@ -17,5 +17,6 @@ pub mod report;
 pub mod source;
 pub mod trace;
 pub mod tui;
+pub mod units;
 
 pub use error::{Error, Result};

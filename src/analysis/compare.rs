@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::analysis::{Analysis, ImageSummary};
 use crate::engine::Loaded;
+use crate::units::{self, as_signed};
 pub use align::Alignment;
-use files::signed;
 pub use files::{CountBytes, FileChange, FileDiff, FileTotals, Group};
 
 /// The JSON schema name and version of [`Comparison`].
@@ -48,7 +48,7 @@ impl Delta {
         Delta {
             a,
             b,
-            delta: signed(b) - signed(a),
+            delta: as_signed(b) - as_signed(a),
             percent,
         }
     }
@@ -122,7 +122,7 @@ impl Limit {
                 _ => Err(format!("`{text}` is not a percentage; {EXPECTED}")),
             };
         }
-        crate::ci::value::parse_bytes(text, crate::ci::value::Written::Flag)
+        units::parse_bytes(text, units::Written::Flag)
             .map(|n| n.map(Limit::Bytes))
             .map_err(|e| format!("{e} (or a percentage such as 5%)"))
     }
@@ -132,7 +132,7 @@ impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Limit::Percent(p) => write!(f, "{p}%"),
-            Limit::Bytes(n) => write!(f, "{}", crate::ci::bytes_text(*n)),
+            Limit::Bytes(n) => write!(f, "{}", units::bytes_text(*n)),
         }
     }
 }
@@ -150,7 +150,7 @@ pub struct LimitOutcome {
 impl Limit {
     /// Judges the growth from `a` to `b` bytes: exceeded when strictly more than allowed.
     pub fn judge(self, a: u64, b: u64) -> LimitOutcome {
-        let growth = signed(b) - signed(a);
+        let growth = as_signed(b) - as_signed(a);
         #[allow(clippy::cast_precision_loss)]
         let exceeded = growth > 0
             && match self {
@@ -228,7 +228,7 @@ impl Comparison {
                 let la = i.and_then(|k| layer_info(aa, k));
                 let lb = j.and_then(|k| layer_info(ba, k));
                 let bytes =
-                    |l: &Option<LayerInfo>| signed(l.as_ref().map_or(0, |l| l.shipped_bytes));
+                    |l: &Option<LayerInfo>| as_signed(l.as_ref().map_or(0, |l| l.shipped_bytes));
                 LayerRow {
                     alignment,
                     delta_bytes: bytes(&lb) - bytes(&la),
@@ -287,14 +287,14 @@ impl Comparison {
 
 /// "B is 25.4% smaller: 678.23 kB less, mostly /opt/toolchain".
 pub fn verdict(size: &Delta, groups: &[Group]) -> String {
-    let amount = crate::report::size(size.delta.unsigned_abs());
+    let amount = units::size(size.delta.unsigned_abs());
     let percent = size
         .percent
         .map(|p| format!("{:.1}% ", p.abs()))
         .unwrap_or_default();
     let (head, sign) = match size.delta.signum() {
         0 => {
-            let same = format!("B is the same size as A ({})", crate::report::size(size.a));
+            let same = format!("B is the same size as A ({})", units::size(size.a));
             return match groups.len() {
                 0 => format!("{same}, with the same files"),
                 n => format!("{same}; files differ in {n} director{}", plural_y(n)),

@@ -11,7 +11,8 @@ use super::waste::Cause;
 use crate::image::LayerRef;
 use crate::layer::Kind;
 use crate::overlay::{Fs, Object, ROOT};
-use crate::report::{count, short_command, size};
+use crate::report::short_command;
+use crate::units::{count, size};
 
 /// What kind of problem a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

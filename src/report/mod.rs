@@ -5,10 +5,7 @@ pub mod escape;
 pub mod text;
 pub mod verify;
 
-/// Bytes for people: SI units as dive prints them (`1.2 MB`).
-pub fn size(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::DECIMAL)
-}
+use crate::units::percent;
 
 /// What the layer blobs' size is called: "compressed" when every blob is, "stored" when some
 /// blob is a plain tar (a `docker save`), whose size is larger than the files in it.
@@ -17,20 +14,6 @@ pub fn stored_name(image: &crate::analysis::ImageSummary) -> &'static str {
         "compressed"
     } else {
         "stored"
-    }
-}
-
-/// A count and its noun in the right number: `1 layer`, `2 layers`, `0 files`.
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// A ratio as a percentage with one decimal (`87.3%`).
-pub fn percent(ratio: f64) -> String {
-    if ratio.is_nan() {
-        "n/a".to_string()
-    } else {
-        format!("{:.1}%", ratio * 100.0)
     }
 }
 
@@ -77,21 +60,6 @@ mod tests {
             "apt-get update"
         );
         assert_eq!(short_command("abcdefghij", 5), "abcd…");
-    }
-
-    #[test]
-    fn sizes_and_percentages() {
-        assert_eq!(size(0), "0 B");
-        assert_eq!(size(1_500_000), "1.50 MB");
-        assert_eq!(percent(0.8734), "87.3%");
-        assert_eq!(percent(f64::NAN), "n/a");
-    }
-
-    #[test]
-    fn counts_take_the_noun_in_the_right_number() {
-        assert_eq!(count(1, "layer", "layers"), "1 layer");
-        assert_eq!(count(0, "file", "files"), "0 files");
-        assert_eq!(count(2, "directory", "directories"), "2 directories");
     }
 
     #[test]

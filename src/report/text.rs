@@ -3,9 +3,10 @@
 use std::io::{self, Write};
 
 use super::escape::text;
-use super::{count, dive_user_wasted, percent, short_command, size, stored_name};
+use super::{dive_user_wasted, short_command, stored_name};
 use crate::analysis::Analysis;
-use crate::ci::{self, RuleOutcome, Status};
+use crate::ci::{RuleOutcome, Status};
+use crate::units::{bytes_text, count, percent, size};
 
 /// Writes the summary: image, layers, efficiency, waste by cause, top wasted paths.
 pub fn write_summary(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
@@ -208,14 +209,14 @@ pub fn write_ci(
         w,
         "  efficiency: {}   wasted: {}   user wasted: {}",
         percent(a.waste.efficiency),
-        ci::bytes_text(a.waste.wasted_bytes),
+        bytes_text(a.waste.wasted_bytes),
         percent(a.waste.user_wasted_ratio)
     )?;
     writeln!(
         w,
         "  dive 0.13:  {}   wasted: {}   user wasted: {}",
         percent(a.dive.efficiency),
-        ci::bytes_text(a.dive.wasted_bytes),
+        bytes_text(a.dive.wasted_bytes),
         dive_user_wasted(&a.dive)
     )?;
     writeln!(w, "Results:")?;

@@ -12,11 +12,10 @@ use super::compare::{ACTIONS, Areas, Node, Pane, State};
 use super::keymap::{Action, Context};
 use crate::analysis::compare::{Alignment, Comparison, FileChange, Group, LayerRow};
 use crate::engine::Progress;
-use crate::report::compare::{
-    change_name, image_line, row_command, row_difference, signed_size, totals_rows,
-};
+use crate::report::compare::{change_name, image_line, row_command, row_difference, totals_rows};
 use crate::report::escape::text;
-use crate::report::{short_command, size};
+use crate::report::short_command;
+use crate::units::{signed_size, size};
 
 const ADDED: Color = Color::Green;
 const REMOVED: Color = Color::Red;
