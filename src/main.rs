@@ -18,6 +18,7 @@ use strata::ci::{self, CiFlags, Metrics, Rules};
 use strata::engine::{self, LoadOptions, Progress};
 use strata::layer::ScanOptions;
 use strata::report::escape;
+use strata::report::json::AnalysisJson;
 use strata::source::{self, OpenOptions};
 
 /// Exit codes are an API: 0 pass, 1 a rule failed, 2 could not analyse.
@@ -376,7 +377,7 @@ fn listed_paths(output: &OutputArgs) -> Option<usize> {
 fn write_json_file(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     if let Some(path) = &output.json {
         let mut text = Vec::new();
-        escape::write_json(&mut text, a)?;
+        escape::write_json(&mut text, &AnalysisJson::new(a))?;
         text.push(b'\n');
         std::fs::write(path, text).with_context(|| path.display().to_string())?;
     }
@@ -387,7 +388,7 @@ fn print(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match output.format {
         Format::Json => {
-            escape::write_json(&mut out, a)?;
+            escape::write_json(&mut out, &AnalysisJson::new(a))?;
             writeln!(out)?;
         }
         Format::Text => {
@@ -646,7 +647,7 @@ struct CiJson<'a> {
     schema: &'static str,
     pass: bool,
     rules: Vec<RuleJson<'a>>,
-    analysis: &'a Analysis,
+    analysis: AnalysisJson<'a>,
 }
 
 #[derive(serde::Serialize)]
@@ -672,6 +673,6 @@ fn ci_json<'a>(a: &'a Analysis, outcomes: &'a [ci::RuleOutcome]) -> CiJson<'a> {
                 message: &o.message,
             })
             .collect(),
-        analysis: a,
+        analysis: AnalysisJson::new(a),
     }
 }

@@ -2,8 +2,10 @@
 
 pub mod compare;
 pub mod escape;
+pub mod json;
 pub mod text;
 pub mod verify;
+pub mod words;
 
 use crate::units::percent;
 

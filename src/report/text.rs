@@ -26,13 +26,14 @@ fn write_findings(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()>
     }
     writeln!(w)?;
     writeln!(w, "Findings")?;
+    let findings = super::words::findings(a);
     let shown = if top == 0 {
-        a.findings.len()
+        findings.len()
     } else {
-        top.min(a.findings.len())
+        top.min(findings.len())
     };
-    for f in a.findings.iter().take(shown) {
-        writeln!(w, "  {:>10}  {}", size(f.bytes), text(&f.message))?;
+    for (f, sentence) in findings.iter().take(shown) {
+        writeln!(w, "  {:>10}  {}", size(f.bytes), text(sentence))?;
     }
     Ok(())
 }
