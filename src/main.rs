@@ -551,7 +551,7 @@ fn run_compare(
             for w in &c.warnings {
                 eprintln!("strata: warning: {}", escape::text(w));
             }
-            escape::write_json(&mut out, &c)?;
+            escape::write_json(&mut out, &strata::report::json::ComparisonJson::new(&c))?;
             writeln!(out)?;
         }
         cli::CompareFormat::Text => strata::report::compare::write_text(
@@ -646,17 +646,17 @@ fn compare_screen(
 struct CiJson<'a> {
     schema: &'static str,
     pass: bool,
-    rules: Vec<RuleJson<'a>>,
+    rules: Vec<RuleJson>,
     analysis: AnalysisJson<'a>,
 }
 
 #[derive(serde::Serialize)]
-struct RuleJson<'a> {
+struct RuleJson {
     rule: &'static str,
     status: String,
     threshold: Option<String>,
     actual: String,
-    message: &'a str,
+    message: String,
 }
 
 fn ci_json<'a>(a: &'a Analysis, outcomes: &'a [ci::RuleOutcome]) -> CiJson<'a> {
@@ -670,7 +670,7 @@ fn ci_json<'a>(a: &'a Analysis, outcomes: &'a [ci::RuleOutcome]) -> CiJson<'a> {
                 status: format!("{:?}", o.status).to_lowercase(),
                 threshold: o.threshold.map(|t| t.to_string()),
                 actual: o.actual.to_string(),
-                message: &o.message,
+                message: strata::report::words::rule_outcome(o),
             })
             .collect(),
         analysis: AnalysisJson::new(a),

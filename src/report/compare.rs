@@ -1,5 +1,5 @@
 //! The faces of a [`Comparison`]: text for a terminal, Markdown for a pull-request comment or
-//! a CI job summary. (JSON is the structure itself, through serde.)
+//! a CI job summary. (JSON is [`super::json::ComparisonJson`].)
 
 use std::io::{self, Write};
 
@@ -190,7 +190,7 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
         )?;
     }
     writeln!(w)?;
-    writeln!(w, "Verdict: {}", text(&c.verdict))?;
+    writeln!(w, "Verdict: {}", text(&super::words::verdict(&c.verdict)))?;
     if let Some(l) = &c.limit {
         writeln!(
             w,
@@ -310,7 +310,7 @@ fn count_cell(cb: &CountBytes) -> String {
 pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
     writeln!(w, "### strata compare")?;
     writeln!(w)?;
-    writeln!(w, "**{}**", cell(&c.verdict))?;
+    writeln!(w, "**{}**", cell(&super::words::verdict(&c.verdict)))?;
     if let Some(l) = &c.limit {
         writeln!(w)?;
         if l.exceeded {

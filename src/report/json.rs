@@ -1,5 +1,6 @@
-//! The JSON documents: views of the analysis that add the words (each finding's `message`),
-//! serialised field by field in the order the schema has always had.
+//! The JSON documents: views of the analysis that add the words (each finding's `message`,
+//! the comparison's `verdict`), serialised field by field in the order the schema has always
+//! had.
 //!
 //! The views borrow the data; only the sentences are made here. The documents are versioned
 //! (`schema`): a field that changes name, order or meaning is a new version.
@@ -7,6 +8,9 @@
 use serde::Serialize;
 
 use super::words;
+use crate::analysis::compare::{
+    Comparison, FileTotals, Group, LayerRow, LimitOutcome, Side, Totals,
+};
 use crate::analysis::{
     Analysis, DiveMetrics, Finding, FindingKind, ImageSummary, LayerSummary, WasteSummary,
 };
@@ -63,6 +67,42 @@ impl<'a> FindingJson<'a> {
             paths: &f.paths,
             files: f.files,
             message,
+        }
+    }
+}
+
+/// `strata.compare/v1`: the comparison, with its verdict in words.
+#[derive(Serialize)]
+pub struct ComparisonJson<'a> {
+    schema: &'static str,
+    a: &'a Side,
+    b: &'a Side,
+    totals: &'a Totals,
+    shared_layers: usize,
+    layers: &'a [LayerRow],
+    files: &'a FileTotals,
+    groups: &'a [Group],
+    verdict: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<LimitOutcome>,
+    warnings: &'a [String],
+}
+
+impl<'a> ComparisonJson<'a> {
+    #[must_use]
+    pub fn new(c: &'a Comparison) -> ComparisonJson<'a> {
+        ComparisonJson {
+            schema: c.schema,
+            a: &c.a,
+            b: &c.b,
+            totals: &c.totals,
+            shared_layers: c.shared_layers,
+            layers: &c.layers,
+            files: &c.files,
+            groups: &c.groups,
+            verdict: words::verdict(&c.verdict),
+            limit: c.limit,
+            warnings: &c.warnings,
         }
     }
 }

@@ -237,7 +237,12 @@ pub fn write_ci(
                 "SKIP"
             }
         };
-        writeln!(w, "  {tag}: {}: {}", o.rule.dive_name(), text(&o.message))?;
+        writeln!(
+            w,
+            "  {tag}: {}: {}",
+            o.rule.dive_name(),
+            text(&super::words::rule_outcome(o))
+        )?;
     }
     if fail > 0 && !a.waste.paths.is_empty() {
         writeln!(w, "Top offenders:")?;

@@ -1,13 +1,16 @@
-//! The sentences strata prints: what a finding means and how to fix it.
+//! The sentences strata prints: what a finding means and how to fix it, the verdict of a
+//! comparison, what a CI rule compared.
 //!
 //! The analysis says what happened as data (a kind, byte and file counts, layers, paths); these
-//! functions say it in English, once for every face: the text summary, the JSON `message`
-//! fields and the explorer read the same sentence. The sentences are plain text, escaped by the
+//! functions say it in English, once for every face: the text, Markdown and JSON printers and
+//! the explorer read the same sentence. The sentences are plain text, escaped by the
 //! printer that writes them (paths and commands come from the image).
 
 use super::short_command;
+use crate::analysis::compare::Verdict;
 use crate::analysis::{Analysis, Cache, Finding, FindingKind};
-use crate::units::{count, size};
+use crate::ci::{Origin, Rule, RuleOutcome, Status, Value};
+use crate::units::{bytes_text, count, ratio_texts, size};
 
 /// How many findings the faces show (text, JSON), most bytes first.
 pub const FINDINGS_SHOWN: usize = 20;
@@ -114,6 +117,98 @@ fn files_named(f: &Finding) -> String {
         format!("{} files ({}, …)", f.files, paths.join(", "))
     } else {
         format!("{} files ({})", f.files, paths.join(", "))
+    }
+}
+
+/// The comparison's verdict in one line: "B is 25.4% smaller: 678.23 kB less, mostly
+/// /opt/toolchain".
+#[must_use]
+pub fn verdict(v: &Verdict) -> String {
+    let amount = size(v.size.delta.unsigned_abs());
+    let percent = v
+        .size
+        .percent
+        .map(|p| format!("{:.1}% ", p.abs()))
+        .unwrap_or_default();
+    let head = match v.size.delta.signum() {
+        0 => {
+            let same = format!("B is the same size as A ({})", size(v.size.a));
+            return match v.directories {
+                0 => format!("{same}, with the same files"),
+                1 => format!("{same}; files differ in 1 directory"),
+                n => format!("{same}; files differ in {n} directories"),
+            };
+        }
+        -1 => format!("B is {percent}smaller: {amount} less"),
+        _ => format!("B is {percent}larger: {amount} more"),
+    };
+    if v.mostly.is_empty() {
+        head
+    } else {
+        format!("{head}, mostly {}", v.mostly.join(", "))
+    }
+}
+
+/// What a CI rule compared and, on failure, by how much it missed, in one line.
+#[must_use]
+pub fn rule_outcome(o: &RuleOutcome) -> String {
+    let Some(threshold) = o.threshold else {
+        return match &o.origin {
+            Origin::Flag => format!("disabled by {}", o.rule.flag()),
+            Origin::File { .. } => format!("disabled at {}", o.origin),
+            Origin::Default => "disabled by default".to_string(),
+        };
+    };
+    let failed = o.status == Status::Fail;
+    match (o.rule, threshold, o.actual) {
+        (Rule::LowestEfficiency, Value::Ratio(t), Value::Ratio(a)) => {
+            if a.is_nan() {
+                "efficiency is undefined (the image holds no file bytes); passes, as in dive".into()
+            } else if failed {
+                let (a, t, d) = ratio_texts(a, t);
+                format!("efficiency {a} is below the lowest allowed {t} by {d}")
+            } else {
+                let (a, t, _) = ratio_texts(a, t);
+                format!("efficiency {a} is not below the lowest allowed {t}")
+            }
+        }
+        (Rule::HighestWastedBytes, Value::Bytes(t), Value::Bytes(a)) => {
+            if failed {
+                format!(
+                    "wasted bytes {} are above the highest allowed {} by {}",
+                    bytes_text(a),
+                    bytes_text(t),
+                    bytes_text(a.saturating_sub(t))
+                )
+            } else {
+                format!(
+                    "wasted bytes {} are not above the highest allowed {}",
+                    bytes_text(a),
+                    bytes_text(t)
+                )
+            }
+        }
+        (Rule::HighestUserWastedPercent, Value::Ratio(t), Value::Ratio(a)) => {
+            if a.is_nan() {
+                "user wasted ratio is NaN (the layers above the base hold no bytes and none are \
+                 wasted); passes, as in dive"
+                    .into()
+            } else if a == f64::INFINITY {
+                let (_, t, _) = ratio_texts(t, t);
+                format!(
+                    "user wasted ratio is +Inf (bytes are wasted, but the layers above the base \
+                     hold none); above the highest allowed {t}: fails, as in dive"
+                )
+            } else if failed {
+                let (a, t, d) = ratio_texts(a, t);
+                format!("user wasted ratio {a} is above the highest allowed {t} by {d}")
+            } else {
+                let (a, t, _) = ratio_texts(a, t);
+                format!("user wasted ratio {a} is not above the highest allowed {t}")
+            }
+        }
+        // `Rules::resolve` pairs each rule with its kind of value; nothing else is judged.
+        _ => String::new(),
     }
 }
 
@@ -375,5 +470,172 @@ mod tests {
         let dirs: std::collections::HashSet<&str> = Cache::ALL.iter().map(|c| c.dir()).collect();
         assert_eq!(dirs.len(), Cache::ALL.len());
         assert!(Cache::ALL.iter().all(|&c| !cache_fix(c).is_empty()));
+    }
+
+    fn verdict_of(a: u64, b: u64, mostly: &[&str], directories: usize) -> String {
+        verdict(&Verdict {
+            size: crate::analysis::compare::Delta::new(a, b),
+            mostly: mostly.iter().map(ToString::to_string).collect(),
+            directories,
+        })
+    }
+
+    #[test]
+    fn verdicts_say_which_is_smaller_by_how_much_and_where() {
+        assert_eq!(
+            verdict_of(1_000_000, 500_000, &["/usr/lib", "/usr/libexec/gcc"], 4),
+            "B is 50.0% smaller: 500 kB less, mostly /usr/lib, /usr/libexec/gcc"
+        );
+        assert_eq!(
+            verdict_of(1000, 1020, &["/etc"], 4),
+            "B is 2.0% larger: 20 B more, mostly /etc"
+        );
+        // From nothing there is no percentage; no directory weighs, none is named.
+        assert_eq!(verdict_of(0, 20, &[], 0), "B is larger: 20 B more");
+        assert_eq!(
+            verdict_of(10, 10, &[], 1),
+            "B is the same size as A (10 B); files differ in 1 directory"
+        );
+        assert_eq!(
+            verdict_of(10, 10, &[], 2),
+            "B is the same size as A (10 B); files differ in 2 directories"
+        );
+        assert_eq!(
+            verdict_of(10, 10, &[], 0),
+            "B is the same size as A (10 B), with the same files"
+        );
+    }
+
+    use crate::ci::{CiFlags, Metrics, Rules};
+
+    /// The three rules set by flags (or by `.dive-ci` text, when given), judged on `m`: each
+    /// rule's status and sentence.
+    fn judged(flags: [&str; 3], file: Option<&str>, m: Metrics) -> Vec<(Status, String)> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if let Some(text) = file {
+            std::fs::write(dir.path().join(crate::ci::DEFAULT_CONFIG), text).expect("write");
+        }
+        let flag = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        let flags = CiFlags {
+            lowest_efficiency: flag(flags[0]),
+            highest_wasted_bytes: flag(flags[1]),
+            highest_user_wasted_percent: flag(flags[2]),
+            config: None,
+        };
+        let rules = Rules::resolve(&flags, dir.path()).expect("valid rules");
+        rules
+            .evaluate(&m)
+            .iter()
+            .map(|o| (o.status, rule_outcome(o)))
+            .collect()
+    }
+
+    fn sentences(judged: Vec<(Status, String)>) -> Vec<String> {
+        judged.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// dive's probe image: efficiency 0.8, 2000 wasted bytes, user wasted ratio 0.5.
+    const PROBE: Metrics = Metrics {
+        efficiency: 0.8,
+        wasted_bytes: 2000,
+        user_wasted_ratio: 0.5,
+    };
+
+    #[test]
+    fn rule_sentences_say_by_how_much() {
+        let m = Metrics {
+            efficiency: 0.62,
+            wasted_bytes: 25_000_000,
+            user_wasted_ratio: 0.15,
+        };
+        assert_eq!(
+            sentences(judged(["0.9", "20MB", "0.1"], None, m)),
+            [
+                "efficiency 0.62 is below the lowest allowed 0.90 by 0.28",
+                "wasted bytes 25000000 bytes (25.0 MB) are above the highest allowed 20000000 \
+                 bytes (20.0 MB) by 5000000 bytes (5.0 MB)",
+                "user wasted ratio 0.15 is above the highest allowed 0.10 by 0.05",
+            ]
+        );
+        // Values that print alike at two decimals get the decimals that tell them apart.
+        assert_eq!(
+            sentences(judged(["0.80000001", "1999", "disabled"], None, PROBE))[..2],
+            [
+                "efficiency 0.80000000 is below the lowest allowed 0.80000001 by 0.00000001",
+                "wasted bytes 2000 bytes are above the highest allowed 1999 bytes by 1 byte",
+            ]
+        );
+        assert_eq!(
+            sentences(judged(["0.8", "2000", "0.5"], None, PROBE)),
+            [
+                "efficiency 0.80 is not below the lowest allowed 0.80",
+                "wasted bytes 2000 bytes are not above the highest allowed 2000 bytes",
+                "user wasted ratio 0.50 is not above the highest allowed 0.50",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_disabled_rule_says_who_disabled_it() {
+        assert_eq!(
+            sentences(judged(
+                ["disabled", "", ""],
+                Some("rules:\n  highestUserWastedPercent: disabled\n"),
+                PROBE
+            )),
+            [
+                "disabled by --lowestEfficiency",
+                "disabled by default",
+                "disabled at .dive-ci:2"
+            ]
+        );
+    }
+
+    #[test]
+    fn nan_and_infinite_metrics_are_spelled_as_dive_judges_them() {
+        let nan = Metrics {
+            efficiency: f64::NAN,
+            wasted_bytes: 0,
+            user_wasted_ratio: f64::NAN,
+        };
+        let got = judged(["1", "0", "0"], None, nan);
+        assert_eq!(
+            (got[0].0, got[0].1.as_str()),
+            (
+                Status::Pass,
+                "efficiency is undefined (the image holds no file bytes); passes, as in dive"
+            )
+        );
+        assert_eq!(
+            (got[2].0, got[2].1.as_str()),
+            (
+                Status::Pass,
+                "user wasted ratio is NaN (the layers above the base hold no bytes and none are \
+                 wasted); passes, as in dive"
+            )
+        );
+        let inf = Metrics {
+            efficiency: 0.99,
+            wasted_bytes: 1000,
+            user_wasted_ratio: f64::INFINITY,
+        };
+        let got = judged(["disabled", "disabled", "1"], None, inf);
+        assert_eq!(
+            (got[2].0, got[2].1.as_str()),
+            (
+                Status::Fail,
+                "user wasted ratio is +Inf (bytes are wasted, but the layers above the base hold \
+                 none); above the highest allowed 1.00: fails, as in dive"
+            )
+        );
+        // A finite ratio above one is an ordinary failure.
+        let two = Metrics {
+            user_wasted_ratio: 2.0,
+            ..inf
+        };
+        assert_eq!(
+            judged(["disabled", "disabled", "1"], None, two)[2].1,
+            "user wasted ratio 2.00 is above the highest allowed 1.00 by 1.00"
+        );
     }
 }

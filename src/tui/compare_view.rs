@@ -86,7 +86,8 @@ fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
     for [name, a, b, d] in totals_rows(&c.totals) {
         lines.push(Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}")));
     }
-    for l in wrap_words(&format!("Verdict: {}", text(&c.verdict)), width) {
+    let verdict = crate::report::words::verdict(&c.verdict);
+    for l in wrap_words(&format!("Verdict: {}", text(&verdict)), width) {
         lines.push(Line::from(l).bold());
     }
     if let Some(l) = &c.limit {
