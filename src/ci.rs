@@ -46,6 +46,35 @@ pub struct Metrics {
     pub user_wasted_ratio: f64,
 }
 
+/// Which numbers the rules judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsKind {
+    /// strata's exact waste ([`crate::analysis::WasteSummary`]).
+    Exact,
+    /// dive 0.13's formulas ([`crate::analysis::DiveMetrics`]), for a pipeline that must keep
+    /// dive's verdicts.
+    Dive,
+}
+
+impl Metrics {
+    /// The metrics of `kind` of an analysed image.
+    #[must_use]
+    pub fn of(a: &crate::analysis::Analysis, kind: MetricsKind) -> Metrics {
+        match kind {
+            MetricsKind::Exact => Metrics {
+                efficiency: a.waste.efficiency,
+                wasted_bytes: a.waste.wasted_bytes,
+                user_wasted_ratio: a.waste.user_wasted_ratio,
+            },
+            MetricsKind::Dive => Metrics {
+                efficiency: a.dive.efficiency,
+                wasted_bytes: a.dive.wasted_bytes,
+                user_wasted_ratio: a.dive.user_wasted_ratio(),
+            },
+        }
+    }
+}
+
 /// Rule values as given on the command line (raw strings, as dive takes them).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CiFlags {
@@ -216,7 +245,8 @@ pub struct Rules {
 }
 
 /// Whether a rule passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
     Fail,

@@ -1,5 +1,5 @@
 //! The faces of a [`Comparison`]: text for a terminal, Markdown for a pull-request comment or
-//! a CI job summary. (JSON is [`super::json::ComparisonJson`].)
+//! a CI job summary. (The JSON view is in [`super::json`].)
 
 use std::io::{self, Write};
 

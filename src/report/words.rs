@@ -9,7 +9,7 @@
 use super::short_command;
 use crate::analysis::compare::Verdict;
 use crate::analysis::{Analysis, Cache, Finding, FindingKind};
-use crate::ci::{Origin, Rule, RuleOutcome, Status, Value};
+use crate::ci::{MetricsKind, Origin, Rule, RuleOutcome, Status, Value};
 use crate::units::{bytes_text, count, ratio_texts, size};
 
 /// How many findings the faces show (text, JSON), most bytes first.
@@ -146,6 +146,15 @@ pub fn verdict(v: &Verdict) -> String {
         head
     } else {
         format!("{head}, mostly {}", v.mostly.join(", "))
+    }
+}
+
+/// The numbers the CI rules judged, named.
+#[must_use]
+pub fn metrics(kind: MetricsKind) -> &'static str {
+    match kind {
+        MetricsKind::Exact => "exact (strata)",
+        MetricsKind::Dive => "dive 0.13 formulas",
     }
 }
 
