@@ -26,13 +26,12 @@ mod file;
 pub fn parse_file_for_fuzzing(text: &str) -> bool {
     file::parse(text).is_ok()
 }
-pub(crate) mod value;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::units::{self, Written, bytes_text};
 use crate::{Error, Result};
-use value::Written;
 
 /// The numbers a rule is judged on (either strata's exact metrics or dive's).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,6 +44,35 @@ pub struct Metrics {
     /// those layers hold no bytes and none are wasted (a single layer) and +Inf where they hold
     /// none but some are wasted.
     pub user_wasted_ratio: f64,
+}
+
+/// Which numbers the rules judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsKind {
+    /// strata's exact waste ([`crate::analysis::WasteSummary`]).
+    Exact,
+    /// dive 0.13's formulas ([`crate::analysis::DiveMetrics`]), for a pipeline that must keep
+    /// dive's verdicts.
+    Dive,
+}
+
+impl Metrics {
+    /// The metrics of `kind` of an analysed image.
+    #[must_use]
+    pub fn of(a: &crate::analysis::Analysis, kind: MetricsKind) -> Metrics {
+        match kind {
+            MetricsKind::Exact => Metrics {
+                efficiency: a.waste.efficiency,
+                wasted_bytes: a.waste.wasted_bytes,
+                user_wasted_ratio: a.waste.user_wasted_ratio,
+            },
+            MetricsKind::Dive => Metrics {
+                efficiency: a.dive.efficiency,
+                wasted_bytes: a.dive.wasted_bytes,
+                user_wasted_ratio: a.dive.user_wasted_ratio(),
+            },
+        }
+    }
 }
 
 /// Rule values as given on the command line (raw strings, as dive takes them).
@@ -130,10 +158,10 @@ impl Rule {
     fn parse(self, text: &str, written: Written) -> std::result::Result<Option<Value>, String> {
         match self {
             Rule::HighestWastedBytes => {
-                value::parse_bytes(text, written).map(|v| v.map(Value::Bytes))
+                units::parse_bytes(text, written).map(|v| v.map(Value::Bytes))
             }
             Rule::LowestEfficiency | Rule::HighestUserWastedPercent => {
-                value::parse_ratio(text, written).map(|v| v.map(Value::Ratio))
+                units::parse_ratio(text, written).map(|v| v.map(Value::Ratio))
             }
         }
     }
@@ -217,14 +245,16 @@ pub struct Rules {
 }
 
 /// Whether a rule passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
     Fail,
     Disabled,
 }
 
-/// A rule judged against metrics.
+/// A rule judged against metrics. What was compared and by how much it missed, in words, is
+/// the report module's `words::rule_outcome`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleOutcome {
     pub rule: Rule,
@@ -235,8 +265,6 @@ pub struct RuleOutcome {
     pub actual: Value,
     /// Where the threshold (or `disabled`) came from.
     pub origin: Origin,
-    /// One line saying what was compared and, on failure, by how much it missed.
-    pub message: String,
 }
 
 impl Rules {
@@ -348,140 +376,26 @@ fn judge(rule: Rule, setting: &Setting, m: &Metrics) -> RuleOutcome {
         Rule::HighestWastedBytes => Value::Bytes(m.wasted_bytes),
         Rule::HighestUserWastedPercent => Value::Ratio(m.user_wasted_ratio),
     };
-    let outcome = |status, message| RuleOutcome {
+    // Every comparison with NaN is false: a NaN metric passes, as in dive.
+    let failed = match (rule, setting.threshold, actual) {
+        (_, None, _) => None,
+        (Rule::LowestEfficiency, Some(Value::Ratio(t)), Value::Ratio(a)) => Some(a < t),
+        (Rule::HighestWastedBytes, Some(Value::Bytes(t)), Value::Bytes(a)) => Some(a > t),
+        (Rule::HighestUserWastedPercent, Some(Value::Ratio(t)), Value::Ratio(a)) => Some(a > t),
+        // Rules::resolve pairs each rule with its kind of value; nothing else is built.
+        _ => Some(false),
+    };
+    RuleOutcome {
         rule,
-        status,
+        status: match failed {
+            None => Status::Disabled,
+            Some(true) => Status::Fail,
+            Some(false) => Status::Pass,
+        },
         threshold: setting.threshold,
         actual,
         origin: setting.origin.clone(),
-        message,
-    };
-    let Some(threshold) = setting.threshold else {
-        let by = match &setting.origin {
-            Origin::Flag => format!("by {}", rule.flag()),
-            Origin::File { .. } => format!("at {}", setting.origin),
-            Origin::Default => "by default".to_string(),
-        };
-        return outcome(Status::Disabled, format!("disabled {by}"));
-    };
-    match (rule, threshold, actual) {
-        (Rule::LowestEfficiency, Value::Ratio(t), Value::Ratio(a)) => {
-            if a.is_nan() {
-                outcome(
-                    Status::Pass,
-                    "efficiency is undefined (the image holds no file bytes); passes, as in dive"
-                        .into(),
-                )
-            } else if a < t {
-                let (a, t, d) = ratio_texts(a, t);
-                outcome(
-                    Status::Fail,
-                    format!("efficiency {a} is below the lowest allowed {t} by {d}"),
-                )
-            } else {
-                let (a, t, _) = ratio_texts(a, t);
-                outcome(
-                    Status::Pass,
-                    format!("efficiency {a} is not below the lowest allowed {t}"),
-                )
-            }
-        }
-        (Rule::HighestWastedBytes, Value::Bytes(t), Value::Bytes(a)) => {
-            if a > t {
-                outcome(
-                    Status::Fail,
-                    format!(
-                        "wasted bytes {} are above the highest allowed {} by {}",
-                        bytes_text(a),
-                        bytes_text(t),
-                        bytes_text(a - t)
-                    ),
-                )
-            } else {
-                outcome(
-                    Status::Pass,
-                    format!(
-                        "wasted bytes {} are not above the highest allowed {}",
-                        bytes_text(a),
-                        bytes_text(t)
-                    ),
-                )
-            }
-        }
-        (Rule::HighestUserWastedPercent, Value::Ratio(t), Value::Ratio(a)) => {
-            if a.is_nan() {
-                outcome(
-                    Status::Pass,
-                    "user wasted ratio is NaN (the layers above the base hold no bytes and none \
-                     are wasted); passes, as in dive"
-                        .into(),
-                )
-            } else if a == f64::INFINITY {
-                let (_, t, _) = ratio_texts(t, t);
-                outcome(
-                    Status::Fail,
-                    format!(
-                        "user wasted ratio is +Inf (bytes are wasted, but the layers above the \
-                         base hold none); above the highest allowed {t}: fails, as in dive"
-                    ),
-                )
-            } else if a > t {
-                let (a, t, d) = ratio_texts(a, t);
-                outcome(
-                    Status::Fail,
-                    format!("user wasted ratio {a} is above the highest allowed {t} by {d}"),
-                )
-            } else {
-                let (a, t, _) = ratio_texts(a, t);
-                outcome(
-                    Status::Pass,
-                    format!("user wasted ratio {a} is not above the highest allowed {t}"),
-                )
-            }
-        }
-        // Rules::resolve pairs each rule with its kind of value; nothing else is built.
-        _ => outcome(Status::Pass, String::new()),
     }
-}
-
-/// Two ratios and their distance, with as many decimals (2 to 12) as it takes for different
-/// values to print differently: `0.80000000` vs `0.80000001`, not `0.80` vs `0.80`.
-#[allow(
-    clippy::float_cmp,
-    reason = "equal values need no extra decimals, however close"
-)]
-fn ratio_texts(a: f64, b: f64) -> (String, String, String) {
-    let mut places = 2;
-    while places < 12 && a != b && format!("{a:.places$}") == format!("{b:.places$}") {
-        places += 1;
-    }
-    let d = (a - b).abs();
-    (
-        format!("{a:.places$}"),
-        format!("{b:.places$}"),
-        format!("{d:.places$}"),
-    )
-}
-
-/// A byte count for messages: exact, with an SI rendering when that is easier to read
-/// (`20000000 bytes (20.0 MB)`).
-#[must_use]
-pub fn bytes_text(n: u64) -> String {
-    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
-    if n == 1 {
-        return "1 byte".into();
-    }
-    if n < 10_000 {
-        return format!("{n} bytes");
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let mut scaled = n as f64 / 1000.0;
-    let mut unit = 0;
-    while scaled >= 1000.0 && unit < UNITS.len() - 1 {
-        scaled /= 1000.0;
-        unit += 1;
-    }
-    format!("{n} bytes ({scaled:.1} {})", UNITS[unit])
 }
 
 /// Finds and reads the CI config: the explicit one must be readable, the default one is
@@ -674,19 +588,12 @@ mod tests {
         };
         let rules = Rules::resolve(&f, dir.path()).expect("valid");
         assert_eq!(thresholds(&rules), [None, None, None]);
-        let messages: Vec<String> = rules
+        let origins: Vec<String> = rules
             .evaluate(&PROBE)
             .into_iter()
-            .map(|o| o.message)
+            .map(|o| o.origin.to_string())
             .collect();
-        assert_eq!(
-            messages,
-            [
-                "disabled by --lowestEfficiency",
-                "disabled by default",
-                "disabled at .dive-ci:2"
-            ]
-        );
+        assert_eq!(origins, ["command line", "default", ".dive-ci:2"]);
         assert_eq!(statuses(&rules, &PROBE), [Status::Disabled; 3]);
     }
 
@@ -1031,11 +938,6 @@ mod tests {
             outcomes.iter().map(|o| o.status).collect::<Vec<_>>(),
             [Status::Pass; 3]
         );
-        assert!(
-            outcomes[2].message.starts_with("user wasted ratio is NaN"),
-            "{}",
-            outcomes[2].message
-        );
         assert_eq!(outcomes[2].actual.to_string(), "NaN");
         assert!(all_passed(&outcomes));
     }
@@ -1052,11 +954,6 @@ mod tests {
         };
         let outcomes = rules_of(None, None, Some(1.0)).evaluate(&m);
         assert_eq!(outcomes[2].status, Status::Fail);
-        assert_eq!(
-            outcomes[2].message,
-            "user wasted ratio is +Inf (bytes are wasted, but the layers above the base hold \
-             none); above the highest allowed 1.00: fails, as in dive"
-        );
         assert_eq!(outcomes[2].actual.to_string(), "+Inf");
         assert!(!all_passed(&outcomes));
     }
@@ -1071,62 +968,25 @@ mod tests {
         };
         let outcomes = rules_of(None, None, Some(1.0)).evaluate(&m);
         assert_eq!(outcomes[2].status, Status::Fail);
-        assert_eq!(
-            outcomes[2].message,
-            "user wasted ratio 2.00 is above the highest allowed 1.00 by 1.00"
-        );
         assert!(!all_passed(&outcomes));
     }
 
     #[test]
-    fn messages_say_by_how_much() {
+    fn outcomes_keep_the_threshold_and_the_metric() {
         let m = Metrics {
             efficiency: 0.62,
             wasted_bytes: 25_000_000,
             user_wasted_ratio: 0.15,
         };
         let outcomes = rules_of(Some(0.9), Some(20_000_000), Some(0.1)).evaluate(&m);
-        let messages: Vec<&str> = outcomes.iter().map(|o| o.message.as_str()).collect();
         assert_eq!(
-            messages,
-            [
-                "efficiency 0.62 is below the lowest allowed 0.90 by 0.28",
-                "wasted bytes 25000000 bytes (25.0 MB) are above the highest allowed 20000000 bytes (20.0 MB) by 5000000 bytes (5.0 MB)",
-                "user wasted ratio 0.15 is above the highest allowed 0.10 by 0.05",
-            ]
+            outcomes.iter().map(|o| o.status).collect::<Vec<_>>(),
+            [Status::Fail; 3]
         );
         assert_eq!(outcomes[1].threshold, Some(Value::Bytes(20_000_000)));
         assert_eq!(outcomes[1].actual, Value::Bytes(25_000_000));
-
-        let close = rules_of(Some(0.800_000_01), Some(1999), None).evaluate(&PROBE);
-        assert_eq!(
-            close[0].message,
-            "efficiency 0.80000000 is below the lowest allowed 0.80000001 by 0.00000001"
-        );
-        assert_eq!(
-            close[1].message,
-            "wasted bytes 2000 bytes are above the highest allowed 1999 bytes by 1 byte"
-        );
-        let passing = rules_of(Some(0.8), Some(2000), Some(0.5)).evaluate(&PROBE);
-        assert_eq!(
-            passing[0].message,
-            "efficiency 0.80 is not below the lowest allowed 0.80"
-        );
-    }
-
-    #[test]
-    fn bytes_text_forms() {
-        let cases: &[(u64, &str)] = &[
-            (0, "0 bytes"),
-            (1, "1 byte"),
-            (9999, "9999 bytes"),
-            (10_000, "10000 bytes (10.0 kB)"),
-            (20_971_520, "20971520 bytes (21.0 MB)"),
-            (u64::MAX, "18446744073709551615 bytes (18.4 EB)"),
-        ];
-        for &(n, text) in cases {
-            assert_eq!(bytes_text(n), text);
-        }
+        assert_eq!(outcomes[0].threshold, Some(Value::Ratio(0.9)));
+        assert_eq!(outcomes[0].actual, Value::Ratio(0.62));
     }
 
     #[test]

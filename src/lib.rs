@@ -2,7 +2,9 @@
 //!
 //! The library reads an image ([`source`]), streams each layer once ([`layer`]), rebuilds the
 //! union filesystem as a container runtime would ([`overlay`]), and computes diffs, waste and
-//! efficiency ([`analysis`]). The faces — text, JSON, CI rules — only read the result.
+//! efficiency ([`analysis`]), which is data; [`ci`] judges it against dive's rules. The
+//! printers ([`report`]: text, JSON, Markdown, behind one trait) and the explorer ([`tui`])
+//! only read the result and word it; [`units`] prints and reads sizes and ratios for all.
 
 pub mod analysis;
 pub mod cache;
@@ -17,5 +19,6 @@ pub mod report;
 pub mod source;
 pub mod trace;
 pub mod tui;
+pub mod units;
 
 pub use error::{Error, Result};

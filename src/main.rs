@@ -17,7 +17,8 @@ use strata::analysis::Analysis;
 use strata::ci::{self, CiFlags, Metrics, Rules};
 use strata::engine::{self, LoadOptions, Progress};
 use strata::layer::ScanOptions;
-use strata::report::escape;
+use strata::report::compare::TextOptions;
+use strata::report::{self, CiReport, Printer, Report, escape};
 use strata::source::{self, OpenOptions};
 
 /// Exit codes are an API: 0 pass, 1 a rule failed, 2 could not analyse.
@@ -100,15 +101,29 @@ fn mistyped(word: &str) -> Option<String> {
     best.map(|(_, name)| name.to_string())
 }
 
+/// A closed stdout (`strata analyze IMG | head`): printers return the writer's `io::Error`,
+/// JSON's included.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            // serde_json wraps the io::Error without exposing it as a source.
-            || c.downcast_ref::<serde_json::Error>()
-                .and_then(serde_json::Error::io_error_kind)
-                == Some(io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The printer of `--format`.
+fn printer(format: Format) -> &'static dyn Printer {
+    match format {
+        Format::Text => &report::Text,
+        Format::Json => &report::Json,
+    }
+}
+
+/// Prints `report` on stdout.
+fn print(printer: &dyn Printer, report: &Report<'_>) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    printer.print(report, &mut out)?;
+    out.flush()?;
+    Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -329,15 +344,7 @@ fn verify(image: &str, args: &LoadArgs, format: Format) -> anyhow::Result<u8> {
     };
     let loaded = load_with_progress(opened, &options, args.quiet)?;
     let verdict = strata::analysis::verify::Verification::new(&loaded);
-    let mut out = io::stdout().lock();
-    match format {
-        Format::Json => {
-            escape::write_json(&mut out, &verdict)?;
-            writeln!(out)?;
-        }
-        Format::Text => strata::report::verify::write_text(&mut out, &verdict)?,
-    }
-    out.flush()?;
+    print(printer(format), &Report::Verify(&verdict))?;
     Ok(if verdict.ok { 0 } else { EXIT_ERROR })
 }
 
@@ -376,25 +383,13 @@ fn listed_paths(output: &OutputArgs) -> Option<usize> {
 fn write_json_file(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
     if let Some(path) = &output.json {
         let mut text = Vec::new();
-        escape::write_json(&mut text, a)?;
-        text.push(b'\n');
+        let report = Report::Analysis {
+            analysis: a,
+            top: default_top(output, true),
+        };
+        report::Json.print(&report, &mut text)?;
         std::fs::write(path, text).with_context(|| path.display().to_string())?;
     }
-    Ok(())
-}
-
-fn print(a: &Analysis, output: &OutputArgs) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
-    match output.format {
-        Format::Json => {
-            escape::write_json(&mut out, a)?;
-            writeln!(out)?;
-        }
-        Format::Text => {
-            strata::report::text::write_summary(&mut out, a, default_top(output, false))?
-        }
-    }
-    out.flush()?;
     Ok(())
 }
 
@@ -409,7 +404,11 @@ fn analyze(image: &str, load_args: &LoadArgs, output: &OutputArgs) -> anyhow::Re
     let a = load(image, load_args, listed_paths(output))?;
     warn_all(&a);
     write_json_file(&a, output)?;
-    print(&a, output)?;
+    let report = Report::Analysis {
+        analysis: &a,
+        top: default_top(output, false),
+    };
+    print(printer(output.format), &report)?;
     strata::trace::mark(|| "printed".into());
     Ok(0)
 }
@@ -435,38 +434,20 @@ fn run_ci(
     let a = load(image, load_args, listed_paths(output))?;
     warn_all(&a);
     let metrics = match args.metrics {
-        MetricsKind::Exact => Metrics {
-            efficiency: a.waste.efficiency,
-            wasted_bytes: a.waste.wasted_bytes,
-            user_wasted_ratio: a.waste.user_wasted_ratio,
-        },
-        MetricsKind::Dive => Metrics {
-            efficiency: a.dive.efficiency,
-            wasted_bytes: a.dive.wasted_bytes,
-            user_wasted_ratio: a.dive.user_wasted_percent.unwrap_or(f64::NAN),
-        },
+        MetricsKind::Exact => ci::MetricsKind::Exact,
+        MetricsKind::Dive => ci::MetricsKind::Dive,
     };
-    let outcomes = rules.evaluate(&metrics);
+    let outcomes = rules.evaluate(&Metrics::of(&a, metrics));
     write_json_file(&a, output)?;
-    let mut out = io::stdout().lock();
-    if output.format == Format::Json {
-        escape::write_json(&mut out, &ci_json(&a, &outcomes))?;
-        writeln!(out)?;
-    } else {
-        let name = match args.metrics {
-            MetricsKind::Exact => "exact (strata)",
-            MetricsKind::Dive => "dive 0.13 formulas",
-        };
-        strata::report::text::write_ci(
-            &mut out,
-            &a,
-            &outcomes,
-            name,
-            rules.config_file.as_deref(),
-            output.top.unwrap_or(5),
-        )?;
-    }
-    out.flush()?;
+    let report = Report::Ci(CiReport {
+        analysis: &a,
+        outcomes: &outcomes,
+        metrics,
+        config: rules.config_file.as_deref(),
+        top: output.top.unwrap_or(5),
+    });
+    // JSON of a CI report is the `strata.ci/v1` contract (report::CiJson).
+    print(printer(output.format), &report)?;
     Ok(if ci::all_passed(&outcomes) {
         0
     } else {
@@ -538,35 +519,33 @@ fn run_compare(
     let (aa, ba) = (Analysis::new(&la), Analysis::new(&lb));
     let mut c = Comparison::new(&la, &aa, &lb, &ba);
     let exceeded = limit.is_some_and(|l| c.judge(l).exceeded);
-    let mut out = io::stdout().lock();
     if let Some((keys, keymap, (w, h))) = replay {
         let text = strata::tui::replay_compare(c, keymap, &keys, w, h)?;
+        let mut out = io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()?;
         return Ok(if exceeded { EXIT_FAIL } else { 0 });
     }
-    match args.format.unwrap_or(cli::CompareFormat::Text) {
+    let printer: &dyn Printer = match args.format.unwrap_or(cli::CompareFormat::Text) {
+        cli::CompareFormat::Text => &report::Text,
         cli::CompareFormat::Json => {
+            // The text lists the warnings; JSON holds them too, but a person reads stderr.
             for w in &c.warnings {
                 eprintln!("strata: warning: {}", escape::text(w));
             }
-            escape::write_json(&mut out, &c)?;
-            writeln!(out)?;
+            &report::Json
         }
-        cli::CompareFormat::Text => strata::report::compare::write_text(
-            &mut out,
-            &c,
-            &strata::report::compare::TextOptions {
-                depth: usize::from(args.depth),
-                top: args.top,
-                files: args.files,
-            },
-        )?,
-        cli::CompareFormat::Markdown => {
-            strata::report::compare::write_markdown(&mut out, &c, args.top)?;
-        }
-    }
-    out.flush()?;
+        cli::CompareFormat::Markdown => &report::Markdown,
+    };
+    let report = Report::Compare {
+        comparison: &c,
+        options: TextOptions {
+            depth: usize::from(args.depth),
+            top: args.top,
+            files: args.files,
+        },
+    };
+    print(printer, &report)?;
     Ok(if exceeded { EXIT_FAIL } else { 0 })
 }
 
@@ -637,41 +616,5 @@ fn compare_screen(
             anyhow::bail!("quit before both images were read: --fail-if-larger was not judged")
         }
         None => Ok(0),
-    }
-}
-
-/// The CI verdict as JSON (`strata.ci/v1`), serialised straight from the analysis.
-#[derive(serde::Serialize)]
-struct CiJson<'a> {
-    schema: &'static str,
-    pass: bool,
-    rules: Vec<RuleJson<'a>>,
-    analysis: &'a Analysis,
-}
-
-#[derive(serde::Serialize)]
-struct RuleJson<'a> {
-    rule: &'static str,
-    status: String,
-    threshold: Option<String>,
-    actual: String,
-    message: &'a str,
-}
-
-fn ci_json<'a>(a: &'a Analysis, outcomes: &'a [ci::RuleOutcome]) -> CiJson<'a> {
-    CiJson {
-        schema: "strata.ci/v1",
-        pass: ci::all_passed(outcomes),
-        rules: outcomes
-            .iter()
-            .map(|o| RuleJson {
-                rule: o.rule.dive_name(),
-                status: format!("{:?}", o.status).to_lowercase(),
-                threshold: o.threshold.map(|t| t.to_string()),
-                actual: o.actual.to_string(),
-                message: &o.message,
-            })
-            .collect(),
-        analysis: a,
     }
 }

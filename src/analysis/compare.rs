@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::analysis::{Analysis, ImageSummary};
 use crate::engine::Loaded;
+use crate::units::{self, as_signed};
 pub use align::Alignment;
-use files::signed;
 pub use files::{CountBytes, FileChange, FileDiff, FileTotals, Group};
 
 /// The JSON schema name and version of [`Comparison`].
@@ -48,7 +48,7 @@ impl Delta {
         Delta {
             a,
             b,
-            delta: signed(b) - signed(a),
+            delta: as_signed(b) - as_signed(a),
             percent,
         }
     }
@@ -122,7 +122,7 @@ impl Limit {
                 _ => Err(format!("`{text}` is not a percentage; {EXPECTED}")),
             };
         }
-        crate::ci::value::parse_bytes(text, crate::ci::value::Written::Flag)
+        units::parse_bytes(text, units::Written::Flag)
             .map(|n| n.map(Limit::Bytes))
             .map_err(|e| format!("{e} (or a percentage such as 5%)"))
     }
@@ -132,7 +132,7 @@ impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Limit::Percent(p) => write!(f, "{p}%"),
-            Limit::Bytes(n) => write!(f, "{}", crate::ci::bytes_text(*n)),
+            Limit::Bytes(n) => write!(f, "{}", units::bytes_text(*n)),
         }
     }
 }
@@ -150,7 +150,7 @@ pub struct LimitOutcome {
 impl Limit {
     /// Judges the growth from `a` to `b` bytes: exceeded when strictly more than allowed.
     pub fn judge(self, a: u64, b: u64) -> LimitOutcome {
-        let growth = signed(b) - signed(a);
+        let growth = as_signed(b) - as_signed(a);
         #[allow(clippy::cast_precision_loss)]
         let exceeded = growth > 0
             && match self {
@@ -165,8 +165,9 @@ impl Limit {
     }
 }
 
-/// Everything `strata compare` reports.
-#[derive(Debug, Clone, Serialize)]
+/// Everything `strata compare` reports. The `strata.compare/v1` document is the report
+/// module's `json::ComparisonJson`, which words the verdict.
+#[derive(Debug, Clone)]
 pub struct Comparison {
     pub schema: &'static str,
     pub a: Side,
@@ -180,10 +181,9 @@ pub struct Comparison {
     pub files: FileTotals,
     /// The differing files by directory, a tree, largest difference first.
     pub groups: Vec<Group>,
-    /// One line: which is smaller, by how much, and where.
-    pub verdict: String,
+    /// Which is smaller, by how much, and where.
+    pub verdict: Verdict,
     /// `--fail-if-larger`, when given.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<LimitOutcome>,
     /// Warnings of either load, prefixed `A: ` or `B: `.
     pub warnings: Vec<String>,
@@ -228,7 +228,7 @@ impl Comparison {
                 let la = i.and_then(|k| layer_info(aa, k));
                 let lb = j.and_then(|k| layer_info(ba, k));
                 let bytes =
-                    |l: &Option<LayerInfo>| signed(l.as_ref().map_or(0, |l| l.shipped_bytes));
+                    |l: &Option<LayerInfo>| as_signed(l.as_ref().map_or(0, |l| l.shipped_bytes));
                 LayerRow {
                     alignment,
                     delta_bytes: bytes(&lb) - bytes(&la),
@@ -254,7 +254,7 @@ impl Comparison {
             },
             all_compressed: sa.all_compressed && sb.all_compressed,
         };
-        let verdict = verdict(&totals.uncompressed_bytes, &groups);
+        let verdict = Verdict::new(totals.uncompressed_bytes, &groups);
         let warnings = aa
             .warnings
             .iter()
@@ -285,41 +285,44 @@ impl Comparison {
     }
 }
 
-/// "B is 25.4% smaller: 678.23 kB less, mostly /opt/toolchain".
-pub fn verdict(size: &Delta, groups: &[Group]) -> String {
-    let amount = crate::report::size(size.delta.unsigned_abs());
-    let percent = size
-        .percent
-        .map(|p| format!("{:.1}% ", p.abs()))
-        .unwrap_or_default();
-    let (head, sign) = match size.delta.signum() {
-        0 => {
-            let same = format!("B is the same size as A ({})", crate::report::size(size.a));
-            return match groups.len() {
-                0 => format!("{same}, with the same files"),
-                n => format!("{same}; files differ in {n} director{}", plural_y(n)),
-            };
-        }
-        -1 => (format!("B is {percent}smaller: {amount} less"), -1),
-        _ => (format!("B is {percent}larger: {amount} more"), 1),
-    };
-    // The groups that moved the same way and weigh at least a tenth of the difference.
-    let floor = size.delta.unsigned_abs() / 10;
-    let mostly: Vec<&str> = groups
-        .iter()
-        .filter(|g| g.delta_bytes.signum() == sign && g.delta_bytes.unsigned_abs() >= floor.max(1))
-        .take(3)
-        .map(|g| g.path.as_str())
-        .collect();
-    if mostly.is_empty() {
-        head
-    } else {
-        format!("{head}, mostly {}", mostly.join(", "))
-    }
+/// What `compare` concludes: which image is smaller, by how much, and where
+/// ("B is 25.4% smaller: 678.23 kB less, mostly /opt/toolchain" in words).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// A's and B's size (uncompressed bytes).
+    pub size: Delta,
+    /// The directories that moved the way B did and weigh at least a tenth of the difference,
+    /// at most three, largest first; empty when the sizes are equal.
+    pub mostly: Vec<String>,
+    /// How many top-level directories hold files that differ.
+    pub directories: usize,
 }
 
-fn plural_y(n: usize) -> &'static str {
-    if n == 1 { "y" } else { "ies" }
+impl Verdict {
+    /// The verdict on sizes `size` whose differing files are grouped as `groups` (largest
+    /// difference first).
+    #[must_use]
+    pub fn new(size: Delta, groups: &[Group]) -> Verdict {
+        let sign = size.delta.signum();
+        let floor = size.delta.unsigned_abs() / 10;
+        let mostly = if sign == 0 {
+            Vec::new()
+        } else {
+            groups
+                .iter()
+                .filter(|g| {
+                    g.delta_bytes.signum() == sign && g.delta_bytes.unsigned_abs() >= floor.max(1)
+                })
+                .take(3)
+                .map(|g| g.path.clone())
+                .collect()
+        };
+        Verdict {
+            size,
+            mostly,
+            directories: groups.len(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -397,22 +400,23 @@ mod tests {
             group("/etc", 20),
             group("/tiny", -5),
         ];
+        let mostly = |a, b, groups: &[Group]| Verdict::new(Delta::new(a, b), groups).mostly;
+        // Smaller by 500 kB: the shrinking groups of 50 kB or more.
         assert_eq!(
-            verdict(&Delta::new(1_000_000, 500_000), &groups),
-            "B is 50.0% smaller: 500 kB less, mostly /usr/lib, /usr/libexec/gcc"
+            mostly(1_000_000, 500_000, &groups),
+            ["/usr/lib", "/usr/libexec/gcc"]
         );
-        assert_eq!(
-            verdict(&Delta::new(1000, 1020), &groups),
-            "B is 2.0% larger: 20 B more, mostly /etc"
-        );
-        assert_eq!(verdict(&Delta::new(0, 20), &[]), "B is larger: 20 B more");
-        assert_eq!(
-            verdict(&Delta::new(10, 10), &groups[..1]),
-            "B is the same size as A (10 B); files differ in 1 directory"
-        );
-        assert_eq!(
-            verdict(&Delta::new(10, 10), &[]),
-            "B is the same size as A (10 B), with the same files"
-        );
+        // Larger by 20 B: the growing groups of 2 B or more.
+        assert_eq!(mostly(1000, 1020, &groups), ["/etc"]);
+        assert!(mostly(0, 20, &[]).is_empty());
+        // The same size: no direction, nothing named.
+        let same = Verdict::new(Delta::new(10, 10), &groups[..1]);
+        assert_eq!((same.mostly.len(), same.directories), (0, 1));
+        // At most three.
+        let many: Vec<Group> = ["/a", "/b", "/c", "/d"]
+            .iter()
+            .map(|p| group(p, 100))
+            .collect();
+        assert_eq!(mostly(0, 400, &many), ["/a", "/b", "/c"]);
     }
 }

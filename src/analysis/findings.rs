@@ -1,20 +1,20 @@
-//! Findings: where the waste comes from in Dockerfile terms, and how to fix it.
+//! Findings: where the waste comes from in Dockerfile terms.
 //!
 //! Wasted bytes are grouped by the layer that shipped them and the layer that hid them (a later
 //! `RUN rm`, `chmod`, or rewrite); visible bytes in well-known cache directories are reported
-//! too, since a rebuild can drop them.
+//! too, since a rebuild can drop them. A finding is data: what happened, how many bytes and
+//! files, which layers and paths. What it means and how to fix it, in words, is the
+//! printers' (`words::finding` in the report module).
 
 use hashbrown::HashMap;
 use serde::Serialize;
 
 use super::waste::Cause;
-use crate::image::LayerRef;
 use crate::layer::Kind;
 use crate::overlay::{Fs, Object, ROOT};
-use crate::report::{count, short_command, size};
 
 /// What kind of problem a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// Files shipped by one layer and deleted by a later one.
@@ -27,7 +27,11 @@ pub enum FindingKind {
     CacheLeft,
 }
 
-/// One finding, most bytes first.
+/// One finding.
+///
+/// For the first three kinds both layers are given (the same layer when it ships a path twice)
+/// and `cache` is `None`; for [`FindingKind::CacheLeft`], `cache` is the directory,
+/// `shipped_by` the layer that shipped most of its bytes and `hidden_by` is `None`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub kind: FindingKind,
@@ -40,60 +44,62 @@ pub struct Finding {
     pub paths: Vec<String>,
     /// Files involved.
     pub files: u64,
-    /// What happened and what to change, in one paragraph.
-    pub message: String,
+    /// The cache directory a [`FindingKind::CacheLeft`] is about.
+    pub cache: Option<Cache>,
 }
 
-/// Directories that hold caches builders leave behind, with the fix for each.
-const CACHES: &[(&str, &str)] = &[
-    (
-        "/var/lib/apt/lists",
-        "add `&& rm -rf /var/lib/apt/lists/*` to the RUN that runs `apt-get update`",
-    ),
-    (
-        "/var/cache/apt/archives",
-        "add `&& apt-get clean` to the RUN that installs packages",
-    ),
-    ("/var/cache/apk", "use `apk add --no-cache`"),
-    (
-        "/var/cache/dnf",
-        "add `&& dnf clean all` to the RUN that installs packages",
-    ),
-    (
-        "/var/cache/yum",
-        "add `&& yum clean all` to the RUN that installs packages",
-    ),
-    ("/root/.cache/pip", "use `pip install --no-cache-dir`"),
-    (
-        "/root/.npm",
-        "add `&& npm cache clean --force`, or use a build stage",
-    ),
-    (
-        "/usr/local/share/.cache/yarn",
-        "add `&& yarn cache clean`, or use a build stage",
-    ),
-    (
-        "/root/.cache/go-build",
-        "build in a separate stage and COPY the binary",
-    ),
-    (
-        "/root/.cargo/registry",
-        "build in a separate stage and COPY the binary",
-    ),
-    (
-        "/tmp",
-        "remove temporary files in the RUN that creates them",
-    ),
-    (
-        "/var/tmp",
-        "remove temporary files in the RUN that creates them",
-    ),
-];
+/// Directories that hold caches builders leave behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cache {
+    AptLists,
+    AptArchives,
+    Apk,
+    Dnf,
+    Yum,
+    Pip,
+    Npm,
+    Yarn,
+    GoBuild,
+    CargoRegistry,
+    Tmp,
+    VarTmp,
+}
 
-fn layer_name(layers: &[LayerRef], k: usize) -> String {
-    match layers.get(k).and_then(|l| l.created_by.as_deref()) {
-        Some(c) => format!("layer {k} (`{}`)", short_command(c, 60)),
-        None => format!("layer {k}"),
+impl Cache {
+    /// Every cache directory, in the order they are looked for.
+    pub const ALL: [Cache; 12] = [
+        Cache::AptLists,
+        Cache::AptArchives,
+        Cache::Apk,
+        Cache::Dnf,
+        Cache::Yum,
+        Cache::Pip,
+        Cache::Npm,
+        Cache::Yarn,
+        Cache::GoBuild,
+        Cache::CargoRegistry,
+        Cache::Tmp,
+        Cache::VarTmp,
+    ];
+
+    /// The directory's absolute path.
+    #[must_use]
+    pub fn dir(self) -> &'static str {
+        match self {
+            Cache::AptLists => "/var/lib/apt/lists",
+            Cache::AptArchives => "/var/cache/apt/archives",
+            Cache::Apk => "/var/cache/apk",
+            Cache::Dnf => "/var/cache/dnf",
+            Cache::Yum => "/var/cache/yum",
+            Cache::Pip => "/root/.cache/pip",
+            Cache::Npm => "/root/.npm",
+            Cache::Yarn => "/usr/local/share/.cache/yarn",
+            Cache::GoBuild => "/root/.cache/go-build",
+            Cache::CargoRegistry => "/root/.cargo/registry",
+            Cache::Tmp => "/tmp",
+            Cache::VarTmp => "/var/tmp",
+        }
     }
 }
 
@@ -112,8 +118,10 @@ fn hidden_how(fs: &Fs, object: &Object, hidden: usize) -> Cause {
     super::waste::cause_from(state, object)
 }
 
-/// Computes the findings of a filesystem, largest first, at most `limit`.
-pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
+/// Computes every finding of a filesystem, most bytes first (equal sizes by kind, then by
+/// layers). Printers show the first few; how they order equal sizes is theirs (the text and
+/// JSON faces sort them by their sentences).
+pub fn compute(fs: &Fs) -> Vec<Finding> {
     /// A group's totals and its three largest files (by size, then first shipped): all that
     /// is shown of the tens of thousands a group may hold.
     struct Group {
@@ -153,67 +161,40 @@ pub fn compute(fs: &Fs, layers: &[LayerRef], limit: usize) -> Vec<Finding> {
     }
     let mut out: Vec<Finding> = groups
         .into_iter()
-        .map(|((kind, shipped, hidden), g)| {
-            let paths: Vec<String> = g
+        .map(|((kind, shipped, hidden), g)| Finding {
+            kind,
+            bytes: g.bytes,
+            shipped_by: Some(shipped),
+            hidden_by: Some(hidden),
+            paths: g
                 .largest
                 .iter()
                 .flatten()
                 .map(|&(_, _, n)| fs.path(n))
-                .collect();
-            let what = if g.files == 1 {
-                paths.first().cloned().unwrap_or_default()
-            } else if g.files > paths.len() as u64 {
-                format!("{} files ({}, …)", g.files, paths.join(", "))
-            } else {
-                format!("{} files ({})", g.files, paths.join(", "))
-            };
-            let (s, h) = (layer_name(layers, shipped), layer_name(layers, hidden));
-            let b = size(g.bytes);
-            let message = match kind {
-                _ if shipped == hidden => format!(
-                    "{s} ships {what} twice in the same layer ({b} lost): write each file once"
-                ),
-                FindingKind::DeletedLater => format!(
-                    "{h} deletes {what}, {b} that {s} shipped: delete them in the same RUN that \
-                     creates them, or create them in a build stage and COPY only what is needed"
-                ),
-                FindingKind::MetadataCopy => format!(
-                    "{h} ships {what} again with the same content ({b}), only to change \
-                     metadata: set mode and owner where the files are created \
-                     (COPY --chmod/--chown, or chmod/chown in the same RUN)"
-                ),
-                FindingKind::Overwritten => format!(
-                    "{h} rewrites {what} that {s} shipped ({b} lost): produce the final content \
-                     in one step"
-                ),
-                FindingKind::CacheLeft => String::new(),
-            };
-            Finding {
-                kind,
-                bytes: g.bytes,
-                shipped_by: Some(shipped),
-                hidden_by: Some(hidden),
-                paths,
-                files: g.files,
-                message,
-            }
+                .collect(),
+            files: g.files,
+            cache: None,
         })
         .collect();
-    out.extend(cache_findings(fs, layers));
+    out.extend(cache_findings(fs));
     out.sort_by(|a, b| {
-        b.bytes
-            .cmp(&a.bytes)
-            .then_with(|| a.message.cmp(&b.message))
+        b.bytes.cmp(&a.bytes).then_with(|| {
+            (a.kind, a.cache, a.shipped_by, a.hidden_by).cmp(&(
+                b.kind,
+                b.cache,
+                b.shipped_by,
+                b.hidden_by,
+            ))
+        })
     });
-    out.truncate(limit);
     out
 }
 
 /// Visible bytes under the known cache directories of the final filesystem.
-fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
+fn cache_findings(fs: &Fs) -> Vec<Finding> {
     let mut out = Vec::new();
-    for &(dir, fix) in CACHES {
-        let Some(node) = fs.lookup(dir) else {
+    for cache in Cache::ALL {
+        let Some(node) = fs.lookup(cache.dir()) else {
             continue;
         };
         if !fs.final_state(node).is_some_and(|m| m.is_dir()) {
@@ -245,22 +226,14 @@ fn cache_findings(fs: &Fs, layers: &[LayerRef]) -> Vec<Finding> {
             continue;
         }
         biggest.sort_by_key(|p| std::cmp::Reverse(p.0));
-        let layer = by_layer.iter().max_by_key(|(_, b)| **b).map(|(k, _)| *k);
-        let from = layer.map_or(String::new(), |k| {
-            format!(", mostly from {}", layer_name(layers, k))
-        });
         out.push(Finding {
             kind: FindingKind::CacheLeft,
             bytes,
-            shipped_by: layer,
+            shipped_by: by_layer.iter().max_by_key(|(_, b)| **b).map(|(k, _)| *k),
             hidden_by: None,
             paths: biggest.iter().take(3).map(|&(_, n)| fs.path(n)).collect(),
             files,
-            message: format!(
-                "{dir} holds {} in {} in the final image{from}: {fix}",
-                size(bytes),
-                count(files, "file", "files")
-            ),
+            cache: Some(cache),
         });
     }
     out
@@ -271,22 +244,15 @@ mod tests {
     use super::*;
     use crate::overlay::testkit::{E, build};
 
-    fn refs(commands: &[&str]) -> Vec<LayerRef> {
-        commands
+    type Blame = (FindingKind, Option<usize>, Option<usize>, u64);
+
+    fn blames(fs: &Fs) -> Vec<Blame> {
+        let mut found: Vec<Blame> = compute(fs)
             .iter()
-            .enumerate()
-            .map(|(index, c)| LayerRef {
-                index,
-                location: format!("blob{index}"),
-                digest: None,
-                diff_id: None,
-                size: None,
-                media_type: None,
-                created_by: Some((*c).to_string()),
-                comment: None,
-                created: None,
-            })
-            .collect()
+            .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
+            .collect();
+        found.sort_by_key(|f| f.1);
+        found
     }
 
     #[test]
@@ -302,22 +268,17 @@ mod tests {
             ],
             &[E::Wh("d")],
         ]);
-        let layers = refs(&["ADD rootfs.tar /", "RUN rm -rf /d"]);
-        let found = compute(&fs, &layers, 20);
+        let found = compute(&fs);
         assert_eq!(found.len(), 1, "{found:#?}");
         let f = &found[0];
         assert_eq!(f.kind, FindingKind::DeletedLater);
         assert_eq!((f.bytes, f.files), (29, 5));
-        assert_eq!((f.shipped_by, f.hidden_by), (Some(0), Some(1)));
+        assert_eq!(
+            (f.shipped_by, f.hidden_by, f.cache),
+            (Some(0), Some(1), None)
+        );
         // Largest first; of two of the same size, the one shipped first.
         assert_eq!(f.paths, ["/d/b", "/d/d", "/d/a"]);
-        assert!(
-            f.message.starts_with(
-                "layer 1 (`RUN rm -rf /d`) deletes 5 files (/d/b, /d/d, /d/a, …), 29 B that layer 0"
-            ),
-            "{}",
-            f.message
-        );
     }
 
     #[test]
@@ -334,8 +295,7 @@ mod tests {
                 E::FileMode("chmodded", "same bytes", 0o600),
             ],
         ]);
-        let found = compute(&fs, &refs(&["COPY . /", "RUN fix"]), 20);
-        let kinds: Vec<(FindingKind, u64, Vec<String>)> = found
+        let kinds: Vec<(FindingKind, u64, Vec<String>)> = compute(&fs)
             .iter()
             .map(|f| (f.kind, f.bytes, f.paths.clone()))
             .collect();
@@ -347,8 +307,6 @@ mod tests {
                 (FindingKind::Overwritten, 3, vec!["/rewritten".to_string()]),
             ]
         );
-        assert!(found[1].message.contains("only to change metadata"));
-        assert_eq!(compute(&fs, &refs(&["COPY . /", "RUN fix"]), 2).len(), 2);
     }
 
     /// A chmod layer copies a file up, a later layer deletes it: the chmod layer wasted the
@@ -361,35 +319,12 @@ mod tests {
             &[E::FileMode("f", "0123456789", 0o600)],
             &[E::Wh("f")],
         ]);
-        let layers = refs(&["ADD rootfs.tar /", "RUN chmod 600 /f", "RUN rm /f"]);
-        let mut found: Vec<(FindingKind, Option<usize>, Option<usize>, u64)> =
-            compute(&fs, &layers, 20)
-                .iter()
-                .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
-                .collect();
-        found.sort_by_key(|f| f.1);
         assert_eq!(
-            found,
+            blames(&fs),
             [
                 (FindingKind::MetadataCopy, Some(0), Some(1), 10),
                 (FindingKind::DeletedLater, Some(1), Some(2), 10),
             ]
-        );
-        let messages: Vec<String> = compute(&fs, &layers, 20)
-            .into_iter()
-            .map(|f| f.message)
-            .collect();
-        assert!(
-            messages
-                .iter()
-                .any(|m| m.starts_with("layer 2 (`RUN rm /f`) deletes /f, 10 B that layer 1")),
-            "{messages:#?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .all(|m| !m.starts_with("layer 1 (`RUN chmod 600 /f`) deletes")),
-            "{messages:#?}"
         );
     }
 
@@ -404,20 +339,8 @@ mod tests {
             &[E::Wh("d")],
             &[E::File("d/f", "other")],
         ]);
-        let layers = refs(&[
-            "ADD rootfs.tar /",
-            "RUN chmod 600 /d/f",
-            "RUN rm -r /d",
-            "COPY f /d/f",
-        ]);
-        let mut found: Vec<(FindingKind, Option<usize>, Option<usize>, u64)> =
-            compute(&fs, &layers, 20)
-                .iter()
-                .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
-                .collect();
-        found.sort_by_key(|f| f.1);
         assert_eq!(
-            found,
+            blames(&fs),
             [
                 (FindingKind::MetadataCopy, Some(0), Some(1), 10),
                 (FindingKind::DeletedLater, Some(1), Some(2), 10),
@@ -440,18 +363,15 @@ mod tests {
             &[E::Wh("g")],
             &[E::File("f", "other")],
         ]);
-        let layers = refs(&["ADD rootfs.tar /", "RUN rm /f", "RUN rm /g", "COPY f /f"]);
-        let found: Vec<(FindingKind, Option<usize>, Option<usize>, u64)> =
-            compute(&fs, &layers, 20)
-                .iter()
-                .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
-                .collect();
-        assert_eq!(found, [(FindingKind::DeletedLater, Some(0), Some(2), 10)]);
+        assert_eq!(
+            blames(&fs),
+            [(FindingKind::DeletedLater, Some(0), Some(2), 10)]
+        );
     }
 
-    /// The list of a finding's paths ends with "…" only when files are left out of it.
+    /// A finding keeps its three largest paths and counts every file.
     #[test]
-    fn an_ellipsis_only_when_files_are_left_out() {
+    fn at_most_three_paths_and_every_file_counted() {
         let fs = build(&[
             &[
                 E::File("two/a", "aa"),
@@ -464,32 +384,22 @@ mod tests {
             &[E::Wh("two")],
             &[E::Wh("four")],
         ]);
-        let found = compute(
-            &fs,
-            &refs(&["ADD / /", "RUN rm -r /two", "RUN rm -r /four"]),
-            20,
-        );
-        let message = |hidden: usize| {
-            found
-                .iter()
-                .find(|f| f.hidden_by == Some(hidden))
-                .map(|f| f.message.clone())
-                .unwrap_or_default()
-        };
-        assert!(
-            message(1).contains("deletes 2 files (/two/a, /two/b), 3 B"),
-            "{}",
-            message(1)
-        );
-        assert!(
-            message(2).contains("deletes 4 files (/four/a, /four/b, /four/c, …), 10 B"),
-            "{}",
-            message(2)
+        let found: Vec<(Option<usize>, u64, Vec<String>)> = compute(&fs)
+            .into_iter()
+            .map(|f| (f.hidden_by, f.files, f.paths))
+            .collect();
+        let paths = |p: &[&str]| p.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            found,
+            [
+                (Some(2), 4, paths(&["/four/a", "/four/b", "/four/c"])),
+                (Some(1), 2, paths(&["/two/a", "/two/b"])),
+            ]
         );
     }
 
     #[test]
-    fn a_cache_left_in_the_final_image_is_reported_with_its_fix() {
+    fn a_cache_left_in_the_final_image_is_found() {
         let fs = build(&[
             &[E::File("bin/sh", "shell")],
             &[
@@ -497,11 +407,15 @@ mod tests {
                 E::File("var/lib/apt/lists/b_Packages", "01234"),
             ],
         ]);
-        let found = compute(&fs, &refs(&["ADD rootfs.tar /", "RUN apt-get update"]), 20);
+        let found = compute(&fs);
         assert_eq!(found.len(), 1, "{found:#?}");
         let f = &found[0];
         assert_eq!(f.kind, FindingKind::CacheLeft);
-        assert_eq!((f.bytes, f.files, f.shipped_by), (15, 2, Some(1)));
+        assert_eq!(f.cache, Some(Cache::AptLists));
+        assert_eq!(
+            (f.bytes, f.files, f.shipped_by, f.hidden_by),
+            (15, 2, Some(1), None)
+        );
         assert_eq!(
             f.paths,
             [
@@ -509,22 +423,32 @@ mod tests {
                 "/var/lib/apt/lists/b_Packages"
             ]
         );
-        assert!(
-            f.message.contains("rm -rf /var/lib/apt/lists/*"),
-            "{}",
-            f.message
-        );
-        assert!(f.message.contains(" in 2 files in "), "{}", f.message);
-        // One file is "1 file".
+    }
+
+    /// Equal sizes come in a fixed order whatever the hash map's: by kind, then by layers.
+    #[test]
+    fn equal_sizes_are_ordered_by_kind_then_layers() {
         let fs = build(&[
-            &[E::File("bin/sh", "shell")],
-            &[E::File("var/cache/apk/APKINDEX.tar.gz", "0123")],
+            &[
+                E::File("a", "0123456789"),
+                E::File("b", "0123456789"),
+                E::File("c", "0123456789"),
+                E::File("keep", "k"),
+            ],
+            &[E::Wh("c"), E::FileMode("b", "0123456789", 0o600)],
+            &[E::Wh("a")],
         ]);
-        let found = compute(&fs, &refs(&["ADD rootfs.tar /", "RUN apk add x"]), 20);
-        assert!(
-            found[0].message.contains(" holds 4 B in 1 file in "),
-            "{}",
-            found[0].message
+        let found: Vec<Blame> = compute(&fs)
+            .iter()
+            .map(|f| (f.kind, f.shipped_by, f.hidden_by, f.bytes))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (FindingKind::DeletedLater, Some(0), Some(1), 10),
+                (FindingKind::DeletedLater, Some(0), Some(2), 10),
+                (FindingKind::MetadataCopy, Some(0), Some(1), 10),
+            ]
         );
     }
 }

@@ -13,7 +13,7 @@ use crate::engine::Loaded;
 use crate::layer::Compression;
 use crate::overlay::{Change, ChangeCounts};
 pub use dive::DiveMetrics;
-pub use findings::{Finding, FindingKind};
+pub use findings::{Cache, Finding, FindingKind};
 pub use waste::{ByCause, Cause, WastedPath};
 
 /// The JSON schema name and version of [`Analysis`].
@@ -99,6 +99,10 @@ pub struct LayerSummary {
 }
 
 /// Everything strata reports about one image.
+///
+/// Its `Serialize` is the data (tests compare analyses through it); the `strata.analysis/v1`
+/// document strata prints is the report module's `json::AnalysisJson`, which words the
+/// findings.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
     pub schema: &'static str,
@@ -106,7 +110,8 @@ pub struct Analysis {
     pub waste: WasteSummary,
     pub dive: DiveMetrics,
     pub layers: Vec<LayerSummary>,
-    /// Where the waste comes from and how to fix it, most bytes first.
+    /// Where the waste comes from, most bytes first: every finding (printers show the first
+    /// few, worded by the report module's `words`).
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
 }
@@ -129,7 +134,7 @@ impl Analysis {
                 d
             });
             let findings = s.spawn(|| {
-                let f = findings::compute(fs, &loaded.image.layers, 20);
+                let f = findings::compute(fs);
                 crate::trace::mark(|| "findings done".into());
                 f
             });

@@ -12,7 +12,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use super::Rule;
-use super::value::Written;
+use crate::units::Written;
 
 /// One rule's value as the file wrote it.
 #[derive(Debug, Clone, PartialEq)]

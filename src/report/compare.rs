@@ -1,13 +1,14 @@
 //! The faces of a [`Comparison`]: text for a terminal, Markdown for a pull-request comment or
-//! a CI job summary. (JSON is the structure itself, through serde.)
+//! a CI job summary. (The JSON view is in [`super::json`].)
 
 use std::io::{self, Write};
 
 use super::escape::text;
-use super::{percent, short_command, size};
+use super::short_command;
 use crate::analysis::compare::{
     Alignment, Comparison, CountBytes, Delta, FileChange, FileDiff, Group, LayerRow,
 };
+use crate::units::{percent, signed_size, size};
 
 /// What the text face shows of the group tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +28,6 @@ impl Default for TextOptions {
             top: 10,
             files: false,
         }
-    }
-}
-
-/// A signed byte difference (`+45 kB`, `-613 kB`, `0 B`).
-pub fn signed_size(delta: i64) -> String {
-    match delta.signum() {
-        1 => format!("+{}", size(delta.unsigned_abs())),
-        -1 => format!("-{}", size(delta.unsigned_abs())),
-        _ => "0 B".to_string(),
     }
 }
 
@@ -198,7 +190,7 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
         )?;
     }
     writeln!(w)?;
-    writeln!(w, "Verdict: {}", text(&c.verdict))?;
+    writeln!(w, "Verdict: {}", text(&super::words::verdict(&c.verdict)))?;
     if let Some(l) = &c.limit {
         writeln!(
             w,
@@ -318,7 +310,7 @@ fn count_cell(cb: &CountBytes) -> String {
 pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
     writeln!(w, "### strata compare")?;
     writeln!(w)?;
-    writeln!(w, "**{}**", cell(&c.verdict))?;
+    writeln!(w, "**{}**", cell(&super::words::verdict(&c.verdict)))?;
     if let Some(l) = &c.limit {
         writeln!(w)?;
         if l.exceeded {
@@ -479,10 +471,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signed_sizes() {
-        assert_eq!(signed_size(45_000), "+45 kB");
-        assert_eq!(signed_size(-613_000), "-613 kB");
-        assert_eq!(signed_size(0), "0 B");
+    fn deltas_with_percentages() {
         assert_eq!(delta_text(&Delta::new(200, 150), true), "-50 B (-25.0%)");
         assert_eq!(delta_text(&Delta::new(5, 2), false), "-3 (-60.0%)");
         assert_eq!(delta_text(&Delta::new(0, 2), false), "+2");

@@ -1,13 +1,109 @@
-//! Printers: they read an [`Analysis`](crate::analysis::Analysis) and write it out.
+//! Printers: every output strata writes goes through one [`Printer`], which reads a
+//! [`Report`] (the data of one command) and writes it in one format.
+//!
+//! The data comes from the analysis; the sentences from [`words`]; units from
+//! [`crate::units`]; text taken from the image is escaped by [`escape`] where it is printed.
+//! The formats: [`Text`] (a terminal or a CI log), [`Json`] (the `strata.analysis/v1`,
+//! `strata.compare/v1` and `strata.verify/v1` documents), [`CiJson`] (the `strata.ci/v1`
+//! contract) and [`Markdown`] (a comparison for a pull request).
 
 pub mod compare;
 pub mod escape;
+pub mod json;
+pub mod markdown;
 pub mod text;
 pub mod verify;
+pub mod words;
 
-/// Bytes for people: SI units as dive prints them (`1.2 MB`).
-pub fn size(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::DECIMAL)
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::analysis::Analysis;
+use crate::analysis::compare::Comparison;
+use crate::analysis::verify::Verification;
+use crate::ci::{MetricsKind, RuleOutcome};
+use crate::units::percent;
+pub use json::{CiJson, Json};
+pub use markdown::Markdown;
+pub use text::Text;
+
+/// The result of one command, as a printer reads it.
+#[derive(Debug, Clone, Copy)]
+pub enum Report<'a> {
+    /// `strata analyze`: the text lists the `top` most wasteful paths and findings (0: all
+    /// the analysis holds).
+    Analysis { analysis: &'a Analysis, top: usize },
+    /// `strata ci`: the rules judged on an image.
+    Ci(CiReport<'a>),
+    /// `strata compare`; the text shows the group tree as `options` say, Markdown the
+    /// `options.top` directories.
+    Compare {
+        comparison: &'a Comparison,
+        options: compare::TextOptions,
+    },
+    /// `strata verify`.
+    Verify(&'a Verification),
+}
+
+/// What `strata ci` prints: the outcomes of the rules and the analysis they judged.
+#[derive(Debug, Clone, Copy)]
+pub struct CiReport<'a> {
+    pub analysis: &'a Analysis,
+    /// In the order of [`crate::ci::Rule::ALL`].
+    pub outcomes: &'a [RuleOutcome],
+    /// The numbers the rules judged.
+    pub metrics: MetricsKind,
+    /// The CI config file read, as the user named it (`None`: defaults and flags only).
+    pub config: Option<&'a Path>,
+    /// Wasted paths listed when a rule failed.
+    pub top: usize,
+}
+
+impl Report<'_> {
+    /// What the report is of, for messages: `analysis`, `ci`, `compare` or `verify`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Report::Analysis { .. } => "analysis",
+            Report::Ci(_) => "ci",
+            Report::Compare { .. } => "compare",
+            Report::Verify(_) => "verify",
+        }
+    }
+}
+
+/// One output format.
+///
+/// `main` chooses a printer from `--format` and calls [`Printer::print`] once; nothing else
+/// writes a report. A new format (SARIF, JUnit, GitLab Code Quality, HTML) is one more
+/// implementation in its own file under `report/` (a unit struct, like [`Markdown`]), reading
+/// the data the [`Report`] holds and taking its sentences from [`words`], so that every format
+/// says the same thing; then a variant of the command's `--format` enum in `cli.rs` that `main`
+/// maps to it. A format that has nothing to say about a kind of report (Markdown of `verify`)
+/// returns [`unsupported`].
+pub trait Printer {
+    /// The format's name, as `--format` spells it.
+    fn name(&self) -> &'static str;
+
+    /// Writes `report` to `out`, escaped for the format; the caller flushes.
+    ///
+    /// # Errors
+    /// The writer's (a closed pipe is a `BrokenPipe` `io::Error`, JSON's included), or
+    /// [`unsupported`].
+    fn print(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The error of a printer asked for a report it does not print.
+#[must_use]
+pub fn unsupported(printer: &dyn Printer, report: &Report<'_>) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "the {} format does not print {} reports",
+            printer.name(),
+            report.name()
+        ),
+    )
 }
 
 /// What the layer blobs' size is called: "compressed" when every blob is, "stored" when some
@@ -17,20 +113,6 @@ pub fn stored_name(image: &crate::analysis::ImageSummary) -> &'static str {
         "compressed"
     } else {
         "stored"
-    }
-}
-
-/// A count and its noun in the right number: `1 layer`, `2 layers`, `0 files`.
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// A ratio as a percentage with one decimal (`87.3%`).
-pub fn percent(ratio: f64) -> String {
-    if ratio.is_nan() {
-        "n/a".to_string()
-    } else {
-        format!("{:.1}%", ratio * 100.0)
     }
 }
 
@@ -77,21 +159,6 @@ mod tests {
             "apt-get update"
         );
         assert_eq!(short_command("abcdefghij", 5), "abcd…");
-    }
-
-    #[test]
-    fn sizes_and_percentages() {
-        assert_eq!(size(0), "0 B");
-        assert_eq!(size(1_500_000), "1.50 MB");
-        assert_eq!(percent(0.8734), "87.3%");
-        assert_eq!(percent(f64::NAN), "n/a");
-    }
-
-    #[test]
-    fn counts_take_the_noun_in_the_right_number() {
-        assert_eq!(count(1, "layer", "layers"), "1 layer");
-        assert_eq!(count(0, "file", "files"), "0 files");
-        assert_eq!(count(2, "directory", "directories"), "2 directories");
     }
 
     #[test]

@@ -1,11 +1,35 @@
-//! The text faces: the analysis summary and the CI verdict.
+//! The text faces: the analysis summary and the CI verdict here, the comparison and the
+//! verification in their own modules; [`Text`] prints each.
 
 use std::io::{self, Write};
 
 use super::escape::text;
-use super::{count, dive_user_wasted, percent, short_command, size, stored_name};
+use super::{CiReport, Printer, Report, dive_user_wasted, short_command, stored_name};
 use crate::analysis::Analysis;
-use crate::ci::{self, RuleOutcome, Status};
+use crate::ci::Status;
+use crate::units::{bytes_text, count, percent, size};
+
+/// Text for a terminal or a CI log, every string from the image escaped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Text;
+
+impl Printer for Text {
+    fn name(&self) -> &'static str {
+        "text"
+    }
+
+    fn print(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        match report {
+            Report::Analysis { analysis, top } => write_summary(out, analysis, *top),
+            Report::Ci(ci) => write_ci(out, ci),
+            Report::Compare {
+                comparison,
+                options,
+            } => super::compare::write_text(out, comparison, options),
+            Report::Verify(v) => super::verify::write_text(out, v),
+        }
+    }
+}
 
 /// Writes the summary: image, layers, efficiency, waste by cause, top wasted paths.
 pub fn write_summary(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
@@ -25,13 +49,14 @@ fn write_findings(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()>
     }
     writeln!(w)?;
     writeln!(w, "Findings")?;
+    let findings = super::words::findings(a);
     let shown = if top == 0 {
-        a.findings.len()
+        findings.len()
     } else {
-        top.min(a.findings.len())
+        top.min(findings.len())
     };
-    for f in a.findings.iter().take(shown) {
-        writeln!(w, "  {:>10}  {}", size(f.bytes), text(&f.message))?;
+    for (f, sentence) in findings.iter().take(shown) {
+        writeln!(w, "  {:>10}  {}", size(f.bytes), text(sentence))?;
     }
     Ok(())
 }
@@ -185,37 +210,31 @@ fn layer_span(shipped: &[usize], hidden_by: &[usize]) -> String {
 }
 
 /// Writes the CI verdict: the metrics judged, each rule's result, the top offenders.
-pub fn write_ci(
-    w: &mut dyn Write,
-    a: &Analysis,
-    outcomes: &[RuleOutcome],
-    metrics_name: &str,
-    config: Option<&std::path::Path>,
-    top: usize,
-) -> io::Result<()> {
+pub fn write_ci(w: &mut dyn Write, r: &CiReport<'_>) -> io::Result<()> {
+    let (a, outcomes, top) = (r.analysis, r.outcomes, r.top);
     writeln!(
         w,
         "Image: {} ({})",
         text(&a.image.source),
         count(a.image.layer_count as u64, "layer", "layers")
     )?;
-    match config {
+    match r.config {
         Some(p) => writeln!(w, "Rules: {}", text(&p.display().to_string()))?,
         None => writeln!(w, "Rules: defaults (no .dive-ci)")?,
     }
-    writeln!(w, "Metrics: {metrics_name}")?;
+    writeln!(w, "Metrics: {}", super::words::metrics(r.metrics))?;
     writeln!(
         w,
         "  efficiency: {}   wasted: {}   user wasted: {}",
         percent(a.waste.efficiency),
-        ci::bytes_text(a.waste.wasted_bytes),
+        bytes_text(a.waste.wasted_bytes),
         percent(a.waste.user_wasted_ratio)
     )?;
     writeln!(
         w,
         "  dive 0.13:  {}   wasted: {}   user wasted: {}",
         percent(a.dive.efficiency),
-        ci::bytes_text(a.dive.wasted_bytes),
+        bytes_text(a.dive.wasted_bytes),
         dive_user_wasted(&a.dive)
     )?;
     writeln!(w, "Results:")?;
@@ -235,7 +254,12 @@ pub fn write_ci(
                 "SKIP"
             }
         };
-        writeln!(w, "  {tag}: {}: {}", o.rule.dive_name(), text(&o.message))?;
+        writeln!(
+            w,
+            "  {tag}: {}: {}",
+            o.rule.dive_name(),
+            text(&super::words::rule_outcome(o))
+        )?;
     }
     if fail > 0 && !a.waste.paths.is_empty() {
         writeln!(w, "Top offenders:")?;

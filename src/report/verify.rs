@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use super::escape;
 use crate::analysis::verify::Verification;
+use crate::units::{count, size};
 
 /// Writes the verdict; every text taken from the image is escaped.
 pub fn write_text(w: &mut dyn Write, v: &Verification) -> io::Result<()> {
@@ -41,9 +42,9 @@ pub fn write_text(w: &mut dyn Write, v: &Verification) -> io::Result<()> {
             l.index,
             verdict,
             escape::text(short_digest(&l.blob)),
-            super::size(l.compressed_bytes),
+            size(l.compressed_bytes),
             compression(l.compression),
-            super::count(l.entries, "entry", "entries"),
+            count(l.entries, "entry", "entries"),
             l.checked.join(", ")
         )?;
         for p in &l.problems {
@@ -55,7 +56,7 @@ pub fn write_text(w: &mut dyn Write, v: &Verification) -> io::Result<()> {
     }
     writeln!(w)?;
     let layers = v.layers.len();
-    let plural = |n: usize, one: &str, many: &str| super::count(n as u64, one, many);
+    let plural = |n: usize, one: &str, many: &str| count(n as u64, one, many);
     if v.ok {
         writeln!(
             w,

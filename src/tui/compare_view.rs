@@ -12,11 +12,10 @@ use super::compare::{ACTIONS, Areas, Node, Pane, State};
 use super::keymap::{Action, Context};
 use crate::analysis::compare::{Alignment, Comparison, FileChange, Group, LayerRow};
 use crate::engine::Progress;
-use crate::report::compare::{
-    change_name, image_line, row_command, row_difference, signed_size, totals_rows,
-};
+use crate::report::compare::{change_name, image_line, row_command, row_difference, totals_rows};
 use crate::report::escape::text;
-use crate::report::{short_command, size};
+use crate::report::short_command;
+use crate::units::{signed_size, size};
 
 const ADDED: Color = Color::Green;
 const REMOVED: Color = Color::Red;
@@ -87,7 +86,8 @@ fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
     for [name, a, b, d] in totals_rows(&c.totals) {
         lines.push(Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}")));
     }
-    for l in wrap_words(&format!("Verdict: {}", text(&c.verdict)), width) {
+    let verdict = crate::report::words::verdict(&c.verdict);
+    for l in wrap_words(&format!("Verdict: {}", text(&verdict)), width) {
         lines.push(Line::from(l).bold());
     }
     if let Some(l) = &c.limit {

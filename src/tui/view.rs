@@ -12,7 +12,8 @@ use super::tree::{Diff, Mode, Row, Sort};
 use crate::layer::Kind;
 use crate::overlay::{Change, Meta};
 use crate::report::escape::{self, text};
-use crate::report::{percent, short_command, size};
+use crate::report::short_command;
+use crate::units::{percent, size};
 
 /// Splits the screen: layers, layer details, image and wasted paths on the left; the tree on
 /// the right; one status line at the bottom. On a short screen (under 32 rows) the wasted

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::layer::Kind;
 use crate::overlay::{Fs, Meta, NodeId, ROOT};
+use crate::units::as_signed;
 
 /// How a file differs between A and B.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -284,7 +285,7 @@ fn file_diff(
         change,
         a_bytes,
         b_bytes,
-        delta_bytes: signed(b_bytes.unwrap_or(0)) - signed(a_bytes.unwrap_or(0)),
+        delta_bytes: as_signed(b_bytes.unwrap_or(0)) - as_signed(a_bytes.unwrap_or(0)),
     })
 }
 
@@ -295,11 +296,6 @@ fn same_content(a: &Fs, x: &Meta, b: &Fs, y: &Meta) -> bool {
         (Kind::Symlink, Kind::Symlink) => a.link_target(x) == b.link_target(y),
         (kx, ky) => kx == ky,
     }
-}
-
-/// A byte count as a signed difference (saturating: no image holds 2^63 bytes).
-pub(crate) fn signed(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The totals over all differing files.

@@ -1,8 +1,100 @@
-//! Rule values as text: dive's syntax (Go `strconv.ParseFloat`, go-humanize `ParseBytes`) and
-//! the few harmless extensions strata adds (`90%`, `Disabled`, surrounding spaces).
+//! Byte sizes, counts, percentages and ratios: how strata prints them and how it reads them.
 //!
-//! Each parser returns `Ok(None)` for `disabled`, `Ok(Some(_))` for a threshold, and `Err` with
-//! a message that says what was expected; the caller adds where the value came from.
+//! Printed, sizes are SI as dive prints them (`1.50 MB`, powers of 1000, two decimals unless
+//! the number is whole: [`size`]), or exact with an SI hint where a threshold is compared
+//! ([`bytes_text`]: `20000000 bytes (20.0 MB)`). Ratios print as percentages with one decimal
+//! ([`percent`]) or, beside a threshold, with as many decimals as it takes to tell them apart
+//! ([`ratio_texts`]).
+//!
+//! Read, they follow dive's syntax (Go `strconv.ParseFloat`, go-humanize `ParseBytes`) and the
+//! few harmless extensions strata adds (`90%`, `Disabled`, surrounding spaces). Each parser
+//! returns `Ok(None)` for `disabled`, `Ok(Some(_))` for a value, and `Err` with a message that
+//! says what was expected; the caller adds where the value came from.
+
+// ---- Printing ----
+
+/// Bytes for people: SI units as dive prints them (`1.50 MB`, `45 kB`, `0 B`). Two decimals
+/// unless the scaled number is whole; the unit is chosen before rounding, so 999 999 bytes
+/// print as `1000.00 kB`.
+#[must_use]
+pub fn size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::DECIMAL)
+}
+
+/// A signed byte difference (`+45 kB`, `-613 kB`, `0 B`).
+#[must_use]
+pub fn signed_size(delta: i64) -> String {
+    match delta.signum() {
+        1 => format!("+{}", size(delta.unsigned_abs())),
+        -1 => format!("-{}", size(delta.unsigned_abs())),
+        _ => "0 B".to_string(),
+    }
+}
+
+/// A byte count as a signed number, for differences (saturating: no image holds 2^63 bytes).
+#[must_use]
+pub fn as_signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A count and its noun in the right number: `1 layer`, `2 layers`, `0 files`.
+#[must_use]
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A ratio as a percentage with one decimal (`87.3%`); `n/a` for NaN.
+#[must_use]
+pub fn percent(ratio: f64) -> String {
+    if ratio.is_nan() {
+        "n/a".to_string()
+    } else {
+        format!("{:.1}%", ratio * 100.0)
+    }
+}
+
+/// Two ratios and their distance, with as many decimals (2 to 12) as it takes for different
+/// values to print differently: `0.80000000` vs `0.80000001`, not `0.80` vs `0.80`.
+#[allow(
+    clippy::float_cmp,
+    reason = "equal values need no extra decimals, however close"
+)]
+#[must_use]
+pub fn ratio_texts(a: f64, b: f64) -> (String, String, String) {
+    let mut places = 2;
+    while places < 12 && a != b && format!("{a:.places$}") == format!("{b:.places$}") {
+        places += 1;
+    }
+    let d = (a - b).abs();
+    (
+        format!("{a:.places$}"),
+        format!("{b:.places$}"),
+        format!("{d:.places$}"),
+    )
+}
+
+/// A byte count for messages that compare it with a threshold: exact, with an SI rendering
+/// when that is easier to read (`20000000 bytes (20.0 MB)`).
+#[must_use]
+pub fn bytes_text(n: u64) -> String {
+    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
+    if n == 1 {
+        return "1 byte".into();
+    }
+    if n < 10_000 {
+        return format!("{n} bytes");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mut scaled = n as f64 / 1000.0;
+    let mut unit = 0;
+    while scaled >= 1000.0 && unit < UNITS.len() - 1 {
+        scaled /= 1000.0;
+        unit += 1;
+    }
+    format!("{n} bytes ({scaled:.1} {})", UNITS[unit])
+}
+
+// ---- Reading ----
 
 /// How a value was written, which decides how numbers are read.
 ///
@@ -10,7 +102,7 @@
 /// (`highestWastedBytes: 1e3` is 1000 bytes), while the same text on the command line is only
 /// text (`--highestWastedBytes 1e3` is an error: `e3` is not a size unit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Written {
+pub enum Written {
     /// A command-line flag: raw text.
     Flag,
     /// A plain (unquoted) YAML scalar: YAML 1.2 numbers are numbers.
@@ -35,7 +127,7 @@ fn is_disabled(text: &str) -> bool {
 /// dive: `strconv.ParseFloat`, then `value < 0 || value > 1` is rejected ("outside allowed range
 /// (0-1)"). strata also takes `90%` (= 0.9), and rejects NaN and infinities, which dive lets
 /// through (`.nan` makes a rule that can never fail).
-pub(crate) fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, String> {
+pub fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, String> {
     let text = text.trim();
     if is_disabled(text) {
         return Ok(None);
@@ -69,7 +161,7 @@ pub(crate) fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, S
 /// truncated toward zero (`1.9KiB` is 1945). So `-1`, `+5` and ` 5` are errors, `2e` is two
 /// exabytes, and `2,000` is 2000. In a file, a plain YAML number (`1e3`, `0x7d0`) counts as
 /// that number, as it does in dive.
-pub(crate) fn parse_bytes(text: &str, written: Written) -> Result<Option<u64>, String> {
+pub fn parse_bytes(text: &str, written: Written) -> Result<Option<u64>, String> {
     let text = text.trim();
     if is_disabled(text) {
         return Ok(None);
@@ -378,5 +470,171 @@ mod tests {
             assert_eq!(yaml_number(text), expected, "{text:?}");
         }
         assert!(yaml_number(".nan").is_some_and(f64::is_nan));
+    }
+
+    /// humansize's DECIMAL rule, written out: divide by 1000 while the number is 1000 or
+    /// more, then two decimals unless it is whole.
+    fn si(n: u64) -> String {
+        const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+        #[allow(clippy::cast_precision_loss)]
+        let mut x = n as f64;
+        let mut unit = 0;
+        while x >= 1000.0 {
+            x /= 1000.0;
+            unit += 1;
+        }
+        if x.fract() == 0.0 {
+            format!("{x:.0} {}", UNITS[unit])
+        } else {
+            format!("{x:.2} {}", UNITS[unit])
+        }
+    }
+
+    /// Sizes around every unit boundary and a few in between.
+    fn sample_sizes() -> Vec<u64> {
+        let mut out = vec![0, 1, 7, 42, 999];
+        let mut unit: u64 = 1000;
+        for _ in 0..6 {
+            out.extend([unit - 1, unit, unit + 1, unit / 2 * 3, unit / 1000 * 999]);
+            out.extend(unit.checked_mul(7).map(|n| n + 123));
+            unit = unit.saturating_mul(1000);
+        }
+        out
+    }
+
+    #[test]
+    fn sizes_are_si_with_two_decimals_unless_whole() {
+        for n in sample_sizes() {
+            assert_eq!(size(n), si(n), "{n}");
+        }
+        // The edges, spelled out.
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(1000), "1 kB");
+        assert_eq!(size(1_500_000), "1.50 MB");
+        assert_eq!(size(999_990), "999.99 kB");
+        // The unit is chosen before rounding: 999.999 kB rounds up within kB.
+        assert_eq!(size(999_999), "1000.00 kB");
+        assert_eq!(size(1_000_001), "1.00 MB");
+    }
+
+    #[test]
+    fn printed_sizes_read_back_within_their_rounding() {
+        for n in sample_sizes() {
+            let printed = size(n);
+            let read = parse_bytes(&printed, Written::Flag)
+                .unwrap_or_else(|e| panic!("{printed}: {e}"))
+                .unwrap_or_else(|| panic!("{printed}: disabled?"));
+            // Two decimals of the unit printed: off by at most half of the last one, plus the
+            // truncation to whole bytes.
+            let unit = match printed.rsplit_once(' ').map(|(_, u)| u) {
+                Some("B") => 1,
+                Some("kB") => 1000,
+                Some("MB") => 1000u64.pow(2),
+                Some("GB") => 1000u64.pow(3),
+                Some("TB") => 1000u64.pow(4),
+                Some("PB") => 1000u64.pow(5),
+                Some("EB") => 1000u64.pow(6),
+                other => panic!("{printed}: unit {other:?}"),
+            };
+            assert!(
+                read.abs_diff(n) <= unit / 200 + 1,
+                "{n} printed {printed} read {read}"
+            );
+        }
+    }
+
+    #[test]
+    fn exact_byte_texts_read_back_exactly() {
+        let cases: &[(u64, &str)] = &[
+            (0, "0 bytes"),
+            (1, "1 byte"),
+            (9999, "9999 bytes"),
+            (10_000, "10000 bytes (10.0 kB)"),
+            (20_971_520, "20971520 bytes (21.0 MB)"),
+            (u64::MAX, "18446744073709551615 bytes (18.4 EB)"),
+        ];
+        for &(n, text) in cases {
+            assert_eq!(bytes_text(n), text);
+        }
+        // go-humanize reads the number as a float64, as dive does: exact up to 2^53, then to
+        // float64's precision (999999999999999999 reads as 10^18).
+        for n in sample_sizes() {
+            let text = bytes_text(n);
+            let exact = text.split(" byte").next().unwrap_or_default();
+            let read = parse_bytes(exact, Written::Flag);
+            if n <= 1 << 53 {
+                assert_eq!(read, Ok(Some(n)), "{text}");
+            } else {
+                let read = read.ok().flatten().unwrap_or_default();
+                assert!(read.abs_diff(n) <= n >> 52, "{text} read {read}");
+            }
+        }
+        assert_eq!(
+            parse_bytes("999999999999999999", Written::Flag),
+            Ok(Some(1_000_000_000_000_000_000))
+        );
+    }
+
+    /// go-humanize, as dive reads sizes: `kB`, `K` and `k` are 1000, `KiB` and `Ki` are 1024,
+    /// in any case, for every prefix up to exa.
+    #[test]
+    fn si_and_iec_prefixes_read_as_dive_reads_them() {
+        for (i, p) in ["k", "m", "g", "t", "p", "e"].into_iter().enumerate() {
+            let power = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let (si, iec) = (1000u64.pow(power), 1024u64.pow(power));
+            let up = p.to_ascii_uppercase();
+            for text in [
+                format!("1{p}B"),
+                format!("1 {up}B"),
+                format!("1{up}"),
+                format!("1{p}"),
+            ] {
+                assert_eq!(parse_bytes(&text, Written::Flag), Ok(Some(si)), "{text}");
+            }
+            for text in [format!("1{up}iB"), format!("1 {p}ib"), format!("1{up}i")] {
+                assert_eq!(parse_bytes(&text, Written::Flag), Ok(Some(iec)), "{text}");
+            }
+        }
+        assert_eq!(parse_bytes("1.5 KiB", Written::Flag), Ok(Some(1536)));
+        assert_eq!(parse_bytes("1.5 kB", Written::Flag), Ok(Some(1500)));
+    }
+
+    #[test]
+    fn signed_sizes_and_differences() {
+        assert_eq!(signed_size(45_000), "+45 kB");
+        assert_eq!(signed_size(-613_000), "-613 kB");
+        assert_eq!(signed_size(0), "0 B");
+        assert_eq!(signed_size(i64::MIN), format!("-{}", si(1 << 63)));
+        assert_eq!(as_signed(7), 7);
+        assert_eq!(as_signed(u64::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn percentages_and_counts() {
+        assert_eq!(percent(0.8734), "87.3%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.99951), "100.0%");
+        assert_eq!(percent(f64::NAN), "n/a");
+        assert_eq!(count(1, "layer", "layers"), "1 layer");
+        assert_eq!(count(0, "file", "files"), "0 files");
+        assert_eq!(count(2, "directory", "directories"), "2 directories");
+    }
+
+    #[test]
+    fn ratios_print_with_the_decimals_that_tell_them_apart() {
+        let t = |a, b| {
+            let (a, b, d) = ratio_texts(a, b);
+            [a, b, d]
+        };
+        assert_eq!(t(0.62, 0.9), ["0.62", "0.90", "0.28"]);
+        assert_eq!(t(0.8, 0.8), ["0.80", "0.80", "0.00"]);
+        assert_eq!(
+            t(0.8, 0.800_000_01),
+            ["0.80000000", "0.80000001", "0.00000001"]
+        );
+        // At most 12 decimals, even when they still print alike.
+        let (a, b, _) = ratio_texts(0.5, 0.5 + 1e-15);
+        assert_eq!((a.len(), a == b), ("0.".len() + 12, true));
     }
 }

@@ -1,0 +1,291 @@
+//! The JSON documents: views of the analysis that add the words (each finding's `message`,
+//! the comparison's `verdict`, each CI rule's `message`), serialised field by field in the
+//! order the schema has always had, through [`escape::write_json`] (pretty, every control
+//! character escaped), one document and a line break per run.
+//!
+//! The views borrow the data; only the sentences are made here. The documents are versioned
+//! (`schema`): a field that changes name, order or meaning is a new version.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{CiReport, Printer, Report, escape, unsupported, words};
+use crate::analysis::compare::{
+    Comparison, FileTotals, Group, LayerRow, LimitOutcome, Side, Totals,
+};
+use crate::analysis::{
+    Analysis, DiveMetrics, Finding, FindingKind, ImageSummary, LayerSummary, WasteSummary,
+};
+use crate::ci::{self, RuleOutcome, Status};
+
+/// The schema name and version of the CI document ([`CiJson`]).
+pub const CI_SCHEMA: &str = "strata.ci/v1";
+
+/// The JSON document of each report: `strata.analysis/v1`, `strata.compare/v1`,
+/// `strata.verify/v1`, and for `ci` the `strata.ci/v1` contract of [`CiJson`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+/// The `strata.ci/v1` contract: whether the image passed, each rule's outcome, and the
+/// analysis judged. Prints CI reports only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CiJson;
+
+impl Printer for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn print(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        match report {
+            Report::Analysis { analysis, .. } => write(out, &AnalysisJson::new(analysis)),
+            Report::Ci(_) => CiJson.print(report, out),
+            Report::Compare { comparison, .. } => write(out, &ComparisonJson::new(comparison)),
+            Report::Verify(v) => write(out, v),
+        }
+    }
+}
+
+impl Printer for CiJson {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn print(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        match report {
+            Report::Ci(r) => write(out, &CiDocument::new(r)),
+            _ => Err(unsupported(self, report)),
+        }
+    }
+}
+
+/// One document and its line break. serde_json's errors become `io::Error`s keeping the
+/// writer's own (a closed pipe stays `BrokenPipe`).
+fn write<T: Serialize + ?Sized>(out: &mut dyn Write, document: &T) -> io::Result<()> {
+    escape::write_json(&mut *out, document).map_err(io::Error::from)?;
+    writeln!(out)
+}
+
+/// `strata.ci/v1`.
+#[derive(Serialize)]
+struct CiDocument<'a> {
+    schema: &'static str,
+    pass: bool,
+    rules: Vec<RuleJson>,
+    analysis: AnalysisJson<'a>,
+}
+
+/// One rule of `strata.ci/v1`: thresholds and metrics as the text prints them (`0.9`,
+/// `20000000 bytes (20.0 MB)`, `NaN`).
+#[derive(Serialize)]
+struct RuleJson {
+    rule: &'static str,
+    status: Status,
+    threshold: Option<String>,
+    actual: String,
+    message: String,
+}
+
+impl<'a> CiDocument<'a> {
+    fn new(r: &CiReport<'a>) -> CiDocument<'a> {
+        CiDocument {
+            schema: CI_SCHEMA,
+            pass: ci::all_passed(r.outcomes),
+            rules: r.outcomes.iter().map(RuleJson::new).collect(),
+            analysis: AnalysisJson::new(r.analysis),
+        }
+    }
+}
+
+impl RuleJson {
+    fn new(o: &RuleOutcome) -> RuleJson {
+        RuleJson {
+            rule: o.rule.dive_name(),
+            status: o.status,
+            threshold: o.threshold.map(|t| t.to_string()),
+            actual: o.actual.to_string(),
+            message: words::rule_outcome(o),
+        }
+    }
+}
+
+/// `strata.analysis/v1`: the analysis, with the findings the faces show and their sentences.
+#[derive(Serialize)]
+struct AnalysisJson<'a> {
+    schema: &'static str,
+    image: &'a ImageSummary,
+    waste: &'a WasteSummary,
+    dive: &'a DiveMetrics,
+    layers: &'a [LayerSummary],
+    findings: Vec<FindingJson<'a>>,
+    warnings: &'a [String],
+}
+
+/// One finding of `strata.analysis/v1`.
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    kind: FindingKind,
+    bytes: u64,
+    shipped_by: Option<usize>,
+    hidden_by: Option<usize>,
+    paths: &'a [String],
+    files: u64,
+    message: String,
+}
+
+impl<'a> AnalysisJson<'a> {
+    fn new(a: &'a Analysis) -> AnalysisJson<'a> {
+        AnalysisJson {
+            schema: a.schema,
+            image: &a.image,
+            waste: &a.waste,
+            dive: &a.dive,
+            layers: &a.layers,
+            findings: words::findings(a)
+                .into_iter()
+                .map(|(f, message)| FindingJson::new(f, message))
+                .collect(),
+            warnings: &a.warnings,
+        }
+    }
+}
+
+impl<'a> FindingJson<'a> {
+    fn new(f: &'a Finding, message: String) -> FindingJson<'a> {
+        FindingJson {
+            kind: f.kind,
+            bytes: f.bytes,
+            shipped_by: f.shipped_by,
+            hidden_by: f.hidden_by,
+            paths: &f.paths,
+            files: f.files,
+            message,
+        }
+    }
+}
+
+/// `strata.compare/v1`: the comparison, with its verdict in words.
+#[derive(Serialize)]
+struct ComparisonJson<'a> {
+    schema: &'static str,
+    a: &'a Side,
+    b: &'a Side,
+    totals: &'a Totals,
+    shared_layers: usize,
+    layers: &'a [LayerRow],
+    files: &'a FileTotals,
+    groups: &'a [Group],
+    verdict: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<LimitOutcome>,
+    warnings: &'a [String],
+}
+
+impl<'a> ComparisonJson<'a> {
+    fn new(c: &'a Comparison) -> ComparisonJson<'a> {
+        ComparisonJson {
+            schema: c.schema,
+            a: &c.a,
+            b: &c.b,
+            totals: &c.totals,
+            shared_layers: c.shared_layers,
+            layers: &c.layers,
+            files: &c.files,
+            groups: &c.groups,
+            verdict: words::verdict(&c.verdict),
+            limit: c.limit,
+            warnings: &c.warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::verify::Verification;
+    use crate::report::{Markdown, Text};
+
+    fn verification() -> Verification {
+        Verification {
+            schema: crate::analysis::verify::SCHEMA,
+            source: "img\u{1b}".into(),
+            format: crate::image::Format::OciLayout,
+            reference: None,
+            platform: None,
+            manifest_digest: None,
+            config_digest: None,
+            ok: true,
+            documents: Vec::new(),
+            layers: Vec::new(),
+            problems: 0,
+        }
+    }
+
+    /// The status was `format!("{:?}").to_lowercase()` of the enum; serde says the same.
+    #[test]
+    fn statuses_serialise_as_they_always_did() {
+        for status in [Status::Pass, Status::Fail, Status::Disabled] {
+            let json = serde_json::to_string(&status).unwrap_or_default();
+            assert_eq!(
+                json,
+                format!("\"{}\"", format!("{status:?}").to_lowercase())
+            );
+        }
+    }
+
+    /// A closed stdout must reach `main` as a `BrokenPipe` `io::Error`, JSON's included: that
+    /// is how a `| head` ends quietly.
+    #[test]
+    fn a_closed_pipe_stays_a_broken_pipe() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let v = verification();
+        for printer in [&Json as &dyn Printer, &Text] {
+            let e = printer.print(&Report::Verify(&v), &mut Closed);
+            assert_eq!(
+                e.map_err(|e| e.kind()),
+                Err(io::ErrorKind::BrokenPipe),
+                "{}",
+                printer.name()
+            );
+        }
+    }
+
+    /// One document, escaped, and a line break.
+    #[test]
+    fn a_document_is_escaped_and_ends_with_a_line_break() {
+        let mut out = Vec::new();
+        Json.print(&Report::Verify(&verification()), &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8(out).unwrap_or_default();
+        assert!(text.ends_with("}\n") && !text.ends_with("\n\n"), "{text}");
+        assert!(text.contains("\"source\": \"img\\u001b\""), "{text}");
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_format_asked_for_a_report_it_does_not_print_says_so() {
+        let v = verification();
+        for printer in [&Markdown as &dyn Printer, &CiJson] {
+            let e = printer
+                .print(&Report::Verify(&v), &mut Vec::new())
+                .expect_err("not printed");
+            assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "the {} format does not print verify reports",
+                    printer.name()
+                )
+            );
+        }
+    }
+}

@@ -1,0 +1,650 @@
+//! The sentences strata prints: what a finding means and how to fix it, the verdict of a
+//! comparison, what a CI rule compared.
+//!
+//! The analysis says what happened as data (a kind, byte and file counts, layers, paths); these
+//! functions say it in English, once for every face: the text, Markdown and JSON printers and
+//! the explorer read the same sentence. The sentences are plain text, escaped by the
+//! printer that writes them (paths and commands come from the image).
+
+use super::short_command;
+use crate::analysis::compare::Verdict;
+use crate::analysis::{Analysis, Cache, Finding, FindingKind};
+use crate::ci::{MetricsKind, Origin, Rule, RuleOutcome, Status, Value};
+use crate::units::{bytes_text, count, ratio_texts, size};
+
+/// How many findings the faces show (text, JSON), most bytes first.
+pub const FINDINGS_SHOWN: usize = 20;
+
+/// The findings the faces show, each with its sentence: most bytes first, equal sizes in the
+/// order of their sentences (as since findings were first printed), at most
+/// [`FINDINGS_SHOWN`].
+#[must_use]
+pub fn findings(a: &Analysis) -> Vec<(&Finding, String)> {
+    let commands: Vec<Option<&str>> = a.layers.iter().map(|l| l.created_by.as_deref()).collect();
+    shown(
+        a.findings
+            .iter()
+            .map(|f| (f, finding(f, &commands)))
+            .collect(),
+    )
+}
+
+/// Worded findings in the order the faces show them, the first [`FINDINGS_SHOWN`].
+fn shown(mut worded: Vec<(&Finding, String)>) -> Vec<(&Finding, String)> {
+    worded.sort_by(|(x, xs), (y, ys)| y.bytes.cmp(&x.bytes).then_with(|| xs.cmp(ys)));
+    worded.truncate(FINDINGS_SHOWN);
+    worded
+}
+
+/// What a finding means and what to change, in one paragraph. `commands` are the layers'
+/// `created_by`, by index.
+#[must_use]
+pub fn finding(f: &Finding, commands: &[Option<&str>]) -> String {
+    let b = size(f.bytes);
+    match (f.kind, f.shipped_by, f.hidden_by, f.cache) {
+        (FindingKind::CacheLeft, from, _, Some(cache)) => {
+            let from = from.map_or(String::new(), |k| {
+                format!(", mostly from {}", layer_name(commands, k))
+            });
+            format!(
+                "{} holds {b} in {} in the final image{from}: {}",
+                cache.dir(),
+                count(f.files, "file", "files"),
+                cache_fix(cache)
+            )
+        }
+        (kind, Some(shipped), Some(hidden), None) => {
+            let what = files_named(f);
+            let (s, h) = (layer_name(commands, shipped), layer_name(commands, hidden));
+            match kind {
+                _ if shipped == hidden => format!(
+                    "{s} ships {what} twice in the same layer ({b} lost): write each file once"
+                ),
+                FindingKind::DeletedLater => format!(
+                    "{h} deletes {what}, {b} that {s} shipped: delete them in the same RUN that \
+                     creates them, or create them in a build stage and COPY only what is needed"
+                ),
+                FindingKind::MetadataCopy => format!(
+                    "{h} ships {what} again with the same content ({b}), only to change \
+                     metadata: set mode and owner where the files are created \
+                     (COPY --chmod/--chown, or chmod/chown in the same RUN)"
+                ),
+                FindingKind::Overwritten => format!(
+                    "{h} rewrites {what} that {s} shipped ({b} lost): produce the final content \
+                     in one step"
+                ),
+                FindingKind::CacheLeft => String::new(),
+            }
+        }
+        // `findings::compute` makes no other combination.
+        _ => String::new(),
+    }
+}
+
+/// The fix for a cache left in the image.
+#[must_use]
+pub fn cache_fix(cache: Cache) -> &'static str {
+    match cache {
+        Cache::AptLists => {
+            "add `&& rm -rf /var/lib/apt/lists/*` to the RUN that runs `apt-get update`"
+        }
+        Cache::AptArchives => "add `&& apt-get clean` to the RUN that installs packages",
+        Cache::Apk => "use `apk add --no-cache`",
+        Cache::Dnf => "add `&& dnf clean all` to the RUN that installs packages",
+        Cache::Yum => "add `&& yum clean all` to the RUN that installs packages",
+        Cache::Pip => "use `pip install --no-cache-dir`",
+        Cache::Npm => "add `&& npm cache clean --force`, or use a build stage",
+        Cache::Yarn => "add `&& yarn cache clean`, or use a build stage",
+        Cache::GoBuild | Cache::CargoRegistry => "build in a separate stage and COPY the binary",
+        Cache::Tmp | Cache::VarTmp => "remove temporary files in the RUN that creates them",
+    }
+}
+
+/// `layer 3 (`RUN apt-get update`)`, or `layer 3` without history.
+fn layer_name(commands: &[Option<&str>], k: usize) -> String {
+    match commands.get(k).copied().flatten() {
+        Some(c) => format!("layer {k} (`{}`)", short_command(c, 60)),
+        None => format!("layer {k}"),
+    }
+}
+
+/// The one path, or `N files (a, b, c)`, with `…` when files are left out.
+fn files_named(f: &Finding) -> String {
+    let paths = &f.paths;
+    if f.files == 1 {
+        paths.first().cloned().unwrap_or_default()
+    } else if f.files > paths.len() as u64 {
+        format!("{} files ({}, …)", f.files, paths.join(", "))
+    } else {
+        format!("{} files ({})", f.files, paths.join(", "))
+    }
+}
+
+/// The comparison's verdict in one line: "B is 25.4% smaller: 678.23 kB less, mostly
+/// /opt/toolchain".
+#[must_use]
+pub fn verdict(v: &Verdict) -> String {
+    let amount = size(v.size.delta.unsigned_abs());
+    let percent = v
+        .size
+        .percent
+        .map(|p| format!("{:.1}% ", p.abs()))
+        .unwrap_or_default();
+    let head = match v.size.delta.signum() {
+        0 => {
+            let same = format!("B is the same size as A ({})", size(v.size.a));
+            return match v.directories {
+                0 => format!("{same}, with the same files"),
+                1 => format!("{same}; files differ in 1 directory"),
+                n => format!("{same}; files differ in {n} directories"),
+            };
+        }
+        -1 => format!("B is {percent}smaller: {amount} less"),
+        _ => format!("B is {percent}larger: {amount} more"),
+    };
+    if v.mostly.is_empty() {
+        head
+    } else {
+        format!("{head}, mostly {}", v.mostly.join(", "))
+    }
+}
+
+/// The numbers the CI rules judged, named.
+#[must_use]
+pub fn metrics(kind: MetricsKind) -> &'static str {
+    match kind {
+        MetricsKind::Exact => "exact (strata)",
+        MetricsKind::Dive => "dive 0.13 formulas",
+    }
+}
+
+/// What a CI rule compared and, on failure, by how much it missed, in one line.
+#[must_use]
+pub fn rule_outcome(o: &RuleOutcome) -> String {
+    let Some(threshold) = o.threshold else {
+        return match &o.origin {
+            Origin::Flag => format!("disabled by {}", o.rule.flag()),
+            Origin::File { .. } => format!("disabled at {}", o.origin),
+            Origin::Default => "disabled by default".to_string(),
+        };
+    };
+    let failed = o.status == Status::Fail;
+    match (o.rule, threshold, o.actual) {
+        (Rule::LowestEfficiency, Value::Ratio(t), Value::Ratio(a)) => {
+            if a.is_nan() {
+                "efficiency is undefined (the image holds no file bytes); passes, as in dive".into()
+            } else if failed {
+                let (a, t, d) = ratio_texts(a, t);
+                format!("efficiency {a} is below the lowest allowed {t} by {d}")
+            } else {
+                let (a, t, _) = ratio_texts(a, t);
+                format!("efficiency {a} is not below the lowest allowed {t}")
+            }
+        }
+        (Rule::HighestWastedBytes, Value::Bytes(t), Value::Bytes(a)) => {
+            if failed {
+                format!(
+                    "wasted bytes {} are above the highest allowed {} by {}",
+                    bytes_text(a),
+                    bytes_text(t),
+                    bytes_text(a.saturating_sub(t))
+                )
+            } else {
+                format!(
+                    "wasted bytes {} are not above the highest allowed {}",
+                    bytes_text(a),
+                    bytes_text(t)
+                )
+            }
+        }
+        (Rule::HighestUserWastedPercent, Value::Ratio(t), Value::Ratio(a)) => {
+            if a.is_nan() {
+                "user wasted ratio is NaN (the layers above the base hold no bytes and none are \
+                 wasted); passes, as in dive"
+                    .into()
+            } else if a == f64::INFINITY {
+                let (_, t, _) = ratio_texts(t, t);
+                format!(
+                    "user wasted ratio is +Inf (bytes are wasted, but the layers above the base \
+                     hold none); above the highest allowed {t}: fails, as in dive"
+                )
+            } else if failed {
+                let (a, t, d) = ratio_texts(a, t);
+                format!("user wasted ratio {a} is above the highest allowed {t} by {d}")
+            } else {
+                let (a, t, _) = ratio_texts(a, t);
+                format!("user wasted ratio {a} is not above the highest allowed {t}")
+            }
+        }
+        // `Rules::resolve` pairs each rule with its kind of value; nothing else is judged.
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::findings;
+    use crate::overlay::testkit::{E, build};
+
+    /// The findings of layers built from `layers`, worded with `commands`.
+    fn worded(layers: &[&[E]], commands: &[&str]) -> Vec<(FindingKind, Option<usize>, String)> {
+        let fs = build(layers);
+        let commands: Vec<Option<&str>> = commands.iter().map(|c| Some(*c)).collect();
+        findings::compute(&fs)
+            .iter()
+            .map(|f| (f.kind, f.hidden_by, finding(f, &commands)))
+            .collect()
+    }
+
+    fn one(layers: &[&[E]], commands: &[&str]) -> String {
+        let found = worded(layers, commands);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        found[0].2.clone()
+    }
+
+    #[test]
+    fn a_deletion_names_both_layers_by_command_and_the_largest_files() {
+        let m = one(
+            &[
+                &[
+                    E::File("d/a", "xxxxx"),
+                    E::File("d/b", "xxxxxxxxx"),
+                    E::File("d/c", "yyyyy"),
+                    E::File("d/d", "yyyyyyyyy"),
+                    E::File("d/e", "z"),
+                    E::File("keep", "kept"),
+                ],
+                &[E::Wh("d")],
+            ],
+            &["ADD rootfs.tar /", "RUN rm -rf /d"],
+        );
+        assert_eq!(
+            m,
+            "layer 1 (`RUN rm -rf /d`) deletes 5 files (/d/b, /d/d, /d/a, …), 29 B that layer 0 \
+             (`ADD rootfs.tar /`) shipped: delete them in the same RUN that creates them, or \
+             create them in a build stage and COPY only what is needed"
+        );
+    }
+
+    #[test]
+    fn each_kind_has_its_sentence() {
+        let found = worded(
+            &[
+                &[
+                    E::File("gone", "0123456789"),
+                    E::File("rewritten", "old"),
+                    E::File("chmodded", "same bytes"),
+                ],
+                &[
+                    E::Wh("gone"),
+                    E::File("rewritten", "new content"),
+                    E::FileMode("chmodded", "same bytes", 0o600),
+                ],
+            ],
+            &["COPY . /", "RUN fix"],
+        );
+        let sentence = |kind| {
+            found
+                .iter()
+                .find(|f| f.0 == kind)
+                .map(|f| f.2.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            sentence(FindingKind::MetadataCopy),
+            "layer 1 (`RUN fix`) ships /chmodded again with the same content (10 B), only to \
+             change metadata: set mode and owner where the files are created (COPY \
+             --chmod/--chown, or chmod/chown in the same RUN)"
+        );
+        assert_eq!(
+            sentence(FindingKind::Overwritten),
+            "layer 1 (`RUN fix`) rewrites /rewritten that layer 0 (`COPY . /`) shipped (3 B \
+             lost): produce the final content in one step"
+        );
+        assert!(sentence(FindingKind::DeletedLater).starts_with(
+            "layer 1 (`RUN fix`) deletes /gone, 10 B that layer 0 (`COPY . /`) shipped: "
+        ));
+    }
+
+    #[test]
+    fn a_path_shipped_twice_in_one_layer_is_one_sentence_whatever_the_kind() {
+        let m = one(
+            &[&[
+                E::File("f", "first copy"),
+                E::File("f", "second"),
+                E::File("keep", "k"),
+            ]],
+            &["COPY . /"],
+        );
+        assert_eq!(
+            m,
+            "layer 0 (`COPY . /`) ships /f twice in the same layer (10 B lost): write each file \
+             once"
+        );
+    }
+
+    /// Without history a layer is named by its index alone.
+    #[test]
+    fn a_layer_without_history_is_its_index() {
+        let fs = build(&[
+            &[E::File("f", "0123456789"), E::File("k", "k")],
+            &[E::Wh("f")],
+        ]);
+        let found = findings::compute(&fs);
+        assert!(
+            finding(&found[0], &[None, Some("RUN rm /f")])
+                .starts_with("layer 1 (`RUN rm /f`) deletes /f, 10 B that layer 0 shipped:"),
+        );
+        assert!(
+            finding(&found[0], &[]).starts_with("layer 1 deletes /f, 10 B that layer 0 shipped:")
+        );
+    }
+
+    /// A chmod copy deleted later: the deleting layer deletes the copy; the chmod layer does
+    /// not delete anything.
+    #[test]
+    fn a_chmod_copy_deleted_later_is_worded_on_each_layer() {
+        let found = worded(
+            &[
+                &[E::File("f", "0123456789"), E::File("keep", "k")],
+                &[E::FileMode("f", "0123456789", 0o600)],
+                &[E::Wh("f")],
+            ],
+            &["ADD rootfs.tar /", "RUN chmod 600 /f", "RUN rm /f"],
+        );
+        let messages: Vec<&str> = found.iter().map(|f| f.2.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("layer 2 (`RUN rm /f`) deletes /f, 10 B that layer 1")),
+            "{messages:#?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("layer 1 (`RUN chmod 600 /f`) ships /f again")),
+            "{messages:#?}"
+        );
+    }
+
+    /// The list of a finding's paths ends with "…" only when files are left out of it.
+    #[test]
+    fn an_ellipsis_only_when_files_are_left_out() {
+        let found = worded(
+            &[
+                &[
+                    E::File("two/a", "aa"),
+                    E::File("two/b", "b"),
+                    E::File("four/a", "aaaa"),
+                    E::File("four/b", "bbb"),
+                    E::File("four/c", "cc"),
+                    E::File("four/d", "d"),
+                ],
+                &[E::Wh("two")],
+                &[E::Wh("four")],
+            ],
+            &["ADD / /", "RUN rm -r /two", "RUN rm -r /four"],
+        );
+        let message = |hidden: usize| {
+            found
+                .iter()
+                .find(|f| f.1 == Some(hidden))
+                .map(|f| f.2.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            message(1).contains("deletes 2 files (/two/a, /two/b), 3 B"),
+            "{}",
+            message(1)
+        );
+        assert!(
+            message(2).contains("deletes 4 files (/four/a, /four/b, /four/c, …), 10 B"),
+            "{}",
+            message(2)
+        );
+    }
+
+    #[test]
+    fn a_cache_left_says_where_from_and_its_fix() {
+        let m = one(
+            &[
+                &[E::File("bin/sh", "shell")],
+                &[
+                    E::File("var/lib/apt/lists/a_Packages", "0123456789"),
+                    E::File("var/lib/apt/lists/b_Packages", "01234"),
+                ],
+            ],
+            &["ADD rootfs.tar /", "RUN apt-get update"],
+        );
+        assert_eq!(
+            m,
+            "/var/lib/apt/lists holds 15 B in 2 files in the final image, mostly from layer 1 \
+             (`RUN apt-get update`): add `&& rm -rf /var/lib/apt/lists/*` to the RUN that runs \
+             `apt-get update`"
+        );
+        // One file is "1 file"; no layer known, no "mostly from".
+        let fs = build(&[
+            &[E::File("bin/sh", "shell")],
+            &[E::File("var/cache/apk/APKINDEX.tar.gz", "0123")],
+        ]);
+        let mut f = findings::compute(&fs).remove(0);
+        assert!(
+            finding(&f, &[]).starts_with(
+                "/var/cache/apk holds 4 B in 1 file in the final image, mostly from layer 1: "
+            ),
+            "{}",
+            finding(&f, &[])
+        );
+        f.shipped_by = None;
+        assert_eq!(
+            finding(&f, &[]),
+            "/var/cache/apk holds 4 B in 1 file in the final image: use `apk add --no-cache`"
+        );
+    }
+
+    /// Equal sizes are shown in the order of their sentences ("layer 10" before "layer 2"),
+    /// larger ones first, and the first 20 only.
+    #[test]
+    fn equal_sizes_are_shown_in_the_order_of_their_sentences() {
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let n = FINDINGS_SHOWN + 2;
+        let mut base: Vec<E> = (1..=n)
+            .map(|k| E::File(leak(format!("f{k}")), "0123456789"))
+            .collect();
+        base.push(E::File("big", "01234567890123456789"));
+        base.push(E::File("keep", "k"));
+        let mut layers: Vec<Vec<E>> = vec![base];
+        layers.extend((1..=n).map(|k| vec![E::Wh(leak(format!("f{k}")))]));
+        layers.push(vec![E::Wh("big")]);
+        let layers: Vec<&[E]> = layers.iter().map(Vec::as_slice).collect();
+        let fs = build(&layers);
+        let found = findings::compute(&fs);
+        let worded = shown(found.iter().map(|f| (f, finding(f, &[]))).collect());
+        let hidden: Vec<usize> = worded.iter().filter_map(|(f, _)| f.hidden_by).collect();
+        // The 20 B finding first, then the 10 B ones by their layer's number as text.
+        let mut expected: Vec<String> = (1..=n).map(|k| k.to_string()).collect();
+        expected.sort();
+        let expected: Vec<usize> = std::iter::once(n + 1)
+            .chain(expected.iter().filter_map(|k| k.parse().ok()))
+            .take(FINDINGS_SHOWN)
+            .collect();
+        assert_eq!(hidden, expected);
+        assert_eq!(worded[0].0.bytes, 20);
+    }
+
+    /// Every cache directory has its own fix, and the directories are distinct.
+    #[test]
+    fn every_cache_has_a_fix() {
+        let dirs: std::collections::HashSet<&str> = Cache::ALL.iter().map(|c| c.dir()).collect();
+        assert_eq!(dirs.len(), Cache::ALL.len());
+        assert!(Cache::ALL.iter().all(|&c| !cache_fix(c).is_empty()));
+    }
+
+    fn verdict_of(a: u64, b: u64, mostly: &[&str], directories: usize) -> String {
+        verdict(&Verdict {
+            size: crate::analysis::compare::Delta::new(a, b),
+            mostly: mostly.iter().map(ToString::to_string).collect(),
+            directories,
+        })
+    }
+
+    #[test]
+    fn verdicts_say_which_is_smaller_by_how_much_and_where() {
+        assert_eq!(
+            verdict_of(1_000_000, 500_000, &["/usr/lib", "/usr/libexec/gcc"], 4),
+            "B is 50.0% smaller: 500 kB less, mostly /usr/lib, /usr/libexec/gcc"
+        );
+        assert_eq!(
+            verdict_of(1000, 1020, &["/etc"], 4),
+            "B is 2.0% larger: 20 B more, mostly /etc"
+        );
+        // From nothing there is no percentage; no directory weighs, none is named.
+        assert_eq!(verdict_of(0, 20, &[], 0), "B is larger: 20 B more");
+        assert_eq!(
+            verdict_of(10, 10, &[], 1),
+            "B is the same size as A (10 B); files differ in 1 directory"
+        );
+        assert_eq!(
+            verdict_of(10, 10, &[], 2),
+            "B is the same size as A (10 B); files differ in 2 directories"
+        );
+        assert_eq!(
+            verdict_of(10, 10, &[], 0),
+            "B is the same size as A (10 B), with the same files"
+        );
+    }
+
+    use crate::ci::{CiFlags, Metrics, Rules};
+
+    /// The three rules set by flags (or by `.dive-ci` text, when given), judged on `m`: each
+    /// rule's status and sentence.
+    fn judged(flags: [&str; 3], file: Option<&str>, m: Metrics) -> Vec<(Status, String)> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if let Some(text) = file {
+            std::fs::write(dir.path().join(crate::ci::DEFAULT_CONFIG), text).expect("write");
+        }
+        let flag = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        let flags = CiFlags {
+            lowest_efficiency: flag(flags[0]),
+            highest_wasted_bytes: flag(flags[1]),
+            highest_user_wasted_percent: flag(flags[2]),
+            config: None,
+        };
+        let rules = Rules::resolve(&flags, dir.path()).expect("valid rules");
+        rules
+            .evaluate(&m)
+            .iter()
+            .map(|o| (o.status, rule_outcome(o)))
+            .collect()
+    }
+
+    fn sentences(judged: Vec<(Status, String)>) -> Vec<String> {
+        judged.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// dive's probe image: efficiency 0.8, 2000 wasted bytes, user wasted ratio 0.5.
+    const PROBE: Metrics = Metrics {
+        efficiency: 0.8,
+        wasted_bytes: 2000,
+        user_wasted_ratio: 0.5,
+    };
+
+    #[test]
+    fn rule_sentences_say_by_how_much() {
+        let m = Metrics {
+            efficiency: 0.62,
+            wasted_bytes: 25_000_000,
+            user_wasted_ratio: 0.15,
+        };
+        assert_eq!(
+            sentences(judged(["0.9", "20MB", "0.1"], None, m)),
+            [
+                "efficiency 0.62 is below the lowest allowed 0.90 by 0.28",
+                "wasted bytes 25000000 bytes (25.0 MB) are above the highest allowed 20000000 \
+                 bytes (20.0 MB) by 5000000 bytes (5.0 MB)",
+                "user wasted ratio 0.15 is above the highest allowed 0.10 by 0.05",
+            ]
+        );
+        // Values that print alike at two decimals get the decimals that tell them apart.
+        assert_eq!(
+            sentences(judged(["0.80000001", "1999", "disabled"], None, PROBE))[..2],
+            [
+                "efficiency 0.80000000 is below the lowest allowed 0.80000001 by 0.00000001",
+                "wasted bytes 2000 bytes are above the highest allowed 1999 bytes by 1 byte",
+            ]
+        );
+        assert_eq!(
+            sentences(judged(["0.8", "2000", "0.5"], None, PROBE)),
+            [
+                "efficiency 0.80 is not below the lowest allowed 0.80",
+                "wasted bytes 2000 bytes are not above the highest allowed 2000 bytes",
+                "user wasted ratio 0.50 is not above the highest allowed 0.50",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_disabled_rule_says_who_disabled_it() {
+        assert_eq!(
+            sentences(judged(
+                ["disabled", "", ""],
+                Some("rules:\n  highestUserWastedPercent: disabled\n"),
+                PROBE
+            )),
+            [
+                "disabled by --lowestEfficiency",
+                "disabled by default",
+                "disabled at .dive-ci:2"
+            ]
+        );
+    }
+
+    #[test]
+    fn nan_and_infinite_metrics_are_spelled_as_dive_judges_them() {
+        let nan = Metrics {
+            efficiency: f64::NAN,
+            wasted_bytes: 0,
+            user_wasted_ratio: f64::NAN,
+        };
+        let got = judged(["1", "0", "0"], None, nan);
+        assert_eq!(
+            (got[0].0, got[0].1.as_str()),
+            (
+                Status::Pass,
+                "efficiency is undefined (the image holds no file bytes); passes, as in dive"
+            )
+        );
+        assert_eq!(
+            (got[2].0, got[2].1.as_str()),
+            (
+                Status::Pass,
+                "user wasted ratio is NaN (the layers above the base hold no bytes and none are \
+                 wasted); passes, as in dive"
+            )
+        );
+        let inf = Metrics {
+            efficiency: 0.99,
+            wasted_bytes: 1000,
+            user_wasted_ratio: f64::INFINITY,
+        };
+        let got = judged(["disabled", "disabled", "1"], None, inf);
+        assert_eq!(
+            (got[2].0, got[2].1.as_str()),
+            (
+                Status::Fail,
+                "user wasted ratio is +Inf (bytes are wasted, but the layers above the base hold \
+                 none); above the highest allowed 1.00: fails, as in dive"
+            )
+        );
+        // A finite ratio above one is an ordinary failure.
+        let two = Metrics {
+            user_wasted_ratio: 2.0,
+            ..inf
+        };
+        assert_eq!(
+            judged(["disabled", "disabled", "1"], None, two)[2].1,
+            "user wasted ratio 2.00 is above the highest allowed 1.00 by 1.00"
+        );
+    }
+}
