@@ -12,9 +12,10 @@ use sha2::Digest as _;
 
 use crate::engine::{self, LoadOptions, Progress};
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image};
+use crate::image::{Format, Image};
 use crate::layer::{self, ScanOptions};
 use crate::overlay::Fs;
+use crate::source::BlobStore;
 
 /// Files held in memory, opened by name: an OCI layout or an archive's members.
 #[derive(Debug)]

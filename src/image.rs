@@ -1,15 +1,12 @@
 //! The image as the loader resolved it: which manifest and config were chosen, and where each
 //! layer's blob is, with what the manifest and config promise about it.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::layer::LayerScan;
+use crate::source::BlobStore;
 
 /// Where the image came from, as recognised from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,40 +58,6 @@ impl fmt::Display for Platform {
             write!(f, "/{v}")?;
         }
         Ok(())
-    }
-}
-
-/// Files of an image source (a directory or the members of a tar file), opened by their path
-/// inside the source (`blobs/sha256/ab12…`, `ab12…/layer.tar`).
-pub trait BlobStore: Send + Sync + fmt::Debug {
-    /// Opens a file for streaming and returns it with its length in bytes. Safe to call from
-    /// several threads at once; each call returns an independent reader.
-    fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)>;
-    /// How to name the source in messages (`image.tar`, `/path/to/layout`).
-    fn name(&self) -> &str;
-    /// Whether a file is there. The default opens it; a registry answers without a request.
-    ///
-    /// # Errors
-    /// Failures other than "not found".
-    fn exists(&self, location: &str) -> Result<bool> {
-        match self.open(location) {
-            Ok(_) => Ok(true),
-            Err(e) if crate::source::is_not_found(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-    /// Where the manifest or index with `digest` is: among the blobs (`blobs/<alg>/<hex>`) in
-    /// a layout; apart from them in a registry.
-    ///
-    /// # Errors
-    /// A digest outside the spec's grammar.
-    fn manifest_location(&self, digest: &str) -> Result<String> {
-        crate::source::blob_path(digest, self.name())
-    }
-    /// Layers this store already read while it was opened (a stream is read once), keyed by
-    /// location; taken by the first caller.
-    fn take_scans(&self) -> Option<HashMap<String, Arc<LayerScan>>> {
-        None
     }
 }
 

@@ -13,7 +13,8 @@ use std::sync::atomic::AtomicU64;
 use twox_hash::XxHash3_64;
 
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, LayerRef};
+use crate::image::LayerRef;
+use crate::source::BlobStore;
 pub use decode::{Algorithm, Compression, Hashing};
 pub use tar::{Kind, TarEntry};
 use tar::{TarError, TarWalker};

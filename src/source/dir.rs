@@ -13,9 +13,9 @@ use std::sync::Arc;
 use super::Want;
 use super::blob::read_small;
 use super::oci;
-use super::store::{DirStore, is_not_found};
+use super::store::{BlobStore, DirStore, blob_path, is_not_found};
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image};
+use crate::image::{Format, Image};
 use crate::layer::Algorithm;
 
 /// What the `version` file of a `dir:` layout begins with.
@@ -57,7 +57,7 @@ impl BlobStore for SkopeoDir {
 
     fn manifest_location(&self, digest: &str) -> Result<String> {
         // The digest's grammar is checked before it names a file.
-        let location = super::blob_path(digest, self.name())?;
+        let location = blob_path(digest, self.name())?;
         if digest.eq_ignore_ascii_case(&self.top) {
             return Ok("manifest.json".to_string());
         }

@@ -10,10 +10,10 @@ use serde::Deserialize;
 
 use super::Want;
 use super::blob::{Integrity, parse_json, read_small, verify};
-use super::store::normalise;
+use super::store::{BlobStore, normalise};
 use super::{config, oci};
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image, LayerRef};
+use crate::image::{Format, Image, LayerRef};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -27,9 +27,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub(crate) use blob::blob_path;
-pub(crate) use store::is_not_found;
-pub use store::{DirStore, TarStore};
+pub use store::{BlobStore, DirStore, TarStore};
 
 use crate::error::{Error, Result};
 use crate::image::{Format, Image, Platform};
@@ -505,10 +503,7 @@ mod tests;
 
 /// [`crate::fuzzing`]'s way into an OCI layout held in memory.
 #[doc(hidden)]
-pub fn oci_load_for_fuzzing(
-    store: Arc<dyn crate::image::BlobStore>,
-    format: Format,
-) -> Result<Image> {
+pub fn oci_load_for_fuzzing(store: Arc<dyn BlobStore>, format: Format) -> Result<Image> {
     oci::load(store, format, &Want::default())
 }
 

@@ -17,13 +17,11 @@ use oci_spec::image::MediaType;
 use serde::Deserialize;
 
 use super::Want;
-use super::blob::{
-    Integrity, blob_path, parse_json, read_small, read_verified, read_verified_at, short,
-};
+use super::blob::{Integrity, parse_json, read_small, read_verified, read_verified_at, short};
 use super::config;
-use super::store::is_not_found;
+use super::store::{BlobStore, blob_path, is_not_found};
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image, LayerRef, Platform};
+use crate::image::{Format, Image, LayerRef, Platform};
 
 /// The annotation naming an image in a layout; it counts only on `index.json`'s own entries.
 const REF_NAME: &str = "org.opencontainers.image.ref.name";

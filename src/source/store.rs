@@ -1,16 +1,72 @@
-//! Blob stores: a directory ([`DirStore`]) or the members of one uncompressed tar file
-//! ([`TarStore`]), both opened by a relative path and safe to read from several threads at once.
+//! Blob stores: what every loader reads an image's files through ([`BlobStore`]), and two of
+//! them: a directory ([`DirStore`]) or the members of one uncompressed tar file ([`TarStore`]),
+//! both opened by a relative path and safe to read from several threads at once.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::image::BlobStore;
+use crate::layer::LayerScan;
 use crate::layer::tar::{TarError, TarWalker};
 use crate::layer::{Kind, TarEntry};
+
+/// Files of an image source (a directory or the members of a tar file), opened by their path
+/// inside the source (`blobs/sha256/ab12…`, `ab12…/layer.tar`).
+pub trait BlobStore: Send + Sync + fmt::Debug {
+    /// Opens a file for streaming and returns it with its length in bytes. Safe to call from
+    /// several threads at once; each call returns an independent reader.
+    fn open(&self, location: &str) -> Result<(Box<dyn Read + Send + '_>, u64)>;
+    /// How to name the source in messages (`image.tar`, `/path/to/layout`).
+    fn name(&self) -> &str;
+    /// Whether a file is there. The default opens it; a registry answers without a request.
+    ///
+    /// # Errors
+    /// Failures other than "not found".
+    fn exists(&self, location: &str) -> Result<bool> {
+        match self.open(location) {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+    /// Where the manifest or index with `digest` is: among the blobs (`blobs/<alg>/<hex>`) in
+    /// a layout; apart from them in a registry.
+    ///
+    /// # Errors
+    /// A digest outside the spec's grammar.
+    fn manifest_location(&self, digest: &str) -> Result<String> {
+        blob_path(digest, self.name())
+    }
+    /// Layers this store already read while it was opened (a stream is read once), keyed by
+    /// location; taken by the first caller.
+    fn take_scans(&self) -> Option<HashMap<String, Arc<LayerScan>>> {
+        None
+    }
+}
+
+/// Where a blob of an OCI layout lives: `blobs/<alg>/<encoded>`. The digest's characters are
+/// checked (the spec's grammar), so a hostile digest cannot name a path outside `blobs/`.
+pub(crate) fn blob_path(digest: &str, store: &str) -> Result<String> {
+    let bad = || Error::format(store, format!("invalid digest {digest:?}"));
+    let (alg, encoded) = digest.split_once(':').ok_or_else(bad)?;
+    let alg_ok = !alg.is_empty()
+        && alg
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
+    let enc_ok = !encoded.is_empty()
+        && encoded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
+    if !alg_ok || !enc_ok {
+        return Err(bad());
+    }
+    Ok(format!("blobs/{alg}/{encoded}"))
+}
 
 /// How many symlinks or hard links one lookup in a tar may follow.
 const MAX_LINK_HOPS: usize = 16;
@@ -338,6 +394,20 @@ mod tests {
         match store.open(location) {
             Ok(_) => panic!("{location} opened"),
             Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn blob_path_refuses_hostile_digests() {
+        assert_eq!(blob_path("sha256:ab12", "s").unwrap(), "blobs/sha256/ab12");
+        for bad in [
+            "sha256:../../etc",
+            "sha256:",
+            "noalg",
+            "../x:ab",
+            "sha256:a/b",
+        ] {
+            assert!(blob_path(bad, "s").is_err(), "{bad}");
         }
     }
 

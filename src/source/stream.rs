@@ -10,10 +10,10 @@ use std::io::{self, BufReader, Cursor, Read};
 use std::sync::{Arc, Mutex};
 
 use super::blob::JSON_LIMIT;
-use super::store::normalise;
+use super::store::{BlobStore, normalise};
 use super::{Transport, Want, docker, is_tar_header, oci};
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image};
+use crate::image::{Format, Image};
 use crate::layer::decode::{Algorithm, Decoder, Hashing, ZSTD_WINDOW_LOG_MAX, drain};
 use crate::layer::gzip::GzipReader;
 use crate::layer::tar::{TarError, TarWalker};

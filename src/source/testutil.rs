@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::image::BlobStore;
+use super::store::BlobStore;
 
 pub fn read_all(store: &dyn BlobStore, location: &str) -> Vec<u8> {
     let (mut r, len) = store.open(location).unwrap();

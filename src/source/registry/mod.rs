@@ -23,10 +23,10 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 use sha2::Digest as _;
 
-use super::blob::blob_path;
 use super::oci;
+use super::store::{BlobStore, blob_path};
 use crate::error::{Error, Result};
-use crate::image::{BlobStore, Format, Image};
+use crate::image::{Format, Image};
 use client::{BodyError, Client, MANIFEST_LIMIT, shown};
 pub(crate) use reference::Reference;
 
