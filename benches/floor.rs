@@ -30,7 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let image = image.ok_or("usage: floor IMAGE [--threads N] [--sha256]")?;
     let start = Instant::now();
-    let img = source::open(&image, &OpenOptions::default())?;
+    let opened = source::open(&image, &OpenOptions::default())?;
+    let (img, store) = (&opened.image, opened.store.as_ref());
     let mut order: Vec<(u64, usize)> = img
         .layers
         .iter()
@@ -38,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(i, l)| {
             let size = l
                 .size
-                .or_else(|| img.store.open(&l.location).ok().map(|(_, n)| n))
+                .or_else(|| store.open(&l.location).ok().map(|(_, n)| n))
                 .unwrap_or(0);
             (size, i)
         })
@@ -51,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             s.spawn(|| -> Result<(), String> {
                 while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let layer = &img.layers[i];
-                    let (raw, _) = img.store.open(&layer.location).map_err(|e| e.to_string())?;
+                    let (raw, _) = store.open(&layer.location).map_err(|e| e.to_string())?;
                     // A plain tar's diff_id is its blob digest: strata hashes it once, so does
                     // the floor. Read in place, as strata's tar walker reads.
                     let (_, mut d) =

@@ -7,7 +7,6 @@
 //! `App::key`, the same path a terminal key takes; drawing is timed separately, into a
 //! ratatui `TestBackend` of 200x60.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
@@ -15,7 +14,6 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use strata::engine::Loaded;
-use strata::image::{Format, Image, LayerRef};
 use strata::layer::{Kind, LayerScan, TarEntry};
 use strata::overlay::Fs;
 use strata::tui::app::App;
@@ -145,39 +143,11 @@ fn generate() -> Vec<LayerScan> {
 }
 
 fn loaded(scans: Vec<LayerScan>, fs: Fs) -> Loaded {
-    let layers = (0..scans.len())
-        .map(|index| LayerRef {
-            index,
-            location: format!("blobs/sha256/layer{index}"),
-            digest: None,
-            diff_id: None,
-            size: None,
-            media_type: None,
-            created_by: Some(format!("RUN generate layer {index}")),
-            comment: None,
-            created: None,
-        })
-        .collect();
-    let image = Image {
-        source: "generated".into(),
-        format: Format::OciLayout,
-        reference: None,
-        platform: None,
-        manifest_digest: None,
-        config_digest: None,
-        config: serde_json::Value::Null,
-        layers,
-        warnings: Vec::new(),
-        integrity: Vec::new(),
-        store: Arc::new(strata::source::DirStore::new("/nonexistent")),
-    };
-    Loaded {
-        image,
-        scans,
-        fs,
-        warnings: Vec::new(),
-        problems: Vec::new(),
+    let mut loaded = Loaded::synthetic("generated", scans, fs);
+    for layer in &mut loaded.image.layers {
+        layer.created_by = Some(format!("RUN generate layer {}", layer.index));
     }
+    loaded
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

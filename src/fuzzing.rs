@@ -12,10 +12,10 @@ use sha2::Digest as _;
 
 use crate::engine::{self, LoadOptions, Progress};
 use crate::error::{Error, Result};
-use crate::image::{Format, Image};
+use crate::image::Format;
 use crate::layer::{self, ScanOptions};
 use crate::overlay::Fs;
-use crate::source::BlobStore;
+use crate::source::{BlobStore, Opened};
 
 /// Files held in memory, opened by name: an OCI layout or an archive's members.
 #[derive(Debug)]
@@ -52,12 +52,12 @@ fn documents(data: &[u8]) -> Vec<&[u8]> {
 }
 
 /// Reads and analyses a loaded image; errors are fine, panics are not.
-fn load_and_analyse(image: Image) {
+fn load_and_analyse(opened: Opened) {
     let options = LoadOptions {
         threads: 1,
         ..LoadOptions::default()
     };
-    if let Ok(loaded) = engine::load(image, &options, &Progress::default()) {
+    if let Ok(loaded) = engine::load(opened, &options, &Progress::default()) {
         let _ = crate::analysis::Analysis::new(&loaded);
     }
 }
@@ -101,16 +101,16 @@ pub fn oci_layout(data: &[u8]) {
         files.insert(format!("blobs/sha256/{hex}"), doc.to_vec());
     }
     let store = Arc::new(MemStore { files });
-    if let Ok(image) = crate::source::oci_load_for_fuzzing(store, Format::OciLayout) {
-        load_and_analyse(image);
+    if let Ok(opened) = crate::source::oci_load_for_fuzzing(store, Format::OciLayout) {
+        load_and_analyse(opened);
     }
 }
 
 /// A `docker save` (or oci-archive) stream: the outer tar walked once, its layers read as they
 /// pass, the image resolved and loaded.
 pub fn archive_stream(data: &[u8]) {
-    if let Ok(image) = crate::source::stream_load_for_fuzzing(data) {
-        load_and_analyse(image);
+    if let Ok(opened) = crate::source::stream_load_for_fuzzing(data) {
+        load_and_analyse(opened);
     }
 }
 

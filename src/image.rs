@@ -2,11 +2,8 @@
 //! layer's blob is, with what the manifest and config promise about it.
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::Serialize;
-
-use crate::source::BlobStore;
 
 /// Where the image came from, as recognised from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,7 +63,7 @@ impl fmt::Display for Platform {
 pub struct LayerRef {
     /// Position from the bottom, 0-based.
     pub index: usize,
-    /// Path of the blob inside the [`BlobStore`].
+    /// Path of the blob inside the store it is read from (`source::BlobStore`).
     pub location: String,
     /// The blob's digest from the manifest (`sha256:…`), when the format records one.
     pub digest: Option<String>,
@@ -105,5 +102,4 @@ pub struct Image {
     /// checked) and were gone past, as `--ignore-errors` and `strata verify` ask; empty
     /// otherwise, since they are errors then.
     pub integrity: Vec<String>,
-    pub store: Arc<dyn BlobStore>,
 }

@@ -216,7 +216,7 @@ fn spec(image: &str, source: Option<SourceKind>) -> String {
     }
 }
 
-fn open_image(image: &str, args: &LoadArgs) -> anyhow::Result<strata::image::Image> {
+fn open_image(image: &str, args: &LoadArgs) -> anyhow::Result<source::Opened> {
     Ok(source::open(
         &spec(image, args.source),
         &OpenOptions {
@@ -306,7 +306,7 @@ fn load(image: &str, args: &LoadArgs, top: Option<usize>) -> anyhow::Result<Anal
 
 /// Reads an opened image, with a progress bar on a terminal unless `quiet`.
 fn load_with_progress(
-    opened: strata::image::Image,
+    opened: source::Opened,
     options: &LoadOptions,
     quiet: bool,
 ) -> strata::Result<engine::Loaded> {
@@ -314,7 +314,7 @@ fn load_with_progress(
     let show = !quiet && io::stderr().is_terminal();
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
-        let layers = opened.layers.len();
+        let layers = opened.image.layers.len();
         if show {
             let (progress, done) = (&progress, &done);
             s.spawn(move || draw_progress(progress, done, layers));

@@ -13,8 +13,6 @@ use std::sync::atomic::AtomicU64;
 use twox_hash::XxHash3_64;
 
 use crate::error::{Error, Result};
-use crate::image::LayerRef;
-use crate::source::BlobStore;
 pub use decode::{Algorithm, Compression, Hashing};
 pub use tar::{Kind, TarEntry};
 use tar::{TarError, TarWalker};
@@ -30,6 +28,39 @@ pub struct ScanOptions {
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions { verify: true }
+    }
+}
+
+/// What the manifest and the config promise about one layer, to check a read against
+/// ([`LayerScan::verify`]) and to choose what to hash ([`Expected::hashing`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// Position from the bottom, 0-based.
+    pub index: usize,
+    /// Where the blob is in its store, to name it.
+    pub location: &'a str,
+    /// The blob's digest from the manifest, when the format records one.
+    pub digest: Option<&'a str>,
+    /// The uncompressed tar's digest from the config's `rootfs.diff_ids`.
+    pub diff_id: Option<&'a str>,
+    /// The blob's size according to the manifest.
+    pub size: Option<u64>,
+}
+
+impl Expected<'_> {
+    /// What to hash: the blob with the algorithm of its digest, the tar with that of its
+    /// diff_id (SHA-256 where none is promised, or one strata cannot compute, which
+    /// [`LayerScan::verify`] then reports).
+    pub fn hashing(&self) -> Hashing {
+        let algorithm = |digest: Option<&str>| {
+            digest
+                .and_then(|d| Algorithm::of(d).ok())
+                .unwrap_or(Algorithm::Sha256)
+        };
+        Hashing {
+            blob: algorithm(self.digest),
+            tar: algorithm(self.diff_id),
+        }
     }
 }
 
@@ -203,12 +234,12 @@ impl LayerScan {
     /// that could not be checked: its algorithm is unknown, or the blob was hashed before the
     /// manifest named it (a streamed archive). Under `--ignore-errors` these become warnings,
     /// so each says the digest was not verified.
-    pub fn verify(&self, layer: &LayerRef) -> Vec<Error> {
+    pub fn verify(&self, layer: &Expected<'_>) -> Vec<Error> {
         let what = format!("layer {} ({})", layer.index, layer.location);
         let mut errors = Vec::new();
         for (kind, expected, found) in [
-            ("blob digest", &layer.digest, &self.blob_digest),
-            ("diff_id", &layer.diff_id, &self.diff_id),
+            ("blob digest", layer.digest, &self.blob_digest),
+            ("diff_id", layer.diff_id, &self.diff_id),
         ] {
             // Nothing promised, or nothing hashed (`--no-verify`, a cached layer's blob).
             let (Some(expected), Some(found)) = (expected, found) else {
@@ -216,7 +247,7 @@ impl LayerScan {
             };
             let unverified = |why: String| Error::Layer {
                 layer: layer.index,
-                blob: layer.location.clone(),
+                blob: layer.location.to_string(),
                 message: format!("{kind} {} NOT verified: {why}", shown(expected)),
             };
             match Algorithm::of(expected) {
@@ -238,7 +269,7 @@ impl LayerScan {
                 Ok(_) if !expected.eq_ignore_ascii_case(found) => errors.push(Error::Digest {
                     what: what.clone(),
                     kind,
-                    expected: expected.clone(),
+                    expected: expected.to_string(),
                     found: found.clone(),
                 }),
                 Ok(_) => {}
@@ -272,22 +303,6 @@ pub(crate) fn shown(text: &str) -> String {
     s
 }
 
-/// What to hash to check a layer against its manifest and config: the blob with the algorithm
-/// of its digest, the tar with that of its diff_id (SHA-256 where none is promised, or one
-/// strata cannot compute, which [`LayerScan::verify`] then reports).
-fn hashing(layer: &LayerRef) -> Hashing {
-    let algorithm = |digest: &Option<String>| {
-        digest
-            .as_deref()
-            .and_then(|d| Algorithm::of(d).ok())
-            .unwrap_or(Algorithm::Sha256)
-    };
-    Hashing {
-        blob: algorithm(&layer.digest),
-        tar: algorithm(&layer.diff_id),
-    }
-}
-
 fn slice(buf: &[u8], (start, len): (u32, u32)) -> &[u8] {
     let start = start as usize;
     &buf[start..start + len as usize]
@@ -302,68 +317,6 @@ pub const BATCH: usize = 16 * 1024;
 pub struct Batches<'a> {
     pub size: usize,
     pub sink: &'a mut dyn FnMut(LayerScan),
-}
-
-/// Reads one layer blob from `store` in a single pass. `progress` receives compressed bytes as
-/// they are read.
-pub fn scan(
-    store: &dyn BlobStore,
-    layer: &LayerRef,
-    options: ScanOptions,
-    progress: Option<Arc<AtomicU64>>,
-) -> Result<LayerScan> {
-    scan_batched(store, layer, options, progress, None)
-}
-
-/// [`scan`], handing entries over in [`Batches`] as they are read.
-pub fn scan_batched(
-    store: &dyn BlobStore,
-    layer: &LayerRef,
-    options: ScanOptions,
-    progress: Option<Arc<AtomicU64>>,
-    batches: Option<Batches<'_>>,
-) -> Result<LayerScan> {
-    let fail = |message: String| Error::Layer {
-        layer: layer.index,
-        blob: layer
-            .digest
-            .clone()
-            .unwrap_or_else(|| layer.location.clone()),
-        message,
-    };
-    let (raw, _len) = store.open(&layer.location)?;
-    let hashing = options.verify.then(|| hashing(layer));
-    read_layer_batched(raw, layer.index, hashing, progress, batches).map_err(|message| {
-        // A corrupt compressed blob often surfaces as a tar error first (deflate checks its
-        // CRC only at the end): when the blob's digest is known, say that the blob itself is
-        // damaged, which is the cause to report.
-        match blob_digest_mismatch(store, layer) {
-            Some((compression, found)) => fail(format!(
-                "corrupt {compression} blob: {message}; blob digest mismatch: expected {}, found {found}",
-                layer.digest.as_deref().unwrap_or_default()
-            )),
-            None => fail(message),
-        }
-    })
-}
-
-/// The blob's compression and real digest when it differs from the manifest's.
-fn blob_digest_mismatch(store: &dyn BlobStore, layer: &LayerRef) -> Option<(&'static str, String)> {
-    let expected = layer.digest.as_deref()?;
-    let algorithm = Algorithm::of(expected).ok()?;
-    let (raw, _) = store.open(&layer.location).ok()?;
-    let mut hashed =
-        decode::HashBuf::with_algorithm(raw, decode::BLOB_BUFFER, Some(algorithm), None);
-    let head = std::io::BufRead::fill_buf(&mut hashed).ok()?;
-    let compression = match Compression::sniff(head) {
-        Compression::None => Compression::foreign(head).unwrap_or("tar"),
-        Compression::Gzip => "gzip",
-        Compression::Zstd => "zstd",
-    };
-    decode::drain(&mut hashed).ok()?;
-    let (_, _, found) = hashed.into_parts();
-    let found = found?;
-    (!found.eq_ignore_ascii_case(expected)).then_some((compression, found))
 }
 
 /// The single pass over one blob, on any reader, hashing with SHA-256 (when verifying): a

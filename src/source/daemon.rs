@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::Want;
+use super::opened::Opened;
 use crate::error::{Error, Result};
-use crate::image::{Format, Image};
+use crate::image::Format;
 use crate::layer::ScanOptions;
 
 /// The most bytes of status line and headers read.
@@ -123,7 +124,7 @@ fn instead(name: &str) -> String {
 /// # Errors
 /// No socket, a socket nobody answers on, an image the engine does not have, or anything
 /// reading the archive can report.
-pub(crate) fn load_implicit(name: &str, want: &Want<'_>, options: ScanOptions) -> Result<Image> {
+pub(crate) fn load_implicit(name: &str, want: &Want<'_>, options: ScanOptions) -> Result<Opened> {
     let engines = [Engine::Docker, Engine::Podman];
     let taken = format!("{name}: no such file here, so taken for an engine image");
     // A variable that is not a unix socket is passed over here (the other engine may be
@@ -331,7 +332,7 @@ pub(crate) fn load(
     name: &str,
     want: &Want<'_>,
     options: ScanOptions,
-) -> Result<Image> {
+) -> Result<Opened> {
     let engines: &[Engine] = match engine {
         Some(Engine::Docker) => &[Engine::Docker],
         Some(Engine::Podman) => &[Engine::Podman],
@@ -373,7 +374,7 @@ fn fetch(
     name: &str,
     want: &Want<'_>,
     options: ScanOptions,
-) -> Result<Image, Fetch> {
+) -> Result<Opened, Fetch> {
     if name.is_empty() {
         return Err(Error::Usage("no image name given for the engine".to_string()).into());
     }
@@ -411,10 +412,10 @@ fn fetch(
         reference: None,
         ..*want
     };
-    let mut image = super::stream::load(body, &what, &want, options, None)?;
-    image.format = Format::Engine;
-    image.reference = Some(name.to_string());
-    Ok(image)
+    let mut opened = super::stream::load(body, &what, &want, options, None)?;
+    opened.image.format = Format::Engine;
+    opened.image.reference = Some(name.to_string());
+    Ok(opened)
 }
 
 #[cfg(test)]

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use super::Want;
 use super::blob::read_small;
 use super::oci;
+use super::opened::Opened;
 use super::store::{BlobStore, DirStore, blob_path, is_not_found};
 use crate::error::{Error, Result};
-use crate::image::{Format, Image};
+use crate::image::Format;
 use crate::layer::Algorithm;
 
 /// What the `version` file of a `dir:` layout begins with.
@@ -83,7 +84,7 @@ pub(crate) fn is_dir_layout(path: &Path) -> bool {
 
 /// Loads the image of a `dir:` layout (the one of `manifest.json`, or of its index by the
 /// platform rules of `oci.rs`).
-pub(crate) fn load(path: &Path, want: &Want<'_>) -> Result<Image> {
+pub(crate) fn load(path: &Path, want: &Want<'_>) -> Result<Opened> {
     let store = DirStore::new(path);
     let name = store.name().to_string();
     let what = format!("{name}: manifest.json");

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::Want;
 use super::blob::{Integrity, parse_json, read_small, verify};
+use super::opened::Opened;
 use super::store::{BlobStore, normalise};
 use super::{config, oci};
 use crate::error::{Error, Result};
@@ -78,7 +79,7 @@ fn select(entries: &[Entry], tag: Option<&str>, store: &str) -> Result<usize> {
 }
 
 /// Loads one image of a `docker save` archive (or a directory it was extracted to).
-pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Image> {
+pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened> {
     let (tag, explicit) = (want.reference, want.platform);
     let mut integrity = Integrity::new(want.lenient);
     let s = store.as_ref();
@@ -166,7 +167,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Image> 
         }
         _ => None,
     };
-    Ok(Image {
+    let image = Image {
         source: name,
         format,
         reference,
@@ -177,8 +178,8 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Image> 
         layers,
         warnings,
         integrity: integrity.gone_past,
-        store,
-    })
+    };
+    Ok(Opened::to_read(image, store))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Where images come from: recognise the input by its content and resolve it to an [`Image`].
+//! Where images come from: recognise the input by its content and resolve it to an
+//! [`Image`](crate::image::Image), [`Opened`] with the store its blobs are read from.
 //!
 //! - `store.rs`: reading files of a directory or members of a tar ([`DirStore`], [`TarStore`]).
 //! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
@@ -15,6 +16,7 @@ mod daemon;
 mod dir;
 mod docker;
 mod oci;
+mod opened;
 mod platform;
 mod registry;
 mod store;
@@ -27,10 +29,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use opened::{Layers, Opened};
 pub use store::{BlobStore, DirStore, TarStore};
 
 use crate::error::{Error, Result};
-use crate::image::{Format, Image, Platform};
+use crate::image::{Format, Platform};
 use crate::layer::Compression;
 
 /// What the user asked for beyond the input itself.
@@ -47,7 +50,7 @@ pub struct OpenOptions {
     /// How streamed inputs (a pipe, an engine) read their layers, which happens while opening.
     pub scan: crate::layer::ScanOptions,
     /// Go past digest and size mismatches of the index, manifest and config, noting them in
-    /// [`Image::integrity`] (`--ignore-errors`, `strata verify`).
+    /// [`Image::integrity`](crate::image::Image::integrity) (`--ignore-errors`, `strata verify`).
     pub lenient: bool,
 }
 
@@ -170,13 +173,13 @@ fn open_remote(
     spec: &str,
     options: &OpenOptions,
     explicit: Option<&Platform>,
-) -> Result<Option<Image>> {
+) -> Result<Option<Opened>> {
     let want = |reference| Want {
         reference,
         platform: explicit,
         lenient: options.lenient,
     };
-    let mut image = if spec == "-" {
+    let mut opened = if spec == "-" {
         let stdin = std::io::stdin().lock();
         let want = Want {
             reference: options.tag.as_deref(),
@@ -207,8 +210,8 @@ fn open_remote(
     } else {
         return Ok(None);
     };
-    image.source = spec.to_string();
-    Ok(Some(image))
+    opened.image.source = spec.to_string();
+    Ok(Some(opened))
 }
 
 /// The most items a message lists before it says how many more there are.
@@ -373,7 +376,7 @@ pub(crate) fn is_tar_header(h: &[u8; 512]) -> bool {
 ///   `manifest.json` it is `docker save` (either age; `oci-archive:` forces its OCI half
 ///   instead), with only `index.json` an oci-archive.
 /// - Several images and no reference (in the spec or [`OpenOptions::tag`]): the first one is
-///   taken, and a warning in [`Image::warnings`] lists the others (artifacts are not counted).
+///   taken, and a warning in [`Image::warnings`](crate::image::Image::warnings) lists the others (artifacts are not counted).
 /// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci.rs`.
 ///
 /// # Errors
@@ -381,15 +384,15 @@ pub(crate) fn is_tar_header(h: &[u8; 512]) -> bool {
 /// (other compressions get a hint), an OCI artifact rather than an image, invalid JSON, a
 /// digest mismatch, or — as [`Error::NotFound`], listing what there is — a reference, tag or
 /// platform it lacks, or an engine that cannot give the image.
-pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
+pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
     let explicit = options
         .platform
         .as_deref()
         .map(Platform::parse)
         .transpose()?;
     let explicit = explicit.as_ref();
-    if let Some(image) = open_remote(spec, options, explicit)? {
-        return Ok(image);
+    if let Some(opened) = open_remote(spec, options, explicit)? {
+        return Ok(opened);
     }
     let parsed = parse_spec(spec)?;
     let reference = parsed.reference.as_deref().or(options.tag.as_deref());
@@ -413,7 +416,7 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
         }
     };
     let shown = path.display().to_string();
-    let mut image = if meta.is_dir() {
+    let mut opened = if meta.is_dir() {
         if let Some(t @ (Transport::OciArchive | Transport::DockerArchive)) = parsed.transport {
             return Err(Error::Usage(format!(
                 "{shown}: is a directory, but {} expects a tar file (use oci:{shown} for a \
@@ -459,9 +462,9 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
         // all that comes before, so it is read front to back, once, as a pipe is.
         if !meta.is_file() || Compression::sniff(&head[..n]) != Compression::None {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            let mut image = stream::load(file, &shown, &want, options.scan, parsed.transport)?;
-            image.source = spec.to_string();
-            return Ok(image);
+            let mut opened = stream::load(file, &shown, &want, options.scan, parsed.transport)?;
+            opened.image.source = spec.to_string();
+            return Ok(opened);
         }
         check_head(&head, n, &shown, false, None)?;
         let store = TarStore::open(path)?;
@@ -493,8 +496,8 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Image> {
             }
         }
     };
-    image.source = spec.to_string();
-    Ok(image)
+    opened.image.source = spec.to_string();
+    Ok(opened)
 }
 
 #[cfg(test)]
@@ -503,13 +506,13 @@ mod tests;
 
 /// [`crate::fuzzing`]'s way into an OCI layout held in memory.
 #[doc(hidden)]
-pub fn oci_load_for_fuzzing(store: Arc<dyn BlobStore>, format: Format) -> Result<Image> {
+pub fn oci_load_for_fuzzing(store: Arc<dyn BlobStore>, format: Format) -> Result<Opened> {
     oci::load(store, format, &Want::default())
 }
 
 /// [`crate::fuzzing`]'s way into a streamed archive held in memory.
 #[doc(hidden)]
-pub fn stream_load_for_fuzzing(data: &[u8]) -> Result<Image> {
+pub fn stream_load_for_fuzzing(data: &[u8]) -> Result<Opened> {
     stream::load(
         data,
         "fuzz",

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::Want;
 use super::blob::{Integrity, parse_json, read_small, read_verified, read_verified_at, short};
 use super::config;
+use super::opened::Opened;
 use super::store::{BlobStore, blob_path, is_not_found};
 use crate::error::{Error, Result};
 use crate::image::{Format, Image, LayerRef, Platform};
@@ -565,7 +566,7 @@ fn choose(
 }
 
 /// Loads the image an OCI layout holds (a directory or the members of an oci-archive).
-pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -> Result<Image> {
+pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -> Result<Opened> {
     let (reference, explicit) = (want.reference, want.platform);
     let s = store.as_ref();
     let name = s.name().to_string();
@@ -672,7 +673,7 @@ pub(crate) fn load_manifest(
     digest: String,
     size: u64,
     want: &Want<'_>,
-) -> Result<Image> {
+) -> Result<Opened> {
     let what = format!("{}: manifest {digest}", store.name());
     let top = Descriptor {
         media_type,
@@ -703,7 +704,7 @@ fn resolve(
     explicit: Option<&Platform>,
     warnings: Vec<String>,
     integrity: Integrity,
-) -> Result<Image> {
+) -> Result<Opened> {
     let s = store.as_ref();
     let name = s.name().to_string();
     let mut walk = Walk {
@@ -754,7 +755,7 @@ fn resolve(
     build(store, format, candidate, explicit, warnings, integrity)
 }
 
-/// Reads the chosen manifest and its config into an [`Image`].
+/// Reads the chosen manifest and its config into an [`Image`], read from `store`.
 fn build(
     store: Arc<dyn BlobStore>,
     format: Format,
@@ -762,7 +763,7 @@ fn build(
     explicit: Option<&Platform>,
     mut warnings: Vec<String>,
     mut integrity: Integrity,
-) -> Result<Image> {
+) -> Result<Opened> {
     let s = store.as_ref();
     let name = s.name().to_string();
     let desc = &candidate.desc;
@@ -870,7 +871,7 @@ fn build(
         )));
     }
     config::apply(&config, &mut layers, &mut warnings);
-    Ok(Image {
+    let image = Image {
         source: name,
         format,
         reference: candidate.ref_name,
@@ -881,6 +882,6 @@ fn build(
         layers,
         warnings,
         integrity: integrity.gone_past,
-        store,
-    })
+    };
+    Ok(Opened::to_read(image, store))
 }

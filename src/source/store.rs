@@ -8,10 +8,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::layer::LayerScan;
 use crate::layer::tar::{TarError, TarWalker};
 use crate::layer::{Kind, TarEntry};
 
@@ -41,11 +39,6 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// A digest outside the spec's grammar.
     fn manifest_location(&self, digest: &str) -> Result<String> {
         blob_path(digest, self.name())
-    }
-    /// Layers this store already read while it was opened (a stream is read once), keyed by
-    /// location; taken by the first caller.
-    fn take_scans(&self) -> Option<HashMap<String, Arc<LayerScan>>> {
-        None
     }
 }
 

@@ -7,13 +7,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Cursor, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::blob::JSON_LIMIT;
+use super::opened::{Layers, Opened};
 use super::store::{BlobStore, normalise};
 use super::{Transport, Want, docker, is_tar_header, oci};
 use crate::error::{Error, Result};
-use crate::image::{Format, Image};
+use crate::image::Format;
 use crate::layer::decode::{Algorithm, Decoder, Hashing, ZSTD_WINDOW_LOG_MAX, drain};
 use crate::layer::gzip::GzipReader;
 use crate::layer::tar::{TarError, TarWalker};
@@ -26,7 +27,8 @@ const STREAM_BUFFER: usize = 256 * 1024;
 /// How many symlinks one lookup may follow.
 const MAX_HOPS: usize = 16;
 
-/// What was kept of a streamed archive: its small members, its links, and its layers as read.
+/// What was kept of a streamed archive: its small members and its links; its layers are
+/// read as they pass and only their names are kept here.
 #[derive(Debug)]
 pub struct StreamStore {
     name: String,
@@ -36,7 +38,6 @@ pub struct StreamStore {
     layers: HashSet<String>,
     /// Members neither kept nor read as layers (too large for JSON), for messages.
     skipped: HashSet<String>,
-    scans: Mutex<Option<HashMap<String, Arc<LayerScan>>>>,
 }
 
 impl StreamStore {
@@ -90,24 +91,6 @@ impl BlobStore for StreamStore {
     fn exists(&self, location: &str) -> Result<bool> {
         Ok(self.has(location))
     }
-
-    /// The layers read, under their own names and under every link that leads to one (a
-    /// link shares its target's scan: 200 links to one layer hold it once).
-    fn take_scans(&self) -> Option<HashMap<String, Arc<LayerScan>>> {
-        let mut scans = self
-            .scans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()?;
-        for link in self.links.keys() {
-            let target = self.resolve(link);
-            if let Some(scan) = scans.get(&target) {
-                let scan = Arc::clone(scan);
-                scans.insert(link.clone(), scan);
-            }
-        }
-        Some(scans)
-    }
 }
 
 /// Whether a member's first bytes (up to 512) begin a layer: a tar header, gzip, zstd, or an
@@ -150,6 +133,9 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// The layers of a stream, read as it passed, by member name.
+pub(crate) type Scans = HashMap<String, Arc<LayerScan>>;
+
 /// Reads a whole archive stream once: layers are scanned as they pass, small members kept.
 /// A gzip- or zstd-compressed archive (`docker save | gzip`, `image.tar.gz`, as trivy and
 /// snyk read them) is decompressed on the way, with the layers' decoders: the same checks
@@ -159,7 +145,11 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// # Errors
 /// A stream that is not a tar (xz and bzip2 get a hint), a broken tar or compressed stream,
 /// or a layer that cannot be read (naming the member).
-pub(crate) fn read(reader: impl Read, name: &str, options: ScanOptions) -> Result<StreamStore> {
+pub(crate) fn read(
+    reader: impl Read,
+    name: &str,
+    options: ScanOptions,
+) -> Result<(StreamStore, Scans)> {
     let mut reader = reader;
     let mut head = [0u8; 512];
     let n = fill(&mut reader, &mut head)
@@ -205,7 +195,7 @@ fn read_tar<R: Read>(
     name: &str,
     options: ScanOptions,
     compressed: Option<&str>,
-) -> Result<StreamStore> {
+) -> Result<(StreamStore, Scans)> {
     let mut reader = reader;
     let mut head = [0u8; 512];
     let n = fill(&mut reader, &mut head).map_err(|e| match compressed {
@@ -226,7 +216,6 @@ fn read_tar<R: Read>(
         links: HashMap::new(),
         layers: HashSet::new(),
         skipped: HashSet::new(),
-        scans: Mutex::new(None),
     };
     let mut scans = HashMap::new();
     let mut kept = 0u64;
@@ -285,8 +274,16 @@ fn read_tar<R: Read>(
             Error::format(name, format!("corrupt {c} stream after the tar's end: {e}"))
         })?;
     }
-    *store.scans.lock().unwrap_or_else(|p| p.into_inner()) = Some(scans);
-    Ok(store)
+    // Every link that leads to a layer names it too, sharing its scan (200 links to one
+    // layer hold it once).
+    for link in store.links.keys() {
+        let target = store.resolve(link);
+        if let Some(scan) = scans.get(&target) {
+            let scan = Arc::clone(scan);
+            scans.insert(link.clone(), scan);
+        }
+    }
+    Ok((store, scans))
 }
 
 /// Reads an archive stream and resolves its image: `manifest.json` (`docker save`) or, without
@@ -298,28 +295,36 @@ pub(crate) fn load(
     want: &Want<'_>,
     options: ScanOptions,
     forced: Option<Transport>,
-) -> Result<Image> {
-    let store = read(reader, name, options)?;
+) -> Result<Opened> {
+    let (store, scans) = read(reader, name, options)?;
     let (docker, oci) = (store.has("manifest.json"), store.has("index.json"));
-    match (forced, docker, oci) {
+    let mut opened = match (forced, docker, oci) {
         (Some(Transport::OciArchive), _, true) | (None | Some(Transport::Oci), false, true) => {
-            oci::load(Arc::new(store), Format::OciArchive, want)
+            oci::load(Arc::new(store), Format::OciArchive, want)?
         }
-        (Some(Transport::OciArchive), _, false) => Err(Error::format(
-            name,
-            "not an oci-archive: the tar has no index.json",
-        )),
-        (Some(Transport::DockerArchive), false, _) => Err(Error::format(
-            name,
-            "not a docker-archive: the tar has no manifest.json",
-        )),
-        (_, true, _) => docker::load(Arc::new(store), want),
-        _ => Err(Error::format(
-            name,
-            "a tar stream, but not an image: it has neither manifest.json (docker save) nor \
-             index.json (oci-archive)",
-        )),
-    }
+        (Some(Transport::OciArchive), _, false) => {
+            return Err(Error::format(
+                name,
+                "not an oci-archive: the tar has no index.json",
+            ));
+        }
+        (Some(Transport::DockerArchive), false, _) => {
+            return Err(Error::format(
+                name,
+                "not a docker-archive: the tar has no manifest.json",
+            ));
+        }
+        (_, true, _) => docker::load(Arc::new(store), want)?,
+        _ => {
+            return Err(Error::format(
+                name,
+                "a tar stream, but not an image: it has neither manifest.json (docker save) \
+                 nor index.json (oci-archive)",
+            ));
+        }
+    };
+    opened.layers = Layers::Read(scans);
+    Ok(opened)
 }
 
 #[cfg(test)]

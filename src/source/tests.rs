@@ -8,12 +8,11 @@ use super::testutil::{
     Layout, TarBuilder, config, platform, read_all, ref_name, sha256, tar_dir, with,
 };
 use super::*;
-use crate::image::Image;
 
 const L1: &[u8] = b"layer one";
 const L2: &[u8] = b"layer two";
 
-fn open_ok(spec: &Path) -> Image {
+fn open_ok(spec: &Path) -> Opened {
     open(spec.to_str().unwrap(), &OpenOptions::default()).unwrap()
 }
 
@@ -44,8 +43,8 @@ fn simple_layout(root: &Path) -> Layout {
     layout
 }
 
-fn layer_bytes(image: &Image, i: usize) -> Vec<u8> {
-    read_all(image.store.as_ref(), &image.layers[i].location)
+fn layer_bytes(opened: &Opened, i: usize) -> Vec<u8> {
+    read_all(opened.store.as_ref(), &opened.image.layers[i].location)
 }
 
 #[test]
@@ -53,18 +52,31 @@ fn oci_layout_directory() {
     let dir = tempfile::tempdir().unwrap();
     simple_layout(dir.path());
     let image = open_ok(dir.path());
-    assert_eq!(image.format, Format::OciLayout);
-    assert_eq!(image.reference.as_deref(), Some("v1"));
-    assert_eq!(image.layers.len(), 2);
+    assert_eq!(image.image.format, Format::OciLayout);
+    assert_eq!(image.image.reference.as_deref(), Some("v1"));
+    assert_eq!(image.image.layers.len(), 2);
     assert_eq!(layer_bytes(&image, 1), L2);
-    assert_eq!(image.layers[0].digest.as_deref(), Some(sha256(L1).as_str()));
     assert_eq!(
-        image.layers[1].diff_id.as_deref(),
+        image.image.layers[0].digest.as_deref(),
+        Some(sha256(L1).as_str())
+    );
+    assert_eq!(
+        image.image.layers[1].diff_id.as_deref(),
         Some(sha256(L2).as_str())
     );
-    assert_eq!(image.layers[1].created_by.as_deref(), Some("RUN build"));
-    assert_eq!(image.platform.as_ref().unwrap().to_string(), "linux/amd64");
-    assert!(image.warnings.is_empty(), "{:?}", image.warnings);
+    assert_eq!(
+        image.image.layers[1].created_by.as_deref(),
+        Some("RUN build")
+    );
+    assert_eq!(
+        image.image.platform.as_ref().unwrap().to_string(),
+        "linux/amd64"
+    );
+    assert!(
+        image.image.warnings.is_empty(),
+        "{:?}",
+        image.image.warnings
+    );
 }
 
 #[test]
@@ -79,13 +91,19 @@ fn oci_archive_and_prefixes_and_refs() {
     tar_dir(&layout_dir, &archive);
 
     let image = open_ok(&archive);
-    assert_eq!(image.format, Format::OciArchive);
+    assert_eq!(image.image.format, Format::OciArchive);
     assert_eq!(
-        image.reference.as_deref(),
+        image.image.reference.as_deref(),
         Some("a"),
         "first image by default"
     );
-    assert!(image.warnings.iter().any(|w| w.contains("holds 2 images")));
+    assert!(
+        image
+            .image
+            .warnings
+            .iter()
+            .any(|w| w.contains("holds 2 images"))
+    );
     let d = layout_dir.display();
     let t = archive.display();
     for (spec, want, bytes) in [
@@ -96,9 +114,9 @@ fn oci_archive_and_prefixes_and_refs() {
         (format!("{t}:b"), Format::OciArchive, L2),
     ] {
         let image = open(&spec, &OpenOptions::default()).unwrap();
-        assert_eq!(image.format, want, "{spec}");
+        assert_eq!(image.image.format, want, "{spec}");
         assert_eq!(layer_bytes(&image, 0), bytes, "{spec}");
-        assert_eq!(image.source, spec);
+        assert_eq!(image.image.source, spec);
     }
     let tag = OpenOptions {
         tag: Some("b".into()),
@@ -147,8 +165,8 @@ fn nested_index_platforms_and_attestations() {
 
     let arm_image = open(d, &with_platform("linux/arm64")).unwrap();
     assert_eq!(layer_bytes(&arm_image, 0), L2);
-    assert_eq!(arm_image.reference.as_deref(), Some("app"));
-    assert_eq!(arm_image.platform.unwrap().to_string(), "linux/arm64");
+    assert_eq!(arm_image.image.reference.as_deref(), Some("app"));
+    assert_eq!(arm_image.image.platform.unwrap().to_string(), "linux/arm64");
     assert_eq!(
         layer_bytes(&open(d, &with_platform("linux/amd64")).unwrap(), 0),
         L1
@@ -222,7 +240,7 @@ fn single_manifest_taken_whatever_platform_unless_asked() {
     let m = layout.image(&[L1], &cfg);
     layout.write_index(vec![m]);
     let image = open_ok(dir.path());
-    assert_eq!(image.platform.unwrap().architecture, "fakearch");
+    assert_eq!(image.image.platform.unwrap().architecture, "fakearch");
     assert!(
         open(
             dir.path().to_str().unwrap(),
@@ -275,11 +293,12 @@ fn unknown_manifest_type_named_unknown_layer_type_kept() {
     layout.write_index(vec![with(m, ref_name("ok")), with(odd, ref_name("odd"))]);
     let image = open_ok(dir.path());
     assert_eq!(
-        image.layers[0].media_type.as_deref(),
+        image.image.layers[0].media_type.as_deref(),
         Some("application/x-mystery")
     );
     assert!(
         image
+            .image
             .warnings
             .iter()
             .any(|w| w.contains("application/x-mystery"))
@@ -321,7 +340,11 @@ fn docker_media_types_are_one_family() {
     layout.write_index(vec![list]);
     let image = open_ok(dir.path());
     assert_eq!(layer_bytes(&image, 0), L1);
-    assert!(image.warnings.is_empty(), "{:?}", image.warnings);
+    assert!(
+        image.image.warnings.is_empty(),
+        "{:?}",
+        image.image.warnings
+    );
 }
 
 #[test]
@@ -366,15 +389,15 @@ fn legacy_docker_archive_with_symlinked_layer() {
     let path = dir.path().join("save.tar");
     legacy_archive(&path, &[("app:1", &[L1, L2, L1])]);
     let image = open_ok(&path);
-    assert_eq!(image.format, Format::DockerArchive);
-    assert_eq!(image.reference.as_deref(), Some("app:1"));
-    assert_eq!(image.layers.len(), 3);
+    assert_eq!(image.image.format, Format::DockerArchive);
+    assert_eq!(image.image.reference.as_deref(), Some("app:1"));
+    assert_eq!(image.image.layers.len(), 3);
     assert_eq!(layer_bytes(&image, 2), L1);
     assert_eq!(
-        image.layers[2].diff_id.as_deref(),
+        image.image.layers[2].diff_id.as_deref(),
         Some(sha256(L1).as_str())
     );
-    assert!(image.config_digest.is_some());
+    assert!(image.image.config_digest.is_some());
 }
 
 #[test]
@@ -388,7 +411,13 @@ fn docker_archive_several_images_by_tag() {
     let t = path.display();
     let first = open_ok(&path);
     assert_eq!(layer_bytes(&first, 0), L1);
-    assert!(first.warnings.iter().any(|w| w.contains("holds 2 images")));
+    assert!(
+        first
+            .image
+            .warnings
+            .iter()
+            .any(|w| w.contains("holds 2 images"))
+    );
     for spec in [
         format!("docker-archive:{t}:tool:2"),
         format!("{t}:tool:2"),
@@ -396,7 +425,7 @@ fn docker_archive_several_images_by_tag() {
     ] {
         let image = open(&spec, &OpenOptions::default()).unwrap();
         assert_eq!(layer_bytes(&image, 0), L2, "{spec}");
-        assert_eq!(image.reference.as_deref(), Some("tool:2"), "{spec}");
+        assert_eq!(image.image.reference.as_deref(), Some("tool:2"), "{spec}");
     }
     let by_short = open(
         &format!("docker-archive:{t}:alpine:3.19"),
@@ -405,7 +434,7 @@ fn docker_archive_several_images_by_tag() {
     let by_short = by_short.unwrap();
     assert_eq!(layer_bytes(&by_short, 0), L1);
     assert_eq!(
-        by_short.reference.as_deref(),
+        by_short.image.reference.as_deref(),
         Some("docker.io/library/alpine:3.19"),
         "the archive's spelling"
     );
@@ -447,26 +476,32 @@ fn docker25_archive_takes_manifest_json_order() {
     tar_dir(&root, &archive);
 
     let image = open_ok(&archive);
-    assert_eq!(image.format, Format::DockerArchiveOci);
+    assert_eq!(image.image.format, Format::DockerArchiveOci);
     assert_eq!(layer_bytes(&image, 0), L1);
     assert_eq!(layer_bytes(&image, 1), L2);
-    assert_eq!(image.layers[0].digest.as_deref(), Some(sha256(L1).as_str()));
-    assert_eq!(image.layers[1].created_by.as_deref(), Some("RUN build"));
-    assert_eq!(image.reference.as_deref(), Some("app:latest"));
+    assert_eq!(
+        image.image.layers[0].digest.as_deref(),
+        Some(sha256(L1).as_str())
+    );
+    assert_eq!(
+        image.image.layers[1].created_by.as_deref(),
+        Some("RUN build")
+    );
+    assert_eq!(image.image.reference.as_deref(), Some("app:latest"));
     // The OCI half can still be asked for, and names the image as containerd does.
     let oci = open(
         &format!("oci-archive:{}:app", archive.display()),
         &OpenOptions::default(),
     )
     .unwrap();
-    assert_eq!(oci.format, Format::OciArchive);
+    assert_eq!(oci.image.format, Format::OciArchive);
     assert_eq!(layer_bytes(&oci, 0), L2);
     // The extracted directory is read as the same docker save.
     let extracted = open(root.to_str().unwrap(), &OpenOptions::default()).unwrap();
-    assert_eq!(extracted.format, Format::DockerArchiveOci);
+    assert_eq!(extracted.image.format, Format::DockerArchiveOci);
     assert_eq!(layer_bytes(&extracted, 0), L1);
     let forced = open(&format!("oci:{}", root.display()), &OpenOptions::default()).unwrap();
-    assert_eq!(forced.format, Format::OciLayout);
+    assert_eq!(forced.image.format, Format::OciLayout);
 }
 
 #[test]
@@ -510,8 +545,13 @@ fn lenient_goes_past_config_and_manifest_mismatches() {
         ..OpenOptions::default()
     };
     let image = open(path.to_str().unwrap(), &lenient).unwrap();
-    assert_eq!(image.integrity.len(), 1, "{:?}", image.integrity);
-    assert!(image.integrity[0].contains("digest mismatch"));
+    assert_eq!(
+        image.image.integrity.len(),
+        1,
+        "{:?}",
+        image.image.integrity
+    );
+    assert!(image.image.integrity[0].contains("digest mismatch"));
     assert_eq!(layer_bytes(&image, 0), L1);
 
     // An OCI layout whose manifest's size and config's digest disagree with their descriptors.
@@ -524,9 +564,9 @@ fn lenient_goes_past_config_and_manifest_mismatches() {
     assert!(open_err(d, &OpenOptions::default()).contains("size mismatch"));
     let image = open(d, &lenient).unwrap();
     assert!(
-        image.integrity[0].contains("size mismatch"),
+        image.image.integrity[0].contains("size mismatch"),
         "{:?}",
-        image.integrity
+        image.image.integrity
     );
     assert_eq!(layer_bytes(&image, 0), L1);
 }

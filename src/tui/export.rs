@@ -280,11 +280,7 @@ impl Pending {
     fn copy(&mut self, loaded: &Loaded, written: &AtomicU64) -> Result<(), String> {
         let layer = &loaded.image.layers[self.layer];
         let at = |e: &dyn std::fmt::Display| format!("layer {}: {e}", self.layer);
-        let (raw, _) = loaded
-            .image
-            .store
-            .open(&layer.location)
-            .map_err(|e| at(&e))?;
+        let (raw, _) = loaded.store.open(&layer.location).map_err(|e| at(&e))?;
         let (_, stream) = open_layer(raw, false, None).map_err(|e| at(&e))?;
         let mut walker = TarWalker::new(stream);
         while let Some(entry) = walker.next_entry().map_err(|e| at(&e))? {

@@ -24,7 +24,7 @@ use ratatui::layout::Rect;
 
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
-use crate::image::Image;
+use crate::source::Opened;
 use app::App;
 use keymap::{Key, Keymap};
 
@@ -34,16 +34,16 @@ pub fn load_keymap() -> Result<Keymap> {
 }
 
 /// Runs the explorer on the terminal until the user quits.
-pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
-    let source = image.source.clone();
-    let layer_count = image.layers.len();
+pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<()> {
+    let source = opened.image.source.clone();
+    let layer_count = opened.image.layers.len();
     let progress = std::sync::Arc::new(Progress::default());
     let (tx, rx) = mpsc::channel();
     {
         // A plain thread, not a scoped one: quitting while it reads leaves it to the process exit.
         let (progress, options) = (std::sync::Arc::clone(&progress), options.clone());
         std::thread::spawn(move || {
-            let _ = tx.send(engine::load(image, &options, &progress));
+            let _ = tx.send(engine::load(opened, &options, &progress));
         });
     }
     let mut terminal = ratatui::init();
@@ -213,8 +213,8 @@ pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
 /// shown (with the `limit` judged), or `None` when the user quit before it was ready. Errors
 /// after the screen is taken restore the terminal first.
 pub fn run_compare(
-    a: Image,
-    b: Image,
+    a: Opened,
+    b: Opened,
     options: &LoadOptions,
     keymap: Keymap,
     limit: Option<crate::analysis::compare::Limit>,
@@ -222,8 +222,8 @@ pub fn run_compare(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    let (source_a, source_b) = (a.source.clone(), b.source.clone());
-    let (layers_a, layers_b) = (a.layers.len(), b.layers.len());
+    let (source_a, source_b) = (a.image.source.clone(), b.image.source.clone());
+    let (layers_a, layers_b) = (a.image.layers.len(), b.image.layers.len());
     let (pa, pb) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
     let comparing = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
@@ -235,9 +235,9 @@ pub fn run_compare(
             let named = |source: &str, r: Result<Loaded>| {
                 r.map_err(|e| Error::format(format!("cannot read {source}"), e.to_string()))
             };
-            let (sb, ob) = (b.source.clone(), options.clone());
+            let (sb, ob) = (b.image.source.clone(), options.clone());
             let other = std::thread::spawn(move || engine::load(b, &ob, &pb));
-            let sa = a.source.clone();
+            let sa = a.image.source.clone();
             let la = named(&sa, engine::load(a, &options, &pa));
             let lb = other
                 .join()

@@ -24,9 +24,10 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use super::oci;
+use super::opened::Opened;
 use super::store::{BlobStore, blob_path};
 use crate::error::{Error, Result};
-use crate::image::{Format, Image};
+use crate::image::Format;
 use client::{BodyError, Client, MANIFEST_LIMIT, shown};
 pub(crate) use reference::Reference;
 
@@ -289,7 +290,7 @@ pub(crate) fn load(
     text: &str,
     options: &RegistryOptions<'_>,
     want: &super::Want<'_>,
-) -> Result<Image> {
+) -> Result<Opened> {
     let reference = Reference::parse(text)?;
     let creds = auth::credentials(&reference.registry, &reference.repository, options.creds)?;
     let client = Client::new(reference.api_host(), options.insecure, creds);
@@ -315,7 +316,7 @@ pub(crate) fn load(
     }
     let size = bytes.len() as u64;
     store.remember(&digest, &Arc::new(bytes));
-    let mut image = oci::load_manifest(
+    let mut opened = oci::load_manifest(
         Arc::new(store),
         Format::Registry,
         media_type,
@@ -323,6 +324,6 @@ pub(crate) fn load(
         size,
         want,
     )?;
-    image.reference = Some(reference.to_string());
-    Ok(image)
+    opened.image.reference = Some(reference.to_string());
+    Ok(opened)
 }

@@ -2,8 +2,11 @@
 //! one thread as they arrive. The base layer is applied while it is read, in batches: nothing
 //! lies below it for its whiteouts to hide, so its entries need not wait for the end of its tar
 //! (other layers must, since their whiteouts apply before their entries wherever they sit).
-//! Streamed sources read their layers while they are opened; their scans go through the same
-//! verification and applying ([`load_scanned`]).
+//! Streamed sources read their layers while they are opened ([`Layers::Read`]); their scans go
+//! through the same verification and applying. `read.rs` reads one layer, from the cache or
+//! the store.
+
+mod read;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,10 +15,10 @@ use std::sync::{Arc, mpsc};
 
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::image::Image;
-use crate::layer::decode::{self, HashBuf};
+use crate::image::{Format, Image, LayerRef};
 use crate::layer::{self, Batches, LayerScan, ScanOptions};
 use crate::overlay::{BaseLayer, Fs};
+use crate::source::{BlobStore, Layers, Opened};
 
 /// The most layers an image may have. Layer indexes are 16-bit in the filesystem model; no
 /// runtime comes near it (Docker refuses more than 125 layers, overlayfs stacks at most 500).
@@ -55,7 +58,7 @@ fn repeats(image: &Image) -> Vec<Option<usize>> {
 }
 
 fn repeated_error(image: &Image, layer: usize, first: usize) -> Error {
-    let key = |l: &crate::image::LayerRef| l.diff_id.clone().unwrap_or(l.location.clone());
+    let key = |l: &LayerRef| l.diff_id.clone().unwrap_or(l.location.clone());
     let mine = key(&image.layers[layer]);
     let times = image.layers.iter().filter(|l| key(l) == mine).count();
     let location = &image.layers[layer].location;
@@ -128,6 +131,8 @@ pub struct Progress {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub image: Image,
+    /// Where the image's blobs are (the explorer exports files from the layers through it).
+    pub store: Arc<dyn BlobStore>,
     /// What was read of each layer (entries dropped once applied).
     pub scans: Vec<LayerScan>,
     pub fs: Fs,
@@ -244,7 +249,7 @@ impl<'a> Applier<'a> {
                     if self.first_of[j] != i {
                         continue;
                     }
-                    for e in scan.verify(&self.image.layers[j]) {
+                    for e in scan.verify(&read::expected(&self.image.layers[j])) {
                         if self.options.ignore_errors {
                             self.warnings.push(e.to_string());
                         } else {
@@ -359,98 +364,16 @@ struct Finished {
 }
 
 impl Finished {
-    fn loaded(self, image: Image) -> Loaded {
+    fn loaded(self, image: Image, store: Arc<dyn BlobStore>) -> Loaded {
         Loaded {
             image,
+            store,
             scans: self.scans,
             fs: self.fs,
             warnings: self.warnings,
             problems: self.problems,
         }
     }
-}
-
-/// Reads layer `i`, or takes it from the cache; stores what was read and verified. Returns
-/// notes about the cache alongside.
-fn read_one(
-    image: &Image,
-    i: usize,
-    options: &LoadOptions,
-    cache: Option<&Cache>,
-    counter: &Arc<AtomicU64>,
-    batches: Option<Batches<'_>>,
-) -> (Result<LayerScan>, Vec<String>) {
-    let layer = &image.layers[i];
-    let mut notes = Vec::new();
-    // The entry is named by the digest the image gives the blob (see crate::cache).
-    let key = layer
-        .digest
-        .as_deref()
-        .filter(|d| d.starts_with("sha256:"))
-        .or(layer.diff_id.as_deref());
-    let cache = cache.zip(key);
-    if let Some((cache, key)) = cache {
-        match cache.get(key, i) {
-            Ok(Some(scan)) => {
-                if let Some(scan) = describe_blob(image, i, scan, options, counter) {
-                    crate::trace::mark(|| format!("read {i} cached"));
-                    return (Ok(scan), notes);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => notes.push(format!(
-                "layer {i}: layer cache entry ignored ({e}); the layer was read again"
-            )),
-        }
-    }
-    let result = layer::scan_batched(
-        image.store.as_ref(),
-        layer,
-        options.scan,
-        Some(Arc::clone(counter)),
-        batches,
-    );
-    if let (Some((cache, key)), Ok(scan)) = (cache, &result) {
-        // Only a scan checked against the manifest and the config is stored, with the digest
-        // of the blob it was read from.
-        let verified = scan.blob_digest.is_some()
-            && scan.diff_id.is_some()
-            && scan.diff_id == layer.diff_id
-            && scan.verify(layer).is_empty();
-        if verified && let Err(e) = cache.put(key, scan) {
-            notes.push(format!("layer {i}: cannot write the layer cache: {e}"));
-        }
-    }
-    (result, notes)
-}
-
-/// A cached scan stands for layer `i` only if the blob holds the bytes it was read from: the
-/// blob is streamed through SHA-256 (no decompression, no tar) and its digest compared with
-/// the one the scan recorded. `None`: other bytes, or a blob that cannot be read; the caller
-/// reads the layer, and its cold read gives the verdict.
-fn describe_blob(
-    image: &Image,
-    i: usize,
-    mut scan: LayerScan,
-    options: &LoadOptions,
-    counter: &Arc<AtomicU64>,
-) -> Option<LayerScan> {
-    let (raw, _) = image.store.open(&image.layers[i].location).ok()?;
-    let mut blob = HashBuf::new(raw, decode::BLOB_BUFFER, true, Some(Arc::clone(counter)));
-    let read = decode::drain(&mut blob);
-    let (_, size, digest) = blob.into_parts();
-    if read.is_err() || digest.is_none() || digest != scan.blob_digest {
-        // The cold read counts these bytes again.
-        counter.fetch_sub(size, Ordering::Relaxed);
-        return None;
-    }
-    scan.compressed_size = size;
-    if !options.scan.verify {
-        // As a cold read under --no-verify: nothing hashed, nothing to check.
-        scan.blob_digest = None;
-        scan.diff_id = None;
-    }
-    Some(scan)
 }
 
 /// What a reader thread sends the applier.
@@ -461,13 +384,33 @@ enum Msg {
     Done(usize, Result<LayerScan>, Vec<String>),
 }
 
-/// Reads all layers of `image` and rebuilds its filesystem. A store that read its layers
-/// while it was opened (a streamed archive) hands its scans to [`load_scanned`].
-pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<Loaded> {
+/// Reads all layers of an opened image and rebuilds its filesystem. Layers a streamed source
+/// read while it was opened ([`Layers::Read`]) are verified and applied as the others are.
+///
+/// # Errors
+/// Too many layers, a layer that cannot be read or does not match what the manifest and the
+/// config promise (unless [`LoadOptions`] says to go past it), or a layer a stream did not hold.
+pub fn load(opened: Opened, options: &LoadOptions, progress: &Progress) -> Result<Loaded> {
+    let Opened {
+        image,
+        store,
+        layers,
+    } = opened;
     check_layer_count(&image)?;
-    if let Some(scans) = image.store.take_scans() {
-        return load_scanned(image, scans, options, progress);
+    match layers {
+        Layers::ToRead => read_and_apply(image, store, options, progress),
+        Layers::Read(scans) => apply_read(image, store, scans, options, progress),
     }
+}
+
+/// Reads every layer from `store` on worker threads (largest first) and applies them in order
+/// as they arrive.
+fn read_and_apply(
+    image: Image,
+    store: Arc<dyn BlobStore>,
+    options: &LoadOptions,
+    progress: &Progress,
+) -> Result<Loaded> {
     let n = image.layers.len();
     // Blob sizes for progress and scheduling; formats without them (docker save) ask the store.
     let sizes: Vec<u64> = image
@@ -475,7 +418,7 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
         .iter()
         .map(|l| {
             l.size
-                .or_else(|| image.store.open(&l.location).ok().map(|(_, len)| len))
+                .or_else(|| store.open(&l.location).ok().map(|(_, len)| len))
                 .unwrap_or(0)
         })
         .collect();
@@ -518,6 +461,7 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, cancel, order, image, cache) = (&next, &cancel, &order, &image, &cache);
+            let store = store.as_ref();
             let counter = Arc::clone(&progress.bytes);
             scope.spawn(move || {
                 loop {
@@ -537,7 +481,7 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
                     });
                     crate::trace::mark(|| format!("read {i} start"));
                     let (result, notes) =
-                        read_one(image, i, options, cache.as_ref(), &counter, batches);
+                        read::read_one(image, store, i, options, cache.as_ref(), &counter, batches);
                     crate::trace::mark(|| format!("read {i} done"));
                     if tx.send(Msg::Done(i, result, notes)).is_err() {
                         return;
@@ -558,18 +502,19 @@ pub fn load(image: Image, options: &LoadOptions, progress: &Progress) -> Result<
             }
         }
     });
-    Ok(applier.finish()?.loaded(image))
+    Ok(applier.finish()?.loaded(image, store))
 }
 
 /// Verifies and applies layers that were already read, keyed by their
-/// [`LayerRef::location`](crate::image::LayerRef::location): a streamed `docker save` is read
-/// once, as it arrives, before its `manifest.json` says which member is which layer. A
-/// location used by several layers is applied for each.
+/// [`LayerRef::location`]: a streamed `docker save` is read once, as it arrives, before its
+/// `manifest.json` says which member is which layer. A location used by several layers is
+/// applied for each.
 ///
 /// # Errors
 /// A layer whose location has no scan, and the same verification errors as [`load`].
-pub fn load_scanned(
+fn apply_read(
     image: Image,
+    store: Arc<dyn BlobStore>,
     mut scans: HashMap<String, Arc<LayerScan>>,
     options: &LoadOptions,
     progress: &Progress,
@@ -593,13 +538,74 @@ pub fn load_scanned(
         let result = scans.remove(&layer.location).ok_or_else(|| Error::Layer {
             layer: i,
             blob: layer.location.clone(),
-            message: format!("not read from {}", image.store.name()),
+            message: format!("not read from {}", store.name()),
         });
         if !applier.receive(i, result) {
             break;
         }
     }
-    Ok(applier.finish()?.loaded(image))
+    Ok(applier.finish()?.loaded(image, store))
+}
+
+/// The store of a [`Loaded::synthetic`] image, which has no blobs.
+#[derive(Debug)]
+struct NoBlobs;
+
+impl BlobStore for NoBlobs {
+    fn open(&self, location: &str) -> Result<(Box<dyn std::io::Read + Send + '_>, u64)> {
+        Err(Error::io(
+            location,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "a synthetic image has no blobs",
+            ),
+        ))
+    }
+
+    fn name(&self) -> &str {
+        "synthetic"
+    }
+}
+
+impl Loaded {
+    /// A loaded image made of scans built by hand and the filesystem they were applied to
+    /// (benchmarks, tests): one layer per scan, with no blobs behind them, named `source`.
+    #[doc(hidden)]
+    pub fn synthetic(source: &str, scans: Vec<LayerScan>, fs: Fs) -> Loaded {
+        let layers = (0..scans.len())
+            .map(|index| LayerRef {
+                index,
+                location: format!("blobs/sha256/layer{index}"),
+                digest: None,
+                diff_id: None,
+                size: None,
+                media_type: None,
+                created_by: None,
+                comment: None,
+                created: None,
+            })
+            .collect();
+        let image = Image {
+            source: source.to_string(),
+            format: Format::OciLayout,
+            reference: None,
+            platform: None,
+            manifest_digest: None,
+            config_digest: None,
+            config: serde_json::Value::Null,
+            layers,
+            warnings: Vec::new(),
+            integrity: Vec::new(),
+        };
+        Loaded {
+            image,
+            store: Arc::new(NoBlobs),
+            scans,
+            fs,
+            warnings: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -624,6 +630,44 @@ mod tests {
             json.push_str(&loaded.fs.path(n));
         }
         json
+    }
+
+    /// A compressed archive is read once, as a stream, while it is opened: the engine applies
+    /// the layers it read, reads none from the store, and the store the explorer exports
+    /// through says that a layer cannot be read again. The same archive uncompressed is a
+    /// seekable tar whose layers the engine reads from the store.
+    #[test]
+    fn a_streamed_archive_is_read_once() {
+        use std::io::Write as _;
+        let tar = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/images/overlay-docker.tar");
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("overlay-docker.tar.gz");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&std::fs::read(&tar).unwrap()).unwrap();
+        std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+
+        let streamed = source::open(&gz.to_string_lossy(), &OpenOptions::default()).unwrap();
+        assert!(matches!(streamed.layers, Layers::Read(_)));
+        let plain = source::open(&tar.to_string_lossy(), &OpenOptions::default()).unwrap();
+        assert!(matches!(plain.layers, Layers::ToRead));
+
+        let loaded = load(streamed, &LoadOptions::default(), &Progress::default()).unwrap();
+        let from_tar = load(plain, &LoadOptions::default(), &Progress::default()).unwrap();
+        let analysis = |loaded: &Loaded| serde_json::to_string(&Analysis::new(loaded)).unwrap();
+        let named_as_tar = Loaded {
+            image: Image {
+                source: from_tar.image.source.clone(),
+                ..loaded.image.clone()
+            },
+            ..loaded.clone()
+        };
+        // The same image, named by the file it came from.
+        assert_eq!(analysis(&named_as_tar), analysis(&from_tar));
+        let location = &loaded.image.layers[0].location;
+        let err = loaded.store.open(location).err().unwrap().to_string();
+        assert!(err.contains("a stream cannot be read again"), "{err}");
+        assert!(from_tar.store.open(location).is_ok());
     }
 
     /// The base layer applied in batches as it is read gives the analysis of applying it whole,
