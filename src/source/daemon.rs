@@ -7,8 +7,8 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::Want;
 use super::opened::Opened;
+use super::want::Want;
 use crate::error::{Error, Result};
 use crate::image::Format;
 use crate::layer::ScanOptions;

@@ -10,11 +10,11 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::Want;
 use super::blob::read_small;
 use super::oci;
 use super::opened::Opened;
 use super::store::{BlobStore, DirStore, blob_path, is_not_found};
+use super::want::Want;
 use crate::error::{Error, Result};
 use crate::image::Format;
 use crate::layer::Algorithm;

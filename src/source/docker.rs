@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::Want;
 use super::blob::{Integrity, parse_json, read_small, verify};
 use super::opened::Opened;
 use super::store::{BlobStore, normalise};
+use super::want::{Want, list_cut, same_image_name};
 use super::{config, oci};
 use crate::error::{Error, Result};
 use crate::image::{Format, Image, LayerRef};
@@ -61,7 +61,7 @@ fn select(entries: &[Entry], tag: Option<&str>, store: &str) -> Result<usize> {
         e.repo_tags
             .iter()
             .flatten()
-            .any(|t| super::same_image_name(t, tag))
+            .any(|t| same_image_name(t, tag))
     }) {
         return Ok(i);
     }
@@ -74,7 +74,7 @@ fn select(entries: &[Entry], tag: Option<&str>, store: &str) -> Result<usize> {
     }
     Err(Error::NotFound(format!(
         "{store}: no image tagged {tag}; tags present: {}",
-        super::list_cut(&present)
+        list_cut(&present)
     )))
 }
 
@@ -100,7 +100,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
         warnings.push(format!(
             "{name} holds {} images ({}); showing the first — pick another as {name}:REPO:TAG",
             entries.len(),
-            super::list_cut(&tags)
+            list_cut(&tags)
         ));
     }
 
@@ -155,7 +155,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
     // The tag as the archive spells it: the one asked for, else the image's first.
     let tags = entry.repo_tags.as_deref().unwrap_or_default();
     let reference = tag
-        .and_then(|t| tags.iter().find(|rt| super::same_image_name(rt, t)))
+        .and_then(|t| tags.iter().find(|rt| same_image_name(rt, t)))
         .or(tags.first())
         .cloned();
     // Docker 25+ writes an OCI layout beside manifest.json: its manifest of this image names it.

@@ -19,18 +19,20 @@ mod oci;
 mod opened;
 mod platform;
 mod registry;
+mod sniff;
 mod store;
 mod stream;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod want;
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use opened::{Layers, Opened};
 pub use store::{BlobStore, DirStore, TarStore};
+use want::Want;
 
 use crate::error::{Error, Result};
 use crate::image::{Format, Platform};
@@ -51,17 +53,6 @@ pub struct OpenOptions {
     pub scan: crate::layer::ScanOptions,
     /// Go past digest and size mismatches of the index, manifest and config, noting them in
     /// [`Image::integrity`](crate::image::Image::integrity) (`--ignore-errors`, `strata verify`).
-    pub lenient: bool,
-}
-
-/// Which image of an input the user wants, and how strictly its documents are checked.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Want<'a> {
-    /// A tag or reference name among several images.
-    pub reference: Option<&'a str>,
-    /// An explicit platform (`None`: the host's, by the platform rules).
-    pub platform: Option<&'a Platform>,
-    /// See [`OpenOptions::lenient`].
     pub lenient: bool,
 }
 
@@ -214,24 +205,6 @@ fn open_remote(
     Ok(Some(opened))
 }
 
-/// The most items a message lists before it says how many more there are.
-const LISTED: usize = 12;
-
-/// Items joined with `, ` for a message, cut after the first [`LISTED`] with "… and N more":
-/// an index of 70,000 platforms must not make a 1 MB error line.
-pub(crate) fn list_cut<S: AsRef<str>>(items: &[S]) -> String {
-    let mut out = items
-        .iter()
-        .take(LISTED)
-        .map(AsRef::as_ref)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > LISTED {
-        out.push_str(&format!(", … and {} more", items.len() - LISTED));
-    }
-    out
-}
-
 /// The endings of file names that are never taken for an image name (`image.tar.gz` is a
 /// valid repository name, but a missing file is what its user meant).
 const FILE_ENDINGS: &[&str] = &[
@@ -244,124 +217,6 @@ fn looks_like_image_name(text: &str) -> bool {
     !text.starts_with(['/', '.', '~'])
         && !FILE_ENDINGS.iter().any(|e| text.ends_with(e))
         && registry::Reference::parse(text).is_ok()
-}
-
-/// Whether two image names are the same, with Docker Hub's defaults applied
-/// (`docker.io/library/alpine:latest` is `alpine`).
-pub(crate) fn same_image_name(a: &str, b: &str) -> bool {
-    fn canonical(name: &str) -> String {
-        let mut n = name;
-        for prefix in [
-            "docker.io/library/",
-            "index.docker.io/library/",
-            "docker.io/",
-            "index.docker.io/",
-        ] {
-            if let Some(rest) = n.strip_prefix(prefix) {
-                n = rest;
-                break;
-            }
-        }
-        let last = n.rsplit('/').next().unwrap_or(n);
-        if last.contains(':') || last.contains('@') {
-            n.to_string()
-        } else {
-            format!("{n}:latest")
-        }
-    }
-    a == b || canonical(a) == canonical(b)
-}
-
-/// Reads the first bytes of a file, to judge what it holds: up to 512, and how many there were.
-fn head_of(path: &Path) -> Result<([u8; 512], usize)> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut head = [0u8; 512];
-    let mut n = 0;
-    while n < head.len() {
-        match file.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok((head, n))
-}
-
-/// Judges an archive by its first `n` bytes (`head`), naming it `shown`: a tar, or an error.
-/// A compression strata does not read (xz, bzip2, …) gets the command that decompresses it
-/// (for a stream, the filter to pipe it through); `inside` names the compression the bytes
-/// came out of (gzip and zstd are read by the caller).
-pub(crate) fn check_head(
-    head: &[u8; 512],
-    n: usize,
-    shown: &str,
-    stream: bool,
-    inside: Option<&str>,
-) -> Result<()> {
-    if let Some(kind) = crate::layer::Compression::foreign(&head[..n]) {
-        let tool = match kind {
-            "xz" => "xz",
-            "bzip2" => "bzip2",
-            "lz4" => "lz4",
-            "lzip" => "lzip",
-            _ => "gzip", // compress (.Z): gzip -d reads it
-        };
-        let command = if stream {
-            format!("pipe it through {tool} -dc")
-        } else {
-            format!("{tool} -dc {shown} > image.tar")
-        };
-        let kind = match inside {
-            Some(c) => format!("{c}-compressed, and inside {kind}-compressed"),
-            None => format!("{kind}-compressed"),
-        };
-        return Err(Error::format(
-            shown,
-            format!(
-                "the archive is {kind}; strata reads tar archives, plain or gzip- or \
-                 zstd-compressed: decompress it first ({command})"
-            ),
-        ));
-    }
-    if n < head.len() || !is_tar_header(head) {
-        let inside = inside.map_or(String::new(), |c| {
-            format!("{c}-compressed data that is not a tar archive; ")
-        });
-        return Err(Error::format(
-            shown,
-            format!(
-                "not a container image: {inside}expected an OCI layout directory, or a tar \
-                 archive from docker save, podman save or skopeo (oci-archive / docker-archive), \
-                 plain or gzip- or zstd-compressed"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A tar header has `ustar` magic or, for old v7 tars, a valid checksum.
-pub(crate) fn is_tar_header(h: &[u8; 512]) -> bool {
-    if &h[257..262] == b"ustar" {
-        return true;
-    }
-    let field = String::from_utf8_lossy(&h[148..156]);
-    let Ok(stored) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
-    else {
-        return false;
-    };
-    let computed: u32 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    stored == computed
 }
 
 /// Opens an image from a path with an optional skopeo-style prefix (`oci:DIR[:REF]`,
@@ -453,7 +308,7 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
             )));
         }
         let (head, n) = if meta.is_file() {
-            head_of(path)?
+            sniff::head_of(path)?
         } else {
             ([0; 512], 0)
         };
@@ -466,7 +321,7 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
             opened.image.source = spec.to_string();
             return Ok(opened);
         }
-        check_head(&head, n, &shown, false, None)?;
+        sniff::check_head(&head, n, &shown, false, None)?;
         let store = TarStore::open(path)?;
         let docker = store.contains("manifest.json");
         let oci = store.contains("index.json");

@@ -16,11 +16,11 @@ use std::sync::Arc;
 use oci_spec::image::MediaType;
 use serde::Deserialize;
 
-use super::Want;
 use super::blob::{Integrity, parse_json, read_small, read_verified, read_verified_at, short};
 use super::config;
 use super::opened::Opened;
 use super::store::{BlobStore, blob_path, is_not_found};
+use super::want::{Want, list_cut, same_image_name};
 use crate::error::{Error, Result};
 use crate::image::{Format, Image, LayerRef, Platform};
 
@@ -472,7 +472,7 @@ fn select_reference<'a>(
             warnings.push(format!(
                 "{store} holds {} images ({}); showing the first — name another as {store}:REF",
                 images.len(),
-                super::list_cut(&images)
+                list_cut(&images)
             ));
         }
         return Ok(top
@@ -486,14 +486,14 @@ fn select_reference<'a>(
             d.digest == reference
                 || d.annotation(REF_NAME) == Some(reference)
                 || d.annotation(CONTAINERD_NAME)
-                    .is_some_and(|n| super::same_image_name(n, reference))
+                    .is_some_and(|n| same_image_name(n, reference))
         })
         .collect();
     if chosen.is_empty() {
         let present = if names.is_empty() {
             "index.json names no images".to_string()
         } else {
-            format!("references present: {}", super::list_cut(&names))
+            format!("references present: {}", list_cut(&names))
         };
         return Err(Error::NotFound(format!(
             "{store}: no image named {reference:?}; {present}"
@@ -560,7 +560,7 @@ fn choose(
         if listed.is_empty() {
             "none named".to_string()
         } else {
-            super::list_cut(&listed)
+            list_cut(&listed)
         }
     )))
 }
@@ -728,7 +728,7 @@ fn resolve(
             } else {
                 format!(
                     "no image manifest found (indexes absent from the layout: {})",
-                    super::list_cut(&absent)
+                    list_cut(&absent)
                 )
             },
         ));

@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use super::blob::JSON_LIMIT;
 use super::opened::{Layers, Opened};
+use super::sniff::{check_head, is_tar_header};
 use super::store::{BlobStore, normalise};
-use super::{Transport, Want, docker, is_tar_header, oci};
+use super::want::Want;
+use super::{Transport, docker, oci};
 use crate::error::{Error, Result};
 use crate::image::Format;
 use crate::layer::decode::{Algorithm, Decoder, Hashing, ZSTD_WINDOW_LOG_MAX, drain};
@@ -202,7 +204,7 @@ fn read_tar<R: Read>(
         Some(c) => Error::format(name, format!("broken {c} stream: {e}")),
         None => Error::format(name, format!("read failed: {e}")),
     })?;
-    super::check_head(&head, n, name, true, compressed)?;
+    check_head(&head, n, name, true, compressed)?;
     // The same walker as layers: extension headers capped, header-only types without data.
     let stream = Cursor::new(head).take(n as u64).chain(reader);
     let mut walker = TarWalker::new(BufReader::with_capacity(STREAM_BUFFER, stream));

@@ -686,18 +686,6 @@ fn spec_parsing() {
 }
 
 #[test]
-fn image_names_compare_with_docker_hub_defaults() {
-    assert!(same_image_name("docker.io/library/alpine:latest", "alpine"));
-    assert!(same_image_name(
-        "alpine:3.19",
-        "docker.io/library/alpine:3.19"
-    ));
-    assert!(same_image_name("docker.io/me/app:1", "me/app:1"));
-    assert!(!same_image_name("alpine:3.19", "alpine"));
-    assert!(!same_image_name("quay.io/alpine:1", "alpine:1"));
-}
-
-#[test]
 fn nesting_is_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::new(dir.path());

@@ -26,6 +26,7 @@ use sha2::Digest as _;
 use super::oci;
 use super::opened::Opened;
 use super::store::{BlobStore, blob_path};
+use super::want::Want;
 use crate::error::{Error, Result};
 use crate::image::Format;
 use client::{BodyError, Client, MANIFEST_LIMIT, shown};
@@ -286,11 +287,7 @@ pub(crate) struct RegistryOptions<'a> {
 
 /// Resolves a reference in a registry to an image: manifest or index by tag or digest, the
 /// platform, the config; the layers are streamed later by [`RegistryStore::open`].
-pub(crate) fn load(
-    text: &str,
-    options: &RegistryOptions<'_>,
-    want: &super::Want<'_>,
-) -> Result<Opened> {
+pub(crate) fn load(text: &str, options: &RegistryOptions<'_>, want: &Want<'_>) -> Result<Opened> {
     let reference = Reference::parse(text)?;
     let creds = auth::credentials(&reference.registry, &reference.repository, options.creds)?;
     let client = Client::new(reference.api_host(), options.insecure, creds);
