@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use strata::layer::decode;
-use strata::source::{self, OpenOptions};
+use strata::source::{self, Input, OpenOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut image = None;
@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let image = image.ok_or("usage: floor IMAGE [--threads N] [--sha256]")?;
     let start = Instant::now();
-    let opened = source::open(&image, &OpenOptions::default())?;
+    let opened = source::open(&Input::parse(&image, None)?, &OpenOptions::default())?;
     let (img, store) = (&opened.image, opened.store.as_ref());
     let mut order: Vec<(u64, usize)> = img
         .layers

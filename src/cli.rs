@@ -136,6 +136,19 @@ pub enum SourceKind {
     Podman,
 }
 
+impl From<SourceKind> for strata::source::SourceKind {
+    fn from(kind: SourceKind) -> Self {
+        match kind {
+            SourceKind::DockerArchive => Self::DockerArchive,
+            SourceKind::Oci => Self::Oci,
+            SourceKind::OciArchive => Self::OciArchive,
+            SourceKind::Registry => Self::Registry,
+            SourceKind::Docker => Self::Docker,
+            SourceKind::Podman => Self::Podman,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
     /// Platform to pick from a multi-platform image (`os/arch[/variant]`); default: the host's.

@@ -12,14 +12,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
-use cli::{CiArgs, Cli, Command, Format, LoadArgs, MetricsKind, OutputArgs, SourceKind};
+use cli::{CiArgs, Cli, Command, Format, LoadArgs, MetricsKind, OutputArgs};
 use strata::analysis::Analysis;
 use strata::ci::{self, CiFlags, Metrics, Rules};
 use strata::engine::{self, LoadOptions, Progress};
 use strata::layer::ScanOptions;
 use strata::report::compare::TextOptions;
 use strata::report::{self, CiReport, Printer, Report, escape};
-use strata::source::{self, OpenOptions};
+use strata::source::{self, Input, Location, OpenOptions};
 
 /// Exit codes are an API: 0 pass, 1 a rule failed, 2 could not analyse.
 const EXIT_FAIL: u8 = 1;
@@ -85,7 +85,16 @@ fn one_line(e: &anyhow::Error) -> String {
 /// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
 /// similarity above 0.7. Never for a file that exists or for an image reference (`:`, `/`).
 fn mistyped(word: &str) -> Option<String> {
-    if word.starts_with('-') || word.contains([':', '/']) || Path::new(word).exists() {
+    if word.starts_with('-') || word.contains([':', '/']) {
+        return None;
+    }
+    let names_nothing = match Input::parse(word, None).map(|input| input.location) {
+        // Taken for an engine's image because no file has that name.
+        Ok(Location::Engine { engine: None, .. }) => true,
+        Ok(Location::Path { path, .. }) => !path.exists(),
+        _ => false,
+    };
+    if !names_nothing {
         return None;
     }
     let cmd = Cli::command();
@@ -198,27 +207,9 @@ fn write_man(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The image spec with dive's `--source` turned into a prefix.
-fn spec(image: &str, source: Option<SourceKind>) -> String {
-    let prefix = match source {
-        None => return image.to_string(),
-        Some(SourceKind::DockerArchive) => "docker-archive:",
-        Some(SourceKind::Oci) => "oci:",
-        Some(SourceKind::OciArchive) => "oci-archive:",
-        Some(SourceKind::Registry) => "docker://",
-        Some(SourceKind::Docker) => "docker-daemon:",
-        Some(SourceKind::Podman) => "podman:",
-    };
-    if image.starts_with(prefix) {
-        image.to_string()
-    } else {
-        format!("{prefix}{image}")
-    }
-}
-
 fn open_image(image: &str, args: &LoadArgs) -> anyhow::Result<source::Opened> {
     Ok(source::open(
-        &spec(image, args.source),
+        &Input::parse(image, args.source.map(Into::into))?,
         &OpenOptions {
             platform: args.platform.clone(),
             tag: args.tag.clone(),

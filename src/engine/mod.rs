@@ -612,13 +612,14 @@ impl Loaded {
 mod tests {
     use super::*;
     use crate::analysis::Analysis;
-    use crate::source::{self, OpenOptions};
+    use crate::source::{self, Input, OpenOptions};
 
     fn analysis(name: &str, base_batch: usize) -> String {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testdata/images")
             .join(name);
-        let image = source::open(&dir.to_string_lossy(), &OpenOptions::default()).unwrap();
+        let input = Input::parse(&dir.to_string_lossy(), None).unwrap();
+        let image = source::open(&input, &OpenOptions::default()).unwrap();
         let options = LoadOptions {
             base_batch,
             ..LoadOptions::default()
@@ -647,9 +648,13 @@ mod tests {
         encoder.write_all(&std::fs::read(&tar).unwrap()).unwrap();
         std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
 
-        let streamed = source::open(&gz.to_string_lossy(), &OpenOptions::default()).unwrap();
+        let open = |path: &std::path::Path| {
+            let input = Input::parse(&path.to_string_lossy(), None).unwrap();
+            source::open(&input, &OpenOptions::default()).unwrap()
+        };
+        let streamed = open(&gz);
         assert!(matches!(streamed.layers, Layers::Read(_)));
-        let plain = source::open(&tar.to_string_lossy(), &OpenOptions::default()).unwrap();
+        let plain = open(&tar);
         assert!(matches!(plain.layers, Layers::ToRead));
 
         let loaded = load(streamed, &LoadOptions::default(), &Progress::default()).unwrap();
@@ -700,11 +705,12 @@ mod limits {
     use super::*;
     use crate::analysis::Analysis;
     use crate::source::testutil::{Layout, TarBuilder, config};
-    use crate::source::{self, OpenOptions};
+    use crate::source::{self, Input, OpenOptions};
     use serde_json::json;
 
     fn load_layout(root: &std::path::Path) -> Result<Loaded> {
-        let image = source::open(&root.to_string_lossy(), &OpenOptions::default())?;
+        let input = Input::parse(&root.to_string_lossy(), None)?;
+        let image = source::open(&input, &OpenOptions::default())?;
         load(image, &LoadOptions::default(), &Progress::default())
     }
 

@@ -7,6 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::location::Engine;
 use super::opened::Opened;
 use super::want::Want;
 use crate::error::{Error, Result};
@@ -15,13 +16,6 @@ use crate::layer::ScanOptions;
 
 /// The most bytes of status line and headers read.
 const HEAD_LIMIT: usize = 64 << 10;
-
-/// Which engine to ask.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Engine {
-    Docker,
-    Podman,
-}
 
 impl Engine {
     fn name(self) -> &'static str {
@@ -322,22 +316,18 @@ impl From<Error> for Fetch {
     }
 }
 
-/// Streams `NAME[:TAG]` out of an engine (`None`: Docker's socket, else Podman's) and reads it.
+/// Streams `NAME[:TAG]` out of an engine and reads it.
 ///
 /// # Errors
 /// No socket, a socket nobody answers on, an image the engine does not have (its own words),
 /// or anything reading the archive can report.
 pub(crate) fn load(
-    engine: Option<Engine>,
+    engine: Engine,
     name: &str,
     want: &Want<'_>,
     options: ScanOptions,
 ) -> Result<Opened> {
-    let engines: &[Engine] = match engine {
-        Some(Engine::Docker) => &[Engine::Docker],
-        Some(Engine::Podman) => &[Engine::Podman],
-        None => &[Engine::Docker, Engine::Podman],
-    };
+    let engines = &[engine];
     let Some((engine, socket)) = find_socket(engines)? else {
         let tried: Vec<String> = engines
             .iter()

@@ -1,5 +1,6 @@
-//! Where images come from: recognise the input by its content and resolve it to an
-//! [`Image`](crate::image::Image), [`Opened`] with the store its blobs are read from.
+//! Where images come from: what the user named, parsed once ([`Input`]), recognised by its
+//! content and resolved to an [`Opened`] image: the [`Image`](crate::image::Image), the store
+//! its blobs are read from, and its layers (read already, for a stream).
 //!
 //! - `store.rs`: reading files of a directory or members of a tar ([`DirStore`], [`TarStore`]).
 //! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
@@ -15,6 +16,7 @@ mod config;
 mod daemon;
 mod dir;
 mod docker;
+mod location;
 mod oci;
 mod opened;
 mod platform;
@@ -27,10 +29,12 @@ pub(crate) mod testutil;
 mod want;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+pub use location::{Engine, Input, LocalKind, Location, SourceKind};
 pub use opened::{Layers, Opened};
+pub use registry::Reference;
 pub use store::{BlobStore, DirStore, TarStore};
 use want::Want;
 
@@ -56,173 +60,11 @@ pub struct OpenOptions {
     pub lenient: bool,
 }
 
-/// A transport forced by a skopeo-style prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    Oci,
-    OciArchive,
-    DockerArchive,
-    Dir,
-}
-
-impl Transport {
-    fn prefix(self) -> &'static str {
-        match self {
-            Transport::Oci => "oci:",
-            Transport::OciArchive => "oci-archive:",
-            Transport::DockerArchive => "docker-archive:",
-            Transport::Dir => "dir:",
-        }
-    }
-}
-
-/// The input as the user typed it, split into transport, path and reference.
-#[derive(Debug, PartialEq, Eq)]
-struct Spec {
-    transport: Option<Transport>,
-    path: PathBuf,
-    reference: Option<String>,
-}
-
-/// Transports of skopeo and podman that name something other than a local file.
-const REMOTE_TRANSPORTS: &[&str] = &["containers-storage", "registry", "podman", "ostree", "sif"];
-
-fn exists(path: &str) -> bool {
-    Path::new(path).symlink_metadata().is_ok()
-}
-
-/// Splits `PATH[:REF]`: the whole text if it exists, else at the first colon whose left side
-/// exists (so `REF` may contain colons, as in `localhost:5000/app:1.0`).
-fn split_reference(text: &str) -> (PathBuf, Option<String>) {
-    if !exists(text) {
-        for (i, _) in text.match_indices(':') {
-            let (path, reference) = (&text[..i], &text[i + 1..]);
-            if !path.is_empty() && exists(path) {
-                return (
-                    path.into(),
-                    Some(reference.to_string()).filter(|r| !r.is_empty()),
-                );
-            }
-        }
-    }
-    (text.into(), None)
-}
-
-fn parse_spec(text: &str) -> Result<Spec> {
-    if text.is_empty() {
-        return Err(Error::Usage("no image given".to_string()));
-    }
-    // A path that exists is a path, even one that looks like a prefix.
-    if exists(text) {
-        return Ok(Spec {
-            transport: None,
-            path: text.into(),
-            reference: None,
-        });
-    }
-    // A `dir:` layout names no image inside it: all the rest is the path, colons and all.
-    if let Some(rest) = text.strip_prefix(Transport::Dir.prefix()) {
-        return Ok(Spec {
-            transport: Some(Transport::Dir),
-            path: rest.into(),
-            reference: None,
-        });
-    }
-    for transport in [
-        Transport::Oci,
-        Transport::OciArchive,
-        Transport::DockerArchive,
-    ] {
-        if let Some(rest) = text.strip_prefix(transport.prefix()) {
-            let (path, reference) = split_reference(rest);
-            return Ok(Spec {
-                transport: Some(transport),
-                path,
-                reference,
-            });
-        }
-    }
-    if let Some((scheme, _)) = text.split_once(':')
-        && REMOTE_TRANSPORTS.contains(&scheme)
-    {
-        return Err(Error::Usage(format!(
-            "{text}: the {scheme}: transport is not supported; strata reads local files — save \
-             the image first (docker save IMAGE -o image.tar, or skopeo copy {text} oci:DIR)"
-        )));
-    }
-    let (path, reference) = split_reference(text);
-    Ok(Spec {
-        transport: None,
-        path,
-        reference,
-    })
-}
-
-/// Inputs that are no path: `-` (a `docker save` on stdin), `docker://REF` (a registry),
-/// `docker-daemon:NAME` and `podman:NAME` (an engine). `None` for everything else.
-fn open_remote(
-    spec: &str,
-    options: &OpenOptions,
-    explicit: Option<&Platform>,
-) -> Result<Option<Opened>> {
-    let want = |reference| Want {
-        reference,
-        platform: explicit,
-        lenient: options.lenient,
-    };
-    let mut opened = if spec == "-" {
-        let stdin = std::io::stdin().lock();
-        let want = Want {
-            reference: options.tag.as_deref(),
-            platform: explicit,
-            lenient: options.lenient,
-        };
-        stream::load(stdin, "stdin", &want, options.scan, None)?
-    } else if let Some(reference) = spec.strip_prefix("docker://") {
-        let registry_options = registry::RegistryOptions {
-            insecure: options.insecure,
-            creds: options.creds.as_deref(),
-        };
-        registry::load(reference, &registry_options, &want(None))?
-    } else if let Some(name) = spec.strip_prefix("docker-daemon:") {
-        daemon::load(
-            Some(daemon::Engine::Docker),
-            name,
-            &want(None),
-            options.scan,
-        )?
-    } else if let Some(name) = spec.strip_prefix("podman:") {
-        daemon::load(
-            Some(daemon::Engine::Podman),
-            name,
-            &want(None),
-            options.scan,
-        )?
-    } else {
-        return Ok(None);
-    };
-    opened.image.source = spec.to_string();
-    Ok(Some(opened))
-}
-
-/// The endings of file names that are never taken for an image name (`image.tar.gz` is a
-/// valid repository name, but a missing file is what its user meant).
-const FILE_ENDINGS: &[&str] = &[
-    ".tar", ".json", ".gz", ".tgz", ".zst", ".zstd", ".xz", ".bz2", ".lz4",
-];
-
-/// Whether text that is no path could be an image name for an engine (`alpine`,
-/// `ghcr.io/o/app:1.0`): not path-like, and a valid reference.
-fn looks_like_image_name(text: &str) -> bool {
-    !text.starts_with(['/', '.', '~'])
-        && !FILE_ENDINGS.iter().any(|e| text.ends_with(e))
-        && registry::Reference::parse(text).is_ok()
-}
-
-/// Opens an image from a path with an optional skopeo-style prefix (`oci:DIR[:REF]`,
-/// `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REPO:TAG]`, `dir:DIR`), or a plain path
-/// recognised by its content (`PATH:REF` also works when `PATH:REF` itself does not exist but
-/// `PATH` does). A plain `NAME[:TAG]` that is no file is asked of an engine.
+/// Opens the image `input` names: stdin, a registry, an engine, or a path with an optional
+/// skopeo-style prefix (`oci:DIR[:REF]`, `oci-archive:FILE[:REF]`,
+/// `docker-archive:FILE[:REPO:TAG]`, `dir:DIR`) or a plain path recognised by its content
+/// (`PATH:REF` also works when `PATH:REF` itself does not exist but `PATH` does); see
+/// [`Input::parse`].
 ///
 /// - A directory with `oci-layout` and `index.json` is an OCI layout; one with `manifest.json`
 ///   is skopeo's `dir:` layout when that file is one JSON object (or `version` says so), else
@@ -231,7 +73,8 @@ fn looks_like_image_name(text: &str) -> bool {
 ///   `manifest.json` it is `docker save` (either age; `oci-archive:` forces its OCI half
 ///   instead), with only `index.json` an oci-archive.
 /// - Several images and no reference (in the spec or [`OpenOptions::tag`]): the first one is
-///   taken, and a warning in [`Image::warnings`](crate::image::Image::warnings) lists the others (artifacts are not counted).
+///   taken, and a warning in [`Image::warnings`](crate::image::Image::warnings) lists the others
+///   (artifacts are not counted).
 /// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci.rs`.
 ///
 /// # Errors
@@ -239,40 +82,68 @@ fn looks_like_image_name(text: &str) -> bool {
 /// (other compressions get a hint), an OCI artifact rather than an image, invalid JSON, a
 /// digest mismatch, or — as [`Error::NotFound`], listing what there is — a reference, tag or
 /// platform it lacks, or an engine that cannot give the image.
-pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
+pub fn open(input: &Input, options: &OpenOptions) -> Result<Opened> {
     let explicit = options
         .platform
         .as_deref()
         .map(Platform::parse)
         .transpose()?;
-    let explicit = explicit.as_ref();
-    if let Some(opened) = open_remote(spec, options, explicit)? {
-        return Ok(opened);
-    }
-    let parsed = parse_spec(spec)?;
-    let reference = parsed.reference.as_deref().or(options.tag.as_deref());
-    let want = Want {
+    let want = |reference| Want {
         reference,
-        platform: explicit,
+        platform: explicit.as_ref(),
         lenient: options.lenient,
     };
-    let path = &parsed.path;
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(e) => {
-            // `strata NAME:TAG` that is no path asks the engine, as dive does.
-            if e.kind() == std::io::ErrorKind::NotFound
-                && parsed.transport.is_none()
-                && looks_like_image_name(spec)
-            {
-                return daemon::load_implicit(spec, &want, options.scan);
-            }
-            return Err(Error::io(path, e));
+    let mut opened = match &input.location {
+        Location::Stdin => {
+            let stdin = std::io::stdin().lock();
+            stream::load(
+                stdin,
+                "stdin",
+                &want(options.tag.as_deref()),
+                options.scan,
+                None,
+            )?
+        }
+        Location::Registry(reference) => {
+            let registry_options = registry::RegistryOptions {
+                insecure: options.insecure,
+                creds: options.creds.as_deref(),
+            };
+            registry::load(reference, &registry_options, &want(None))?
+        }
+        Location::Engine {
+            engine: Some(engine),
+            name,
+        } => daemon::load(*engine, name, &want(None), options.scan)?,
+        // Its source stays the socket and the name it was read as: the text named no file,
+        // and that says where the image came from instead.
+        Location::Engine { engine: None, name } => {
+            return daemon::load_implicit(name, &want(None), options.scan);
+        }
+        Location::Path {
+            path,
+            reference,
+            forced,
+        } => {
+            let want = want(reference.as_deref().or(options.tag.as_deref()));
+            open_path(path, *forced, &want, options.scan)?
         }
     };
+    opened.image.source.clone_from(&input.typed);
+    Ok(opened)
+}
+
+/// A file or directory, recognised by its content unless `forced`.
+fn open_path(
+    path: &Path,
+    forced: Option<LocalKind>,
+    want: &Want<'_>,
+    scan: crate::layer::ScanOptions,
+) -> Result<Opened> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let shown = path.display().to_string();
-    let mut opened = if meta.is_dir() {
-        if let Some(t @ (Transport::OciArchive | Transport::DockerArchive)) = parsed.transport {
+    let opened = if meta.is_dir() {
+        if let Some(t @ (LocalKind::OciArchive | LocalKind::DockerArchive)) = forced {
             return Err(Error::Usage(format!(
                 "{shown}: is a directory, but {} expects a tar file (use oci:{shown} for a \
                  layout directory)",
@@ -281,14 +152,14 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
         }
         let store = Arc::new(DirStore::new(path));
         let has = |name: &str| path.join(name).is_file();
-        if parsed.transport == Some(Transport::Dir)
-            || (parsed.transport.is_none() && has("manifest.json") && dir::is_dir_layout(path))
+        if forced == Some(LocalKind::Dir)
+            || (forced.is_none() && has("manifest.json") && dir::is_dir_layout(path))
         {
-            dir::load(path, &want)?
-        } else if has("manifest.json") && parsed.transport.is_none() {
-            docker::load(store, &want)?
+            dir::load(path, want)?
+        } else if has("manifest.json") && forced.is_none() {
+            docker::load(store, want)?
         } else if has("index.json") && has("oci-layout") {
-            oci::load(store, Format::OciLayout, &want)?
+            oci::load(store, Format::OciLayout, want)?
         } else {
             return Err(Error::format(
                 shown,
@@ -297,12 +168,12 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
             ));
         }
     } else {
-        if parsed.transport == Some(Transport::Oci) {
+        if forced == Some(LocalKind::OciLayout) {
             return Err(Error::Usage(format!(
                 "{shown}: oci: expects a layout directory; for a tar file use oci-archive:{shown}"
             )));
         }
-        if parsed.transport == Some(Transport::Dir) {
+        if forced == Some(LocalKind::Dir) {
             return Err(Error::Usage(format!(
                 "{shown}: dir: expects a directory (skopeo copy IMAGE dir:PATH writes one)"
             )));
@@ -317,31 +188,29 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
         // all that comes before, so it is read front to back, once, as a pipe is.
         if !meta.is_file() || Compression::sniff(&head[..n]) != Compression::None {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            let mut opened = stream::load(file, &shown, &want, options.scan, parsed.transport)?;
-            opened.image.source = spec.to_string();
-            return Ok(opened);
+            return stream::load(file, &shown, want, scan, forced);
         }
         sniff::check_head(&head, n, &shown, false, None)?;
         let store = TarStore::open(path)?;
         let docker = store.contains("manifest.json");
         let oci = store.contains("index.json");
-        match (parsed.transport, docker, oci) {
-            (Some(Transport::DockerArchive), false, _) => {
+        match (forced, docker, oci) {
+            (Some(LocalKind::DockerArchive), false, _) => {
                 return Err(Error::format(
                     shown,
                     "not a docker-archive: the tar has no manifest.json",
                 ));
             }
-            (Some(Transport::OciArchive), _, false) => {
+            (Some(LocalKind::OciArchive), _, false) => {
                 return Err(Error::format(
                     shown,
                     "not an oci-archive: the tar has no index.json",
                 ));
             }
-            (Some(Transport::OciArchive), _, true) | (_, false, true) => {
-                oci::load(Arc::new(store), Format::OciArchive, &want)?
+            (Some(LocalKind::OciArchive), _, true) | (_, false, true) => {
+                oci::load(Arc::new(store), Format::OciArchive, want)?
             }
-            (_, true, _) => docker::load(Arc::new(store), &want)?,
+            (_, true, _) => docker::load(Arc::new(store), want)?,
             (_, false, false) => {
                 return Err(Error::format(
                     shown,
@@ -351,7 +220,6 @@ pub fn open(spec: &str, options: &OpenOptions) -> Result<Opened> {
             }
         }
     };
-    opened.image.source = spec.to_string();
     Ok(opened)
 }
 

@@ -10,11 +10,12 @@ use std::io::{self, BufReader, Cursor, Read};
 use std::sync::Arc;
 
 use super::blob::JSON_LIMIT;
+use super::location::LocalKind;
 use super::opened::{Layers, Opened};
 use super::sniff::{check_head, is_tar_header};
 use super::store::{BlobStore, normalise};
 use super::want::Want;
-use super::{Transport, docker, oci};
+use super::{docker, oci};
 use crate::error::{Error, Result};
 use crate::image::Format;
 use crate::layer::decode::{Algorithm, Decoder, Hashing, ZSTD_WINDOW_LOG_MAX, drain};
@@ -296,21 +297,22 @@ pub(crate) fn load(
     name: &str,
     want: &Want<'_>,
     options: ScanOptions,
-    forced: Option<Transport>,
+    forced: Option<LocalKind>,
 ) -> Result<Opened> {
     let (store, scans) = read(reader, name, options)?;
     let (docker, oci) = (store.has("manifest.json"), store.has("index.json"));
     let mut opened = match (forced, docker, oci) {
-        (Some(Transport::OciArchive), _, true) | (None | Some(Transport::Oci), false, true) => {
+        (Some(LocalKind::OciArchive), _, true)
+        | (None | Some(LocalKind::OciLayout), false, true) => {
             oci::load(Arc::new(store), Format::OciArchive, want)?
         }
-        (Some(Transport::OciArchive), _, false) => {
+        (Some(LocalKind::OciArchive), _, false) => {
             return Err(Error::format(
                 name,
                 "not an oci-archive: the tar has no index.json",
             ));
         }
-        (Some(Transport::DockerArchive), false, _) => {
+        (Some(LocalKind::DockerArchive), false, _) => {
             return Err(Error::format(
                 name,
                 "not a docker-archive: the tar has no manifest.json",

@@ -12,6 +12,11 @@ use super::*;
 const L1: &[u8] = b"layer one";
 const L2: &[u8] = b"layer two";
 
+/// Opens what `text` names, as the binary does.
+fn open(text: &str, options: &OpenOptions) -> Result<Opened> {
+    super::open(&Input::parse(text, None)?, options)
+}
+
 fn open_ok(spec: &Path) -> Opened {
     open(spec.to_str().unwrap(), &OpenOptions::default()).unwrap()
 }
@@ -660,29 +665,184 @@ fn hostile_layer_digest_cannot_escape() {
     assert!(err.contains("invalid digest"), "{err}");
 }
 
+/// Every way of naming an image, parsed into where it leads, in the documented order of
+/// recognition (location.rs): what `--source` adds, what exists on disk (a dangling symlink
+/// included), and what is refused.
 #[test]
-fn spec_parsing() {
+fn inputs_parse_into_locations() {
+    use std::path::PathBuf;
+    // Relative to the crate root, where cargo runs the tests, so that a path can read as an
+    // image name (no leading `/` or `.`); lowercase, as image names are.
+    std::fs::create_dir_all("target").unwrap();
+    let rel = tempfile::Builder::new()
+        .prefix(&format!("strata-location-{}", std::process::id()))
+        .rand_bytes(0)
+        .tempdir_in("target")
+        .unwrap();
+    let name = rel.path().file_name().unwrap().to_str().unwrap();
+    let r = format!("target/{name}");
+    std::os::unix::fs::symlink("nowhere", rel.path().join("alpine")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display();
-    let spec = parse_spec(&format!("oci:{d}:registry:5000/app:1")).unwrap();
-    assert_eq!(spec.transport, Some(Transport::Oci));
-    assert_eq!(spec.path, dir.path());
-    assert_eq!(spec.reference.as_deref(), Some("registry:5000/app:1"));
-    let spec = parse_spec(&format!("{d}")).unwrap();
-    assert_eq!((spec.transport, spec.reference), (None, None));
-    let spec = parse_spec(&format!("{d}:")).unwrap();
-    assert_eq!(spec.reference, None);
-    // A path that exists is taken as is, colon and all.
-    let odd = dir.path().join("a:b");
-    std::fs::create_dir(&odd).unwrap();
-    let spec = parse_spec(odd.to_str().unwrap()).unwrap();
-    assert_eq!((spec.path.as_path(), spec.reference), (odd.as_path(), None));
-    assert!(parse_spec("").is_err());
-    // dir: names no image inside: every colon after it is the path's.
-    let spec = parse_spec(&format!("dir:{d}:x")).unwrap();
-    assert_eq!(spec.transport, Some(Transport::Dir));
-    assert_eq!(spec.path, std::path::PathBuf::from(format!("{d}:x")));
-    assert_eq!(spec.reference, None);
+    let d = dir.path().to_str().unwrap().to_string();
+    std::fs::create_dir(dir.path().join("a:b")).unwrap();
+    std::fs::write(dir.path().join("img.tar"), b"").unwrap();
+    std::os::unix::fs::symlink("nowhere", dir.path().join("alpine")).unwrap();
+
+    let path = |p: &str, reference: Option<&str>, forced: Option<LocalKind>| Location::Path {
+        path: PathBuf::from(p),
+        reference: reference.map(str::to_string),
+        forced,
+    };
+    let engine = |engine: Option<Engine>, name: &str| Location::Engine {
+        engine,
+        name: name.to_string(),
+    };
+    let hub = |repository: &str, tag: &str| {
+        Location::Registry(Reference {
+            registry: "docker.io".to_string(),
+            repository: repository.to_string(),
+            tag: Some(tag.to_string()),
+            digest: None,
+        })
+    };
+    use LocalKind::{Dir, DockerArchive, OciArchive, OciLayout};
+    let tar = format!("{d}/img.tar");
+    let as_typed: Vec<(String, Location)> = vec![
+        ("-".into(), Location::Stdin),
+        ("docker://alpine".into(), hub("library/alpine", "latest")),
+        (
+            "docker-daemon:app:1".into(),
+            engine(Some(Engine::Docker), "app:1"),
+        ),
+        // `podman:` is read from the engine, not refused as a transport strata does not read.
+        ("podman:app".into(), engine(Some(Engine::Podman), "app")),
+        (d.clone(), path(&d, None, None)),
+        (format!("{d}:"), path(&d, None, None)),
+        // A path that exists is taken as is, colon and all.
+        (format!("{d}/a:b"), path(&format!("{d}/a:b"), None, None)),
+        (format!("{tar}:b"), path(&tar, Some("b"), None)),
+        (
+            format!("{d}/gone.tar"),
+            path(&format!("{d}/gone.tar"), None, None),
+        ),
+        // dir: names no image inside: every colon after it is the path's.
+        (
+            format!("dir:{d}:x"),
+            path(&format!("{d}:x"), None, Some(Dir)),
+        ),
+        (
+            format!("oci:{d}:registry:5000/app:1"),
+            path(&d, Some("registry:5000/app:1"), Some(OciLayout)),
+        ),
+        (
+            format!("oci-archive:{tar}"),
+            path(&tar, None, Some(OciArchive)),
+        ),
+        (
+            format!("docker-archive:{tar}:app:1"),
+            path(&tar, Some("app:1"), Some(DockerArchive)),
+        ),
+        // A name that is no file is asked of an engine; a file name or a path is not.
+        (
+            "no-such-image-here:1.0".into(),
+            engine(None, "no-such-image-here:1.0"),
+        ),
+        (
+            "no-such-image-here.tar".into(),
+            path("no-such-image-here.tar", None, None),
+        ),
+        ("No-Such-Image".into(), path("No-Such-Image", None, None)),
+        // A dangling symlink: there, so a path, but nothing opens behind it, so a name that
+        // reads as an image name goes to the engine, tag and all.
+        (format!("{r}/alpine"), engine(None, &format!("{r}/alpine"))),
+        (
+            format!("{r}/alpine:3"),
+            engine(None, &format!("{r}/alpine:3")),
+        ),
+        (
+            format!("./{r}/alpine"),
+            path(&format!("./{r}/alpine"), None, None),
+        ),
+        (
+            format!("{d}/alpine"),
+            path(&format!("{d}/alpine"), None, None),
+        ),
+        (r.clone(), path(&r, None, None)),
+    ];
+    let with_source: Vec<(String, SourceKind, String, Location)> = vec![
+        // --source is the prefix it stands for, written once.
+        (
+            d.clone(),
+            SourceKind::Oci,
+            format!("oci:{d}"),
+            path(&d, None, Some(OciLayout)),
+        ),
+        (
+            format!("oci:{d}"),
+            SourceKind::Oci,
+            format!("oci:{d}"),
+            path(&d, None, Some(OciLayout)),
+        ),
+        (
+            format!("{tar}:b"),
+            SourceKind::OciArchive,
+            format!("oci-archive:{tar}:b"),
+            path(&tar, Some("b"), Some(OciArchive)),
+        ),
+        (
+            tar.clone(),
+            SourceKind::DockerArchive,
+            format!("docker-archive:{tar}"),
+            path(&tar, None, Some(DockerArchive)),
+        ),
+        (
+            "me/app:2".into(),
+            SourceKind::Registry,
+            "docker://me/app:2".into(),
+            hub("me/app", "2"),
+        ),
+        (
+            "app".into(),
+            SourceKind::Docker,
+            "docker-daemon:app".into(),
+            engine(Some(Engine::Docker), "app"),
+        ),
+        (
+            "app".into(),
+            SourceKind::Podman,
+            "podman:app".into(),
+            engine(Some(Engine::Podman), "app"),
+        ),
+    ];
+    let cases = as_typed
+        .into_iter()
+        .map(|(text, location)| (text.clone(), None, text, location))
+        .chain(
+            with_source
+                .into_iter()
+                .map(|(text, kind, typed, location)| (text, Some(kind), typed, location)),
+        );
+    for (text, forced, typed, location) in cases {
+        let input =
+            Input::parse(&text, forced).unwrap_or_else(|e| panic!("{text} with {forced:?}: {e}"));
+        assert_eq!(input, Input { typed, location }, "{text} with {forced:?}");
+    }
+    for (text, error) in [
+        ("", "no image given"),
+        (
+            "containers-storage:alpine",
+            "the containers-storage: transport is not supported",
+        ),
+        (
+            "registry:alpine",
+            "the registry: transport is not supported",
+        ),
+        ("docker://Alpine", "Alpine: invalid image reference"),
+    ] {
+        let err = Input::parse(text, None).unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{text}: {err:?}");
+        assert!(err.to_string().contains(error), "{text}: {err}");
+    }
 }
 
 #[test]

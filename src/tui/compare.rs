@@ -327,7 +327,7 @@ mod tests {
     use super::*;
     use crate::analysis::Analysis;
     use crate::engine::{self, LoadOptions, Progress};
-    use crate::source::{self, OpenOptions};
+    use crate::source::{self, Input, OpenOptions};
     use ratatui::crossterm::event::KeyCode;
 
     fn comparison(a: &str, b: &str) -> Comparison {
@@ -335,8 +335,8 @@ mod tests {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("testdata/images")
                 .join(name);
-            let image = source::open(&dir.to_string_lossy(), &OpenOptions::default())
-                .expect("open the test image");
+            let input = Input::parse(&dir.to_string_lossy(), None).expect("parse the test image");
+            let image = source::open(&input, &OpenOptions::default()).expect("open the test image");
             engine::load(image, &LoadOptions::default(), &Progress::default())
                 .expect("load the test image")
         };

@@ -36,11 +36,10 @@ fn loaded() -> Loaded {
     LOADED
         .get_or_init(|| {
             let path = image("overlay-oci");
-            let img = strata::source::open(
-                path.to_str().expect("utf-8 path"),
-                &strata::source::OpenOptions::default(),
-            )
-            .expect("open overlay-oci");
+            let input = strata::source::Input::parse(path.to_str().expect("utf-8 path"), None)
+                .expect("parse overlay-oci");
+            let img = strata::source::open(&input, &strata::source::OpenOptions::default())
+                .expect("open overlay-oci");
             engine::load(img, &LoadOptions::default(), &Progress::default())
                 .expect("load overlay-oci")
         })
@@ -1056,11 +1055,10 @@ fn symlinked_parent_image() -> &'static Path {
 }
 
 fn symlinked_parent_loaded() -> Loaded {
-    let img = strata::source::open(
-        symlinked_parent_image().to_str().expect("utf-8"),
-        &strata::source::OpenOptions::default(),
-    )
-    .expect("open");
+    let input =
+        strata::source::Input::parse(symlinked_parent_image().to_str().expect("utf-8"), None)
+            .expect("parse");
+    let img = strata::source::open(&input, &strata::source::OpenOptions::default()).expect("open");
     engine::load(img, &LoadOptions::default(), &Progress::default()).expect("load")
 }
 

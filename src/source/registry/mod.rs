@@ -30,7 +30,7 @@ use super::want::Want;
 use crate::error::{Error, Result};
 use crate::image::Format;
 use client::{BodyError, Client, MANIFEST_LIMIT, shown};
-pub(crate) use reference::Reference;
+pub use reference::Reference;
 
 /// A `WWW-Authenticate` header parsed as strata reads it (for the fuzz targets).
 pub(crate) fn parse_challenge_for_fuzzing(header: &str) -> bool {
@@ -287,8 +287,11 @@ pub(crate) struct RegistryOptions<'a> {
 
 /// Resolves a reference in a registry to an image: manifest or index by tag or digest, the
 /// platform, the config; the layers are streamed later by [`RegistryStore::open`].
-pub(crate) fn load(text: &str, options: &RegistryOptions<'_>, want: &Want<'_>) -> Result<Opened> {
-    let reference = Reference::parse(text)?;
+pub(crate) fn load(
+    reference: &Reference,
+    options: &RegistryOptions<'_>,
+    want: &Want<'_>,
+) -> Result<Opened> {
     let creds = auth::credentials(&reference.registry, &reference.repository, options.creds)?;
     let client = Client::new(reference.api_host(), options.insecure, creds);
     let store = RegistryStore {

@@ -12,7 +12,7 @@ const DOCKER_HUB_API: &str = "registry-1.docker.io";
 
 /// A parsed reference to an image in a registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reference {
+pub struct Reference {
     /// `host[:port]` as written (`docker.io` for Docker Hub).
     pub registry: String,
     /// `library/alpine`, `strata/overlay`.

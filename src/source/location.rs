@@ -1,0 +1,242 @@
+//! What the user named, parsed once into where the image is ([`Location`]): stdin, a path
+//! (with a reference inside it and a format a prefix forced), a registry reference, or an
+//! engine's image. The text is kept as typed, to show it.
+//!
+//! The order of recognition: `-`; `docker://`, `docker-daemon:` and `podman:`; a path that
+//! exists (even one that looks like a prefix); `dir:`; `oci:`, `oci-archive:` and
+//! `docker-archive:`; transports strata does not read (refused); `PATH:REF`; and last, text
+//! that names no file and reads as an image name, which is asked of an engine.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::registry::Reference;
+use crate::error::{Error, Result};
+
+/// How to read the input, as dive's `--source` says it: the same as the skopeo-style prefix
+/// it stands for ([`SourceKind::prefix`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    DockerArchive,
+    Oci,
+    OciArchive,
+    Registry,
+    Docker,
+    Podman,
+}
+
+impl SourceKind {
+    /// The prefix that means the same (`docker-archive:`, `docker://`, …).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            SourceKind::DockerArchive => LocalKind::DockerArchive.prefix(),
+            SourceKind::Oci => LocalKind::OciLayout.prefix(),
+            SourceKind::OciArchive => LocalKind::OciArchive.prefix(),
+            SourceKind::Registry => REGISTRY,
+            SourceKind::Docker => DOCKER_DAEMON,
+            SourceKind::Podman => PODMAN,
+        }
+    }
+}
+
+/// A local format forced by a skopeo-style prefix (or `--source`), instead of the one the
+/// content says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalKind {
+    /// `oci:DIR[:REF]`
+    OciLayout,
+    /// `oci-archive:FILE[:REF]`
+    OciArchive,
+    /// `docker-archive:FILE[:REPO:TAG]`
+    DockerArchive,
+    /// `dir:DIR`, skopeo's layout
+    Dir,
+}
+
+impl LocalKind {
+    /// The prefix that forces it.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            LocalKind::OciLayout => "oci:",
+            LocalKind::OciArchive => "oci-archive:",
+            LocalKind::DockerArchive => "docker-archive:",
+            LocalKind::Dir => "dir:",
+        }
+    }
+}
+
+/// Which engine to ask for an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Docker,
+    Podman,
+}
+
+/// Where the image is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `-`: a `docker save` (or oci-archive) on stdin.
+    Stdin,
+    /// A file or directory, recognised by its content unless `forced`; `reference` names one
+    /// image inside it (`PATH:REF`).
+    Path {
+        path: PathBuf,
+        reference: Option<String>,
+        forced: Option<LocalKind>,
+    },
+    /// `docker://REF`: a registry.
+    Registry(Reference),
+    /// `docker-daemon:NAME`, `podman:NAME`, or (`engine: None`) a name that is no file here,
+    /// asked of whichever engine answers, as dive does.
+    Engine {
+        engine: Option<Engine>,
+        name: String,
+    },
+}
+
+/// What the user named: the text as typed (with `--source` written as its prefix), for
+/// [`Image::source`](crate::image::Image::source), and where it leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub typed: String,
+    pub location: Location,
+}
+
+const REGISTRY: &str = "docker://";
+const DOCKER_DAEMON: &str = "docker-daemon:";
+const PODMAN: &str = "podman:";
+
+/// Transports of skopeo and podman that name something other than a local file (`podman:`
+/// is read, from the engine).
+const REMOTE_TRANSPORTS: &[&str] = &["containers-storage", "registry", "ostree", "sif"];
+
+/// The endings of file names that are never taken for an image name (`image.tar.gz` is a
+/// valid repository name, but a missing file is what its user meant).
+const FILE_ENDINGS: &[&str] = &[
+    ".tar", ".json", ".gz", ".tgz", ".zst", ".zstd", ".xz", ".bz2", ".lz4",
+];
+
+impl Input {
+    /// Parses what the user typed; `forced` (`--source`) is its prefix put in front, unless the
+    /// text already starts with it.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for no text, a transport strata does not read (with what to do
+    /// instead), or an invalid `docker://` reference.
+    pub fn parse(text: &str, forced: Option<SourceKind>) -> Result<Input> {
+        let typed = match forced.map(SourceKind::prefix) {
+            Some(prefix) if !text.starts_with(prefix) => format!("{prefix}{text}"),
+            _ => text.to_string(),
+        };
+        let location = Location::parse(&typed)?;
+        Ok(Input { typed, location })
+    }
+}
+
+impl Location {
+    /// See the module's documentation for the order.
+    fn parse(text: &str) -> Result<Location> {
+        if text == "-" {
+            return Ok(Location::Stdin);
+        }
+        if let Some(reference) = text.strip_prefix(REGISTRY) {
+            return Ok(Location::Registry(Reference::parse(reference)?));
+        }
+        for (prefix, engine) in [(DOCKER_DAEMON, Engine::Docker), (PODMAN, Engine::Podman)] {
+            if let Some(name) = text.strip_prefix(prefix) {
+                return Ok(Location::Engine {
+                    engine: Some(engine),
+                    name: name.to_string(),
+                });
+            }
+        }
+        if text.is_empty() {
+            return Err(Error::Usage("no image given".to_string()));
+        }
+        // A path that exists is a path, even one that looks like a prefix.
+        if exists(text) {
+            return Ok(local_or_engine(text, text.into(), None));
+        }
+        // A `dir:` layout names no image inside it: all the rest is the path, colons and all.
+        if let Some(rest) = text.strip_prefix(LocalKind::Dir.prefix()) {
+            return Ok(Location::Path {
+                path: rest.into(),
+                reference: None,
+                forced: Some(LocalKind::Dir),
+            });
+        }
+        for kind in [
+            LocalKind::OciLayout,
+            LocalKind::OciArchive,
+            LocalKind::DockerArchive,
+        ] {
+            if let Some(rest) = text.strip_prefix(kind.prefix()) {
+                let (path, reference) = split_reference(rest);
+                return Ok(Location::Path {
+                    path,
+                    reference,
+                    forced: Some(kind),
+                });
+            }
+        }
+        if let Some((scheme, _)) = text.split_once(':')
+            && REMOTE_TRANSPORTS.contains(&scheme)
+        {
+            return Err(Error::Usage(format!(
+                "{text}: the {scheme}: transport is not supported; strata reads local files — \
+                 save the image first (docker save IMAGE -o image.tar, or skopeo copy {text} \
+                 oci:DIR)"
+            )));
+        }
+        let (path, reference) = split_reference(text);
+        Ok(local_or_engine(text, path, reference))
+    }
+}
+
+/// A path with no prefix, or — when nothing is there to open (`metadata` follows symlinks, so
+/// a dangling one counts as nothing) and the whole text reads as an image name — an image
+/// asked of an engine: `strata NAME:TAG`, as dive reads it.
+fn local_or_engine(text: &str, path: PathBuf, reference: Option<String>) -> Location {
+    let missing = std::fs::metadata(&path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound);
+    if missing && looks_like_image_name(text) {
+        return Location::Engine {
+            engine: None,
+            name: text.to_string(),
+        };
+    }
+    Location::Path {
+        path,
+        reference,
+        forced: None,
+    }
+}
+
+/// Whether something is at `path`, a symlink that leads nowhere included.
+fn exists(path: &str) -> bool {
+    Path::new(path).symlink_metadata().is_ok()
+}
+
+/// Splits `PATH[:REF]`: the whole text if it exists, else at the first colon whose left side
+/// exists (so `REF` may contain colons, as in `localhost:5000/app:1.0`).
+fn split_reference(text: &str) -> (PathBuf, Option<String>) {
+    if !exists(text) {
+        for (i, _) in text.match_indices(':') {
+            let (path, reference) = (&text[..i], &text[i + 1..]);
+            if !path.is_empty() && exists(path) {
+                return (
+                    path.into(),
+                    Some(reference.to_string()).filter(|r| !r.is_empty()),
+                );
+            }
+        }
+    }
+    (text.into(), None)
+}
+
+/// Whether text that is no path could be an image name for an engine (`alpine`,
+/// `ghcr.io/o/app:1.0`): not path-like, and a valid reference.
+fn looks_like_image_name(text: &str) -> bool {
+    !text.starts_with(['/', '.', '~'])
+        && !FILE_ENDINGS.iter().any(|e| text.ends_with(e))
+        && Reference::parse(text).is_ok()
+}
