@@ -480,8 +480,15 @@ fn read_and_apply(
                         sink: &mut send,
                     });
                     crate::trace::mark(|| format!("read {i} start"));
-                    let (result, notes) =
-                        read::read_one(image, store, i, options, cache.as_ref(), &counter, batches);
+                    let (result, notes) = read::read_one(
+                        image,
+                        store,
+                        i,
+                        options.scan,
+                        cache.as_ref(),
+                        &counter,
+                        batches,
+                    );
                     crate::trace::mark(|| format!("read {i} done"));
                     if tx.send(Msg::Done(i, result, notes)).is_err() {
                         return;

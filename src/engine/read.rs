@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::LoadOptions;
 use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::image::{Image, LayerRef};
@@ -30,7 +29,7 @@ pub(super) fn read_one(
     image: &Image,
     store: &dyn BlobStore,
     i: usize,
-    options: &LoadOptions,
+    options: ScanOptions,
     cache: Option<&Cache>,
     counter: &Arc<AtomicU64>,
     batches: Option<Batches<'_>>,
@@ -58,13 +57,7 @@ pub(super) fn read_one(
             )),
         }
     }
-    let result = scan(
-        store,
-        layer,
-        options.scan,
-        Some(Arc::clone(counter)),
-        batches,
-    );
+    let result = scan(store, layer, options, Some(Arc::clone(counter)), batches);
     if let (Some((cache, key)), Ok(scan)) = (cache, &result) {
         // Only a scan checked against the manifest and the config is stored, with the digest
         // of the blob it was read from.
@@ -87,7 +80,7 @@ fn describe_blob(
     store: &dyn BlobStore,
     layer: &LayerRef,
     mut scan: LayerScan,
-    options: &LoadOptions,
+    options: ScanOptions,
     counter: &Arc<AtomicU64>,
 ) -> Option<LayerScan> {
     let (raw, _) = store.open(&layer.location).ok()?;
@@ -100,7 +93,7 @@ fn describe_blob(
         return None;
     }
     scan.compressed_size = size;
-    if !options.scan.verify {
+    if !options.verify {
         // As a cold read under --no-verify: nothing hashed, nothing to check.
         scan.blob_digest = None;
         scan.diff_id = None;
