@@ -2,7 +2,11 @@
 //! content and resolved to an [`Opened`] image: the [`Image`](crate::image::Image), the store
 //! its blobs are read from, and its layers (read already, for a stream).
 //!
-//! - `store.rs`: reading files of a directory or members of a tar ([`DirStore`], [`TarStore`]).
+//! - `location.rs`: the text parsed into a [`Location`] (stdin, path, registry, engine).
+//! - `opened.rs`: what opening gives the engine ([`Opened`], [`Layers`]).
+//! - `store.rs`: what every loader reads files through ([`BlobStore`]), a directory's or a tar's
+//!   ([`DirStore`], [`TarStore`]).
+//! - `want.rs`, `sniff.rs`: which image is wanted, and judging a file by its first bytes.
 //! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
 //! - `docker.rs`: `docker save` archives, before and after Docker 25.
 //! - `dir.rs`: skopeo's `dir:` layout.
