@@ -1,24 +1,14 @@
 //! strata: what is inside a container image, layer by layer, and where its bytes are wasted.
 //!
-//! The library reads an image ([`source`]), streams each layer once ([`layer`]), rebuilds the
-//! union filesystem as a container runtime would ([`overlay`]), and computes diffs, waste and
-//! efficiency ([`analysis`]), which is data; [`ci`] judges it against dive's rules. The
-//! printers ([`report`]: text, JSON, Markdown, behind one trait) and the explorer ([`tui`])
-//! only read the result and word it; [`units`] prints and reads sizes and ratios for all.
+//! This crate is the program around [`strata_core`], which reads images and computes
+//! everything as data: the printers ([`report`]: text, JSON, Markdown, the CI contract) put it
+//! into words, and the explorer ([`tui`]) onto the terminal. The core's modules are re-exported
+//! here under their own names, so `strata::engine` is `strata_core::engine`.
 
-pub mod analysis;
-pub mod cache;
-pub mod ci;
-pub mod engine;
-pub mod error;
+pub use strata_core::{
+    Error, Result, analysis, cache, ci, engine, error, image, layer, overlay, source, trace, units,
+};
+
 pub mod fuzzing;
-pub mod image;
-pub mod layer;
-pub mod overlay;
 pub mod report;
-pub mod source;
-pub mod trace;
 pub mod tui;
-pub mod units;
-
-pub use error::{Error, Result};

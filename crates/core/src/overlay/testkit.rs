@@ -1,11 +1,12 @@
 //! Layers written by hand for tests: a small entry language and a builder.
+#![allow(clippy::unwrap_used)] // test code: a builder of hand-written layers, never given input
 
 use super::Fs;
 use crate::layer::{Kind, LayerScan, TarEntry};
 
 /// A layer entry written by hand.
 #[derive(Debug, Clone)]
-pub(crate) enum E {
+pub enum E {
     File(&'static str, &'static str),
     FileMode(&'static str, &'static str, u32),
     Dir(&'static str),
@@ -18,7 +19,7 @@ pub(crate) enum E {
     Opq(&'static str),
 }
 
-pub(crate) fn entry(e: &E) -> (TarEntry, u64) {
+pub fn entry(e: &E) -> (TarEntry, u64) {
     let mut t = TarEntry {
         mtime: 1,
         ..TarEntry::default()
@@ -28,7 +29,7 @@ pub(crate) fn entry(e: &E) -> (TarEntry, u64) {
         E::File(p, c) | E::FileMode(p, c, _) => {
             t.path = p.as_bytes().to_vec();
             t.size = c.len() as u64;
-            hash = xxhash_rust::xxh3::xxh3_64(c.as_bytes());
+            hash = twox_hash::XxHash3_64::oneshot(c.as_bytes());
             if let E::FileMode(_, _, m) = e {
                 t.mode = *m;
             }
@@ -56,7 +57,7 @@ pub(crate) fn entry(e: &E) -> (TarEntry, u64) {
     (t, hash)
 }
 
-pub(crate) fn layer(entries: &[E]) -> LayerScan {
+pub fn layer(entries: &[E]) -> LayerScan {
     let mut scan = LayerScan::new(0);
     for e in entries {
         let (t, h) = entry(e);
@@ -65,7 +66,7 @@ pub(crate) fn layer(entries: &[E]) -> LayerScan {
     scan
 }
 
-pub(crate) fn build(layers: &[&[E]]) -> Fs {
+pub fn build(layers: &[&[E]]) -> Fs {
     let mut fs = Fs::new();
     for l in layers {
         fs.apply(&layer(l));

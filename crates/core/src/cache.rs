@@ -97,7 +97,7 @@ const READER_SOURCES: [(&str, &[u8]); 5] = [
     ("layer/tar.rs", include_bytes!("layer/tar.rs")),
     ("layer/decode.rs", include_bytes!("layer/decode.rs")),
     ("layer/gzip.rs", include_bytes!("layer/gzip.rs")),
-    ("../Cargo.lock", include_bytes!("../Cargo.lock")),
+    ("../../../Cargo.lock", include_bytes!("../../../Cargo.lock")),
 ];
 
 /// FNV-1a 64 of the reader's sources and the crate's version, computed by the compiler (the
@@ -689,7 +689,7 @@ mod tests {
             .unwrap()
             .map(|e| format!("layer/{}", e.unwrap().file_name().to_string_lossy()))
             .collect();
-        found.push("../Cargo.lock".into());
+        found.push("../../../Cargo.lock".into());
         found.sort();
         let mut listed: Vec<String> = READER_SOURCES.iter().map(|(n, _)| n.to_string()).collect();
         listed.sort();

@@ -231,13 +231,13 @@ fn open_path(
 #[allow(clippy::unwrap_used)]
 mod tests;
 
-/// [`crate::fuzzing`]'s way into an OCI layout held in memory.
+/// `strata::fuzzing`'s way into an OCI layout held in memory.
 #[doc(hidden)]
 pub fn oci_load_for_fuzzing(store: Arc<dyn BlobStore>, format: Format) -> Result<Opened> {
     oci::load(store, format, &Want::default())
 }
 
-/// [`crate::fuzzing`]'s way into a streamed archive held in memory.
+/// `strata::fuzzing`'s way into a streamed archive held in memory.
 #[doc(hidden)]
 pub fn stream_load_for_fuzzing(data: &[u8]) -> Result<Opened> {
     stream::load(
@@ -249,7 +249,7 @@ pub fn stream_load_for_fuzzing(data: &[u8]) -> Result<Opened> {
     )
 }
 
-/// [`crate::fuzzing`]'s way into the registry's text parsers: a reference and a challenge.
+/// `strata::fuzzing`'s way into the registry's text parsers: a reference and a challenge.
 #[doc(hidden)]
 pub fn registry_parse_for_fuzzing(text: &str) {
     let _ = registry::Reference::parse(text);

@@ -623,7 +623,7 @@ mod tests {
 
     fn analysis(name: &str, base_batch: usize) -> String {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/images")
+            .join("../../testdata/images")
             .join(name);
         let input = Input::parse(&dir.to_string_lossy(), None).unwrap();
         let image = source::open(&input, &OpenOptions::default()).unwrap();
@@ -648,7 +648,7 @@ mod tests {
     fn a_streamed_archive_is_read_once() {
         use std::io::Write as _;
         let tar = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/images/overlay-docker.tar");
+            .join("../../testdata/images/overlay-docker.tar");
         let dir = tempfile::tempdir().unwrap();
         let gz = dir.path().join("overlay-docker.tar.gz");
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

@@ -13,8 +13,9 @@ pub mod intern;
 pub mod path;
 pub mod whiteout;
 
-#[cfg(test)]
-pub(crate) mod testkit;
+#[cfg(any(test, feature = "testkit"))]
+#[doc(hidden)]
+pub mod testkit;
 #[cfg(test)]
 mod tests;
 

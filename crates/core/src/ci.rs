@@ -462,7 +462,7 @@ mod tests {
 
     fn testdata(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/dive-ci")
+            .join("../../testdata/dive-ci")
             .join(name)
     }
 
