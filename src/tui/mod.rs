@@ -8,18 +8,17 @@ pub mod compare;
 pub mod compare_view;
 pub mod export;
 pub mod keymap;
+pub mod runtime;
 pub mod tree;
 pub mod view;
 
 use std::io::{self, Write};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, MouseEventKind};
-use ratatui::crossterm::execute;
+use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
 use ratatui::layout::Rect;
 
 use crate::engine::{self, LoadOptions, Loaded, Progress};
@@ -38,88 +37,45 @@ pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
     let source = image.source.clone();
     let layer_count = image.layers.len();
     let progress = std::sync::Arc::new(Progress::default());
-    let (tx, rx) = mpsc::channel();
-    {
-        // A plain thread, not a scoped one: quitting while it reads leaves it to the process exit.
-        let (progress, options) = (std::sync::Arc::clone(&progress), options.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send(engine::load(image, &options, &progress));
-        });
-    }
-    let mut terminal = ratatui::init();
-    let _ = execute!(io::stdout(), event::EnableMouseCapture);
-    let result = wait_for(&mut terminal, &rx, &source, |f| {
-        view::draw_loading(
-            f,
-            &source,
-            progress.bytes.load(std::sync::atomic::Ordering::Relaxed),
-            progress.total.load(std::sync::atomic::Ordering::Relaxed),
-            (
-                progress
-                    .layers_done
-                    .load(std::sync::atomic::Ordering::Relaxed),
-                layer_count,
-            ),
-        );
-    });
-    let outcome = match result {
-        Ok(Some(loaded)) => {
-            let size = terminal
-                .size()
-                .map(|s| Rect::new(0, 0, s.width, s.height))
-                .unwrap_or_default();
-            let mut app = App::new(loaded, keymap, size);
-            event_loop(&mut terminal, &mut app)
-        }
-        Ok(None) => Ok(()),
-        Err(e) => Err(e),
+    let shown = std::sync::Arc::clone(&progress);
+    let options = options.clone();
+    let mut terminal = runtime::Terminal::enter(true)?;
+    let loaded = runtime::load_then(
+        &mut terminal,
+        &source,
+        move || engine::load(image, &options, &progress),
+        |f| {
+            view::draw_loading(
+                f,
+                &source,
+                shown.bytes.load(std::sync::atomic::Ordering::Relaxed),
+                shown.total.load(std::sync::atomic::Ordering::Relaxed),
+                (
+                    shown.layers_done.load(std::sync::atomic::Ordering::Relaxed),
+                    layer_count,
+                ),
+            );
+        },
+    )?;
+    let Some(loaded) = loaded else {
+        return Ok(());
     };
-    let _ = execute!(io::stdout(), event::DisableMouseCapture);
-    ratatui::restore();
-    outcome
-}
-
-/// Draws the loading screen every 100 ms until the reader's result arrives; `q` or ctrl+c gives
-/// up (`Ok(None)`), leaving the reader to finish unseen.
-fn wait_for<T>(
-    terminal: &mut ratatui::DefaultTerminal,
-    rx: &mpsc::Receiver<Result<T>>,
-    source: &str,
-    mut draw: impl FnMut(&mut ratatui::Frame),
-) -> Result<Option<T>> {
-    loop {
-        let _ = terminal.draw(&mut draw);
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(r) => return r.map(Some),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Error::format(source.to_string(), "the reader stopped"));
-            }
-        }
-        if event::poll(Duration::ZERO).unwrap_or(false)
-            && let Ok(Event::Key(k)) = event::read()
-            && k.kind == KeyEventKind::Press
-            && (k.code == KeyCode::Char('q')
-                || (k.code == KeyCode::Char('c')
-                    && k.modifiers.contains(event::KeyModifiers::CONTROL)))
-        {
-            return Ok(None);
-        }
-    }
+    let mut app = App::new(loaded, keymap, terminal.area());
+    event_loop(&mut terminal, &mut app)
 }
 
 /// Runs the explorer until the user quits; an export still running is left behind, its
 /// temporary file removed, however the loop ends.
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
+fn event_loop(terminal: &mut runtime::Terminal, app: &mut App) -> Result<()> {
     let result = events(terminal, app);
     app.abandon_export();
     result
 }
 
-fn events(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
+fn events(terminal: &mut runtime::Terminal, app: &mut App) -> Result<()> {
     let io_err = |e: io::Error| Error::io("terminal", e);
     while !app.quit {
-        terminal.draw(|f| view::draw(f, app)).map_err(io_err)?;
+        terminal.draw(|f| view::draw(f, app))?;
         if let Some(text) = app.clipboard.take() {
             // OSC 52: the terminal puts the text on the clipboard, over ssh too.
             let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
@@ -226,16 +182,17 @@ pub fn run_compare(
     let (layers_a, layers_b) = (a.layers.len(), b.layers.len());
     let (pa, pb) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
     let comparing = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
-    {
-        // Plain threads, not scoped: quitting while they read leaves them to the process exit.
+    // The compare screen takes no mouse: it has nothing to click.
+    let mut terminal = runtime::Terminal::enter(false)?;
+    let job = {
         let (pa, pb, comparing, options) =
             (pa.clone(), pb.clone(), comparing.clone(), options.clone());
-        std::thread::spawn(move || {
+        move || {
             let named = |source: &str, r: Result<Loaded>| {
                 r.map_err(|e| Error::format(format!("cannot read {source}"), e.to_string()))
             };
             let (sb, ob) = (b.source.clone(), options.clone());
+            // Plain threads, not scoped: quitting while they read leaves them to the exit.
             let other = std::thread::spawn(move || engine::load(b, &ob, &pb));
             let sa = a.source.clone();
             let la = named(&sa, engine::load(a, &options, &pa));
@@ -243,7 +200,7 @@ pub fn run_compare(
                 .join()
                 .unwrap_or_else(|_| Err(Error::format(sb.clone(), "the reader stopped")));
             let lb = named(&sb, lb);
-            let result = la.and_then(|la| {
+            la.and_then(|la| {
                 let lb = lb?;
                 comparing.store(true, Ordering::Relaxed);
                 let (aa, ba) = (
@@ -255,12 +212,10 @@ pub fn run_compare(
                     c.judge(l);
                 }
                 Ok(c)
-            });
-            let _ = tx.send(result);
-        });
-    }
-    let mut terminal = ratatui::init();
-    let loaded = wait_for(&mut terminal, &rx, &source_a, |f| {
+            })
+        }
+    };
+    let loaded = runtime::load_then(&mut terminal, &source_a, job, |f| {
         compare_view::draw_loading(
             f,
             &[
@@ -279,28 +234,19 @@ pub fn run_compare(
             ],
             comparing.load(Ordering::Relaxed),
         );
-    });
-    let outcome = match loaded {
-        Ok(Some(c)) => {
-            let size = terminal
-                .size()
-                .map(|s| Rect::new(0, 0, s.width, s.height))
-                .unwrap_or_default();
-            let mut state = compare::State::new(c, keymap, size);
-            compare_loop(&mut terminal, &mut state).map(|()| Some(state.comparison))
-        }
-        other => other,
+    })?;
+    let Some(c) = loaded else {
+        return Ok(None);
     };
-    ratatui::restore();
-    outcome
+    let mut state = compare::State::new(c, keymap, terminal.area());
+    compare_loop(&mut terminal, &mut state)?;
+    Ok(Some(state.comparison))
 }
 
-fn compare_loop(terminal: &mut ratatui::DefaultTerminal, state: &mut compare::State) -> Result<()> {
+fn compare_loop(terminal: &mut runtime::Terminal, state: &mut compare::State) -> Result<()> {
     let io_err = |e: io::Error| Error::io("terminal", e);
     while !state.quit {
-        terminal
-            .draw(|f| compare_view::draw(f, state))
-            .map_err(io_err)?;
+        terminal.draw(|f| compare_view::draw(f, state))?;
         match event::read().map_err(io_err)? {
             Event::Key(k) if k.kind != KeyEventKind::Release => state.key(Key::from_event(k)),
             Event::Resize(w, h) => state.resize(Rect::new(0, 0, w, h)),
