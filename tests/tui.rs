@@ -21,6 +21,7 @@ use ratatui::layout::Rect;
 use strata::engine::{self, LoadOptions, Loaded, Progress};
 use strata::tui::app::{App, InputKind, Pane, Popup};
 use strata::tui::keymap::{Key, Keymap};
+use strata::tui::runtime::{self, Effect};
 use strata::tui::tree::{Diff, Mode};
 
 const W: u16 = 100;
@@ -713,14 +714,12 @@ fn export(app: &mut App, dir: &str) {
         app.message
     );
     type_text(app, dir);
-    app.key(Key::plain(KeyCode::Enter));
-    app.wait_export();
+    runtime::press(app, Key::plain(KeyCode::Enter));
 }
 
 /// A key that answers the overwrite question, and the export it may start, finished.
 fn answer(app: &mut App, c: char) {
-    app.key(Key::plain(KeyCode::Char(c)));
-    app.wait_export();
+    runtime::press(app, Key::plain(KeyCode::Char(c)));
 }
 
 /// The explorer at layer `k`, tree focused, `path` selected.
@@ -983,8 +982,21 @@ fn export_streams_on_a_worker_and_one_runs_at_a_time() {
     let mut app = app_on(1, "/app/readme.txt");
     app.key(Key::plain(KeyCode::Char('x')));
     type_text(&mut app, "out-worker");
-    app.key(Key::plain(KeyCode::Enter));
-    // The key returned with the export started; its end is taken by the event loop.
+    // The key returns the export for the runtime to run, having touched no file: even opening
+    // the directory waits for the worker.
+    let effects = app.key(Key::plain(KeyCode::Enter));
+    assert!(
+        !cwd.join("out-worker").exists(),
+        "opened on the key's thread"
+    );
+    let mut workers = runtime::Workers::default();
+    for effect in effects {
+        match effect {
+            Effect::Export(request) => workers.start(request),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(workers.busy());
     let x = app.exporting.as_ref().expect("an export running");
     assert_eq!(x.shown, Path::new("out-worker/readme.txt"));
     assert_eq!(x.total, 26, "README: app/readme.txt is 26 bytes");
@@ -1000,7 +1012,8 @@ fn export_streams_on_a_worker_and_one_runs_at_a_time() {
         Some("an export is running: wait for it to finish")
     );
     assert!(app.input.is_none());
-    app.wait_export();
+    workers.wait(&mut app);
+    assert!(!workers.busy());
     assert_eq!(
         app.message.as_deref(),
         Some("wrote out-worker/readme.txt (26 bytes)")
@@ -1089,10 +1102,13 @@ fn a_copied_path_holds_no_control_character() {
     app.key(Key::plain(KeyCode::Char('j')));
     app.key(Key::plain(KeyCode::Tab));
     select(&mut app, "/usr/lib/paste\n echo pwned\n");
-    app.key(Key::plain(KeyCode::Char('y')));
-    assert_eq!(
-        app.clipboard.as_deref(),
-        Some(r"/usr/lib/paste\n echo pwned\n")
+    let effects = app.key(Key::plain(KeyCode::Char('y')));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Clipboard(path)] if path == r"/usr/lib/paste\n echo pwned\n"
+        ),
+        "{effects:?}"
     );
 }
 

@@ -1,13 +1,17 @@
-//! The explorer's state and how actions change it. Drawing (view.rs) only reads it.
+//! The explorer's state and how actions change it. Drawing ([`super::view`]) only reads it;
+//! what a key asks of the world (the clipboard, an export) is returned to the runtime as an
+//! [`Effect`], and an export's end comes back as a [`WorkerEvent`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 
+use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
-use super::export::{self, Destination, Prepared};
+use super::export::{self, Destination, Outcome};
 use super::keymap::{Action, Context, Key, Keymap};
+use super::runtime::{Effect, WorkerEvent};
 use super::tree::{Diff, Filter, Mode, Sort, Tree};
 use crate::analysis::Analysis;
 use crate::engine::Loaded;
@@ -82,18 +86,17 @@ impl ListState {
     }
 }
 
-/// An export streaming on its worker thread.
+/// An export the runtime runs on a worker thread.
 #[derive(Debug)]
 pub struct Exporting {
     /// The file as the user would spell it.
     pub shown: PathBuf,
     pub total: u64,
-    pub written: Arc<AtomicU64>,
-    result: mpsc::Receiver<Result<(PathBuf, u64), String>>,
-    cleanup: export::Cleanup,
+    written: Arc<AtomicU64>,
 }
 
 impl Exporting {
+    /// Bytes written so far.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
     }
@@ -127,8 +130,6 @@ pub struct App {
     pub popup: Option<Popup>,
     /// A one-line message in the status bar (errors, results of export and copy).
     pub message: Option<String>,
-    /// A path to copy with OSC 52 after the next draw.
-    pub clipboard: Option<String>,
     pub quit: bool,
     pub areas: Areas,
     /// The terminal's size, which the areas are computed from.
@@ -166,7 +167,6 @@ impl App {
             input: None,
             popup: None,
             message: None,
-            clipboard: None,
             quit: false,
             areas: Areas::default(),
             size,
@@ -187,6 +187,11 @@ impl App {
     pub fn with_export_base(mut self, dir: impl Into<PathBuf>) -> App {
         self.export_base = dir.into();
         self
+    }
+
+    /// Whether the user quit.
+    pub fn quit(&self) -> bool {
+        self.quit
     }
 
     pub fn resize(&mut self, size: Rect) {
@@ -244,18 +249,18 @@ impl App {
     }
 
     /// Handles a key: typed text goes to an open prompt, everything else through the keymap.
-    pub fn key(&mut self, key: Key) {
+    /// Returns what the runtime is to do for it.
+    pub fn key(&mut self, key: Key) -> Vec<Effect> {
         use ratatui::crossterm::event::KeyCode;
         if let Some(Popup::ConfirmOverwrite(_)) = self.popup {
             self.popup = None;
             if matches!(key.code, KeyCode::Char('y' | 'Y'))
                 && let Some(dest) = self.export_dest.take()
             {
-                self.export_to(dest, true);
-            } else {
-                self.message = Some("export cancelled".into());
+                return self.export_to(dest, true);
             }
-            return;
+            self.message = Some("export cancelled".into());
+            return Vec::new();
         }
         // Many terminals send backspace as BS, which is ctrl+h.
         let key = if key == Key::ctrl('h') {
@@ -270,28 +275,26 @@ impl App {
                         i.text.push(c);
                     }
                     self.input_changed();
-                    return;
+                    return Vec::new();
                 }
                 KeyCode::Backspace => {
                     if let Some(i) = &mut self.input {
                         i.text.pop();
                     }
                     self.input_changed();
-                    return;
+                    return Vec::new();
                 }
-                KeyCode::Enter => {
-                    self.input_done();
-                    return;
-                }
+                KeyCode::Enter => return self.input_done(),
                 KeyCode::Esc => {
                     self.input_cancel();
-                    return;
+                    return Vec::new();
                 }
                 _ => {}
             }
         }
-        if let Some(action) = self.keymap.action(self.focus.context(), key) {
-            self.update(action);
+        match self.keymap.action(self.focus.context(), key) {
+            Some(action) => self.update(action),
+            None => Vec::new(),
         }
     }
 
@@ -306,19 +309,20 @@ impl App {
         }
     }
 
-    fn input_done(&mut self) {
+    fn input_done(&mut self) -> Vec<Effect> {
         let Some(input) = self.input.take() else {
-            return;
+            return Vec::new();
         };
         match input.kind {
             // A regex that does not compile is not taken: the prompt stays, with its error.
             InputKind::Filter if self.filter_error.is_some() => self.input = Some(input),
             InputKind::Filter => self.set_focus(Pane::Tree),
             InputKind::Export => match Destination::parse(&input.text, &self.export_base) {
-                Ok(dest) => self.export_to(dest, false),
+                Ok(dest) => return self.export_to(dest, false),
                 Err(e) => self.message = Some(format!("export failed: {e}")),
             },
         }
+        Vec::new()
     }
 
     fn input_cancel(&mut self) {
@@ -401,15 +405,15 @@ impl App {
         h.max(1) as isize
     }
 
-    /// Applies one action.
-    pub fn update(&mut self, action: Action) {
+    /// Applies one action; returns what the runtime is to do for it.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
         if self.popup == Some(Popup::Help) && self.scroll_help(action) {
-            return;
+            return Vec::new();
         }
         if self.popup.is_some() && !matches!(action, Action::Quit) {
             // Any key closes a popup.
             self.popup = None;
-            return;
+            return Vec::new();
         }
         match action {
             Action::Quit => self.quit = true,
@@ -512,11 +516,12 @@ impl App {
                     // a shell, would otherwise run what follows it.
                     let path = crate::report::escape::text(&self.loaded.fs.path(n)).into_owned();
                     self.message = Some(format!("copied {path}"));
-                    self.clipboard = Some(path);
+                    return vec![Effect::Clipboard(path)];
                 }
             }
             Action::Jump => self.jump(),
         }
+        Vec::new()
     }
 
     /// The movement keys scroll a help taller than the screen; returns whether `action` did.
@@ -610,74 +615,64 @@ impl App {
         }
     }
 
-    fn export_to(&mut self, dest: Destination, overwrite: bool) {
+    /// Asks the runtime for the export of the prompted file to `dest`; what needs no I/O is
+    /// checked here, at once.
+    fn export_to(&mut self, dest: Destination, overwrite: bool) -> Vec<Effect> {
         let Some(node) = self.export_node else {
-            return;
+            return Vec::new();
         };
         let k = self.tree.options.layer;
-        match export::prepare(&self.loaded, node, k, &dest, overwrite) {
-            Ok(Prepared::Ready(pending)) => {
-                let (tx, rx) = mpsc::channel();
-                let written = Arc::new(AtomicU64::new(0));
+        match export::Request::new(&self.loaded, node, k, dest.clone(), overwrite) {
+            Ok(request) => {
                 self.exporting = Some(Exporting {
-                    shown: pending.shown().to_path_buf(),
-                    total: pending.size(),
-                    written: Arc::clone(&written),
-                    result: rx,
-                    cleanup: pending.cleanup(),
+                    shown: request.shown().to_path_buf(),
+                    total: request.size(),
+                    written: request.written(),
                 });
-                self.message = None;
-                let loaded = Arc::clone(&self.loaded);
-                std::thread::spawn(move || {
-                    let _ = tx.send(pending.run(&loaded, &written));
-                });
-            }
-            Ok(Prepared::Exists(path)) => {
-                self.popup = Some(Popup::ConfirmOverwrite(path));
+                // Kept for the question, should the name exist.
                 self.export_dest = Some(dest);
+                vec![Effect::Export(request)]
             }
-            Err(e) => self.message = Some(format!("export failed: {e}")),
+            Err(e) => {
+                self.message = Some(format!("export failed: {e}"));
+                Vec::new()
+            }
         }
     }
 
-    /// Takes the running export's result if it has one; returns whether it had.
-    pub fn poll_export(&mut self) -> bool {
-        let result = match self.exporting.as_ref().map(|x| x.result.try_recv()) {
-            None | Some(Err(mpsc::TryRecvError::Empty)) => return false,
-            Some(Ok(r)) => r,
-            Some(Err(mpsc::TryRecvError::Disconnected)) => Err("the export stopped".into()),
-        };
-        self.finish_export(result);
-        true
-    }
-
-    /// Waits for the running export, if any (replays and tests: one key, its whole effect).
-    pub fn wait_export(&mut self) {
-        if let Some(x) = &self.exporting {
-            let result = x
-                .result
-                .recv()
-                .unwrap_or_else(|_| Err("the export stopped".into()));
-            self.finish_export(result);
+    /// A worker's result.
+    pub fn worker(&mut self, event: WorkerEvent) {
+        match event {
+            WorkerEvent::Export(outcome) => self.export_done(outcome),
         }
     }
 
-    /// Leaves a running export to the process exit, removing its temporary file.
-    pub fn abandon_export(&mut self) {
-        if let Some(x) = self.exporting.take() {
-            x.cleanup.run();
-        }
-    }
-
-    fn finish_export(&mut self, result: Result<(PathBuf, u64), String>) {
+    /// An export's end, from the worker.
+    fn export_done(&mut self, outcome: Outcome) {
         self.exporting = None;
-        self.message = Some(match result {
-            Ok((path, bytes)) => format!("wrote {} ({bytes} bytes)", path.display()),
-            Err(e) => format!("export failed: {e}"),
-        });
+        match outcome {
+            Outcome::Exists(path) => self.popup = Some(Popup::ConfirmOverwrite(path)),
+            Outcome::Done(result) => {
+                self.export_dest = None;
+                self.message = Some(match result {
+                    Ok((path, bytes)) => format!("wrote {} ({bytes} bytes)", path.display()),
+                    Err(e) => format!("export failed: {e}"),
+                });
+            }
+        }
     }
 
-    /// The row index under a screen position in the tree pane, if any.
+    /// A click or the wheel.
+    pub fn mouse(&mut self, event: MouseEvent) {
+        match event.kind {
+            MouseEventKind::Down(_) => self.click(event.column, event.row),
+            MouseEventKind::ScrollDown => self.scroll(event.column, event.row, 3),
+            MouseEventKind::ScrollUp => self.scroll(event.column, event.row, -3),
+            _ => {}
+        }
+    }
+
+    /// A click selects the row under it, in the pane it focuses.
     pub fn click(&mut self, column: u16, row: u16) {
         let inside =
             |r: Rect| column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height;

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use ratatui::layout::Rect;
 
 use super::keymap::{Action, Context, Key, Keymap};
+use super::runtime::Effect;
 use crate::analysis::compare::{Comparison, FileDiff, Group};
 
 /// The focusable panes.
@@ -122,6 +123,11 @@ impl State {
     pub fn resize(&mut self, size: Rect) {
         self.areas = super::compare_view::areas(size, &self.comparison);
         self.clamp_all();
+    }
+
+    /// Whether the user quit.
+    pub fn quit(&self) -> bool {
+        self.quit
     }
 
     /// Rows a list pane shows (its height less the borders and the header).
@@ -245,11 +251,12 @@ impl State {
         self.refresh();
     }
 
-    /// Handles a key through the keymap.
-    pub fn key(&mut self, key: Key) {
+    /// Handles a key through the keymap (nothing this screen does needs the runtime).
+    pub fn key(&mut self, key: Key) -> Vec<Effect> {
         if let Some(action) = self.keymap.action(self.focus.context(), key) {
             self.update(action);
         }
+        Vec::new()
     }
 
     fn page(&self) -> isize {

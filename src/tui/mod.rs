@@ -1,7 +1,9 @@
-//! The explorer: a full-screen terminal UI over the engine's model.
+//! The explorer and the compare screen: full-screen terminal UIs over the engine's model.
 //!
-//! Reading runs on a background thread while the first frame shows progress; keys map to
-//! actions ([`keymap`]), actions change [`app::App`], and [`view`] draws it.
+//! [`runtime`] takes the terminal, reads the images on a background thread behind a loading
+//! screen and runs a [`runtime::Screen`]: the explorer ([`app::App`], drawn by [`view`]) or the
+//! compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
+//! in `screens.rs`. Keys map to actions ([`keymap`]), actions change the screen's state.
 
 pub mod app;
 pub mod compare;
@@ -9,23 +11,23 @@ pub mod compare_view;
 pub mod export;
 pub mod keymap;
 pub mod runtime;
+mod screens;
 pub mod tree;
 pub mod view;
 
-use std::io::{self, Write};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use base64::Engine as _;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
 use ratatui::layout::Rect;
 
+use crate::analysis::compare::{Comparison, Limit};
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use app::App;
 use keymap::{Key, Keymap};
+use runtime::Terminal;
+pub use runtime::screen_text;
 
 /// Loads the user's keymap, reporting every bad binding at once.
 pub fn load_keymap() -> Result<Keymap> {
@@ -36,10 +38,10 @@ pub fn load_keymap() -> Result<Keymap> {
 pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
     let source = image.source.clone();
     let layer_count = image.layers.len();
-    let progress = std::sync::Arc::new(Progress::default());
-    let shown = std::sync::Arc::clone(&progress);
+    let progress = Arc::new(Progress::default());
+    let shown = Arc::clone(&progress);
     let options = options.clone();
-    let mut terminal = runtime::Terminal::enter(true)?;
+    let mut terminal = Terminal::enter(true)?;
     let loaded = runtime::load_then(
         &mut terminal,
         &source,
@@ -48,12 +50,9 @@ pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
             view::draw_loading(
                 f,
                 &source,
-                shown.bytes.load(std::sync::atomic::Ordering::Relaxed),
-                shown.total.load(std::sync::atomic::Ordering::Relaxed),
-                (
-                    shown.layers_done.load(std::sync::atomic::Ordering::Relaxed),
-                    layer_count,
-                ),
+                shown.bytes.load(Ordering::Relaxed),
+                shown.total.load(Ordering::Relaxed),
+                (shown.layers_done.load(Ordering::Relaxed), layer_count),
             );
         },
     )?;
@@ -61,47 +60,7 @@ pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
         return Ok(());
     };
     let mut app = App::new(loaded, keymap, terminal.area());
-    event_loop(&mut terminal, &mut app)
-}
-
-/// Runs the explorer until the user quits; an export still running is left behind, its
-/// temporary file removed, however the loop ends.
-fn event_loop(terminal: &mut runtime::Terminal, app: &mut App) -> Result<()> {
-    let result = events(terminal, app);
-    app.abandon_export();
-    result
-}
-
-fn events(terminal: &mut runtime::Terminal, app: &mut App) -> Result<()> {
-    let io_err = |e: io::Error| Error::io("terminal", e);
-    while !app.quit {
-        terminal.draw(|f| view::draw(f, app))?;
-        if let Some(text) = app.clipboard.take() {
-            // OSC 52: the terminal puts the text on the clipboard, over ssh too.
-            let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-            let mut out = io::stdout();
-            let _ = write!(out, "\x1b]52;c;{b64}\x07");
-            let _ = out.flush();
-        }
-        // While an export streams, wake up to show its progress and its end.
-        if app.exporting.is_some() && !event::poll(Duration::from_millis(100)).map_err(io_err)? {
-            app.poll_export();
-            continue;
-        }
-        match event::read().map_err(io_err)? {
-            Event::Key(k) if k.kind != KeyEventKind::Release => app.key(Key::from_event(k)),
-            Event::Mouse(m) => match m.kind {
-                MouseEventKind::Down(_) => app.click(m.column, m.row),
-                MouseEventKind::ScrollDown => app.scroll(m.column, m.row, 3),
-                MouseEventKind::ScrollUp => app.scroll(m.column, m.row, -3),
-                _ => {}
-            },
-            Event::Resize(w, h) => app.resize(Rect::new(0, 0, w, h)),
-            _ => {}
-        }
-        app.poll_export();
-    }
-    Ok(())
+    runtime::run(&mut terminal, &mut app)
 }
 
 /// Parses a key script: keys separated by spaces (`tab j j ctrl+a / b i n enter`).
@@ -120,8 +79,8 @@ pub fn parse_script(script: &str) -> Result<Vec<Key>> {
         .collect()
 }
 
-/// Replays keys through the same handling the terminal uses and returns the final screen as
-/// text, one line per row (for bug reports and tests).
+/// Replays keys on the explorer through the same handling the terminal uses and returns the
+/// final screen as text, one line per row (for bug reports and tests).
 pub fn replay(
     loaded: Loaded,
     keymap: Keymap,
@@ -129,39 +88,8 @@ pub fn replay(
     width: u16,
     height: u16,
 ) -> Result<String> {
-    let mut app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
-    let mut terminal = Terminal::new(TestBackend::new(width, height))
-        .map_err(|e| Error::format("test terminal", e.to_string()))?;
-    for &key in keys {
-        terminal
-            .draw(|f| view::draw(f, &app))
-            .map_err(|e| Error::format("test terminal", e.to_string()))?;
-        app.key(key);
-        app.wait_export();
-        if app.quit {
-            break;
-        }
-    }
-    terminal
-        .draw(|f| view::draw(f, &app))
-        .map_err(|e| Error::format("test terminal", e.to_string()))?;
-    Ok(screen_text(terminal.backend().buffer()))
-}
-
-/// A buffer as plain text, trailing spaces trimmed. The views escape what they draw from the
-/// image; a cell holding a control character anyway is printed escaped too.
-pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        for x in 0..area.width {
-            line.push_str(&crate::report::escape::text(buffer[(x, y)].symbol()));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    let app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
+    runtime::replay(app, keys, width, height)
 }
 
 /// `strata compare A B` on the terminal: both images load on background threads behind a
@@ -173,17 +101,14 @@ pub fn run_compare(
     b: Image,
     options: &LoadOptions,
     keymap: Keymap,
-    limit: Option<crate::analysis::compare::Limit>,
-) -> Result<Option<crate::analysis::compare::Comparison>> {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
+    limit: Option<Limit>,
+) -> Result<Option<Comparison>> {
     let (source_a, source_b) = (a.source.clone(), b.source.clone());
     let (layers_a, layers_b) = (a.layers.len(), b.layers.len());
     let (pa, pb) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
     let comparing = Arc::new(AtomicBool::new(false));
     // The compare screen takes no mouse: it has nothing to click.
-    let mut terminal = runtime::Terminal::enter(false)?;
+    let mut terminal = Terminal::enter(false)?;
     let job = {
         let (pa, pb, comparing, options) =
             (pa.clone(), pb.clone(), comparing.clone(), options.clone());
@@ -207,7 +132,7 @@ pub fn run_compare(
                     crate::analysis::Analysis::new(&la),
                     crate::analysis::Analysis::new(&lb),
                 );
-                let mut c = crate::analysis::compare::Comparison::new(&la, &aa, &lb, &ba);
+                let mut c = Comparison::new(&la, &aa, &lb, &ba);
                 if let Some(l) = limit {
                     c.judge(l);
                 }
@@ -235,49 +160,22 @@ pub fn run_compare(
             comparing.load(Ordering::Relaxed),
         );
     })?;
-    let Some(c) = loaded else {
+    let Some(comparison) = loaded else {
         return Ok(None);
     };
-    let mut state = compare::State::new(c, keymap, terminal.area());
-    compare_loop(&mut terminal, &mut state)?;
+    let mut state = compare::State::new(comparison, keymap, terminal.area());
+    runtime::run(&mut terminal, &mut state)?;
     Ok(Some(state.comparison))
-}
-
-fn compare_loop(terminal: &mut runtime::Terminal, state: &mut compare::State) -> Result<()> {
-    let io_err = |e: io::Error| Error::io("terminal", e);
-    while !state.quit {
-        terminal.draw(|f| compare_view::draw(f, state))?;
-        match event::read().map_err(io_err)? {
-            Event::Key(k) if k.kind != KeyEventKind::Release => state.key(Key::from_event(k)),
-            Event::Resize(w, h) => state.resize(Rect::new(0, 0, w, h)),
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// The compare screen's [`replay`]: keys through the same handling, the final screen as text.
 pub fn replay_compare(
-    comparison: crate::analysis::compare::Comparison,
+    comparison: Comparison,
     keymap: Keymap,
     keys: &[Key],
     width: u16,
     height: u16,
 ) -> Result<String> {
-    let test_err = |e: &dyn std::fmt::Display| Error::format("test terminal", e.to_string());
-    let mut state = compare::State::new(comparison, keymap, Rect::new(0, 0, width, height));
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).map_err(|e| test_err(&e))?;
-    for &key in keys {
-        terminal
-            .draw(|f| compare_view::draw(f, &state))
-            .map_err(|e| test_err(&e))?;
-        state.key(key);
-        if state.quit {
-            break;
-        }
-    }
-    terminal
-        .draw(|f| compare_view::draw(f, &state))
-        .map_err(|e| test_err(&e))?;
-    Ok(screen_text(terminal.backend().buffer()))
+    let state = compare::State::new(comparison, keymap, Rect::new(0, 0, width, height));
+    runtime::replay(state, keys, width, height)
 }

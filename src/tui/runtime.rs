@@ -1,6 +1,12 @@
-//! The terminal runtime the screens run in: the terminal guard (raw mode, the alternate screen
-//! and mouse capture, undone on every way out, a panic included) and the loader thread behind
-//! a loading screen.
+//! The one runtime both screens run in: the terminal guard (raw mode, the alternate screen and
+//! mouse capture, undone on every way out, a panic included), the loader thread behind a loading
+//! screen, the event loop, and the replay that `--keys` and the tests use.
+//!
+//! A screen ([`Screen`]) is a state machine: keys, the mouse, resizes and workers' results change
+//! it, and `render` only reads it. What a key asks of the world (text for the clipboard, an
+//! export) comes back as an [`Effect`], which the runtime carries out: on a worker thread in a
+//! terminal, so that a slow disk never holds a keystroke; on the calling thread in a replay, so
+//! that a replayed screen is the same on every run.
 
 use std::io::{self, Write};
 use std::panic::PanicHookInfo;
@@ -8,11 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, mpsc};
 use std::time::Duration;
 
+use base64::Engine as _;
 use ratatui::Frame;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{CrosstermBackend, TestBackend};
+use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyEventKind,
-    KeyModifiers,
+    KeyModifiers, MouseEvent,
 };
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -20,7 +28,42 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, queue};
 use ratatui::layout::Rect;
 
+use super::export::{self, Cleanup, Outcome};
+use super::keymap::Key;
 use crate::error::{Error, Result};
+
+/// A screen the runtime drives.
+pub trait Screen {
+    /// A key pressed; returns what the runtime is to do for it.
+    fn key(&mut self, key: Key) -> Vec<Effect>;
+    /// A click or the wheel (only screens that ask for the mouse get any).
+    fn mouse(&mut self, _event: MouseEvent) -> Vec<Effect> {
+        Vec::new()
+    }
+    /// The terminal's new size.
+    fn resize(&mut self, area: Rect);
+    /// Draws the screen; changes nothing.
+    fn render(&self, frame: &mut Frame);
+    /// A worker's result.
+    fn worker(&mut self, _event: WorkerEvent) {}
+    /// Whether the user is done (the loop ends).
+    fn done(&self) -> bool;
+}
+
+/// What a screen asks of the world.
+#[derive(Debug)]
+pub enum Effect {
+    /// Put the text on the clipboard (OSC 52, which reaches the user's terminal over ssh too).
+    Clipboard(String),
+    /// Export a file (on a worker thread).
+    Export(export::Request),
+}
+
+/// A worker's result, for the screen that asked.
+#[derive(Debug)]
+pub enum WorkerEvent {
+    Export(Outcome),
+}
 
 // ---------------------------------------------------------------------------------------------
 // The terminal.
@@ -102,8 +145,7 @@ impl Terminal {
             .unwrap_or_default()
     }
 
-    /// Draws a frame.
-    pub fn draw(&mut self, render: impl FnOnce(&mut Frame)) -> Result<()> {
+    fn draw(&mut self, render: impl FnOnce(&mut Frame)) -> Result<()> {
         self.terminal
             .draw(render)
             .map(|_| ())
@@ -159,6 +201,211 @@ pub fn load_then<T: Send + 'static>(
             return Ok(None);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event loop.
+
+/// Runs `screen` on the terminal until it is done. An export still running then is left to the
+/// process exit, its temporary file removed, however the loop ends.
+pub fn run<S: Screen>(terminal: &mut Terminal, screen: &mut S) -> Result<()> {
+    let mut workers = Workers::default();
+    let result = events(terminal, screen, &mut workers);
+    workers.abandon();
+    result
+}
+
+fn events<S: Screen>(terminal: &mut Terminal, screen: &mut S, workers: &mut Workers) -> Result<()> {
+    let io_err = |e: io::Error| Error::io("terminal", e);
+    while !screen.done() {
+        terminal.draw(|f| screen.render(f))?;
+        // While a worker runs, wake up to show its progress and its end.
+        if workers.busy() && !event::poll(Duration::from_millis(100)).map_err(io_err)? {
+            workers.poll(screen);
+            continue;
+        }
+        let effects = match event::read().map_err(io_err)? {
+            Event::Key(k) if k.kind != KeyEventKind::Release => screen.key(Key::from_event(k)),
+            Event::Mouse(m) => screen.mouse(m),
+            Event::Resize(w, h) => {
+                screen.resize(Rect::new(0, 0, w, h));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for effect in effects {
+            match effect {
+                Effect::Clipboard(text) => {
+                    let mut out = io::stdout();
+                    let _ = out.write_all(osc52(&text).as_bytes());
+                    let _ = out.flush();
+                }
+                Effect::Export(request) => workers.start(request),
+            }
+        }
+        workers.poll(screen);
+    }
+    Ok(())
+}
+
+/// OSC 52: the terminal puts `text` on the clipboard ("c"), base64-encoded.
+fn osc52(text: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\x1b]52;c;{b64}\x07")
+}
+
+/// What a worker says, in order: its export's cleanup once the temporary file exists, then
+/// its result.
+enum Message {
+    Prepared(Cleanup),
+    Done(WorkerEvent),
+}
+
+/// A worker thread and what the runtime knows of it.
+struct Job {
+    rx: mpsc::Receiver<Message>,
+    cleanup: Option<Cleanup>,
+}
+
+/// The worker threads running effects for a screen.
+#[derive(Default)]
+pub struct Workers {
+    jobs: Vec<Job>,
+}
+
+impl Workers {
+    /// Runs an export on a thread of its own.
+    pub fn start(&mut self, request: export::Request) {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let outcome = request.run(|cleanup| {
+                let _ = tx.send(Message::Prepared(cleanup));
+            });
+            let _ = tx.send(Message::Done(WorkerEvent::Export(outcome)));
+        });
+        self.jobs.push(Job { rx, cleanup: None });
+    }
+
+    /// Whether a worker is running.
+    pub fn busy(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+
+    /// Hands `screen` the results of the workers that are done, without waiting.
+    pub fn poll(&mut self, screen: &mut impl Screen) {
+        self.deliver(screen, false);
+    }
+
+    /// Waits for every worker and hands `screen` their results.
+    pub fn wait(&mut self, screen: &mut impl Screen) {
+        self.deliver(screen, true);
+    }
+
+    fn deliver(&mut self, screen: &mut impl Screen, block: bool) {
+        self.jobs.retain_mut(|job| {
+            loop {
+                let message = if block {
+                    job.rx.recv().map_err(|_| mpsc::TryRecvError::Disconnected)
+                } else {
+                    job.rx.try_recv()
+                };
+                match message {
+                    Ok(Message::Prepared(cleanup)) => job.cleanup = Some(cleanup),
+                    Ok(Message::Done(event)) => {
+                        screen.worker(event);
+                        return false;
+                    }
+                    Err(mpsc::TryRecvError::Empty) => return true,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        screen.worker(WorkerEvent::Export(Outcome::stopped()));
+                        return false;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Leaves the workers to the process exit, removing their temporary files. A worker still
+    /// opening its destination is waited for, as the explorer waited for it when that ran on
+    /// its thread: otherwise it could create its file after this.
+    pub fn abandon(&mut self) {
+        for job in self.jobs.drain(..) {
+            let cleanup = match job.cleanup {
+                Some(c) => Some(c),
+                None => match job.rx.recv() {
+                    Ok(Message::Prepared(c)) => Some(c),
+                    _ => None,
+                },
+            };
+            if let Some(c) = cleanup {
+                c.run();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay.
+
+/// Presses `key` and carries out its effects on this thread, handing the screen their results:
+/// one key, its whole effect (replays and tests). The clipboard has no terminal to go to.
+pub fn press<S: Screen>(screen: &mut S, key: Key) {
+    for effect in screen.key(key) {
+        match effect {
+            Effect::Clipboard(_) => {}
+            Effect::Export(request) => {
+                let outcome = request.run(|_| {});
+                screen.worker(WorkerEvent::Export(outcome));
+            }
+        }
+    }
+}
+
+fn test_terminal(e: impl std::fmt::Display) -> Error {
+    Error::format("test terminal", e.to_string())
+}
+
+/// Replays `keys` on `screen` sized `width` x `height`, through the handling a terminal's keys
+/// get, and returns the final screen's buffer.
+pub fn replay_buffer<S: Screen>(
+    mut screen: S,
+    keys: &[Key],
+    width: u16,
+    height: u16,
+) -> Result<Buffer> {
+    screen.resize(Rect::new(0, 0, width, height));
+    let mut terminal =
+        ratatui::Terminal::new(TestBackend::new(width, height)).map_err(test_terminal)?;
+    for &key in keys {
+        terminal.draw(|f| screen.render(f)).map_err(test_terminal)?;
+        press(&mut screen, key);
+        if screen.done() {
+            break;
+        }
+    }
+    terminal.draw(|f| screen.render(f)).map_err(test_terminal)?;
+    Ok(terminal.backend().buffer().clone())
+}
+
+/// [`replay_buffer`] as text, one line per row (for bug reports and tests).
+pub fn replay<S: Screen>(screen: S, keys: &[Key], width: u16, height: u16) -> Result<String> {
+    replay_buffer(screen, keys, width, height).map(|b| screen_text(&b))
+}
+
+/// A buffer as plain text, trailing spaces trimmed. The views escape what they draw from the
+/// image; a cell holding a control character anyway is printed escaped too.
+pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        for x in 0..area.width {
+            line.push_str(&crate::report::escape::text(buffer[(x, y)].symbol()));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -250,5 +497,90 @@ mod tests {
         std::panic::set_hook(Box::new(move |info| original(info)));
         assert!(result.is_err());
         assert_eq!(*log.lock().expect("log"), ["restore", "previous"]);
+    }
+
+    /// A screen that only records the workers' results.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Screen for Recorder {
+        fn key(&mut self, _key: Key) -> Vec<Effect> {
+            Vec::new()
+        }
+        fn resize(&mut self, _area: Rect) {}
+        fn render(&self, _frame: &mut Frame) {}
+        fn worker(&mut self, event: WorkerEvent) {
+            self.0.push(format!("{event:?}"));
+        }
+        fn done(&self) -> bool {
+            false
+        }
+    }
+
+    /// A job fed by the test: its sender plays the worker.
+    fn job(workers: &mut Workers) -> mpsc::Sender<Message> {
+        let (tx, rx) = mpsc::channel();
+        workers.jobs.push(Job { rx, cleanup: None });
+        tx
+    }
+
+    #[test]
+    fn leaving_removes_the_temporary_files_of_exports_still_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.tmp"), dir.path().join("b.tmp"));
+        std::fs::write(&a, "a").expect("write");
+        std::fs::write(&b, "b").expect("write");
+        let mut workers = Workers::default();
+        // One worker's cleanup was taken by a poll while it streamed; another's is still in
+        // the channel; a third went away without creating anything.
+        let first = job(&mut workers);
+        first
+            .send(Message::Prepared(Cleanup::of(dir.path(), "a.tmp")))
+            .expect("send");
+        let mut screen = Recorder::default();
+        workers.poll(&mut screen);
+        assert!(workers.busy() && screen.0.is_empty());
+        let second = job(&mut workers);
+        second
+            .send(Message::Prepared(Cleanup::of(dir.path(), "b.tmp")))
+            .expect("send");
+        drop(job(&mut workers));
+        workers.abandon();
+        assert!(!workers.busy());
+        assert!(!a.exists() && !b.exists());
+        drop((first, second));
+    }
+
+    #[test]
+    fn a_worker_that_ends_hands_its_result_and_one_that_dies_says_so() {
+        let mut workers = Workers::default();
+        let done = job(&mut workers);
+        done.send(Message::Done(WorkerEvent::Export(Outcome::Done(Ok((
+            "x/f".into(),
+            3,
+        ))))))
+        .expect("send");
+        drop(job(&mut workers));
+        let running = job(&mut workers);
+        let mut screen = Recorder::default();
+        workers.poll(&mut screen);
+        assert_eq!(
+            screen.0,
+            [
+                r#"Export(Done(Ok(("x/f", 3))))"#,
+                r#"Export(Done(Err("the export stopped")))"#
+            ]
+        );
+        assert!(workers.busy(), "the running one is left");
+        drop(running);
+        workers.wait(&mut screen);
+        assert!(!workers.busy());
+        assert_eq!(screen.0.len(), 3);
+    }
+
+    #[test]
+    fn the_clipboard_is_set_with_osc_52() {
+        // RFC 4648's base64 of "/app/a b": "L2Fw" "cC9h" "IGI=".
+        assert_eq!(osc52("/app/a b"), "\x1b]52;c;L2FwcC9hIGI=\x07");
     }
 }
