@@ -10,9 +10,11 @@ use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use super::export::{self, Destination, Outcome};
-use super::keymap::{Action, Context, Key, Keymap};
+use super::keymap::{Action, Bar, Key, Keymap};
 use super::runtime::{Effect, WorkerEvent};
 use super::tree::{Diff, Filter, Mode, Sort, Tree};
+use super::widgets::help;
+pub use super::widgets::list::ListState;
 use crate::analysis::Analysis;
 use crate::engine::Loaded;
 use crate::overlay::NodeId;
@@ -26,11 +28,12 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub fn context(self) -> Context {
+    /// The pane's status bar, whose context is the pane's keymap context.
+    pub fn bar(self) -> Bar {
         match self {
-            Pane::Layers => Context::Layers,
-            Pane::Wasted => Context::Wasted,
-            Pane::Tree => Context::Tree,
+            Pane::Layers => Bar::Layers,
+            Pane::Wasted => Bar::Wasted,
+            Pane::Tree => Bar::Tree,
         }
     }
 }
@@ -55,35 +58,6 @@ pub enum Popup {
     History(NodeId),
     /// An export target exists: overwrite it?
     ConfirmOverwrite(PathBuf),
-}
-
-/// A list's selection and scroll.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ListState {
-    pub selected: usize,
-    pub offset: usize,
-}
-
-impl ListState {
-    /// Keeps the selection inside `len` rows and on screen in a window of `height` rows.
-    pub(crate) fn clamp(&mut self, len: usize, height: usize) {
-        self.selected = self.selected.min(len.saturating_sub(1));
-        let height = height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-        self.offset = self.offset.min(len.saturating_sub(height));
-    }
-
-    /// Moves the selection by `delta` rows (saturating at both ends).
-    pub(crate) fn step(&mut self, delta: isize, len: usize, height: usize) {
-        let max = isize::try_from(len.saturating_sub(1)).unwrap_or(isize::MAX);
-        let now = isize::try_from(self.selected).unwrap_or(isize::MAX);
-        self.selected = usize::try_from(now.saturating_add(delta).clamp(0, max)).unwrap_or(0);
-        self.clamp(len, height);
-    }
 }
 
 /// An export the runtime runs on a worker thread.
@@ -292,7 +266,7 @@ impl App {
                 _ => {}
             }
         }
-        match self.keymap.action(self.focus.context(), key) {
+        match self.keymap.action(self.focus.bar().context(), key) {
             Some(action) => self.update(action),
             None => Vec::new(),
         }
@@ -526,7 +500,7 @@ impl App {
 
     /// The movement keys scroll a help taller than the screen; returns whether `action` did.
     fn scroll_help(&mut self, action: Action) -> bool {
-        let max = super::view::help_scroll_max(self.size, &self.keymap);
+        let max = help::scroll_max(self.size, &self.keymap);
         if max == 0 {
             return false;
         }

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 
 use ratatui::layout::Rect;
 
-use super::keymap::{Action, Context, Key, Keymap};
+use super::keymap::{Action, Bar, Key, Keymap};
 use super::runtime::Effect;
+use super::widgets::list::ListState;
 use crate::analysis::compare::{Comparison, FileDiff, Group};
 
 /// The focusable panes.
@@ -19,11 +20,12 @@ pub enum Pane {
 }
 
 impl Pane {
-    /// The keymap context: the layer list is the explorer's layers, the file tree its tree.
-    pub fn context(self) -> Context {
+    /// The pane's status bar; its keymap context is the explorer's layers for the layer list,
+    /// the explorer's tree for the file tree.
+    pub fn bar(self) -> Bar {
         match self {
-            Pane::Layers => Context::Layers,
-            Pane::Files => Context::Tree,
+            Pane::Layers => Bar::CompareLayers,
+            Pane::Files => Bar::CompareFiles,
         }
     }
 }
@@ -70,8 +72,6 @@ pub struct Row {
     /// 0 for the top-level groups.
     pub depth: usize,
 }
-
-pub use super::app::ListState;
 
 /// The screen areas, from the terminal size and the height of the totals.
 #[derive(Debug, Clone, Copy, Default)]
@@ -253,7 +253,7 @@ impl State {
 
     /// Handles a key through the keymap (nothing this screen does needs the runtime).
     pub fn key(&mut self, key: Key) -> Vec<Effect> {
-        if let Some(action) = self.keymap.action(self.focus.context(), key) {
+        if let Some(action) = self.keymap.action(self.focus.bar().context(), key) {
             self.update(action);
         }
         Vec::new()

@@ -3,7 +3,8 @@
 //! [`runtime`] takes the terminal, reads the images on a background thread behind a loading
 //! screen and runs a [`runtime::Screen`]: the explorer ([`app::App`], drawn by [`view`]) or the
 //! compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
-//! in `screens.rs`. Keys map to actions ([`keymap`]), actions change the screen's state.
+//! in `screens.rs`. Keys map to actions ([`keymap`]), actions change the screen's state; both
+//! screens draw with the same [`widgets`].
 
 pub mod app;
 pub mod compare;
@@ -14,6 +15,7 @@ pub mod runtime;
 mod screens;
 pub mod tree;
 pub mod view;
+pub mod widgets;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +30,7 @@ use app::App;
 use keymap::{Key, Keymap};
 use runtime::Terminal;
 pub use runtime::screen_text;
+use widgets::loading::Side;
 
 /// Loads the user's keymap, reporting every bad binding at once.
 pub fn load_keymap() -> Result<Keymap> {
@@ -47,13 +50,13 @@ pub fn run(image: Image, options: &LoadOptions, keymap: Keymap) -> Result<()> {
         &source,
         move || engine::load(image, &options, &progress),
         |f| {
-            view::draw_loading(
-                f,
-                &source,
-                shown.bytes.load(Ordering::Relaxed),
-                shown.total.load(Ordering::Relaxed),
-                (shown.layers_done.load(Ordering::Relaxed), layer_count),
-            );
+            let side = Side {
+                label: None,
+                source: &source,
+                progress: &shown,
+                layers: layer_count,
+            };
+            view::draw_loading(f, &side);
         },
     )?;
     let Some(loaded) = loaded else {
@@ -141,24 +144,21 @@ pub fn run_compare(
         }
     };
     let loaded = runtime::load_then(&mut terminal, &source_a, job, |f| {
-        compare_view::draw_loading(
-            f,
-            &[
-                compare_view::Loading {
-                    label: "A",
-                    source: &source_a,
-                    progress: &pa,
-                    layers: layers_a,
-                },
-                compare_view::Loading {
-                    label: "B",
-                    source: &source_b,
-                    progress: &pb,
-                    layers: layers_b,
-                },
-            ],
-            comparing.load(Ordering::Relaxed),
-        );
+        let sides = [
+            Side {
+                label: Some("A"),
+                source: &source_a,
+                progress: &pa,
+                layers: layers_a,
+            },
+            Side {
+                label: Some("B"),
+                source: &source_b,
+                progress: &pb,
+                layers: layers_b,
+            },
+        ];
+        compare_view::draw_loading(f, &sides, comparing.load(Ordering::Relaxed));
     })?;
     let Some(comparison) = loaded else {
         return Ok(None);

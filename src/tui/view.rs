@@ -1,14 +1,18 @@
-//! Drawing: reads `&App`, changes nothing, and touches only the rows on screen.
+//! Drawing the explorer: reads `&App`, changes nothing, and touches only the rows on screen.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, InputKind, Pane, Popup};
-use super::keymap::Action;
 use super::tree::{Diff, Mode, Row, Sort};
+use super::widgets::help::Help;
+use super::widgets::list::{self, Highlight, List};
+use super::widgets::popup::Popup as PopupBox;
+use super::widgets::status_bar::{self, StatusBar};
+use super::widgets::{block, loading};
 use crate::layer::Kind;
 use crate::overlay::{Change, Meta};
 use crate::report::escape::{self, text};
@@ -90,20 +94,6 @@ fn diff_style(d: Diff) -> Style {
     }
 }
 
-pub(crate) fn block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::new()
-            .fg(Color::LightBlue)
-            .add_modifier(Modifier::BOLD)
-    } else {
-        Style::new()
-    };
-    Block::new()
-        .borders(Borders::ALL)
-        .border_style(style)
-        .title(Span::styled(title, style))
-}
-
 /// Draws the whole explorer.
 pub fn draw(frame: &mut Frame, app: &App) {
     let a = &app.areas;
@@ -117,15 +107,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_wasted(frame, app, a.wasted);
     draw_tree(frame, app, a.tree);
     draw_status(frame, app, a.status);
+    let area = frame.area();
     match &app.popup {
-        Some(Popup::Help) => draw_help(frame, app),
+        Some(Popup::Help) => {
+            frame.render_widget(Help::new(&app.keymap, app.help_scroll), area);
+        }
         Some(Popup::History(node)) => draw_history(frame, app, *node),
         Some(Popup::ConfirmOverwrite(path)) => {
             let text = vec![
                 Line::from(format!("{} exists.", text(&path.display().to_string()))),
                 Line::from("Overwrite it? y / n"),
             ];
-            popup(frame, "Export", text, 60, 4);
+            frame.render_widget(PopupBox::new("Export", text, 60).height(4), area);
         }
         None => {}
     }
@@ -133,29 +126,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
     let focused = app.focus == Pane::Layers;
-    let b = block(" Layers ".into(), focused);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let layers = &app.analysis.layers;
     // The bars draw the Size column beside them (what each layer ships), not the tar's size,
     // which counts headers and padding: a layer of symlinks ships nothing and has no bar.
-    let max = app
-        .analysis
-        .layers
+    let max = layers
         .iter()
         .map(|l| l.shipped_bytes)
         .max()
         .unwrap_or(1)
         .max(1);
-    let mut lines =
-        vec![Line::from(format!("{:>3} {:>10} {:<8} {}", "#", "Size", "", "Command")).bold()];
-    let height = usize::from(inner.height.saturating_sub(1));
-    for l in app
-        .analysis
-        .layers
-        .iter()
-        .skip(app.layers.offset)
-        .take(height)
-    {
+    let row = |i: usize| {
+        let l = &layers[i];
         let bar_len = (u128::from(l.shipped_bytes) * 8).div_ceil(u128::from(max)) as usize;
         let bar: String = "█".repeat(bar_len.min(8));
         let cmd = l
@@ -163,31 +144,33 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
             .as_deref()
             .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 200));
         let cmd = text(&cmd).into_owned();
-        let mut style = Style::new();
-        if l.index == app.layers.selected {
-            style = style.add_modifier(Modifier::REVERSED);
-            if !focused {
-                style = Style::new()
-                    .add_modifier(Modifier::BOLD)
-                    .fg(Color::LightBlue);
-            }
-        }
         let wasted = if l.wasted_bytes + l.hidden_lower_bytes > 0 {
             Span::styled("▲", Style::new().fg(Color::Red))
         } else {
             Span::raw(" ")
         };
-        lines.push(
-            Line::from(vec![
-                Span::raw(format!("{:>3} {:>10} ", l.index, size(l.shipped_bytes))),
-                Span::styled(format!("{bar:<8}"), Style::new().fg(Color::Blue)),
-                wasted,
-                Span::raw(cmd),
-            ])
-            .style(style),
-        );
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
+        Line::from(vec![
+            Span::raw(format!("{:>3} {:>10} ", l.index, size(l.shipped_bytes))),
+            Span::styled(format!("{bar:<8}"), Style::new().fg(Color::Blue)),
+            wasted,
+            Span::raw(cmd),
+        ])
+    };
+    let list = List::new(
+        block(" Layers ".into(), focused),
+        focused,
+        layers.len(),
+        app.layers,
+        row,
+    )
+    .header(Line::from(format!("{:>3} {:>10} {:<8} {}", "#", "Size", "", "Command")).bold())
+    // Unfocused, the selected layer stays marked: it is the one the tree shows.
+    .highlight(Highlight::Always(
+        Style::new()
+            .add_modifier(Modifier::BOLD)
+            .fg(Color::LightBlue),
+    ));
+    frame.render_widget(list, area);
 }
 
 fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
@@ -274,34 +257,22 @@ fn draw_image(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
     let focused = app.focus == Pane::Wasted;
-    let total = app.analysis.waste.paths_total;
-    let b = block(format!(" Wasted paths ({total}) "), focused);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
+    let waste = &app.analysis.waste;
+    let inner = list::inner(area);
     // Narrow (under 52 columns: 24 for the path beside the wide columns), the causes are
     // shortened and the layers left to the history (H) and the jump (enter).
     let narrow = inner.width < 52;
-    let mut lines = vec![
-        if narrow {
-            Line::from(format!("{:>9} {:<5} Path", "Wasted", "Cause"))
-        } else {
-            Line::from(format!(
-                "{:>10} {:<9} {:<6} Path",
-                "Wasted", "Cause", "Layers"
-            ))
-        }
-        .bold(),
-    ];
-    let height = usize::from(inner.height.saturating_sub(1));
-    for (i, p) in app
-        .analysis
-        .waste
-        .paths
-        .iter()
-        .enumerate()
-        .skip(app.wasted.offset)
-        .take(height)
-    {
+    let header = if narrow {
+        Line::from(format!("{:>9} {:<5} Path", "Wasted", "Cause"))
+    } else {
+        Line::from(format!(
+            "{:>10} {:<9} {:<6} Path",
+            "Wasted", "Cause", "Layers"
+        ))
+    }
+    .bold();
+    let row = |i: usize| {
+        let p = &waste.paths[i];
         let (cause, short) = match p.cause {
             crate::analysis::Cause::Deleted => ("deleted", "del"),
             crate::analysis::Cause::Overwritten => ("overwrite", "over"),
@@ -318,13 +289,18 @@ fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
             )
         };
         let room = usize::from(inner.width).saturating_sub(Span::raw(&prefix).width());
-        let mut line = Line::from(format!("{prefix}{}", fit_path(&text(&p.path), room)));
-        if i == app.wasted.selected && focused {
-            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
-        }
-        lines.push(line);
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
+        Line::from(format!("{prefix}{}", fit_path(&text(&p.path), room)))
+    };
+    let title = format!(" Wasted paths ({}) ", waste.paths_total);
+    let list = List::new(
+        block(title, focused),
+        focused,
+        waste.paths.len(),
+        app.wasted,
+        row,
+    )
+    .header(header);
+    frame.render_widget(list, area);
 }
 
 fn mode_string(meta: &Meta) -> String {
@@ -405,7 +381,8 @@ fn tree_line(app: &App, row: &Row) -> Line<'static> {
 
 fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
     let focused = app.focus == Pane::Tree;
-    let opts = &app.tree.options;
+    let tree = &app.tree;
+    let opts = &tree.options;
     let mode = match opts.mode {
         Mode::Layer => format!("layer {} changes", opts.layer),
         Mode::Aggregated => format!("merged as of layer {}", opts.layer),
@@ -431,13 +408,11 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
         format!(
             " — filter \"{}\": {} matches",
             text(app.filter_text()),
-            app.tree.match_count
+            tree.match_count
         )
     };
     let b =
         block(format!(" Files — {mode}{sort}{filter} "), focused).title_bottom(Line::from(legend));
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
     let mut header = Vec::new();
     if app.show_attributes {
         let cols = if wide_tree(app) {
@@ -448,66 +423,12 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
         header.push(Span::raw(cols).bold());
     }
     header.push(Span::raw("Name").bold());
-    let mut lines = vec![Line::from(header)];
-    let height = usize::from(inner.height.saturating_sub(1));
-    for (i, row) in app
-        .tree
-        .rows
-        .iter()
-        .enumerate()
-        .skip(app.rows.offset)
-        .take(height)
-    {
-        let mut line = tree_line(app, row);
-        if i == app.rows.selected && focused {
-            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
-        }
-        lines.push(line);
-    }
-    if app.tree.rows.is_empty() {
-        lines.push(Line::from("(nothing to show: no changes, or everything is filtered)").dim());
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// The keys that matter in the focused pane, from the keymap.
-fn status_keys(app: &App) -> Vec<(String, &'static str)> {
-    let ctx = app.focus.context();
-    let wanted: &[(Action, &str)] = match app.focus {
-        Pane::Layers => &[
-            (Action::SwitchPane, "pane"),
-            (Action::ShowLayer, "layer changes"),
-            (Action::ShowAggregated, "aggregated"),
-            (Action::Filter, "filter"),
-        ],
-        Pane::Wasted => &[
-            (Action::SwitchPane, "pane"),
-            (Action::Jump, "jump"),
-            (Action::History, "history"),
-        ],
-        Pane::Tree => &[
-            (Action::SwitchPane, "pane"),
-            (Action::ToggleCollapse, "collapse"),
-            (Action::ToggleCollapseAll, "all"),
-            (Action::ToggleSort, "sort"),
-            (Action::HideAdded, "added"),
-            (Action::HideRemoved, "removed"),
-            (Action::HideModified, "modified"),
-            (Action::HideUnmodified, "unmodified"),
-            (Action::Filter, "filter"),
-            (Action::Export, "export"),
-        ],
-    };
-    let mut out = Vec::new();
-    for &(action, label) in wanted
-        .iter()
-        .chain(&[(Action::Help, "help"), (Action::Quit, "quit")])
-    {
-        if let Some(k) = app.keymap.first_key(ctx, action) {
-            out.push((k.to_string(), label));
-        }
-    }
-    out
+    let list = List::new(b, focused, tree.rows.len(), app.rows, |i| {
+        tree_line(app, &tree.rows[i])
+    })
+    .header(Line::from(header))
+    .empty(Line::from("(nothing to show: no changes, or everything is filtered)").dim());
+    frame.render_widget(list, area);
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
@@ -543,11 +464,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     } else if let Some(msg) = &app.message {
         Line::from(text(msg).into_owned()).fg(Color::Yellow)
     } else {
-        let mut spans = Vec::new();
-        for (key, label) in status_keys(app) {
-            spans.push(Span::styled(key, Style::new().bold()));
-            spans.push(Span::raw(format!(" {label}  ")));
-        }
+        let mut spans = status_bar::hints(&app.keymap, app.focus.bar());
         if !app.filter_text().is_empty() {
             spans.push(Span::styled(
                 format!(
@@ -560,164 +477,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         }
         Line::from(spans)
     };
-    frame.render_widget(
-        Paragraph::new(line).style(Style::new().bg(Color::DarkGray)),
-        area,
-    );
-}
-
-fn popup(frame: &mut Frame, title: &str, lines: Vec<Line<'static>>, width: u16, height: u16) {
-    let area = frame.area();
-    let w = width.min(area.width.saturating_sub(2)).max(10);
-    let h = (height + 2).min(area.height.saturating_sub(2)).max(3);
-    let rect = Rect {
-        x: area.x + (area.width.saturating_sub(w)) / 2,
-        y: area.y + (area.height.saturating_sub(h)) / 2,
-        width: w,
-        height: h,
-    };
-    frame.render_widget(Clear, rect);
-    let b = block(format!(" {title} "), true);
-    frame.render_widget(
-        Paragraph::new(lines).block(b).wrap(Wrap { trim: false }),
-        rect,
-    );
-}
-
-/// The help's lines: a `[context]` heading, then one line per action with its keys.
-fn help_lines(keymap: &super::keymap::Keymap) -> Vec<Line<'static>> {
-    let entries = keymap.entries();
-    let keys_of = |keys: &[super::keymap::Key]| {
-        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
-        text(&keys.join(", ")).into_owned()
-    };
-    let key_width = entries
-        .iter()
-        .map(|(_, _, k)| Span::raw(keys_of(k)).width())
-        .max()
-        .unwrap_or(0)
-        .clamp(12, 24);
-    let mut items: Vec<Line<'static>> = Vec::new();
-    let mut last_ctx = None;
-    for (ctx, action, keys) in entries {
-        if last_ctx != Some(ctx) {
-            items.push(Line::from(format!("[{}]", ctx.name())).bold());
-            last_ctx = Some(ctx);
-        }
-        items.push(Line::from(vec![
-            Span::styled(
-                format!("{:<key_width$}", keys_of(&keys)),
-                Style::new().bold(),
-            ),
-            Span::raw(format!("  {}", action.describe())),
-        ]));
-    }
-    items
-}
-
-/// How the help sits on a screen of `size`: its box, and as many columns as its lines need
-/// when they fit side by side whole, else one column that scrolls.
-struct HelpLayout {
-    rect: Rect,
-    inner: Rect,
-    columns: usize,
-    column_width: u16,
-    rows: usize,
-}
-
-fn help_layout(size: Rect, lines: &[Line<'static>]) -> HelpLayout {
-    let rect = Rect {
-        x: size.x + 1,
-        y: size.y + 1,
-        width: size.width.saturating_sub(2),
-        height: size.height.saturating_sub(2),
-    };
-    let inner = Block::new().borders(Borders::ALL).inner(rect);
-    let rows = usize::from(inner.height).max(1);
-    // Columns two spaces apart, the last one needing no gap after it.
-    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
-    let column_width = u16::try_from(widest + 2).unwrap_or(u16::MAX);
-    let columns = lines.len().div_ceil(rows).max(1);
-    if (widest + 2) * columns - 2 <= usize::from(inner.width) {
-        HelpLayout {
-            rect,
-            inner,
-            columns,
-            column_width,
-            rows,
-        }
-    } else {
-        HelpLayout {
-            rect,
-            inner,
-            columns: 1,
-            column_width: inner.width,
-            rows,
-        }
-    }
-}
-
-/// The highest first line the help can be scrolled to on a screen of `size` (0 when it fits).
-pub fn help_scroll_max(size: Rect, keymap: &super::keymap::Keymap) -> usize {
-    let lines = help_lines(keymap);
-    let layout = help_layout(size, &lines);
-    if layout.columns > 1 {
-        0
-    } else {
-        lines.len().saturating_sub(layout.rows)
-    }
-}
-
-fn draw_help(frame: &mut Frame, app: &App) {
-    let lines = help_lines(&app.keymap);
-    let layout = help_layout(frame.area(), &lines);
-    frame.render_widget(Clear, layout.rect);
-    let scroll = app
-        .help_scroll
-        .min(help_scroll_max(frame.area(), &app.keymap));
-    let shown = lines
-        .len()
-        .saturating_sub(scroll)
-        .min(layout.rows * layout.columns);
-    let key = |action| {
-        app.keymap
-            .first_key(super::keymap::Context::Global, action)
-            .map_or_else(String::new, |k| k.to_string())
-    };
-    let bottom = if shown < lines.len() {
-        format!(
-            " {}–{} of {}: {} {} {} {} to scroll, any other key closes ",
-            scroll + 1,
-            scroll + shown,
-            lines.len(),
-            key(Action::Up),
-            key(Action::Down),
-            key(Action::PageUp),
-            key(Action::PageDown),
-        )
-    } else {
-        " any key closes ".to_string()
-    };
-    let b = block(" Keys — ~/.config/strata/keys.conf ".into(), true)
-        .title_bottom(Line::from(text(&bottom).into_owned()));
-    frame.render_widget(b, layout.rect);
-    let inner = layout.inner;
-    for (c, chunk) in lines[scroll..]
-        .chunks(layout.rows)
-        .take(layout.columns)
-        .enumerate()
-    {
-        let x = u16::try_from(c)
-            .unwrap_or(u16::MAX)
-            .saturating_mul(layout.column_width);
-        let col = Rect {
-            x: inner.x + x,
-            y: inner.y,
-            width: layout.column_width.min(inner.width.saturating_sub(x)),
-            height: inner.height,
-        };
-        frame.render_widget(Paragraph::new(chunk.to_vec()), col);
-    }
+    frame.render_widget(StatusBar::new(line), area);
 }
 
 fn draw_history(frame: &mut Frame, app: &App, node: crate::overlay::NodeId) {
@@ -764,42 +524,12 @@ fn draw_history(frame: &mut Frame, app: &App, node: crate::overlay::NodeId) {
             )),
         ]));
     }
-    let h = lines.len() as u16;
-    popup(frame, "History", lines, 76, h);
+    frame.render_widget(PopupBox::new("History", lines, 76), frame.area());
 }
 
 /// The first frame while layers are read.
-pub fn draw_loading(
-    frame: &mut Frame,
-    source: &str,
-    done: u64,
-    total: u64,
-    layers: (usize, usize),
-) {
-    let area = frame.area();
-    let [_, mid, _] = Layout::vertical([
-        Constraint::Percentage(40),
-        Constraint::Length(4),
-        Constraint::Min(0),
-    ])
-    .areas(area);
-    let ratio = if total == 0 {
-        0.0
-    } else {
-        (done as f64 / total as f64).clamp(0.0, 1.0)
-    };
-    let gauge = Gauge::default()
-        .block(block(format!(" Reading {} ", text(source)), true))
-        .gauge_style(Style::new().fg(Color::LightBlue))
-        .ratio(ratio)
-        .label(format!(
-            "{} of {} — layer {} of {}",
-            size(done),
-            size(total),
-            layers.0,
-            layers.1
-        ));
-    frame.render_widget(gauge, mid);
+pub fn draw_loading(frame: &mut Frame, side: &loading::Side<'_>) {
+    frame.render_widget(loading::Loading::one(side), frame.area());
 }
 
 #[cfg(test)]
