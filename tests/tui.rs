@@ -19,10 +19,11 @@ use common::{Layout, assert_one_line_error, image, oracle, run, strata};
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use strata::engine::{self, LoadOptions, Loaded, Progress};
+use strata::overlay::Change;
 use strata::tui::app::{App, InputKind, Pane, Popup};
 use strata::tui::keymap::{Key, Keymap};
 use strata::tui::runtime::{self, Effect};
-use strata::tui::tree::{Diff, Mode};
+use strata::tui::tree::Mode;
 
 const W: u16 = 100;
 const H: u16 = 30;
@@ -201,10 +202,10 @@ fn aggregated_mode_at_the_last_layer_is_the_final_filesystem() {
     for r in &app.tree.rows {
         let p = fs.path(r.node);
         if p.starts_with("/app") {
-            assert_eq!(r.diff, Diff::Added, "{p}: /app is not in layer 0");
+            assert_eq!(r.diff, Change::Added, "{p}: /app is not in layer 0");
         }
         if p == "/bin/busybox" || p == "/etc/passwd" {
-            assert_eq!(r.diff, Diff::Unchanged, "{p}");
+            assert_eq!(r.diff, Change::Unchanged, "{p}");
         }
     }
 }
@@ -299,7 +300,7 @@ fn hiding_added_files_leaves_the_removed_ones() {
     for p in ["/app/recreate/old1.txt", "/app/recreate/old2.txt"] {
         assert!(rows.contains(&p.to_string()), "{p}: {rows:?}");
     }
-    assert!(app.tree.rows.iter().all(|r| r.diff != Diff::Added));
+    assert!(app.tree.rows.iter().all(|r| r.diff != Change::Added));
     // Shown again with the same key.
     let app = app_after(&format!("{script} ctrl+a"), W, H);
     assert!(row_paths(&app).contains(&"/app/recreate/new.txt".to_string()));
@@ -380,7 +381,11 @@ fn the_history_popup_lists_every_layer_that_touched_the_path() {
     insta::assert_snapshot!("history_overwrite_100x30", snapshot(&script, W, H));
     let app = app_after(&script, W, H);
     let node = app.loaded.fs.lookup("app/overwrite.txt").expect("node");
-    assert_eq!(app.popup, Some(Popup::History(node)));
+    assert!(
+        matches!(&app.popup, Some(Popup::History(h)) if h.node == node),
+        "{:?}",
+        app.popup
+    );
     assert!(s.contains(" History "), "{s}");
     assert!(s.contains("/app/overwrite.txt"), "{s}");
     let lines: Vec<&str> = s.lines().collect();

@@ -11,13 +11,14 @@ use ratatui::layout::Rect;
 
 use super::export::{self, Destination, Outcome};
 use super::keymap::{Action, Bar, Key, Keymap};
+use super::layout::{self, Areas};
 use super::runtime::{Effect, WorkerEvent};
-use super::tree::{Diff, Filter, Mode, Sort, Tree};
+use super::tree::{Filter, Mode, Sort, Tree, slot};
 use super::widgets::help;
 pub use super::widgets::list::ListState;
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Cause, waste};
 use crate::engine::Loaded;
-use crate::overlay::NodeId;
+use crate::overlay::{Change, Meta, NodeId};
 
 /// The focusable panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +56,68 @@ pub struct Input {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
-    History(NodeId),
+    History(History),
     /// An export target exists: overwrite it?
     ConfirmOverwrite(PathBuf),
+}
+
+/// A path's history, taken from the model when the popup opens: drawing reads only this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    pub node: NodeId,
+    pub path: String,
+    /// One per layer that touched the path, lowest first.
+    pub rows: Vec<HistoryRow>,
+}
+
+/// What one layer did to the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub layer: u16,
+    pub change: Change,
+    /// The path after the layer (`None`: gone).
+    pub state: Option<Meta>,
+    /// For a regular file: whether its bytes are in the final image or wasted, and why.
+    pub content: Option<Content>,
+}
+
+/// The fate of the bytes a layer shipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    Visible,
+    Wasted(Cause),
+}
+
+impl History {
+    fn of(loaded: &Loaded, node: NodeId) -> History {
+        let fs = &loaded.fs;
+        let rows = fs
+            .events(node)
+            .iter()
+            .map(|e| {
+                let state = fs.event_state(e).copied();
+                let content = state.and_then(|m| m.object()).map(|o| {
+                    let object = fs.object(o);
+                    if object.visible() {
+                        Content::Visible
+                    } else {
+                        Content::Wasted(waste::cause_of(fs, object))
+                    }
+                });
+                HistoryRow {
+                    layer: e.layer,
+                    change: e.change,
+                    state,
+                    content,
+                }
+            })
+            .collect();
+        History {
+            node,
+            path: fs.path(node),
+            rows,
+        }
+    }
 }
 
 /// An export the runtime runs on a worker thread.
@@ -74,18 +134,6 @@ impl Exporting {
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
     }
-}
-
-/// The screen areas, computed from the terminal size and the focus (drawing and mouse use the
-/// same).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Areas {
-    pub layers: Rect,
-    pub details: Rect,
-    pub image: Rect,
-    pub wasted: Rect,
-    pub tree: Rect,
-    pub status: Rect,
 }
 
 /// The explorer.
@@ -175,7 +223,7 @@ impl App {
 
     /// The areas for the size and the focus (a focused wasted list may take more room).
     fn relayout(&mut self) {
-        self.areas = super::view::areas(
+        self.areas = layout::explorer(
             self.size,
             self.focus == Pane::Wasted,
             self.analysis.waste.paths.len(),
@@ -460,11 +508,11 @@ impl App {
                 self.clamp_all();
             }
             Action::ToggleAttributes => self.show_attributes = !self.show_attributes,
-            Action::HideAdded => self.toggle_hidden(Diff::Added),
-            Action::HideRemoved => self.toggle_hidden(Diff::Removed),
-            Action::HideModified => self.toggle_hidden(Diff::Modified),
-            Action::HideUnmodified => self.toggle_hidden(Diff::Unchanged),
-            Action::HideMetadata => self.toggle_hidden(Diff::Metadata),
+            Action::HideAdded => self.toggle_hidden(Change::Added),
+            Action::HideRemoved => self.toggle_hidden(Change::Removed),
+            Action::HideModified => self.toggle_hidden(Change::Modified),
+            Action::HideUnmodified => self.toggle_hidden(Change::Unchanged),
+            Action::HideMetadata => self.toggle_hidden(Change::Metadata),
             Action::Help => {
                 self.popup = Some(Popup::Help);
                 self.help_scroll = 0;
@@ -480,7 +528,7 @@ impl App {
                     _ => self.selected_node(),
                 };
                 if let Some(n) = node {
-                    self.popup = Some(Popup::History(n));
+                    self.popup = Some(Popup::History(History::of(&self.loaded, n)));
                 }
             }
             Action::Export => self.start_export(),
@@ -524,8 +572,8 @@ impl App {
         self.refresh_tree();
     }
 
-    fn toggle_hidden(&mut self, diff: Diff) {
-        let i = Diff::ALL.iter().position(|d| *d == diff).unwrap_or(0);
+    fn toggle_hidden(&mut self, change: Change) {
+        let i = slot(change);
         self.tree.options.hidden[i] = !self.tree.options.hidden[i];
         self.refresh_tree();
     }

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use ratatui::layout::Rect;
 
 use super::keymap::{Action, Bar, Key, Keymap};
+use super::layout::{self, CompareAreas as Areas};
 use super::runtime::Effect;
 use super::widgets::list::ListState;
 use crate::analysis::compare::{Comparison, FileDiff, Group};
@@ -73,16 +74,6 @@ pub struct Row {
     pub depth: usize,
 }
 
-/// The screen areas, from the terminal size and the height of the totals.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Areas {
-    pub totals: Rect,
-    pub layers: Rect,
-    pub details: Rect,
-    pub files: Rect,
-    pub status: Rect,
-}
-
 /// The compare screen.
 pub struct State {
     pub comparison: Comparison,
@@ -121,7 +112,7 @@ impl State {
     }
 
     pub fn resize(&mut self, size: Rect) {
-        self.areas = super::compare_view::areas(size, &self.comparison);
+        self.areas = layout::compare(size, &self.comparison);
         self.clamp_all();
     }
 

@@ -2,21 +2,20 @@
 //! stacks aligned; right, the grouped file difference as a tree.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::compare::{ACTIONS, Areas, Node, Pane, State};
+use super::compare::{ACTIONS, Node, Pane, State};
 use super::keymap::Context;
+use super::layout::totals_lines;
 use super::widgets::list::{Highlight, List};
 use super::widgets::popup::Popup;
 use super::widgets::status_bar::{self, StatusBar};
 use super::widgets::{block, help, loading};
 use crate::analysis::compare::{Alignment, Comparison, FileChange, Group, LayerRow};
-use crate::report::compare::{
-    change_name, image_line, row_command, row_difference, signed_size, totals_rows,
-};
+use crate::report::compare::{change_name, row_command, row_difference, signed_size};
 use crate::report::escape::text;
 use crate::report::{short_command, size};
 
@@ -31,127 +30,6 @@ fn change_color(c: FileChange) -> Color {
         FileChange::Removed => REMOVED,
         FileChange::Changed => CHANGED,
         FileChange::MetadataOnly => METADATA,
-    }
-}
-
-/// Greedy word wrap at `width` characters (a word longer than a line is cut).
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let (n, w) = (line.chars().count(), word.chars().count());
-        if n > 0 && n + 1 + w > width {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > width {
-            let head: String = line.chars().take(width).collect();
-            let tail: String = line.chars().skip(width).collect();
-            out.push(head);
-            line = tail;
-        }
-    }
-    if !line.is_empty() || out.is_empty() {
-        out.push(line);
-    }
-    out
-}
-
-/// `label  source (format, ref)`, its start elided to fit one line.
-fn image_fit(label: &str, side: &crate::analysis::compare::Side, width: usize) -> Line<'static> {
-    let line = text(&image_line(side)).into_owned();
-    let room = width.saturating_sub(label.len() + 3);
-    let n = line.chars().count();
-    let shown = if n > room && room > 0 {
-        let tail: String = line.chars().skip(n - (room - 1)).collect();
-        format!("…{tail}")
-    } else {
-        line
-    };
-    Line::from(vec![
-        Span::raw(format!("{label}  ")).bold(),
-        Span::raw(shown),
-    ])
-}
-
-/// The totals block's lines at `width` columns, wrapped here so their count is exact.
-fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
-    let width = usize::from(width);
-    let mut lines = vec![
-        image_fit("A", &c.a, width),
-        image_fit("B", &c.b, width),
-        Line::from(format!("{:<12}{:>10}{:>10}  Difference", "", "A", "B")).bold(),
-    ];
-    for [name, a, b, d] in totals_rows(&c.totals) {
-        lines.push(Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}")));
-    }
-    for l in wrap_words(&format!("Verdict: {}", text(&c.verdict)), width) {
-        lines.push(Line::from(l).bold());
-    }
-    if let Some(l) = &c.limit {
-        let (word, color) = if l.exceeded {
-            ("FAIL (exit 1 on quit)", Color::Red)
-        } else {
-            ("PASS", Color::Green)
-        };
-        let text = format!(
-            "Limit: B may exceed A by at most {}: B {} by {}: {word}",
-            l.limit,
-            if l.growth_bytes > 0 { "grew" } else { "shrank" },
-            size(l.growth_bytes.unsigned_abs()),
-        );
-        for l in wrap_words(&text, width) {
-            lines.push(Line::from(l).fg(color));
-        }
-    }
-    if let Some(first) = c.warnings.first() {
-        let more = match c.warnings.len() {
-            1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
-        };
-        for l in wrap_words(&format!("warning: {}{more}", text(first)), width) {
-            lines.push(Line::from(l).fg(Color::Yellow));
-        }
-    }
-    lines
-}
-
-/// Splits the screen: totals, the aligned layers and the selected layer's commands on the
-/// left; the file tree on the right; one status line at the bottom.
-pub fn areas(size: Rect, c: &Comparison) -> Areas {
-    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(size);
-    let left_width = (size.width * 23 / 50).clamp(34.min(size.width), 100);
-    let [left, files] =
-        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
-    let totals_h =
-        u16::try_from(totals_lines(c, left.width.saturating_sub(2)).len() + 2).unwrap_or(u16::MAX);
-    // The layers keep at least a few rows: the totals and details give way first.
-    let totals_h = totals_h.min(main.height.saturating_sub(6).max(3));
-    // The details take what the layer rows leave, 2 to 6 lines of commands.
-    let rest = main.height.saturating_sub(totals_h);
-    let layers_need = u16::try_from(c.layers.len() + 3).unwrap_or(u16::MAX);
-    let spare = rest.saturating_sub(layers_need);
-    let details_h = match (spare, rest) {
-        (4.., _) => spare.min(8),
-        (_, 16..) => 4,
-        _ => 0,
-    };
-    let [totals, layers, details] = Layout::vertical([
-        Constraint::Length(totals_h),
-        Constraint::Min(3),
-        Constraint::Length(details_h),
-    ])
-    .areas(left);
-    Areas {
-        totals,
-        layers,
-        details,
-        files,
-        status,
     }
 }
 

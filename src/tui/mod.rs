@@ -4,13 +4,14 @@
 //! screen and runs a [`runtime::Screen`]: the explorer ([`app::App`], drawn by [`view`]) or the
 //! compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
 //! in `screens.rs`. Keys map to actions ([`keymap`]), actions change the screen's state; both
-//! screens draw with the same [`widgets`].
+//! screens draw with the same [`widgets`] into panes laid out by [`layout`].
 
 pub mod app;
 pub mod compare;
 pub mod compare_view;
 pub mod export;
 pub mod keymap;
+pub mod layout;
 pub mod runtime;
 mod screens;
 pub mod tree;

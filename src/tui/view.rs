@@ -1,13 +1,13 @@
 //! Drawing the explorer: reads `&App`, changes nothing, and touches only the rows on screen.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, InputKind, Pane, Popup};
-use super::tree::{Diff, Mode, Row, Sort};
+use super::app::{App, Content, History, InputKind, Pane, Popup};
+use super::tree::{self, LEGEND, Mode, Row, Sort};
 use super::widgets::help::Help;
 use super::widgets::list::{self, Highlight, List};
 use super::widgets::popup::Popup as PopupBox;
@@ -17,44 +17,6 @@ use crate::layer::Kind;
 use crate::overlay::{Change, Meta};
 use crate::report::escape::{self, text};
 use crate::report::{percent, short_command, size};
-
-/// Splits the screen: layers, layer details, image and wasted paths on the left; the tree on
-/// the right; one status line at the bottom. On a short screen (under 32 rows) the wasted
-/// list, focused and holding more paths than it shows, takes the room of the two details
-/// panes (which show nothing about the selected path): at 80x24, 12 paths instead of 1.
-pub fn areas(size: Rect, wasted_focused: bool, wasted_paths: usize) -> super::app::Areas {
-    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(size);
-    let left_width = (size.width * 2 / 5).clamp(34.min(size.width), 90);
-    let [left, tree] =
-        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
-    let short = size.height < 32;
-    // Small terminals get shorter detail panes so the lists keep some rows.
-    let (details_h, image_h) = if short { (7, 4) } else { (9, 5) };
-    let [layers, details, image, wasted] = Layout::vertical([
-        Constraint::Percentage(35),
-        Constraint::Length(details_h),
-        Constraint::Length(image_h),
-        Constraint::Min(4),
-    ])
-    .areas(left);
-    let fits = wasted_paths <= usize::from(wasted.height.saturating_sub(3));
-    let (details, image, wasted) = if short && wasted_focused && !fits {
-        let [_, wasted] =
-            Layout::vertical([Constraint::Percentage(35), Constraint::Min(4)]).areas(left);
-        let folded = Rect::new(wasted.x, wasted.y, wasted.width, 0);
-        (folded, folded, wasted)
-    } else {
-        (details, image, wasted)
-    };
-    super::app::Areas {
-        layers,
-        details,
-        image,
-        wasted,
-        tree,
-        status,
-    }
-}
 
 /// `path` in at most `width` columns: whole if it fits, else its last components behind
 /// `…/`, so that the file name stays; a name wider than that keeps its end.
@@ -84,13 +46,13 @@ fn fit_path(path: &str, width: usize) -> String {
     format!("…{tail}")
 }
 
-fn diff_style(d: Diff) -> Style {
+fn diff_style(d: Change) -> Style {
     match d {
-        Diff::Added => Style::new().fg(Color::Green),
-        Diff::Modified => Style::new().fg(Color::Yellow),
-        Diff::Metadata => Style::new().fg(Color::Cyan),
-        Diff::Removed => Style::new().fg(Color::Red),
-        Diff::Unchanged => Style::new(),
+        Change::Added => Style::new().fg(Color::Green),
+        Change::Modified => Style::new().fg(Color::Yellow),
+        Change::Metadata => Style::new().fg(Color::Cyan),
+        Change::Removed => Style::new().fg(Color::Red),
+        Change::Unchanged => Style::new(),
     }
 }
 
@@ -112,7 +74,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Popup::Help) => {
             frame.render_widget(Help::new(&app.keymap, app.help_scroll), area);
         }
-        Some(Popup::History(node)) => draw_history(frame, app, *node),
+        Some(Popup::History(history)) => draw_history(frame, history),
         Some(Popup::ConfirmOverwrite(path)) => {
             let text = vec![
                 Line::from(format!("{} exists.", text(&path.display().to_string()))),
@@ -193,16 +155,16 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
     };
     let lines = vec![
         Line::from(vec![
-            Span::styled(format!("+{} add", l.added), diff_style(Diff::Added)),
+            Span::styled(format!("+{} add", l.added), diff_style(Change::Added)),
             Span::raw(" "),
-            Span::styled(format!("~{} mod", l.modified), diff_style(Diff::Modified)),
+            Span::styled(format!("~{} mod", l.modified), diff_style(Change::Modified)),
             Span::raw(" "),
             Span::styled(
                 format!("≈{} meta", l.metadata_only),
-                diff_style(Diff::Metadata),
+                diff_style(Change::Metadata),
             ),
             Span::raw(" "),
-            Span::styled(format!("-{} del", l.removed), diff_style(Diff::Removed)),
+            Span::styled(format!("-{} del", l.removed), diff_style(Change::Removed)),
         ]),
         Line::from(format!(
             "Size {}, {} {compression}",
@@ -392,12 +354,12 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
         Sort::SizeDesc => ", by size",
     };
     let mut legend = vec![Span::raw(" ")];
-    for (i, d) in Diff::ALL.iter().enumerate() {
+    for (i, d) in LEGEND.iter().enumerate() {
         let mut st = diff_style(*d);
         if opts.hidden[i] {
             st = st.add_modifier(Modifier::CROSSED_OUT).dim();
         }
-        legend.push(Span::styled(d.label(), st));
+        legend.push(Span::styled(tree::label(*d), st));
         legend.push(Span::raw(" "));
     }
     let filter = if app.filter_text().is_empty() {
@@ -480,9 +442,8 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(StatusBar::new(line), area);
 }
 
-fn draw_history(frame: &mut Frame, app: &App, node: crate::overlay::NodeId) {
-    let fs = &app.loaded.fs;
-    let mut lines = vec![Line::from(text(&fs.path(node)).into_owned()).bold()];
+fn draw_history(frame: &mut Frame, history: &History) {
+    let mut lines = vec![Line::from(text(&history.path).into_owned()).bold()];
     lines.push(
         Line::from(format!(
             "{:>5}  {:<10} {:>10}  {}",
@@ -490,37 +451,30 @@ fn draw_history(frame: &mut Frame, app: &App, node: crate::overlay::NodeId) {
         ))
         .bold(),
     );
-    for e in fs.events(node) {
-        let change = match e.change {
-            Change::Added => Diff::Added,
-            Change::Modified => Diff::Modified,
-            Change::Metadata => Diff::Metadata,
-            Change::Removed => Diff::Removed,
-            Change::Unchanged => Diff::Unchanged,
-        };
-        let state = fs.event_state(e);
-        let detail = state.map_or_else(
+    for row in &history.rows {
+        let detail = row.state.map_or_else(
             || "gone".to_string(),
             |m| {
-                let mut d = format!("{} {}:{}", mode_string(m), m.uid, m.gid);
-                if let Some(o) = m.object() {
-                    let obj = fs.object(o);
-                    if obj.visible() {
-                        d.push_str("  visible");
-                    } else {
-                        let cause = crate::analysis::waste::cause_of(fs, obj);
+                let mut d = format!("{} {}:{}", mode_string(&m), m.uid, m.gid);
+                match row.content {
+                    Some(Content::Visible) => d.push_str("  visible"),
+                    Some(Content::Wasted(cause)) => {
                         d.push_str(&format!("  wasted ({})", cause.as_str()));
                     }
+                    None => {}
                 }
                 d
             },
         );
         lines.push(Line::from(vec![
-            Span::raw(format!("{:>5}  ", e.layer)),
-            Span::styled(format!("{:<10}", change.label()), diff_style(change)),
+            Span::raw(format!("{:>5}  ", row.layer)),
+            Span::styled(
+                format!("{:<10}", tree::label(row.change)),
+                diff_style(row.change),
+            ),
             Span::raw(format!(
                 " {:>10}  {detail}",
-                state.map_or(String::new(), |m| size(m.size))
+                row.state.map_or(String::new(), |m| size(m.size))
             )),
         ]));
     }
