@@ -15,7 +15,7 @@ use super::layout::{self, Areas};
 use super::runtime::{Effect, WorkerEvent};
 use super::tree::{Filter, Mode, Sort, Tree, slot};
 use super::widgets::help;
-pub use super::widgets::list::ListState;
+use super::widgets::list::ListState;
 use crate::analysis::{Analysis, Cause, waste};
 use crate::engine::Loaded;
 use crate::overlay::{Change, Meta, NodeId};
@@ -139,31 +139,31 @@ impl Exporting {
 /// The explorer.
 pub struct App {
     /// Shared with an export's worker thread.
-    pub loaded: Arc<Loaded>,
-    pub analysis: Analysis,
-    pub tree: Tree,
-    pub keymap: Keymap,
-    pub focus: Pane,
-    pub layers: ListState,
-    pub wasted: ListState,
-    pub rows: ListState,
-    pub show_attributes: bool,
-    pub input: Option<Input>,
-    pub popup: Option<Popup>,
+    loaded: Arc<Loaded>,
+    analysis: Analysis,
+    tree: Tree,
+    keymap: Keymap,
+    focus: Pane,
+    layers: ListState,
+    wasted: ListState,
+    rows: ListState,
+    show_attributes: bool,
+    input: Option<Input>,
+    popup: Option<Popup>,
     /// A one-line message in the status bar (errors, results of export and copy).
-    pub message: Option<String>,
-    pub quit: bool,
-    pub areas: Areas,
+    message: Option<String>,
+    quit: bool,
+    areas: Areas,
     /// The terminal's size, which the areas are computed from.
     size: Rect,
     /// The first line of the help shown, when it scrolls.
-    pub help_scroll: usize,
+    help_scroll: usize,
     /// The file the last export prompt was about.
     export_node: Option<NodeId>,
     /// Where it goes, kept while the user confirms an overwrite.
     export_dest: Option<Destination>,
     /// The export running, if any (one at a time).
-    pub exporting: Option<Exporting>,
+    exporting: Option<Exporting>,
     filter_text: String,
     /// Why `filter_text` is no filter (a regex that does not compile); the tree keeps the
     /// last good one meanwhile.
@@ -209,6 +209,80 @@ impl App {
     pub fn with_export_base(mut self, dir: impl Into<PathBuf>) -> App {
         self.export_base = dir.into();
         self
+    }
+
+    /// The image as read.
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
+    }
+
+    /// The file tree pane's model.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// The layer list's selection (the layer the tree shows).
+    pub fn layers(&self) -> ListState {
+        self.layers
+    }
+
+    pub fn wasted(&self) -> ListState {
+        self.wasted
+    }
+
+    /// The tree pane's selection.
+    pub fn rows(&self) -> ListState {
+        self.rows
+    }
+
+    /// Selects tree row `i` (clamped to the rows), as a click would without moving the focus.
+    pub fn select_row(&mut self, i: usize) {
+        self.rows.selected = i;
+        self.clamp_all();
+    }
+
+    pub fn show_attributes(&self) -> bool {
+        self.show_attributes
+    }
+
+    /// The line being typed, if any.
+    pub fn input(&self) -> Option<&Input> {
+        self.input.as_ref()
+    }
+
+    pub fn popup(&self) -> Option<&Popup> {
+        self.popup.as_ref()
+    }
+
+    /// The status bar's message (errors, results of export and copy).
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The export running, if any.
+    pub fn exporting(&self) -> Option<&Exporting> {
+        self.exporting.as_ref()
+    }
+
+    pub fn areas(&self) -> Areas {
+        self.areas
+    }
+
+    /// The first line of the help shown.
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
     }
 
     /// Whether the user quit.

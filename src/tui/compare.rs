@@ -76,20 +76,20 @@ pub struct Row {
 
 /// The compare screen.
 pub struct State {
-    pub comparison: Comparison,
-    pub keymap: Keymap,
-    pub focus: Pane,
+    comparison: Comparison,
+    keymap: Keymap,
+    focus: Pane,
     /// The selected row of `comparison.layers`.
-    pub layers: ListState,
+    layers: ListState,
     /// The selected row of [`State::rows`].
-    pub files: ListState,
+    files: ListState,
     /// The file tree as shown: expanded groups open, largest first.
-    pub rows: Vec<Row>,
+    rows: Vec<Row>,
     /// Groups that are open.
-    pub expanded: HashSet<Vec<usize>>,
-    pub help: bool,
-    pub quit: bool,
-    pub areas: Areas,
+    expanded: HashSet<Vec<usize>>,
+    help: bool,
+    quit: bool,
+    areas: Areas,
 }
 
 impl State {
@@ -116,9 +116,56 @@ impl State {
         self.clamp_all();
     }
 
+    /// The comparison shown.
+    pub fn comparison(&self) -> &Comparison {
+        &self.comparison
+    }
+
     /// Whether the user quit.
     pub fn quit(&self) -> bool {
         self.quit
+    }
+
+    /// The comparison, once the screen is done with it.
+    pub fn into_comparison(self) -> Comparison {
+        self.comparison
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// The layer list's selection.
+    pub fn layers(&self) -> ListState {
+        self.layers
+    }
+
+    /// The file tree's selection.
+    pub fn files(&self) -> ListState {
+        self.files
+    }
+
+    /// The file tree as shown.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Whether the group at an index path is open.
+    pub fn is_expanded(&self, path: &[usize]) -> bool {
+        self.expanded.contains(path)
+    }
+
+    /// Whether the help covers the screen.
+    pub fn help(&self) -> bool {
+        self.help
+    }
+
+    pub fn areas(&self) -> Areas {
+        self.areas
     }
 
     /// Rows a list pane shows (its height less the borders and the header).

@@ -35,9 +35,9 @@ fn change_color(c: FileChange) -> Color {
 
 /// Draws the whole compare screen.
 pub fn draw(frame: &mut Frame, s: &State) {
-    let a = &s.areas;
+    let a = &s.areas();
     let b = block(" Compare ".into(), false);
-    let lines = totals_lines(&s.comparison, a.totals.width.saturating_sub(2));
+    let lines = totals_lines(s.comparison(), a.totals.width.saturating_sub(2));
     frame.render_widget(Paragraph::new(lines).block(b), a.totals);
     draw_layers(frame, s, a.layers);
     if a.details.height > 0 {
@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame, s: &State) {
     }
     draw_files(frame, s, a.files);
     draw_status(frame, s, a.status);
-    if s.help {
+    if s.help() {
         draw_help(frame, s);
     }
 }
@@ -72,8 +72,8 @@ fn row_style(row: &LayerRow) -> Style {
 }
 
 fn draw_layers(frame: &mut Frame, s: &State, area: Rect) {
-    let focused = s.focus == Pane::Layers;
-    let c = &s.comparison;
+    let focused = s.focus() == Pane::Layers;
+    let c = s.comparison();
     let cmd_width = usize::from(super::widgets::list::inner(area).width.saturating_sub(38)).max(8);
     let row = |i: usize| {
         let row = &c.layers[i];
@@ -102,7 +102,7 @@ fn draw_layers(frame: &mut Frame, s: &State, area: Rect) {
         block(layer_summary(c), focused),
         focused,
         c.layers.len(),
-        s.layers,
+        s.layers(),
         row,
     )
     .header(
@@ -119,7 +119,7 @@ fn draw_layers(frame: &mut Frame, s: &State, area: Rect) {
 }
 
 fn draw_details(frame: &mut Frame, s: &State, area: Rect) {
-    let Some(row) = s.comparison.layers.get(s.layers.selected) else {
+    let Some(row) = s.comparison().layers.get(s.layers().selected) else {
         frame.render_widget(block(" Layer ".into(), false), area);
         return;
     };
@@ -198,7 +198,7 @@ fn tree_line(s: &State, node: &Node, depth: usize) -> Line<'static> {
                     .group(&p[..n - 1])
                     .map_or(g.path.as_str(), |parent| relative(&g.path, &parent.path)),
             };
-            let marker = if s.expanded.contains(p) { "▾" } else { "▸" };
+            let marker = if s.is_expanded(p) { "▾" } else { "▸" };
             let mut spans = vec![Span::raw(format!("{:>10}  ", signed_size(g.delta_bytes)))];
             spans.extend(counts(g));
             spans.push(Span::raw(format!("  {indent}{marker} ")));
@@ -227,8 +227,8 @@ fn tree_line(s: &State, node: &Node, depth: usize) -> Line<'static> {
 }
 
 fn draw_files(frame: &mut Frame, s: &State, area: Rect) {
-    let focused = s.focus == Pane::Files;
-    let f = &s.comparison.files;
+    let focused = s.focus() == Pane::Files;
+    let f = &s.comparison().files;
     let title = format!(
         " Files: {} differ, {} ",
         f.files(),
@@ -245,12 +245,12 @@ fn draw_files(frame: &mut Frame, s: &State, area: Rect) {
         Span::styled("~meta mode/owner", Style::new().fg(METADATA)),
         Span::raw(" "),
     ]);
-    let rows = &s.rows;
+    let rows = s.rows();
     let list = List::new(
         block(title, focused).title_bottom(legend),
         focused,
         rows.len(),
-        s.files,
+        s.files(),
         |i| tree_line(s, &rows[i].node, rows[i].depth),
     )
     .header(
@@ -265,14 +265,14 @@ fn draw_files(frame: &mut Frame, s: &State, area: Rect) {
 }
 
 fn draw_status(frame: &mut Frame, s: &State, area: Rect) {
-    let line = Line::from(status_bar::hints(&s.keymap, s.focus.bar()));
+    let line = Line::from(status_bar::hints(s.keymap(), s.focus().bar()));
     frame.render_widget(StatusBar::new(line), area);
 }
 
 /// The keys of this screen, from the keymap (only the actions it handles).
 fn draw_help(frame: &mut Frame, s: &State) {
     let lines = help::compact(
-        &s.keymap,
+        s.keymap(),
         &ACTIONS,
         |ctx| match ctx {
             Context::Wasted => None,

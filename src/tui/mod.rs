@@ -166,7 +166,7 @@ pub fn run_compare(
     };
     let mut state = compare::State::new(comparison, keymap, terminal.area());
     runtime::run(&mut terminal, &mut state)?;
-    Ok(Some(state.comparison))
+    Ok(Some(state.into_comparison()))
 }
 
 /// The compare screen's [`replay`]: keys through the same handling, the final screen as text.

@@ -58,7 +58,7 @@ fn diff_style(d: Change) -> Style {
 
 /// Draws the whole explorer.
 pub fn draw(frame: &mut Frame, app: &App) {
-    let a = &app.areas;
+    let a = &app.areas();
     draw_layers(frame, app, a.layers);
     if a.details.height > 0 {
         draw_details(frame, app, a.details);
@@ -70,9 +70,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_tree(frame, app, a.tree);
     draw_status(frame, app, a.status);
     let area = frame.area();
-    match &app.popup {
+    match app.popup() {
         Some(Popup::Help) => {
-            frame.render_widget(Help::new(&app.keymap, app.help_scroll), area);
+            frame.render_widget(Help::new(app.keymap(), app.help_scroll()), area);
         }
         Some(Popup::History(history)) => draw_history(frame, history),
         Some(Popup::ConfirmOverwrite(path)) => {
@@ -87,8 +87,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
 }
 
 fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
-    let focused = app.focus == Pane::Layers;
-    let layers = &app.analysis.layers;
+    let focused = app.focus() == Pane::Layers;
+    let layers = &app.analysis().layers;
     // The bars draw the Size column beside them (what each layer ships), not the tar's size,
     // which counts headers and padding: a layer of symlinks ships nothing and has no bar.
     let max = layers
@@ -122,7 +122,7 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
         block(" Layers ".into(), focused),
         focused,
         layers.len(),
-        app.layers,
+        app.layers(),
         row,
     )
     .header(Line::from(format!("{:>3} {:>10} {:<8} {}", "#", "Size", "", "Command")).bold())
@@ -139,7 +139,7 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
     let b = block(" Layer details ".into(), false);
     let inner = b.inner(area);
     frame.render_widget(b, area);
-    let Some(l) = app.analysis.layers.get(app.layers.selected) else {
+    let Some(l) = app.analysis().layers.get(app.layers().selected) else {
         return;
     };
     let short = |d: &Option<String>| {
@@ -190,7 +190,7 @@ fn draw_image(frame: &mut Frame, app: &App, area: Rect) {
     let b = block(" Image details ".into(), false);
     let inner = b.inner(area);
     frame.render_widget(b, area);
-    let a = &app.analysis;
+    let a = app.analysis();
     let c = &a.waste.by_cause;
     let lines = vec![
         Line::from(format!(
@@ -218,8 +218,8 @@ fn draw_image(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
-    let focused = app.focus == Pane::Wasted;
-    let waste = &app.analysis.waste;
+    let focused = app.focus() == Pane::Wasted;
+    let waste = &app.analysis().waste;
     let inner = list::inner(area);
     // Narrow (under 52 columns: 24 for the path beside the wide columns), the causes are
     // shortened and the layers left to the history (H) and the jump (enter).
@@ -258,7 +258,7 @@ fn draw_wasted(frame: &mut Frame, app: &App, area: Rect) {
         block(title, focused),
         focused,
         waste.paths.len(),
-        app.wasted,
+        app.wasted(),
         row,
     )
     .header(header);
@@ -286,14 +286,14 @@ fn mode_string(meta: &Meta) -> String {
 
 /// Room for the owner column.
 fn wide_tree(app: &App) -> bool {
-    app.areas.tree.width >= 70
+    app.areas().tree.width >= 70
 }
 
 fn tree_line(app: &App, row: &Row) -> Line<'static> {
-    let fs = &app.loaded.fs;
-    let meta = app.tree.meta(fs, row.node);
+    let fs = &app.loaded().fs;
+    let meta = app.tree().meta(fs, row.node);
     let mut spans = Vec::new();
-    if app.show_attributes {
+    if app.show_attributes() {
         let (mode, owner) = meta.map_or_else(
             || ("----------".to_string(), String::new()),
             |m| (mode_string(m), format!("{}:{}", m.uid, m.gid)),
@@ -342,8 +342,8 @@ fn tree_line(app: &App, row: &Row) -> Line<'static> {
 }
 
 fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
-    let focused = app.focus == Pane::Tree;
-    let tree = &app.tree;
+    let focused = app.focus() == Pane::Tree;
+    let tree = app.tree();
     let opts = &tree.options;
     let mode = match opts.mode {
         Mode::Layer => format!("layer {} changes", opts.layer),
@@ -376,7 +376,7 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
     let b =
         block(format!(" Files — {mode}{sort}{filter} "), focused).title_bottom(Line::from(legend));
     let mut header = Vec::new();
-    if app.show_attributes {
+    if app.show_attributes() {
         let cols = if wide_tree(app) {
             format!("{:<10} {:>9} {:>9}  ", "Permission", "UID:GID", "Size")
         } else {
@@ -385,7 +385,7 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
         header.push(Span::raw(cols).bold());
     }
     header.push(Span::raw("Name").bold());
-    let list = List::new(b, focused, tree.rows.len(), app.rows, |i| {
+    let list = List::new(b, focused, tree.rows.len(), app.rows(), |i| {
         tree_line(app, &tree.rows[i])
     })
     .header(Line::from(header))
@@ -394,7 +394,7 @@ fn draw_tree(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
-    let line = if let Some(input) = &app.input {
+    let line = if let Some(input) = app.input() {
         // The filter's count as it is typed, or why it is no filter (a regex that does not
         // compile), so the count of the last good one never stands for it.
         let extra = match (&input.kind, app.filter_error()) {
@@ -402,7 +402,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
                 Span::styled(format!("  {}", text(e)), Style::new().fg(Color::LightRed))
             }
             (InputKind::Filter, None) => {
-                Span::raw(format!("  {} matches", app.tree.match_count)).dim()
+                Span::raw(format!("  {} matches", app.tree().match_count)).dim()
             }
             (InputKind::Export, _) => Span::raw(""),
         };
@@ -415,7 +415,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             Span::raw(format!("{}█", text(&input.text))),
             extra,
         ])
-    } else if let Some(x) = &app.exporting {
+    } else if let Some(x) = app.exporting() {
         Line::from(format!(
             "exporting {}: {} of {}",
             text(&x.shown.display().to_string()),
@@ -423,16 +423,16 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             size(x.total)
         ))
         .fg(Color::Yellow)
-    } else if let Some(msg) = &app.message {
+    } else if let Some(msg) = app.message() {
         Line::from(text(msg).into_owned()).fg(Color::Yellow)
     } else {
-        let mut spans = status_bar::hints(&app.keymap, app.focus.bar());
+        let mut spans = status_bar::hints(app.keymap(), app.focus().bar());
         if !app.filter_text().is_empty() {
             spans.push(Span::styled(
                 format!(
                     "filter: {} ({} matches)",
                     text(app.filter_text()),
-                    app.tree.match_count
+                    app.tree().match_count
                 ),
                 Style::new().fg(Color::Yellow),
             ));
