@@ -1,17 +1,24 @@
-//! The explorer's state and how actions change it. Drawing (view.rs) only reads it.
+//! The explorer's state and how actions change it. Drawing ([`super::view`]) only reads it;
+//! what a key asks of the world (the clipboard, an export) is returned to the runtime as an
+//! [`Effect`], and an export's end comes back as a [`WorkerEvent`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 
+use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
-use super::export::{self, Destination, Prepared};
-use super::keymap::{Action, Context, Key, Keymap};
-use super::tree::{Diff, Filter, Mode, Sort, Tree};
-use crate::analysis::Analysis;
+use super::export::{self, Destination, Outcome};
+use super::keymap::{Action, Bar, Key, Keymap};
+use super::layout::{self, Areas};
+use super::runtime::{Effect, WorkerEvent};
+use super::tree::{Filter, Mode, Sort, Tree, slot};
+use super::widgets::help;
+use super::widgets::list::ListState;
+use crate::analysis::{Analysis, Cause, waste};
 use crate::engine::Loaded;
-use crate::overlay::NodeId;
+use crate::overlay::{Change, Meta, NodeId};
 
 /// The focusable panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +29,12 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub fn context(self) -> Context {
+    /// The pane's status bar, whose context is the pane's keymap context.
+    pub fn bar(self) -> Bar {
         match self {
-            Pane::Layers => Context::Layers,
-            Pane::Wasted => Context::Wasted,
-            Pane::Tree => Context::Tree,
+            Pane::Layers => Bar::Layers,
+            Pane::Wasted => Bar::Wasted,
+            Pane::Tree => Bar::Tree,
         }
     }
 }
@@ -48,99 +56,114 @@ pub struct Input {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
-    History(NodeId),
+    History(History),
     /// An export target exists: overwrite it?
     ConfirmOverwrite(PathBuf),
 }
 
-/// A list's selection and scroll.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ListState {
-    pub selected: usize,
-    pub offset: usize,
+/// A path's history, taken from the model when the popup opens: drawing reads only this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    pub node: NodeId,
+    pub path: String,
+    /// One per layer that touched the path, lowest first.
+    pub rows: Vec<HistoryRow>,
 }
 
-impl ListState {
-    /// Keeps the selection inside `len` rows and on screen in a window of `height` rows.
-    pub(crate) fn clamp(&mut self, len: usize, height: usize) {
-        self.selected = self.selected.min(len.saturating_sub(1));
-        let height = height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
+/// What one layer did to the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub layer: u16,
+    pub change: Change,
+    /// The path after the layer (`None`: gone).
+    pub state: Option<Meta>,
+    /// For a regular file: whether its bytes are in the final image or wasted, and why.
+    pub content: Option<Content>,
+}
+
+/// The fate of the bytes a layer shipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    Visible,
+    Wasted(Cause),
+}
+
+impl History {
+    fn of(loaded: &Loaded, node: NodeId) -> History {
+        let fs = &loaded.fs;
+        let rows = fs
+            .events(node)
+            .iter()
+            .map(|e| {
+                let state = fs.event_state(e).copied();
+                let content = state.and_then(|m| m.object()).map(|o| {
+                    let object = fs.object(o);
+                    if object.visible() {
+                        Content::Visible
+                    } else {
+                        Content::Wasted(waste::cause_of(fs, object))
+                    }
+                });
+                HistoryRow {
+                    layer: e.layer,
+                    change: e.change,
+                    state,
+                    content,
+                }
+            })
+            .collect();
+        History {
+            node,
+            path: fs.path(node),
+            rows,
         }
-        self.offset = self.offset.min(len.saturating_sub(height));
-    }
-
-    /// Moves the selection by `delta` rows (saturating at both ends).
-    pub(crate) fn step(&mut self, delta: isize, len: usize, height: usize) {
-        let max = isize::try_from(len.saturating_sub(1)).unwrap_or(isize::MAX);
-        let now = isize::try_from(self.selected).unwrap_or(isize::MAX);
-        self.selected = usize::try_from(now.saturating_add(delta).clamp(0, max)).unwrap_or(0);
-        self.clamp(len, height);
     }
 }
 
-/// An export streaming on its worker thread.
+/// An export the runtime runs on a worker thread.
 #[derive(Debug)]
 pub struct Exporting {
     /// The file as the user would spell it.
     pub shown: PathBuf,
     pub total: u64,
-    pub written: Arc<AtomicU64>,
-    result: mpsc::Receiver<Result<(PathBuf, u64), String>>,
-    cleanup: export::Cleanup,
+    written: Arc<AtomicU64>,
 }
 
 impl Exporting {
+    /// Bytes written so far.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
     }
 }
 
-/// The screen areas, computed from the terminal size and the focus (drawing and mouse use the
-/// same).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Areas {
-    pub layers: Rect,
-    pub details: Rect,
-    pub image: Rect,
-    pub wasted: Rect,
-    pub tree: Rect,
-    pub status: Rect,
-}
-
 /// The explorer.
 pub struct App {
     /// Shared with an export's worker thread.
-    pub loaded: Arc<Loaded>,
-    pub analysis: Analysis,
-    pub tree: Tree,
-    pub keymap: Keymap,
-    pub focus: Pane,
-    pub layers: ListState,
-    pub wasted: ListState,
-    pub rows: ListState,
-    pub show_attributes: bool,
-    pub input: Option<Input>,
-    pub popup: Option<Popup>,
+    loaded: Arc<Loaded>,
+    analysis: Analysis,
+    tree: Tree,
+    keymap: Keymap,
+    focus: Pane,
+    layers: ListState,
+    wasted: ListState,
+    rows: ListState,
+    show_attributes: bool,
+    input: Option<Input>,
+    popup: Option<Popup>,
     /// A one-line message in the status bar (errors, results of export and copy).
-    pub message: Option<String>,
-    /// A path to copy with OSC 52 after the next draw.
-    pub clipboard: Option<String>,
-    pub quit: bool,
-    pub areas: Areas,
+    message: Option<String>,
+    quit: bool,
+    areas: Areas,
     /// The terminal's size, which the areas are computed from.
     size: Rect,
     /// The first line of the help shown, when it scrolls.
-    pub help_scroll: usize,
+    help_scroll: usize,
     /// The file the last export prompt was about.
     export_node: Option<NodeId>,
     /// Where it goes, kept while the user confirms an overwrite.
     export_dest: Option<Destination>,
     /// The export running, if any (one at a time).
-    pub exporting: Option<Exporting>,
+    exporting: Option<Exporting>,
     filter_text: String,
     /// Why `filter_text` is no filter (a regex that does not compile); the tree keeps the
     /// last good one meanwhile.
@@ -166,7 +189,6 @@ impl App {
             input: None,
             popup: None,
             message: None,
-            clipboard: None,
             quit: false,
             areas: Areas::default(),
             size,
@@ -189,6 +211,85 @@ impl App {
         self
     }
 
+    /// The image as read.
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
+    }
+
+    /// The file tree pane's model.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// The layer list's selection (the layer the tree shows).
+    pub fn layers(&self) -> ListState {
+        self.layers
+    }
+
+    pub fn wasted(&self) -> ListState {
+        self.wasted
+    }
+
+    /// The tree pane's selection.
+    pub fn rows(&self) -> ListState {
+        self.rows
+    }
+
+    /// Selects tree row `i` (clamped to the rows), as a click would without moving the focus.
+    pub fn select_row(&mut self, i: usize) {
+        self.rows.selected = i;
+        self.clamp_all();
+    }
+
+    pub fn show_attributes(&self) -> bool {
+        self.show_attributes
+    }
+
+    /// The line being typed, if any.
+    pub fn input(&self) -> Option<&Input> {
+        self.input.as_ref()
+    }
+
+    pub fn popup(&self) -> Option<&Popup> {
+        self.popup.as_ref()
+    }
+
+    /// The status bar's message (errors, results of export and copy).
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The export running, if any.
+    pub fn exporting(&self) -> Option<&Exporting> {
+        self.exporting.as_ref()
+    }
+
+    pub fn areas(&self) -> Areas {
+        self.areas
+    }
+
+    /// The first line of the help shown.
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
+    /// Whether the user quit.
+    pub fn quit(&self) -> bool {
+        self.quit
+    }
+
     pub fn resize(&mut self, size: Rect) {
         self.size = size;
         self.relayout();
@@ -196,7 +297,7 @@ impl App {
 
     /// The areas for the size and the focus (a focused wasted list may take more room).
     fn relayout(&mut self) {
-        self.areas = super::view::areas(
+        self.areas = layout::explorer(
             self.size,
             self.focus == Pane::Wasted,
             self.analysis.waste.paths.len(),
@@ -244,18 +345,18 @@ impl App {
     }
 
     /// Handles a key: typed text goes to an open prompt, everything else through the keymap.
-    pub fn key(&mut self, key: Key) {
+    /// Returns what the runtime is to do for it.
+    pub fn key(&mut self, key: Key) -> Vec<Effect> {
         use ratatui::crossterm::event::KeyCode;
         if let Some(Popup::ConfirmOverwrite(_)) = self.popup {
             self.popup = None;
             if matches!(key.code, KeyCode::Char('y' | 'Y'))
                 && let Some(dest) = self.export_dest.take()
             {
-                self.export_to(dest, true);
-            } else {
-                self.message = Some("export cancelled".into());
+                return self.export_to(dest, true);
             }
-            return;
+            self.message = Some("export cancelled".into());
+            return Vec::new();
         }
         // Many terminals send backspace as BS, which is ctrl+h.
         let key = if key == Key::ctrl('h') {
@@ -270,28 +371,26 @@ impl App {
                         i.text.push(c);
                     }
                     self.input_changed();
-                    return;
+                    return Vec::new();
                 }
                 KeyCode::Backspace => {
                     if let Some(i) = &mut self.input {
                         i.text.pop();
                     }
                     self.input_changed();
-                    return;
+                    return Vec::new();
                 }
-                KeyCode::Enter => {
-                    self.input_done();
-                    return;
-                }
+                KeyCode::Enter => return self.input_done(),
                 KeyCode::Esc => {
                     self.input_cancel();
-                    return;
+                    return Vec::new();
                 }
                 _ => {}
             }
         }
-        if let Some(action) = self.keymap.action(self.focus.context(), key) {
-            self.update(action);
+        match self.keymap.action(self.focus.bar().context(), key) {
+            Some(action) => self.update(action),
+            None => Vec::new(),
         }
     }
 
@@ -306,19 +405,20 @@ impl App {
         }
     }
 
-    fn input_done(&mut self) {
+    fn input_done(&mut self) -> Vec<Effect> {
         let Some(input) = self.input.take() else {
-            return;
+            return Vec::new();
         };
         match input.kind {
             // A regex that does not compile is not taken: the prompt stays, with its error.
             InputKind::Filter if self.filter_error.is_some() => self.input = Some(input),
             InputKind::Filter => self.set_focus(Pane::Tree),
             InputKind::Export => match Destination::parse(&input.text, &self.export_base) {
-                Ok(dest) => self.export_to(dest, false),
+                Ok(dest) => return self.export_to(dest, false),
                 Err(e) => self.message = Some(format!("export failed: {e}")),
             },
         }
+        Vec::new()
     }
 
     fn input_cancel(&mut self) {
@@ -401,15 +501,15 @@ impl App {
         h.max(1) as isize
     }
 
-    /// Applies one action.
-    pub fn update(&mut self, action: Action) {
+    /// Applies one action; returns what the runtime is to do for it.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
         if self.popup == Some(Popup::Help) && self.scroll_help(action) {
-            return;
+            return Vec::new();
         }
         if self.popup.is_some() && !matches!(action, Action::Quit) {
             // Any key closes a popup.
             self.popup = None;
-            return;
+            return Vec::new();
         }
         match action {
             Action::Quit => self.quit = true,
@@ -482,11 +582,11 @@ impl App {
                 self.clamp_all();
             }
             Action::ToggleAttributes => self.show_attributes = !self.show_attributes,
-            Action::HideAdded => self.toggle_hidden(Diff::Added),
-            Action::HideRemoved => self.toggle_hidden(Diff::Removed),
-            Action::HideModified => self.toggle_hidden(Diff::Modified),
-            Action::HideUnmodified => self.toggle_hidden(Diff::Unchanged),
-            Action::HideMetadata => self.toggle_hidden(Diff::Metadata),
+            Action::HideAdded => self.toggle_hidden(Change::Added),
+            Action::HideRemoved => self.toggle_hidden(Change::Removed),
+            Action::HideModified => self.toggle_hidden(Change::Modified),
+            Action::HideUnmodified => self.toggle_hidden(Change::Unchanged),
+            Action::HideMetadata => self.toggle_hidden(Change::Metadata),
             Action::Help => {
                 self.popup = Some(Popup::Help);
                 self.help_scroll = 0;
@@ -502,7 +602,7 @@ impl App {
                     _ => self.selected_node(),
                 };
                 if let Some(n) = node {
-                    self.popup = Some(Popup::History(n));
+                    self.popup = Some(Popup::History(History::of(&self.loaded, n)));
                 }
             }
             Action::Export => self.start_export(),
@@ -512,16 +612,17 @@ impl App {
                     // a shell, would otherwise run what follows it.
                     let path = crate::report::escape::text(&self.loaded.fs.path(n)).into_owned();
                     self.message = Some(format!("copied {path}"));
-                    self.clipboard = Some(path);
+                    return vec![Effect::Clipboard(path)];
                 }
             }
             Action::Jump => self.jump(),
         }
+        Vec::new()
     }
 
     /// The movement keys scroll a help taller than the screen; returns whether `action` did.
     fn scroll_help(&mut self, action: Action) -> bool {
-        let max = super::view::help_scroll_max(self.size, &self.keymap);
+        let max = help::scroll_max(self.size, &self.keymap);
         if max == 0 {
             return false;
         }
@@ -545,8 +646,8 @@ impl App {
         self.refresh_tree();
     }
 
-    fn toggle_hidden(&mut self, diff: Diff) {
-        let i = Diff::ALL.iter().position(|d| *d == diff).unwrap_or(0);
+    fn toggle_hidden(&mut self, change: Change) {
+        let i = slot(change);
         self.tree.options.hidden[i] = !self.tree.options.hidden[i];
         self.refresh_tree();
     }
@@ -610,74 +711,64 @@ impl App {
         }
     }
 
-    fn export_to(&mut self, dest: Destination, overwrite: bool) {
+    /// Asks the runtime for the export of the prompted file to `dest`; what needs no I/O is
+    /// checked here, at once.
+    fn export_to(&mut self, dest: Destination, overwrite: bool) -> Vec<Effect> {
         let Some(node) = self.export_node else {
-            return;
+            return Vec::new();
         };
         let k = self.tree.options.layer;
-        match export::prepare(&self.loaded, node, k, &dest, overwrite) {
-            Ok(Prepared::Ready(pending)) => {
-                let (tx, rx) = mpsc::channel();
-                let written = Arc::new(AtomicU64::new(0));
+        match export::Request::new(&self.loaded, node, k, dest.clone(), overwrite) {
+            Ok(request) => {
                 self.exporting = Some(Exporting {
-                    shown: pending.shown().to_path_buf(),
-                    total: pending.size(),
-                    written: Arc::clone(&written),
-                    result: rx,
-                    cleanup: pending.cleanup(),
+                    shown: request.shown().to_path_buf(),
+                    total: request.size(),
+                    written: request.written(),
                 });
-                self.message = None;
-                let loaded = Arc::clone(&self.loaded);
-                std::thread::spawn(move || {
-                    let _ = tx.send(pending.run(&loaded, &written));
-                });
-            }
-            Ok(Prepared::Exists(path)) => {
-                self.popup = Some(Popup::ConfirmOverwrite(path));
+                // Kept for the question, should the name exist.
                 self.export_dest = Some(dest);
+                vec![Effect::Export(request)]
             }
-            Err(e) => self.message = Some(format!("export failed: {e}")),
+            Err(e) => {
+                self.message = Some(format!("export failed: {e}"));
+                Vec::new()
+            }
         }
     }
 
-    /// Takes the running export's result if it has one; returns whether it had.
-    pub fn poll_export(&mut self) -> bool {
-        let result = match self.exporting.as_ref().map(|x| x.result.try_recv()) {
-            None | Some(Err(mpsc::TryRecvError::Empty)) => return false,
-            Some(Ok(r)) => r,
-            Some(Err(mpsc::TryRecvError::Disconnected)) => Err("the export stopped".into()),
-        };
-        self.finish_export(result);
-        true
-    }
-
-    /// Waits for the running export, if any (replays and tests: one key, its whole effect).
-    pub fn wait_export(&mut self) {
-        if let Some(x) = &self.exporting {
-            let result = x
-                .result
-                .recv()
-                .unwrap_or_else(|_| Err("the export stopped".into()));
-            self.finish_export(result);
+    /// A worker's result.
+    pub fn worker(&mut self, event: WorkerEvent) {
+        match event {
+            WorkerEvent::Export(outcome) => self.export_done(outcome),
         }
     }
 
-    /// Leaves a running export to the process exit, removing its temporary file.
-    pub fn abandon_export(&mut self) {
-        if let Some(x) = self.exporting.take() {
-            x.cleanup.run();
-        }
-    }
-
-    fn finish_export(&mut self, result: Result<(PathBuf, u64), String>) {
+    /// An export's end, from the worker.
+    fn export_done(&mut self, outcome: Outcome) {
         self.exporting = None;
-        self.message = Some(match result {
-            Ok((path, bytes)) => format!("wrote {} ({bytes} bytes)", path.display()),
-            Err(e) => format!("export failed: {e}"),
-        });
+        match outcome {
+            Outcome::Exists(path) => self.popup = Some(Popup::ConfirmOverwrite(path)),
+            Outcome::Done(result) => {
+                self.export_dest = None;
+                self.message = Some(match result {
+                    Ok((path, bytes)) => format!("wrote {} ({bytes} bytes)", path.display()),
+                    Err(e) => format!("export failed: {e}"),
+                });
+            }
+        }
     }
 
-    /// The row index under a screen position in the tree pane, if any.
+    /// A click or the wheel.
+    pub fn mouse(&mut self, event: MouseEvent) {
+        match event.kind {
+            MouseEventKind::Down(_) => self.click(event.column, event.row),
+            MouseEventKind::ScrollDown => self.scroll(event.column, event.row, 3),
+            MouseEventKind::ScrollUp => self.scroll(event.column, event.row, -3),
+            _ => {}
+        }
+    }
+
+    /// A click selects the row under it, in the pane it focuses.
     pub fn click(&mut self, column: u16, row: u16) {
         let inside =
             |r: Rect| column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height;

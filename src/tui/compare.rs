@@ -7,7 +7,10 @@ use std::collections::HashSet;
 
 use ratatui::layout::Rect;
 
-use super::keymap::{Action, Context, Key, Keymap};
+use super::keymap::{Action, Bar, Key, Keymap};
+use super::layout::{self, CompareAreas as Areas};
+use super::runtime::Effect;
+use super::widgets::list::ListState;
 use crate::analysis::compare::{Comparison, FileDiff, Group};
 
 /// The focusable panes.
@@ -18,11 +21,12 @@ pub enum Pane {
 }
 
 impl Pane {
-    /// The keymap context: the layer list is the explorer's layers, the file tree its tree.
-    pub fn context(self) -> Context {
+    /// The pane's status bar; its keymap context is the explorer's layers for the layer list,
+    /// the explorer's tree for the file tree.
+    pub fn bar(self) -> Bar {
         match self {
-            Pane::Layers => Context::Layers,
-            Pane::Files => Context::Tree,
+            Pane::Layers => Bar::CompareLayers,
+            Pane::Files => Bar::CompareFiles,
         }
     }
 }
@@ -70,34 +74,22 @@ pub struct Row {
     pub depth: usize,
 }
 
-pub use super::app::ListState;
-
-/// The screen areas, from the terminal size and the height of the totals.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Areas {
-    pub totals: Rect,
-    pub layers: Rect,
-    pub details: Rect,
-    pub files: Rect,
-    pub status: Rect,
-}
-
 /// The compare screen.
 pub struct State {
-    pub comparison: Comparison,
-    pub keymap: Keymap,
-    pub focus: Pane,
+    comparison: Comparison,
+    keymap: Keymap,
+    focus: Pane,
     /// The selected row of `comparison.layers`.
-    pub layers: ListState,
+    layers: ListState,
     /// The selected row of [`State::rows`].
-    pub files: ListState,
+    files: ListState,
     /// The file tree as shown: expanded groups open, largest first.
-    pub rows: Vec<Row>,
+    rows: Vec<Row>,
     /// Groups that are open.
-    pub expanded: HashSet<Vec<usize>>,
-    pub help: bool,
-    pub quit: bool,
-    pub areas: Areas,
+    expanded: HashSet<Vec<usize>>,
+    help: bool,
+    quit: bool,
+    areas: Areas,
 }
 
 impl State {
@@ -120,8 +112,60 @@ impl State {
     }
 
     pub fn resize(&mut self, size: Rect) {
-        self.areas = super::compare_view::areas(size, &self.comparison);
+        self.areas = layout::compare(size, &self.comparison);
         self.clamp_all();
+    }
+
+    /// The comparison shown.
+    pub fn comparison(&self) -> &Comparison {
+        &self.comparison
+    }
+
+    /// Whether the user quit.
+    pub fn quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The comparison, once the screen is done with it.
+    pub fn into_comparison(self) -> Comparison {
+        self.comparison
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// The layer list's selection.
+    pub fn layers(&self) -> ListState {
+        self.layers
+    }
+
+    /// The file tree's selection.
+    pub fn files(&self) -> ListState {
+        self.files
+    }
+
+    /// The file tree as shown.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Whether the group at an index path is open.
+    pub fn is_expanded(&self, path: &[usize]) -> bool {
+        self.expanded.contains(path)
+    }
+
+    /// Whether the help covers the screen.
+    pub fn help(&self) -> bool {
+        self.help
+    }
+
+    pub fn areas(&self) -> Areas {
+        self.areas
     }
 
     /// Rows a list pane shows (its height less the borders and the header).
@@ -245,11 +289,12 @@ impl State {
         self.refresh();
     }
 
-    /// Handles a key through the keymap.
-    pub fn key(&mut self, key: Key) {
-        if let Some(action) = self.keymap.action(self.focus.context(), key) {
+    /// Handles a key through the keymap (nothing this screen does needs the runtime).
+    pub fn key(&mut self, key: Key) -> Vec<Effect> {
+        if let Some(action) = self.keymap.action(self.focus.bar().context(), key) {
             self.update(action);
         }
+        Vec::new()
     }
 
     fn page(&self) -> isize {

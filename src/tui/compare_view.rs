@@ -1,18 +1,21 @@
 //! Drawing the compare screen: reads `&State`, changes nothing. Left, the totals and both layer
 //! stacks aligned; right, the grouped file difference as a tree.
 
-use super::view::block;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::compare::{ACTIONS, Areas, Node, Pane, State};
-use super::keymap::{Action, Context};
+use super::compare::{ACTIONS, Node, Pane, State};
+use super::keymap::Context;
+use super::layout::totals_lines;
+use super::widgets::list::{Highlight, List};
+use super::widgets::popup::Popup;
+use super::widgets::status_bar::{self, StatusBar};
+use super::widgets::{block, help, loading};
 use crate::analysis::compare::{Alignment, Comparison, FileChange, Group, LayerRow};
-use crate::engine::Progress;
-use crate::report::compare::{change_name, image_line, row_command, row_difference, totals_rows};
+use crate::report::compare::{change_name, row_command, row_difference};
 use crate::report::escape::text;
 use crate::report::short_command;
 use crate::units::{signed_size, size};
@@ -31,133 +34,11 @@ fn change_color(c: FileChange) -> Color {
     }
 }
 
-/// Greedy word wrap at `width` characters (a word longer than a line is cut).
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let (n, w) = (line.chars().count(), word.chars().count());
-        if n > 0 && n + 1 + w > width {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > width {
-            let head: String = line.chars().take(width).collect();
-            let tail: String = line.chars().skip(width).collect();
-            out.push(head);
-            line = tail;
-        }
-    }
-    if !line.is_empty() || out.is_empty() {
-        out.push(line);
-    }
-    out
-}
-
-/// `label  source (format, ref)`, its start elided to fit one line.
-fn image_fit(label: &str, side: &crate::analysis::compare::Side, width: usize) -> Line<'static> {
-    let line = text(&image_line(side)).into_owned();
-    let room = width.saturating_sub(label.len() + 3);
-    let n = line.chars().count();
-    let shown = if n > room && room > 0 {
-        let tail: String = line.chars().skip(n - (room - 1)).collect();
-        format!("…{tail}")
-    } else {
-        line
-    };
-    Line::from(vec![
-        Span::raw(format!("{label}  ")).bold(),
-        Span::raw(shown),
-    ])
-}
-
-/// The totals block's lines at `width` columns, wrapped here so their count is exact.
-fn totals_lines(c: &Comparison, width: u16) -> Vec<Line<'static>> {
-    let width = usize::from(width);
-    let mut lines = vec![
-        image_fit("A", &c.a, width),
-        image_fit("B", &c.b, width),
-        Line::from(format!("{:<12}{:>10}{:>10}  Difference", "", "A", "B")).bold(),
-    ];
-    for [name, a, b, d] in totals_rows(&c.totals) {
-        lines.push(Line::from(format!("{name:<12}{a:>10}{b:>10}  {d}")));
-    }
-    let verdict = crate::report::words::verdict(&c.verdict);
-    for l in wrap_words(&format!("Verdict: {}", text(&verdict)), width) {
-        lines.push(Line::from(l).bold());
-    }
-    if let Some(l) = &c.limit {
-        let (word, color) = if l.exceeded {
-            ("FAIL (exit 1 on quit)", Color::Red)
-        } else {
-            ("PASS", Color::Green)
-        };
-        let text = format!(
-            "Limit: B may exceed A by at most {}: B {} by {}: {word}",
-            l.limit,
-            if l.growth_bytes > 0 { "grew" } else { "shrank" },
-            size(l.growth_bytes.unsigned_abs()),
-        );
-        for l in wrap_words(&text, width) {
-            lines.push(Line::from(l).fg(color));
-        }
-    }
-    if let Some(first) = c.warnings.first() {
-        let more = match c.warnings.len() {
-            1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
-        };
-        for l in wrap_words(&format!("warning: {}{more}", text(first)), width) {
-            lines.push(Line::from(l).fg(Color::Yellow));
-        }
-    }
-    lines
-}
-
-/// Splits the screen: totals, the aligned layers and the selected layer's commands on the
-/// left; the file tree on the right; one status line at the bottom.
-pub fn areas(size: Rect, c: &Comparison) -> Areas {
-    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(size);
-    let left_width = (size.width * 23 / 50).clamp(34.min(size.width), 100);
-    let [left, files] =
-        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
-    let totals_h =
-        u16::try_from(totals_lines(c, left.width.saturating_sub(2)).len() + 2).unwrap_or(u16::MAX);
-    // The layers keep at least a few rows: the totals and details give way first.
-    let totals_h = totals_h.min(main.height.saturating_sub(6).max(3));
-    // The details take what the layer rows leave, 2 to 6 lines of commands.
-    let rest = main.height.saturating_sub(totals_h);
-    let layers_need = u16::try_from(c.layers.len() + 3).unwrap_or(u16::MAX);
-    let spare = rest.saturating_sub(layers_need);
-    let details_h = match (spare, rest) {
-        (4.., _) => spare.min(8),
-        (_, 16..) => 4,
-        _ => 0,
-    };
-    let [totals, layers, details] = Layout::vertical([
-        Constraint::Length(totals_h),
-        Constraint::Min(3),
-        Constraint::Length(details_h),
-    ])
-    .areas(left);
-    Areas {
-        totals,
-        layers,
-        details,
-        files,
-        status,
-    }
-}
-
 /// Draws the whole compare screen.
 pub fn draw(frame: &mut Frame, s: &State) {
-    let a = &s.areas;
+    let a = &s.areas();
     let b = block(" Compare ".into(), false);
-    let lines = totals_lines(&s.comparison, a.totals.width.saturating_sub(2));
+    let lines = totals_lines(s.comparison(), a.totals.width.saturating_sub(2));
     frame.render_widget(Paragraph::new(lines).block(b), a.totals);
     draw_layers(frame, s, a.layers);
     if a.details.height > 0 {
@@ -165,7 +46,7 @@ pub fn draw(frame: &mut Frame, s: &State) {
     }
     draw_files(frame, s, a.files);
     draw_status(frame, s, a.status);
-    if s.help {
+    if s.help() {
         draw_help(frame, s);
     }
 }
@@ -192,27 +73,11 @@ fn row_style(row: &LayerRow) -> Style {
 }
 
 fn draw_layers(frame: &mut Frame, s: &State, area: Rect) {
-    let focused = s.focus == Pane::Layers;
-    let b = block(layer_summary(&s.comparison), focused);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
-    let mut lines = vec![
-        Line::from(format!(
-            "{:>2} {:>2} {:>9} {:>9} {:>10}  Command",
-            "A", "B", "A size", "B size", "Difference"
-        ))
-        .bold(),
-    ];
-    let height = usize::from(inner.height.saturating_sub(1));
-    let cmd_width = usize::from(inner.width.saturating_sub(38)).max(8);
-    for (i, row) in s
-        .comparison
-        .layers
-        .iter()
-        .enumerate()
-        .skip(s.layers.offset)
-        .take(height)
-    {
+    let focused = s.focus() == Pane::Layers;
+    let c = s.comparison();
+    let cmd_width = usize::from(super::widgets::list::inner(area).width.saturating_sub(38)).max(8);
+    let row = |i: usize| {
+        let row = &c.layers[i];
         let idx = |l: &Option<crate::analysis::compare::LayerInfo>| {
             l.as_ref().map_or("-".to_string(), |l| l.index.to_string())
         };
@@ -224,31 +89,38 @@ fn draw_layers(frame: &mut Frame, s: &State, area: Rect) {
             || "(no history)".to_string(),
             |c| text(&short_command(c, cmd_width)).into_owned(),
         );
-        let mut style = row_style(row);
-        if i == s.layers.selected {
-            style = if focused {
-                style.add_modifier(Modifier::REVERSED)
-            } else {
-                style.add_modifier(Modifier::BOLD)
-            };
-        }
-        lines.push(
-            Line::from(format!(
-                "{:>2} {:>2} {:>9} {:>9} {:>10}  {cmd}",
-                idx(&row.a),
-                idx(&row.b),
-                sz(&row.a),
-                sz(&row.b),
-                row_difference(row)
-            ))
-            .style(style),
-        );
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
+        Line::from(format!(
+            "{:>2} {:>2} {:>9} {:>9} {:>10}  {cmd}",
+            idx(&row.a),
+            idx(&row.b),
+            sz(&row.a),
+            sz(&row.b),
+            row_difference(row)
+        ))
+        .style(row_style(row))
+    };
+    let list = List::new(
+        block(layer_summary(c), focused),
+        focused,
+        c.layers.len(),
+        s.layers(),
+        row,
+    )
+    .header(
+        Line::from(format!(
+            "{:>2} {:>2} {:>9} {:>9} {:>10}  Command",
+            "A", "B", "A size", "B size", "Difference"
+        ))
+        .bold(),
+    )
+    .highlight(Highlight::Always(
+        Style::new().add_modifier(ratatui::style::Modifier::BOLD),
+    ));
+    frame.render_widget(list, area);
 }
 
 fn draw_details(frame: &mut Frame, s: &State, area: Rect) {
-    let Some(row) = s.comparison.layers.get(s.layers.selected) else {
+    let Some(row) = s.comparison().layers.get(s.layers().selected) else {
         frame.render_widget(block(" Layer ".into(), false), area);
         return;
     };
@@ -327,7 +199,7 @@ fn tree_line(s: &State, node: &Node, depth: usize) -> Line<'static> {
                     .group(&p[..n - 1])
                     .map_or(g.path.as_str(), |parent| relative(&g.path, &parent.path)),
             };
-            let marker = if s.expanded.contains(p) { "▾" } else { "▸" };
+            let marker = if s.is_expanded(p) { "▾" } else { "▸" };
             let mut spans = vec![Span::raw(format!("{:>10}  ", signed_size(g.delta_bytes)))];
             spans.extend(counts(g));
             spans.push(Span::raw(format!("  {indent}{marker} ")));
@@ -356,8 +228,8 @@ fn tree_line(s: &State, node: &Node, depth: usize) -> Line<'static> {
 }
 
 fn draw_files(frame: &mut Frame, s: &State, area: Rect) {
-    let focused = s.focus == Pane::Files;
-    let f = &s.comparison.files;
+    let focused = s.focus() == Pane::Files;
+    let f = &s.comparison().files;
     let title = format!(
         " Files: {} differ, {} ",
         f.files(),
@@ -374,157 +246,47 @@ fn draw_files(frame: &mut Frame, s: &State, area: Rect) {
         Span::styled("~meta mode/owner", Style::new().fg(METADATA)),
         Span::raw(" "),
     ]);
-    let b = block(title, focused).title_bottom(legend);
-    let inner = b.inner(area);
-    frame.render_widget(b, area);
-    let mut lines = vec![
+    let rows = s.rows();
+    let list = List::new(
+        block(title, focused).title_bottom(legend),
+        focused,
+        rows.len(),
+        s.files(),
+        |i| tree_line(s, &rows[i].node, rows[i].depth),
+    )
+    .header(
         Line::from(format!(
             "{:>10}  {:>4} {:>4} {:>4} {:>5}  Directory / file",
             "Difference", "+add", "-del", "~chg", "~meta"
         ))
         .bold(),
-    ];
-    let height = usize::from(inner.height.saturating_sub(1));
-    for (i, row) in s.rows.iter().enumerate().skip(s.files.offset).take(height) {
-        let mut line = tree_line(s, &row.node, row.depth);
-        if i == s.files.selected && focused {
-            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
-        }
-        lines.push(line);
-    }
-    if s.rows.is_empty() {
-        lines.push(Line::from("No file differs.").dim());
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// The first key bound to an action in a pane's context, else globally.
-fn first_key(s: &State, ctx: Context, action: Action) -> Option<String> {
-    s.keymap.first_key(ctx, action).map(|k| k.to_string())
+    )
+    .empty(Line::from("No file differs.").dim());
+    frame.render_widget(list, area);
 }
 
 fn draw_status(frame: &mut Frame, s: &State, area: Rect) {
-    let ctx = s.focus.context();
-    let wanted: &[(Action, &str)] = match s.focus {
-        Pane::Layers => &[(Action::SwitchPane, "files")],
-        Pane::Files => &[
-            (Action::SwitchPane, "layers"),
-            (Action::ToggleCollapse, "expand"),
-            (Action::Left, "collapse"),
-            (Action::ToggleCollapseAll, "all"),
-        ],
-    };
-    let mut spans = Vec::new();
-    for &(action, label) in wanted
-        .iter()
-        .chain(&[(Action::Help, "help"), (Action::Quit, "quit")])
-    {
-        if let Some(k) = first_key(s, ctx, action) {
-            spans.push(Span::styled(k, Style::new().bold()));
-            spans.push(Span::raw(format!(" {label}  ")));
-        }
-    }
-    frame.render_widget(
-        Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::DarkGray)),
-        area,
-    );
+    let line = Line::from(status_bar::hints(s.keymap(), s.focus().bar()));
+    frame.render_widget(StatusBar::new(line), area);
 }
 
 /// The keys of this screen, from the keymap (only the actions it handles).
 fn draw_help(frame: &mut Frame, s: &State) {
-    let mut lines = Vec::new();
-    let mut last_ctx = None;
-    for (ctx, action, keys) in s.keymap.entries() {
-        if !ACTIONS.contains(&action) || ctx == Context::Wasted {
-            continue;
-        }
-        if last_ctx != Some(ctx) {
-            let title = match ctx {
-                Context::Layers => "[layers] the aligned layers".to_string(),
-                Context::Tree => "[tree] the file difference".to_string(),
-                c => format!("[{}]", c.name()),
-            };
-            lines.push(Line::from(title).bold());
-            last_ctx = Some(ctx);
-        }
-        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
-        lines.push(Line::from(format!(
-            "  {:<18} {}",
-            text(&keys.join(", ")),
-            action.describe()
-        )));
-    }
-    lines.push(Line::from("Any key closes this help. Keys: ~/.config/strata/keys.conf").dim());
-    let area = frame.area();
-    let h = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    let w = 72.min(area.width.saturating_sub(2)).max(10);
-    let h = (h + 2).min(area.height.saturating_sub(2)).max(3);
-    let rect = Rect {
-        x: area.x + (area.width.saturating_sub(w)) / 2,
-        y: area.y + (area.height.saturating_sub(h)) / 2,
-        width: w,
-        height: h,
-    };
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block(" Keys ".into(), true))
-            .wrap(Wrap { trim: false }),
-        rect,
+    let lines = help::compact(
+        s.keymap(),
+        &ACTIONS,
+        |ctx| match ctx {
+            Context::Wasted => None,
+            Context::Layers => Some("[layers] the aligned layers".to_string()),
+            Context::Tree => Some("[tree] the file difference".to_string()),
+            c => Some(format!("[{}]", c.name())),
+        },
+        Line::from("Any key closes this help. Keys: ~/.config/strata/keys.conf").dim(),
     );
-}
-
-/// One image being read: its name, counters and layer count.
-pub struct Loading<'a> {
-    pub label: &'static str,
-    pub source: &'a str,
-    pub progress: &'a Progress,
-    pub layers: usize,
+    frame.render_widget(Popup::new("Keys", lines, 72), frame.area());
 }
 
 /// The frames while both images are read: a gauge each, then a line while they are compared.
-pub fn draw_loading(frame: &mut Frame, sides: &[Loading<'_>; 2], comparing: bool) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let area = frame.area();
-    let [_, first, second, note, _] = Layout::vertical([
-        Constraint::Percentage(35),
-        Constraint::Length(3),
-        Constraint::Length(3),
-        Constraint::Length(1),
-        Constraint::Min(0),
-    ])
-    .areas(area);
-    for (side, rect) in sides.iter().zip([first, second]) {
-        let (done, total) = (
-            side.progress.bytes.load(Relaxed),
-            side.progress.total.load(Relaxed),
-        );
-        #[allow(clippy::cast_precision_loss)]
-        let ratio = if total == 0 {
-            0.0
-        } else {
-            (done as f64 / total as f64).clamp(0.0, 1.0)
-        };
-        let gauge = Gauge::default()
-            .block(block(
-                format!(" Reading {}: {} ", side.label, text(side.source)),
-                true,
-            ))
-            .gauge_style(Style::new().fg(Color::LightBlue))
-            .ratio(ratio)
-            .label(format!(
-                "{} of {} — layer {} of {}",
-                size(done),
-                size(total),
-                side.progress.layers_done.load(Relaxed),
-                side.layers
-            ));
-        frame.render_widget(gauge, rect);
-    }
-    if comparing {
-        frame.render_widget(
-            Paragraph::new(Line::from("Comparing the final filesystems…").dim()),
-            note,
-        );
-    }
+pub fn draw_loading(frame: &mut Frame, sides: &[loading::Side<'_>; 2], comparing: bool) {
+    frame.render_widget(loading::Loading::two(sides, comparing), frame.area());
 }

@@ -11,8 +11,9 @@
 //! symlink) in that directory, then linked to its name — which fails if the name exists — or,
 //! once the user has confirmed an overwrite, renamed over it, which replaces a file or a
 //! symlink itself and never writes through one. A failed or abandoned export leaves nothing
-//! under the name. The streaming runs on a worker thread ([`Pending::run`]); the checks and
-//! the temporary file are done before, on the caller's, so errors show at once.
+//! under the name. The explorer checks what needs no I/O at once ([`Request::new`]); opening
+//! the directories, creating the temporary file and streaming run on a worker thread the
+//! runtime starts ([`Request::run`]), so that a slow disk never holds a keystroke.
 //!
 //! The bytes come from the layer blob that shipped the file: its tar is walked again for the
 //! regular-file entry with the file's size and content hash whose name resolves to the file.
@@ -151,10 +152,108 @@ fn refusal(dir: &Dir, name: &str, walked: &Path, e: &io::Error) -> String {
     }
 }
 
+/// An export the explorer asked for: the file checked against the image, nothing opened yet.
+#[derive(Debug)]
+pub struct Request {
+    loaded: Arc<Loaded>,
+    dest: Destination,
+    overwrite: bool,
+    name: String,
+    shown: PathBuf,
+    /// The node that shipped the bytes, the layer, their size and xxh3.
+    node: NodeId,
+    layer: usize,
+    size: u64,
+    hash: u64,
+    /// Bytes written so far, read by the screen while the worker streams.
+    written: Arc<AtomicU64>,
+}
+
+/// How an export ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The name exists in the destination (as the user would spell it): ask first.
+    Exists(PathBuf),
+    /// Written (the file as the user would spell it, its size), or why not.
+    Done(Result<(PathBuf, u64), String>),
+}
+
+impl Outcome {
+    /// What a worker that went away without a word ended with.
+    pub fn stopped() -> Outcome {
+        Outcome::Done(Err("the export stopped".into()))
+    }
+}
+
+impl Request {
+    /// Checks what can be checked without I/O: the content of `node` as of layer `k`, a regular
+    /// file with a usable name, goes to `dest/<name>`.
+    pub fn new(
+        loaded: &Arc<Loaded>,
+        node: NodeId,
+        k: usize,
+        dest: Destination,
+        overwrite: bool,
+    ) -> Result<Request, String> {
+        let fs = &loaded.fs;
+        let meta = fs
+            .state_at(node, k)
+            .ok_or("the path does not exist in this layer")?;
+        let object = fs.object(meta.object().ok_or("not a regular file")?);
+        let name = std::str::from_utf8(fs.name(node))
+            .map_err(|_| "the file name is not UTF-8".to_string())?
+            .to_string();
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            return Err(format!("refusing the name {name:?}"));
+        }
+        Ok(Request {
+            loaded: Arc::clone(loaded),
+            shown: dest.shown(&name),
+            dest,
+            overwrite,
+            name,
+            node: object.node,
+            layer: usize::from(object.layer),
+            size: object.size,
+            hash: object.hash,
+            written: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The file as the user would spell it.
+    pub fn shown(&self) -> &Path {
+        &self.shown
+    }
+
+    /// The bytes to write.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The count of bytes written, shared with the worker.
+    pub fn written(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.written)
+    }
+
+    /// Does the export: opens the destination, creates the temporary file (handing its
+    /// [`Cleanup`] to `prepared`, for a caller that may quit before the end), streams and
+    /// names the file.
+    pub fn run(self, prepared: impl FnOnce(Cleanup)) -> Outcome {
+        match prepare(&self) {
+            Ok(Prepared::Exists(path)) => Outcome::Exists(path),
+            Ok(Prepared::Ready(pending)) => {
+                prepared(pending.cleanup());
+                Outcome::Done(pending.run(&self.loaded, &self.written))
+            }
+            Err(e) => Outcome::Done(Err(e)),
+        }
+    }
+}
+
 /// What [`prepare`] found.
 #[derive(Debug)]
 pub enum Prepared {
-    /// Ready to stream on a worker thread.
+    /// Ready to stream.
     Ready(Pending),
     /// The name exists in the destination (as the user would spell it): ask first.
     Exists(PathBuf),
@@ -189,30 +288,24 @@ impl Cleanup {
     }
 }
 
-/// Checks everything that can be checked at once, opens the destination and creates the
-/// temporary file; the content of `node` as of layer `k` goes to `dest/<name>`.
-pub fn prepare(
-    loaded: &Loaded,
-    node: NodeId,
-    k: usize,
-    dest: &Destination,
-    overwrite: bool,
-) -> Result<Prepared, String> {
-    let fs = &loaded.fs;
-    let meta = fs
-        .state_at(node, k)
-        .ok_or("the path does not exist in this layer")?;
-    let object = fs.object(meta.object().ok_or("not a regular file")?);
-    let name = std::str::from_utf8(fs.name(node))
-        .map_err(|_| "the file name is not UTF-8".to_string())?
-        .to_string();
-    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-        return Err(format!("refusing the name {name:?}"));
+#[cfg(test)]
+impl Cleanup {
+    /// The cleanup of a file `temp` in `dir` (tests of whoever runs cleanups).
+    pub(crate) fn of(dir: &Path, temp: &str) -> Cleanup {
+        Cleanup {
+            dir: Arc::new(Dir::open_ambient_dir(dir, ambient_authority()).expect("open dir")),
+            temp: temp.to_string(),
+        }
     }
+}
+
+/// Opens the destination (creating missing directories) and creates the temporary file.
+pub fn prepare(request: &Request) -> Result<Prepared, String> {
+    let dest = &request.dest;
     let dir = dest.open()?;
-    let shown = dest.shown(&name);
-    match dir.symlink_metadata(&name) {
-        Ok(_) if !overwrite => return Ok(Prepared::Exists(shown)),
+    let (name, shown) = (&request.name, &request.shown);
+    match dir.symlink_metadata(name) {
+        Ok(_) if !request.overwrite => return Ok(Prepared::Exists(shown.clone())),
         Ok(m) if m.is_dir() => return Err(format!("{}: is a directory", shown.display())),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -221,15 +314,15 @@ pub fn prepare(
     let (temp, file) = create_temp(&dir).map_err(|e| format!("{}: {e}", dest.typed()))?;
     Ok(Prepared::Ready(Pending {
         dir: Arc::new(dir),
-        name,
+        name: name.clone(),
         temp,
         file,
-        overwrite,
-        shown,
-        node: object.node,
-        layer: usize::from(object.layer),
-        size: object.size,
-        hash: object.hash,
+        overwrite: request.overwrite,
+        shown: shown.clone(),
+        node: request.node,
+        layer: request.layer,
+        size: request.size,
+        hash: request.hash,
     }))
 }
 
@@ -250,16 +343,6 @@ fn create_temp(dir: &Dir) -> io::Result<(String, std::fs::File)> {
 }
 
 impl Pending {
-    /// The file as the user would spell it.
-    pub fn shown(&self) -> &Path {
-        &self.shown
-    }
-
-    /// The bytes to write.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
     pub fn cleanup(&self) -> Cleanup {
         Cleanup {
             dir: Arc::clone(&self.dir),

@@ -171,6 +171,78 @@ const ALL_ACTIONS: [Action; 28] = [
     Action::Jump,
 ];
 
+/// A status bar: the explorer's three panes and the compare screen's two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bar {
+    Layers,
+    Wasted,
+    Tree,
+    CompareLayers,
+    CompareFiles,
+}
+
+impl Bar {
+    /// Where the bar's keys are looked up (the compare screen's files are the tree's).
+    pub fn context(self) -> Context {
+        match self {
+            Bar::Layers | Bar::CompareLayers => Context::Layers,
+            Bar::Wasted => Context::Wasted,
+            Bar::Tree | Bar::CompareFiles => Context::Tree,
+        }
+    }
+}
+
+/// What each status bar offers, with the short label it shows beside the key; every bar ends
+/// with [`TAIL`]. The label belongs to a bar as well as to an action: on the compare screen tab
+/// names the pane it goes to, and its groups start closed, so space expands there.
+const HINTS: [(Bar, &[(Action, &str)]); 5] = [
+    (
+        Bar::Layers,
+        &[
+            (A::SwitchPane, "pane"),
+            (A::ShowLayer, "layer changes"),
+            (A::ShowAggregated, "aggregated"),
+            (A::Filter, "filter"),
+        ],
+    ),
+    (
+        Bar::Wasted,
+        &[
+            (A::SwitchPane, "pane"),
+            (A::Jump, "jump"),
+            (A::History, "history"),
+        ],
+    ),
+    (
+        Bar::Tree,
+        &[
+            (A::SwitchPane, "pane"),
+            (A::ToggleCollapse, "collapse"),
+            (A::ToggleCollapseAll, "all"),
+            (A::ToggleSort, "sort"),
+            (A::HideAdded, "added"),
+            (A::HideRemoved, "removed"),
+            (A::HideModified, "modified"),
+            (A::HideUnmodified, "unmodified"),
+            (A::Filter, "filter"),
+            (A::Export, "export"),
+        ],
+    ),
+    (Bar::CompareLayers, &[(A::SwitchPane, "files")]),
+    (
+        Bar::CompareFiles,
+        &[
+            (A::SwitchPane, "layers"),
+            (A::ToggleCollapse, "expand"),
+            (A::Left, "collapse"),
+            (A::ToggleCollapseAll, "all"),
+        ],
+    ),
+];
+
+/// The end of every status bar.
+const TAIL: [(Action, &str); 2] = [(A::Help, "help"), (A::Quit, "quit")];
+
 /// A key with its modifiers (shift is folded into the character for letters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -417,6 +489,19 @@ impl Keymap {
                 .map(|(_, k, _)| *k)
         };
         find(context).or_else(|| find(Context::Global))
+    }
+
+    /// A status bar's hints: the first key of each action it offers, with its label; an
+    /// action the user left without a key is left out.
+    pub fn hints(&self, bar: Bar) -> Vec<(Key, &'static str)> {
+        let ctx = bar.context();
+        HINTS
+            .iter()
+            .filter(|(b, _)| *b == bar)
+            .flat_map(|(_, hints)| hints.iter())
+            .chain(&TAIL)
+            .filter_map(|&(action, label)| self.first_key(ctx, action).map(|k| (k, label)))
+            .collect()
     }
 
     /// Every binding, grouped by context, for the help screen.
@@ -674,6 +759,51 @@ mod tests {
             map.action(Context::Tree, Key::ctrl('n')),
             Some(Action::HideModified)
         );
+    }
+
+    /// The defaults with help, sorting and the tree's pane switch rebound.
+    fn rebound() -> Keymap {
+        let mut map = Keymap::default();
+        map.apply_config(
+            Path::new("keys.conf"),
+            "[global]\nhelp = f1\n[tree]\ntoggle-sort = s\nswitch-pane = ctrl+n\n",
+        )
+        .unwrap();
+        map
+    }
+
+    /// A status bar is only as good as its keys: each one it offers does, in the bar's pane,
+    /// the action it is offered for, with the defaults and with the user's own bindings.
+    #[test]
+    fn every_key_a_status_bar_offers_does_what_it_says() {
+        for map in [Keymap::default(), rebound()] {
+            for (bar, hints) in HINTS {
+                let offered = map.hints(bar);
+                let wanted: Vec<_> = hints.iter().chain(&TAIL).collect();
+                assert_eq!(offered.len(), wanted.len(), "{bar:?}");
+                for ((key, label), (action, want)) in offered.iter().zip(wanted) {
+                    assert_eq!(label, want);
+                    assert_eq!(
+                        map.action(bar.context(), *key),
+                        Some(*action),
+                        "{bar:?} {key}"
+                    );
+                }
+            }
+        }
+        // The user's keys are the ones shown, in the pane they were bound for.
+        let shown = |bar| -> Vec<String> {
+            rebound()
+                .hints(bar)
+                .into_iter()
+                .map(|(k, l)| format!("{k} {l}"))
+                .collect()
+        };
+        let tree = shown(Bar::Tree);
+        for hint in ["ctrl+n pane", "s sort", "f1 help"] {
+            assert!(tree.contains(&hint.to_string()), "{tree:?}");
+        }
+        assert_eq!(shown(Bar::Layers)[0], "tab pane");
     }
 
     #[test]

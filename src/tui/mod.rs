@@ -1,32 +1,37 @@
-//! The explorer: a full-screen terminal UI over the engine's model.
+//! The explorer and the compare screen: full-screen terminal UIs over the engine's model.
 //!
-//! Reading runs on a background thread while the first frame shows progress; keys map to
-//! actions ([`keymap`]), actions change [`app::App`], and [`view`] draws it.
+//! [`runtime`] takes the terminal, reads the images on a background thread behind a loading
+//! screen and runs a [`runtime::Screen`]: the explorer ([`app::App`], drawn by [`view`]) or the
+//! compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
+//! in `screens.rs`. Keys map to actions ([`keymap`]), actions change the screen's state; both
+//! screens draw with the same [`widgets`] into panes laid out by [`layout`].
 
 pub mod app;
 pub mod compare;
 pub mod compare_view;
 pub mod export;
 pub mod keymap;
+pub mod layout;
+pub mod runtime;
+mod screens;
 pub mod tree;
 pub mod view;
+pub mod widgets;
 
-use std::io::{self, Write};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use base64::Engine as _;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, MouseEventKind};
-use ratatui::crossterm::execute;
 use ratatui::layout::Rect;
 
+use crate::analysis::compare::{Comparison, Limit};
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
 use crate::source::Opened;
 use app::App;
 use keymap::{Key, Keymap};
+use runtime::Terminal;
+pub use runtime::screen_text;
+use widgets::loading::Side;
 
 /// Loads the user's keymap, reporting every bad binding at once.
 pub fn load_keymap() -> Result<Keymap> {
@@ -37,115 +42,29 @@ pub fn load_keymap() -> Result<Keymap> {
 pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<()> {
     let source = opened.image.source.clone();
     let layer_count = opened.image.layers.len();
-    let progress = std::sync::Arc::new(Progress::default());
-    let (tx, rx) = mpsc::channel();
-    {
-        // A plain thread, not a scoped one: quitting while it reads leaves it to the process exit.
-        let (progress, options) = (std::sync::Arc::clone(&progress), options.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send(engine::load(opened, &options, &progress));
-        });
-    }
-    let mut terminal = ratatui::init();
-    let _ = execute!(io::stdout(), event::EnableMouseCapture);
-    let result = wait_for(&mut terminal, &rx, &source, |f| {
-        view::draw_loading(
-            f,
-            &source,
-            progress.bytes.load(std::sync::atomic::Ordering::Relaxed),
-            progress.total.load(std::sync::atomic::Ordering::Relaxed),
-            (
-                progress
-                    .layers_done
-                    .load(std::sync::atomic::Ordering::Relaxed),
-                layer_count,
-            ),
-        );
-    });
-    let outcome = match result {
-        Ok(Some(loaded)) => {
-            let size = terminal
-                .size()
-                .map(|s| Rect::new(0, 0, s.width, s.height))
-                .unwrap_or_default();
-            let mut app = App::new(loaded, keymap, size);
-            event_loop(&mut terminal, &mut app)
-        }
-        Ok(None) => Ok(()),
-        Err(e) => Err(e),
+    let progress = Arc::new(Progress::default());
+    let shown = Arc::clone(&progress);
+    let options = options.clone();
+    let mut terminal = Terminal::enter(true)?;
+    let loaded = runtime::load_then(
+        &mut terminal,
+        &source,
+        move || engine::load(opened, &options, &progress),
+        |f| {
+            let side = Side {
+                label: None,
+                source: &source,
+                progress: &shown,
+                layers: layer_count,
+            };
+            view::draw_loading(f, &side);
+        },
+    )?;
+    let Some(loaded) = loaded else {
+        return Ok(());
     };
-    let _ = execute!(io::stdout(), event::DisableMouseCapture);
-    ratatui::restore();
-    outcome
-}
-
-/// Draws the loading screen every 100 ms until the reader's result arrives; `q` or ctrl+c gives
-/// up (`Ok(None)`), leaving the reader to finish unseen.
-fn wait_for<T>(
-    terminal: &mut ratatui::DefaultTerminal,
-    rx: &mpsc::Receiver<Result<T>>,
-    source: &str,
-    mut draw: impl FnMut(&mut ratatui::Frame),
-) -> Result<Option<T>> {
-    loop {
-        let _ = terminal.draw(&mut draw);
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(r) => return r.map(Some),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Error::format(source.to_string(), "the reader stopped"));
-            }
-        }
-        if event::poll(Duration::ZERO).unwrap_or(false)
-            && let Ok(Event::Key(k)) = event::read()
-            && k.kind == KeyEventKind::Press
-            && (k.code == KeyCode::Char('q')
-                || (k.code == KeyCode::Char('c')
-                    && k.modifiers.contains(event::KeyModifiers::CONTROL)))
-        {
-            return Ok(None);
-        }
-    }
-}
-
-/// Runs the explorer until the user quits; an export still running is left behind, its
-/// temporary file removed, however the loop ends.
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
-    let result = events(terminal, app);
-    app.abandon_export();
-    result
-}
-
-fn events(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<()> {
-    let io_err = |e: io::Error| Error::io("terminal", e);
-    while !app.quit {
-        terminal.draw(|f| view::draw(f, app)).map_err(io_err)?;
-        if let Some(text) = app.clipboard.take() {
-            // OSC 52: the terminal puts the text on the clipboard, over ssh too.
-            let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-            let mut out = io::stdout();
-            let _ = write!(out, "\x1b]52;c;{b64}\x07");
-            let _ = out.flush();
-        }
-        // While an export streams, wake up to show its progress and its end.
-        if app.exporting.is_some() && !event::poll(Duration::from_millis(100)).map_err(io_err)? {
-            app.poll_export();
-            continue;
-        }
-        match event::read().map_err(io_err)? {
-            Event::Key(k) if k.kind != KeyEventKind::Release => app.key(Key::from_event(k)),
-            Event::Mouse(m) => match m.kind {
-                MouseEventKind::Down(_) => app.click(m.column, m.row),
-                MouseEventKind::ScrollDown => app.scroll(m.column, m.row, 3),
-                MouseEventKind::ScrollUp => app.scroll(m.column, m.row, -3),
-                _ => {}
-            },
-            Event::Resize(w, h) => app.resize(Rect::new(0, 0, w, h)),
-            _ => {}
-        }
-        app.poll_export();
-    }
-    Ok(())
+    let mut app = App::new(loaded, keymap, terminal.area());
+    runtime::run(&mut terminal, &mut app)
 }
 
 /// Parses a key script: keys separated by spaces (`tab j j ctrl+a / b i n enter`).
@@ -164,8 +83,8 @@ pub fn parse_script(script: &str) -> Result<Vec<Key>> {
         .collect()
 }
 
-/// Replays keys through the same handling the terminal uses and returns the final screen as
-/// text, one line per row (for bug reports and tests).
+/// Replays keys on the explorer through the same handling the terminal uses and returns the
+/// final screen as text, one line per row (for bug reports and tests).
 pub fn replay(
     loaded: Loaded,
     keymap: Keymap,
@@ -173,39 +92,8 @@ pub fn replay(
     width: u16,
     height: u16,
 ) -> Result<String> {
-    let mut app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
-    let mut terminal = Terminal::new(TestBackend::new(width, height))
-        .map_err(|e| Error::format("test terminal", e.to_string()))?;
-    for &key in keys {
-        terminal
-            .draw(|f| view::draw(f, &app))
-            .map_err(|e| Error::format("test terminal", e.to_string()))?;
-        app.key(key);
-        app.wait_export();
-        if app.quit {
-            break;
-        }
-    }
-    terminal
-        .draw(|f| view::draw(f, &app))
-        .map_err(|e| Error::format("test terminal", e.to_string()))?;
-    Ok(screen_text(terminal.backend().buffer()))
-}
-
-/// A buffer as plain text, trailing spaces trimmed. The views escape what they draw from the
-/// image; a cell holding a control character anyway is printed escaped too.
-pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        for x in 0..area.width {
-            line.push_str(&crate::report::escape::text(buffer[(x, y)].symbol()));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    let app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
+    runtime::replay(app, keys, width, height)
 }
 
 /// `strata compare A B` on the terminal: both images load on background threads behind a
@@ -217,25 +105,23 @@ pub fn run_compare(
     b: Opened,
     options: &LoadOptions,
     keymap: Keymap,
-    limit: Option<crate::analysis::compare::Limit>,
-) -> Result<Option<crate::analysis::compare::Comparison>> {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
+    limit: Option<Limit>,
+) -> Result<Option<Comparison>> {
     let (source_a, source_b) = (a.image.source.clone(), b.image.source.clone());
     let (layers_a, layers_b) = (a.image.layers.len(), b.image.layers.len());
     let (pa, pb) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
     let comparing = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
-    {
-        // Plain threads, not scoped: quitting while they read leaves them to the process exit.
+    // The compare screen takes no mouse: it has nothing to click.
+    let mut terminal = Terminal::enter(false)?;
+    let job = {
         let (pa, pb, comparing, options) =
             (pa.clone(), pb.clone(), comparing.clone(), options.clone());
-        std::thread::spawn(move || {
+        move || {
             let named = |source: &str, r: Result<Loaded>| {
                 r.map_err(|e| Error::format(format!("cannot read {source}"), e.to_string()))
             };
             let (sb, ob) = (b.image.source.clone(), options.clone());
+            // Plain threads, not scoped: quitting while they read leaves them to the exit.
             let other = std::thread::spawn(move || engine::load(b, &ob, &pb));
             let sa = a.image.source.clone();
             let la = named(&sa, engine::load(a, &options, &pa));
@@ -243,95 +129,54 @@ pub fn run_compare(
                 .join()
                 .unwrap_or_else(|_| Err(Error::format(sb.clone(), "the reader stopped")));
             let lb = named(&sb, lb);
-            let result = la.and_then(|la| {
+            la.and_then(|la| {
                 let lb = lb?;
                 comparing.store(true, Ordering::Relaxed);
                 let (aa, ba) = (
                     crate::analysis::Analysis::new(&la),
                     crate::analysis::Analysis::new(&lb),
                 );
-                let mut c = crate::analysis::compare::Comparison::new(&la, &aa, &lb, &ba);
+                let mut c = Comparison::new(&la, &aa, &lb, &ba);
                 if let Some(l) = limit {
                     c.judge(l);
                 }
                 Ok(c)
-            });
-            let _ = tx.send(result);
-        });
-    }
-    let mut terminal = ratatui::init();
-    let loaded = wait_for(&mut terminal, &rx, &source_a, |f| {
-        compare_view::draw_loading(
-            f,
-            &[
-                compare_view::Loading {
-                    label: "A",
-                    source: &source_a,
-                    progress: &pa,
-                    layers: layers_a,
-                },
-                compare_view::Loading {
-                    label: "B",
-                    source: &source_b,
-                    progress: &pb,
-                    layers: layers_b,
-                },
-            ],
-            comparing.load(Ordering::Relaxed),
-        );
-    });
-    let outcome = match loaded {
-        Ok(Some(c)) => {
-            let size = terminal
-                .size()
-                .map(|s| Rect::new(0, 0, s.width, s.height))
-                .unwrap_or_default();
-            let mut state = compare::State::new(c, keymap, size);
-            compare_loop(&mut terminal, &mut state).map(|()| Some(state.comparison))
+            })
         }
-        other => other,
     };
-    ratatui::restore();
-    outcome
-}
-
-fn compare_loop(terminal: &mut ratatui::DefaultTerminal, state: &mut compare::State) -> Result<()> {
-    let io_err = |e: io::Error| Error::io("terminal", e);
-    while !state.quit {
-        terminal
-            .draw(|f| compare_view::draw(f, state))
-            .map_err(io_err)?;
-        match event::read().map_err(io_err)? {
-            Event::Key(k) if k.kind != KeyEventKind::Release => state.key(Key::from_event(k)),
-            Event::Resize(w, h) => state.resize(Rect::new(0, 0, w, h)),
-            _ => {}
-        }
-    }
-    Ok(())
+    let loaded = runtime::load_then(&mut terminal, &source_a, job, |f| {
+        let sides = [
+            Side {
+                label: Some("A"),
+                source: &source_a,
+                progress: &pa,
+                layers: layers_a,
+            },
+            Side {
+                label: Some("B"),
+                source: &source_b,
+                progress: &pb,
+                layers: layers_b,
+            },
+        ];
+        compare_view::draw_loading(f, &sides, comparing.load(Ordering::Relaxed));
+    })?;
+    let Some(comparison) = loaded else {
+        return Ok(None);
+    };
+    let mut state = compare::State::new(comparison, keymap, terminal.area());
+    runtime::run(&mut terminal, &mut state)?;
+    Ok(Some(state.into_comparison()))
 }
 
 /// The compare screen's [`replay`]: keys through the same handling, the final screen as text.
 pub fn replay_compare(
-    comparison: crate::analysis::compare::Comparison,
+    comparison: Comparison,
     keymap: Keymap,
     keys: &[Key],
     width: u16,
     height: u16,
 ) -> Result<String> {
-    let test_err = |e: &dyn std::fmt::Display| Error::format("test terminal", e.to_string());
-    let mut state = compare::State::new(comparison, keymap, Rect::new(0, 0, width, height));
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).map_err(|e| test_err(&e))?;
-    for &key in keys {
-        terminal
-            .draw(|f| compare_view::draw(f, &state))
-            .map_err(|e| test_err(&e))?;
-        state.key(key);
-        if state.quit {
-            break;
-        }
-    }
-    terminal
-        .draw(|f| compare_view::draw(f, &state))
-        .map_err(|e| test_err(&e))?;
-    Ok(screen_text(terminal.backend().buffer()))
+    let state = compare::State::new(comparison, keymap, Rect::new(0, 0, width, height));
+    runtime::replay(state, keys, width, height)
 }

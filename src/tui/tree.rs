@@ -24,37 +24,35 @@ pub enum Mode {
     Aggregated,
 }
 
-/// How a row differs, for its colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Diff {
-    Added,
-    Modified,
-    Metadata,
-    Removed,
-    Unchanged,
+/// The kinds of change in the order the legend lists them, which is also the order of
+/// [`Options::hidden`].
+pub const LEGEND: [Change; 5] = [
+    Change::Added,
+    Change::Modified,
+    Change::Metadata,
+    Change::Removed,
+    Change::Unchanged,
+];
+
+/// A change's place in [`LEGEND`].
+pub fn slot(change: Change) -> usize {
+    match change {
+        Change::Added => 0,
+        Change::Modified => 1,
+        Change::Metadata => 2,
+        Change::Removed => 3,
+        Change::Unchanged => 4,
+    }
 }
 
-impl Diff {
-    pub const ALL: [Diff; 5] = [
-        Diff::Added,
-        Diff::Modified,
-        Diff::Metadata,
-        Diff::Removed,
-        Diff::Unchanged,
-    ];
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Diff::Added => "added",
-            Diff::Modified => "modified",
-            Diff::Metadata => "metadata",
-            Diff::Removed => "removed",
-            Diff::Unchanged => "unchanged",
-        }
+/// What the legend and the history call a change.
+pub fn label(change: Change) -> &'static str {
+    match change {
+        Change::Added => "added",
+        Change::Modified => "modified",
+        Change::Metadata => "metadata",
+        Change::Removed => "removed",
+        Change::Unchanged => "unchanged",
     }
 }
 
@@ -106,7 +104,9 @@ impl Filter {
 pub struct Row {
     pub node: NodeId,
     pub depth: u16,
-    pub diff: Diff,
+    /// How the path differs, for its colour: from the layer below (layer mode) or from the
+    /// first layer (aggregated).
+    pub diff: Change,
     /// File size, or the sum of the sizes below a directory.
     pub size: u64,
     pub is_dir: bool,
@@ -153,6 +153,7 @@ impl Index {
 pub struct Options {
     pub mode: Mode,
     pub layer: usize,
+    /// Per kind of change, in [`LEGEND`] order: its rows are hidden.
     pub hidden: [bool; 5],
     pub sort: Sort,
     pub filter: Option<Filter>,
@@ -170,15 +171,13 @@ impl Default for Options {
     }
 }
 
-const NOT_SHOWN: u8 = u8::MAX;
-
 /// The tree pane's state: per-node facts for the current layer and mode, and the rows.
 #[derive(Debug, Clone)]
 pub struct Tree {
     index: Index,
     pub options: Options,
-    /// Per node: `Diff as u8`, or `NOT_SHOWN`.
-    diff: Vec<u8>,
+    /// Per node: how it differs, `None` when it is not shown in this layer and mode.
+    diff: Vec<Option<Change>>,
     size: Vec<u64>,
     /// Per node: kept by the filter and the hidden diff types.
     visible: Vec<bool>,
@@ -199,7 +198,7 @@ impl Tree {
         let mut tree = Tree {
             index: Index::new(fs),
             options: Options::default(),
-            diff: vec![NOT_SHOWN; n],
+            diff: vec![None; n],
             size: vec![0; n],
             visible: vec![false; n],
             matched: vec![false; n],
@@ -234,8 +233,8 @@ impl Tree {
     }
 
     /// The diff of a node in the current view (None when not shown).
-    pub fn diff_of(&self, node: NodeId) -> Option<Diff> {
-        decode(self.diff[node as usize])
+    pub fn diff_of(&self, node: NodeId) -> Option<Change> {
+        self.diff[node as usize]
     }
 
     /// Size shown for a node (sum below for directories).
@@ -247,7 +246,7 @@ impl Tree {
         let k = self.options.layer;
         let n = fs.node_count();
         self.diff.clear();
-        self.diff.resize(n, NOT_SHOWN);
+        self.diff.resize(n, None);
         self.size.clear();
         self.size.resize(n, 0);
         self.has_kid.clear();
@@ -256,15 +255,10 @@ impl Tree {
             Mode::Layer => {
                 if let Some(facts) = fs.layers().get(k) {
                     for &node in &facts.nodes {
-                        if let Some(e) = fs.event_at(node, k) {
-                            let d = match e.change {
-                                Change::Added => Diff::Added,
-                                Change::Modified => Diff::Modified,
-                                Change::Metadata => Diff::Metadata,
-                                Change::Removed => Diff::Removed,
-                                Change::Unchanged => continue,
-                            };
-                            self.diff[node as usize] = d as u8;
+                        if let Some(e) = fs.event_at(node, k)
+                            && e.change != Change::Unchanged
+                        {
+                            self.diff[node as usize] = Some(e.change);
                         }
                     }
                 }
@@ -275,35 +269,35 @@ impl Tree {
                     let now = fs.state_at(node, k);
                     let d = match (base, now) {
                         (None, None) => continue,
-                        (None, Some(_)) => Diff::Added,
-                        (Some(_), None) => Diff::Removed,
+                        (None, Some(_)) => Change::Added,
+                        (Some(_), None) => Change::Removed,
                         (Some(a), Some(b)) => compare(fs, a, b),
                     };
-                    self.diff[node as usize] = d as u8;
+                    self.diff[node as usize] = Some(d);
                 }
             }
         }
-        self.diff[ROOT as usize] = Diff::Unchanged as u8;
+        self.diff[ROOT as usize] = Some(Change::Unchanged);
         // Descending ids visit children before parents: mark parents for context and add
         // sizes up.
         for node in (1..n).rev() {
-            let Some(d) = decode(self.diff[node]) else {
+            let Some(d) = self.diff[node] else {
                 continue;
             };
             let parent = fs.parent(node as NodeId) as usize;
             self.has_kid[parent] = true;
-            if self.diff[parent] == NOT_SHOWN {
-                self.diff[parent] = Diff::Unchanged as u8;
+            if self.diff[parent].is_none() {
+                self.diff[parent] = Some(Change::Unchanged);
             }
             let (own, linked) = match self.meta(fs, node as NodeId) {
                 Some(m) if m.kind == Kind::File => (m.size, m.hardlink),
                 _ => (0, false),
             };
             self.size[node] += own;
-            let parent_removed = decode(self.diff[parent]) == Some(Diff::Removed);
+            let parent_removed = self.diff[parent] == Some(Change::Removed);
             // A hard link shows its size but adds nothing to its directory: the bytes are
             // counted once, at the name that shipped them.
-            if (d != Diff::Removed || parent_removed) && !linked {
+            if (d != Change::Removed || parent_removed) && !linked {
                 self.size[parent] += self.size[node];
             }
         }
@@ -336,7 +330,7 @@ impl Tree {
                 }
                 let here = path.len();
                 for &kid in self.index.children(node) {
-                    if self.diff[kid as usize] != NOT_SHOWN {
+                    if self.diff[kid as usize].is_some() {
                         stack.push((kid, here));
                     }
                 }
@@ -344,10 +338,10 @@ impl Tree {
         }
         let filtering = self.options.filter.is_some();
         for node in (1..n).rev() {
-            let Some(d) = decode(self.diff[node]) else {
+            let Some(d) = self.diff[node] else {
                 continue;
             };
-            let own = !self.options.hidden[d.index()] && (!filtering || self.matched[node]);
+            let own = !self.options.hidden[slot(d)] && (!filtering || self.matched[node]);
             let is_dir = self.meta(fs, node as NodeId).is_some_and(Meta::is_dir);
             // Files show on their own; a directory shows for its visible children, or on its
             // own when it matches the filter or has nothing below it.
@@ -383,7 +377,7 @@ impl Tree {
             rows.push(Row {
                 node,
                 depth,
-                diff: decode(self.diff[i]).unwrap_or(Diff::Unchanged),
+                diff: self.diff[i].unwrap_or(Change::Unchanged),
                 size: self.size[i],
                 is_dir,
                 collapsed,
@@ -411,7 +405,7 @@ impl Tree {
                 .children(node)
                 .iter()
                 .copied()
-                .filter(|&k| self.visible[k as usize] && self.diff[k as usize] != NOT_SHOWN),
+                .filter(|&k| self.visible[k as usize] && self.diff[k as usize].is_some()),
         );
         if self.options.sort == Sort::SizeDesc {
             out.sort_by(|&a, &b| {
@@ -426,7 +420,7 @@ impl Tree {
     pub fn toggle_collapse_all(&mut self, fs: &Fs) {
         if self.rows.iter().any(|r| r.is_dir && !r.collapsed) {
             for node in fs.node_ids().skip(1) {
-                if self.diff[node as usize] != NOT_SHOWN
+                if self.diff[node as usize].is_some()
                     && self.meta(fs, node).is_some_and(Meta::is_dir)
                 {
                     self.collapsed.insert(node);
@@ -470,25 +464,21 @@ fn push_children(
     }
 }
 
-fn decode(v: u8) -> Option<Diff> {
-    Diff::ALL.get(v as usize).copied()
-}
-
 /// How `b` differs from `a`, both present.
-fn compare(fs: &Fs, a: &Meta, b: &Meta) -> Diff {
+fn compare(fs: &Fs, a: &Meta, b: &Meta) -> Change {
     let content_differs = a.kind != b.kind
         || a.size != b.size
         || a.hash != b.hash
         || fs.link_target(a) != fs.link_target(b);
     if content_differs {
-        Diff::Modified
+        Change::Modified
     } else if a.mode != b.mode
         || a.uid != b.uid
         || a.gid != b.gid
         || (!a.is_dir() && a.mtime != b.mtime)
     {
-        Diff::Metadata
+        Change::Metadata
     } else {
-        Diff::Unchanged
+        Change::Unchanged
     }
 }

@@ -11,13 +11,13 @@ fn node(fs: &Fs, path: &str) -> NodeId {
     fs.lookup(path).unwrap_or_else(|| panic!("no node {path}"))
 }
 
-fn letter(d: Diff) -> char {
+fn letter(d: Change) -> char {
     match d {
-        Diff::Added => 'A',
-        Diff::Modified => 'M',
-        Diff::Metadata => 'T',
-        Diff::Removed => 'R',
-        Diff::Unchanged => '.',
+        Change::Added => 'A',
+        Change::Modified => 'M',
+        Change::Metadata => 'T',
+        Change::Removed => 'R',
+        Change::Unchanged => '.',
     }
 }
 
@@ -113,7 +113,7 @@ fn layer_mode_lists_the_layers_changes_with_unchanged_parents_for_context() {
         .meta(&fs, gone)
         .expect("removed rows keep their previous metadata");
     assert_eq!((meta.kind, meta.size, meta.mode), (Kind::File, 2, 0o644));
-    assert_eq!(tree.diff_of(gone), Some(Diff::Removed));
+    assert_eq!(tree.diff_of(gone), Some(Change::Removed));
     assert_eq!(tree.diff_of(node(&fs, "e")), None);
 }
 
@@ -125,7 +125,7 @@ fn layer_mode_shows_exactly_the_nodes_with_a_change_at_the_layer() {
         let mut shown: Vec<NodeId> = tree
             .rows
             .iter()
-            .filter(|r| r.diff != Diff::Unchanged)
+            .filter(|r| r.diff != Change::Unchanged)
             .map(|r| r.node)
             .collect();
         shown.sort_unstable();
@@ -140,7 +140,7 @@ fn layer_mode_shows_exactly_the_nodes_with_a_change_at_the_layer() {
         assert_eq!(shown, changed, "layer {k}");
         // Every unchanged row is a directory with a changed row below it.
         for (i, r) in tree.rows.iter().enumerate() {
-            if r.diff == Diff::Unchanged {
+            if r.diff == Change::Unchanged {
                 assert!(r.is_dir, "layer {k}: unchanged file {}", fs.path(r.node));
                 let below = tree.rows.get(i + 1).is_some_and(|n| n.depth > r.depth);
                 assert!(
@@ -214,7 +214,7 @@ fn aggregated_mode_at_an_intermediate_layer_and_at_the_first() {
     assert!(l2.contains(&"t A 1".to_string()), "{l2:#?}");
     let tree = view(&fs, Mode::Aggregated, 0);
     assert!(
-        tree.rows.iter().all(|r| r.diff == Diff::Unchanged),
+        tree.rows.iter().all(|r| r.diff == Change::Unchanged),
         "{:#?}",
         listing(&tree, &fs)
     );
@@ -261,7 +261,7 @@ fn switching_layer_and_mode_recomputes_the_rows() {
 fn hiding_a_diff_type_hides_its_rows_and_directories_left_empty() {
     let fs = sample();
     let mut tree = view(&fs, Mode::Layer, 1);
-    tree.options.hidden[Diff::Added as usize] = true;
+    tree.options.hidden[slot(Change::Added)] = true;
     tree.refresh(&fs);
     // `/b` is added and so is its only child: it disappears with it.
     assert_eq!(
@@ -277,15 +277,15 @@ fn hiding_a_diff_type_hides_its_rows_and_directories_left_empty() {
             "  x R 1",
         ]
     );
-    tree.options.hidden[Diff::Removed as usize] = true;
+    tree.options.hidden[slot(Change::Removed)] = true;
     tree.refresh(&fs);
     assert_eq!(listing(&tree, &fs), ["a . 6", "  chm T 1", "  mod M 5"]);
     // Hiding unchanged rows keeps the unchanged parents of shown changes.
-    tree.options.hidden[Diff::Unchanged as usize] = true;
+    tree.options.hidden[slot(Change::Unchanged)] = true;
     tree.refresh(&fs);
     assert_eq!(listing(&tree, &fs), ["a . 6", "  chm T 1", "  mod M 5"]);
-    tree.options.hidden[Diff::Modified as usize] = true;
-    tree.options.hidden[Diff::Metadata as usize] = true;
+    tree.options.hidden[slot(Change::Modified)] = true;
+    tree.options.hidden[slot(Change::Metadata)] = true;
     tree.refresh(&fs);
     assert!(tree.rows.is_empty(), "{:#?}", listing(&tree, &fs));
     tree.options.hidden = [false; 5];
@@ -298,7 +298,7 @@ fn an_empty_directory_shows_on_its_own_unless_its_type_is_hidden() {
     let fs = sample();
     let mut tree = view(&fs, Mode::Layer, 2);
     assert!(paths(&tree, &fs).contains(&"/empty".to_string()));
-    tree.options.hidden[Diff::Added as usize] = true;
+    tree.options.hidden[slot(Change::Added)] = true;
     tree.refresh(&fs);
     assert!(tree.rows.is_empty(), "{:#?}", listing(&tree, &fs));
 }
@@ -307,7 +307,7 @@ fn an_empty_directory_shows_on_its_own_unless_its_type_is_hidden() {
 fn hiding_unchanged_in_aggregated_mode_keeps_only_changes_and_their_parents() {
     let fs = sample();
     let mut tree = view(&fs, Mode::Aggregated, 3);
-    tree.options.hidden[Diff::Unchanged as usize] = true;
+    tree.options.hidden[slot(Change::Unchanged)] = true;
     tree.refresh(&fs);
     assert_eq!(
         paths(&tree, &fs),
@@ -504,7 +504,7 @@ fn last_and_guides_follow_the_visible_rows_not_all_children() {
         &[E::File("a/z", "1"), E::File("b", "1")],
     ]);
     let mut tree = view(&fs, Mode::Aggregated, 1);
-    tree.options.hidden[Diff::Added as usize] = true;
+    tree.options.hidden[slot(Change::Added)] = true;
     tree.refresh(&fs);
     let got: Vec<(String, bool, u64)> = tree
         .rows

@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use strata::engine::{self, LoadOptions, Loaded, Progress};
+use strata::overlay::Change;
 use strata::tui::app::{App, InputKind, Pane, Popup};
 use strata::tui::keymap::{Key, Keymap};
-use strata::tui::tree::{Diff, Mode};
+use strata::tui::runtime::{self, Effect};
+use strata::tui::tree::Mode;
 
 use crate::fixtures::compress::layer_tar;
 use crate::fixtures::layout::Layout;
@@ -75,27 +77,27 @@ fn snapshot(script: &str, w: u16, h: u16) -> String {
     let app = app_after(script, w, h);
     let selected = app
         .selected_node()
-        .map_or_else(|| "-".to_string(), |n| app.loaded.fs.path(n));
+        .map_or_else(|| "-".to_string(), |n| app.loaded().fs.path(n));
     format!(
         "{}-- keys: {script:?}; focus {:?}; layer {} {:?}; tree row {}: {selected}\n",
         screen(script, w, h),
-        app.focus,
-        app.tree.options.layer,
-        app.tree.options.mode,
-        app.rows.selected,
+        app.focus(),
+        app.tree().options.layer,
+        app.tree().options.mode,
+        app.rows().selected,
     )
 }
 
 fn selected_path(app: &App) -> String {
     let node = app.selected_node().expect("a row is selected");
-    app.loaded.fs.path(node)
+    app.loaded().fs.path(node)
 }
 
 fn row_paths(app: &App) -> Vec<String> {
-    app.tree
+    app.tree()
         .rows
         .iter()
-        .map(|r| app.loaded.fs.path(r.node))
+        .map(|r| app.loaded().fs.path(r.node))
         .collect()
 }
 
@@ -148,12 +150,12 @@ fn initial_screen_focuses_layers_with_the_first_layer_expanded() {
     assert!(s.contains("busybox"), "{s}");
     assert!(status(&s).contains("tab pane"), "{s}");
     let app = app_after("", W, H);
-    assert_eq!(app.focus, Pane::Layers);
-    assert_eq!(app.layers.selected, 0);
-    assert_eq!(app.tree.options.mode, Mode::Layer);
-    assert!(app.tree.rows.iter().all(|r| !r.collapsed));
+    assert_eq!(app.focus(), Pane::Layers);
+    assert_eq!(app.layers().selected, 0);
+    assert_eq!(app.tree().options.mode, Mode::Layer);
+    assert!(app.tree().rows.iter().all(|r| !r.collapsed));
     // 21 layers, as the README says.
-    assert_eq!(app.analysis.layers.len(), 21);
+    assert_eq!(app.analysis().layers.len(), 21);
 }
 
 #[test]
@@ -169,7 +171,7 @@ fn layer_2_selected_shows_its_changes_and_details() {
         &digest[..19]
     );
     let app = app_after("j j", W, H);
-    assert_eq!((app.layers.selected, app.tree.options.layer), (2, 2));
+    assert_eq!((app.layers().selected, app.tree().options.layer), (2, 2));
     let rows = row_paths(&app);
     for p in [
         "/app/big.bin",
@@ -189,10 +191,10 @@ fn aggregated_mode_at_the_last_layer_is_the_final_filesystem() {
     insta::assert_snapshot!("aggregated_last_100x30", snapshot("G ctrl+a", W, H));
     assert!(s.contains("Files — merged as of layer 20"), "{s}");
     let app = app_after("G ctrl+a", W, H);
-    assert_eq!(app.tree.options.mode, Mode::Aggregated);
-    let fs = &app.loaded.fs;
+    assert_eq!(app.tree().options.mode, Mode::Aggregated);
+    let fs = &app.loaded().fs;
     let mut app_rows: Vec<String> = app
-        .tree
+        .tree()
         .rows
         .iter()
         .map(|r| fs.path(r.node))
@@ -200,13 +202,13 @@ fn aggregated_mode_at_the_last_layer_is_the_final_filesystem() {
         .collect();
     app_rows.sort();
     assert_eq!(app_rows, oracle_final_app_paths());
-    for r in &app.tree.rows {
+    for r in &app.tree().rows {
         let p = fs.path(r.node);
         if p.starts_with("/app") {
-            assert_eq!(r.diff, Diff::Added, "{p}: /app is not in layer 0");
+            assert_eq!(r.diff, Change::Added, "{p}: /app is not in layer 0");
         }
         if p == "/bin/busybox" || p == "/etc/passwd" {
-            assert_eq!(r.diff, Diff::Unchanged, "{p}");
+            assert_eq!(r.diff, Change::Unchanged, "{p}");
         }
     }
 }
@@ -217,7 +219,7 @@ fn the_tree_focused_with_the_selection_moved() {
     insta::assert_snapshot!("tree_focused_100x30", snapshot("j tab j j j", W, H));
     assert!(status(&s).contains("space collapse"), "{s}");
     let app = app_after("j tab j j j", W, H);
-    assert_eq!(app.focus, Pane::Tree);
+    assert_eq!(app.focus(), Pane::Tree);
     // Layer 1 (README): app/, app/bin/, app/bin/tool.sh, app/cfg/, … — the fourth row.
     assert_eq!(
         row_paths(&app),
@@ -253,17 +255,17 @@ fn a_typed_filter_shows_its_match_count() {
     );
     let app = app_after("G ctrl+a / t x t enter", W, H);
     assert_eq!(
-        app.focus,
+        app.focus(),
         Pane::Tree,
         "enter leaves the prompt for the tree"
     );
-    assert_eq!(app.tree.match_count, want);
+    assert_eq!(app.tree().match_count, want);
     let matched: Vec<String> = app
-        .tree
+        .tree()
         .rows
         .iter()
         .filter(|r| r.matched)
-        .map(|r| app.loaded.fs.path(r.node))
+        .map(|r| app.loaded().fs.path(r.node))
         .collect();
     assert_eq!(matched.len(), want);
     assert!(matched.iter().all(|p| p.contains("txt")));
@@ -301,7 +303,7 @@ fn hiding_added_files_leaves_the_removed_ones() {
     for p in ["/app/recreate/old1.txt", "/app/recreate/old2.txt"] {
         assert!(rows.contains(&p.to_string()), "{p}: {rows:?}");
     }
-    assert!(app.tree.rows.iter().all(|r| r.diff != Diff::Added));
+    assert!(app.tree().rows.iter().all(|r| r.diff != Change::Added));
     // Shown again with the same key.
     let app = app_after(&format!("{script} ctrl+a"), W, H);
     assert!(row_paths(&app).contains(&"/app/recreate/new.txt".to_string()));
@@ -313,9 +315,9 @@ fn sorting_by_size_orders_siblings_largest_first() {
     insta::assert_snapshot!("sort_size_layer2_100x30", snapshot("j j tab ctrl+o", W, H));
     assert!(s.contains("Files — layer 2 changes, by size"), "{s}");
     let app = app_after("j j tab ctrl+o", W, H);
-    let rows = &app.tree.rows;
-    assert_eq!(app.loaded.fs.path(rows[0].node), "/app");
-    assert_eq!(app.loaded.fs.path(rows[1].node), "/app/big.bin");
+    let rows = &app.tree().rows;
+    assert_eq!(app.loaded().fs.path(rows[0].node), "/app");
+    assert_eq!(app.loaded().fs.path(rows[1].node), "/app/big.bin");
     // Each row's next sibling is not larger.
     for (i, r) in rows.iter().enumerate() {
         let next = rows[i + 1..]
@@ -340,11 +342,11 @@ fn collapse_all_lists_only_the_top_directories() {
         row_paths(&app),
         ["/app", "/dev", "/etc", "/proc", "/run", "/sys", "/usr"]
     );
-    assert!(app.tree.rows.iter().all(|r| r.collapsed));
+    assert!(app.tree().rows.iter().all(|r| r.collapsed));
     assert!(s.contains("app ⊕"), "{s}");
     let app = app_after("j j tab ctrl+space ctrl+space", W, H);
-    assert!(app.tree.rows.len() > 7);
-    assert!(app.tree.rows.iter().all(|r| !r.collapsed));
+    assert!(app.tree().rows.len() > 7);
+    assert!(app.tree().rows.iter().all(|r| !r.collapsed));
 }
 
 #[test]
@@ -355,10 +357,10 @@ fn the_help_popup_lists_bindings_from_the_keymap() {
     assert!(s.contains("[global]"), "{s}");
     assert!(s.contains("q, ctrl+c"), "{s}");
     let app = app_after("?", W, H);
-    assert_eq!(app.popup, Some(Popup::Help));
+    assert_eq!(app.popup(), Some(&Popup::Help));
     let app = app_after("? j", W, H);
-    assert_eq!(app.popup, None, "any key closes the help");
-    assert_eq!(app.layers.selected, 0, "…and does nothing else");
+    assert_eq!(app.popup(), None, "any key closes the help");
+    assert_eq!(app.layers().selected, 0, "…and does nothing else");
 }
 
 #[test]
@@ -381,8 +383,12 @@ fn the_history_popup_lists_every_layer_that_touched_the_path() {
     let s = screen(&script, W, H);
     insta::assert_snapshot!("history_overwrite_100x30", snapshot(&script, W, H));
     let app = app_after(&script, W, H);
-    let node = app.loaded.fs.lookup("app/overwrite.txt").expect("node");
-    assert_eq!(app.popup, Some(Popup::History(node)));
+    let node = app.loaded().fs.lookup("app/overwrite.txt").expect("node");
+    assert!(
+        matches!(app.popup(), Some(Popup::History(h)) if h.node == node),
+        "{:?}",
+        app.popup()
+    );
     assert!(s.contains(" History "), "{s}");
     assert!(s.contains("/app/overwrite.txt"), "{s}");
     let lines: Vec<&str> = s.lines().collect();
@@ -403,23 +409,25 @@ fn jump_from_the_wasted_list_selects_the_path_at_the_wasting_layer() {
     insta::assert_snapshot!("jump_big_bin_100x30", snapshot("tab tab enter", W, H));
     assert!(s.contains("Files — layer 2 changes"), "{s}");
     let app = app_after("tab tab enter", W, H);
-    assert_eq!(app.focus, Pane::Tree);
-    assert_eq!(app.layers.selected, 2);
-    assert_eq!(app.tree.options.layer, 2);
-    assert_eq!(app.tree.options.mode, Mode::Layer);
+    assert_eq!(app.focus(), Pane::Tree);
+    assert_eq!(app.layers().selected, 2);
+    assert_eq!(app.tree().options.layer, 2);
+    assert_eq!(app.tree().options.mode, Mode::Layer);
     assert_eq!(selected_path(&app), "/app/big.bin");
     // Every wasted path: the jump lands on it, at the first layer the list names.
-    let n = app.analysis.waste.paths.len();
+    let n = app.analysis().waste.paths.len();
     assert_eq!(n, 14, "README: 14 wasted paths");
     for i in 0..n {
         let app = app_after(&format!("tab tab {} enter", down(i)), W, H);
-        let p = &app.analysis.waste.paths[i];
-        assert_eq!(app.tree.options.layer, p.layers[0], "{}", p.path);
-        assert_eq!(app.layers.selected, p.layers[0], "{}", p.path);
+        let p = &app.analysis().waste.paths[i];
+        assert_eq!(app.tree().options.layer, p.layers[0], "{}", p.path);
+        assert_eq!(app.layers().selected, p.layers[0], "{}", p.path);
         assert_eq!(app.selected_node(), Some(p.node), "{}", p.path);
         // The row is on screen.
-        let h = usize::from(app.areas.tree.height.saturating_sub(3));
-        assert!(app.rows.selected >= app.rows.offset && app.rows.selected < app.rows.offset + h);
+        let h = usize::from(app.areas().tree.height.saturating_sub(3));
+        assert!(
+            app.rows().selected >= app.rows().offset && app.rows().selected < app.rows().offset + h
+        );
     }
 }
 
@@ -444,19 +452,11 @@ fn the_export_prompt_opens_on_a_file() {
     );
     let app = app_after("j tab G x", W, H);
     assert_eq!(selected_path(&app), "/app/readme.txt");
-    assert_eq!(
-        app.input.as_ref().map(|i| &i.kind),
-        Some(&InputKind::Export)
-    );
+    assert_eq!(app.input().map(|i| &i.kind), Some(&InputKind::Export));
     // On a directory: a message, no prompt.
     let app = app_after("j tab x", W, H);
-    assert!(app.input.is_none());
-    assert!(
-        app.message
-            .as_deref()
-            .unwrap_or("")
-            .contains("only regular files")
-    );
+    assert!(app.input().is_none());
+    assert!(app.message().unwrap_or("").contains("only regular files"));
 }
 
 #[test]
@@ -490,9 +490,10 @@ fn image_details_show_strata_efficiency_at_120x35() {
 fn moving_through_layers_shows_the_tree_from_its_first_row() {
     let app = app_after("ctrl+a j j", W, H);
     assert_eq!(
-        app.rows.offset, 0,
+        app.rows().offset,
+        0,
         "tree scrolled to row {}",
-        app.rows.offset
+        app.rows().offset
     );
 }
 
@@ -594,9 +595,9 @@ fn a_bad_regex_says_so_while_it_is_typed() {
     );
     // Enter does not take a regex that does not compile; esc leaves the prompt.
     let app = app_after("G ctrl+a / r e : ( enter", W, H);
-    assert!(app.input.is_some(), "the prompt stays open");
+    assert!(app.input().is_some(), "the prompt stays open");
     let app = app_after("G ctrl+a / r e : ( esc", W, H);
-    assert!(app.input.is_none() && app.filter_text().is_empty());
+    assert!(app.input().is_none() && app.filter_text().is_empty());
     // Closed, it compiles, and the count is back: paths of the final filesystem with `xt`.
     let want = oracle_final_app_paths()
         .iter()
@@ -635,10 +636,10 @@ fn the_help_at_80x24_is_one_column_that_scrolls() {
         );
     }
     let app = app_after("? j", w, h);
-    assert_eq!(app.popup, Some(Popup::Help), "j scrolls the help");
-    assert_eq!(app.layers.selected, 0);
+    assert_eq!(app.popup(), Some(&Popup::Help), "j scrolls the help");
+    assert_eq!(app.layers().selected, 0);
     let app = app_after("? j esc", w, h);
-    assert_eq!(app.popup, None, "esc closes it");
+    assert_eq!(app.popup(), None, "esc closes it");
 }
 
 /// The wasted paths at 80x24: focused, the list has the room of the details panes; its paths
@@ -710,20 +711,18 @@ fn type_text(app: &mut App, text: &str) {
 fn export(app: &mut App, dir: &str) {
     app.key(Key::plain(KeyCode::Char('x')));
     assert_eq!(
-        app.input.as_ref().map(|i| &i.kind),
+        app.input().map(|i| &i.kind),
         Some(&InputKind::Export),
         "prompt: {:?}",
-        app.message
+        app.message()
     );
     type_text(app, dir);
-    app.key(Key::plain(KeyCode::Enter));
-    app.wait_export();
+    runtime::press(app, Key::plain(KeyCode::Enter));
 }
 
 /// A key that answers the overwrite question, and the export it may start, finished.
 fn answer(app: &mut App, c: char) {
-    app.key(Key::plain(KeyCode::Char(c)));
-    app.wait_export();
+    runtime::press(app, Key::plain(KeyCode::Char(c)));
 }
 
 /// The explorer at layer `k`, tree focused, `path` selected.
@@ -733,7 +732,7 @@ fn app_on(k: usize, path: &str) -> App {
         .iter()
         .position(|p| p == path)
         .unwrap_or_else(|| panic!("{path} not in layer {k}"));
-    app.rows.selected = i;
+    app.select_row(i);
     app
 }
 
@@ -744,7 +743,7 @@ fn export_writes_the_files_bytes_as_the_layer_holds_them() {
     export(&mut app, "out-readme");
     let written = cwd.join("out-readme/readme.txt");
     assert_eq!(
-        app.message.as_deref(),
+        app.message(),
         Some("wrote out-readme/readme.txt (26 bytes)")
     );
     let bytes = fs::read(&written).expect("exported file");
@@ -783,22 +782,17 @@ fn export_refuses_parent_and_absolute_directories() {
     ] {
         let mut app = app_on(1, "/app/readme.txt");
         export(&mut app, &dir);
-        let msg = app.message.clone().unwrap_or_default();
+        let msg = app.message().unwrap_or_default().to_string();
         assert!(msg.starts_with("export failed"), "{dir}: {msg}");
         assert!(msg.contains("without `..`"), "{dir}: {msg}");
-        assert_eq!(app.popup, None);
+        assert_eq!(app.popup(), None);
     }
     assert!(!cwd.join("../escape").exists());
     assert!(!abs.exists());
     // An empty answer asks for a directory.
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "");
-    assert!(
-        app.message
-            .as_deref()
-            .unwrap_or("")
-            .contains("type a directory")
-    );
+    assert!(app.message().unwrap_or("").contains("type a directory"));
 }
 
 /// The screen of an app as it stands.
@@ -822,8 +816,8 @@ fn export_over_an_existing_file_asks_first_and_n_keeps_it() {
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "out-confirm-n");
     assert_eq!(
-        app.popup,
-        Some(Popup::ConfirmOverwrite(PathBuf::from(
+        app.popup(),
+        Some(&Popup::ConfirmOverwrite(PathBuf::from(
             "out-confirm-n/readme.txt"
         )))
     );
@@ -831,13 +825,13 @@ fn export_over_an_existing_file_asks_first_and_n_keeps_it() {
     assert!(s.contains("out-confirm-n/readme.txt exists."), "{s}");
     assert!(s.contains("Overwrite it? y / n"), "{s}");
     app.key(Key::plain(KeyCode::Char('n')));
-    assert_eq!(app.popup, None);
-    assert_eq!(app.message.as_deref(), Some("export cancelled"));
+    assert_eq!(app.popup(), None);
+    assert_eq!(app.message(), Some("export cancelled"));
     assert_eq!(fs::read(&target).expect("read"), b"OLD");
     // Any other key cancels too.
     export(&mut app, "out-confirm-n");
     app.key(Key::plain(KeyCode::Esc));
-    assert_eq!(app.message.as_deref(), Some("export cancelled"));
+    assert_eq!(app.message(), Some("export cancelled"));
     assert_eq!(fs::read(&target).expect("read"), b"OLD");
 }
 
@@ -846,11 +840,11 @@ fn export_over_an_existing_file_with_y_overwrites_it() {
     let target = existing_target("out-confirm-y");
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "out-confirm-y");
-    assert!(matches!(app.popup, Some(Popup::ConfirmOverwrite(_))));
+    assert!(matches!(app.popup(), Some(Popup::ConfirmOverwrite(_))));
     answer(&mut app, 'y');
-    assert_eq!(app.popup, None);
+    assert_eq!(app.popup(), None);
     assert_eq!(
-        app.message.as_deref(),
+        app.message(),
         Some("wrote out-confirm-y/readme.txt (26 bytes)")
     );
     assert_eq!(
@@ -878,9 +872,9 @@ fn export_never_writes_through_a_planted_symlink() {
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "out-link");
     assert!(
-        matches!(app.popup, Some(Popup::ConfirmOverwrite(_))),
+        matches!(app.popup(), Some(Popup::ConfirmOverwrite(_))),
         "an existing name (even a symlink) asks first: {:?}",
-        app.message
+        app.message()
     );
     app.key(Key::plain(KeyCode::Char('n')));
     assert!(
@@ -899,7 +893,7 @@ fn export_never_writes_through_a_planted_symlink() {
     planted_symlink("out-dangling", &ghost);
     let mut app = app_on(1, "/app/readme.txt");
     export(&mut app, "out-dangling");
-    assert!(matches!(app.popup, Some(Popup::ConfirmOverwrite(_))));
+    assert!(matches!(app.popup(), Some(Popup::ConfirmOverwrite(_))));
     answer(&mut app, 'y');
     assert!(!ghost.exists(), "wrote through a dangling symlink");
 }
@@ -917,7 +911,7 @@ fn export_confirmed_replaces_a_planted_symlink_by_the_file() {
     assert!(
         meta.file_type().is_file(),
         "the symlink is replaced by a file: {:?}",
-        app.message
+        app.message()
     );
     assert_eq!(
         fs::read(&link).expect("read"),
@@ -932,7 +926,7 @@ fn select(app: &mut App, path: &str) {
         .iter()
         .position(|p| p == path)
         .unwrap_or_else(|| panic!("{path} not in the tree: {:?}", row_paths(app)));
-    app.rows.selected = i;
+    app.select_row(i);
 }
 
 #[test]
@@ -954,7 +948,7 @@ fn export_refuses_a_symlink_in_the_typed_directory() {
         let mut app = app_on(1, "/app/readme.txt");
         export(&mut app, typed);
         assert_eq!(
-            app.message.as_deref(),
+            app.message(),
             Some(
                 format!(
                     "export failed: {link} is a symlink: not followed (type the directory it \
@@ -964,7 +958,7 @@ fn export_refuses_a_symlink_in_the_typed_directory() {
             ),
             "{typed}"
         );
-        assert_eq!(app.popup, None);
+        assert_eq!(app.popup(), None);
     }
     let names = |d: &Path| -> Vec<String> {
         fs::read_dir(d)
@@ -986,9 +980,22 @@ fn export_streams_on_a_worker_and_one_runs_at_a_time() {
     let mut app = app_on(1, "/app/readme.txt");
     app.key(Key::plain(KeyCode::Char('x')));
     type_text(&mut app, "out-worker");
-    app.key(Key::plain(KeyCode::Enter));
-    // The key returned with the export started; its end is taken by the event loop.
-    let x = app.exporting.as_ref().expect("an export running");
+    // The key returns the export for the runtime to run, having touched no file: even opening
+    // the directory waits for the worker.
+    let effects = app.key(Key::plain(KeyCode::Enter));
+    assert!(
+        !cwd.join("out-worker").exists(),
+        "opened on the key's thread"
+    );
+    let mut workers = runtime::Workers::default();
+    for effect in effects {
+        match effect {
+            Effect::Export(request) => workers.start(request),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(workers.busy());
+    let x = app.exporting().expect("an export running");
     assert_eq!(x.shown, Path::new("out-worker/readme.txt"));
     assert_eq!(x.total, 26, "README: app/readme.txt is 26 bytes");
     let s = draw(&app);
@@ -999,13 +1006,14 @@ fn export_streams_on_a_worker_and_one_runs_at_a_time() {
     );
     app.key(Key::plain(KeyCode::Char('x')));
     assert_eq!(
-        app.message.as_deref(),
+        app.message(),
         Some("an export is running: wait for it to finish")
     );
-    assert!(app.input.is_none());
-    app.wait_export();
+    assert!(app.input().is_none());
+    workers.wait(&mut app);
+    assert!(!workers.busy());
     assert_eq!(
-        app.message.as_deref(),
+        app.message(),
         Some("wrote out-worker/readme.txt (26 bytes)")
     );
     assert_eq!(
@@ -1074,10 +1082,13 @@ fn a_copied_path_holds_no_control_character() {
     app.key(Key::plain(KeyCode::Char('j')));
     app.key(Key::plain(KeyCode::Tab));
     select(&mut app, "/usr/lib/paste\n echo pwned\n");
-    app.key(Key::plain(KeyCode::Char('y')));
-    assert_eq!(
-        app.clipboard.as_deref(),
-        Some(r"/usr/lib/paste\n echo pwned\n")
+    let effects = app.key(Key::plain(KeyCode::Char('y')));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Clipboard(path)] if path == r"/usr/lib/paste\n echo pwned\n"
+        ),
+        "{effects:?}"
     );
 }
 
@@ -1097,8 +1108,8 @@ fn export_of_a_file_shipped_under_a_symlinked_parent() {
         export(&mut app, dir);
         let name = path.rsplit('/').next().expect("name");
         assert_eq!(
-            app.message,
-            Some(format!("wrote {dir}/{name} ({} bytes)", bytes.len())),
+            app.message(),
+            Some(format!("wrote {dir}/{name} ({} bytes)", bytes.len()).as_str()),
             "{path}"
         );
         assert_eq!(fs::read(cwd.join(dir).join(name)).expect("exported"), bytes);
