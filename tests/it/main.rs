@@ -14,6 +14,7 @@
 //! test with `cargo test -- --include-ignored`, where a missing tool fails the test
 //! ([`fixtures::tools::require`]).
 
+mod architecture;
 mod bad_input;
 mod cli;
 mod compare;
