@@ -90,9 +90,19 @@ fn one_line(e: &anyhow::Error) -> String {
 
 /// The subcommand that `word`, the first argument, looks like a mistyping of (`anlyze`,
 /// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
-/// similarity above 0.7. Never for a file that exists or for an image reference (`:`, `/`).
+/// similarity above 0.7. Never for a file that exists, for an image reference (`:`, `/`), or
+/// for a subcommand typed right (the error is then clap's own: a bad value after it).
 fn mistyped(word: &str) -> Option<String> {
-    if word.starts_with('-') || word.contains([':', '/']) {
+    let cmd = Cli::command();
+    fn named(sub: &clap::Command) -> Vec<&str> {
+        std::iter::once(sub.get_name())
+            .chain(sub.get_all_aliases())
+            .collect()
+    }
+    if word.starts_with('-')
+        || word.contains([':', '/'])
+        || cmd.get_subcommands().any(|sub| named(sub).contains(&word))
+    {
         return None;
     }
     let names_nothing = match Input::parse(word, None).map(|input| input.location) {
@@ -104,10 +114,9 @@ fn mistyped(word: &str) -> Option<String> {
     if !names_nothing {
         return None;
     }
-    let cmd = Cli::command();
     let mut best: Option<(f64, &str)> = None;
     for sub in cmd.get_subcommands() {
-        for name in std::iter::once(sub.get_name()).chain(sub.get_all_aliases()) {
+        for name in named(sub) {
             let score = strsim::jaro(word, name);
             if score > 0.7 && best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, sub.get_name()));
