@@ -3,11 +3,11 @@
 //! dispatches. Everything that can be refused without reading an image is refused there.
 
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use strata::analysis::compare::Limit;
 use strata::ci::{self, CiFlags, Rules};
@@ -16,7 +16,7 @@ use strata::image::Platform;
 use strata::layer::ScanOptions;
 use strata::report::compare::TextOptions;
 use strata::report::{self, Printer, escape};
-use strata::source::{Input, OpenOptions};
+use strata::source::{Input, Location, OpenOptions};
 use strata::tui::keymap::{Key, Keymap};
 
 /// What is inside a container image, layer by layer, and where its bytes are wasted.
@@ -322,6 +322,61 @@ pub struct CompareArgs {
     /// With --print: the screen size, `WIDTHxHEIGHT`.
     #[arg(long, value_name = "WxH", default_value = "120x40", help_heading = REPLAY)]
     pub screen: String,
+}
+
+/// The subcommand that `word`, the first argument, looks like a mistyping of (`anlyze`,
+/// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
+/// similarity above 0.7. Never for a file that exists, for an image reference (`:`, `/`), or
+/// for a subcommand typed right (the error is then clap's own: a bad value after it).
+pub fn mistyped(word: &str) -> Option<String> {
+    let cmd = Cli::command();
+    fn named(sub: &clap::Command) -> Vec<&str> {
+        std::iter::once(sub.get_name())
+            .chain(sub.get_all_aliases())
+            .collect()
+    }
+    if word.starts_with('-')
+        || word.contains([':', '/'])
+        || cmd.get_subcommands().any(|sub| named(sub).contains(&word))
+    {
+        return None;
+    }
+    let names_nothing = match Input::parse(word, None).map(|input| input.location) {
+        // Taken for an engine's image because no file has that name.
+        Ok(Location::Engine { engine: None, .. }) => true,
+        Ok(Location::Path { path, .. }) => !path.exists(),
+        _ => false,
+    };
+    if !names_nothing {
+        return None;
+    }
+    let mut best: Option<(f64, &str)> = None;
+    for sub in cmd.get_subcommands() {
+        for name in named(sub) {
+            let score = strsim::jaro(word, name);
+            if score > 0.7 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, sub.get_name()));
+            }
+        }
+    }
+    best.map(|(_, name)| name.to_string())
+}
+
+/// `strata man DIR`: strata.1 and one page per subcommand.
+pub fn write_man(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let cmd = Cli::command();
+    let mut pages = vec![("strata".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        pages.push((format!("strata-{}", sub.get_name()), sub.clone()));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page.name(name.clone())).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| path.display().to_string())?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@
 mod cli;
 
 use std::io::{self, Write};
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -12,11 +11,11 @@ use clap::{CommandFactory, Parser};
 
 use cli::{Cli, CompareView, Job, KeyReplay, Output, Resolved};
 use strata::analysis::Analysis;
-use strata::analysis::compare::{Comparison, PairSide};
+use strata::analysis::compare::{Comparison, Limit, PairSide, load_pair};
 use strata::ci::{self, Metrics, Rules};
 use strata::engine::{self, LoadOptions, Progress};
 use strata::report::{self, CiReport, Printer, Report, escape};
-use strata::source::{self, Input, Location};
+use strata::source::{self, Input};
 
 /// Exit codes are an API: 0 pass, 1 a rule failed, 2 could not analyse.
 const EXIT_FAIL: u8 = 1;
@@ -39,7 +38,7 @@ fn main() -> ExitCode {
             );
             if !shown
                 && let Some(word) = args.get(1).and_then(|a| a.to_str())
-                && let Some(sub) = mistyped(word)
+                && let Some(sub) = cli::mistyped(word)
             {
                 let _ = writeln!(
                     io::stderr(),
@@ -55,13 +54,12 @@ fn main() -> ExitCode {
     // `strata anlyze`, the image forgotten: whatever failed, the word was likely meant as a
     // subcommand (an engine's image of that name would have loaded).
     let bare = cli.command.is_none().then(|| cli.image.clone()).flatten();
-    let result =
-        cli::resolve(cli)
-            .and_then(run)
-            .map_err(|e| match bare.as_deref().and_then(mistyped) {
-                Some(sub) => anyhow::anyhow!("{}; did you mean `strata {sub}`?", one_line(&e)),
-                None => e,
-            });
+    let result = cli::resolve(cli).and_then(run).map_err(|e| {
+        match bare.as_deref().and_then(cli::mistyped) {
+            Some(sub) => anyhow::anyhow!("{}; did you mean `strata {sub}`?", one_line(&e)),
+            None => e,
+        }
+    });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -86,44 +84,6 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     escape::text(&out.join(": ")).into_owned()
-}
-
-/// The subcommand that `word`, the first argument, looks like a mistyping of (`anlyze`,
-/// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
-/// similarity above 0.7. Never for a file that exists, for an image reference (`:`, `/`), or
-/// for a subcommand typed right (the error is then clap's own: a bad value after it).
-fn mistyped(word: &str) -> Option<String> {
-    let cmd = Cli::command();
-    fn named(sub: &clap::Command) -> Vec<&str> {
-        std::iter::once(sub.get_name())
-            .chain(sub.get_all_aliases())
-            .collect()
-    }
-    if word.starts_with('-')
-        || word.contains([':', '/'])
-        || cmd.get_subcommands().any(|sub| named(sub).contains(&word))
-    {
-        return None;
-    }
-    let names_nothing = match Input::parse(word, None).map(|input| input.location) {
-        // Taken for an engine's image because no file has that name.
-        Ok(Location::Engine { engine: None, .. }) => true,
-        Ok(Location::Path { path, .. }) => !path.exists(),
-        _ => false,
-    };
-    if !names_nothing {
-        return None;
-    }
-    let mut best: Option<(f64, &str)> = None;
-    for sub in cmd.get_subcommands() {
-        for name in named(sub) {
-            let score = strsim::jaro(word, name);
-            if score > 0.7 && best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, sub.get_name()));
-            }
-        }
-    }
-    best.map(|(_, name)| name.to_string())
 }
 
 /// A closed stdout (`strata analyze IMG | head`): printers return the writer's `io::Error`,
@@ -205,43 +165,17 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             Ok(0)
         }
         Job::Compare {
-            inputs: [(ia, a), (ib, b)],
+            inputs,
             limit,
             view,
-        } => {
-            let (oa, ob) = (open(&ia)?, open(&ib)?);
-            if let CompareView::Screen(keymap) = view {
-                return match strata::tui::run_compare(oa, ob, &options, keymap, limit)? {
-                    Some(c) if c.limit.is_some_and(|l| l.exceeded) => Ok(EXIT_FAIL),
-                    Some(_) => Ok(0),
-                    None if limit.is_some() => anyhow::bail!(
-                        "quit before both images were read: --fail-if-larger was not judged"
-                    ),
-                    None => Ok(0),
-                };
-            }
-            let (pa, pb) = (Progress::default(), Progress::default());
-            let layers = oa.image.layers.len() + ob.image.layers.len();
-            let mut c = strata::progress::run(&[&pa, &pb], layers, quiet, || {
-                let side = |opened, name, progress| PairSide {
-                    opened,
-                    name,
-                    progress,
-                };
-                let (a, b) = (side(oa, &a, &pa), side(ob, &b, &pb));
-                strata::analysis::compare::load_pair(a, b, &options, || {})
-            })?;
-            let exceeded = limit.is_some_and(|l| c.judge(l).exceeded);
-            show_comparison(c, view)?;
-            Ok(if exceeded { EXIT_FAIL } else { 0 })
-        }
+        } => run_compare(inputs, limit, view, open, &options, quiet),
         Job::Completions(shell) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "strata", &mut io::stdout());
             Ok(0)
         }
         Job::Man(out) => {
-            write_man(&out)?;
+            cli::write_man(&out)?;
             Ok(0)
         }
         Job::Help => {
@@ -251,20 +185,41 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
     }
 }
 
-fn write_man(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-    let cmd = Cli::command();
-    let mut pages = vec![("strata".to_string(), cmd.clone())];
-    for sub in cmd.get_subcommands() {
-        pages.push((format!("strata-{}", sub.get_name()), sub.clone()));
+/// `strata compare A B`: the compare screen, or both images read at once under one bar and
+/// the comparison printed. Exit 1 when `--fail-if-larger` is exceeded, 2 when either image
+/// cannot be read.
+fn run_compare(
+    [(ia, a), (ib, b)]: [(Input, String); 2],
+    limit: Option<Limit>,
+    view: CompareView,
+    open: impl Fn(&Input) -> strata::Result<source::Opened>,
+    options: &LoadOptions,
+    quiet: bool,
+) -> anyhow::Result<u8> {
+    let (oa, ob) = (open(&ia)?, open(&ib)?);
+    if let CompareView::Screen(keymap) = view {
+        return match strata::tui::run_compare(oa, ob, options, keymap, limit)? {
+            Some(c) if c.limit.is_some_and(|l| l.exceeded) => Ok(EXIT_FAIL),
+            Some(_) => Ok(0),
+            None if limit.is_some() => {
+                anyhow::bail!("quit before both images were read: --fail-if-larger was not judged")
+            }
+            None => Ok(0),
+        };
     }
-    for (name, page) in pages {
-        let path = dir.join(format!("{name}.1"));
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(page.name(name.clone())).render(&mut buf)?;
-        std::fs::write(&path, buf).with_context(|| path.display().to_string())?;
-    }
-    Ok(())
+    let (pa, pb) = (Progress::default(), Progress::default());
+    let layers = oa.image.layers.len() + ob.image.layers.len();
+    let mut c = strata::progress::run(&[&pa, &pb], layers, quiet, || {
+        let side = |opened, name, progress| PairSide {
+            opened,
+            name,
+            progress,
+        };
+        load_pair(side(oa, &a, &pa), side(ob, &b, &pb), options, || {})
+    })?;
+    let exceeded = limit.is_some_and(|l| c.judge(l).exceeded);
+    show_comparison(c, view)?;
+    Ok(if exceeded { EXIT_FAIL } else { 0 })
 }
 
 /// Reads an opened image, with a progress bar on a terminal unless `--quiet`.
