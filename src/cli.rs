@@ -1,8 +1,23 @@
-//! The command line: clap definitions only. Dispatch lives in `main.rs`.
+//! The command line: clap's definitions, and [`resolve`], which turns them into one
+//! [`Resolved`] value (what to run, on which inputs, with which options) that `main.rs`
+//! dispatches. Everything that can be refused without reading an image is refused there.
 
-use std::path::PathBuf;
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use anyhow::Context as _;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use strata::analysis::compare::Limit;
+use strata::ci::{self, CiFlags, Rules};
+use strata::engine::LoadOptions;
+use strata::image::Platform;
+use strata::layer::ScanOptions;
+use strata::report::compare::TextOptions;
+use strata::report::{self, Printer, escape};
+use strata::source::{Input, Location, OpenOptions};
+use strata::tui::keymap::{Key, Keymap};
 
 /// What is inside a container image, layer by layer, and where its bytes are wasted.
 ///
@@ -149,7 +164,7 @@ impl From<SourceKind> for strata::source::SourceKind {
     }
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct LoadArgs {
     /// Platform to pick from a multi-platform image (`os/arch[/variant]`); default: the host's.
     #[arg(long)]
@@ -307,4 +322,419 @@ pub struct CompareArgs {
     /// With --print: the screen size, `WIDTHxHEIGHT`.
     #[arg(long, value_name = "WxH", default_value = "120x40", help_heading = REPLAY)]
     pub screen: String,
+}
+
+/// The subcommand that `word`, the first argument, looks like a mistyping of (`anlyze`,
+/// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
+/// similarity above 0.7. Never for a file that exists, for an image reference (`:`, `/`), or
+/// for a subcommand typed right (the error is then clap's own: a bad value after it).
+pub fn mistyped(word: &str) -> Option<String> {
+    let cmd = Cli::command();
+    fn named(sub: &clap::Command) -> Vec<&str> {
+        std::iter::once(sub.get_name())
+            .chain(sub.get_all_aliases())
+            .collect()
+    }
+    if word.starts_with('-')
+        || word.contains([':', '/'])
+        || cmd.get_subcommands().any(|sub| named(sub).contains(&word))
+    {
+        return None;
+    }
+    let names_nothing = match Input::parse(word, None).map(|input| input.location) {
+        // Taken for an engine's image because no file has that name.
+        Ok(Location::Engine { engine: None, .. }) => true,
+        Ok(Location::Path { path, .. }) => !path.exists(),
+        _ => false,
+    };
+    if !names_nothing {
+        return None;
+    }
+    let mut best: Option<(f64, &str)> = None;
+    for sub in cmd.get_subcommands() {
+        for name in named(sub) {
+            let score = strsim::jaro(word, name);
+            if score > 0.7 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, sub.get_name()));
+            }
+        }
+    }
+    best.map(|(_, name)| name.to_string())
+}
+
+/// `strata man DIR`: strata.1 and one page per subcommand.
+pub fn write_man(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let cmd = Cli::command();
+    let mut pages = vec![("strata".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        pages.push((format!("strata-{}", sub.get_name()), sub.clone()));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page.name(name.clone())).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| path.display().to_string())?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolving: from what was typed to what runs.
+
+/// The command line resolved.
+pub struct Resolved {
+    pub job: Job,
+    /// How the inputs open.
+    pub open: OpenOptions,
+    /// How their layers are read.
+    pub load: LoadOptions,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+/// What to run.
+pub enum Job {
+    Analyze {
+        input: Input,
+        output: Output,
+    },
+    Ci {
+        input: Input,
+        output: Output,
+        rules: Rules,
+        metrics: ci::MetricsKind,
+    },
+    Verify {
+        input: Input,
+        printer: &'static dyn Printer,
+    },
+    /// The explorer on the terminal.
+    Explore {
+        input: Input,
+        keymap: Keymap,
+    },
+    /// `--keys SCRIPT --print`: the explorer replayed on a virtual screen.
+    Replay {
+        input: Input,
+        replay: KeyReplay,
+    },
+    Compare {
+        /// A and B, with the text the user gave for each (errors name them so).
+        inputs: [(Input, String); 2],
+        limit: Option<Limit>,
+        view: CompareView,
+    },
+    Completions(clap_complete::Shell),
+    Man(PathBuf),
+    /// `strata` alone.
+    Help,
+}
+
+/// Where `compare` shows its result.
+pub enum CompareView {
+    /// The compare screen on the terminal.
+    Screen(Keymap),
+    /// `--keys SCRIPT --print`.
+    Replay(KeyReplay),
+    /// On stdout; `warn` also lists the warnings on stderr (JSON, whose reader is not a person).
+    Print {
+        printer: &'static dyn Printer,
+        options: TextOptions,
+        warn: bool,
+    },
+}
+
+/// `--keys SCRIPT --print --screen WxH`.
+pub struct KeyReplay {
+    pub keys: Vec<Key>,
+    pub keymap: Keymap,
+    pub screen: Screen,
+}
+
+/// What `analyze` and `ci` print and write.
+pub struct Output {
+    pub printer: &'static dyn Printer,
+    /// `--json FILE`.
+    pub json_file: Option<PathBuf>,
+    /// Wasted paths the analysis lists (`None`: all).
+    pub listed: Option<usize>,
+    /// Wasted paths the JSON shows.
+    pub json_top: usize,
+    /// Wasted paths stdout shows.
+    pub shown: usize,
+}
+
+/// A screen size, `WIDTHxHEIGHT`, at least 20x10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Screen {
+    pub width: u16,
+    pub height: u16,
+}
+
+impl FromStr for Screen {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> anyhow::Result<Screen> {
+        text.split_once('x')
+            .and_then(|(w, h)| Some((w.parse::<u16>().ok()?, h.parse::<u16>().ok()?)))
+            .filter(|&(w, h)| w >= 20 && h >= 10)
+            .map(|(width, height)| Screen { width, height })
+            .with_context(|| format!("--screen {text}: expected WIDTHxHEIGHT, at least 20x10"))
+    }
+}
+
+/// Resolves the command line. The checks run in the order users met them before there was a
+/// resolving step: the flags, then the terminal and the keymap, then the platform and the
+/// inputs; rule warnings are printed as soon as the rules are read.
+///
+/// # Errors
+/// The first bad flag, key binding or input, or no terminal for a screen.
+pub fn resolve(cli: Cli) -> anyhow::Result<Resolved> {
+    let (job, load) = match cli.command {
+        Some(Command::Analyze {
+            image,
+            load,
+            output,
+        }) => {
+            let output = resolve_output(&output, 20);
+            let input = input(&image, &load)?;
+            (Job::Analyze { input, output }, load)
+        }
+        Some(Command::Ci {
+            image,
+            load,
+            output,
+            ci,
+        }) => (ci_job(&image, &load, &output, &ci)?, load),
+        Some(Command::Compare {
+            a,
+            b,
+            load,
+            compare,
+        }) => (compare_job(a, b, &load, &compare)?, load),
+        Some(Command::Verify {
+            image,
+            load,
+            format,
+        }) => {
+            // Every check, every byte: lenient documents, verified layers, no cache.
+            let load = LoadArgs {
+                ignore_errors: true,
+                no_verify: false,
+                cache: false,
+                ..load
+            };
+            let input = input(&image, &load)?;
+            let printer = printer(format);
+            let mut resolved = resolved(Job::Verify { input, printer }, &load);
+            resolved.load = LoadOptions {
+                keep_going: true,
+                ignore_errors: false,
+                base_batch: usize::MAX,
+                ..resolved.load
+            };
+            return Ok(resolved);
+        }
+        Some(Command::Completions { shell }) => (Job::Completions(shell), LoadArgs::default()),
+        Some(Command::Man { out }) => (Job::Man(out), LoadArgs::default()),
+        None => {
+            let Some(image) = cli.image else {
+                return Ok(resolved(Job::Help, &cli.load));
+            };
+            let job = if cli.ci_mode || ci_env() {
+                ci_job(&image, &cli.load, &cli.output, &cli.ci)?
+            } else if let Some(script) = &cli.keys {
+                let replay = key_replay(script, cli.print, &cli.screen)?;
+                let input = input(&image, &cli.load)?;
+                Job::Replay { input, replay }
+            } else {
+                if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+                    anyhow::bail!(
+                        "the explorer needs a terminal (stdout or stdin is not one); use `strata analyze {image}` for the text summary, or `strata ci {image}`"
+                    );
+                }
+                let keymap = strata::tui::load_keymap()?;
+                Job::Explore {
+                    input: input(&image, &cli.load)?,
+                    keymap,
+                }
+            };
+            (job, cli.load)
+        }
+    };
+    Ok(resolved(job, &load))
+}
+
+fn resolved(job: Job, args: &LoadArgs) -> Resolved {
+    let scan = ScanOptions {
+        verify: !args.no_verify,
+    };
+    Resolved {
+        job,
+        open: OpenOptions {
+            platform: args.platform.clone(),
+            tag: args.tag.clone(),
+            insecure: args.insecure,
+            creds: args.creds.clone(),
+            scan,
+            lenient: args.ignore_errors,
+        },
+        load: LoadOptions {
+            scan,
+            ignore_errors: args.ignore_errors,
+            threads: args.threads,
+            cache: if args.cache {
+                strata::cache::default_dir()
+            } else {
+                None
+            },
+            ..LoadOptions::default()
+        },
+        quiet: args.quiet,
+    }
+}
+
+/// `CI=true` in the environment, as dive reads it.
+fn ci_env() -> bool {
+    std::env::var("CI").is_ok_and(|v| ci::ci_env_enabled(&v))
+}
+
+/// Parses `image`, after `--platform`: with both wrong, the platform is named first.
+fn input(image: &str, args: &LoadArgs) -> anyhow::Result<Input> {
+    if let Some(platform) = &args.platform {
+        Platform::parse(platform)?;
+    }
+    Ok(Input::parse(image, args.source.map(Into::into))?)
+}
+
+/// The printer of `--format`.
+fn printer(format: Format) -> &'static dyn Printer {
+    match format {
+        Format::Text => &report::Text,
+        Format::Json => &report::Json,
+    }
+}
+
+/// `--top N` for every output, else `shown` on stdout and 100 in JSON; `--top 0` lists all.
+fn resolve_output(args: &OutputArgs, shown: usize) -> Output {
+    let json_top = args.top.unwrap_or(100);
+    Output {
+        printer: printer(args.format),
+        json_file: args.json.clone(),
+        listed: Some(json_top).filter(|&n| n > 0),
+        json_top,
+        shown: args.top.unwrap_or(shown),
+    }
+}
+
+/// `ci`: the rules are read (and their warnings printed) before the input is parsed.
+fn ci_job(image: &str, load: &LoadArgs, output: &OutputArgs, args: &CiArgs) -> anyhow::Result<Job> {
+    let flags = CiFlags {
+        lowest_efficiency: args.lowest_efficiency.clone(),
+        highest_wasted_bytes: args.highest_wasted_bytes.clone(),
+        highest_user_wasted_percent: args.highest_user_wasted_percent.clone(),
+        config: args.ci_config.clone(),
+    };
+    let cwd = std::env::current_dir().context("current directory")?;
+    let rules = Rules::resolve(&flags, &cwd)?;
+    for w in &rules.warnings {
+        eprintln!("strata: warning: {}", escape::text(w));
+    }
+    let metrics = match args.metrics {
+        MetricsKind::Exact => ci::MetricsKind::Exact,
+        MetricsKind::Dive => ci::MetricsKind::Dive,
+    };
+    Ok(Job::Ci {
+        input: input(image, load)?,
+        output: resolve_output(output, 5),
+        rules,
+        metrics,
+    })
+}
+
+/// `--keys SCRIPT --print --screen WxH`, checked in that order.
+fn key_replay(script: &str, print: bool, screen: &str) -> anyhow::Result<KeyReplay> {
+    if !print {
+        anyhow::bail!("--keys needs --print (the replayed screen is printed as text)");
+    }
+    let screen = screen.parse()?;
+    Ok(KeyReplay {
+        keys: strata::tui::parse_script(script)?,
+        keymap: strata::tui::load_keymap()?,
+        screen,
+    })
+}
+
+/// `compare`: the limit, the replay, then the screen's keymap, then A and B. Without
+/// `--format`, a terminal (and no CI=true) gets the compare screen.
+fn compare_job(a: String, b: String, load: &LoadArgs, args: &CompareArgs) -> anyhow::Result<Job> {
+    let limit = match args.fail_if_larger.as_deref() {
+        Some(text) => limit_has_a_unit(text)
+            .and_then(|()| Limit::parse(text))
+            .map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
+        None => None,
+    };
+    let replay = match &args.keys {
+        Some(script) => Some(key_replay(script, args.print, &args.screen)?),
+        None => None,
+    };
+    let view = match replay {
+        Some(replay) => CompareView::Replay(replay),
+        None if args.format.is_none()
+            && !ci_env()
+            && io::stdout().is_terminal()
+            && io::stdin().is_terminal() =>
+        {
+            CompareView::Screen(strata::tui::load_keymap()?)
+        }
+        None => {
+            let format = args.format.unwrap_or(CompareFormat::Text);
+            let printer: &'static dyn Printer = match format {
+                CompareFormat::Text => &report::Text,
+                CompareFormat::Json => &report::Json,
+                CompareFormat::Markdown => &report::Markdown,
+            };
+            CompareView::Print {
+                printer,
+                options: TextOptions {
+                    depth: usize::from(args.depth),
+                    top: args.top,
+                    files: args.files,
+                },
+                warn: format == CompareFormat::Json,
+            }
+        }
+    };
+    let ia = input(&a, load)?;
+    let ib = input(&b, load)?;
+    Ok(Job::Compare {
+        inputs: [(ia, a), (ib, b)],
+        limit,
+        view,
+    })
+}
+
+/// A `--fail-if-larger` that is a plain number is refused: humanize reads `5` as 5 bytes, which
+/// nobody who writes it means (5%? 5MB?). `0` is the same in every unit and stays. A negative
+/// limit is named as such (B may not be larger by less than nothing).
+fn limit_has_a_unit(text: &str) -> Result<(), String> {
+    let t = text.trim();
+    if t.strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    {
+        return Err(format!(
+            "`{t}` is negative; expected how much larger B may be, such as 5% or 20MB"
+        ));
+    }
+    let plain = t.contains(|c: char| c.is_ascii_digit())
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',');
+    if plain && t.contains(|c: char| ('1'..='9').contains(&c)) {
+        return Err(format!(
+            "`{t}` has no unit: write {t}% for a percentage, or a size such as {t}MB, {t}MiB \
+             or {t}B"
+        ));
+    }
+    Ok(())
 }

@@ -10,5 +10,6 @@ pub use strata_core::{
 };
 
 pub mod fuzzing;
+pub mod progress;
 pub mod report;
 pub mod tui;

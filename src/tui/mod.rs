@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::layout::Rect;
 
-use crate::analysis::compare::{Comparison, Limit};
+use crate::analysis::compare::{Comparison, Limit, PairSide, load_pair};
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
 use crate::source::Opened;
@@ -116,32 +116,20 @@ pub fn run_compare(
     let job = {
         let (pa, pb, comparing, options) =
             (pa.clone(), pb.clone(), comparing.clone(), options.clone());
+        let (sa, sb) = (source_a.clone(), source_b.clone());
         move || {
-            let named = |source: &str, r: Result<Loaded>| {
-                r.map_err(|e| Error::format(format!("cannot read {source}"), e.to_string()))
+            let side = |opened, name, progress| PairSide {
+                opened,
+                name,
+                progress,
             };
-            let (sb, ob) = (b.image.source.clone(), options.clone());
-            // Plain threads, not scoped: quitting while they read leaves them to the exit.
-            let other = std::thread::spawn(move || engine::load(b, &ob, &pb));
-            let sa = a.image.source.clone();
-            let la = named(&sa, engine::load(a, &options, &pa));
-            let lb = other
-                .join()
-                .unwrap_or_else(|_| Err(Error::format(sb.clone(), "the reader stopped")));
-            let lb = named(&sb, lb);
-            la.and_then(|la| {
-                let lb = lb?;
-                comparing.store(true, Ordering::Relaxed);
-                let (aa, ba) = (
-                    crate::analysis::Analysis::new(&la),
-                    crate::analysis::Analysis::new(&lb),
-                );
-                let mut c = Comparison::new(&la, &aa, &lb, &ba);
-                if let Some(l) = limit {
-                    c.judge(l);
-                }
-                Ok(c)
-            })
+            let mut c = load_pair(side(a, &sa, &pa), side(b, &sb, &pb), &options, || {
+                comparing.store(true, Ordering::Relaxed)
+            })?;
+            if let Some(l) = limit {
+                c.judge(l);
+            }
+            Ok(c)
         }
     };
     let loaded = runtime::load_then(&mut terminal, &source_a, job, |f| {

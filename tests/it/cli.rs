@@ -1883,6 +1883,44 @@ fn a_mistyped_subcommand_gets_the_right_one_suggested() {
     r.expect_code(0);
 }
 
+/// A subcommand typed right and a bad value after it: clap's own error, which names the value
+/// and the flag, not "`analyze` is neither a subcommand nor a file" (the word was the right one).
+#[test]
+fn a_bad_value_after_a_right_subcommand_gets_clap_error() {
+    let img = image("overlay-oci");
+    let img = img.to_str().expect("utf-8");
+    for (sub, flag) in [
+        ("analyze", "--top"),
+        ("analyse", "--top"),
+        ("verify", "--threads"),
+    ] {
+        let r = run(strata().args([sub, img, flag, "abc"]));
+        r.expect_code(2);
+        assert!(!r.stderr.contains("neither"), "{}", r.stderr);
+        // clap's wording for a value its parser refuses.
+        assert!(
+            r.stderr
+                .contains(&format!("invalid value 'abc' for '{flag} <N>'")),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+/// Both the image text and --platform wrong: the platform is named, as before the input was
+/// parsed once (an empty image text is refused when parsed, "no image given").
+#[test]
+fn a_bad_platform_is_named_before_a_bad_image() {
+    for args in [
+        vec!["analyze", "", "--platform", "a//b"],
+        vec!["compare", "", "", "--platform", "a//b", "--format", "json"],
+    ] {
+        let r = run(strata().args(&args));
+        let line = assert_one_line_error(&r, &["invalid platform \"a//b\""]);
+        assert!(!line.contains("no image given"), "{line}");
+    }
+}
+
 /// `analyse` is how much of the world spells it.
 #[test]
 fn analyse_is_analyze() {

@@ -13,7 +13,9 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::analysis::{Analysis, ImageSummary};
-use crate::engine::Loaded;
+use crate::engine::{self, LoadOptions, Loaded, Progress};
+use crate::error::{Error, Result};
+use crate::source::Opened;
 use crate::units::{self, as_signed};
 pub use align::Alignment;
 pub use files::{CountBytes, FileChange, FileDiff, FileTotals, Group};
@@ -283,6 +285,44 @@ impl Comparison {
         self.limit = Some(outcome);
         outcome
     }
+}
+
+/// One image of a pair to [`load_pair`]: opened, with the name its errors give it and the
+/// counters its reading advances (a progress bar or a loading screen reads them meanwhile).
+pub struct PairSide<'a> {
+    pub opened: Opened,
+    pub name: &'a str,
+    pub progress: &'a Progress,
+}
+
+/// Reads two opened images at once (B on a second thread: the pair takes as long as the
+/// slower), then analyses and compares them; `loaded` is called between the two, when both
+/// have been read. A side that cannot be read fails as "cannot read NAME: why", A's error
+/// first when both fail.
+///
+/// # Errors
+/// The first side's error that cannot be read, named as above.
+pub fn load_pair(
+    a: PairSide<'_>,
+    b: PairSide<'_>,
+    options: &LoadOptions,
+    loaded: impl FnOnce(),
+) -> Result<Comparison> {
+    let named = |name: &str, r: Result<Loaded>| {
+        r.map_err(|e| Error::format(format!("cannot read {name}"), e.to_string()))
+    };
+    let (la, lb) = std::thread::scope(|s| {
+        let other = s.spawn(|| engine::load(b.opened, options, b.progress));
+        let la = engine::load(a.opened, options, a.progress);
+        let lb = other
+            .join()
+            .unwrap_or_else(|_| Err(Error::format(b.name, "the reader stopped")));
+        (la, lb)
+    });
+    let (la, lb) = (named(a.name, la)?, named(b.name, lb)?);
+    loaded();
+    let (aa, ba) = (Analysis::new(&la), Analysis::new(&lb));
+    Ok(Comparison::new(&la, &aa, &lb, &ba))
 }
 
 /// What `compare` concludes: which image is smaller, by how much, and where

@@ -1,0 +1,47 @@
+//! The progress bar of the printing commands: one bar on stderr over every image being read
+//! (one for `analyze`, two for `compare`), redrawn every 80 ms until the reading is done.
+
+use std::io::{self, IsTerminal};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::engine::Progress;
+
+/// Runs `work` with a bar over `progress` (`layers` in all) on stderr when it is a terminal and
+/// not `quiet`; returns what `work` returns.
+pub fn run<T>(progress: &[&Progress], layers: usize, quiet: bool, work: impl FnOnce() -> T) -> T {
+    let show = !quiet && io::stderr().is_terminal();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        if show {
+            let done = &done;
+            s.spawn(move || draw(progress, layers, done));
+        }
+        let result = work();
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+fn draw(progress: &[&Progress], layers: usize, done: &AtomicBool) {
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} reading layers {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr())
+            .with_style(style);
+    let sum = |f: fn(&Progress) -> u64| progress.iter().map(|p| f(p)).sum::<u64>();
+    while !done.load(Ordering::Relaxed) {
+        bar.set_length(sum(|p| p.total.load(Ordering::Relaxed)).max(1));
+        bar.set_position(sum(|p| p.bytes.load(Ordering::Relaxed)));
+        let read: usize = progress
+            .iter()
+            .map(|p| p.layers_done.load(Ordering::Relaxed))
+            .sum();
+        bar.set_message(format!("{read}/{layers}"));
+        std::thread::sleep(Duration::from_millis(80));
+    }
+    bar.finish_and_clear();
+}
