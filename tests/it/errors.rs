@@ -375,6 +375,45 @@ fn cases(dir: &Path) -> Vec<Case> {
         ),
     ));
 
+    // `sha256:xyz` keeps to the digest grammar (it is a path under blobs/), but sha256 digests
+    // are 64 lowercase hex digits (OCI image spec, "Digests"): the line says so, not "missing".
+    let malformed = "malformed digest: a sha256 digest is 64 lowercase hex digits";
+    let l = overlay(dir, "manifest-digest");
+    let mut index = l.index();
+    index["manifests"][0]["digest"] = "sha256:xyz".into();
+    l.put_index(&index);
+    cases.push(analyze(
+        "manifest digest that is no sha256",
+        &l.dir,
+        format!(
+            "{}: manifest sha256:xyz: listed in the index with a {malformed}",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "config-digest");
+    let mut manifest = l.manifest();
+    manifest["config"]["digest"] = "sha256:xyz".into();
+    l.put_manifest(&manifest);
+    cases.push(analyze(
+        "config digest that is no sha256",
+        &l.dir,
+        format!(
+            "{}: config sha256:xyz: the manifest names it by a {malformed}",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "layer-digest");
+    let mut manifest = l.manifest();
+    manifest["layers"][L]["digest"] = "sha256:xyz".into();
+    l.put_manifest(&manifest);
+    cases.push(analyze(
+        "layer digest that is no sha256",
+        &l.dir,
+        format!("layer {L} (sha256:xyz): the manifest names it by a {malformed}"),
+    ));
+
     let l = overlay(dir, "manifest-size");
     let mut index = l.index();
     let size = index["manifests"][0]["size"].as_u64().expect("size");
