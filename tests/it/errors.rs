@@ -316,6 +316,30 @@ fn cases(dir: &Path) -> Vec<Case> {
         format!("{}: index.json: lists no images", shown(&l.dir)),
     ));
 
+    // serde reads a struct from a list as well, so `[]` parsed as an index listing nothing.
+    let l = overlay(dir, "index-list");
+    fs::write(l.dir.join("index.json"), "[]\n").expect("write");
+    cases.push(analyze(
+        "index.json that is a list",
+        &l.dir,
+        format!(
+            "{}: index.json: not a JSON object but a list",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "manifest-list");
+    l.put_manifest(&serde_json::json!([]));
+    cases.push(analyze(
+        "manifest that is a list",
+        &l.dir,
+        format!(
+            "{}: manifest {}: not a JSON object but a list",
+            shown(&l.dir),
+            l.manifest_digest()
+        ),
+    ));
+
     let l = overlay(dir, "config-json");
     // A list left open: the text ends at line 4, column 0.
     let config = b"{\n  \"architecture\": \"amd64\",\n  \"rootfs\": [\n";

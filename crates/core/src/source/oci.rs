@@ -16,7 +16,9 @@ use std::sync::Arc;
 use oci_spec::image::MediaType;
 use serde::Deserialize;
 
-use super::blob::{Integrity, parse_json, read_small, read_verified, read_verified_at, short};
+use super::blob::{
+    Integrity, parse_json, parse_object, read_small, read_verified, read_verified_at, short,
+};
 use super::config;
 use super::opened::Opened;
 use super::store::{BlobStore, blob_path, is_not_found, malformed_digest};
@@ -415,7 +417,7 @@ impl Walk<'_> {
                     self.absent_indexes.push(desc.digest.clone());
                     return Ok(());
                 };
-                let index: Index = parse_json(&bytes, &self.what("index", &desc.digest))?;
+                let index: Index = parse_object(&bytes, &self.what("index", &desc.digest))?;
                 for child in index.manifests.unwrap_or_default() {
                     if !child.is_attestation() {
                         self.expand(&child, ref_name, depth + 1)?;
@@ -572,7 +574,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -
     let name = s.name().to_string();
     let mut warnings = Vec::new();
     let what = format!("{name}: index.json");
-    let index: Index = parse_json(&read_small(s, "index.json", &what)?, &what)?;
+    let index: Index = parse_object(&read_small(s, "index.json", &what)?, &what)?;
     let top: Vec<Descriptor> = index
         .manifests
         .unwrap_or_default()
@@ -776,7 +778,7 @@ fn build(
         return Err(Error::format(what, why));
     }
     let bytes = read_manifest(s, desc, &what, &mut integrity)?;
-    let manifest: Manifest = parse_json(&bytes, &what)?;
+    let manifest: Manifest = parse_object(&bytes, &what)?;
     let media_type = desc.media_type.as_ref().or(manifest.media_type.as_ref());
     match media_type.map(|m| (m, kind(m))) {
         Some((m, Kind::Schema1)) => {
