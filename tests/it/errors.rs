@@ -306,6 +306,44 @@ fn cases(dir: &Path) -> Vec<Case> {
         ),
     ));
 
+    // oci-layout and blobs/ are only in layouts: the one file missing is the one to name.
+    let l = overlay(dir, "no-index");
+    fs::remove_file(l.dir.join("index.json")).expect("rm");
+    cases.push(analyze(
+        "layout without index.json",
+        &l.dir,
+        format!(
+            "{}: index.json: missing; the directory has oci-layout and blobs/, so it is meant \
+             to be an OCI layout, and a layout lists its images in index.json",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "only-blobs");
+    fs::remove_file(l.dir.join("index.json")).expect("rm");
+    fs::remove_file(l.dir.join("oci-layout")).expect("rm");
+    cases.push(analyze(
+        "blobs without index.json",
+        &l.dir,
+        format!(
+            "{}: index.json: missing; the directory has blobs/, so it is meant to be an OCI \
+             layout, and a layout lists its images in index.json",
+            shown(&l.dir)
+        ),
+    ));
+
+    let p = at("empty-oci");
+    fs::create_dir(&p).expect("mkdir");
+    cases.push(case(
+        "oci: directory without index.json",
+        &[&"analyze", &format!("oci:{}", shown(&p))],
+        format!(
+            "{}: index.json: missing; it was named with oci:, so it is meant to be an OCI \
+             layout, and a layout lists its images in index.json",
+            shown(&p)
+        ),
+    ));
+
     let l = overlay(dir, "index-empty");
     let mut index = l.index();
     index["manifests"] = serde_json::json!([]);
