@@ -528,6 +528,26 @@ fn cases(dir: &Path) -> Vec<Case> {
         ),
     ));
 
+    // The last layer replaced by a tar whose first header is a PAX header claiming 4 GiB:
+    // the header that is wrong starts at byte 0.
+    let l = overlay(dir, "huge-pax");
+    let last = l.layer_digests().len() - 1;
+    let mut tar = ustar_header("pax", 4 << 30, b'x').to_vec();
+    tar.extend_from_slice(&[0; 1024]);
+    let blob = gzip(&tar);
+    l.replace_layer(last, &blob, GZIP_LAYER, &sha256(&tar));
+    cases.push(analyze(
+        "PAX header claiming 4 GiB",
+        &l.dir,
+        format!(
+            "layer {last} ({}): bad tar header at byte 0: PAX extended header claims {} bytes, \
+             over the {}-byte limit",
+            sha256(&blob),
+            4u64 << 30,
+            1 << 20
+        ),
+    ));
+
     // --------------------------------------------------------------------- references
     let multi = image("multi-oci");
     cases.push(case(
