@@ -605,6 +605,18 @@ fn cases(dir: &Path) -> Vec<Case> {
             .into(),
     ));
 
+    for (prefix, form) in [
+        ("docker://", "docker://[HOST[:PORT]/]REPO[:TAG]"),
+        ("docker-daemon:", "docker-daemon:NAME[:TAG]"),
+        ("podman:", "podman:NAME[:TAG]"),
+    ] {
+        cases.push(case(
+            "prefix with no reference",
+            &[&"analyze", &prefix],
+            format!("{prefix}: the image reference is empty (write {form})"),
+        ));
+    }
+
     let mut c = case(
         "DOCKER_HOST that is no unix socket",
         &[&"analyze", &"docker-daemon:alpine"],

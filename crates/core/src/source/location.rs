@@ -139,6 +139,18 @@ impl Location {
         if text == "-" {
             return Ok(Location::Stdin);
         }
+        // With nothing after the prefix, every later message would begin with the empty name.
+        for (prefix, form) in [
+            (REGISTRY, "docker://[HOST[:PORT]/]REPO[:TAG]"),
+            (DOCKER_DAEMON, "docker-daemon:NAME[:TAG]"),
+            (PODMAN, "podman:NAME[:TAG]"),
+        ] {
+            if text == prefix {
+                return Err(Error::Usage(format!(
+                    "{prefix}: the image reference is empty (write {form})"
+                )));
+            }
+        }
         if let Some(reference) = text.strip_prefix(REGISTRY) {
             return Ok(Location::Registry(Reference::parse(reference)?));
         }
