@@ -605,6 +605,32 @@ fn cases(dir: &Path) -> Vec<Case> {
             .into(),
     ));
 
+    // What strata reads, said where it refuses a transport (the module doc of location.rs
+    // and the README list the same).
+    let reads = "strata reads registries (docker://), engines (docker-daemon:, podman:) and \
+                 files (oci:, oci-archive:, docker-archive:, dir:, or a plain path)";
+    for (text, instead) in [
+        (
+            "registry:ghcr.io/o/app:1",
+            "for a registry, write docker://ghcr.io/o/app:1",
+        ),
+        (
+            "containers-storage:alpine",
+            "for Podman's store, write podman:alpine",
+        ),
+        (
+            "ostree:img@/ostree/repo",
+            "save the image first (skopeo copy ostree:img@/ostree/repo oci:DIR)",
+        ),
+    ] {
+        let scheme = text.split(':').next().expect("a transport");
+        cases.push(case(
+            "transport strata does not read",
+            &[&"analyze", &text],
+            format!("{text}: the {scheme}: transport is not supported; {reads}: {instead}"),
+        ));
+    }
+
     for (prefix, form) in [
         ("docker://", "docker://[HOST[:PORT]/]REPO[:TAG]"),
         ("docker-daemon:", "docker-daemon:NAME[:TAG]"),

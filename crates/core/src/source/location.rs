@@ -106,9 +106,13 @@ const REGISTRY: &str = "docker://";
 const DOCKER_DAEMON: &str = "docker-daemon:";
 const PODMAN: &str = "podman:";
 
-/// Transports of skopeo and podman that name something other than a local file (`podman:`
-/// is read, from the engine).
+/// Transports of skopeo and podman that strata does not read (`podman:` is read, from the
+/// engine).
 const REMOTE_TRANSPORTS: &[&str] = &["containers-storage", "registry", "ostree", "sif"];
+
+/// Every way strata reads an image, for the lines that refuse one it does not.
+const READS: &str = "strata reads registries (docker://), engines (docker-daemon:, podman:) \
+                     and files (oci:, oci-archive:, docker-archive:, dir:, or a plain path)";
 
 /// The endings of file names that are never taken for an image name (`image.tar.gz` is a
 /// valid repository name, but a missing file is what its user meant).
@@ -191,13 +195,20 @@ impl Location {
                 });
             }
         }
-        if let Some((scheme, _)) = text.split_once(':')
+        if let Some((scheme, rest)) = text.split_once(':')
             && REMOTE_TRANSPORTS.contains(&scheme)
         {
+            let instead = match scheme {
+                "registry" => format!("for a registry, write docker://{rest}"),
+                // A `[driver@root]` store before the name is the engine's own business.
+                "containers-storage" => format!(
+                    "for Podman's store, write podman:{}",
+                    rest.split_once(']').map_or(rest, |(_, name)| name)
+                ),
+                _ => format!("save the image first (skopeo copy {text} oci:DIR)"),
+            };
             return Err(Error::Usage(format!(
-                "{text}: the {scheme}: transport is not supported; strata reads local files — \
-                 save the image first (docker save IMAGE -o image.tar, or skopeo copy {text} \
-                 oci:DIR)"
+                "{text}: the {scheme}: transport is not supported; {READS}: {instead}"
             )));
         }
         let (path, reference) = split_reference(text);
