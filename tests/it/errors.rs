@@ -631,6 +631,20 @@ fn cases(dir: &Path) -> Vec<Case> {
         ));
     }
 
+    cases.push(case(
+        "unknown scheme",
+        &[&"analyze", &"foo://bar/baz"],
+        format!("foo://bar/baz: unknown scheme foo://; {reads}"),
+    ));
+    cases.push(case(
+        "https URL",
+        &[&"analyze", &"https://ghcr.io/o/app:1"],
+        format!(
+            "https://ghcr.io/o/app:1: unknown scheme https://; {reads}: for a registry, write \
+             docker://ghcr.io/o/app:1"
+        ),
+    ));
+
     for (prefix, form) in [
         ("docker://", "docker://[HOST[:PORT]/]REPO[:TAG]"),
         ("docker-daemon:", "docker-daemon:NAME[:TAG]"),

@@ -4,8 +4,9 @@
 //!
 //! The order of recognition: `-`; `docker://`, `docker-daemon:` and `podman:`; a path that
 //! exists (even one that looks like a prefix); `dir:`; `oci:`, `oci-archive:` and
-//! `docker-archive:`; transports strata does not read (refused); `PATH:REF`; and last, text
-//! that names no file and reads as an image name, which is asked of an engine.
+//! `docker-archive:`; transports strata does not read and unknown `SCHEME://` (refused);
+//! `PATH:REF`; and last, text that names no file and reads as an image name, which is asked
+//! of an engine.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -211,9 +212,31 @@ impl Location {
                 "{text}: the {scheme}: transport is not supported; {READS}: {instead}"
             )));
         }
+        // `SCHEME://…` names no file (the path before the colon is not there): a scheme
+        // strata does not know, which as a path would only be "no such file".
+        if let Some((scheme, rest)) = text.split_once("://")
+            && is_scheme(scheme)
+            && !exists(scheme)
+        {
+            let instead = match scheme {
+                "http" | "https" => format!(": for a registry, write docker://{rest}"),
+                _ => String::new(),
+            };
+            return Err(Error::Usage(format!(
+                "{text}: unknown scheme {scheme}://; {READS}{instead}"
+            )));
+        }
         let (path, reference) = split_reference(text);
         Ok(local_or_engine(text, path, reference))
     }
+}
+
+/// Whether text is a URI scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`).
+fn is_scheme(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
 }
 
 /// A path with no prefix, or — when nothing is there to open (`metadata` follows symlinks, so

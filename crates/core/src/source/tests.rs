@@ -843,6 +843,11 @@ fn inputs_parse_into_locations() {
         ),
         ("registry:ghcr.io/o/app:1", "write docker://ghcr.io/o/app:1"),
         ("docker://Alpine", "Alpine: invalid image reference"),
+        (
+            "foo://bar/baz",
+            "foo://bar/baz: unknown scheme foo://; strata reads",
+        ),
+        ("https://ghcr.io/o/app", "write docker://ghcr.io/o/app"),
     ] {
         let err = Input::parse(text, None).unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{text}: {err:?}");
