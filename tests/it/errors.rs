@@ -667,6 +667,22 @@ fn cases(dir: &Path) -> Vec<Case> {
     c.env.push(("DOCKER_HOST", "tcp://127.0.0.1:2375".into()));
     cases.push(c);
 
+    // Podman's client reads CONTAINER_HOST (podman-remote(1)); strata's podman: path reads the
+    // same, so that is the variable to name. The socket named is not there.
+    let socket = at("no-podman.sock");
+    let mut c = case(
+        "podman: with no socket",
+        &[&"analyze", &"podman:alpine"],
+        format!(
+            "alpine: no Podman engine socket found (tried {}); start the engine, set \
+             CONTAINER_HOST=unix:///path/to/socket, or save the image to a file",
+            shown(&socket)
+        ),
+    );
+    c.env
+        .push(("CONTAINER_HOST", format!("unix://{}", shown(&socket))));
+    cases.push(c);
+
     // --------------------------------------------------------------------- flag values
     // The image does not exist: a flag is refused before anything is read.
     let expect_ratio = "expected a number from 0 to 1 (0.9, or 90%) or `disabled`";
