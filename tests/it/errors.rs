@@ -645,6 +645,12 @@ fn cases(dir: &Path) -> Vec<Case> {
         ),
     ));
 
+    cases.push(case(
+        "registry port over 65535",
+        &[&"analyze", &"docker://localhost:99999/a"],
+        "localhost:99999/a: invalid image reference: port 99999 is outside 1 to 65535".into(),
+    ));
+
     for (prefix, form) in [
         ("docker://", "docker://[HOST[:PORT]/]REPO[:TAG]"),
         ("docker-daemon:", "docker-daemon:NAME[:TAG]"),
