@@ -306,6 +306,44 @@ fn cases(dir: &Path) -> Vec<Case> {
         ),
     ));
 
+    // oci-layout and blobs/ are only in layouts: the one file missing is the one to name.
+    let l = overlay(dir, "no-index");
+    fs::remove_file(l.dir.join("index.json")).expect("rm");
+    cases.push(analyze(
+        "layout without index.json",
+        &l.dir,
+        format!(
+            "{}: index.json: missing; the directory has oci-layout and blobs/, so it is meant \
+             to be an OCI layout, and a layout lists its images in index.json",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "only-blobs");
+    fs::remove_file(l.dir.join("index.json")).expect("rm");
+    fs::remove_file(l.dir.join("oci-layout")).expect("rm");
+    cases.push(analyze(
+        "blobs without index.json",
+        &l.dir,
+        format!(
+            "{}: index.json: missing; the directory has blobs/, so it is meant to be an OCI \
+             layout, and a layout lists its images in index.json",
+            shown(&l.dir)
+        ),
+    ));
+
+    let p = at("empty-oci");
+    fs::create_dir(&p).expect("mkdir");
+    cases.push(case(
+        "oci: directory without index.json",
+        &[&"analyze", &format!("oci:{}", shown(&p))],
+        format!(
+            "{}: index.json: missing; it was named with oci:, so it is meant to be an OCI \
+             layout, and a layout lists its images in index.json",
+            shown(&p)
+        ),
+    ));
+
     let l = overlay(dir, "index-empty");
     let mut index = l.index();
     index["manifests"] = serde_json::json!([]);
@@ -314,6 +352,30 @@ fn cases(dir: &Path) -> Vec<Case> {
         "index.json listing nothing",
         &l.dir,
         format!("{}: index.json: lists no images", shown(&l.dir)),
+    ));
+
+    // serde reads a struct from a list as well, so `[]` parsed as an index listing nothing.
+    let l = overlay(dir, "index-list");
+    fs::write(l.dir.join("index.json"), "[]\n").expect("write");
+    cases.push(analyze(
+        "index.json that is a list",
+        &l.dir,
+        format!(
+            "{}: index.json: not a JSON object but a list",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "manifest-list");
+    l.put_manifest(&serde_json::json!([]));
+    cases.push(analyze(
+        "manifest that is a list",
+        &l.dir,
+        format!(
+            "{}: manifest {}: not a JSON object but a list",
+            shown(&l.dir),
+            l.manifest_digest()
+        ),
     ));
 
     let l = overlay(dir, "config-json");
@@ -375,6 +437,45 @@ fn cases(dir: &Path) -> Vec<Case> {
         ),
     ));
 
+    // `sha256:xyz` keeps to the digest grammar (it is a path under blobs/), but sha256 digests
+    // are 64 lowercase hex digits (OCI image spec, "Digests"): the line says so, not "missing".
+    let malformed = "malformed digest: a sha256 digest is 64 lowercase hex digits";
+    let l = overlay(dir, "manifest-digest");
+    let mut index = l.index();
+    index["manifests"][0]["digest"] = "sha256:xyz".into();
+    l.put_index(&index);
+    cases.push(analyze(
+        "manifest digest that is no sha256",
+        &l.dir,
+        format!(
+            "{}: manifest sha256:xyz: listed in the index with a {malformed}",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "config-digest");
+    let mut manifest = l.manifest();
+    manifest["config"]["digest"] = "sha256:xyz".into();
+    l.put_manifest(&manifest);
+    cases.push(analyze(
+        "config digest that is no sha256",
+        &l.dir,
+        format!(
+            "{}: config sha256:xyz: the manifest names it by a {malformed}",
+            shown(&l.dir)
+        ),
+    ));
+
+    let l = overlay(dir, "layer-digest");
+    let mut manifest = l.manifest();
+    manifest["layers"][L]["digest"] = "sha256:xyz".into();
+    l.put_manifest(&manifest);
+    cases.push(analyze(
+        "layer digest that is no sha256",
+        &l.dir,
+        format!("layer {L} (sha256:xyz): the manifest names it by a {malformed}"),
+    ));
+
     let l = overlay(dir, "manifest-size");
     let mut index = l.index();
     let size = index["manifests"][0]["size"].as_u64().expect("size");
@@ -424,6 +525,26 @@ fn cases(dir: &Path) -> Vec<Case> {
              content ({} bytes missing)",
             sha256(&blob),
             1_000_000 - 512
+        ),
+    ));
+
+    // The last layer replaced by a tar whose first header is a PAX header claiming 4 GiB:
+    // the header that is wrong starts at byte 0.
+    let l = overlay(dir, "huge-pax");
+    let last = l.layer_digests().len() - 1;
+    let mut tar = ustar_header("pax", 4 << 30, b'x').to_vec();
+    tar.extend_from_slice(&[0; 1024]);
+    let blob = gzip(&tar);
+    l.replace_layer(last, &blob, GZIP_LAYER, &sha256(&tar));
+    cases.push(analyze(
+        "PAX header claiming 4 GiB",
+        &l.dir,
+        format!(
+            "layer {last} ({}): bad tar header at byte 0: PAX extended header claims {} bytes, \
+             over the {}-byte limit",
+            sha256(&blob),
+            4u64 << 30,
+            1 << 20
         ),
     ));
 
@@ -484,6 +605,64 @@ fn cases(dir: &Path) -> Vec<Case> {
             .into(),
     ));
 
+    // What strata reads, said where it refuses a transport (the module doc of location.rs
+    // and the README list the same).
+    let reads = "strata reads registries (docker://), engines (docker-daemon:, podman:) and \
+                 files (oci:, oci-archive:, docker-archive:, dir:, or a plain path)";
+    for (text, instead) in [
+        (
+            "registry:ghcr.io/o/app:1",
+            "for a registry, write docker://ghcr.io/o/app:1",
+        ),
+        (
+            "containers-storage:alpine",
+            "for Podman's store, write podman:alpine",
+        ),
+        (
+            "ostree:img@/ostree/repo",
+            "save the image first (skopeo copy ostree:img@/ostree/repo oci:DIR)",
+        ),
+    ] {
+        let scheme = text.split(':').next().expect("a transport");
+        cases.push(case(
+            "transport strata does not read",
+            &[&"analyze", &text],
+            format!("{text}: the {scheme}: transport is not supported; {reads}: {instead}"),
+        ));
+    }
+
+    cases.push(case(
+        "unknown scheme",
+        &[&"analyze", &"foo://bar/baz"],
+        format!("foo://bar/baz: unknown scheme foo://; {reads}"),
+    ));
+    cases.push(case(
+        "https URL",
+        &[&"analyze", &"https://ghcr.io/o/app:1"],
+        format!(
+            "https://ghcr.io/o/app:1: unknown scheme https://; {reads}: for a registry, write \
+             docker://ghcr.io/o/app:1"
+        ),
+    ));
+
+    cases.push(case(
+        "registry port over 65535",
+        &[&"analyze", &"docker://localhost:99999/a"],
+        "localhost:99999/a: invalid image reference: port 99999 is outside 1 to 65535".into(),
+    ));
+
+    for (prefix, form) in [
+        ("docker://", "docker://[HOST[:PORT]/]REPO[:TAG]"),
+        ("docker-daemon:", "docker-daemon:NAME[:TAG]"),
+        ("podman:", "podman:NAME[:TAG]"),
+    ] {
+        cases.push(case(
+            "prefix with no reference",
+            &[&"analyze", &prefix],
+            format!("{prefix}: the image reference is empty (write {form})"),
+        ));
+    }
+
     let mut c = case(
         "DOCKER_HOST that is no unix socket",
         &[&"analyze", &"docker-daemon:alpine"],
@@ -492,6 +671,22 @@ fn cases(dir: &Path) -> Vec<Case> {
             .into(),
     );
     c.env.push(("DOCKER_HOST", "tcp://127.0.0.1:2375".into()));
+    cases.push(c);
+
+    // Podman's client reads CONTAINER_HOST (podman-remote(1)); strata's podman: path reads the
+    // same, so that is the variable to name. The socket named is not there.
+    let socket = at("no-podman.sock");
+    let mut c = case(
+        "podman: with no socket",
+        &[&"analyze", &"podman:alpine"],
+        format!(
+            "alpine: no Podman engine socket found (tried {}); start the engine, set \
+             CONTAINER_HOST=unix:///path/to/socket, or save the image to a file",
+            shown(&socket)
+        ),
+    );
+    c.env
+        .push(("CONTAINER_HOST", format!("unix://{}", shown(&socket))));
     cases.push(c);
 
     // --------------------------------------------------------------------- flag values

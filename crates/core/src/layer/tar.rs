@@ -290,7 +290,8 @@ impl<R: BufRead> TarWalker<R> {
     fn read_extension(&mut self, size: u64, what: &str) -> Result<Vec<u8>, TarError> {
         if size > MAX_EXTENSION {
             return Err(TarError::Header {
-                offset: self.offset,
+                // The header is the block just read: the offset has passed it.
+                offset: self.offset.saturating_sub(BLOCK as u64),
                 message: format!("{what} claims {size} bytes, over the {MAX_EXTENSION}-byte limit"),
             });
         }
@@ -836,6 +837,13 @@ mod tests {
             err.to_string().contains("over the 1048576-byte limit"),
             "{err}"
         );
+        // The error names the offset of the header that claims it: after a file of one
+        // byte (its header and one block of data), that is byte 1024.
+        let mut after = build(&[("a", b"x")]);
+        after.truncate(1024);
+        after.extend_from_slice(&bytes);
+        let err = walk(&after).unwrap_err().to_string();
+        assert!(err.starts_with("bad tar header at byte 1024: "), "{err}");
     }
 
     #[test]

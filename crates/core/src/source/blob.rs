@@ -63,6 +63,18 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Resul
     serde_json::from_slice(bytes).map_err(|e| Error::format(what, format!("invalid JSON: {e}")))
 }
 
+/// Parses a JSON document that must be an object (an index, a manifest). serde reads a struct
+/// from a list too, field by field, so `[]` would be an index that lists nothing; a list is the
+/// only other document a struct parses from, and it starts with `[` (JSON allows only
+/// whitespace before it).
+pub(crate) fn parse_object<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    let value = parse_json(bytes, what)?;
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(Error::format(what, "not a JSON object but a list"));
+    }
+    Ok(value)
+}
+
 /// What becomes of a digest or size that does not match (or cannot be checked) on an index,
 /// a manifest or a config: an error, or with `lenient` (`--ignore-errors`, `strata verify`) a
 /// line in `gone_past` and the bytes used as they are, as dive and go-containerregistry do.

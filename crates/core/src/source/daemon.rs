@@ -25,13 +25,18 @@ impl Engine {
         }
     }
 
+    /// The variable that names the engine's socket, as its own client reads it.
+    fn host_var(self) -> &'static str {
+        match self {
+            Engine::Docker => "DOCKER_HOST",
+            Engine::Podman => "CONTAINER_HOST",
+        }
+    }
+
     /// The sockets to try, in order: `DOCKER_HOST` (Docker) or `CONTAINER_HOST` (Podman) if
     /// set, else the default places.
     fn sockets(self) -> Result<Vec<PathBuf>> {
-        let var = match self {
-            Engine::Docker => "DOCKER_HOST",
-            Engine::Podman => "CONTAINER_HOST",
-        };
+        let var = self.host_var();
         if let Some(host) = std::env::var(var).ok().filter(|h| !h.is_empty()) {
             return match host.strip_prefix("unix://") {
                 Some(path) => Ok(vec![PathBuf::from(path)]),
@@ -72,10 +77,7 @@ fn find_socket(engines: &[Engine]) -> Result<Option<(Engine, PathBuf)>> {
 fn tried(engines: &[Engine]) -> String {
     let mut places = Vec::new();
     for &engine in engines {
-        let var = match engine {
-            Engine::Docker => "DOCKER_HOST",
-            Engine::Podman => "CONTAINER_HOST",
-        };
+        let var = engine.host_var();
         match std::env::var(var).ok().filter(|h| !h.is_empty()) {
             Some(host) if host.starts_with("unix://") => places.push(format!("{var}={host}")),
             Some(host) => places.push(format!("{var}={host} (not a unix socket)")),
@@ -340,9 +342,14 @@ pub(crate) fn load(
             .map(|e| e.name())
             .collect::<Vec<_>>()
             .join(" or ");
+        let vars = engines
+            .iter()
+            .map(|e| format!("{}=unix:///path/to/socket", e.host_var()))
+            .collect::<Vec<_>>()
+            .join(" or ");
         return Err(Error::NotFound(format!(
-            "{name}: no {which} engine socket found (tried {}); start the engine, set \
-             DOCKER_HOST=unix:///path/to/socket, or save the image to a file",
+            "{name}: no {which} engine socket found (tried {}); start the engine, set {vars}, \
+             or save the image to a file",
             tried.join(", ")
         )));
     };

@@ -4,8 +4,9 @@
 //!
 //! The order of recognition: `-`; `docker://`, `docker-daemon:` and `podman:`; a path that
 //! exists (even one that looks like a prefix); `dir:`; `oci:`, `oci-archive:` and
-//! `docker-archive:`; transports strata does not read (refused); `PATH:REF`; and last, text
-//! that names no file and reads as an image name, which is asked of an engine.
+//! `docker-archive:`; transports strata does not read and unknown `SCHEME://` (refused);
+//! `PATH:REF`; and last, text that names no file and reads as an image name, which is asked
+//! of an engine.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -106,9 +107,13 @@ const REGISTRY: &str = "docker://";
 const DOCKER_DAEMON: &str = "docker-daemon:";
 const PODMAN: &str = "podman:";
 
-/// Transports of skopeo and podman that name something other than a local file (`podman:`
-/// is read, from the engine).
+/// Transports of skopeo and podman that strata does not read (`podman:` is read, from the
+/// engine).
 const REMOTE_TRANSPORTS: &[&str] = &["containers-storage", "registry", "ostree", "sif"];
+
+/// Every way strata reads an image, for the lines that refuse one it does not.
+const READS: &str = "strata reads registries (docker://), engines (docker-daemon:, podman:) \
+                     and files (oci:, oci-archive:, docker-archive:, dir:, or a plain path)";
 
 /// The endings of file names that are never taken for an image name (`image.tar.gz` is a
 /// valid repository name, but a missing file is what its user meant).
@@ -138,6 +143,18 @@ impl Location {
     fn parse(text: &str) -> Result<Location> {
         if text == "-" {
             return Ok(Location::Stdin);
+        }
+        // With nothing after the prefix, every later message would begin with the empty name.
+        for (prefix, form) in [
+            (REGISTRY, "docker://[HOST[:PORT]/]REPO[:TAG]"),
+            (DOCKER_DAEMON, "docker-daemon:NAME[:TAG]"),
+            (PODMAN, "podman:NAME[:TAG]"),
+        ] {
+            if text == prefix {
+                return Err(Error::Usage(format!(
+                    "{prefix}: the image reference is empty (write {form})"
+                )));
+            }
         }
         if let Some(reference) = text.strip_prefix(REGISTRY) {
             return Ok(Location::Registry(Reference::parse(reference)?));
@@ -179,18 +196,47 @@ impl Location {
                 });
             }
         }
-        if let Some((scheme, _)) = text.split_once(':')
+        if let Some((scheme, rest)) = text.split_once(':')
             && REMOTE_TRANSPORTS.contains(&scheme)
         {
+            let instead = match scheme {
+                "registry" => format!("for a registry, write docker://{rest}"),
+                // A `[driver@root]` store before the name is the engine's own business.
+                "containers-storage" => format!(
+                    "for Podman's store, write podman:{}",
+                    rest.split_once(']').map_or(rest, |(_, name)| name)
+                ),
+                _ => format!("save the image first (skopeo copy {text} oci:DIR)"),
+            };
             return Err(Error::Usage(format!(
-                "{text}: the {scheme}: transport is not supported; strata reads local files — \
-                 save the image first (docker save IMAGE -o image.tar, or skopeo copy {text} \
-                 oci:DIR)"
+                "{text}: the {scheme}: transport is not supported; {READS}: {instead}"
+            )));
+        }
+        // `SCHEME://…` names no file (the path before the colon is not there): a scheme
+        // strata does not know, which as a path would only be "no such file".
+        if let Some((scheme, rest)) = text.split_once("://")
+            && is_scheme(scheme)
+            && !exists(scheme)
+        {
+            let instead = match scheme {
+                "http" | "https" => format!(": for a registry, write docker://{rest}"),
+                _ => String::new(),
+            };
+            return Err(Error::Usage(format!(
+                "{text}: unknown scheme {scheme}://; {READS}{instead}"
             )));
         }
         let (path, reference) = split_reference(text);
         Ok(local_or_engine(text, path, reference))
     }
+}
+
+/// Whether text is a URI scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`).
+fn is_scheme(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
 }
 
 /// A path with no prefix, or — when nothing is there to open (`metadata` follows symlinks, so

@@ -137,6 +137,20 @@ pub fn open(input: &Input, options: &OpenOptions) -> Result<Opened> {
     Ok(opened)
 }
 
+/// Why a directory with no `index.json` is taken for an OCI layout that lost it: it was named
+/// with `oci:`, or it holds `oci-layout` or `blobs/`, which only layouts have.
+fn meant_as_layout(path: &Path, forced: Option<LocalKind>) -> Option<&'static str> {
+    let file = path.join("oci-layout").is_file();
+    let blobs = path.join("blobs").is_dir();
+    match (forced, file, blobs) {
+        (_, true, true) => Some("the directory has oci-layout and blobs/"),
+        (_, true, false) => Some("the directory has oci-layout"),
+        (_, false, true) => Some("the directory has blobs/"),
+        (Some(LocalKind::OciLayout), false, false) => Some("it was named with oci:"),
+        _ => None,
+    }
+}
+
 /// A file or directory, recognised by its content unless `forced`.
 fn open_path(
     path: &Path,
@@ -164,6 +178,16 @@ fn open_path(
             docker::load(store, want)?
         } else if has("index.json") && has("oci-layout") {
             oci::load(store, Format::OciLayout, want)?
+        } else if let Some(because) = meant_as_layout(path, forced)
+            && !has("index.json")
+        {
+            return Err(Error::format(
+                format!("{shown}: index.json"),
+                format!(
+                    "missing; {because}, so it is meant to be an OCI layout, and a layout lists \
+                     its images in index.json"
+                ),
+            ));
         } else {
             return Err(Error::format(
                 shown,

@@ -16,10 +16,12 @@ use std::sync::Arc;
 use oci_spec::image::MediaType;
 use serde::Deserialize;
 
-use super::blob::{Integrity, parse_json, read_small, read_verified, read_verified_at, short};
+use super::blob::{
+    Integrity, parse_json, parse_object, read_small, read_verified, read_verified_at, short,
+};
 use super::config;
 use super::opened::Opened;
-use super::store::{BlobStore, blob_path, is_not_found};
+use super::store::{BlobStore, blob_path, is_not_found, malformed_digest};
 use super::want::{Want, list_cut, same_image_name};
 use crate::error::{Error, Result};
 use crate::image::{Format, Image, LayerRef, Platform};
@@ -415,7 +417,7 @@ impl Walk<'_> {
                     self.absent_indexes.push(desc.digest.clone());
                     return Ok(());
                 };
-                let index: Index = parse_json(&bytes, &self.what("index", &desc.digest))?;
+                let index: Index = parse_object(&bytes, &self.what("index", &desc.digest))?;
                 for child in index.manifests.unwrap_or_default() {
                     if !child.is_attestation() {
                         self.expand(&child, ref_name, depth + 1)?;
@@ -572,7 +574,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -
     let name = s.name().to_string();
     let mut warnings = Vec::new();
     let what = format!("{name}: index.json");
-    let index: Index = parse_json(&read_small(s, "index.json", &what)?, &what)?;
+    let index: Index = parse_object(&read_small(s, "index.json", &what)?, &what)?;
     let top: Vec<Descriptor> = index
         .manifests
         .unwrap_or_default()
@@ -769,13 +771,14 @@ fn build(
     let desc = &candidate.desc;
     let what = format!("{name}: manifest {}", desc.digest);
     if !candidate.present {
-        return Err(Error::format(
-            what,
-            "listed in the index but its blob is not in the layout",
-        ));
+        let why = match malformed_digest(&desc.digest) {
+            Some(fault) => format!("listed in the index with a {fault}"),
+            None => "listed in the index but its blob is not in the layout".to_string(),
+        };
+        return Err(Error::format(what, why));
     }
     let bytes = read_manifest(s, desc, &what, &mut integrity)?;
-    let manifest: Manifest = parse_json(&bytes, &what)?;
+    let manifest: Manifest = parse_object(&bytes, &what)?;
     let media_type = desc.media_type.as_ref().or(manifest.media_type.as_ref());
     match media_type.map(|m| (m, kind(m))) {
         Some((m, Kind::Schema1)) => {
@@ -821,16 +824,20 @@ fn build(
         ));
     }
     let config_what = format!("{name}: config {}", config_desc.digest);
-    let config = config::parse(
-        &read_verified(
-            s,
-            &config_desc.digest,
-            config_desc.size,
-            &config_what,
-            &mut integrity,
-        )?,
+    let config_bytes = read_verified(
+        s,
+        &config_desc.digest,
+        config_desc.size,
         &config_what,
-    )?;
+        &mut integrity,
+    )
+    .map_err(|e| match malformed_digest(&config_desc.digest) {
+        Some(fault) if is_not_found(&e) => {
+            Error::format(&config_what, format!("the manifest names it by a {fault}"))
+        }
+        _ => e,
+    })?;
+    let config = config::parse(&config_bytes, &config_what)?;
 
     let mut layers = Vec::new();
     for (index, l) in manifest.layers.unwrap_or_default().into_iter().enumerate() {
@@ -843,10 +850,14 @@ fn build(
             ));
         }
         if !exists(s, &l.digest)? {
+            let message = match malformed_digest(&l.digest) {
+                Some(fault) => format!("the manifest names it by a {fault}"),
+                None => format!("blob is missing from {name}"),
+            };
             return Err(Error::Layer {
                 layer: index,
                 blob: l.digest,
-                message: format!("blob is missing from {name}"),
+                message,
             });
         }
         layers.push(LayerRef {

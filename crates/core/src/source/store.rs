@@ -61,6 +61,24 @@ pub(crate) fn blob_path(digest: &str, store: &str) -> Result<String> {
     Ok(format!("blobs/{alg}/{encoded}"))
 }
 
+/// What is malformed in a digest of the grammar [`blob_path`] accepts, for an algorithm whose
+/// encoding the OCI spec fixes (`sha256:xyz` is a path, but no sha256): said only where its
+/// blob is missing, so that the line says why instead of "missing".
+pub(crate) fn malformed_digest(digest: &str) -> Option<String> {
+    let (alg, encoded) = digest.split_once(':')?;
+    let digits = match alg {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return None,
+    };
+    let hex = encoded
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (encoded.len() != digits || !hex)
+        .then(|| format!("malformed digest: a {alg} digest is {digits} lowercase hex digits"))
+}
+
 /// How many symlinks or hard links one lookup in a tar may follow.
 const MAX_LINK_HOPS: usize = 16;
 
@@ -401,6 +419,20 @@ mod tests {
             "sha256:a/b",
         ] {
             assert!(blob_path(bad, "s").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn malformed_digest_checks_the_length_and_hex_of_known_algorithms() {
+        let sha256 = format!("sha256:{}", "ab".repeat(32));
+        let sha512 = format!("sha512:{}", "0f".repeat(64));
+        for good in [sha256.as_str(), sha512.as_str(), "blake3:xyz", "noalg"] {
+            assert_eq!(malformed_digest(good), None, "{good}");
+        }
+        let upper = format!("sha256:{}", "AB".repeat(32));
+        let short = format!("sha384:{}", "ab".repeat(32));
+        for bad in ["sha256:xyz", upper.as_str(), short.as_str(), "sha512:"] {
+            assert!(malformed_digest(bad).is_some(), "{bad}");
         }
     }
 

@@ -141,7 +141,7 @@ fn oci_archive_and_prefixes_and_refs() {
     let err = open_err(&format!("oci-archive:{d}"), &OpenOptions::default());
     assert!(err.contains("is a directory"), "{err}");
     let err = open_err("containers-storage:alpine", &OpenOptions::default());
-    assert!(err.contains("docker save"), "{err}");
+    assert!(err.contains("write podman:alpine"), "{err}");
     // dir: is a directory, not a file.
     let err = open_err(&format!("dir:{t}"), &OpenOptions::default());
     assert!(err.contains("dir: expects a directory"), "{err}");
@@ -834,10 +834,20 @@ fn inputs_parse_into_locations() {
             "the containers-storage: transport is not supported",
         ),
         (
+            "containers-storage:[overlay@/var/lib/containers/storage]alpine",
+            "for Podman's store, write podman:alpine",
+        ),
+        (
             "registry:alpine",
             "the registry: transport is not supported",
         ),
+        ("registry:ghcr.io/o/app:1", "write docker://ghcr.io/o/app:1"),
         ("docker://Alpine", "Alpine: invalid image reference"),
+        (
+            "foo://bar/baz",
+            "foo://bar/baz: unknown scheme foo://; strata reads",
+        ),
+        ("https://ghcr.io/o/app", "write docker://ghcr.io/o/app"),
     ] {
         let err = Input::parse(text, None).unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{text}: {err:?}");

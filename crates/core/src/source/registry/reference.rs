@@ -81,6 +81,23 @@ impl Reference {
             }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
+        // The port, after the host (a bracketed IPv6 address has colons of its own): a TCP
+        // port is 1 to 65535, and one outside would only fail later, as a refused connection.
+        let port = match registry.strip_prefix('[') {
+            Some(v6) => v6.split_once("]:").map(|(_, port)| port),
+            None => registry.split_once(':').map(|(_, port)| port),
+        };
+        if let Some(port) = port
+            && !port.parse::<u16>().is_ok_and(|p| p != 0)
+        {
+            return Err(bad(
+                &if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("port {port} is outside 1 to 65535")
+                } else {
+                    format!("port {port:?} is not a number from 1 to 65535")
+                },
+            ));
+        }
         let registry = match registry.as_str() {
             "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_string(),
             _ => registry,
@@ -215,6 +232,30 @@ mod tests {
         ] {
             let e = Reference::parse(bad).unwrap_err().to_string();
             assert!(e.contains("invalid image reference"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn ports_are_1_to_65535() {
+        // TCP ports are 16-bit (RFC 9293), and 0 is no port to connect to.
+        for good in [
+            "localhost:1/a",
+            "localhost:65535/a",
+            "[::1]:5000/a",
+            "[::1]/a",
+        ] {
+            assert!(Reference::parse(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            ("localhost:99999/a", "port 99999 is outside 1 to 65535"),
+            ("localhost:65536/a", "port 65536 is outside 1 to 65535"),
+            ("localhost:0/a", "port 0 is outside 1 to 65535"),
+            ("[::1]:70000/a", "port 70000 is outside 1 to 65535"),
+            ("localhost:/a", "port \"\" is not a number"),
+            ("localhost:http/a", "port \"http\" is not a number"),
+        ] {
+            let e = Reference::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
         }
     }
 }
