@@ -308,6 +308,13 @@ fn count_cell(cb: &CountBytes) -> String {
 /// Writes the comparison as GitHub-flavoured Markdown: a heading with the verdict, the totals
 /// table, the layers and the files in collapsed sections, and the directories (top `top`, 0: all).
 pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
+    markdown_totals(w, c)?;
+    markdown_layers(w, c)?;
+    markdown_files(w, c, top)
+}
+
+/// The verdict, the limit's outcome and the table of totals.
+fn markdown_totals(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     writeln!(w, "### strata compare")?;
     writeln!(w)?;
     writeln!(w, "**{}**", cell(&super::words::verdict(&c.verdict)))?;
@@ -338,7 +345,11 @@ pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Resu
         writeln!(w, "| {name} | {a} | {b} | {d} |")?;
     }
     writeln!(w)?;
+    Ok(())
+}
 
+/// The aligned layers, folded in a `<details>`.
+fn markdown_layers(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     writeln!(
         w,
         "<details><summary>Layers: {}</summary>",
@@ -368,7 +379,11 @@ pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Resu
     writeln!(w)?;
     writeln!(w, "</details>")?;
     writeln!(w)?;
+    Ok(())
+}
 
+/// The file counts, the directories that differ most and their files (at most 200).
+fn markdown_files(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
     let f = &c.files;
     writeln!(
         w,
