@@ -17,10 +17,19 @@ pub fn run<T>(progress: &[&Progress], layers: usize, quiet: bool, work: impl FnO
             let done = &done;
             s.spawn(move || draw(progress, layers, done));
         }
-        let result = work();
-        done.store(true, Ordering::Relaxed);
-        result
+        // Set on the way out, a panic in `work` included: the scope joins the bar's thread
+        // before it unwinds, and a bar still drawing would hold it forever.
+        let _stop = Stop(&done);
+        work()
     })
+}
+
+struct Stop<'a>(&'a AtomicBool);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 fn draw(progress: &[&Progress], layers: usize, done: &AtomicBool) {
@@ -44,4 +53,29 @@ fn draw(progress: &[&Progress], layers: usize, done: &AtomicBool) {
         std::thread::sleep(Duration::from_millis(80));
     }
     bar.finish_and_clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic in the work ends the bar's loop, so the panic reaches the caller instead of
+    /// the scope waiting forever for the bar (the bar thread is started directly here: the
+    /// tests' stderr is no terminal).
+    #[test]
+    fn a_panicking_work_stops_the_bar() {
+        let done = AtomicBool::new(false);
+        let p = Progress::default();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::thread::scope(|s| {
+                let d = &done;
+                let progress = [&p];
+                s.spawn(move || draw(&progress, 1, d));
+                let _stop = Stop(&done);
+                panic!("reader failed");
+            })
+        }));
+        assert!(outcome.is_err());
+        assert!(done.load(Ordering::Relaxed));
+    }
 }
