@@ -4,6 +4,7 @@
 
 use smallvec::SmallVec;
 
+use super::path::components;
 use super::whiteout::{self, Marker};
 use super::{
     Change, ChangeCounts, Event, FinalCounts, Fs, LayerFacts, Meta, NONE, Node, NodeId, ObjectId,
@@ -621,21 +622,6 @@ impl Fs {
             });
         }
     }
-}
-
-/// Components of a name without allocating for the usual depths.
-fn components(name: &[u8]) -> SmallVec<[&[u8]; 16]> {
-    let mut out: SmallVec<[&[u8]; 16]> = SmallVec::new();
-    for part in name.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

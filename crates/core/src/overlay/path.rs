@@ -1,9 +1,12 @@
 //! Entry names as a runtime reads them: strip `/` and `./`, drop `.` and empty components,
 //! and clamp `..` at the root, so no name from an image can point outside it.
 
-/// Splits a tar name into clean components. `..` never climbs above the root.
-pub fn components(name: &[u8]) -> Vec<&[u8]> {
-    let mut out: Vec<&[u8]> = Vec::new();
+use smallvec::SmallVec;
+
+/// Splits a tar name into clean components. `..` never climbs above the root. No allocation
+/// for the usual depths (it runs for every tar entry).
+pub fn components(name: &[u8]) -> SmallVec<[&[u8]; 16]> {
+    let mut out: SmallVec<[&[u8]; 16]> = SmallVec::new();
     for part in name.split(|&b| b == b'/') {
         match part {
             b"" | b"." => {}
@@ -46,7 +49,7 @@ mod tests {
             ("", &[]),
         ];
         for (input, want) in cases {
-            let got: Vec<&[u8]> = components(input.as_bytes());
+            let got: Vec<&[u8]> = components(input.as_bytes()).into_vec();
             let want: Vec<&[u8]> = want.iter().map(|s| s.as_bytes()).collect();
             assert_eq!(got, want, "{input}");
         }
