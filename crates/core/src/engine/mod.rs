@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
 use crate::cache::Cache;
-use crate::error::{Error, Result};
+use crate::error::{Error, LayerError, Result};
 use crate::image::{Format, Image, LayerRef};
 use crate::layer::{self, Batches, LayerScan, ScanOptions};
 use crate::overlay::{BaseLayer, Fs};
@@ -68,10 +68,11 @@ fn repeated_error(image: &Image, layer: usize, first: usize) -> Error {
             .digest
             .clone()
             .unwrap_or_else(|| location.clone()),
-        message: format!(
-            "repeats layer {first}, which the image lists {times} times: applying it each \
-             time exceeds strata's limit of {MAX_REPEATED_ENTRIES} repeated entries"
-        ),
+        source: LayerError::Repeats {
+            first,
+            times,
+            limit: MAX_REPEATED_ENTRIES,
+        },
     }
 }
 
@@ -545,7 +546,9 @@ fn apply_read(
         let result = scans.remove(&layer.location).ok_or_else(|| Error::Layer {
             layer: i,
             blob: layer.location.clone(),
-            message: format!("not read from {}", store.name()),
+            source: LayerError::NotRead {
+                store: store.name().to_string(),
+            },
         });
         if !applier.receive(i, result) {
             break;

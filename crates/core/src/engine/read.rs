@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cache::Cache;
-use crate::error::{Error, Result};
+use crate::error::{Error, LayerError, Result};
 use crate::image::{Image, LayerRef};
 use crate::layer::decode::{self, HashBuf};
 use crate::layer::{self, Algorithm, Batches, Compression, Expected, LayerScan, ScanOptions};
@@ -116,7 +116,7 @@ fn scan(
             .digest
             .clone()
             .unwrap_or_else(|| layer.location.clone()),
-        message,
+        source: LayerError::Stream(message),
     };
     let (raw, _len) = store.open(&layer.location)?;
     let hashing = options.verify.then(|| expected(layer).hashing());

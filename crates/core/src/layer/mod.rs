@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicU64;
 
 use twox_hash::XxHash3_64;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hashed, LayerError, Result, Sized};
 pub use decode::{Algorithm, Compression, Hashing};
 pub use tar::{Kind, TarEntry};
 use tar::{TarError, TarWalker};
@@ -238,8 +238,8 @@ impl LayerScan {
         let what = format!("layer {} ({})", layer.index, layer.location);
         let mut errors = Vec::new();
         for (kind, expected, found) in [
-            ("blob digest", layer.digest, &self.blob_digest),
-            ("diff_id", layer.diff_id, &self.diff_id),
+            (Hashed::BlobDigest, layer.digest, &self.blob_digest),
+            (Hashed::DiffId, layer.diff_id, &self.diff_id),
         ] {
             // Nothing promised, or nothing hashed (`--no-verify`, a cached layer's blob).
             let (Some(expected), Some(found)) = (expected, found) else {
@@ -248,7 +248,11 @@ impl LayerScan {
             let unverified = |why: String| Error::Layer {
                 layer: layer.index,
                 blob: layer.location.to_string(),
-                message: format!("{kind} {} NOT verified: {why}", shown(expected)),
+                source: LayerError::NotVerified {
+                    kind,
+                    digest: shown(expected).to_string(),
+                    why,
+                },
             };
             match Algorithm::of(expected) {
                 Err(alg) => errors.push(unverified(format!(
@@ -259,7 +263,7 @@ impl LayerScan {
                 Ok(alg) if Algorithm::of(found) != Ok(alg) => errors.push(unverified(format!(
                     "the layer was hashed with {} before its {} named {} (a streamed archive)",
                     Algorithm::of(found).map_or("another algorithm", Algorithm::name),
-                    if kind == "diff_id" {
+                    if kind == Hashed::DiffId {
                         "config"
                     } else {
                         "manifest"
@@ -278,11 +282,11 @@ impl LayerScan {
         if let Some(size) = layer.size
             && size != self.compressed_size
         {
-            errors.push(Error::Digest {
+            errors.push(Error::SizeMismatch {
                 what,
-                kind: "blob size",
-                expected: size.to_string(),
-                found: self.compressed_size.to_string(),
+                of: Sized::Blob,
+                expected: size,
+                found: self.compressed_size,
             });
         }
         errors

@@ -6,7 +6,7 @@ use std::io::Read;
 use serde::de::DeserializeOwned;
 
 use super::store::{BlobStore, blob_path};
-use crate::error::{Error, Result};
+use crate::error::{Error, Hashed, Result, Sized};
 use crate::layer::{Algorithm, shown};
 
 /// The largest JSON document strata reads; real manifests and configs are a few KiB.
@@ -50,7 +50,7 @@ pub(crate) fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
     if !found.eq_ignore_ascii_case(expected) {
         return Err(Error::Digest {
             what: what.to_string(),
-            kind: "digest",
+            kind: Hashed::Digest,
             expected: expected.to_string(),
             found,
         });
@@ -115,11 +115,11 @@ pub(crate) fn check_descriptor(
     if let Some(size) = size
         && size != bytes.len() as u64
     {
-        integrity.check(Err(Error::Digest {
+        integrity.check(Err(Error::SizeMismatch {
             what: what.to_string(),
-            kind: "size",
-            expected: size.to_string(),
-            found: bytes.len().to_string(),
+            of: Sized::Document,
+            expected: size,
+            found: bytes.len() as u64,
         }))?;
     }
     integrity.check(verify(bytes, digest, what))

@@ -13,7 +13,7 @@ use super::opened::Opened;
 use super::store::{BlobStore, normalise};
 use super::want::{Want, list_cut, same_image_name};
 use super::{config, oci};
-use crate::error::{Error, Result};
+use crate::error::{Error, LayerError, Result};
 use crate::image::{Format, Image, LayerRef};
 
 #[derive(Debug, Deserialize)]
@@ -120,7 +120,9 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
             return Err(Error::Layer {
                 layer: index,
                 blob: location,
-                message: format!("listed in manifest.json but missing from {name}"),
+                source: LayerError::NotInArchive {
+                    store: name.to_string(),
+                },
             });
         }
         layers.push(LayerRef {

@@ -23,7 +23,7 @@ use super::config;
 use super::opened::Opened;
 use super::store::{BlobStore, blob_path, is_not_found, malformed_digest};
 use super::want::{Want, list_cut, same_image_name};
-use crate::error::{Error, Result};
+use crate::error::{Error, LayerError, Result};
 use crate::image::{Format, Image, LayerRef, Platform};
 
 /// The annotation naming an image in a layout; it counts only on `index.json`'s own entries.
@@ -850,14 +850,18 @@ fn build(
             ));
         }
         if !exists(s, &l.digest)? {
-            let message = match malformed_digest(&l.digest) {
-                Some(fault) => format!("the manifest names it by a {fault}"),
-                None => format!("blob is missing from {name}"),
+            let source = match malformed_digest(&l.digest) {
+                Some(fault) => LayerError::MalformedDigest {
+                    fault: fault.to_string(),
+                },
+                None => LayerError::MissingBlob {
+                    store: name.to_string(),
+                },
             };
             return Err(Error::Layer {
                 layer: index,
                 blob: l.digest,
-                message,
+                source,
             });
         }
         layers.push(LayerRef {

@@ -27,7 +27,7 @@ use super::oci;
 use super::opened::Opened;
 use super::store::{BlobStore, blob_path};
 use super::want::Want;
-use crate::error::{Error, Result};
+use crate::error::{Error, Hashed, Result};
 use crate::image::Format;
 use client::{BodyError, Client, MANIFEST_LIMIT, shown};
 pub use reference::Reference;
@@ -309,7 +309,7 @@ pub(crate) fn load(
     {
         return Err(Error::Digest {
             what: format!("{reference}: manifest"),
-            kind: "digest",
+            kind: Hashed::Digest,
             expected: pinned.clone(),
             found: digest,
         });
