@@ -15,6 +15,13 @@ writes OUT_DIR/oci (an OCI image layout, gzip or zstd layers) and OUT_DIR/docker
   lists, an application copy, a chmod -R, directory deletions and rewrites of config files.
 - bigfile: a tiny base layer and one layer holding a single file of BYTES zeros (streamed, never
   held in memory).
+- dominant, python, node: images shaped as people build them, where one layer (the package
+  install) holds most of the bytes: a Debian-like base of N/4 files, then one layer of N files
+  (dominant: Debian packages, binaries and shared libraries of log-normal sizes, ~16 KB mean;
+  python: site-packages, many .py and .pyc files with some large .so; node: node_modules, many
+  small .js files), then the application's few files. --files sets N.
+- gib: one layer of --big-file BYTES in files of about 256 KiB (text and binary-like), over a
+  tiny base: one large layer of many mid-size files.
 --upper-seed reseeds the generator after layer 0, so two images share a byte-identical base
 layer (same diff_id) and differ above it (the layer cache benchmark).
 Content comes from a seeded PRNG, so the same arguments give byte-identical layers.
@@ -304,10 +311,99 @@ def profile_bigfile(a, rng, new_layer, reseed):
     layer.close()
 
 
+def base_layer(layer, rng, pool, files, seen):
+    """A small Debian-like base: merged /usr, binaries, libraries, docs and the dpkg status."""
+    for top in ["bin", "sbin", "lib", "lib64"]:
+        layer.symlink(top, f"usr/{top}")
+    for i in range(files):
+        r = rng.random()
+        if r < 0.2:
+            name, binary = f"usr/bin/tool{i}", True
+        elif r < 0.5:
+            name, binary = f"usr/lib/x86_64-linux-gnu/lib{i % 90}/lib{i}.so.1", True
+        else:
+            name, binary = f"usr/share/doc/pkg{i % 90}/file{i}", False
+        ensure_dirs(layer, seen, name)
+        layer.file(name, pool.get(rng, lognormal_size(rng, 4000, 4 << 20), binary))
+    ensure_dirs(layer, seen, "var/lib/dpkg/status")
+    layer.file("var/lib/dpkg/status", pool.get(rng, 300_000))
+
+
+def dominant_layer(a, rng, pool, layer, seen):
+    """The shape of each service's one large layer, --files files."""
+    for i in range(a.files):
+        r = rng.random()
+        if a.profile == "python":
+            pkg = f"usr/lib/python3/dist-packages/pkg{i % 400:03d}"
+            if r < 0.55:
+                name, size, binary = f"{pkg}/mod{i}.py", lognormal_size(rng, 2500, 1 << 20), False
+            elif r < 0.9:
+                name, size, binary = f"{pkg}/__pycache__/mod{i}.cpython-311.pyc", lognormal_size(rng, 2500, 1 << 20), True
+            else:
+                name, size, binary = f"{pkg}/_ext{i}.cpython-311-x86_64-linux-gnu.so", lognormal_size(rng, 30000, 64 << 20), True
+        elif a.profile == "node":
+            mod = f"app/node_modules/m{i // 25:05d}"
+            if r < 0.85:
+                name, size, binary = f"{mod}/lib/f{i}.js", lognormal_size(rng, 1500, 2 << 20), False
+            elif r < 0.95:
+                name, size, binary = f"{mod}/doc/README{i}.md", lognormal_size(rng, 2000, 1 << 20), False
+            else:
+                name, size, binary = f"{mod}/build/Release/n{i}.node", lognormal_size(rng, 40000, 32 << 20), True
+        else:  # dominant: Debian packages
+            pkg = f"p{i % 700:03d}"
+            if r < 0.3:
+                name, size, binary = f"usr/lib/x86_64-linux-gnu/{pkg}/lib{i}.so", lognormal_size(rng, 8000, 64 << 20), True
+            elif r < 0.45:
+                name, size, binary = f"usr/bin/{pkg}-{i}", lognormal_size(rng, 6000, 32 << 20), True
+            elif r < 0.8:
+                name, size, binary = f"usr/share/{pkg}/data{i}", lognormal_size(rng, 2500, 8 << 20), False
+            else:
+                name, size, binary = f"usr/include/{pkg}/h{i}.h", lognormal_size(rng, 2000, 1 << 20), False
+        ensure_dirs(layer, seen, name)
+        layer.file(name, pool.get(rng, size, binary))
+
+
+def profile_service(a, rng, new_layer, reseed):
+    pool = Pool(rng)
+    seen = set()
+    layer = new_layer()
+    base_layer(layer, rng, pool, a.files // 4, seen)
+    layer.close()
+    reseed(rng)
+    layer = new_layer()  # apt-get install / pip install / npm ci
+    dominant_layer(a, rng, pool, layer, seen)
+    layer.close()
+    layer = new_layer()  # COPY . /app
+    for i in range(200):
+        name = f"app/src/s{i % 10}/file{i}.txt"
+        ensure_dirs(layer, seen, name)
+        layer.file(name, pool.get(rng, lognormal_size(rng, 3000, 1 << 20)))
+    layer.close()
+
+
+def profile_gib(a, rng, new_layer, reseed):
+    pool = Pool(rng)
+    layer = new_layer()
+    for i in range(100):
+        layer.file(f"etc/f{i}", pool.get(rng, 1000))
+    layer.close()
+    layer = new_layer()
+    seen, left, i = set(), a.big_file, 0
+    while left > 0:
+        size = min(left, max(1, int(rng.uniform(0.5, 1.5) * (256 << 10))))
+        name = f"data/d{i // 100:03d}/blob{i}.bin"
+        ensure_dirs(layer, seen, name)
+        layer.file(name, pool.get(rng, size, i % 2 == 0))
+        left -= size
+        i += 1
+    layer.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--profile", choices=["small", "debian", "bigfile"], default="small")
+    ap.add_argument("--profile", choices=["small", "debian", "bigfile", "dominant", "python", "node", "gib"],
+                    default="small")
     ap.add_argument("--files", type=int, default=200_000)
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--deletions", type=int, default=250)
@@ -335,8 +431,10 @@ def main():
         if a.upper_seed is not None:
             r.seed(a.upper_seed)
 
-    {"small": profile_small, "debian": profile_debian, "bigfile": profile_bigfile}[a.profile](
-        a, rng, new_layer, reseed)
+    profiles = {"small": profile_small, "debian": profile_debian, "bigfile": profile_bigfile,
+                "dominant": profile_service, "python": profile_service, "node": profile_service,
+                "gib": profile_gib}
+    profiles[a.profile](a, rng, new_layer, reseed)
 
     diff_ids, descs, v1 = [], [], []
     for raw in raws:

@@ -7,7 +7,10 @@
 #
 # Sets: small (200,000 small files, 250 directory deletions; OCI gzip + docker-archive),
 # small-zstd, debian (Debian-like image, OCI gzip + docker-archive), million (1,000,000 paths),
-# bigfile (one 2 GiB file), cache (an image sharing small's base layer, cold then warm --cache).
+# bigfile (one 2 GiB file), cache (an image sharing small's base layer, cold then warm --cache),
+# and images shaped as people build them, one layer holding most bytes: dominant (a Debian
+# package install, ~450 MB of tar in 25,000 files), python (site-packages, ~300 MB), node
+# (node_modules, ~220 MB), gib (one 1 GiB layer of 256 KiB files).
 # Default: all of them. Images are generated once (bench/gen.py, deterministic) and reused
 # while their generator arguments are unchanged.
 #
@@ -20,7 +23,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${1:-bench/out}
 shift || true
-SETS=${*:-small small-zstd debian million bigfile cache}
+SETS=${*:-small small-zstd debian million bigfile cache dominant python node gib}
 REPEAT=${REPEAT:-5}
 DIVE_TIMEOUT=${DIVE_TIMEOUT:-600}
 DIVE=${DIVE-$(command -v dive || true)}
@@ -133,6 +136,13 @@ for set in $SETS; do
     bigfile)
       gen bigfile --profile bigfile --big-file 2147483648 --no-docker
       run_set bigfile/oci "$OUT/bigfile/oci" gzip ;;
+    dominant|python|node)
+      files=$(case $set in dominant) echo 25000;; python) echo 14000;; node) echo 13500;; esac)
+      gen "$set" --profile "$set" --files "$files" --no-docker
+      run_set "$set/oci" "$OUT/$set/oci" gzip ;;
+    gib)
+      gen gib --profile gib --big-file 1073741824 --no-docker
+      run_set gib/oci "$OUT/gib/oci" gzip ;;
     cache)
       gen small --files 200000 --layers 10 --deletions 250
       gen small-b --files 200000 --layers 10 --deletions 250 --upper-seed 2 --no-docker
