@@ -2,6 +2,7 @@
 //! [`Resolved`] value (what to run, on which inputs, with which options) that `main.rs`
 //! dispatches. Everything that can be refused without reading an image is refused there.
 
+use std::ffi::OsString;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -15,7 +16,8 @@ use strata::engine::LoadOptions;
 use strata::image::Platform;
 use strata::layer::ScanOptions;
 use strata::report::compare::TextOptions;
-use strata::report::{self, Printer, escape};
+use strata::report::emit::{self, Output};
+use strata::report::{self, Printer};
 use strata::source::{Input, Location, OpenOptions};
 use strata::tui::keymap::{Key, Keymap};
 
@@ -324,6 +326,35 @@ pub struct CompareArgs {
     pub screen: String,
 }
 
+/// Parses the command line. clap prints its own errors, help and version, and exits; a first
+/// word that looks like a mistyped subcommand is the error instead.
+///
+/// # Errors
+/// `strata anlyze IMG`: the subcommand meant.
+pub fn parse(args: &[OsString]) -> anyhow::Result<Cli> {
+    use clap::error::ErrorKind;
+    let e = match Cli::try_parse_from(args) {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    // `strata anlyze IMG`: clap takes `anlyze` for IMAGE, then says "the subcommand 'IMG'
+    // cannot be used with '[IMAGE]'". The command line is wrong whatever the word is, so the
+    // tip costs nothing when it guesses wrong.
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !shown
+        && let Some(word) = args.get(1).and_then(|a| a.to_str())
+        && let Some(sub) = mistyped(word)
+    {
+        anyhow::bail!("`{word}` is neither a subcommand nor a file; did you mean `strata {sub}`?");
+    }
+    e.exit()
+}
+
 /// The subcommand that `word`, the first argument, looks like a mistyping of (`anlyze`,
 /// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
 /// similarity above 0.7. Never for a file that exists, for an image reference (`:`, `/`), or
@@ -450,19 +481,6 @@ pub struct KeyReplay {
     pub keys: Vec<Key>,
     pub keymap: Keymap,
     pub screen: Screen,
-}
-
-/// What `analyze` and `ci` print and write.
-pub struct Output {
-    pub printer: &'static dyn Printer,
-    /// `--json FILE`.
-    pub json_file: Option<PathBuf>,
-    /// Wasted paths the analysis lists (`None`: all).
-    pub listed: Option<usize>,
-    /// Wasted paths the JSON shows.
-    pub json_top: usize,
-    /// Wasted paths stdout shows.
-    pub shown: usize,
 }
 
 /// A screen size, `WIDTHxHEIGHT`, at least 20x10.
@@ -638,9 +656,7 @@ fn ci_job(image: &str, load: &LoadArgs, output: &OutputArgs, args: &CiArgs) -> a
     };
     let cwd = std::env::current_dir().context("current directory")?;
     let rules = Rules::resolve(&flags, &cwd)?;
-    for w in &rules.warnings {
-        eprintln!("strata: warning: {}", escape::text(w));
-    }
+    emit::warnings(&rules.warnings);
     let metrics = match args.metrics {
         MetricsKind::Exact => ci::MetricsKind::Exact,
         MetricsKind::Dive => ci::MetricsKind::Dive,
