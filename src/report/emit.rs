@@ -1,7 +1,8 @@
 //! Where the words go: a [`Report`] on stdout through its [`Printer`], the JSON analysis to
-//! `--json FILE`, the image's warnings and the one error line on stderr, a replayed screen on
-//! stdout. `main` runs a command and hands its result here; nothing else in the program writes
-//! to stdout or stderr (the explorer draws on the terminal, the progress bar on stderr).
+//! `--json FILE`, the image's and the rules' warnings and the one error line on stderr, a
+//! replayed screen on stdout. `main` runs a command and hands its result here. The rest is not
+//! strata's words: clap writes its help, completions and usage errors, the explorer draws on the
+//! terminal and the progress bar on stderr.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
