@@ -2,6 +2,8 @@
 //! [`Resolved`] value (what to run, on which inputs, with which options) that `main.rs`
 //! dispatches. Everything that can be refused without reading an image is refused there.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -15,7 +17,8 @@ use strata::engine::LoadOptions;
 use strata::image::Platform;
 use strata::layer::ScanOptions;
 use strata::report::compare::TextOptions;
-use strata::report::{self, Printer, escape};
+use strata::report::emit::{self, Output};
+use strata::report::{self, Printer};
 use strata::source::{Input, Location, OpenOptions};
 use strata::tui::keymap::{Key, Keymap};
 
@@ -324,6 +327,35 @@ pub struct CompareArgs {
     pub screen: String,
 }
 
+/// Parses the command line. clap prints its own errors, help and version, and exits; a first
+/// word that looks like a mistyped subcommand is the error instead.
+///
+/// # Errors
+/// `strata anlyze IMG`: the subcommand meant.
+pub fn parse(args: &[OsString]) -> anyhow::Result<Cli> {
+    use clap::error::ErrorKind;
+    let e = match Cli::try_parse_from(args) {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    // `strata anlyze IMG`: clap takes `anlyze` for IMAGE, then says "the subcommand 'IMG'
+    // cannot be used with '[IMAGE]'". The command line is wrong whatever the word is, so the
+    // tip costs nothing when it guesses wrong.
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !shown
+        && let Some(word) = args.get(1).and_then(|a| a.to_str())
+        && let Some(sub) = mistyped(word)
+    {
+        anyhow::bail!("`{word}` is neither a subcommand nor a file; did you mean `strata {sub}`?");
+    }
+    e.exit()
+}
+
 /// The subcommand that `word`, the first argument, looks like a mistyping of (`anlyze`,
 /// `comapre`), by clap's own measure for its "a similar subcommand exists" tip: Jaro
 /// similarity above 0.7. Never for a file that exists, for an image reference (`:`, `/`), or
@@ -450,19 +482,6 @@ pub struct KeyReplay {
     pub keys: Vec<Key>,
     pub keymap: Keymap,
     pub screen: Screen,
-}
-
-/// What `analyze` and `ci` print and write.
-pub struct Output {
-    pub printer: &'static dyn Printer,
-    /// `--json FILE`.
-    pub json_file: Option<PathBuf>,
-    /// Wasted paths the analysis lists (`None`: all).
-    pub listed: Option<usize>,
-    /// Wasted paths the JSON shows.
-    pub json_top: usize,
-    /// Wasted paths stdout shows.
-    pub shown: usize,
 }
 
 /// A screen size, `WIDTHxHEIGHT`, at least 20x10.
@@ -638,9 +657,7 @@ fn ci_job(image: &str, load: &LoadArgs, output: &OutputArgs, args: &CiArgs) -> a
     };
     let cwd = std::env::current_dir().context("current directory")?;
     let rules = Rules::resolve(&flags, &cwd)?;
-    for w in &rules.warnings {
-        eprintln!("strata: warning: {}", escape::text(w));
-    }
+    emit::warnings(&rules.warnings);
     let metrics = match args.metrics {
         MetricsKind::Exact => ci::MetricsKind::Exact,
         MetricsKind::Dive => ci::MetricsKind::Dive,
@@ -669,10 +686,12 @@ fn key_replay(script: &str, print: bool, screen: &str) -> anyhow::Result<KeyRepl
 /// `compare`: the limit, the replay, then the screen's keymap, then A and B. Without
 /// `--format`, a terminal (and no CI=true) gets the compare screen.
 fn compare_job(a: String, b: String, load: &LoadArgs, args: &CompareArgs) -> anyhow::Result<Job> {
+    let refused = |e: &dyn fmt::Display| anyhow::anyhow!("--fail-if-larger: {e}");
     let limit = match args.fail_if_larger.as_deref() {
-        Some(text) => limit_has_a_unit(text)
-            .and_then(|()| Limit::parse(text))
-            .map_err(|e| anyhow::anyhow!("--fail-if-larger: {e}"))?,
+        Some(text) => {
+            limit_has_a_unit(text).map_err(|e| refused(&e))?;
+            Limit::parse(text).map_err(|e| refused(&e))?
+        }
         None => None,
     };
     let replay = match &args.keys {
@@ -715,26 +734,68 @@ fn compare_job(a: String, b: String, load: &LoadArgs, args: &CompareArgs) -> any
     })
 }
 
+/// Why a `--fail-if-larger` is refused before it is parsed as a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UnitlessLimit {
+    /// `-5%`: B may not be larger by less than nothing.
+    Negative(String),
+    /// `5`: humanize reads it as 5 bytes, which nobody who writes it means (5%? 5MB?).
+    NoUnit(String),
+}
+
+impl fmt::Display for UnitlessLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnitlessLimit::Negative(t) => write!(
+                f,
+                "`{t}` is negative; expected how much larger B may be, such as 5% or 20MB"
+            ),
+            UnitlessLimit::NoUnit(t) => write!(
+                f,
+                "`{t}` has no unit: write {t}% for a percentage, or a size such as {t}MB, {t}MiB \
+                 or {t}B"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UnitlessLimit {}
+
 /// A `--fail-if-larger` that is a plain number is refused: humanize reads `5` as 5 bytes, which
 /// nobody who writes it means (5%? 5MB?). `0` is the same in every unit and stays. A negative
 /// limit is named as such (B may not be larger by less than nothing).
-fn limit_has_a_unit(text: &str) -> Result<(), String> {
+fn limit_has_a_unit(text: &str) -> Result<(), UnitlessLimit> {
     let t = text.trim();
     if t.strip_prefix('-')
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
     {
-        return Err(format!(
-            "`{t}` is negative; expected how much larger B may be, such as 5% or 20MB"
-        ));
+        return Err(UnitlessLimit::Negative(t.to_string()));
     }
     let plain = t.contains(|c: char| c.is_ascii_digit())
         && t.chars()
             .all(|c| c.is_ascii_digit() || c == '.' || c == ',');
     if plain && t.contains(|c: char| ('1'..='9').contains(&c)) {
-        return Err(format!(
-            "`{t}` has no unit: write {t}% for a percentage, or a size such as {t}MB, {t}MiB \
-             or {t}B"
-        ));
+        return Err(UnitlessLimit::NoUnit(t.to_string()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which limits are refused before parsing, and why: a negative number whatever its unit,
+    /// a plain number other than zero; a unit or a zero passes on to `Limit::parse`.
+    #[test]
+    fn a_limit_needs_a_unit_and_a_sign() {
+        let negative = |t: &str| Err(UnitlessLimit::Negative(t.to_string()));
+        let no_unit = |t: &str| Err(UnitlessLimit::NoUnit(t.to_string()));
+        assert_eq!(limit_has_a_unit(" -5% "), negative("-5%"));
+        assert_eq!(limit_has_a_unit("-.5MB"), negative("-.5MB"));
+        assert_eq!(limit_has_a_unit("5"), no_unit("5"));
+        assert_eq!(limit_has_a_unit("1,5"), no_unit("1,5"));
+        for fine in ["0", "0.0", "5%", "20MB", "1500B", "-x"] {
+            assert_eq!(limit_has_a_unit(fine), Ok(()), "{fine}");
+        }
+    }
 }

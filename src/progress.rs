@@ -1,11 +1,25 @@
 //! The progress bar of the printing commands: one bar on stderr over every image being read
 //! (one for `analyze`, two for `compare`), redrawn every 80 ms until the reading is done.
+//! [`load`] reads one image under it.
 
 use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::engine::Progress;
+use crate::engine::{self, LoadOptions, Loaded, Progress};
+use crate::source::Opened;
+
+/// Reads an opened image, with a bar on a terminal unless `quiet`.
+///
+/// # Errors
+/// The engine's.
+pub fn load(opened: Opened, options: &LoadOptions, quiet: bool) -> crate::Result<Loaded> {
+    let progress = Progress::default();
+    let layers = opened.image.layers.len();
+    run(&[&progress], layers, quiet, || {
+        engine::load(opened, options, &progress)
+    })
+}
 
 /// Runs `work` with a bar over `progress` (`layers` in all) on stderr when it is a terminal and
 /// not `quiet`; returns what `work` returns.

@@ -107,16 +107,27 @@ fn layer_summary(c: &Comparison) -> String {
 
 /// Writes the comparison as text.
 pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::Result<()> {
+    text_totals(w, c)?;
+    text_layers(w, c)?;
+    text_files(w, c)?;
+    text_groups(w, c, opt)?;
+    text_verdict(w, c)
+}
+
+/// A and B, and the table of totals.
+fn text_totals(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     writeln!(w, "A  {}", text(&image_line(&c.a)))?;
     writeln!(w, "B  {}", text(&image_line(&c.b)))?;
     writeln!(w)?;
-    let t = &c.totals;
     writeln!(w, "{:<14}{:>12}  {:>12}  Difference", "", "A", "B")?;
-    for [name, a, b, d] in totals_rows(t) {
+    for [name, a, b, d] in totals_rows(&c.totals) {
         writeln!(w, "{name:<14}{a:>12}  {b:>12}  {d}")?;
     }
-    writeln!(w)?;
+    writeln!(w)
+}
 
+/// The aligned layers, one row each.
+fn text_layers(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     writeln!(w, "Layers: {}", layer_summary(c))?;
     writeln!(
         w,
@@ -144,8 +155,11 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
             text(&cmd)
         )?;
     }
-    writeln!(w)?;
+    writeln!(w)
+}
 
+/// The files of the final filesystems that differ, counted by kind of change.
+fn text_files(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     let f = &c.files;
     writeln!(
         w,
@@ -172,8 +186,11 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
             signed_size(cb.delta_bytes)
         )?;
     }
-    writeln!(w)?;
+    writeln!(w)
+}
 
+/// The directories, largest difference first, as deep and as many as `opt` says.
+fn text_groups(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::Result<()> {
     if c.groups.is_empty() {
         writeln!(w, "No file differs.")?;
     } else {
@@ -189,7 +206,11 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
             "+add added, -del removed, ~chg content changed, ~meta mode or owner changed"
         )?;
     }
-    writeln!(w)?;
+    writeln!(w)
+}
+
+/// The verdict, the limit's outcome and the warnings.
+fn text_verdict(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     writeln!(w, "Verdict: {}", text(&super::words::verdict(&c.verdict)))?;
     if let Some(l) = &c.limit {
         writeln!(

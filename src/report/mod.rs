@@ -5,9 +5,11 @@
 //! [`crate::units`]; text taken from the image is escaped by [`escape`] where it is printed.
 //! The formats: [`Text`] (a terminal or a CI log), [`Json`] (the `strata.analysis/v1`,
 //! `strata.compare/v1` and `strata.verify/v1` documents), [`CiJson`] (the `strata.ci/v1`
-//! contract) and [`Markdown`] (a comparison for a pull request).
+//! contract) and [`Markdown`] (a comparison for a pull request). [`emit`] sends them (and
+//! the warnings, the error line) to stdout, stderr or `--json FILE`.
 
 pub mod compare;
+pub mod emit;
 pub mod escape;
 pub mod json;
 pub mod markdown;
@@ -74,13 +76,13 @@ impl Report<'_> {
 
 /// One output format.
 ///
-/// `main` chooses a printer from `--format` and calls [`Printer::print`] once; nothing else
-/// writes a report. A new format (SARIF, JUnit, GitLab Code Quality, HTML) is one more
-/// implementation in its own file under `report/` (a unit struct, like [`Markdown`]), reading
-/// the data the [`Report`] holds and taking its sentences from [`words`], so that every format
-/// says the same thing; then a variant of the command's `--format` enum in `cli.rs` that `main`
-/// maps to it. A format that has nothing to say about a kind of report (Markdown of `verify`)
-/// returns [`unsupported`].
+/// `cli.rs` chooses a printer from `--format`, and [`emit`] calls [`Printer::print`] once;
+/// nothing else writes a report. A new format (SARIF, JUnit, GitLab Code Quality, HTML) is one
+/// more implementation in its own file under `report/` (a unit struct, like [`Markdown`]),
+/// reading the data the [`Report`] holds and taking its sentences from [`words`], so that every
+/// format says the same thing; then a variant of the command's `--format` enum in `cli.rs`,
+/// mapped to it there. A format that has nothing to say about a kind of report (Markdown of
+/// `verify`) returns [`unsupported`].
 pub trait Printer {
     /// The format's name, as `--format` spells it.
     fn name(&self) -> &'static str;
