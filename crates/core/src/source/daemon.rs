@@ -233,16 +233,51 @@ impl<R: BufRead> Read for Chunked<R> {
     }
 }
 
+/// An answer's status line and headers (names lowercased), at most [`HEAD_LIMIT`] bytes.
+fn read_head(reader: &mut impl BufRead) -> Result<(u16, Vec<(String, String)>), Remote> {
+    let mut head_bytes = 0;
+    let mut status_line = String::new();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = reader
+            .take(4096)
+            .read_line(&mut line)
+            .map_err(|e| Remote::ReadAnswer { why: e.to_string() })?;
+        head_bytes += n;
+        if n == 0 || head_bytes > HEAD_LIMIT {
+            return Err(Remote::NotHttp { status_line: None });
+        }
+        let line = line.trim_end();
+        if status_line.is_empty() {
+            status_line = line.to_string();
+            continue;
+        }
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|_| status_line.starts_with("HTTP/1."));
+    match status {
+        Some(status) => Ok((status, headers)),
+        None => Err(Remote::NotHttp {
+            status_line: Some(status_line),
+        }),
+    }
+}
+
 /// `GET path` on a connected unix socket: the status, and the body as a reader.
 fn get(mut stream: UnixStream, socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
     let shown = socket.display().to_string();
     let fail = |why| Error::Remote {
         what: shown.clone(),
-        why,
-    };
-    // The answer's failures name the request too.
-    let answer = |why| Error::Remote {
-        what: format!("{shown}: GET {path}"),
         why,
     };
     // A daemon that accepts and never answers should not hang strata forever.
@@ -261,41 +296,11 @@ fn get(mut stream: UnixStream, socket: &Path, path: &str) -> Result<(u16, Box<dy
         })
     })?;
     let mut reader = BufReader::with_capacity(1 << 16, stream);
-    let mut head_bytes = 0;
-    let mut status_line = String::new();
-    let mut headers: Vec<(String, String)> = Vec::new();
-    loop {
-        let mut line = String::new();
-        let n = (&mut reader)
-            .take(4096)
-            .read_line(&mut line)
-            .map_err(|e| answer(Remote::ReadAnswer { why: e.to_string() }))?;
-        head_bytes += n;
-        if n == 0 || head_bytes > HEAD_LIMIT {
-            return Err(answer(Remote::NotHttp { status_line: None }));
-        }
-        let line = line.trim_end();
-        if status_line.is_empty() {
-            status_line = line.to_string();
-            continue;
-        }
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .filter(|_| status_line.starts_with("HTTP/1."))
-        .ok_or_else(|| {
-            answer(Remote::NotHttp {
-                status_line: Some(status_line.clone()),
-            })
-        })?;
+    // The answer's failures name the request too.
+    let (status, headers) = read_head(&mut reader).map_err(|why| Error::Remote {
+        what: format!("{shown}: GET {path}"),
+        why,
+    })?;
     let header = |name: &str| {
         headers
             .iter()

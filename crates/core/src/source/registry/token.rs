@@ -34,6 +34,18 @@ fn unauthorized(url: &str, why: Unauthorized) -> Error {
     }
 }
 
+/// The token service's URL for `scope`: `realm?service=…&scope=…`.
+fn token_url(realm: &str, service: Option<&str>, scope: &str) -> String {
+    let mut url = realm.to_string();
+    let mut sep = if url.contains('?') { '&' } else { '?' };
+    if let Some(s) = service {
+        url.push_str(&format!("{sep}service={}", encode(s)));
+        sep = '&';
+    }
+    url.push_str(&format!("{sep}scope={}", encode(scope)));
+    url
+}
+
 impl Client {
     /// The `Authorization` for `scope`, once a challenge said which kind.
     pub(crate) fn authorization(&self, scope: &str) -> Option<String> {
@@ -98,13 +110,7 @@ impl Client {
         scope: &str,
         deadline: &Deadline,
     ) -> Result<String> {
-        let mut url = realm.to_string();
-        let mut sep = if url.contains('?') { '&' } else { '?' };
-        if let Some(s) = service {
-            url.push_str(&format!("{sep}service={}", encode(s)));
-            sep = '&';
-        }
-        url.push_str(&format!("{sep}scope={}", encode(scope)));
+        let url = token_url(realm, service, scope);
         let what = format!("token service {}", shown_url(&url));
         let response = self.with_retries(deadline, || {
             let mut request = self.request(&url, deadline, false)?;
