@@ -147,8 +147,8 @@ impl Reply {
     }
 }
 
-/// What one request of [`Client::get`] is: its path's answer, the scope it authenticates
-/// for, and whether it is a blob's.
+/// What [`Client::get`] asks, the same on every hop: the media types it accepts, the scope it
+/// authenticates for, whether it is a blob's, its deadline, and the registry's origin.
 struct Asked<'a> {
     accept: &'a str,
     scope: &'a str,
