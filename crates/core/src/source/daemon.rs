@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::location::Engine;
 use super::opened::Opened;
 use super::want::Want;
-use crate::error::{Error, Result};
+use crate::error::{Error, Remote, Result};
 use crate::image::Format;
 use crate::layer::ScanOptions;
 
@@ -233,35 +233,20 @@ impl<R: BufRead> Read for Chunked<R> {
     }
 }
 
-/// `GET path` on a connected unix socket: the status, and the body as a reader.
-fn get(mut stream: UnixStream, socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
-    let shown = socket.display().to_string();
-    let fail = |m: String| Error::format(&shown, m);
-    // A daemon that accepts and never answers should not hang strata forever.
-    stream
-        .set_read_timeout(Some(Duration::from_secs(300)))
-        .map_err(|e| fail(format!("cannot set a timeout: {e}")))?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: strata/{}\r\n\
-         Accept: application/x-tar, application/json\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| fail(format!("cannot send GET {path}: {e}")))?;
-    let mut reader = BufReader::with_capacity(1 << 16, stream);
+/// An answer's status line and headers (names lowercased), at most [`HEAD_LIMIT`] bytes.
+fn read_head(reader: &mut impl BufRead) -> Result<(u16, Vec<(String, String)>), Remote> {
     let mut head_bytes = 0;
     let mut status_line = String::new();
     let mut headers: Vec<(String, String)> = Vec::new();
     loop {
         let mut line = String::new();
-        let n = (&mut reader)
+        let n = reader
             .take(4096)
             .read_line(&mut line)
-            .map_err(|e| fail(format!("GET {path}: cannot read the answer: {e}")))?;
+            .map_err(|e| Remote::ReadAnswer { why: e.to_string() })?;
         head_bytes += n;
         if n == 0 || head_bytes > HEAD_LIMIT {
-            return Err(fail(format!("GET {path}: not an HTTP answer")));
+            return Err(Remote::NotHttp { status_line: None });
         }
         let line = line.trim_end();
         if status_line.is_empty() {
@@ -279,8 +264,43 @@ fn get(mut stream: UnixStream, socket: &Path, path: &str) -> Result<(u16, Box<dy
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse::<u16>().ok())
-        .filter(|_| status_line.starts_with("HTTP/1."))
-        .ok_or_else(|| fail(format!("GET {path}: not an HTTP answer: {status_line:?}")))?;
+        .filter(|_| status_line.starts_with("HTTP/1."));
+    match status {
+        Some(status) => Ok((status, headers)),
+        None => Err(Remote::NotHttp {
+            status_line: Some(status_line),
+        }),
+    }
+}
+
+/// `GET path` on a connected unix socket: the status, and the body as a reader.
+fn get(mut stream: UnixStream, socket: &Path, path: &str) -> Result<(u16, Box<dyn Read + Send>)> {
+    let shown = socket.display().to_string();
+    let fail = |why| Error::Remote {
+        what: shown.clone(),
+        why,
+    };
+    // A daemon that accepts and never answers should not hang strata forever.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(300)))
+        .map_err(|e| fail(Remote::SetTimeout { why: e.to_string() }))?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: strata/{}\r\n\
+         Accept: application/x-tar, application/json\r\nConnection: close\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    stream.write_all(request.as_bytes()).map_err(|e| {
+        fail(Remote::Send {
+            path: path.to_string(),
+            why: e.to_string(),
+        })
+    })?;
+    let mut reader = BufReader::with_capacity(1 << 16, stream);
+    // The answer's failures name the request too.
+    let (status, headers) = read_head(&mut reader).map_err(|why| Error::Remote {
+        what: format!("{shown}: GET {path}"),
+        why,
+    })?;
     let header = |name: &str| {
         headers
             .iter()
@@ -355,7 +375,10 @@ pub(crate) fn load(
     };
     let shown = socket.display().to_string();
     fetch(engine, &socket, name, want, options).map_err(|e| match e {
-        Fetch::Connect(why) => Error::format(shown, format!("cannot connect: {why}")),
+        Fetch::Connect(why) => Error::Remote {
+            what: shown,
+            why: Remote::Connect { why },
+        },
         Fetch::Missing(said) => Error::NotFound(format!(
             "{shown}: the {} engine has no image {name}{said}",
             engine.name()
@@ -386,21 +409,18 @@ fn fetch(
             .ok()
             .and_then(|v| v.get("message")?.as_str().map(str::to_string))
             .unwrap_or_else(|| text.lines().next().unwrap_or_default().to_string());
-        let said = if said.is_empty() {
-            String::new()
-        } else {
-            format!(" ({said})")
-        };
+        let said = (!said.is_empty()).then_some(said);
         return Err(if status == 404 {
-            Fetch::Missing(said)
+            Fetch::Missing(said.map(|s| format!(" ({s})")).unwrap_or_default())
         } else {
-            Error::format(
-                shown,
-                format!(
-                    "GET {path}: the {} engine answered {status}{said}",
-                    engine.name()
-                ),
-            )
+            Error::Remote {
+                what: format!("{shown}: GET {path}"),
+                why: Remote::EngineStatus {
+                    engine: engine.name().to_string(),
+                    status,
+                    said,
+                },
+            }
             .into()
         });
     }
@@ -440,6 +460,84 @@ mod tests {
         assert_eq!(dechunk("0\r\n\r\n").unwrap(), "");
         assert!(dechunk("zz\r\nhello").is_err());
         assert!(dechunk("10\r\nshort").is_err());
+    }
+
+    /// An engine on a socket in a fresh directory that answers the first request with
+    /// `answer` and closes.
+    fn engine(answer: String) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("engine.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            (&stream).write_all(answer.as_bytes()).unwrap();
+        });
+        (dir, socket)
+    }
+
+    fn want() -> Want<'static> {
+        Want {
+            reference: None,
+            platform: None,
+            lenient: false,
+        }
+    }
+
+    #[test]
+    fn an_engine_s_refusal_is_its_status_and_words() {
+        let message = "write /var/lib/docker/tmp: no space left on device";
+        let body = serde_json::json!({ "message": message }).to_string();
+        let answer = format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (_dir, socket) = engine(answer);
+        let Err(Fetch::Other(Error::Remote { what, why })) = fetch(
+            Engine::Podman,
+            &socket,
+            "a b",
+            &want(),
+            ScanOptions::default(),
+        ) else {
+            panic!("not a remote error");
+        };
+        assert_eq!(what, format!("{}: GET /images/a%20b/get", socket.display()));
+        assert_eq!(
+            why,
+            Remote::EngineStatus {
+                engine: "Podman".to_string(),
+                status: 500,
+                said: Some(message.to_string()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_socket_that_does_not_speak_http_says_so() {
+        let (_dir, socket) = engine("SSH-2.0-OpenSSH_9.6\r\n\r\n".to_string());
+        let stream = UnixStream::connect(&socket).unwrap();
+        let Err(e) = get(stream, &socket, "/images/x/get") else {
+            panic!("an answer");
+        };
+        let line = "SSH-2.0-OpenSSH_9.6";
+        assert!(
+            matches!(&e, Error::Remote { why: Remote::NotHttp { status_line: Some(l) }, .. }
+                if l == line),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: GET /images/x/get: not an HTTP answer: {line:?}",
+                socket.display()
+            )
+        );
     }
 
     #[test]

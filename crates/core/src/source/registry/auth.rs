@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::reference::DOCKER_HUB;
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 
 /// A user name and password (or token) for basic auth and token requests.
 #[derive(Clone, PartialEq, Eq)]
@@ -204,8 +204,7 @@ pub(crate) fn helper_server(registry: &str) -> String {
 impl AuthFile {
     /// Parses an auth file; the message names the file.
     pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<AuthFile> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| Error::format(path.display().to_string(), format!("invalid JSON: {e}")))
+        serde_json::from_slice(bytes).map_err(|e| Error::json(path.display().to_string(), e))
     }
 
     /// Credentials for `repository` on `registry`, Docker's order: a helper for the host, the
@@ -244,16 +243,19 @@ impl AuthFile {
         let Some(entry) = entry else {
             return Ok(None);
         };
-        let what = || format!("{}: auths entry for {registry}", path.display());
+        let bad = |why| Error::Credentials {
+            what: format!("{}: auths entry for {registry}", path.display()),
+            why,
+        };
         if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(auth.trim())
-                .map_err(|_| Error::format(what(), "`auth` is not base64"))?;
-            let text = String::from_utf8(decoded)
-                .map_err(|_| Error::format(what(), "`auth` is not UTF-8 once decoded"))?;
+                .map_err(|_| bad(error::Credentials::AuthNotBase64))?;
+            let text =
+                String::from_utf8(decoded).map_err(|_| bad(error::Credentials::AuthNotUtf8))?;
             let (user, secret) = text
                 .split_once(':')
-                .ok_or_else(|| Error::format(what(), "`auth` is not base64 of USER:PASSWORD"))?;
+                .ok_or_else(|| bad(error::Credentials::AuthNotUserPassword))?;
             return Ok(Some(Found::Creds(Credentials {
                 user: user.to_string(),
                 secret: secret.to_string(),
@@ -319,21 +321,23 @@ struct HelperAnswer {
 /// `docker-credential-<helper> get` with the server on stdin; "not found" means anonymous.
 fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>> {
     let program = format!("docker-credential-{helper}");
-    let fail = |message: String| Error::format(format!("{program} (for {registry})"), message);
+    let fail = |why| Error::Credentials {
+        what: format!("{program} (for {registry})"),
+        why,
+    };
+    let not_run = |e: std::io::Error| fail(error::Credentials::HelperNotRun { why: e.to_string() });
     let mut child = Command::new(&program)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| fail(format!("cannot run the credential helper: {e}")))?;
+        .map_err(not_run)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits early closes its stdin; its exit status says why.
         let _ = stdin.write_all(helper_server(registry).as_bytes());
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| fail(format!("cannot run the credential helper: {e}")))?;
+    let out = child.wait_with_output().map_err(not_run)?;
     if !out.status.success() {
         let said = String::from_utf8_lossy(&out.stdout);
         let said = said.trim();
@@ -341,14 +345,13 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>> {
             return Ok(None);
         }
         // Helpers print their error on stdout; it holds no secret.
-        return Err(fail(format!(
-            "failed ({}): {}",
-            out.status,
-            said.lines().next().unwrap_or_default()
-        )));
+        return Err(fail(error::Credentials::HelperFailed {
+            status: out.status,
+            said: said.lines().next().unwrap_or_default().to_string(),
+        }));
     }
-    let answer: HelperAnswer = serde_json::from_slice(&out.stdout)
-        .map_err(|_| fail("answered something other than {\"Username\", \"Secret\"}".into()))?;
+    let answer: HelperAnswer =
+        serde_json::from_slice(&out.stdout).map_err(|_| fail(error::Credentials::HelperAnswer))?;
     Ok(Some(Credentials {
         user: answer.username,
         secret: answer.secret,
@@ -488,23 +491,48 @@ mod tests {
 
     #[test]
     fn bad_auth_files_name_the_file_not_the_secret() {
-        let e = AuthFile::parse(b"{", Path::new("/x/config.json"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("/x/config.json: invalid JSON"), "{e}");
-        let f = file(r#"{"auths": {"h.io": {"auth": "!!!"}}}"#);
-        let e = f
-            .lookup("h.io", "a", Path::new("/x/config.json"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("/x/config.json") && e.contains("base64"), "{e}");
-        // base64 of "nocolon".
-        let f = file(r#"{"auths": {"h.io": {"auth": "bm9jb2xvbg=="}}}"#);
-        let e = f
-            .lookup("h.io", "a", Path::new("c.json"))
-            .unwrap_err()
-            .to_string();
-        assert!(!e.contains("nocolon"), "{e}");
+        let e = AuthFile::parse(b"{", Path::new("/x/config.json")).unwrap_err();
+        assert!(
+            matches!(&e, Error::Json { what, .. } if what == "/x/config.json"),
+            "{e:?}"
+        );
+        let why = |auth: &str, path: &str| {
+            let f = file(&format!(r#"{{"auths": {{"h.io": {{"auth": "{auth}"}}}}}}"#));
+            match f.lookup("h.io", "a", Path::new(path)).unwrap_err() {
+                Error::Credentials { what, why } => {
+                    assert_eq!(what, format!("{path}: auths entry for h.io"));
+                    why
+                }
+                e => panic!("{e:?}"),
+            }
+        };
+        let engine = base64::engine::general_purpose::STANDARD;
+        assert_eq!(
+            why("!!!", "/x/config.json"),
+            error::Credentials::AuthNotBase64
+        );
+        assert_eq!(
+            why(&engine.encode([0xff, b':', b'x']), "c.json"),
+            error::Credentials::AuthNotUtf8
+        );
+        let e = why(&engine.encode("nocolon"), "c.json");
+        assert_eq!(e, error::Credentials::AuthNotUserPassword);
+        assert!(!e.to_string().contains("nocolon"), "{e}");
+    }
+
+    #[test]
+    fn a_helper_that_cannot_run_says_why() {
+        let helper = "strata-test-no-such-helper";
+        let program = format!("docker-credential-{helper}");
+        // What the system says when asked to run it.
+        let expected = Command::new(&program).spawn().unwrap_err().to_string();
+        match run_helper(helper, "h.io").unwrap_err() {
+            Error::Credentials { what, why } => {
+                assert_eq!(what, format!("{program} (for h.io)"));
+                assert_eq!(why, error::Credentials::HelperNotRun { why: expected });
+            }
+            e => panic!("{e:?}"),
+        }
     }
 
     #[test]

@@ -5,16 +5,22 @@
 //!
 //! - `reference.rs`: `[HOST[:PORT]/]REPO[:TAG][@DIGEST]` with Docker Hub's defaults.
 //! - `auth.rs`: challenges, `--creds`, Docker's and containers' auth files, credential helpers.
-//! - `client.rs`: HTTP: scheme, auth, redirects, retries, one-line errors naming the URL, and the
-//!   limits on time and size that keep a hostile registry from holding or filling strata.
+//! - `client.rs`: HTTP: scheme, redirects, retries, typed errors naming the URL, and the limits
+//!   on time and size that keep a hostile registry from holding or filling strata.
+//! - `token.rs`: answering a `401`'s challenge (basic, or a bearer token per scope).
+//! - `body.rs`: the deadline of an exchange and the low-speed and size rules of a body.
+//! - `url.rs`: URLs shown, compared and resolved.
 //!
 //! Every manifest and index this store serves is at most [`MANIFEST_LIMIT`], and its
 //! descriptors' sizes are remembered: a blob or child manifest is then read up to its
 //! descriptor's size and not a byte further (a blob that says 180 bytes cannot stream 93 GB).
 
 mod auth;
+mod body;
 mod client;
 mod reference;
+mod token;
+mod url;
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -27,10 +33,12 @@ use super::oci;
 use super::opened::Opened;
 use super::store::{BlobStore, blob_path};
 use super::want::Want;
-use crate::error::{Error, Hashed, Result};
+use crate::error::{Error, Hashed, Remote, Result, TooLarge};
 use crate::image::Format;
-use client::{BodyError, Client, MANIFEST_LIMIT, shown};
+use body::BodyError;
+use client::{Client, MANIFEST_LIMIT};
 pub use reference::Reference;
+use url::shown;
 
 /// A `WWW-Authenticate` header parsed as strata reads it (for the fuzz targets).
 pub(crate) fn parse_challenge_for_fuzzing(header: &str) -> bool {
@@ -107,10 +115,13 @@ impl RegistryStore {
     ) -> Result<(Vec<u8>, Option<String>, String)> {
         let path = format!("/v2/{}/manifests/{reference}", self.repository);
         if let Some(size) = size.filter(|&s| s > MANIFEST_LIMIT) {
-            return Err(Error::format(
-                format!("{}: manifest {reference}", self.name),
-                format!("its descriptor gives {size} bytes, over the {MANIFEST_LIMIT}-byte limit"),
-            ));
+            return Err(Error::TooLarge {
+                what: format!("{}: manifest {reference}", self.name),
+                limit: TooLarge::DescribedManifest {
+                    size,
+                    limit: MANIFEST_LIMIT,
+                },
+            });
         }
         let what = format!("no manifest {reference} in {}", self.name);
         let reply = self
@@ -126,32 +137,28 @@ impl RegistryStore {
         if let Some(length) = reply.content_length()
             && length > size.unwrap_or(MANIFEST_LIMIT)
         {
-            return Err(Error::format(
-                shown(&url),
-                match size {
-                    Some(size) => format!(
-                        "Content-Length {length} is over the {size} bytes its descriptor gives"
-                    ),
-                    None => format!(
-                        "Content-Length {length}: a manifest over the {MANIFEST_LIMIT}-byte limit"
-                    ),
+            return Err(Error::TooLarge {
+                what: shown(&url),
+                limit: TooLarge::ManifestLength {
+                    length,
+                    described: size,
+                    limit: MANIFEST_LIMIT,
                 },
-            ));
+            });
         }
         let mut bytes = Vec::new();
         reply
             .into_body(size)
             .take(MANIFEST_LIMIT + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| {
-                BodyError::from_io(&e)
-                    .unwrap_or_else(|| Error::format(shown(&url), format!("read failed: {e}")))
-            })?;
+            .map_err(|e| BodyError::from_io(&e).unwrap_or_else(|| Error::read(shown(&url), e)))?;
         if bytes.len() as u64 > MANIFEST_LIMIT {
-            return Err(Error::format(
-                shown(&url),
-                format!("a manifest over the {MANIFEST_LIMIT}-byte limit"),
-            ));
+            return Err(Error::TooLarge {
+                what: shown(&url),
+                limit: TooLarge::Manifest {
+                    limit: MANIFEST_LIMIT,
+                },
+            });
         }
         let digest = format!("sha256:{}", hex(&sha2::Sha256::digest(&bytes)));
         Ok((bytes, media_type, digest))
@@ -181,7 +188,7 @@ impl RegistryStore {
 
 /// A blob's body, whose failure the store remembers.
 struct Tracked<'a> {
-    body: client::Body<ureq::BodyReader<'static>>,
+    body: body::Body<ureq::BodyReader<'static>>,
     digest: String,
     failed: &'a Mutex<HashMap<String, BodyError>>,
 }
@@ -229,8 +236,10 @@ impl BlobStore for RegistryStore {
             .strip_prefix("blobs/")
             .and_then(|r| r.split_once('/'))
             .map(|(alg, hex)| format!("{alg}:{hex}"))
+            // Every location this store serves is a manifest's or a blob's: another is the
+            // caller's to name, and is not there.
             .ok_or_else(|| {
-                Error::format(&self.name, format!("no such blob location {location}"))
+                Error::NotFound(format!("{}: no such blob location {location}", self.name))
             })?;
         if let Some(e) = lock(&self.failed).get(&digest) {
             return Err(e.to_error());
@@ -249,10 +258,10 @@ impl BlobStore for RegistryStore {
         if let (Some(length), Some(size)) = (length, size)
             && length != size
         {
-            return Err(Error::format(
-                shown(&reply.url),
-                format!("Content-Length {length}, but the blob's descriptor gives {size} bytes"),
-            ));
+            return Err(Error::Remote {
+                what: shown(&reply.url),
+                why: Remote::BlobLength { length, size },
+            });
         }
         let len = size.or(length).unwrap_or(0);
         let body = Tracked {
