@@ -13,7 +13,7 @@ use super::opened::Opened;
 use super::store::{BlobStore, normalise};
 use super::want::{Want, list_cut, same_image_name};
 use super::{config, oci};
-use crate::error::{Error, LayerError, Result};
+use crate::error::{Error, LayerError, NotAnImage, Result};
 use crate::image::{Format, Image, LayerRef};
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +87,10 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
     let what = format!("{name}: manifest.json");
     let entries: Vec<Entry> = parse_json(&read_small(s, "manifest.json", &what)?, &what)?;
     if entries.is_empty() {
-        return Err(Error::format(what, "lists no images"));
+        return Err(Error::NotAnImage {
+            what,
+            why: NotAnImage::NoImages,
+        });
     }
     let chosen = select(&entries, tag, &name)?;
     let entry = &entries[chosen];

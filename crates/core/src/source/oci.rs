@@ -23,7 +23,7 @@ use super::config;
 use super::opened::Opened;
 use super::store::{BlobStore, blob_path, is_not_found, malformed_digest};
 use super::want::{Want, list_cut, same_image_name};
-use crate::error::{Error, LayerError, Result};
+use crate::error::{BadDigest, Corrupt, Error, LayerError, NotAnImage, Result, TooMany};
 use crate::image::{Format, Image, LayerRef, Platform};
 
 /// The annotation naming an image in a layout; it counts only on `index.json`'s own entries.
@@ -242,15 +242,13 @@ fn artifact_name(artifact_type: &str) -> Option<&'static str> {
 
 /// The error for a manifest that is an artifact of type `artifact_type`.
 fn artifact_error(what: &str, artifact_type: &str) -> Error {
-    let name = artifact_name(artifact_type).map_or(String::new(), |n| format!(" ({n})"));
-    Error::format(
-        what,
-        format!(
-            "an OCI artifact of type {}{name}, not a container image: it has no filesystem \
-             layers for strata to read",
-            crate::layer::shown(artifact_type)
-        ),
-    )
+    Error::NotAnImage {
+        what: what.to_string(),
+        why: NotAnImage::Artifact {
+            artifact_type: crate::layer::shown(artifact_type),
+            known: artifact_name(artifact_type),
+        },
+    }
 }
 
 /// A manifest reachable from `index.json`, with the reference name of the top-level entry it
@@ -391,27 +389,29 @@ impl Walk<'_> {
             return Ok(());
         }
         if self.visited.len() > MAX_CANDIDATES {
-            return Err(Error::format(
-                self.what("index", &desc.digest),
-                format!("lists more than {MAX_CANDIDATES} manifests"),
-            ));
+            return Err(Error::TooMany {
+                what: self.what("index", &desc.digest),
+                limit: TooMany::Manifests {
+                    limit: MAX_CANDIDATES,
+                },
+            });
         }
         match self.kind_of(desc)? {
             Kind::Index => {
                 if depth >= MAX_DEPTH {
-                    return Err(Error::format(
-                        self.what("index", &desc.digest),
-                        format!("indexes nested more than {MAX_DEPTH} deep"),
-                    ));
+                    return Err(Error::TooMany {
+                        what: self.what("index", &desc.digest),
+                        limit: TooMany::IndexDepth { limit: MAX_DEPTH },
+                    });
                 }
                 if !self.indexes.insert(desc.digest.clone()) {
                     return Ok(());
                 }
                 if self.indexes.len() > MAX_INDEXES {
-                    return Err(Error::format(
-                        self.what("index", &desc.digest),
-                        format!("more than {MAX_INDEXES} nested indexes to read"),
-                    ));
+                    return Err(Error::TooMany {
+                        what: self.what("index", &desc.digest),
+                        limit: TooMany::Indexes { limit: MAX_INDEXES },
+                    });
                 }
                 let Some(bytes) = self.read(desc, "index")? else {
                     self.absent_indexes.push(desc.digest.clone());
@@ -582,7 +582,10 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -
         .filter(|d| !d.is_attestation())
         .collect();
     if top.is_empty() {
-        return Err(Error::format(what, "lists no images"));
+        return Err(Error::NotAnImage {
+            what,
+            why: NotAnImage::NoImages,
+        });
     }
     // Signatures, SBOMs and other referrers stored beside the images (`cosign save`, `oras
     // copy -r`) are neither counted as images nor taken as the first one.
@@ -723,17 +726,12 @@ fn resolve(
     }
     if walk.candidates.is_empty() {
         let absent: Vec<&str> = walk.absent_indexes.iter().map(|d| short(d)).collect();
-        return Err(Error::format(
-            what,
-            if absent.is_empty() {
-                "no image manifest found".to_string()
-            } else {
-                format!(
-                    "no image manifest found (indexes absent from the layout: {})",
-                    list_cut(&absent)
-                )
+        return Err(Error::NotAnImage {
+            what: what.to_string(),
+            why: NotAnImage::NoManifest {
+                absent_indexes: (!absent.is_empty()).then(|| list_cut(&absent)),
             },
-        ));
+        });
     }
     // Where images and artifacts are both candidates (a signature or an SBOM next to the
     // platforms of an index), the artifacts are not: an image is what strata reads. Where
@@ -771,21 +769,28 @@ fn build(
     let desc = &candidate.desc;
     let what = format!("{name}: manifest {}", desc.digest);
     if !candidate.present {
-        let why = match malformed_digest(&desc.digest) {
-            Some(fault) => format!("listed in the index with a {fault}"),
-            None => "listed in the index but its blob is not in the layout".to_string(),
-        };
-        return Err(Error::format(what, why));
+        return Err(match malformed_digest(&desc.digest) {
+            Some(fault) => Error::BadDigest {
+                what,
+                why: BadDigest::Listed(fault),
+            },
+            None => Error::Corrupt {
+                what,
+                why: Corrupt::ManifestNotInLayout,
+            },
+        });
     }
     let bytes = read_manifest(s, desc, &what, &mut integrity)?;
     let manifest: Manifest = parse_object(&bytes, &what)?;
     let media_type = desc.media_type.as_ref().or(manifest.media_type.as_ref());
     match media_type.map(|m| (m, kind(m))) {
         Some((m, Kind::Schema1)) => {
-            return Err(Error::format(
+            return Err(Error::NotAnImage {
                 what,
-                format!("Docker schema 1 manifests ({m}) are not supported"),
-            ));
+                why: NotAnImage::Schema1 {
+                    media_type: Some(m.clone()),
+                },
+            });
         }
         // OCI 1.1's draft artifact manifest, which registries still hold.
         Some((m, Kind::Other)) if m == ARTIFACT_MANIFEST => {
@@ -793,10 +798,12 @@ fn build(
             return Err(artifact_error(&what, t));
         }
         Some((m, Kind::Other | Kind::Index)) => {
-            return Err(Error::format(
+            return Err(Error::NotAnImage {
                 what,
-                format!("unsupported manifest media type {m}"),
-            ));
+                why: NotAnImage::UnsupportedMediaType {
+                    media_type: m.clone(),
+                },
+            });
         }
         _ => {}
     }
@@ -805,17 +812,18 @@ fn build(
         .as_ref()
         .is_some_and(|v| v.as_u64() == Some(1))
     {
-        return Err(Error::format(
+        return Err(Error::NotAnImage {
             what,
-            "Docker schema 1 manifests are not supported",
-        ));
+            why: NotAnImage::Schema1 { media_type: None },
+        });
     }
     if let Some(t) = manifest.artifact_type() {
         return Err(artifact_error(&what, t));
     }
-    let config_desc = manifest
-        .config
-        .ok_or_else(|| Error::format(&what, "manifest has no config"))?;
+    let config_desc = manifest.config.ok_or_else(|| Error::NotAnImage {
+        what: what.clone(),
+        why: NotAnImage::NoConfig,
+    })?;
     if let Some(m) = &config_desc.media_type
         && !is_config_type(m)
     {
@@ -832,9 +840,10 @@ fn build(
         &mut integrity,
     )
     .map_err(|e| match malformed_digest(&config_desc.digest) {
-        Some(fault) if is_not_found(&e) => {
-            Error::format(&config_what, format!("the manifest names it by a {fault}"))
-        }
+        Some(fault) if is_not_found(&e) => Error::BadDigest {
+            what: config_what.clone(),
+            why: BadDigest::Named(fault),
+        },
         _ => e,
     })?;
     let config = config::parse(&config_bytes, &config_what)?;

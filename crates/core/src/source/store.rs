@@ -9,7 +9,7 @@ use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Corrupt, Error, FileKind, Malformed, MemberKind, Result, TooMany, Unsafe};
 use crate::layer::tar::{TarError, TarWalker};
 use crate::layer::{Kind, TarEntry};
 
@@ -45,7 +45,12 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
 /// Where a blob of an OCI layout lives: `blobs/<alg>/<encoded>`. The digest's characters are
 /// checked (the spec's grammar), so a hostile digest cannot name a path outside `blobs/`.
 pub(crate) fn blob_path(digest: &str, store: &str) -> Result<String> {
-    let bad = || Error::format(store, format!("invalid digest {digest:?}"));
+    let bad = || Error::Unsafe {
+        what: store.to_string(),
+        why: Unsafe::InvalidDigest {
+            digest: digest.to_string(),
+        },
+    };
     let (alg, encoded) = digest.split_once(':').ok_or_else(bad)?;
     let alg_ok = !alg.is_empty()
         && alg
@@ -64,19 +69,18 @@ pub(crate) fn blob_path(digest: &str, store: &str) -> Result<String> {
 /// What is malformed in a digest of the grammar [`blob_path`] accepts, for an algorithm whose
 /// encoding the OCI spec fixes (`sha256:xyz` is a path, but no sha256): said only where its
 /// blob is missing, so that the line says why instead of "missing".
-pub(crate) fn malformed_digest(digest: &str) -> Option<String> {
+pub(crate) fn malformed_digest(digest: &str) -> Option<Malformed> {
     let (alg, encoded) = digest.split_once(':')?;
-    let digits = match alg {
-        "sha256" => 64,
-        "sha384" => 96,
-        "sha512" => 128,
+    let (algorithm, digits) = match alg {
+        "sha256" => ("sha256", 64),
+        "sha384" => ("sha384", 96),
+        "sha512" => ("sha512", 128),
         _ => return None,
     };
     let hex = encoded
         .bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    (encoded.len() != digits || !hex)
-        .then(|| format!("malformed digest: a {alg} digest is {digits} lowercase hex digits"))
+    (encoded.len() != digits || !hex).then_some(Malformed { algorithm, digits })
 }
 
 /// How many symlinks or hard links one lookup in a tar may follow.
@@ -111,30 +115,32 @@ pub(crate) fn open_regular(path: &Path) -> Result<File> {
         .map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
-        return Err(Error::format(
-            path.display().to_string(),
-            format!("not a regular file ({})", file_type_name(&meta)),
-        ));
+        return Err(Error::Unsafe {
+            what: path.display().to_string(),
+            why: Unsafe::NotRegularFile {
+                kind: file_kind(&meta),
+            },
+        });
     }
     Ok(file)
 }
 
-/// What kind of file a non-regular file is, for messages.
-fn file_type_name(meta: &std::fs::Metadata) -> &'static str {
+/// What kind of file a non-regular file is.
+fn file_kind(meta: &std::fs::Metadata) -> FileKind {
     use std::os::unix::fs::FileTypeExt;
     let t = meta.file_type();
     if t.is_dir() {
-        "a directory"
+        FileKind::Directory
     } else if t.is_fifo() {
-        "a FIFO"
+        FileKind::Fifo
     } else if t.is_char_device() {
-        "a character device"
+        FileKind::CharDevice
     } else if t.is_block_device() {
-        "a block device"
+        FileKind::BlockDevice
     } else if t.is_socket() {
-        "a socket"
+        FileKind::Socket
     } else {
-        "not a file"
+        FileKind::Other
     }
 }
 
@@ -168,11 +174,9 @@ impl DirStore {
     }
 
     fn resolve(&self, location: &str) -> Result<PathBuf> {
-        let escape = || {
-            Error::format(
-                format!("{}: {location}", self.name),
-                "path leaves the image directory",
-            )
+        let escape = || Error::Unsafe {
+            what: format!("{}: {location}", self.name),
+            why: Unsafe::LeavesImage,
         };
         let rel = Path::new(location);
         if rel
@@ -199,9 +203,10 @@ impl BlobStore for DirStore {
         let path = self.resolve(location)?;
         let file = open_regular(&path).map_err(|e| match e {
             Error::Io { source, .. } => Error::io(self.root.join(location), source),
-            Error::Format { message, .. } => {
-                Error::format(format!("{}: {location}", self.name), message)
-            }
+            Error::Unsafe { why, .. } => Error::Unsafe {
+                what: format!("{}: {location}", self.name),
+                why,
+            },
             other => other,
         })?;
         let len = file
@@ -224,7 +229,7 @@ enum Member {
     /// A symlink or hard link, with its target already made an archive path.
     Link(String),
     /// Something that cannot be read as a file (a directory, a device, a sparse file).
-    Other(&'static str),
+    Other(MemberKind),
 }
 
 /// The members of an uncompressed tar file, indexed once; [`BlobStore::open`] reads a member
@@ -249,7 +254,12 @@ impl TarStore {
         // The same walker as layers: extension headers capped, header-only types without data.
         let mut walker = TarWalker::new(BufReader::new(&file));
         let mut entry = TarEntry::default();
-        let bad = |e: TarError| Error::format(&name, format!("not a valid tar archive: {e}"));
+        let bad = |e: TarError| Error::Corrupt {
+            what: name.clone(),
+            why: Corrupt::NotTar {
+                cause: e.to_string(),
+            },
+        };
         while walker.next_into(&mut entry).map_err(bad)? {
             let Ok(member_path) = std::str::from_utf8(&entry.path) else {
                 continue; // strata never looks up a member whose name is not UTF-8
@@ -262,17 +272,17 @@ impl TarStore {
                     .and_then(|t| std::str::from_utf8(t).ok())
             };
             let member = match entry.kind {
-                Kind::File if walker.raw_type() == b'S' => {
-                    Member::Other("a sparse file (unsupported)")
-                }
+                Kind::File if walker.raw_type() == b'S' => Member::Other(MemberKind::SparseFile),
                 Kind::File => {
                     let offset = walker.offset();
                     let size = entry.size;
                     if offset.checked_add(size).is_none_or(|end| end > len) {
-                        return Err(Error::format(
-                            &name,
-                            format!("archive is truncated: member {member_path} runs past the end"),
-                        ));
+                        return Err(Error::Corrupt {
+                            what: name,
+                            why: Corrupt::Truncated {
+                                member: member_path,
+                            },
+                        });
                     }
                     walker
                         .skip_by(|r, n| r.seek_relative(i64::try_from(n).unwrap_or(i64::MAX)))
@@ -286,16 +296,16 @@ impl TarStore {
                         let dir = member_path.rsplit_once('/').map_or("", |(d, _)| d);
                         Member::Link(normalise(&format!("{dir}/{t}")))
                     }
-                    None => Member::Other("symlink without a valid target"),
+                    None => Member::Other(MemberKind::SymlinkWithoutTarget),
                 },
                 // A hard link's target is an archive path.
                 Kind::Hardlink => match link_target() {
                     Some(t) => Member::Link(normalise(t)),
-                    None => Member::Other("hard link without a valid target"),
+                    None => Member::Other(MemberKind::HardlinkWithoutTarget),
                 },
-                Kind::Dir => Member::Other("a directory"),
+                Kind::Dir => Member::Other(MemberKind::Directory),
                 Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => {
-                    Member::Other("not a regular file")
+                    Member::Other(MemberKind::NotRegular)
                 }
             };
             if member_path.is_empty() {
@@ -338,18 +348,20 @@ impl TarStore {
                 }
                 Some(Member::File { offset, size }) => return Ok((*offset, *size)),
                 Some(Member::Link(target)) => current.clone_from(target),
-                Some(Member::Other(what)) => {
-                    return Err(Error::format(
-                        format!("{}: {location}", self.name),
-                        format!("cannot be read: {what}"),
-                    ));
+                Some(&Member::Other(kind)) => {
+                    return Err(Error::Unsafe {
+                        what: format!("{}: {location}", self.name),
+                        why: Unsafe::Unreadable { kind },
+                    });
                 }
             }
         }
-        Err(Error::format(
-            format!("{}: {location}", self.name),
-            format!("more than {MAX_LINK_HOPS} links to follow (a link loop?)"),
-        ))
+        Err(Error::TooMany {
+            what: format!("{}: {location}", self.name),
+            limit: TooMany::LinkHops {
+                limit: MAX_LINK_HOPS,
+            },
+        })
     }
 }
 
