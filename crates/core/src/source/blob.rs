@@ -211,13 +211,15 @@ mod tests {
             ("noalgorithm", "noalgorithm"),
             ("sha256+b64u:LCa0a2j", "sha256+b64u"),
         ] {
-            let err = verify(b"hello", digest, "index.json")
-                .unwrap_err()
-                .to_string();
-            assert!(err.starts_with("index.json: digest "), "{err}");
+            let err = verify(b"hello", digest, "index.json").unwrap_err();
+            let want = BadDigest::UnknownAlgorithm {
+                digest: digest.to_string(),
+                algorithm: alg.to_string(),
+                verifies: "sha256, sha384 and sha512",
+            };
             assert!(
-                err.contains(&format!("unknown digest algorithm {alg} ")),
-                "{err}"
+                matches!(&err, Error::BadDigest { what, why } if what == "index.json" && *why == want),
+                "{err:?}"
             );
         }
     }
@@ -232,5 +234,37 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("line 2 column"), "{err}");
+    }
+
+    /// A control character in a digest is escaped in the value as in the line.
+    #[test]
+    fn an_unknown_algorithm_is_kept_escaped() {
+        let err = verify(b"x", "bad\x1b[31m:00", "m").unwrap_err();
+        let Error::BadDigest {
+            why: BadDigest::UnknownAlgorithm {
+                digest, algorithm, ..
+            },
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(digest, "bad\\u{1b}[31m:00");
+        assert_eq!(algorithm, "bad\\u{1b}[31m");
+        assert!(!err.to_string().contains('\x1b'));
+    }
+
+    #[test]
+    fn a_list_is_not_an_object() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Doc {
+            #[allow(dead_code)]
+            manifests: Option<Vec<u8>>,
+        }
+        let err = parse_object::<Doc>(b" \n[null]", "index.json").unwrap_err();
+        assert!(
+            matches!(&err, Error::NotAnImage { what, why: NotAnImage::JsonList } if what == "index.json"),
+            "{err:?}"
+        );
     }
 }

@@ -430,7 +430,12 @@ mod tests {
             "../x:ab",
             "sha256:a/b",
         ] {
-            assert!(blob_path(bad, "s").is_err(), "{bad}");
+            let err = blob_path(bad, "s").unwrap_err();
+            assert!(
+                matches!(&err, Error::Unsafe { what, why: Unsafe::InvalidDigest { digest } }
+                    if what == "s" && digest == bad),
+                "{bad}: {err:?}"
+            );
         }
     }
 
@@ -443,8 +448,18 @@ mod tests {
         }
         let upper = format!("sha256:{}", "AB".repeat(32));
         let short = format!("sha384:{}", "ab".repeat(32));
-        for bad in ["sha256:xyz", upper.as_str(), short.as_str(), "sha512:"] {
-            assert!(malformed_digest(bad).is_some(), "{bad}");
+        for (bad, algorithm, bits) in [
+            ("sha256:xyz", "sha256", 256),
+            (upper.as_str(), "sha256", 256),
+            (short.as_str(), "sha384", 384),
+            ("sha512:", "sha512", 512),
+        ] {
+            let digits = bits / 4; // one hex digit per 4 bits
+            assert_eq!(
+                malformed_digest(bad),
+                Some(Malformed { algorithm, digits }),
+                "{bad}"
+            );
         }
     }
 
@@ -481,9 +496,26 @@ mod tests {
         let missing = open_err(&store, "nope");
         assert!(is_not_found(&missing));
         assert!(missing.to_string().contains("a.tar: nope"), "{missing}");
-        let looped = open_err(&store, "loop").to_string();
-        assert!(looped.contains("loop"), "{looped}");
-        assert!(!is_not_found(&open_err(&store, "somedir")));
+        let looped = open_err(&store, "loop");
+        assert!(
+            matches!(&looped, Error::TooMany { what, limit: TooMany::LinkHops { limit: 16 } }
+                if *what == format!("{}: loop", path.display())),
+            "{looped:?}"
+        );
+        let dir_member = open_err(&store, "somedir");
+        assert!(
+            matches!(
+                dir_member,
+                Error::Unsafe {
+                    why: Unsafe::Unreadable {
+                        kind: MemberKind::Directory
+                    },
+                    ..
+                }
+            ),
+            "{dir_member:?}"
+        );
+        assert!(!is_not_found(&dir_member));
     }
 
     #[test]
@@ -511,10 +543,11 @@ mod tests {
         TarBuilder::new().file("big", &[7u8; 10_000]).write(&path);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..4096]).unwrap();
-        let err = TarStore::open(&path).unwrap_err().to_string();
+        let err = TarStore::open(&path).unwrap_err();
         assert!(
-            err.contains("cut.tar") && err.contains("truncated"),
-            "{err}"
+            matches!(&err, Error::Corrupt { what, why: Corrupt::Truncated { member } }
+                if *what == path.display().to_string() && member == "big"),
+            "{err:?}"
         );
     }
 
@@ -530,8 +563,12 @@ mod tests {
         h.set_path("././@LongLink").unwrap();
         h.set_cksum();
         std::fs::write(&path, h.as_bytes()).unwrap();
-        let err = TarStore::open(&path).unwrap_err().to_string();
-        assert!(err.contains("long.tar") && err.contains("limit"), "{err}");
+        let err = TarStore::open(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { what, why: Corrupt::NotTar { cause } }
+                if *what == path.display().to_string() && cause.contains("limit")),
+            "{err:?}"
+        );
     }
 
     /// A member of a header-only type with a size field is followed by the next header, as
@@ -571,10 +608,7 @@ mod tests {
         let store = DirStore::new(&root);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let result = store
-                .open("blobs/fifo")
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+            let result = store.open("blobs/fifo").map(|_| ());
             let _ = tx.send(result);
         });
         let result = rx
@@ -582,15 +616,15 @@ mod tests {
             .expect("opening a FIFO blocked");
         let err = result.unwrap_err();
         assert!(
-            err.contains("blobs/fifo") && err.contains("a FIFO"),
-            "{err}"
+            matches!(&err, Error::Unsafe { what, why: Unsafe::NotRegularFile { kind: FileKind::Fifo } }
+                if *what == format!("{}: blobs/fifo", root.display())),
+            "{err:?}"
         );
-        let err = open_regular(Path::new("/dev/zero"))
-            .unwrap_err()
-            .to_string();
+        let err = open_regular(Path::new("/dev/zero")).unwrap_err();
         assert!(
-            err.contains("/dev/zero") && err.contains("character device"),
-            "{err}"
+            matches!(&err, Error::Unsafe { what, why: Unsafe::NotRegularFile { kind: FileKind::CharDevice } }
+                if what == "/dev/zero"),
+            "{err:?}"
         );
     }
 
@@ -612,8 +646,12 @@ mod tests {
             "blobs/out",
             "blobs/../../secret",
         ] {
-            let err = open_err(&store, bad).to_string();
-            assert!(err.contains("leaves the image directory"), "{bad}: {err}");
+            let err = open_err(&store, bad);
+            assert!(
+                matches!(&err, Error::Unsafe { what, why: Unsafe::LeavesImage }
+                    if *what == format!("{}: {bad}", root.display())),
+                "{bad}: {err:?}"
+            );
         }
         assert!(is_not_found(&open_err(&store, "blobs/missing")));
     }
