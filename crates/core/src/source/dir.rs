@@ -83,7 +83,7 @@ pub(crate) fn is_dir_layout(path: &Path) -> bool {
 }
 
 /// Loads the image of a `dir:` layout (the one of `manifest.json`, or of its index by the
-/// platform rules of `oci.rs`).
+/// platform rules of `oci/`).
 pub(crate) fn load(path: &Path, want: &Want<'_>) -> Result<Opened> {
     let store = DirStore::new(path);
     let name = store.name().to_string();

@@ -7,7 +7,7 @@
 //! - `store.rs`: what every loader reads files through ([`BlobStore`]), a directory's or a tar's
 //!   ([`DirStore`], [`TarStore`]).
 //! - `want.rs`, `sniff.rs`: which image is wanted, and judging a file by its first bytes.
-//! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
+//! - `oci/`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
 //! - `docker.rs`: `docker save` archives, before and after Docker 25.
 //! - `dir.rs`: skopeo's `dir:` layout.
 //! - `config.rs`: the image config, history mapped to layers.
@@ -79,7 +79,7 @@ pub struct OpenOptions {
 /// - Several images and no reference (in the spec or [`OpenOptions::tag`]): the first one is
 ///   taken, and a warning in [`Image::warnings`](crate::image::Image::warnings) lists the others
 ///   (artifacts are not counted).
-/// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci.rs`.
+/// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci/choose.rs`.
 ///
 /// # Errors
 /// One-line [`Error`]s naming the file, member or blob: unreadable or unrecognised input
