@@ -1196,3 +1196,40 @@ fn a_streamed_layer_is_read_once() {
     assert_eq!(read_all(&store, "manifest.json"), b"[]");
     assert!(store::is_not_found(&store.open("nope").err().unwrap()));
 }
+
+/// A member taken for a layer that does not read as one names the member; a compressed
+/// archive forced to a format it lacks says which file it has not.
+#[test]
+fn streamed_members_and_forced_formats_are_named() {
+    let mut broken = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    broken.extend_from_slice(&[0xff; 40]);
+    let tar = TarBuilder::new().file("abc/layer.tar", &broken).bytes();
+    let err = match stream::read(tar.as_slice(), "s.tar", Default::default()) {
+        Ok(_) => panic!("a broken layer was read"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(&err, Error::Corrupt { what, why: Corrupt::Layer(crate::error::LayerError::Stream(_)) }
+            if what == "s.tar: abc/layer.tar"),
+        "{err:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    for (prefix, member, why) in [
+        ("oci-archive:", "manifest.json", NotAnImage::NotOciArchive),
+        (
+            "docker-archive:",
+            "index.json",
+            NotAnImage::NotDockerArchive,
+        ),
+    ] {
+        let path = dir.path().join(format!("{member}.tar.gz"));
+        std::fs::write(&path, gzip(&TarBuilder::new().file(member, b"{}").bytes())).unwrap();
+        let shown = path.to_str().unwrap();
+        let err = open_error(&format!("{prefix}{shown}"), &OpenOptions::default());
+        assert!(
+            matches!(&err, Error::NotAnImage { what, why: found } if what == shown && *found == why),
+            "{prefix}: {err:?}"
+        );
+    }
+}
