@@ -12,7 +12,9 @@ pub mod image;
 pub mod layer;
 pub mod remote;
 
-pub use image::{Corrupt, NotAnImage, Unsafe};
+pub use image::{
+    BadDigest, Codec, Corrupt, FileKind, LayoutSign, Malformed, MemberKind, NotAnImage, Unsafe,
+};
 pub use layer::LayerError;
 pub use remote::{Credentials, Remote};
 
@@ -83,6 +85,9 @@ pub enum Error {
         expected: String,
         found: String,
     },
+    /// A digest strata cannot use: an unknown algorithm, or a malformed encoding.
+    #[error("{what}: {why}")]
+    BadDigest { what: String, why: BadDigest },
     /// A blob or document is not the size its descriptor gives.
     #[error("{what}: {of} mismatch: expected {expected}, found {found}")]
     SizeMismatch {

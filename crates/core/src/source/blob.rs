@@ -6,7 +6,7 @@ use std::io::Read;
 use serde::de::DeserializeOwned;
 
 use super::store::{BlobStore, blob_path};
-use crate::error::{Error, Hashed, Result, Sized};
+use crate::error::{BadDigest, Error, Hashed, NotAnImage, Result, Sized, TooLarge};
 use crate::layer::{Algorithm, shown};
 
 /// The largest JSON document strata reads; real manifests and configs are a few KiB.
@@ -16,18 +16,27 @@ pub(crate) const JSON_LIMIT: u64 = 16 << 20;
 pub(crate) fn read_small(store: &dyn BlobStore, location: &str, what: &str) -> Result<Vec<u8>> {
     let (reader, len) = store.open(location)?;
     if len > JSON_LIMIT {
-        return Err(Error::format(
-            what,
-            format!("{len} bytes is too large for a JSON document (limit {JSON_LIMIT})"),
-        ));
+        return Err(Error::TooLarge {
+            what: what.to_string(),
+            limit: TooLarge::JsonDocument {
+                size: Some(len),
+                limit: JSON_LIMIT,
+            },
+        });
     }
     let mut bytes = Vec::new();
     reader
         .take(JSON_LIMIT + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::format(what, format!("read failed: {e}")))?;
+        .map_err(|e| Error::read(what, e))?;
     if bytes.len() as u64 > JSON_LIMIT {
-        return Err(Error::format(what, "too large for a JSON document"));
+        return Err(Error::TooLarge {
+            what: what.to_string(),
+            limit: TooLarge::JsonDocument {
+                size: None,
+                limit: JSON_LIMIT,
+            },
+        });
     }
     Ok(bytes)
 }
@@ -35,16 +44,13 @@ pub(crate) fn read_small(store: &dyn BlobStore, location: &str, what: &str) -> R
 /// Checks `bytes` against a digest `alg:hex`: an error when it does not match, or when its
 /// algorithm is not one strata can compute (the content would otherwise be taken on trust).
 pub(crate) fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
-    let algorithm = Algorithm::of(expected).map_err(|alg| {
-        Error::format(
-            what,
-            format!(
-                "digest {} cannot be verified: unknown digest algorithm {} (strata verifies {})",
-                shown(expected),
-                shown(alg),
-                Algorithm::NAMES
-            ),
-        )
+    let algorithm = Algorithm::of(expected).map_err(|alg| Error::BadDigest {
+        what: what.to_string(),
+        why: BadDigest::UnknownAlgorithm {
+            digest: shown(expected),
+            algorithm: shown(alg),
+            verifies: Algorithm::NAMES,
+        },
     })?;
     let found = algorithm.digest(bytes);
     if !found.eq_ignore_ascii_case(expected) {
@@ -60,7 +66,7 @@ pub(crate) fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
 
 /// Parses JSON; the error names `what` and carries serde's line and column.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::format(what, format!("invalid JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Error::json(what, e))
 }
 
 /// Parses a JSON document that must be an object (an index, a manifest). serde reads a struct
@@ -70,7 +76,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Resul
 pub(crate) fn parse_object<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     let value = parse_json(bytes, what)?;
     if bytes.trim_ascii_start().starts_with(b"[") {
-        return Err(Error::format(what, "not a JSON object but a list"));
+        return Err(Error::NotAnImage {
+            what: what.to_string(),
+            why: NotAnImage::JsonList,
+        });
     }
     Ok(value)
 }
@@ -202,13 +211,15 @@ mod tests {
             ("noalgorithm", "noalgorithm"),
             ("sha256+b64u:LCa0a2j", "sha256+b64u"),
         ] {
-            let err = verify(b"hello", digest, "index.json")
-                .unwrap_err()
-                .to_string();
-            assert!(err.starts_with("index.json: digest "), "{err}");
+            let err = verify(b"hello", digest, "index.json").unwrap_err();
+            let want = BadDigest::UnknownAlgorithm {
+                digest: digest.to_string(),
+                algorithm: alg.to_string(),
+                verifies: "sha256, sha384 and sha512",
+            };
             assert!(
-                err.contains(&format!("unknown digest algorithm {alg} ")),
-                "{err}"
+                matches!(&err, Error::BadDigest { what, why } if what == "index.json" && *why == want),
+                "{err:?}"
             );
         }
     }
@@ -223,5 +234,37 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("line 2 column"), "{err}");
+    }
+
+    /// A control character in a digest is escaped in the value as in the line.
+    #[test]
+    fn an_unknown_algorithm_is_kept_escaped() {
+        let err = verify(b"x", "bad\x1b[31m:00", "m").unwrap_err();
+        let Error::BadDigest {
+            why: BadDigest::UnknownAlgorithm {
+                digest, algorithm, ..
+            },
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(digest, "bad\\u{1b}[31m:00");
+        assert_eq!(algorithm, "bad\\u{1b}[31m");
+        assert!(!err.to_string().contains('\x1b'));
+    }
+
+    #[test]
+    fn a_list_is_not_an_object() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Doc {
+            #[allow(dead_code)]
+            manifests: Option<Vec<u8>>,
+        }
+        let err = parse_object::<Doc>(b" \n[null]", "index.json").unwrap_err();
+        assert!(
+            matches!(&err, Error::NotAnImage { what, why: NotAnImage::JsonList } if what == "index.json"),
+            "{err:?}"
+        );
     }
 }

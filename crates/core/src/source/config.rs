@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotAnImage, Result};
 use crate::image::{LayerRef, Platform};
 
 /// One `history` entry.
@@ -37,7 +37,10 @@ fn string(value: &Value, key: &str) -> Option<String> {
 pub(crate) fn parse(bytes: &[u8], what: &str) -> Result<Config> {
     let value: Value = super::blob::parse_json(bytes, what)?;
     if !value.is_object() {
-        return Err(Error::format(what, "config is not a JSON object"));
+        return Err(Error::NotAnImage {
+            what: what.to_string(),
+            why: NotAnImage::ConfigNotObject,
+        });
     }
     let diff_ids = value
         .pointer("/rootfs/diff_ids")

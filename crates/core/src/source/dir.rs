@@ -15,7 +15,7 @@ use super::oci;
 use super::opened::Opened;
 use super::store::{BlobStore, DirStore, blob_path, is_not_found};
 use super::want::Want;
-use crate::error::{Error, Result};
+use crate::error::{Error, NotAnImage, Result};
 use crate::image::Format;
 use crate::layer::Algorithm;
 
@@ -83,28 +83,27 @@ pub(crate) fn is_dir_layout(path: &Path) -> bool {
 }
 
 /// Loads the image of a `dir:` layout (the one of `manifest.json`, or of its index by the
-/// platform rules of `oci.rs`).
+/// platform rules of `oci/`).
 pub(crate) fn load(path: &Path, want: &Want<'_>) -> Result<Opened> {
     let store = DirStore::new(path);
     let name = store.name().to_string();
     let what = format!("{name}: manifest.json");
     let bytes = match read_small(&store, "manifest.json", &what) {
         Err(e) if is_not_found(&e) => {
-            return Err(Error::format(
-                name,
-                "not a dir: layout: it has no manifest.json (skopeo copy IMAGE dir:PATH writes one)",
-            ));
+            return Err(Error::NotAnImage {
+                what: name,
+                why: NotAnImage::NotDirLayout,
+            });
         }
         other => other?,
     };
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::format(&what, format!("invalid JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| Error::json(&what, e))?;
     if !value.is_object() {
-        return Err(Error::format(
+        return Err(Error::NotAnImage {
             what,
-            "not an image manifest or index (a docker save has a list here; read the directory \
-             without dir:)",
-        ));
+            why: NotAnImage::DirManifestNotObject,
+        });
     }
     if let Some(reference) = want.reference {
         return Err(Error::Usage(format!(

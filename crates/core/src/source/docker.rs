@@ -13,7 +13,7 @@ use super::opened::Opened;
 use super::store::{BlobStore, normalise};
 use super::want::{Want, list_cut, same_image_name};
 use super::{config, oci};
-use crate::error::{Error, LayerError, Result};
+use crate::error::{Error, LayerError, NotAnImage, Result};
 use crate::image::{Format, Image, LayerRef};
 
 #[derive(Debug, Deserialize)]
@@ -84,24 +84,11 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
     let mut integrity = Integrity::new(want.lenient);
     let s = store.as_ref();
     let name = s.name().to_string();
-    let what = format!("{name}: manifest.json");
-    let entries: Vec<Entry> = parse_json(&read_small(s, "manifest.json", &what)?, &what)?;
-    if entries.is_empty() {
-        return Err(Error::format(what, "lists no images"));
-    }
-    let chosen = select(&entries, tag, &name)?;
-    let entry = &entries[chosen];
+    let entries = read_entries(s)?;
+    let entry = &entries[select(&entries, tag, &name)?];
     let mut warnings = Vec::new();
     if tag.is_none() && entries.len() > 1 {
-        let tags: Vec<&str> = entries
-            .iter()
-            .filter_map(|e| e.repo_tags.as_ref()?.first().map(String::as_str))
-            .collect();
-        warnings.push(format!(
-            "{name} holds {} images ({}); showing the first — pick another as {name}:REPO:TAG",
-            entries.len(),
-            list_cut(&tags)
-        ));
+        warnings.push(several_images(&entries, &name));
     }
 
     let config_location = normalise(&entry.config);
@@ -112,31 +99,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
         integrity.check(verify(&config_bytes, d, &config_what))?;
     }
     let config = config::parse(&config_bytes, &config_what)?;
-
-    let mut layers = Vec::new();
-    for (index, l) in entry.layers.iter().enumerate() {
-        let location = normalise(l);
-        if !s.exists(&location)? {
-            return Err(Error::Layer {
-                layer: index,
-                blob: location,
-                source: LayerError::NotInArchive {
-                    store: name.to_string(),
-                },
-            });
-        }
-        layers.push(LayerRef {
-            index,
-            digest: blob_digest(&location),
-            location,
-            diff_id: None,
-            size: None,
-            media_type: None,
-            created_by: None,
-            comment: None,
-            created: None,
-        });
-    }
+    let mut layers = list_layers(s, &entry.layers)?;
     let format = if config_location.starts_with("blobs/")
         || layers.iter().any(|l| l.location.starts_with("blobs/"))
     {
@@ -160,15 +123,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
         .and_then(|t| tags.iter().find(|rt| same_image_name(rt, t)))
         .or(tags.first())
         .cloned();
-    // Docker 25+ writes an OCI layout beside manifest.json: its manifest of this image names it.
-    let manifest_digest = match (&config_digest, s.exists("index.json")?) {
-        (Some(config), true) => {
-            let layer_digests: Vec<Option<String>> =
-                layers.iter().map(|l| l.digest.clone()).collect();
-            oci::manifest_digest_for(s, config, &layer_digests)
-        }
-        _ => None,
-    };
+    let manifest_digest = oci_manifest_digest(s, config_digest.as_deref(), &layers)?;
     let image = Image {
         source: name,
         format,
@@ -182,6 +137,76 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
         integrity: integrity.gone_past,
     };
     Ok(Opened::to_read(image, store))
+}
+
+/// The entries of `manifest.json`: at least one.
+fn read_entries(s: &dyn BlobStore) -> Result<Vec<Entry>> {
+    let what = format!("{}: manifest.json", s.name());
+    let entries: Vec<Entry> = parse_json(&read_small(s, "manifest.json", &what)?, &what)?;
+    if entries.is_empty() {
+        return Err(Error::NotAnImage {
+            what,
+            why: NotAnImage::NoImages,
+        });
+    }
+    Ok(entries)
+}
+
+/// The warning that the first of several images is shown.
+fn several_images(entries: &[Entry], name: &str) -> String {
+    let tags: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.repo_tags.as_ref()?.first().map(String::as_str))
+        .collect();
+    format!(
+        "{name} holds {} images ({}); showing the first — pick another as {name}:REPO:TAG",
+        entries.len(),
+        list_cut(&tags)
+    )
+}
+
+/// The layers an entry lists, each a member of the archive.
+fn list_layers(s: &dyn BlobStore, paths: &[String]) -> Result<Vec<LayerRef>> {
+    let mut layers = Vec::new();
+    for (index, l) in paths.iter().enumerate() {
+        let location = normalise(l);
+        if !s.exists(&location)? {
+            return Err(Error::Layer {
+                layer: index,
+                blob: location,
+                source: LayerError::NotInArchive {
+                    store: s.name().to_string(),
+                },
+            });
+        }
+        layers.push(LayerRef {
+            index,
+            digest: blob_digest(&location),
+            location,
+            diff_id: None,
+            size: None,
+            media_type: None,
+            created_by: None,
+            comment: None,
+            created: None,
+        });
+    }
+    Ok(layers)
+}
+
+/// Docker 25+ writes an OCI layout beside manifest.json: its manifest of this image (whose
+/// config is `config`, when its name gives a digest) names it.
+fn oci_manifest_digest(
+    s: &dyn BlobStore,
+    config: Option<&str>,
+    layers: &[LayerRef],
+) -> Result<Option<String>> {
+    let layout = s.exists("index.json")?;
+    let Some(config) = config.filter(|_| layout) else {
+        return Ok(None);
+    };
+    let layer_digests: Vec<Option<String>> = layers.iter().map(|l| l.digest.clone()).collect();
+    Ok(oci::manifest_digest_for(s, config, &layer_digests))
 }
 
 #[cfg(test)]

@@ -144,28 +144,8 @@ impl Location {
         if text == "-" {
             return Ok(Location::Stdin);
         }
-        // With nothing after the prefix, every later message would begin with the empty name.
-        for (prefix, form) in [
-            (REGISTRY, "docker://[HOST[:PORT]/]REPO[:TAG]"),
-            (DOCKER_DAEMON, "docker-daemon:NAME[:TAG]"),
-            (PODMAN, "podman:NAME[:TAG]"),
-        ] {
-            if text == prefix {
-                return Err(Error::Usage(format!(
-                    "{prefix}: the image reference is empty (write {form})"
-                )));
-            }
-        }
-        if let Some(reference) = text.strip_prefix(REGISTRY) {
-            return Ok(Location::Registry(Reference::parse(reference)?));
-        }
-        for (prefix, engine) in [(DOCKER_DAEMON, Engine::Docker), (PODMAN, Engine::Podman)] {
-            if let Some(name) = text.strip_prefix(prefix) {
-                return Ok(Location::Engine {
-                    engine: Some(engine),
-                    name: name.to_string(),
-                });
-            }
+        if let Some(remote) = Location::parse_remote(text) {
+            return remote;
         }
         if text.is_empty() {
             return Err(Error::Usage("no image given".to_string()));
@@ -174,61 +154,105 @@ impl Location {
         if exists(text) {
             return Ok(local_or_engine(text, text.into(), None));
         }
+        if let Some(local) = Location::parse_prefixed(text) {
+            return Ok(local);
+        }
+        refuse_transport(text)?;
+        let (path, reference) = split_reference(text);
+        Ok(local_or_engine(text, path, reference))
+    }
+
+    /// A registry (`docker://`) or an engine (`docker-daemon:`, `podman:`), or `None` when the
+    /// text has none of their prefixes.
+    fn parse_remote(text: &str) -> Option<Result<Location>> {
+        // With nothing after the prefix, every later message would begin with the empty name.
+        for (prefix, form) in [
+            (REGISTRY, "docker://[HOST[:PORT]/]REPO[:TAG]"),
+            (DOCKER_DAEMON, "docker-daemon:NAME[:TAG]"),
+            (PODMAN, "podman:NAME[:TAG]"),
+        ] {
+            if text == prefix {
+                return Some(Err(Error::Usage(format!(
+                    "{prefix}: the image reference is empty (write {form})"
+                ))));
+            }
+        }
+        if let Some(reference) = text.strip_prefix(REGISTRY) {
+            return Some(Reference::parse(reference).map(Location::Registry));
+        }
+        for (prefix, engine) in [(DOCKER_DAEMON, Engine::Docker), (PODMAN, Engine::Podman)] {
+            if let Some(name) = text.strip_prefix(prefix) {
+                return Some(Ok(Location::Engine {
+                    engine: Some(engine),
+                    name: name.to_string(),
+                }));
+            }
+        }
+        None
+    }
+
+    /// A path behind a skopeo-style prefix (`dir:`, `oci:`, `oci-archive:`,
+    /// `docker-archive:`), or `None` when the text has none.
+    fn parse_prefixed(text: &str) -> Option<Location> {
         // A `dir:` layout names no image inside it: all the rest is the path, colons and all.
         if let Some(rest) = text.strip_prefix(LocalKind::Dir.prefix()) {
-            return Ok(Location::Path {
+            return Some(Location::Path {
                 path: rest.into(),
                 reference: None,
                 forced: Some(LocalKind::Dir),
             });
         }
-        for kind in [
+        [
             LocalKind::OciLayout,
             LocalKind::OciArchive,
             LocalKind::DockerArchive,
-        ] {
-            if let Some(rest) = text.strip_prefix(kind.prefix()) {
-                let (path, reference) = split_reference(rest);
-                return Ok(Location::Path {
-                    path,
-                    reference,
-                    forced: Some(kind),
-                });
-            }
-        }
-        if let Some((scheme, rest)) = text.split_once(':')
-            && REMOTE_TRANSPORTS.contains(&scheme)
-        {
-            let instead = match scheme {
-                "registry" => format!("for a registry, write docker://{rest}"),
-                // A `[driver@root]` store before the name is the engine's own business.
-                "containers-storage" => format!(
-                    "for Podman's store, write podman:{}",
-                    rest.split_once(']').map_or(rest, |(_, name)| name)
-                ),
-                _ => format!("save the image first (skopeo copy {text} oci:DIR)"),
-            };
-            return Err(Error::Usage(format!(
-                "{text}: the {scheme}: transport is not supported; {READS}: {instead}"
-            )));
-        }
-        // `SCHEME://…` names no file (the path before the colon is not there): a scheme
-        // strata does not know, which as a path would only be "no such file".
-        if let Some((scheme, rest)) = text.split_once("://")
-            && is_scheme(scheme)
-            && !exists(scheme)
-        {
-            let instead = match scheme {
-                "http" | "https" => format!(": for a registry, write docker://{rest}"),
-                _ => String::new(),
-            };
-            return Err(Error::Usage(format!(
-                "{text}: unknown scheme {scheme}://; {READS}{instead}"
-            )));
-        }
-        let (path, reference) = split_reference(text);
-        Ok(local_or_engine(text, path, reference))
+        ]
+        .into_iter()
+        .find_map(|kind| {
+            let (path, reference) = split_reference(text.strip_prefix(kind.prefix())?);
+            Some(Location::Path {
+                path,
+                reference,
+                forced: Some(kind),
+            })
+        })
     }
+}
+
+/// Refuses the transports of skopeo and podman that strata does not read, and `SCHEME://`
+/// text that names no file, each with what to write instead.
+fn refuse_transport(text: &str) -> Result<()> {
+    if let Some((scheme, rest)) = text.split_once(':')
+        && REMOTE_TRANSPORTS.contains(&scheme)
+    {
+        let instead = match scheme {
+            "registry" => format!("for a registry, write docker://{rest}"),
+            // A `[driver@root]` store before the name is the engine's own business.
+            "containers-storage" => format!(
+                "for Podman's store, write podman:{}",
+                rest.split_once(']').map_or(rest, |(_, name)| name)
+            ),
+            _ => format!("save the image first (skopeo copy {text} oci:DIR)"),
+        };
+        return Err(Error::Usage(format!(
+            "{text}: the {scheme}: transport is not supported; {READS}: {instead}"
+        )));
+    }
+    // `SCHEME://…` names no file (the path before the colon is not there): a scheme
+    // strata does not know, which as a path would only be "no such file".
+    if let Some((scheme, rest)) = text.split_once("://")
+        && is_scheme(scheme)
+        && !exists(scheme)
+    {
+        let instead = match scheme {
+            "http" | "https" => format!(": for a registry, write docker://{rest}"),
+            _ => String::new(),
+        };
+        return Err(Error::Usage(format!(
+            "{text}: unknown scheme {scheme}://; {READS}{instead}"
+        )));
+    }
+    Ok(())
 }
 
 /// Whether text is a URI scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`).

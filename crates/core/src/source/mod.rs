@@ -7,7 +7,7 @@
 //! - `store.rs`: what every loader reads files through ([`BlobStore`]), a directory's or a tar's
 //!   ([`DirStore`], [`TarStore`]).
 //! - `want.rs`, `sniff.rs`: which image is wanted, and judging a file by its first bytes.
-//! - `oci.rs`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
+//! - `oci/`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
 //! - `docker.rs`: `docker save` archives, before and after Docker 25.
 //! - `dir.rs`: skopeo's `dir:` layout.
 //! - `config.rs`: the image config, history mapped to layers.
@@ -42,7 +42,7 @@ pub use registry::Reference;
 pub use store::{BlobStore, DirStore, TarStore};
 use want::Want;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LayoutSign, NotAnImage, Result};
 use crate::image::{Format, Platform};
 use crate::layer::Compression;
 
@@ -79,7 +79,7 @@ pub struct OpenOptions {
 /// - Several images and no reference (in the spec or [`OpenOptions::tag`]): the first one is
 ///   taken, and a warning in [`Image::warnings`](crate::image::Image::warnings) lists the others
 ///   (artifacts are not counted).
-/// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci.rs`.
+/// - Platform: [`OpenOptions::platform`], else the host's; see the rules in `oci/choose.rs`.
 ///
 /// # Errors
 /// One-line [`Error`]s naming the file, member or blob: unreadable or unrecognised input
@@ -139,14 +139,14 @@ pub fn open(input: &Input, options: &OpenOptions) -> Result<Opened> {
 
 /// Why a directory with no `index.json` is taken for an OCI layout that lost it: it was named
 /// with `oci:`, or it holds `oci-layout` or `blobs/`, which only layouts have.
-fn meant_as_layout(path: &Path, forced: Option<LocalKind>) -> Option<&'static str> {
+fn meant_as_layout(path: &Path, forced: Option<LocalKind>) -> Option<LayoutSign> {
     let file = path.join("oci-layout").is_file();
     let blobs = path.join("blobs").is_dir();
     match (forced, file, blobs) {
-        (_, true, true) => Some("the directory has oci-layout and blobs/"),
-        (_, true, false) => Some("the directory has oci-layout"),
-        (_, false, true) => Some("the directory has blobs/"),
-        (Some(LocalKind::OciLayout), false, false) => Some("it was named with oci:"),
+        (_, true, true) => Some(LayoutSign::OciLayoutAndBlobs),
+        (_, true, false) => Some(LayoutSign::OciLayout),
+        (_, false, true) => Some(LayoutSign::Blobs),
+        (Some(LocalKind::OciLayout), false, false) => Some(LayoutSign::NamedOci),
         _ => None,
     }
 }
@@ -159,96 +159,93 @@ fn open_path(
     scan: crate::layer::ScanOptions,
 ) -> Result<Opened> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let shown = path.display().to_string();
-    let opened = if meta.is_dir() {
-        if let Some(t @ (LocalKind::OciArchive | LocalKind::DockerArchive)) = forced {
-            return Err(Error::Usage(format!(
-                "{shown}: is a directory, but {} expects a tar file (use oci:{shown} for a \
-                 layout directory)",
-                t.prefix()
-            )));
-        }
-        let store = Arc::new(DirStore::new(path));
-        let has = |name: &str| path.join(name).is_file();
-        if forced == Some(LocalKind::Dir)
-            || (forced.is_none() && has("manifest.json") && dir::is_dir_layout(path))
-        {
-            dir::load(path, want)?
-        } else if has("manifest.json") && forced.is_none() {
-            docker::load(store, want)?
-        } else if has("index.json") && has("oci-layout") {
-            oci::load(store, Format::OciLayout, want)?
-        } else if let Some(because) = meant_as_layout(path, forced)
-            && !has("index.json")
-        {
-            return Err(Error::format(
-                format!("{shown}: index.json"),
-                format!(
-                    "missing; {because}, so it is meant to be an OCI layout, and a layout lists \
-                     its images in index.json"
-                ),
-            ));
-        } else {
-            return Err(Error::format(
-                shown,
-                "not an image directory: expected an OCI layout (oci-layout and index.json), a \
-                 skopeo dir: layout or an extracted docker save (manifest.json)",
-            ));
-        }
+    if meta.is_dir() {
+        open_dir(path, forced, want)
     } else {
-        if forced == Some(LocalKind::OciLayout) {
-            return Err(Error::Usage(format!(
-                "{shown}: oci: expects a layout directory; for a tar file use oci-archive:{shown}"
-            )));
-        }
-        if forced == Some(LocalKind::Dir) {
-            return Err(Error::Usage(format!(
-                "{shown}: dir: expects a directory (skopeo copy IMAGE dir:PATH writes one)"
-            )));
-        }
-        let (head, n) = if meta.is_file() {
-            sniff::head_of(path)?
-        } else {
-            ([0; 512], 0)
-        };
-        // A pipe (`docker save | strata analyze /dev/stdin`) is read once, as it comes; so is a
-        // compressed archive (`docker save | gzip`): finding a member in it means decompressing
-        // all that comes before, so it is read front to back, once, as a pipe is.
-        if !meta.is_file() || Compression::sniff(&head[..n]) != Compression::None {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            return stream::load(file, &shown, want, scan, forced);
-        }
-        sniff::check_head(&head, n, &shown, false, None)?;
-        let store = TarStore::open(path)?;
-        let docker = store.contains("manifest.json");
-        let oci = store.contains("index.json");
-        match (forced, docker, oci) {
-            (Some(LocalKind::DockerArchive), false, _) => {
-                return Err(Error::format(
-                    shown,
-                    "not a docker-archive: the tar has no manifest.json",
-                ));
-            }
-            (Some(LocalKind::OciArchive), _, false) => {
-                return Err(Error::format(
-                    shown,
-                    "not an oci-archive: the tar has no index.json",
-                ));
-            }
-            (Some(LocalKind::OciArchive), _, true) | (_, false, true) => {
-                oci::load(Arc::new(store), Format::OciArchive, want)?
-            }
-            (_, true, _) => docker::load(Arc::new(store), want)?,
-            (_, false, false) => {
-                return Err(Error::format(
-                    shown,
-                    "a tar archive, but not an image: it has neither manifest.json (docker \
-                     save) nor index.json (oci-archive)",
-                ));
-            }
-        }
+        open_file(path, &meta, forced, want, scan)
+    }
+}
+
+/// A directory: a `dir:` layout, an extracted `docker save` or an OCI layout.
+fn open_dir(path: &Path, forced: Option<LocalKind>, want: &Want<'_>) -> Result<Opened> {
+    let shown = path.display().to_string();
+    if let Some(t @ (LocalKind::OciArchive | LocalKind::DockerArchive)) = forced {
+        return Err(Error::Usage(format!(
+            "{shown}: is a directory, but {} expects a tar file (use oci:{shown} for a \
+             layout directory)",
+            t.prefix()
+        )));
+    }
+    let store = Arc::new(DirStore::new(path));
+    let has = |name: &str| path.join(name).is_file();
+    if forced == Some(LocalKind::Dir)
+        || (forced.is_none() && has("manifest.json") && dir::is_dir_layout(path))
+    {
+        dir::load(path, want)
+    } else if has("manifest.json") && forced.is_none() {
+        docker::load(store, want)
+    } else if has("index.json") && has("oci-layout") {
+        oci::load(store, Format::OciLayout, want)
+    } else if let Some(sign) = meant_as_layout(path, forced)
+        && !has("index.json")
+    {
+        Err(Error::NotAnImage {
+            what: format!("{shown}: index.json"),
+            why: NotAnImage::MissingIndex { sign },
+        })
+    } else {
+        Err(Error::NotAnImage {
+            what: shown,
+            why: NotAnImage::NotImageDirectory,
+        })
+    }
+}
+
+/// A file (or a pipe): a tar, read in place when plain, as a stream when compressed or piped.
+fn open_file(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    forced: Option<LocalKind>,
+    want: &Want<'_>,
+    scan: crate::layer::ScanOptions,
+) -> Result<Opened> {
+    let shown = path.display().to_string();
+    if forced == Some(LocalKind::OciLayout) {
+        return Err(Error::Usage(format!(
+            "{shown}: oci: expects a layout directory; for a tar file use oci-archive:{shown}"
+        )));
+    }
+    if forced == Some(LocalKind::Dir) {
+        return Err(Error::Usage(format!(
+            "{shown}: dir: expects a directory (skopeo copy IMAGE dir:PATH writes one)"
+        )));
+    }
+    let (head, n) = if meta.is_file() {
+        sniff::head_of(path)?
+    } else {
+        ([0; 512], 0)
     };
-    Ok(opened)
+    // A pipe (`docker save | strata analyze /dev/stdin`) is read once, as it comes; so is a
+    // compressed archive (`docker save | gzip`): finding a member in it means decompressing
+    // all that comes before, so it is read front to back, once, as a pipe is.
+    if !meta.is_file() || Compression::sniff(&head[..n]) != Compression::None {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        return stream::load(file, &shown, want, scan, forced);
+    }
+    sniff::check_head(&head, n, &shown, false, None)?;
+    let store = TarStore::open(path)?;
+    let docker = store.contains("manifest.json");
+    let oci = store.contains("index.json");
+    let not = |why| Err(Error::NotAnImage { what: shown, why });
+    match (forced, docker, oci) {
+        (Some(LocalKind::DockerArchive), false, _) => not(NotAnImage::NotDockerArchive),
+        (Some(LocalKind::OciArchive), _, false) => not(NotAnImage::NotOciArchive),
+        (Some(LocalKind::OciArchive), _, true) | (_, false, true) => {
+            oci::load(Arc::new(store), Format::OciArchive, want)
+        }
+        (_, true, _) => docker::load(Arc::new(store), want),
+        (_, false, false) => not(NotAnImage::NoManifestNorIndex { stream: false }),
+    }
 }
 
 #[cfg(test)]

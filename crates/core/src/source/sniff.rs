@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Codec, Error, NotAnImage, Result};
 use crate::layer::Compression;
 
 /// Reads the first bytes of a file, to judge what it holds: up to 512, and how many there were.
@@ -33,7 +33,7 @@ pub(crate) fn check_head(
     n: usize,
     shown: &str,
     stream: bool,
-    inside: Option<&str>,
+    inside: Option<Codec>,
 ) -> Result<()> {
     if let Some(kind) = Compression::foreign(&head[..n]) {
         let tool = match kind {
@@ -48,30 +48,20 @@ pub(crate) fn check_head(
         } else {
             format!("{tool} -dc {shown} > image.tar")
         };
-        let kind = match inside {
-            Some(c) => format!("{c}-compressed, and inside {kind}-compressed"),
-            None => format!("{kind}-compressed"),
-        };
-        return Err(Error::format(
-            shown,
-            format!(
-                "the archive is {kind}; strata reads tar archives, plain or gzip- or \
-                 zstd-compressed: decompress it first ({command})"
-            ),
-        ));
+        return Err(Error::NotAnImage {
+            what: shown.to_string(),
+            why: NotAnImage::ForeignCompression {
+                compression: kind.to_string(),
+                inside,
+                command,
+            },
+        });
     }
     if n < head.len() || !is_tar_header(head) {
-        let inside = inside.map_or(String::new(), |c| {
-            format!("{c}-compressed data that is not a tar archive; ")
+        return Err(Error::NotAnImage {
+            what: shown.to_string(),
+            why: NotAnImage::NotContainerImage { inside },
         });
-        return Err(Error::format(
-            shown,
-            format!(
-                "not a container image: {inside}expected an OCI layout directory, or a tar \
-                 archive from docker save, podman save or skopeo (oci-archive / docker-archive), \
-                 plain or gzip- or zstd-compressed"
-            ),
-        ));
     }
     Ok(())
 }

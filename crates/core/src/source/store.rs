@@ -9,7 +9,7 @@ use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Corrupt, Error, FileKind, Malformed, MemberKind, Result, TooMany, Unsafe};
 use crate::layer::tar::{TarError, TarWalker};
 use crate::layer::{Kind, TarEntry};
 
@@ -45,7 +45,12 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
 /// Where a blob of an OCI layout lives: `blobs/<alg>/<encoded>`. The digest's characters are
 /// checked (the spec's grammar), so a hostile digest cannot name a path outside `blobs/`.
 pub(crate) fn blob_path(digest: &str, store: &str) -> Result<String> {
-    let bad = || Error::format(store, format!("invalid digest {digest:?}"));
+    let bad = || Error::Unsafe {
+        what: store.to_string(),
+        why: Unsafe::InvalidDigest {
+            digest: digest.to_string(),
+        },
+    };
     let (alg, encoded) = digest.split_once(':').ok_or_else(bad)?;
     let alg_ok = !alg.is_empty()
         && alg
@@ -64,19 +69,18 @@ pub(crate) fn blob_path(digest: &str, store: &str) -> Result<String> {
 /// What is malformed in a digest of the grammar [`blob_path`] accepts, for an algorithm whose
 /// encoding the OCI spec fixes (`sha256:xyz` is a path, but no sha256): said only where its
 /// blob is missing, so that the line says why instead of "missing".
-pub(crate) fn malformed_digest(digest: &str) -> Option<String> {
+pub(crate) fn malformed_digest(digest: &str) -> Option<Malformed> {
     let (alg, encoded) = digest.split_once(':')?;
-    let digits = match alg {
-        "sha256" => 64,
-        "sha384" => 96,
-        "sha512" => 128,
+    let (algorithm, digits) = match alg {
+        "sha256" => ("sha256", 64),
+        "sha384" => ("sha384", 96),
+        "sha512" => ("sha512", 128),
         _ => return None,
     };
     let hex = encoded
         .bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    (encoded.len() != digits || !hex)
-        .then(|| format!("malformed digest: a {alg} digest is {digits} lowercase hex digits"))
+    (encoded.len() != digits || !hex).then_some(Malformed { algorithm, digits })
 }
 
 /// How many symlinks or hard links one lookup in a tar may follow.
@@ -111,30 +115,32 @@ pub(crate) fn open_regular(path: &Path) -> Result<File> {
         .map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
-        return Err(Error::format(
-            path.display().to_string(),
-            format!("not a regular file ({})", file_type_name(&meta)),
-        ));
+        return Err(Error::Unsafe {
+            what: path.display().to_string(),
+            why: Unsafe::NotRegularFile {
+                kind: file_kind(&meta),
+            },
+        });
     }
     Ok(file)
 }
 
-/// What kind of file a non-regular file is, for messages.
-fn file_type_name(meta: &std::fs::Metadata) -> &'static str {
+/// What kind of file a non-regular file is.
+fn file_kind(meta: &std::fs::Metadata) -> FileKind {
     use std::os::unix::fs::FileTypeExt;
     let t = meta.file_type();
     if t.is_dir() {
-        "a directory"
+        FileKind::Directory
     } else if t.is_fifo() {
-        "a FIFO"
+        FileKind::Fifo
     } else if t.is_char_device() {
-        "a character device"
+        FileKind::CharDevice
     } else if t.is_block_device() {
-        "a block device"
+        FileKind::BlockDevice
     } else if t.is_socket() {
-        "a socket"
+        FileKind::Socket
     } else {
-        "not a file"
+        FileKind::Other
     }
 }
 
@@ -168,11 +174,9 @@ impl DirStore {
     }
 
     fn resolve(&self, location: &str) -> Result<PathBuf> {
-        let escape = || {
-            Error::format(
-                format!("{}: {location}", self.name),
-                "path leaves the image directory",
-            )
+        let escape = || Error::Unsafe {
+            what: format!("{}: {location}", self.name),
+            why: Unsafe::LeavesImage,
         };
         let rel = Path::new(location);
         if rel
@@ -199,9 +203,10 @@ impl BlobStore for DirStore {
         let path = self.resolve(location)?;
         let file = open_regular(&path).map_err(|e| match e {
             Error::Io { source, .. } => Error::io(self.root.join(location), source),
-            Error::Format { message, .. } => {
-                Error::format(format!("{}: {location}", self.name), message)
-            }
+            Error::Unsafe { why, .. } => Error::Unsafe {
+                what: format!("{}: {location}", self.name),
+                why,
+            },
             other => other,
         })?;
         let len = file
@@ -224,7 +229,7 @@ enum Member {
     /// A symlink or hard link, with its target already made an archive path.
     Link(String),
     /// Something that cannot be read as a file (a directory, a device, a sparse file).
-    Other(&'static str),
+    Other(MemberKind),
 }
 
 /// The members of an uncompressed tar file, indexed once; [`BlobStore::open`] reads a member
@@ -249,7 +254,12 @@ impl TarStore {
         // The same walker as layers: extension headers capped, header-only types without data.
         let mut walker = TarWalker::new(BufReader::new(&file));
         let mut entry = TarEntry::default();
-        let bad = |e: TarError| Error::format(&name, format!("not a valid tar archive: {e}"));
+        let bad = |e: TarError| Error::Corrupt {
+            what: name.clone(),
+            why: Corrupt::NotTar {
+                cause: e.to_string(),
+            },
+        };
         while walker.next_into(&mut entry).map_err(bad)? {
             let Ok(member_path) = std::str::from_utf8(&entry.path) else {
                 continue; // strata never looks up a member whose name is not UTF-8
@@ -262,17 +272,17 @@ impl TarStore {
                     .and_then(|t| std::str::from_utf8(t).ok())
             };
             let member = match entry.kind {
-                Kind::File if walker.raw_type() == b'S' => {
-                    Member::Other("a sparse file (unsupported)")
-                }
+                Kind::File if walker.raw_type() == b'S' => Member::Other(MemberKind::SparseFile),
                 Kind::File => {
                     let offset = walker.offset();
                     let size = entry.size;
                     if offset.checked_add(size).is_none_or(|end| end > len) {
-                        return Err(Error::format(
-                            &name,
-                            format!("archive is truncated: member {member_path} runs past the end"),
-                        ));
+                        return Err(Error::Corrupt {
+                            what: name,
+                            why: Corrupt::Truncated {
+                                member: member_path,
+                            },
+                        });
                     }
                     walker
                         .skip_by(|r, n| r.seek_relative(i64::try_from(n).unwrap_or(i64::MAX)))
@@ -286,16 +296,16 @@ impl TarStore {
                         let dir = member_path.rsplit_once('/').map_or("", |(d, _)| d);
                         Member::Link(normalise(&format!("{dir}/{t}")))
                     }
-                    None => Member::Other("symlink without a valid target"),
+                    None => Member::Other(MemberKind::SymlinkWithoutTarget),
                 },
                 // A hard link's target is an archive path.
                 Kind::Hardlink => match link_target() {
                     Some(t) => Member::Link(normalise(t)),
-                    None => Member::Other("hard link without a valid target"),
+                    None => Member::Other(MemberKind::HardlinkWithoutTarget),
                 },
-                Kind::Dir => Member::Other("a directory"),
+                Kind::Dir => Member::Other(MemberKind::Directory),
                 Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => {
-                    Member::Other("not a regular file")
+                    Member::Other(MemberKind::NotRegular)
                 }
             };
             if member_path.is_empty() {
@@ -338,18 +348,20 @@ impl TarStore {
                 }
                 Some(Member::File { offset, size }) => return Ok((*offset, *size)),
                 Some(Member::Link(target)) => current.clone_from(target),
-                Some(Member::Other(what)) => {
-                    return Err(Error::format(
-                        format!("{}: {location}", self.name),
-                        format!("cannot be read: {what}"),
-                    ));
+                Some(&Member::Other(kind)) => {
+                    return Err(Error::Unsafe {
+                        what: format!("{}: {location}", self.name),
+                        why: Unsafe::Unreadable { kind },
+                    });
                 }
             }
         }
-        Err(Error::format(
-            format!("{}: {location}", self.name),
-            format!("more than {MAX_LINK_HOPS} links to follow (a link loop?)"),
-        ))
+        Err(Error::TooMany {
+            what: format!("{}: {location}", self.name),
+            limit: TooMany::LinkHops {
+                limit: MAX_LINK_HOPS,
+            },
+        })
     }
 }
 
@@ -418,7 +430,12 @@ mod tests {
             "../x:ab",
             "sha256:a/b",
         ] {
-            assert!(blob_path(bad, "s").is_err(), "{bad}");
+            let err = blob_path(bad, "s").unwrap_err();
+            assert!(
+                matches!(&err, Error::Unsafe { what, why: Unsafe::InvalidDigest { digest } }
+                    if what == "s" && digest == bad),
+                "{bad}: {err:?}"
+            );
         }
     }
 
@@ -431,8 +448,18 @@ mod tests {
         }
         let upper = format!("sha256:{}", "AB".repeat(32));
         let short = format!("sha384:{}", "ab".repeat(32));
-        for bad in ["sha256:xyz", upper.as_str(), short.as_str(), "sha512:"] {
-            assert!(malformed_digest(bad).is_some(), "{bad}");
+        for (bad, algorithm, bits) in [
+            ("sha256:xyz", "sha256", 256),
+            (upper.as_str(), "sha256", 256),
+            (short.as_str(), "sha384", 384),
+            ("sha512:", "sha512", 512),
+        ] {
+            let digits = bits / 4; // one hex digit per 4 bits
+            assert_eq!(
+                malformed_digest(bad),
+                Some(Malformed { algorithm, digits }),
+                "{bad}"
+            );
         }
     }
 
@@ -469,9 +496,26 @@ mod tests {
         let missing = open_err(&store, "nope");
         assert!(is_not_found(&missing));
         assert!(missing.to_string().contains("a.tar: nope"), "{missing}");
-        let looped = open_err(&store, "loop").to_string();
-        assert!(looped.contains("loop"), "{looped}");
-        assert!(!is_not_found(&open_err(&store, "somedir")));
+        let looped = open_err(&store, "loop");
+        assert!(
+            matches!(&looped, Error::TooMany { what, limit: TooMany::LinkHops { limit: 16 } }
+                if *what == format!("{}: loop", path.display())),
+            "{looped:?}"
+        );
+        let dir_member = open_err(&store, "somedir");
+        assert!(
+            matches!(
+                dir_member,
+                Error::Unsafe {
+                    why: Unsafe::Unreadable {
+                        kind: MemberKind::Directory
+                    },
+                    ..
+                }
+            ),
+            "{dir_member:?}"
+        );
+        assert!(!is_not_found(&dir_member));
     }
 
     #[test]
@@ -499,10 +543,11 @@ mod tests {
         TarBuilder::new().file("big", &[7u8; 10_000]).write(&path);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..4096]).unwrap();
-        let err = TarStore::open(&path).unwrap_err().to_string();
+        let err = TarStore::open(&path).unwrap_err();
         assert!(
-            err.contains("cut.tar") && err.contains("truncated"),
-            "{err}"
+            matches!(&err, Error::Corrupt { what, why: Corrupt::Truncated { member } }
+                if *what == path.display().to_string() && member == "big"),
+            "{err:?}"
         );
     }
 
@@ -518,8 +563,12 @@ mod tests {
         h.set_path("././@LongLink").unwrap();
         h.set_cksum();
         std::fs::write(&path, h.as_bytes()).unwrap();
-        let err = TarStore::open(&path).unwrap_err().to_string();
-        assert!(err.contains("long.tar") && err.contains("limit"), "{err}");
+        let err = TarStore::open(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { what, why: Corrupt::NotTar { cause } }
+                if *what == path.display().to_string() && cause.contains("limit")),
+            "{err:?}"
+        );
     }
 
     /// A member of a header-only type with a size field is followed by the next header, as
@@ -559,10 +608,7 @@ mod tests {
         let store = DirStore::new(&root);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let result = store
-                .open("blobs/fifo")
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+            let result = store.open("blobs/fifo").map(|_| ());
             let _ = tx.send(result);
         });
         let result = rx
@@ -570,15 +616,15 @@ mod tests {
             .expect("opening a FIFO blocked");
         let err = result.unwrap_err();
         assert!(
-            err.contains("blobs/fifo") && err.contains("a FIFO"),
-            "{err}"
+            matches!(&err, Error::Unsafe { what, why: Unsafe::NotRegularFile { kind: FileKind::Fifo } }
+                if *what == format!("{}: blobs/fifo", root.display())),
+            "{err:?}"
         );
-        let err = open_regular(Path::new("/dev/zero"))
-            .unwrap_err()
-            .to_string();
+        let err = open_regular(Path::new("/dev/zero")).unwrap_err();
         assert!(
-            err.contains("/dev/zero") && err.contains("character device"),
-            "{err}"
+            matches!(&err, Error::Unsafe { what, why: Unsafe::NotRegularFile { kind: FileKind::CharDevice } }
+                if what == "/dev/zero"),
+            "{err:?}"
         );
     }
 
@@ -600,8 +646,12 @@ mod tests {
             "blobs/out",
             "blobs/../../secret",
         ] {
-            let err = open_err(&store, bad).to_string();
-            assert!(err.contains("leaves the image directory"), "{bad}: {err}");
+            let err = open_err(&store, bad);
+            assert!(
+                matches!(&err, Error::Unsafe { what, why: Unsafe::LeavesImage }
+                    if *what == format!("{}: {bad}", root.display())),
+                "{bad}: {err:?}"
+            );
         }
         assert!(is_not_found(&open_err(&store, "blobs/missing")));
     }

@@ -16,7 +16,7 @@ use super::sniff::{check_head, is_tar_header};
 use super::store::{BlobStore, normalise};
 use super::want::Want;
 use super::{docker, oci};
-use crate::error::{Error, Result};
+use crate::error::{Codec, Corrupt, Error, LayerError, NotAnImage, Result, TooLarge};
 use crate::image::Format;
 use crate::layer::decode::{Algorithm, Decoder, Hashing, ZSTD_WINDOW_LOG_MAX, drain};
 use crate::layer::gzip::GzipReader;
@@ -70,16 +70,16 @@ impl BlobStore for StreamStore {
         }
         let what = format!("{}: {location}", self.name);
         if self.layers.contains(&path) {
-            return Err(Error::format(
+            return Err(Error::NotAnImage {
                 what,
-                "a layer, read once as the stream went by; a stream cannot be read again",
-            ));
+                why: NotAnImage::ReadOnce,
+            });
         }
         if self.skipped.contains(&path) {
-            return Err(Error::format(
+            return Err(Error::TooLarge {
                 what,
-                format!("neither a layer nor a JSON document under {JSON_LIMIT} bytes"),
-            ));
+                limit: TooLarge::SkippedMember { limit: JSON_LIMIT },
+            });
         }
         Err(Error::io(
             what,
@@ -155,39 +155,47 @@ pub(crate) fn read(
 ) -> Result<(StreamStore, Scans)> {
     let mut reader = reader;
     let mut head = [0u8; 512];
-    let n = fill(&mut reader, &mut head)
-        .map_err(|e| Error::format(name, format!("read failed: {e}")))?;
+    let n = fill(&mut reader, &mut head).map_err(|e| Error::read(name, e))?;
     let whole = Cursor::new(head).take(n as u64).chain(reader);
     let compression = Compression::sniff(&head[..n]);
-    let what = match compression {
+    let codec = match compression {
         Compression::None => return read_tar(whole, name, options, None),
-        Compression::Gzip => "gzip",
-        Compression::Zstd => "zstd",
+        Compression::Gzip => Codec::Gzip,
+        Compression::Zstd => Codec::Zstd,
     };
     let compressed = BufReader::with_capacity(STREAM_BUFFER, whole);
-    let decoder = match compression {
-        Compression::Zstd => {
-            let broken = |e: io::Error| Error::format(name, format!("zstd stream: {e}"));
+    let decoder = match codec {
+        Codec::Zstd => {
+            let broken = |e: io::Error| Error::Corrupt {
+                what: name.to_string(),
+                why: Corrupt::Decoder {
+                    codec,
+                    cause: e.to_string(),
+                },
+            };
             let mut zstd = zstd::stream::read::Decoder::with_buffer(compressed).map_err(broken)?;
             zstd.window_log_max(ZSTD_WINDOW_LOG_MAX).map_err(broken)?;
             Decoder::Zstd(Box::new(zstd))
         }
-        _ => Decoder::Gzip(Box::new(GzipReader::new(compressed))),
+        Codec::Gzip => Decoder::Gzip(Box::new(GzipReader::new(compressed))),
     };
-    read_tar(Outer { decoder, what }, name, options, Some(what))
+    read_tar(Outer { decoder, codec }, name, options, Some(codec))
 }
 
 /// The decompressor of a whole archive: its errors say so, since a layer read from it reports
 /// them as its own ("corrupt tar stream: incomplete frame" would blame the layer).
 struct Outer<R: io::BufRead> {
     decoder: Decoder<R>,
-    what: &'static str,
+    codec: Codec,
 }
 
 impl<R: io::BufRead> Read for Outer<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.decoder.read(buf).map_err(|e| {
-            io::Error::new(e.kind(), format!("the archive's {} stream: {e}", self.what))
+            io::Error::new(
+                e.kind(),
+                format!("the archive's {} stream: {e}", self.codec),
+            )
         })
     }
 }
@@ -197,96 +205,159 @@ fn read_tar<R: Read>(
     reader: R,
     name: &str,
     options: ScanOptions,
-    compressed: Option<&str>,
+    compressed: Option<Codec>,
 ) -> Result<(StreamStore, Scans)> {
-    let mut reader = reader;
-    let mut head = [0u8; 512];
-    let n = fill(&mut reader, &mut head).map_err(|e| match compressed {
-        Some(c) => Error::format(name, format!("broken {c} stream: {e}")),
-        None => Error::format(name, format!("read failed: {e}")),
-    })?;
-    check_head(&head, n, name, true, compressed)?;
-    // The same walker as layers: extension headers capped, header-only types without data.
-    let stream = Cursor::new(head).take(n as u64).chain(reader);
-    let mut walker = TarWalker::new(BufReader::with_capacity(STREAM_BUFFER, stream));
-    let broken = |e: TarError| match compressed {
-        Some(c) => Error::format(name, format!("broken {c}-compressed tar stream: {e}")),
-        None => Error::format(name, format!("broken tar stream: {e}")),
+    let mut walker = walker(reader, name, compressed)?;
+    let broken = |e: TarError| Error::Corrupt {
+        what: name.to_string(),
+        why: Corrupt::Tar {
+            codec: compressed,
+            cause: e.to_string(),
+        },
     };
-    let mut store = StreamStore {
-        name: name.to_string(),
-        files: HashMap::new(),
-        links: HashMap::new(),
-        layers: HashSet::new(),
-        skipped: HashSet::new(),
+    let mut kept = Kept {
+        store: StreamStore {
+            name: name.to_string(),
+            files: HashMap::new(),
+            links: HashMap::new(),
+            layers: HashSet::new(),
+            skipped: HashSet::new(),
+        },
+        scans: HashMap::new(),
+        bytes: 0,
     };
-    let mut scans = HashMap::new();
-    let mut kept = 0u64;
     let mut entry = TarEntry::default();
     while walker.next_into(&mut entry).map_err(broken)? {
         let path = normalise(&String::from_utf8_lossy(&entry.path));
         if matches!(entry.kind, Kind::Symlink | Kind::Hardlink) {
-            let target = String::from_utf8_lossy(entry.link.as_deref().unwrap_or_default());
-            // A symlink is relative to its own directory; a hard link names a member.
-            let target = if entry.kind == Kind::Symlink && !target.starts_with('/') {
-                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-                normalise(&format!("{dir}/{target}"))
-            } else {
-                normalise(&target)
-            };
-            store.links.insert(path, target);
-            continue;
-        }
-        if entry.kind != Kind::File || walker.raw_type() == b'S' {
-            continue;
-        }
-        let size = entry.size;
-        let mut content = walker.content();
-        let mut first = vec![0u8; usize::try_from(size.min(512)).unwrap_or(512)];
-        let got = fill(&mut content, &mut first)
-            .map_err(|e| Error::format(name, format!("broken tar stream: {e}")))?;
-        first.truncate(got);
-        let what = || format!("{name}: {path}");
-        if path.ends_with("layer.tar") || looks_like_layer(&first, size) {
-            let hashing = options.verify.then(|| blob_hashing(&path));
-            let scan = layer::read_layer_batched(
-                Cursor::new(first).chain(&mut content),
-                0,
-                hashing,
-                None,
-                None,
-            )
-            .map_err(|m| Error::format(what(), m))?;
-            store.layers.insert(path.clone());
-            scans.insert(path, Arc::new(scan));
-        } else if size <= JSON_LIMIT && kept + size <= KEPT_LIMIT {
-            let mut bytes = first;
-            content
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::format(what(), format!("read failed: {e}")))?;
-            kept += bytes.len() as u64;
-            store.files.insert(path, bytes);
-        } else {
-            store.skipped.insert(path);
+            let target = link_target(&entry, &path);
+            kept.store.links.insert(path, target);
+        } else if entry.kind == Kind::File && walker.raw_type() != b'S' {
+            kept.member(path, entry.size, walker.content(), options)?;
         }
     }
     if let Some(c) = compressed {
         // The tar's end is not the stream's: the padding after it and the compression's
         // trailer (gzip's CRC-32 and length, zstd's checksum) are checked too.
-        drain(&mut walker.into_inner()).map_err(|e| {
-            Error::format(name, format!("corrupt {c} stream after the tar's end: {e}"))
+        drain(&mut walker.into_inner()).map_err(|e| Error::Corrupt {
+            what: name.to_string(),
+            why: Corrupt::AfterTarEnd {
+                codec: c,
+                cause: e.to_string(),
+            },
         })?;
     }
-    // Every link that leads to a layer names it too, sharing its scan (200 links to one
-    // layer hold it once).
-    for link in store.links.keys() {
-        let target = store.resolve(link);
-        if let Some(scan) = scans.get(&target) {
-            let scan = Arc::clone(scan);
-            scans.insert(link.clone(), scan);
-        }
+    Ok(kept.finish())
+}
+
+/// The walker over a stream whose first block is checked to begin a tar (a foreign
+/// compression gets the command that decompresses it). The same walker as layers': extension
+/// headers capped, header-only types without data.
+fn walker<R: Read>(
+    mut reader: R,
+    name: &str,
+    compressed: Option<Codec>,
+) -> Result<TarWalker<impl io::BufRead>> {
+    let mut head = [0u8; 512];
+    let n = fill(&mut reader, &mut head).map_err(|e| match compressed {
+        Some(codec) => Error::Corrupt {
+            what: name.to_string(),
+            why: Corrupt::Stream {
+                codec,
+                cause: e.to_string(),
+            },
+        },
+        None => Error::read(name, e),
+    })?;
+    check_head(&head, n, name, true, compressed)?;
+    let stream = Cursor::new(head).take(n as u64).chain(reader);
+    Ok(TarWalker::new(BufReader::with_capacity(
+        STREAM_BUFFER,
+        stream,
+    )))
+}
+
+/// The member a link names: a symlink's target is relative to its own directory; a hard
+/// link's is a member's path.
+fn link_target(entry: &TarEntry, path: &str) -> String {
+    let target = String::from_utf8_lossy(entry.link.as_deref().unwrap_or_default());
+    if entry.kind == Kind::Symlink && !target.starts_with('/') {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        normalise(&format!("{dir}/{target}"))
+    } else {
+        normalise(&target)
     }
-    Ok((store, scans))
+}
+
+/// What a stream keeps as it passes: the store, the layers' scans, and how many bytes of
+/// small members are held.
+struct Kept {
+    store: StreamStore,
+    scans: Scans,
+    bytes: u64,
+}
+
+impl Kept {
+    /// Takes one regular member: a layer (by its name or first bytes) is read now; a small
+    /// member is kept; anything else is only named.
+    fn member(
+        &mut self,
+        path: String,
+        size: u64,
+        mut content: impl Read,
+        options: ScanOptions,
+    ) -> Result<()> {
+        let name = &self.store.name;
+        let mut first = vec![0u8; usize::try_from(size.min(512)).unwrap_or(512)];
+        let got = fill(&mut content, &mut first).map_err(|e| Error::Corrupt {
+            what: name.clone(),
+            why: Corrupt::Tar {
+                codec: None,
+                cause: e.to_string(),
+            },
+        })?;
+        first.truncate(got);
+        let what = || format!("{name}: {path}");
+        if path.ends_with("layer.tar") || looks_like_layer(&first, size) {
+            let hashing = options.verify.then(|| blob_hashing(&path));
+            let scan = layer::read_layer_batched(
+                Cursor::new(first).chain(content),
+                0,
+                hashing,
+                None,
+                None,
+            )
+            .map_err(|m| Error::Corrupt {
+                what: what(),
+                why: Corrupt::Layer(LayerError::Stream(m)),
+            })?;
+            self.store.layers.insert(path.clone());
+            self.scans.insert(path, Arc::new(scan));
+        } else if size <= JSON_LIMIT && self.bytes + size <= KEPT_LIMIT {
+            let mut bytes = first;
+            content
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::read(what(), e))?;
+            self.bytes += bytes.len() as u64;
+            self.store.files.insert(path, bytes);
+        } else {
+            self.store.skipped.insert(path);
+        }
+        Ok(())
+    }
+
+    /// Every link that leads to a layer names it too, sharing its scan (200 links to one
+    /// layer hold it once).
+    fn finish(mut self) -> (StreamStore, Scans) {
+        for link in self.store.links.keys() {
+            let target = self.store.resolve(link);
+            if let Some(scan) = self.scans.get(&target) {
+                let scan = Arc::clone(scan);
+                self.scans.insert(link.clone(), scan);
+            }
+        }
+        (self.store, self.scans)
+    }
 }
 
 /// Reads an archive stream and resolves its image: `manifest.json` (`docker save`) or, without
@@ -301,31 +372,21 @@ pub(crate) fn load(
 ) -> Result<Opened> {
     let (store, scans) = read(reader, name, options)?;
     let (docker, oci) = (store.has("manifest.json"), store.has("index.json"));
+    let not = |why| {
+        Err(Error::NotAnImage {
+            what: name.to_string(),
+            why,
+        })
+    };
     let mut opened = match (forced, docker, oci) {
         (Some(LocalKind::OciArchive), _, true)
         | (None | Some(LocalKind::OciLayout), false, true) => {
             oci::load(Arc::new(store), Format::OciArchive, want)?
         }
-        (Some(LocalKind::OciArchive), _, false) => {
-            return Err(Error::format(
-                name,
-                "not an oci-archive: the tar has no index.json",
-            ));
-        }
-        (Some(LocalKind::DockerArchive), false, _) => {
-            return Err(Error::format(
-                name,
-                "not a docker-archive: the tar has no manifest.json",
-            ));
-        }
+        (Some(LocalKind::OciArchive), _, false) => return not(NotAnImage::NotOciArchive),
+        (Some(LocalKind::DockerArchive), false, _) => return not(NotAnImage::NotDockerArchive),
         (_, true, _) => docker::load(Arc::new(store), want)?,
-        _ => {
-            return Err(Error::format(
-                name,
-                "a tar stream, but not an image: it has neither manifest.json (docker save) \
-                 nor index.json (oci-archive)",
-            ));
-        }
+        _ => return not(NotAnImage::NoManifestNorIndex { stream: true }),
     };
     opened.layers = Layers::Read(scans);
     Ok(opened)

@@ -8,6 +8,7 @@ use super::testutil::{
     Layout, TarBuilder, config, platform, read_all, ref_name, sha256, tar_dir, with,
 };
 use super::*;
+use crate::error::{BadDigest, Codec, Corrupt, LayoutSign, Malformed, NotAnImage, Unsafe};
 
 const L1: &[u8] = b"layer one";
 const L2: &[u8] = b"layer two";
@@ -22,7 +23,15 @@ fn open_ok(spec: &Path) -> Opened {
 }
 
 fn open_err(spec: &str, options: &OpenOptions) -> String {
-    open(spec, options).unwrap_err().to_string()
+    open_error(spec, options).to_string()
+}
+
+/// The error opening what `spec` names gives, as a value.
+fn open_error(spec: &str, options: &OpenOptions) -> Error {
+    match open(spec, options) {
+        Ok(_) => panic!("{spec} opened"),
+        Err(e) => e,
+    }
 }
 
 fn with_platform(p: &str) -> OpenOptions {
@@ -134,8 +143,11 @@ fn oci_archive_and_prefixes_and_refs() {
         err.contains("\"nope\"") && err.contains("references present: a, b"),
         "{err}"
     );
-    let err = open_err(&format!("docker-archive:{t}"), &OpenOptions::default());
-    assert!(err.contains("no manifest.json"), "{err}");
+    let err = open_error(&format!("docker-archive:{t}"), &OpenOptions::default());
+    assert!(
+        matches!(&err, Error::NotAnImage { what, why: NotAnImage::NotDockerArchive } if *what == t.to_string()),
+        "{err:?}"
+    );
     let err = open_err(&format!("oci:{t}"), &OpenOptions::default());
     assert!(err.contains("oci-archive:"), "{err}");
     let err = open_err(&format!("oci-archive:{d}"), &OpenOptions::default());
@@ -308,11 +320,18 @@ fn unknown_manifest_type_named_unknown_layer_type_kept() {
             .iter()
             .any(|w| w.contains("application/x-mystery"))
     );
-    let err = open_err(
+    let err = open_error(
         &format!("{}:odd", dir.path().display()),
         &OpenOptions::default(),
     );
-    assert!(err.contains("application/vnd.example.thing+json"), "{err}");
+    let Error::NotAnImage {
+        why: NotAnImage::UnsupportedMediaType { media_type },
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(media_type, "application/vnd.example.thing+json");
 }
 
 #[test]
@@ -600,43 +619,73 @@ fn compressed_and_foreign_files_are_refused_clearly() {
     // A gzip header and nothing after it: read as a compressed archive, and found cut short.
     let gz = dir.path().join("save.tar.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]).unwrap();
-    let err = open_err(gz.to_str().unwrap(), &OpenOptions::default());
+    let err = open_error(gz.to_str().unwrap(), &OpenOptions::default());
     assert!(
-        err.contains("save.tar.gz") && err.contains("gzip") && err.contains("truncated"),
-        "{err}"
+        matches!(&err, Error::Corrupt { what, why: Corrupt::Stream { codec: Codec::Gzip, cause } }
+            if what == gz.to_str().unwrap() && cause.contains("truncated")),
+        "{err:?}"
     );
     let zst = dir.path().join("save.tar.zst");
     std::fs::write(&zst, [0x28, 0xb5, 0x2f, 0xfd, 0, 0]).unwrap();
-    let err = open_err(zst.to_str().unwrap(), &OpenOptions::default());
+    let err = open_error(zst.to_str().unwrap(), &OpenOptions::default());
     assert!(
-        err.contains("save.tar.zst") && err.contains("zstd"),
-        "{err}"
+        matches!(&err, Error::Corrupt { what, why: Corrupt::Stream { codec: Codec::Zstd, .. } }
+            if what == zst.to_str().unwrap()),
+        "{err:?}"
     );
     // xz is not read: the command that decompresses it.
     let xz = dir.path().join("save.tar.xz");
     let mut bytes = vec![0xfd, b'7', b'z', b'X', b'Z', 0];
     bytes.resize(512, 0);
     std::fs::write(&xz, bytes).unwrap();
-    let err = open_err(xz.to_str().unwrap(), &OpenOptions::default());
+    let shown = xz.to_str().unwrap();
+    let err = open_error(shown, &OpenOptions::default());
+    let foreign = NotAnImage::ForeignCompression {
+        compression: "xz".to_string(),
+        inside: None,
+        command: format!("xz -dc {shown} > image.tar"),
+    };
     assert!(
-        err.contains("xz-compressed") && err.contains("xz -dc"),
-        "{err}"
+        matches!(&err, Error::NotAnImage { what, why } if what == shown && *why == foreign),
+        "{err:?}"
     );
 
     let txt = dir.path().join("notes.txt");
     std::fs::write(&txt, "hello").unwrap();
-    let err = open_err(txt.to_str().unwrap(), &OpenOptions::default());
-    assert!(err.contains("notes.txt: not a container image"), "{err}");
+    let err = open_error(txt.to_str().unwrap(), &OpenOptions::default());
+    assert!(
+        matches!(&err, Error::NotAnImage { what, why: NotAnImage::NotContainerImage { inside: None } }
+            if what == txt.to_str().unwrap()),
+        "{err:?}"
+    );
 
     let plain = dir.path().join("plain.tar");
     TarBuilder::new().file("etc/hosts", b"x").write(&plain);
-    let err = open_err(plain.to_str().unwrap(), &OpenOptions::default());
-    assert!(err.contains("neither manifest.json"), "{err}");
+    let err = open_error(plain.to_str().unwrap(), &OpenOptions::default());
+    assert!(
+        matches!(
+            err,
+            Error::NotAnImage {
+                why: NotAnImage::NoManifestNorIndex { stream: false },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir(&empty_dir).unwrap();
-    let err = open_err(empty_dir.to_str().unwrap(), &OpenOptions::default());
-    assert!(err.contains("not an image directory"), "{err}");
+    let err = open_error(empty_dir.to_str().unwrap(), &OpenOptions::default());
+    assert!(
+        matches!(
+            err,
+            Error::NotAnImage {
+                why: NotAnImage::NotImageDirectory,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     let err = open_err(
         &dir.path().join("missing").display().to_string(),
@@ -661,8 +710,12 @@ fn hostile_layer_digest_cannot_escape() {
         manifest.to_string().as_bytes(),
     );
     layout.write_index(vec![m]);
-    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
-    assert!(err.contains("invalid digest"), "{err}");
+    let err = open_error(dir.path().to_str().unwrap(), &OpenOptions::default());
+    assert!(
+        matches!(&err, Error::Unsafe { why: Unsafe::InvalidDigest { digest }, .. }
+            if digest == "sha256/../../../etc:passwd"),
+        "{err:?}"
+    );
 }
 
 /// Every way of naming an image, parsed into where it leads, in the documented order of
@@ -871,8 +924,17 @@ fn nesting_is_bounded() {
     );
     let deeper = layout.index(vec![layout.index(vec![desc])]);
     layout.write_index(vec![deeper]);
-    let err = open_err(dir.path().to_str().unwrap(), &OpenOptions::default());
-    assert!(err.contains("nested more than 8 deep"), "{err}");
+    let err = open_error(dir.path().to_str().unwrap(), &OpenOptions::default());
+    assert!(
+        matches!(
+            err,
+            Error::TooMany {
+                limit: crate::error::TooMany::IndexDepth { limit: 8 },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -961,4 +1023,213 @@ fn an_index_listed_under_many_platforms_is_walked_once() {
     let d = dir.path().to_str().unwrap().to_string();
     let err = within(60, move || open_err(&d, &with_platform("linux/s390x")));
     assert!(err.contains("platform linux/s390x"), "{err}");
+}
+
+/// gzip of `bytes`, by flate2 (the reader strata uses is its own).
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_directory_meant_as_a_layout_says_why_index_json_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, oci_layout, blobs, prefix, sign) in [
+        ("both", true, true, "", LayoutSign::OciLayoutAndBlobs),
+        ("file", true, false, "", LayoutSign::OciLayout),
+        ("blobs", false, true, "", LayoutSign::Blobs),
+        ("named", false, false, "oci:", LayoutSign::NamedOci),
+    ] {
+        let root = dir.path().join(name);
+        std::fs::create_dir(&root).unwrap();
+        if oci_layout {
+            std::fs::write(root.join("oci-layout"), "{}").unwrap();
+        }
+        if blobs {
+            std::fs::create_dir(root.join("blobs")).unwrap();
+        }
+        let err = open_error(
+            &format!("{prefix}{}", root.display()),
+            &OpenOptions::default(),
+        );
+        let Error::NotAnImage {
+            what,
+            why: NotAnImage::MissingIndex { sign: found },
+        } = &err
+        else {
+            panic!("{name}: {err:?}")
+        };
+        assert_eq!(*what, format!("{}: index.json", root.display()), "{name}");
+        assert_eq!(*found, sign, "{name}");
+    }
+}
+
+/// What came out of gzip is judged as a plain file's first bytes are, and the line names both
+/// compressions; a stream's command is a filter, not a file's.
+#[test]
+fn compressed_data_that_is_no_tar_names_its_compressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0];
+    xz.resize(600, 7);
+    let path = dir.path().join("double.tar.gz");
+    std::fs::write(&path, gzip(&xz)).unwrap();
+    let shown = path.to_str().unwrap();
+    let err = open_error(shown, &OpenOptions::default());
+    let want = NotAnImage::ForeignCompression {
+        compression: "xz".to_string(),
+        inside: Some(Codec::Gzip),
+        command: "pipe it through xz -dc".to_string(),
+    };
+    assert!(
+        matches!(&err, Error::NotAnImage { what, why } if what == shown && *why == want),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{shown}: the archive is gzip-compressed, and inside xz-compressed; strata reads tar \
+             archives, plain or gzip- or zstd-compressed: decompress it first (pipe it through \
+             xz -dc)"
+        )
+    );
+
+    let text = dir.path().join("text.gz");
+    std::fs::write(&text, gzip(&[b'a'; 600])).unwrap();
+    let err = open_error(text.to_str().unwrap(), &OpenOptions::default());
+    assert!(
+        matches!(
+            err,
+            Error::NotAnImage {
+                why: NotAnImage::NotContainerImage {
+                    inside: Some(Codec::Gzip)
+                },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+/// A digest of a known algorithm with the wrong encoding is named as such where its blob is
+/// missing, for a manifest an index lists and for a config a manifest names.
+#[test]
+fn malformed_digests_say_what_the_algorithm_wants() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    layout.write_index(vec![json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": "sha256:xyz",
+        "size": 2,
+    })]);
+    let err = open_error(dir.path().to_str().unwrap(), &OpenOptions::default());
+    let listed = BadDigest::Listed(Malformed {
+        algorithm: "sha256",
+        digits: 64,
+    });
+    assert!(
+        matches!(&err, Error::BadDigest { what, why }
+            if *what == format!("{}: manifest sha256:xyz", dir.path().display()) && *why == listed),
+        "{err:?}"
+    );
+
+    let config = json!({
+        "mediaType": "application/vnd.oci.image.config.v1+json",
+        "digest": "sha512:abc",
+        "size": 2,
+    });
+    let manifest = json!({"schemaVersion": 2, "config": config, "layers": []});
+    let m = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.to_string().as_bytes(),
+    );
+    layout.write_index(vec![m]);
+    let err = open_error(dir.path().to_str().unwrap(), &OpenOptions::default());
+    let named = BadDigest::Named(Malformed {
+        algorithm: "sha512",
+        digits: 2 * 512 / 8,
+    });
+    assert!(
+        matches!(&err, Error::BadDigest { why, .. } if *why == named),
+        "{err:?}"
+    );
+}
+
+/// A stream's gzip trailer is checked after the tar's end: a CRC-32 that does not match is a
+/// corrupt stream, though every member was read.
+#[test]
+fn a_broken_trailer_after_the_tar_is_corrupt() {
+    let tar = TarBuilder::new().file("notes.json", b"{}").bytes();
+    let mut gz = gzip(&tar);
+    let crc = gz.len() - 8;
+    gz[crc] ^= 0xff;
+    let err = match stream::read(gz.as_slice(), "s.tar.gz", Default::default()) {
+        Ok(_) => panic!("a broken CRC was read"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(&err, Error::Corrupt { what, why: Corrupt::AfterTarEnd { codec: Codec::Gzip, .. } }
+            if what == "s.tar.gz"),
+        "{err:?}"
+    );
+}
+
+/// A member read as a layer as the stream went by cannot be opened again; one never there is
+/// "not found".
+#[test]
+fn a_streamed_layer_is_read_once() {
+    let tar = TarBuilder::new()
+        .file("abc/layer.tar", &TarBuilder::new().bytes())
+        .file("manifest.json", b"[]")
+        .bytes();
+    let (store, scans) = stream::read(tar.as_slice(), "s.tar", Default::default()).unwrap();
+    assert!(scans.contains_key("abc/layer.tar"));
+    let err = match store.open("abc/layer.tar") {
+        Ok(_) => panic!("a streamed layer opened again"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(&err, Error::NotAnImage { what, why: NotAnImage::ReadOnce } if what == "s.tar: abc/layer.tar"),
+        "{err:?}"
+    );
+    assert_eq!(read_all(&store, "manifest.json"), b"[]");
+    assert!(store::is_not_found(&store.open("nope").err().unwrap()));
+}
+
+/// A member taken for a layer that does not read as one names the member; a compressed
+/// archive forced to a format it lacks says which file it has not.
+#[test]
+fn streamed_members_and_forced_formats_are_named() {
+    let mut broken = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    broken.extend_from_slice(&[0xff; 40]);
+    let tar = TarBuilder::new().file("abc/layer.tar", &broken).bytes();
+    let err = match stream::read(tar.as_slice(), "s.tar", Default::default()) {
+        Ok(_) => panic!("a broken layer was read"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(&err, Error::Corrupt { what, why: Corrupt::Layer(crate::error::LayerError::Stream(_)) }
+            if what == "s.tar: abc/layer.tar"),
+        "{err:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    for (prefix, member, why) in [
+        ("oci-archive:", "manifest.json", NotAnImage::NotOciArchive),
+        (
+            "docker-archive:",
+            "index.json",
+            NotAnImage::NotDockerArchive,
+        ),
+    ] {
+        let path = dir.path().join(format!("{member}.tar.gz"));
+        std::fs::write(&path, gzip(&TarBuilder::new().file(member, b"{}").bytes())).unwrap();
+        let shown = path.to_str().unwrap();
+        let err = open_error(&format!("{prefix}{shown}"), &OpenOptions::default());
+        assert!(
+            matches!(&err, Error::NotAnImage { what, why: found } if what == shown && *found == why),
+            "{prefix}: {err:?}"
+        );
+    }
 }
