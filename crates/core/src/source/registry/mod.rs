@@ -1,6 +1,6 @@
 //! Images in a registry (OCI distribution spec, Registry HTTP API v2), read without a daemon:
 //! the manifest or index by tag or digest, then the same platform rules as an OCI layout
-//! (`oci.rs`), then every blob streamed into the engine's single-pass reader. Nothing is
+//! (`oci/`), then every blob streamed into the engine's single-pass reader. Nothing is
 //! written to disk.
 //!
 //! - `reference.rs`: `[HOST[:PORT]/]REPO[:TAG][@DIGEST]` with Docker Hub's defaults.
