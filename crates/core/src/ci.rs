@@ -155,7 +155,11 @@ impl Rule {
             .map(|(_, r)| r)
     }
 
-    fn parse(self, text: &str, written: Written) -> std::result::Result<Option<Value>, String> {
+    fn parse(
+        self,
+        text: &str,
+        written: Written,
+    ) -> std::result::Result<Option<Value>, units::ParseError> {
         match self {
             Rule::HighestWastedBytes => {
                 units::parse_bytes(text, written).map(|v| v.map(Value::Bytes))

@@ -8,8 +8,8 @@
 //!
 //! Read, they follow dive's syntax (Go `strconv.ParseFloat`, go-humanize `ParseBytes`) and the
 //! few harmless extensions strata adds (`90%`, `Disabled`, surrounding spaces). Each parser
-//! returns `Ok(None)` for `disabled`, `Ok(Some(_))` for a value, and `Err` with a message that
-//! says what was expected; the caller adds where the value came from.
+//! returns `Ok(None)` for `disabled`, `Ok(Some(_))` for a value, and a [`ParseError`] whose line
+//! says what is wrong and what was expected; the caller adds where the value came from.
 
 // ---- Printing ----
 
@@ -117,6 +117,36 @@ const RATIO_EXPECTED: &str = "expected a number from 0 to 1 (0.9, or 90%) or `di
 const BYTES_EXPECTED: &str = "expected a size such as 20MB (20×10^6 bytes), 20MiB (20×2^20 bytes) \
                               or 20000000, or `disabled`";
 
+/// A value [`parse_ratio`] or [`parse_bytes`] could not read: what is wrong with `text` (as
+/// written, spaces trimmed), then what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// A ratio that is no number.
+    #[error("`{text}` is not a number; {RATIO_EXPECTED}")]
+    NotANumber { text: String },
+    /// A ratio that is NaN or infinite.
+    #[error("`{text}` is not a finite number; {RATIO_EXPECTED}")]
+    NotFinite { text: String },
+    /// A ratio below 0 or above 1 (`95` meant as a percentage, most likely).
+    #[error("`{text}` is outside 0 to 1 (ten percent is 0.1 or 10%); {RATIO_EXPECTED}")]
+    OutOfRange { text: String },
+    /// A size below zero.
+    #[error("`{text}` is negative; {BYTES_EXPECTED}")]
+    Negative { text: String },
+    /// A size that starts with neither a digit nor a point.
+    #[error("`{text}` does not start with a digit; {BYTES_EXPECTED}")]
+    NoDigit { text: String },
+    /// A size whose leading digits and points are no number (`2..0k`).
+    #[error("`{text}`: `{number}` is not a number; {BYTES_EXPECTED}")]
+    BadNumber { text: String, number: String },
+    /// A size whose unit is none of go-humanize's.
+    #[error("`{text}`: unknown size unit `{unit}`; {BYTES_EXPECTED}")]
+    UnknownUnit { text: String, unit: String },
+    /// A size of 2^64 bytes or more.
+    #[error("`{text}` is too large; {BYTES_EXPECTED}")]
+    TooLarge { text: String },
+}
+
 fn is_disabled(text: &str) -> bool {
     // dive accepts only `disabled`; any case is accepted here, it cannot mean anything else.
     text.eq_ignore_ascii_case("disabled")
@@ -127,7 +157,7 @@ fn is_disabled(text: &str) -> bool {
 /// dive: `strconv.ParseFloat`, then `value < 0 || value > 1` is rejected ("outside allowed range
 /// (0-1)"). strata also takes `90%` (= 0.9), and rejects NaN and infinities, which dive lets
 /// through (`.nan` makes a rule that can never fail).
-pub fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, String> {
+pub fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, ParseError> {
     let text = text.trim();
     if is_disabled(text) {
         return Ok(None);
@@ -139,16 +169,15 @@ pub fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, String> 
     } else {
         parse_decimal(text)
     };
+    let text = || text.to_string();
     let Some(value) = value else {
-        return Err(format!("`{text}` is not a number; {RATIO_EXPECTED}"));
+        return Err(ParseError::NotANumber { text: text() });
     };
     if !value.is_finite() {
-        return Err(format!("`{text}` is not a finite number; {RATIO_EXPECTED}"));
+        return Err(ParseError::NotFinite { text: text() });
     }
     if !(0.0..=1.0).contains(&value) {
-        return Err(format!(
-            "`{text}` is outside 0 to 1 (ten percent is 0.1 or 10%); {RATIO_EXPECTED}"
-        ));
+        return Err(ParseError::OutOfRange { text: text() });
     }
     Ok(Some(value))
 }
@@ -161,7 +190,7 @@ pub fn parse_ratio(text: &str, written: Written) -> Result<Option<f64>, String> 
 /// truncated toward zero (`1.9KiB` is 1945). So `-1`, `+5` and ` 5` are errors, `2e` is two
 /// exabytes, and `2,000` is 2000. In a file, a plain YAML number (`1e3`, `0x7d0`) counts as
 /// that number, as it does in dive.
-pub fn parse_bytes(text: &str, written: Written) -> Result<Option<u64>, String> {
+pub fn parse_bytes(text: &str, written: Written) -> Result<Option<u64>, ParseError> {
     let text = text.trim();
     if is_disabled(text) {
         return Ok(None);
@@ -173,17 +202,15 @@ pub fn parse_bytes(text: &str, written: Written) -> Result<Option<u64>, String> 
     {
         return bytes_from_f64(number, text).map(Some);
     }
-    humanized
-        .map(Some)
-        .map_err(|e| format!("{e}; {BYTES_EXPECTED}"))
+    humanized.map(Some)
 }
 
-fn bytes_from_f64(number: f64, text: &str) -> Result<u64, String> {
+fn bytes_from_f64(number: f64, text: &str) -> Result<u64, ParseError> {
     if number.is_nan() || number < 0.0 {
-        return Err(format!("`{text}` is negative; {BYTES_EXPECTED}"));
+        return Err(ParseError::Negative { text: text.into() });
     }
     if number >= TWO_POW_64 {
-        return Err(format!("`{text}` is too large; {BYTES_EXPECTED}"));
+        return Err(ParseError::TooLarge { text: text.into() });
     }
     // Truncation toward zero, as Go's `uint64(f)`; the range was checked above.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -194,7 +221,7 @@ fn bytes_from_f64(number: f64, text: &str) -> Result<u64, String> {
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
 /// go-humanize `ParseBytes` (v1), unit table included.
-fn humanize_parse_bytes(text: &str) -> Result<u64, String> {
+fn humanize_parse_bytes(text: &str) -> Result<u64, ParseError> {
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
         .unwrap_or(text.len());
@@ -205,17 +232,21 @@ fn humanize_parse_bytes(text: &str) -> Result<u64, String> {
         let negative = text
             .strip_prefix('-')
             .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+        let text = text.into();
         return Err(if negative {
-            format!("`{text}` is negative")
+            ParseError::Negative { text }
         } else if number.is_empty() {
-            format!("`{text}` does not start with a digit")
+            ParseError::NoDigit { text }
         } else {
-            format!("`{text}`: `{number}` is not a number")
+            ParseError::BadNumber { text, number }
         });
     };
     let unit_lower = unit.trim().to_ascii_lowercase();
     let Some(multiplier) = unit_multiplier(&unit_lower) else {
-        return Err(format!("`{text}`: unknown size unit `{}`", unit.trim()));
+        return Err(ParseError::UnknownUnit {
+            text: text.into(),
+            unit: unit.trim().into(),
+        });
     };
     #[allow(clippy::cast_precision_loss)]
     bytes_from_f64(number * multiplier as f64, text)
@@ -354,11 +385,31 @@ mod tests {
 
     #[test]
     fn ratio_errors_say_what_is_expected() {
-        let err = parse_ratio("95", Written::Flag).expect_err("95 is out of range");
-        assert!(err.contains("outside 0 to 1"), "{err}");
-        assert!(err.contains("90%"), "{err}");
+        let err = parse_ratio(" 95 ", Written::Flag).expect_err("95 is out of range");
+        assert_eq!(err, ParseError::OutOfRange { text: "95".into() });
+        assert_eq!(
+            err.to_string(),
+            "`95` is outside 0 to 1 (ten percent is 0.1 or 10%); expected a number from 0 to 1 \
+             (0.9, or 90%) or `disabled`"
+        );
         let err = parse_ratio("lots", Written::Flag).expect_err("not a number");
-        assert!(err.starts_with("`lots` is not a number"), "{err}");
+        assert_eq!(
+            err,
+            ParseError::NotANumber {
+                text: "lots".into()
+            }
+        );
+        assert!(
+            err.to_string()
+                .starts_with("`lots` is not a number; expected a number")
+        );
+        let err = parse_ratio(".inf", Written::YamlPlain).expect_err("infinite");
+        assert_eq!(
+            err,
+            ParseError::NotFinite {
+                text: ".inf".into()
+            }
+        );
     }
 
     #[test]
@@ -430,19 +481,31 @@ mod tests {
 
     #[test]
     fn byte_errors_name_the_problem() {
-        let err = parse_bytes("20 MX", Written::Flag).expect_err("bad unit");
-        assert!(err.contains("unknown size unit `MX`"), "{err}");
-        assert!(err.contains("20MiB"), "{err}");
-        let err = parse_bytes("-5", Written::YamlPlain).expect_err("negative");
-        assert!(err.contains("negative"), "{err}");
-        for text in ["-1", "-20MB", "-.5k"] {
-            let err = parse_bytes(text, Written::Flag).expect_err("negative");
-            assert!(err.contains(&format!("`{text}` is negative")), "{err}");
+        const HINT: &str = "; expected a size such as 20MB (20×10^6 bytes), 20MiB (20×2^20 \
+                            bytes) or 20000000, or `disabled`";
+        let cases: &[(&str, Written, &str)] = &[
+            ("20 MX", Written::Flag, "`20 MX`: unknown size unit `MX`"),
+            ("-5", Written::YamlPlain, "`-5` is negative"),
+            ("-1", Written::Flag, "`-1` is negative"),
+            ("-20MB", Written::Flag, "`-20MB` is negative"),
+            ("-.5k", Written::Flag, "`-.5k` is negative"),
+            ("-x", Written::Flag, "`-x` does not start with a digit"),
+            ("2..0k", Written::Flag, "`2..0k`: `2..0` is not a number"),
+            ("20EB", Written::Flag, "`20EB` is too large"),
+            ("1e30", Written::YamlPlain, "`1e30` is too large"),
+        ];
+        for &(text, written, problem) in cases {
+            let err = parse_bytes(text, written).expect_err(text);
+            // The hint comes once: a size too large for go-humanize once got it twice.
+            assert_eq!(err.to_string(), format!("{problem}{HINT}"), "{text:?}");
         }
-        let err = parse_bytes("-x", Written::Flag).expect_err("not a number");
-        assert!(err.contains("does not start with a digit"), "{err}");
-        let err = parse_bytes("20EB", Written::Flag).expect_err("too large");
-        assert!(err.contains("too large"), "{err}");
+        assert_eq!(
+            parse_bytes("20 MX", Written::Flag),
+            Err(ParseError::UnknownUnit {
+                text: "20 MX".into(),
+                unit: "MX".into()
+            })
+        );
     }
 
     #[test]

@@ -301,7 +301,7 @@ pub struct PairSide<'a> {
 /// first when both fail.
 ///
 /// # Errors
-/// The first side's error that cannot be read, named as above.
+/// The first side that cannot be read, as an [`Error::Unread`] (or [`Error::ReaderStopped`]).
 pub fn load_pair(
     a: PairSide<'_>,
     b: PairSide<'_>,
@@ -309,17 +309,21 @@ pub fn load_pair(
     loaded: impl FnOnce(),
 ) -> Result<Comparison> {
     let named = |name: &str, r: Result<Loaded>| {
-        r.map_err(|e| Error::format(format!("cannot read {name}"), e.to_string()))
+        r.map_err(|e| Error::Unread {
+            name: name.into(),
+            error: Box::new(e),
+        })
     };
     let (la, lb) = std::thread::scope(|s| {
         let other = s.spawn(|| engine::load(b.opened, options, b.progress));
         let la = engine::load(a.opened, options, a.progress);
-        let lb = other
-            .join()
-            .unwrap_or_else(|_| Err(Error::format(b.name, "the reader stopped")));
+        let lb = other.join().map_err(|_| Error::ReaderStopped {
+            name: b.name.into(),
+        });
         (la, lb)
     });
-    let (la, lb) = (named(a.name, la)?, named(b.name, lb)?);
+    let la = named(a.name, la)?;
+    let lb = named(b.name, lb?)?;
     loaded();
     let (aa, ba) = (Analysis::new(&la), Analysis::new(&lb));
     Ok(Comparison::new(&la, &aa, &lb, &ba))
@@ -368,6 +372,72 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A side that cannot be read fails the pair as "cannot read NAME: " and the line reading
+    /// it alone gives; A's error comes first when both fail.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_side_that_cannot_be_read_is_named() {
+        use crate::source::{self, Input, OpenOptions};
+        let good = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/images/overlay-oci");
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("corrupt");
+        std::fs::create_dir_all(bad.join("blobs/sha256")).unwrap();
+        std::fs::copy(good.join("index.json"), bad.join("index.json")).unwrap();
+        std::fs::copy(good.join("oci-layout"), bad.join("oci-layout")).unwrap();
+        let mut largest = (0, std::path::PathBuf::new());
+        for entry in std::fs::read_dir(good.join("blobs/sha256")).unwrap() {
+            let from = entry.unwrap().path();
+            let to = bad.join("blobs/sha256").join(from.file_name().unwrap());
+            let len = std::fs::copy(&from, &to).unwrap();
+            if len > largest.0 {
+                largest = (len, to);
+            }
+        }
+        // The largest blob is a layer: change bytes in its middle, not its size.
+        let mut bytes = std::fs::read(&largest.1).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&largest.1, bytes).unwrap();
+
+        let open = |path: &std::path::Path| {
+            let input = Input::parse(&path.to_string_lossy(), None).unwrap();
+            source::open(&input, &OpenOptions::default()).unwrap()
+        };
+        let options = LoadOptions::default();
+        let alone = engine::load(open(&bad), &options, &Progress::default())
+            .err()
+            .unwrap()
+            .to_string();
+        let (pa, pb) = (Progress::default(), Progress::default());
+        let pair = |a: &std::path::Path, b: &std::path::Path| {
+            let side = |path, name, progress| PairSide {
+                opened: open(path),
+                name,
+                progress,
+            };
+            load_pair(
+                side(a, "A.oci", &pa),
+                side(b, "B.oci", &pb),
+                &options,
+                || {},
+            )
+            .err()
+        };
+        for (a, b, name) in [
+            (&bad, &good, "A.oci"),
+            (&good, &bad, "B.oci"),
+            (&bad, &bad, "A.oci"),
+        ] {
+            let err = pair(a, b).unwrap();
+            assert_eq!(err.to_string(), format!("cannot read {name}: {alone}"));
+            let Error::Unread { name: got, .. } = err else {
+                panic!("{err:?}");
+            };
+            assert_eq!(got, name);
+        }
+    }
 
     #[test]
     fn limits_parse() {

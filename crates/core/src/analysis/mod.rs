@@ -11,9 +11,10 @@ use serde::Serialize;
 
 use crate::engine::Loaded;
 use crate::layer::Compression;
-use crate::overlay::{Change, ChangeCounts};
+use crate::overlay::{Change, ChangeCounts, Fs};
 pub use dive::DiveMetrics;
 pub use findings::{Cache, Finding, FindingKind};
+use waste::WasteFacts;
 pub use waste::{ByCause, Cause, WastedPath};
 
 /// The JSON schema name and version of [`Analysis`].
@@ -125,76 +126,10 @@ impl Analysis {
     /// [`Analysis::new`], listing only the `top` most wasteful paths when given and non-zero
     /// (`paths_total` still counts all).
     pub fn with_top(loaded: &Loaded, top: Option<usize>) -> Analysis {
-        let fs = &loaded.fs;
-        // The three passes over the filesystem are independent: run them side by side.
-        let (w, dive, findings) = std::thread::scope(|s| {
-            let dive = s.spawn(|| {
-                let d = dive::compute(fs);
-                crate::trace::mark(|| "dive done".into());
-                d
-            });
-            let findings = s.spawn(|| {
-                let f = findings::compute(fs);
-                crate::trace::mark(|| "findings done".into());
-                f
-            });
-            let w = waste::compute_top(fs, top);
-            crate::trace::mark(|| "waste done".into());
-            (w, dive.join(), findings.join())
-        });
-        let dive = dive.unwrap_or_else(|e| std::panic::resume_unwind(e));
-        let findings = findings.unwrap_or_else(|e| std::panic::resume_unwind(e));
-        let finals = fs.final_counts();
-        let image = &loaded.image;
-        let layers: Vec<LayerSummary> = loaded
-            .scans
-            .iter()
-            .enumerate()
-            .map(|(k, scan)| {
-                let facts = fs.layer(k);
-                let r = &image.layers[k];
-                let changes = changes_below_root(fs, k);
-                LayerSummary {
-                    index: k,
-                    digest: r.digest.clone().or_else(|| scan.blob_digest.clone()),
-                    diff_id: scan.diff_id.clone().or_else(|| r.diff_id.clone()),
-                    created_by: r.created_by.clone(),
-                    comment: r.comment.clone(),
-                    compression: scan.compression,
-                    compressed_bytes: scan.compressed_size,
-                    tar_bytes: scan.tar_size,
-                    shipped_bytes: facts.shipped,
-                    wasted_bytes: w.layer_wasted[k],
-                    hidden_lower_bytes: w.layer_hidden_lower[k],
-                    entries: facts.entries,
-                    added: changes.added,
-                    modified: changes.modified,
-                    metadata_only: changes.metadata,
-                    removed: changes.removed,
-                    whiteouts: facts.whiteouts.len(),
-                    opaque_dirs: facts.opaque_dirs.len(),
-                }
-            })
-            .collect();
+        let (w, dive, findings) = three_passes(&loaded.fs, top);
+        let layers = layer_summaries(loaded, &w);
+        let image = image_summary(loaded, &w, &layers);
         let user_shipped: u64 = layers.iter().skip(1).map(|l| l.shipped_bytes).sum();
-        let summary = ImageSummary {
-            source: image.source.clone(),
-            format: image.format,
-            reference: image.reference.clone(),
-            platform: image.platform.as_ref().map(ToString::to_string),
-            manifest_digest: image.manifest_digest.clone(),
-            config_digest: image.config_digest.clone(),
-            layer_count: layers.len(),
-            shipped_bytes: w.shipped,
-            compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
-            all_compressed: layers.iter().all(|l| l.compression != Compression::None),
-            tar_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
-            visible_bytes: w.visible,
-            final_files: finals.files,
-            final_dirs: finals.dirs,
-            final_symlinks: finals.symlinks,
-            final_paths: finals.paths,
-        };
         Analysis {
             schema: SCHEMA,
             waste: WasteSummary {
@@ -207,17 +142,101 @@ impl Analysis {
             },
             dive,
             findings,
-            image: summary,
+            image,
             layers,
             warnings: loaded.warnings.clone(),
         }
     }
 }
 
+/// The three passes over the filesystem, waste, dive's metrics and findings: they are
+/// independent, so they run side by side.
+fn three_passes(fs: &Fs, top: Option<usize>) -> (WasteFacts, DiveMetrics, Vec<Finding>) {
+    let (w, dive, findings) = std::thread::scope(|s| {
+        let dive = s.spawn(|| {
+            let d = dive::compute(fs);
+            crate::trace::mark(|| "dive done".into());
+            d
+        });
+        let findings = s.spawn(|| {
+            let f = findings::compute(fs);
+            crate::trace::mark(|| "findings done".into());
+            f
+        });
+        let w = waste::compute_top(fs, top);
+        crate::trace::mark(|| "waste done".into());
+        (w, dive.join(), findings.join())
+    });
+    let dive = dive.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let findings = findings.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    (w, dive, findings)
+}
+
+/// Every layer: the digests and sizes its scan and the image give, what it changed, and its
+/// share of the waste `w`.
+fn layer_summaries(loaded: &Loaded, w: &WasteFacts) -> Vec<LayerSummary> {
+    let fs = &loaded.fs;
+    loaded
+        .scans
+        .iter()
+        .enumerate()
+        .map(|(k, scan)| {
+            let facts = fs.layer(k);
+            let r = &loaded.image.layers[k];
+            let changes = changes_below_root(fs, k);
+            LayerSummary {
+                index: k,
+                digest: r.digest.clone().or_else(|| scan.blob_digest.clone()),
+                diff_id: scan.diff_id.clone().or_else(|| r.diff_id.clone()),
+                created_by: r.created_by.clone(),
+                comment: r.comment.clone(),
+                compression: scan.compression,
+                compressed_bytes: scan.compressed_size,
+                tar_bytes: scan.tar_size,
+                shipped_bytes: facts.shipped,
+                wasted_bytes: w.layer_wasted[k],
+                hidden_lower_bytes: w.layer_hidden_lower[k],
+                entries: facts.entries,
+                added: changes.added,
+                modified: changes.modified,
+                metadata_only: changes.metadata,
+                removed: changes.removed,
+                whiteouts: facts.whiteouts.len(),
+                opaque_dirs: facts.opaque_dirs.len(),
+            }
+        })
+        .collect()
+}
+
+/// The image's totals: what it says of itself, the sums of its `layers`, and what the final
+/// filesystem holds.
+fn image_summary(loaded: &Loaded, w: &WasteFacts, layers: &[LayerSummary]) -> ImageSummary {
+    let image = &loaded.image;
+    let finals = loaded.fs.final_counts();
+    ImageSummary {
+        source: image.source.clone(),
+        format: image.format,
+        reference: image.reference.clone(),
+        platform: image.platform.as_ref().map(ToString::to_string),
+        manifest_digest: image.manifest_digest.clone(),
+        config_digest: image.config_digest.clone(),
+        layer_count: layers.len(),
+        shipped_bytes: w.shipped,
+        compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
+        all_compressed: layers.iter().all(|l| l.compression != Compression::None),
+        tar_bytes: layers.iter().map(|l| l.tar_bytes).sum(),
+        visible_bytes: w.visible,
+        final_files: finals.files,
+        final_dirs: finals.dirs,
+        final_symlinks: finals.symlinks,
+        final_paths: finals.paths,
+    }
+}
+
 /// Layer `k`'s changes, the root's own excluded: a layer carrying `./` sets the root's
 /// metadata, which the overlay counts as the root being added (first layer) or changed; the
 /// root is always there, and no face counts it as a path.
-fn changes_below_root(fs: &crate::overlay::Fs, k: usize) -> ChangeCounts {
+fn changes_below_root(fs: &Fs, k: usize) -> ChangeCounts {
     let mut c = fs.layer(k).changes;
     if let Some(e) = fs.event_at(crate::overlay::ROOT, k) {
         let slot = match e.change {

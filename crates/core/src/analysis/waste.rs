@@ -115,6 +115,10 @@ pub fn compute(fs: &Fs) -> WasteFacts {
 /// [`compute`], listing only the `top` most wasteful paths when given (and non-zero): the
 /// others' path strings are never built nor sorted (53,000 of them on the `small` bench
 /// image, for the 20 a report shows).
+///
+/// Two passes over the objects: the first (`tally`) sums the bytes and gives each wasted
+/// path its bytes and cause, the second (`count_copies`) its copies and layers, for the
+/// listed paths only.
 pub fn compute_top(fs: &Fs, top: Option<usize>) -> WasteFacts {
     let n = fs.layer_count();
     let mut facts = WasteFacts {
@@ -122,22 +126,78 @@ pub fn compute_top(fs: &Fs, top: Option<usize>) -> WasteFacts {
         layer_hidden_lower: vec![0; n],
         ..WasteFacts::default()
     };
-    /// A wasted path. Its bytes and cause come from the first pass over the objects; its
-    /// copies and layers from a second one, for the listed paths only. Two small vectors for
-    /// each of the 53,000 wasted paths of the small bench image, to list 20, kept this pass at
-    /// 34-40 ms inside a full run; without them it takes 15-20 ms there.
-    struct Acc {
-        node: NodeId,
-        wasted: u64,
-        copies: u32,
-        layers: Vec<usize>,
-        hidden_by: Vec<usize>,
-        cause: Cause,
+    let mut slots = Slots::new(fs.node_count());
+    let mut accs = tally(fs, &mut facts, &mut slots);
+    facts.wasted = facts.shipped - facts.visible;
+    accs.retain(|acc| acc.wasted > 0);
+    facts.paths_total = accs.len();
+    let top = top.filter(|&n| n > 0 && n < accs.len());
+    if let Some(n) = top {
+        keep_top(&mut accs, n);
     }
-    // Per node, the index of its accumulator: a flat table, not a map (hashing was most of this
-    // pass on images with tens of thousands of wasted paths).
-    const NO_ACC: u32 = u32::MAX;
-    let mut slot = vec![NO_ACC; fs.node_count()];
+    // The cut reordered and dropped accumulators: point the slots at the ones kept.
+    slots.point_at(&accs);
+    count_copies(fs, &slots, &mut accs);
+    drop(slots);
+    facts.paths = wasted_paths(fs, accs);
+    // Paths are distinct, so an unstable sort gives the one order, without a buffer.
+    facts.paths.sort_unstable_by(|a, b| {
+        b.wasted_bytes
+            .cmp(&a.wasted_bytes)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    if let Some(n) = top {
+        facts.paths.truncate(n);
+    }
+    facts
+}
+
+/// A wasted path. Its bytes and cause come from the first pass over the objects; its copies
+/// and layers from a second one, for the listed paths only. Two small vectors for each of the
+/// 53,000 wasted paths of the small bench image, to list 20, kept this pass at 34-40 ms inside
+/// a full run; without them it takes 15-20 ms there.
+struct Acc {
+    node: NodeId,
+    wasted: u64,
+    copies: u32,
+    layers: Vec<usize>,
+    hidden_by: Vec<usize>,
+    cause: Cause,
+}
+
+/// Per node, the index of its accumulator: a flat table, not a map (hashing was most of this
+/// pass on images with tens of thousands of wasted paths).
+struct Slots(Vec<u32>);
+
+impl Slots {
+    const NONE: u32 = u32::MAX;
+
+    fn new(nodes: usize) -> Slots {
+        Slots(vec![Slots::NONE; nodes])
+    }
+
+    /// The accumulator of `node`, if it has one.
+    fn get(&self, node: NodeId) -> Option<usize> {
+        match self.0.get(node as usize) {
+            Some(&i) if i != Slots::NONE => Some(i as usize),
+            _ => None,
+        }
+    }
+
+    /// Points every node at its accumulator in `accs`, and the others at none.
+    fn point_at(&mut self, accs: &[Acc]) {
+        self.0.fill(Slots::NONE);
+        for (i, acc) in accs.iter().enumerate() {
+            self.0[acc.node as usize] = i as u32;
+        }
+    }
+}
+
+/// The first pass: shipped, visible and per-layer bytes into `facts`, and an accumulator with
+/// its bytes and cause for every node that some invisible object was shipped at (its bytes
+/// may be 0: a wasted empty file).
+fn tally(fs: &Fs, facts: &mut WasteFacts, slots: &mut Slots) -> Vec<Acc> {
+    let n = fs.layer_count();
     let mut accs: Vec<Acc> = Vec::new();
     for object in fs.objects() {
         facts.shipped += object.size;
@@ -155,10 +215,10 @@ pub fn compute_top(fs: &Fs, top: Option<usize>) -> WasteFacts {
         {
             facts.layer_hidden_lower[k] += object.size;
         }
-        let Some(i) = slot.get_mut(object.node as usize) else {
+        let Some(i) = slots.0.get_mut(object.node as usize) else {
             continue;
         };
-        if *i == NO_ACC {
+        if *i == Slots::NONE {
             *i = accs.len() as u32;
             accs.push(Acc {
                 node: object.node,
@@ -174,31 +234,27 @@ pub fn compute_top(fs: &Fs, top: Option<usize>) -> WasteFacts {
         // Overwritten outranks metadata_only: some wasted copy had other content.
         acc.cause = acc.cause.min(cause);
     }
-    facts.wasted = facts.shipped - facts.visible;
-    accs.retain(|acc| acc.wasted > 0);
-    facts.paths_total = accs.len();
-    let top = top.filter(|&n| n > 0 && n < accs.len());
-    if let Some(n) = top {
-        // Every path wasting more than the n-th largest amount is in the top n; of those
-        // wasting exactly that much, the path order decides, so they are all kept to sort.
-        let (_, nth, _) = accs.select_nth_unstable_by(n - 1, |a, b| b.wasted.cmp(&a.wasted));
-        let threshold = nth.wasted;
-        accs.retain(|acc| acc.wasted >= threshold);
-    }
-    // The cut reordered and dropped accumulators: point the slots at the ones kept.
-    slot.fill(NO_ACC);
-    for (i, acc) in accs.iter().enumerate() {
-        slot[acc.node as usize] = i as u32;
-    }
-    // The second pass: every copy shipped at a listed path, and the layers of the wasted ones.
+    accs
+}
+
+/// Keeps the `n` most wasteful accumulators (`0 < n < accs.len()`), and every one tied with
+/// the n-th: among those wasting exactly as much, the path order decides, and paths are not
+/// built yet. Linear: no sort.
+fn keep_top(accs: &mut Vec<Acc>, n: usize) {
+    // Every path wasting more than the n-th largest amount is in the top n.
+    let (_, nth, _) = accs.select_nth_unstable_by(n - 1, |a, b| b.wasted.cmp(&a.wasted));
+    let threshold = nth.wasted;
+    accs.retain(|acc| acc.wasted >= threshold);
+}
+
+/// The second pass: every copy shipped at a listed path, and the layers that shipped the
+/// wasted ones and that hid them.
+fn count_copies(fs: &Fs, slots: &Slots, accs: &mut [Acc]) {
     for object in fs.objects() {
-        let Some(&i) = slot.get(object.node as usize) else {
+        let Some(i) = slots.get(object.node) else {
             continue;
         };
-        if i == NO_ACC {
-            continue;
-        }
-        let acc = &mut accs[i as usize];
+        let acc = &mut accs[i];
         acc.copies += 1;
         if object.visible() {
             continue;
@@ -213,47 +269,39 @@ pub fn compute_top(fs: &Fs, top: Option<usize>) -> WasteFacts {
             acc.hidden_by.push(k);
         }
     }
-    drop(slot);
-    let build = |accs: Vec<Acc>| -> Vec<WastedPath> {
-        accs.into_iter()
-            .map(|mut acc| {
-                acc.layers.sort_unstable();
-                acc.hidden_by.sort_unstable();
-                WastedPath {
-                    path: fs.path(acc.node),
-                    node: acc.node,
-                    wasted_bytes: acc.wasted,
-                    copies: acc.copies,
-                    layers: acc.layers,
-                    hidden_by: acc.hidden_by,
-                    cause: acc.cause,
-                }
-            })
-            .collect()
-    };
-    // Building tens of thousands of path strings: split across two threads.
-    facts.paths = if accs.len() < 8192 {
-        build(accs)
-    } else {
-        let second = accs.split_off(accs.len() / 2);
-        std::thread::scope(|s| {
-            let other = s.spawn(|| build(second));
-            let mut paths = build(accs);
-            match other.join() {
-                Ok(mut rest) => paths.append(&mut rest),
-                Err(e) => std::panic::resume_unwind(e),
-            }
-            paths
-        })
-    };
-    // Paths are distinct, so an unstable sort gives the one order, without a buffer.
-    facts.paths.sort_unstable_by(|a, b| {
-        b.wasted_bytes
-            .cmp(&a.wasted_bytes)
-            .then_with(|| a.path.cmp(&b.path))
-    });
-    if let Some(n) = top {
-        facts.paths.truncate(n);
+}
+
+/// The listed paths, unsorted: tens of thousands of path strings are built on two threads.
+fn wasted_paths(fs: &Fs, mut accs: Vec<Acc>) -> Vec<WastedPath> {
+    if accs.len() < 8192 {
+        return build_paths(fs, accs);
     }
-    facts
+    let second = accs.split_off(accs.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| build_paths(fs, second));
+        let mut paths = build_paths(fs, accs);
+        match other.join() {
+            Ok(mut rest) => paths.append(&mut rest),
+            Err(e) => std::panic::resume_unwind(e),
+        }
+        paths
+    })
+}
+
+fn build_paths(fs: &Fs, accs: Vec<Acc>) -> Vec<WastedPath> {
+    accs.into_iter()
+        .map(|mut acc| {
+            acc.layers.sort_unstable();
+            acc.hidden_by.sort_unstable();
+            WastedPath {
+                path: fs.path(acc.node),
+                node: acc.node,
+                wasted_bytes: acc.wasted,
+                copies: acc.copies,
+                layers: acc.layers,
+                hidden_by: acc.hidden_by,
+                cause: acc.cause,
+            }
+        })
+        .collect()
 }

@@ -103,6 +103,14 @@ pub enum Error {
     /// A bad command-line value or configuration file.
     #[error("{0}")]
     Usage(String),
+    /// One image of a compared pair (`name`, as the user gave it) could not be read. Its own
+    /// error is a field, not the `source()`: the line already holds it, and a caller walking
+    /// the chain for a broken pipe on stdout must not take a failed read for one.
+    #[error("cannot read {name}: {error}")]
+    Unread { name: String, error: Box<Error> },
+    /// The thread reading an image of a compared pair panicked (the panic said why).
+    #[error("cannot read {name}: {name}: the reader stopped")]
+    ReaderStopped { name: String },
     /// Kept while the last untyped sites are converted; every new error gets a variant.
     #[error("{what}: {message}")]
     Format { what: String, message: String },
