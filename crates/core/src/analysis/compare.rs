@@ -115,19 +115,33 @@ pub enum Limit {
 impl Limit {
     /// `5%`, `0.5 %`, or a size as the CI rules take it (`20MB` = 20·10⁶, `20MiB` = 20·2²⁰,
     /// `1500B`); `disabled` is no limit (`None`), as in the CI rules.
-    pub fn parse(text: &str) -> Result<Option<Limit>, String> {
-        const EXPECTED: &str = "expected a percentage (5%) or a size (20MB, 20MiB, 1500B)";
+    pub fn parse(text: &str) -> Result<Option<Limit>, LimitError> {
         let text = text.trim();
         if let Some(p) = text.strip_suffix('%') {
             return match p.trim_end().parse::<f64>() {
                 Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(Limit::Percent(v))),
-                _ => Err(format!("`{text}` is not a percentage; {EXPECTED}")),
+                _ => Err(LimitError::NotAPercentage {
+                    text: text.to_string(),
+                }),
             };
         }
         units::parse_bytes(text, units::Written::Flag)
             .map(|n| n.map(Limit::Bytes))
-            .map_err(|e| format!("{e} (or a percentage such as 5%)"))
+            .map_err(LimitError::Size)
     }
+}
+
+/// Why a `--fail-if-larger` value cannot be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LimitError {
+    /// A value ending in `%` whose number is not a finite, non-negative one.
+    #[error(
+        "`{text}` is not a percentage; expected a percentage (5%) or a size (20MB, 20MiB, 1500B)"
+    )]
+    NotAPercentage { text: String },
+    /// A size that cannot be read.
+    #[error("{0} (or a percentage such as 5%)")]
+    Size(units::ParseError),
 }
 
 impl fmt::Display for Limit {
@@ -464,7 +478,13 @@ mod tests {
             }
         }
         let err = Limit::parse("20 MX").expect_err("bad unit");
-        assert!(err.contains("MX") && err.contains("5%"), "{err}");
+        assert!(matches!(err, LimitError::Size(_)), "{err:?}");
+        let line = err.to_string();
+        assert!(line.contains("MX") && line.contains("5%"), "{line}");
+        assert!(matches!(
+            Limit::parse("x%"),
+            Err(LimitError::NotAPercentage { text }) if text == "x%"
+        ));
     }
 
     #[test]
