@@ -1,21 +1,20 @@
 //! The explorer and the compare screen: full-screen terminal UIs over the engine's model.
 //!
 //! [`runtime`] takes the terminal, reads the images on a background thread behind a loading
-//! screen and runs a [`runtime::Screen`]: the explorer ([`app::App`], drawn by [`view`]) or the
-//! compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
+//! screen and runs a [`runtime::Screen`]: the explorer ([`explorer::App`], drawn by
+//! [`explorer::draw`]) or the compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
 //! in `screens.rs`. Keys map to actions ([`keymap`]), actions change the screen's state; both
 //! screens draw with the same [`widgets`] into panes laid out by [`layout`].
 
-pub mod app;
 pub mod compare;
 pub mod compare_view;
+pub mod explorer;
 pub mod export;
 pub mod keymap;
 pub mod layout;
 pub mod runtime;
 mod screens;
 pub mod tree;
-pub mod view;
 pub mod widgets;
 
 use std::sync::Arc;
@@ -27,7 +26,7 @@ use crate::analysis::compare::{Comparison, Limit, PairSide, load_pair};
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
 use crate::source::Opened;
-use app::App;
+use explorer::App;
 use keymap::{Key, Keymap};
 use runtime::Terminal;
 pub use runtime::screen_text;
@@ -57,7 +56,7 @@ pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<()> 
                 progress: &shown,
                 layers: layer_count,
             };
-            view::draw_loading(f, &side);
+            explorer::draw_loading(f, &side);
         },
     )?;
     let Some(loaded) = loaded else {
