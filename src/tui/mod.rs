@@ -28,17 +28,20 @@ use crate::error::{Error, Result};
 use crate::source::Opened;
 use explorer::App;
 use keymap::{Key, Keymap};
-use runtime::Terminal;
 pub use runtime::screen_text;
+use runtime::{RuntimeError, Terminal};
 use widgets::loading::Side;
 
 /// Loads the user's keymap, reporting every bad binding at once.
 pub fn load_keymap() -> Result<Keymap> {
-    Keymap::load().map_err(|errors| Error::Usage(errors.join("; ")))
+    Keymap::load().map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Error::Usage(lines.join("; "))
+    })
 }
 
 /// Runs the explorer on the terminal until the user quits.
-pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<()> {
+pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<(), RuntimeError> {
     let source = opened.image.source.clone();
     let layer_count = opened.image.layers.len();
     let progress = Arc::new(Progress::default());
@@ -92,7 +95,7 @@ pub fn replay(
     height: u16,
 ) -> Result<String> {
     let app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
-    runtime::replay(app, keys, width, height)
+    Ok(runtime::replay(app, keys, width, height))
 }
 
 /// `strata compare A B` on the terminal: both images load on background threads behind a
@@ -105,7 +108,7 @@ pub fn run_compare(
     options: &LoadOptions,
     keymap: Keymap,
     limit: Option<Limit>,
-) -> Result<Option<Comparison>> {
+) -> Result<Option<Comparison>, RuntimeError> {
     let (source_a, source_b) = (a.image.source.clone(), b.image.source.clone());
     let (layers_a, layers_b) = (a.image.layers.len(), b.image.layers.len());
     let (pa, pb) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
@@ -165,5 +168,5 @@ pub fn replay_compare(
     height: u16,
 ) -> Result<String> {
     let state = compare::State::new(comparison, keymap, Rect::new(0, 0, width, height));
-    runtime::replay(state, keys, width, height)
+    Ok(runtime::replay(state, keys, width, height))
 }
