@@ -16,7 +16,7 @@ use ratatui::layout::Rect;
 use strata::engine::Loaded;
 use strata::layer::{Kind, LayerScan, TarEntry};
 use strata::overlay::Fs;
-use strata::tui::app::App;
+use strata::tui::explorer::App;
 use strata::tui::keymap::{Key, Keymap};
 use strata::tui::tree::Tree;
 
@@ -248,7 +248,7 @@ fn main() {
     let mut draw = |app: &App| {
         time(|| {
             terminal
-                .draw(|f| strata::tui::view::draw(f, app))
+                .draw(|f| strata::tui::explorer::draw(f, app))
                 .expect("draw");
         })
     };

@@ -34,13 +34,90 @@ use twox_hash::XxHash3_64;
 use crate::engine::Loaded;
 use crate::layer::Kind;
 use crate::layer::decode::open_layer;
-use crate::layer::tar::TarWalker;
+use crate::layer::tar::{TarError, TarWalker};
 use crate::overlay::{Fs, NodeId, ROOT};
 
 /// Symlinks followed while resolving one entry's parent (Linux's limit, as the overlay's).
 const MAX_HOPS: u32 = 40;
 /// Path components walked while resolving one entry's parent, symlink targets included.
 const MAX_STEPS: u32 = 16 * 1024;
+
+/// Why an export was refused or failed: each renders as the words the status bar shows after
+/// "export failed: ", naming the file or directory when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("type a directory")]
+    NoDirectory,
+    #[error("HOME is not set to an absolute directory: cannot expand ~")]
+    NoHome,
+    /// `~user/…`: only the user's own home is expanded.
+    #[error("{typed}: only ~/ is expanded (not ~user)")]
+    OtherHome { typed: String },
+    #[error("{typed}: not UTF-8")]
+    NotUtf8 { typed: String },
+    /// Absolute, or holding `..`.
+    #[error("{typed}: use a directory relative to the current one or to ~/, without `..`")]
+    NotRelative { typed: String },
+    /// A directory below the start is a symlink, which is not followed.
+    #[error("{} is a symlink: not followed (type the directory it points to)", path.display())]
+    Symlink { path: PathBuf },
+    /// The name to write is a directory (when overwriting).
+    #[error("{}: is a directory", path.display())]
+    IsDirectory { path: PathBuf },
+    /// The name was free when asked, and taken when the file was to get it.
+    #[error("{} appeared meanwhile: not overwritten", path.display())]
+    AppearedMeanwhile { path: PathBuf },
+    /// An operating-system error on a directory or file of the destination (as the user
+    /// would spell it).
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the path does not exist in this layer")]
+    NotInLayer,
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("the file name is not UTF-8")]
+    NameNotUtf8,
+    /// A name that cannot be a file in a directory (`..`, one holding `/`).
+    #[error("refusing the name {name:?}")]
+    BadName { name: String },
+    /// The layer that shipped the bytes could not be read again.
+    #[error("layer {layer}: {source}")]
+    Layer {
+        layer: usize,
+        #[source]
+        source: LayerRead,
+    },
+    /// The layer has no entry with the file's name, size and content.
+    #[error("layer {layer} has no entry {path} with that content")]
+    NoEntry { layer: usize, path: String },
+    /// The worker went away without a word.
+    #[error("the export stopped")]
+    Stopped,
+}
+
+/// What failed while the layer was read again (or the temporary file rewound for it).
+#[derive(Debug, thiserror::Error)]
+pub enum LayerRead {
+    #[error(transparent)]
+    Blob(#[from] crate::Error),
+    #[error(transparent)]
+    Tar(#[from] TarError),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl ExportError {
+    fn io(path: impl Into<PathBuf>, source: io::Error) -> ExportError {
+        ExportError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
 
 /// A destination the user typed: where it starts and the directories below.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,19 +133,21 @@ pub struct Destination {
 
 impl Destination {
     /// Parses what the user typed: a directory relative to `base`, or `~` / `~/…`.
-    pub fn parse(typed: &str, base: &Path) -> Result<Destination, String> {
+    pub fn parse(typed: &str, base: &Path) -> Result<Destination, ExportError> {
         let typed = typed.trim();
         if typed.is_empty() {
-            return Err("type a directory".into());
+            return Err(ExportError::NoDirectory);
         }
         let (home, rest) = if typed == "~" || typed.starts_with("~/") {
             let home = std::env::var_os("HOME")
                 .map(PathBuf::from)
                 .filter(|h| h.is_absolute())
-                .ok_or("HOME is not set to an absolute directory: cannot expand ~")?;
+                .ok_or(ExportError::NoHome)?;
             (Some(home), &typed[1..])
         } else if typed.starts_with('~') {
-            return Err(format!("{typed}: only ~/ is expanded (not ~user)"));
+            return Err(ExportError::OtherHome {
+                typed: typed.to_string(),
+            });
         } else {
             (None, typed)
         };
@@ -77,21 +156,19 @@ impl Destination {
             match c {
                 Component::Normal(name) => dirs.push(
                     name.to_str()
-                        .ok_or_else(|| format!("{typed}: not UTF-8"))?
+                        .ok_or_else(|| ExportError::NotUtf8 {
+                            typed: typed.to_string(),
+                        })?
                         .to_string(),
                 ),
                 Component::CurDir => {}
                 Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                    return Err(format!(
-                        "{typed}: use a directory relative to the current one or to ~/, without `..`"
-                    ));
+                    return Err(not_relative(typed));
                 }
             }
         }
         if home.is_none() && rest.starts_with('/') {
-            return Err(format!(
-                "{typed}: use a directory relative to the current one or to ~/, without `..`"
-            ));
+            return Err(not_relative(typed));
         }
         Ok(Destination {
             home,
@@ -112,10 +189,10 @@ impl Destination {
     }
 
     /// Opens the directory, creating what is missing, following no symlink below the start.
-    fn open(&self) -> Result<Dir, String> {
+    fn open(&self) -> Result<Dir, ExportError> {
         let start = self.home.as_deref().unwrap_or(&self.base);
         let mut dir = Dir::open_ambient_dir(start, ambient_authority())
-            .map_err(|e| format!("{}: {e}", start.display()))?;
+            .map_err(|e| ExportError::io(start, e))?;
         let mut walked = PathBuf::from(if self.home.is_some() { "~" } else { "" });
         for name in &self.dirs {
             walked.push(name);
@@ -125,12 +202,12 @@ impl Destination {
                     match dir.create_dir(name) {
                         Ok(()) => {}
                         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                        Err(e) => return Err(format!("{}: {e}", walked.display())),
+                        Err(e) => return Err(ExportError::io(walked, e)),
                     }
                     dir.open_dir_nofollow(name)
-                        .map_err(|e| refusal(&dir, name, &walked, &e))?
+                        .map_err(|e| refusal(&dir, name, walked.clone(), e))?
                 }
-                Err(e) => return Err(refusal(&dir, name, &walked, &e)),
+                Err(e) => return Err(refusal(&dir, name, walked, e)),
             };
         }
         Ok(dir)
@@ -138,17 +215,20 @@ impl Destination {
 }
 
 /// Why `name` in `dir` could not be opened as a directory: a symlink gets its own message.
-fn refusal(dir: &Dir, name: &str, walked: &Path, e: &io::Error) -> String {
+fn refusal(dir: &Dir, name: &str, walked: PathBuf, e: io::Error) -> ExportError {
     if dir
         .symlink_metadata(name)
         .is_ok_and(|m| m.file_type().is_symlink())
     {
-        format!(
-            "{} is a symlink: not followed (type the directory it points to)",
-            walked.display()
-        )
+        ExportError::Symlink { path: walked }
     } else {
-        format!("{}: {e}", walked.display())
+        ExportError::io(walked, e)
+    }
+}
+
+fn not_relative(typed: &str) -> ExportError {
+    ExportError::NotRelative {
+        typed: typed.to_string(),
     }
 }
 
@@ -170,18 +250,18 @@ pub struct Request {
 }
 
 /// How an export ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     /// The name exists in the destination (as the user would spell it): ask first.
     Exists(PathBuf),
     /// Written (the file as the user would spell it, its size), or why not.
-    Done(Result<(PathBuf, u64), String>),
+    Done(Result<(PathBuf, u64), ExportError>),
 }
 
 impl Outcome {
     /// What a worker that went away without a word ended with.
     pub fn stopped() -> Outcome {
-        Outcome::Done(Err("the export stopped".into()))
+        Outcome::Done(Err(ExportError::Stopped))
     }
 }
 
@@ -194,17 +274,15 @@ impl Request {
         k: usize,
         dest: Destination,
         overwrite: bool,
-    ) -> Result<Request, String> {
+    ) -> Result<Request, ExportError> {
         let fs = &loaded.fs;
-        let meta = fs
-            .state_at(node, k)
-            .ok_or("the path does not exist in this layer")?;
-        let object = fs.object(meta.object().ok_or("not a regular file")?);
+        let meta = fs.state_at(node, k).ok_or(ExportError::NotInLayer)?;
+        let object = fs.object(meta.object().ok_or(ExportError::NotRegular)?);
         let name = std::str::from_utf8(fs.name(node))
-            .map_err(|_| "the file name is not UTF-8".to_string())?
+            .map_err(|_| ExportError::NameNotUtf8)?
             .to_string();
         if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-            return Err(format!("refusing the name {name:?}"));
+            return Err(ExportError::BadName { name });
         }
         Ok(Request {
             loaded: Arc::clone(loaded),
@@ -300,18 +378,22 @@ impl Cleanup {
 }
 
 /// Opens the destination (creating missing directories) and creates the temporary file.
-pub fn prepare(request: &Request) -> Result<Prepared, String> {
+pub fn prepare(request: &Request) -> Result<Prepared, ExportError> {
     let dest = &request.dest;
     let dir = dest.open()?;
     let (name, shown) = (&request.name, &request.shown);
     match dir.symlink_metadata(name) {
         Ok(_) if !request.overwrite => return Ok(Prepared::Exists(shown.clone())),
-        Ok(m) if m.is_dir() => return Err(format!("{}: is a directory", shown.display())),
+        Ok(m) if m.is_dir() => {
+            return Err(ExportError::IsDirectory {
+                path: shown.clone(),
+            });
+        }
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("{}: {e}", shown.display())),
+        Err(e) => return Err(ExportError::io(shown, e)),
     }
-    let (temp, file) = create_temp(&dir).map_err(|e| format!("{}: {e}", dest.typed()))?;
+    let (temp, file) = create_temp(&dir).map_err(|e| ExportError::io(dest.typed(), e))?;
     Ok(Prepared::Ready(Pending {
         dir: Arc::new(dir),
         name: name.clone(),
@@ -352,7 +434,11 @@ impl Pending {
 
     /// Streams the content into the temporary file (counting bytes into `written`) and moves
     /// it to its name. Returns the file as the user would spell it and its size.
-    pub fn run(mut self, loaded: &Loaded, written: &AtomicU64) -> Result<(PathBuf, u64), String> {
+    pub fn run(
+        mut self,
+        loaded: &Loaded,
+        written: &AtomicU64,
+    ) -> Result<(PathBuf, u64), ExportError> {
         let result = self.copy(loaded, written).and_then(|()| self.place());
         if result.is_err() {
             let _ = self.dir.remove_file(&self.temp);
@@ -360,21 +446,28 @@ impl Pending {
         result.map(|()| (self.shown.clone(), self.size))
     }
 
-    fn copy(&mut self, loaded: &Loaded, written: &AtomicU64) -> Result<(), String> {
+    fn copy(&mut self, loaded: &Loaded, written: &AtomicU64) -> Result<(), ExportError> {
         let layer = &loaded.image.layers[self.layer];
-        let at = |e: &dyn std::fmt::Display| format!("layer {}: {e}", self.layer);
-        let (raw, _) = loaded.store.open(&layer.location).map_err(|e| at(&e))?;
-        let (_, stream) = open_layer(raw, false, None).map_err(|e| at(&e))?;
+        let k = self.layer;
+        let at = |e| ExportError::Layer {
+            layer: k,
+            source: e,
+        };
+        let (raw, _) = loaded
+            .store
+            .open(&layer.location)
+            .map_err(|e| at(e.into()))?;
+        let (_, stream) = open_layer(raw, false, None).map_err(|e| at(e.into()))?;
         let mut walker = TarWalker::new(stream);
-        while let Some(entry) = walker.next_entry().map_err(|e| at(&e))? {
+        while let Some(entry) = walker.next_entry().map_err(|e| at(e.into()))? {
             if entry.kind != Kind::File
                 || entry.size != self.size
                 || !ships(&loaded.fs, &entry.path, self.node, self.layer)
             {
                 continue;
             }
-            self.file.set_len(0).map_err(|e| at(&e))?;
-            self.file.rewind().map_err(|e| at(&e))?;
+            self.file.set_len(0).map_err(|e| at(e.into()))?;
+            self.file.rewind().map_err(|e| at(e.into()))?;
             written.store(0, Ordering::Relaxed);
             let mut hasher = XxHash3_64::new();
             let mut failed: Option<io::Error> = None;
@@ -391,28 +484,30 @@ impl Pending {
                         }
                     }
                 })
-                .map_err(|e| at(&e))?;
+                .map_err(|e| at(e.into()))?;
             if let Some(e) = failed {
-                return Err(format!("{}: {e}", self.shown.display()));
+                return Err(ExportError::io(&self.shown, e));
             }
             if std::hash::Hasher::finish(&hasher) == self.hash {
                 return self
                     .file
                     .sync_all()
-                    .map_err(|e| format!("{}: {e}", self.shown.display()));
+                    .map_err(|e| ExportError::io(&self.shown, e));
             }
         }
-        Err(format!(
-            "layer {} has no entry {} with that content",
-            self.layer,
-            loaded.fs.path(self.node)
-        ))
+        Err(ExportError::NoEntry {
+            layer: self.layer,
+            path: loaded.fs.path(self.node),
+        })
     }
 
     /// Gives the temporary file its name: a hard link, which fails if the name exists, or
     /// after a confirmed overwrite a rename, which replaces the name itself.
-    fn place(&self) -> Result<(), String> {
-        let failed = |e: io::Error| format!("{}: {e}", self.shown.display());
+    fn place(&self) -> Result<(), ExportError> {
+        let failed = |e| ExportError::io(&self.shown, e);
+        let appeared = || ExportError::AppearedMeanwhile {
+            path: self.shown.clone(),
+        };
         if self.overwrite {
             return self
                 .dir
@@ -424,20 +519,14 @@ impl Pending {
                 let _ = self.dir.remove_file(&self.temp);
                 Ok(())
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(format!(
-                "{} appeared meanwhile: not overwritten",
-                self.shown.display()
-            )),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(appeared()),
             // A filesystem without hard links: rename, after checking the name is still free.
             Err(_) => match self.dir.symlink_metadata(&self.name) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => self
                     .dir
                     .rename(&self.temp, &self.dir, &self.name)
                     .map_err(failed),
-                _ => Err(format!(
-                    "{} appeared meanwhile: not overwritten",
-                    self.shown.display()
-                )),
+                _ => Err(appeared()),
             },
         }
     }
@@ -521,6 +610,77 @@ mod tests {
         );
         for bad in ["", "  ", "/tmp/x", "../x", "a/../../x", "~/../x", "~root/x"] {
             assert!(Destination::parse(bad, Path::new(".")).is_err(), "{bad:?}");
+        }
+    }
+
+    /// The words are the status bar's (after "export failed: "), as they were when they were
+    /// strings: each error names the path or layer it is about.
+    #[test]
+    fn errors_say_what_the_status_bar_always_said() {
+        let denied = || io::Error::from(io::ErrorKind::PermissionDenied);
+        let denied_words = denied().to_string();
+        let cases = [
+            (ExportError::NoDirectory, "type a directory".to_string()),
+            (
+                ExportError::NoHome,
+                "HOME is not set to an absolute directory: cannot expand ~".into(),
+            ),
+            (
+                Destination::parse("~root/x", Path::new(".")).unwrap_err(),
+                "~root/x: only ~/ is expanded (not ~user)".into(),
+            ),
+            (
+                Destination::parse("../x", Path::new(".")).unwrap_err(),
+                "../x: use a directory relative to the current one or to ~/, without `..`".into(),
+            ),
+            (
+                Destination::parse("/tmp/x", Path::new(".")).unwrap_err(),
+                "/tmp/x: use a directory relative to the current one or to ~/, without `..`".into(),
+            ),
+            (
+                ExportError::Symlink {
+                    path: "out/l".into(),
+                },
+                "out/l is a symlink: not followed (type the directory it points to)".into(),
+            ),
+            (
+                ExportError::IsDirectory {
+                    path: "out/f".into(),
+                },
+                "out/f: is a directory".into(),
+            ),
+            (
+                ExportError::AppearedMeanwhile {
+                    path: "out/f".into(),
+                },
+                "out/f appeared meanwhile: not overwritten".into(),
+            ),
+            (
+                ExportError::io("out/f", denied()),
+                format!("out/f: {denied_words}"),
+            ),
+            (
+                ExportError::BadName { name: "..".into() },
+                "refusing the name \"..\"".into(),
+            ),
+            (
+                ExportError::Layer {
+                    layer: 3,
+                    source: denied().into(),
+                },
+                format!("layer 3: {denied_words}"),
+            ),
+            (
+                ExportError::NoEntry {
+                    layer: 2,
+                    path: "/app/f".into(),
+                },
+                "layer 2 has no entry /app/f with that content".into(),
+            ),
+            (ExportError::Stopped, "the export stopped".into()),
+        ];
+        for (error, words) in cases {
+            assert_eq!(error.to_string(), words, "{error:?}");
         }
     }
 

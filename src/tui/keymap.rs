@@ -2,9 +2,47 @@
 //! The help screen is generated from this table.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// A key name that names no key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown key `{text}`")]
+pub struct KeyError {
+    /// As written.
+    pub text: String,
+}
+
+/// A bad line of a keys config: the file, the line (from 1) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {problem}", path.display())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub problem: ConfigProblem,
+}
+
+/// What is wrong with a line of a keys config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigProblem {
+    /// `[name]` with a name no context has (as written between the brackets).
+    #[error("unknown section [{0}]; sections are [global], [layers], [wasted], [tree]")]
+    UnknownSection(String),
+    /// Neither a section nor `action = keys` (the line, comments cut).
+    #[error("expected `action = key, key`, found `{0}`")]
+    NotABinding(String),
+    #[error("unknown action `{0}`")]
+    UnknownAction(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A key terminals do not deliver as itself ([`Key::indistinct`] says why).
+    #[error("{key}: {why}; pick another key")]
+    Indistinct { key: String, why: &'static str },
+    /// `action =` with no key.
+    #[error("no key for `{}`", .0.name())]
+    NoKey(Action),
+}
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -315,7 +353,7 @@ impl Key {
     }
 
     /// Parses `ctrl+a`, `alt+x`, `tab`, `pgdn`, `?`, `G`, `space`, `f1`.
-    pub fn parse(text: &str) -> Result<Key, String> {
+    pub fn parse(text: &str) -> Result<Key, KeyError> {
         let mut ctrl = false;
         let mut alt = false;
         let mut rest = text.trim();
@@ -354,7 +392,11 @@ impl Key {
                 let mut chars = rest.chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
-                    _ => return Err(format!("unknown key `{text}`")),
+                    _ => {
+                        return Err(KeyError {
+                            text: text.to_string(),
+                        });
+                    }
                 }
             }
         };
@@ -520,32 +562,32 @@ impl Keymap {
     /// Applies overrides from a config file's text. Each line: `[context]` or
     /// `action = key, key` (replacing that action's keys in the current context). Every bad
     /// line is reported, with the file and line number.
-    pub fn apply_config(&mut self, path: &Path, text: &str) -> Result<(), Vec<String>> {
+    pub fn apply_config(&mut self, path: &Path, text: &str) -> Result<(), Vec<ConfigError>> {
         let mut errors = Vec::new();
         let mut context = Context::Global;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
-            let at = format!("{}:{}", path.display(), i + 1);
+            let at = |problem| ConfigError {
+                path: path.to_path_buf(),
+                line: i + 1,
+                problem,
+            };
             if line.is_empty() {
                 continue;
             }
             if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 match Context::ALL.iter().find(|c| c.name() == name.trim()) {
                     Some(&c) => context = c,
-                    None => errors.push(format!(
-                        "{at}: unknown section [{name}]; sections are [global], [layers], [wasted], [tree]"
-                    )),
+                    None => errors.push(at(ConfigProblem::UnknownSection(name.to_string()))),
                 }
                 continue;
             }
             let Some((name, keys)) = line.split_once('=') else {
-                errors.push(format!(
-                    "{at}: expected `action = key, key`, found `{line}`"
-                ));
+                errors.push(at(ConfigProblem::NotABinding(line.to_string())));
                 continue;
             };
             let Some(action) = Action::from_name(name.trim()) else {
-                errors.push(format!("{at}: unknown action `{}`", name.trim()));
+                errors.push(at(ConfigProblem::UnknownAction(name.trim().to_string())));
                 continue;
             };
             let mut parsed = Vec::new();
@@ -556,16 +598,19 @@ impl Keymap {
                 match Key::parse(k) {
                     Ok(key) => match key.indistinct() {
                         None => parsed.push(key),
-                        Some(why) => errors.push(format!("{at}: {k}: {why}; pick another key")),
+                        Some(why) => errors.push(at(ConfigProblem::Indistinct {
+                            key: k.to_string(),
+                            why,
+                        })),
                     },
-                    Err(e) => errors.push(format!("{at}: {e}")),
+                    Err(e) => errors.push(at(e.into())),
                 }
             }
             if errors.len() > errors_before {
                 continue;
             }
             if parsed.is_empty() {
-                errors.push(format!("{at}: no key for `{}`", action.name()));
+                errors.push(at(ConfigProblem::NoKey(action)));
                 continue;
             }
             self.bindings
@@ -585,7 +630,7 @@ impl Keymap {
 
     /// The keymap with the user's config applied, if there is one at the XDG location
     /// (`$XDG_CONFIG_HOME/strata/keys.conf`, else `~/.config/strata/keys.conf`).
-    pub fn load() -> Result<Keymap, Vec<String>> {
+    pub fn load() -> Result<Keymap, Vec<ConfigError>> {
         let mut map = Keymap::default();
         if let Some(path) = config_path()
             && let Ok(text) = std::fs::read_to_string(&path)
@@ -597,7 +642,7 @@ impl Keymap {
 }
 
 /// Where the key config lives.
-pub fn config_path() -> Option<std::path::PathBuf> {
+pub fn config_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
@@ -676,12 +721,17 @@ mod tests {
             Some(Action::Export)
         );
 
-        let err = Keymap::default()
+        let errors = Keymap::default()
             .apply_config(
                 Path::new("k.conf"),
                 "quit = q\nfly = x\n[moon]\nup = ctrl+zz\nnonsense\n",
             )
             .unwrap_err();
+        assert_eq!(
+            (errors[0].line, &errors[0].problem),
+            (2, &ConfigProblem::UnknownAction("fly".into()))
+        );
+        let err: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(err.len(), 4, "{err:?}");
         assert!(
             err[0].starts_with("k.conf:2: unknown action `fly`"),
@@ -741,9 +791,12 @@ mod tests {
             let c = key.chars().last().unwrap();
             assert_eq!(control_byte(c), Some(byte), "{key}");
             let text = format!("[tree]\n# mine\nhide-modified = x, {key}\n");
-            let err = Keymap::default()
+            let err: Vec<String> = Keymap::default()
                 .apply_config(Path::new("keys.conf"), &text)
-                .unwrap_err();
+                .unwrap_err()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             assert_eq!(err.len(), 1, "{err:?}");
             assert!(err[0].starts_with("keys.conf:3: "), "{err:?}");
             assert!(err[0].contains(key) && err[0].contains(same), "{err:?}");

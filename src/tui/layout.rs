@@ -1,6 +1,6 @@
-//! Where each pane of the two screens goes, from the terminal size: the states keep their
-//! areas (mouse clicks and page sizes use them) and the views draw into them, so neither the
-//! states nor the views own this.
+//! Where each pane of the compare screen goes, from the terminal size: the state keeps its
+//! areas (page sizes use them) and the view draws into them, so neither the state nor the view
+//! owns this. The explorer's are in `explorer/layout.rs`, for the same reason.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Stylize};
@@ -10,55 +10,6 @@ use crate::analysis::compare::{Comparison, Side};
 use crate::report::compare::{image_line, totals_rows};
 use crate::report::escape::text;
 use crate::units::size;
-
-/// The explorer's areas.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Areas {
-    pub layers: Rect,
-    pub details: Rect,
-    pub image: Rect,
-    pub wasted: Rect,
-    pub tree: Rect,
-    pub status: Rect,
-}
-
-/// Splits the explorer's screen: layers, layer details, image and wasted paths on the left; the
-/// tree on the right; one status line at the bottom. On a short screen (under 32 rows) the
-/// wasted list, focused and holding more paths than it shows, takes the room of the two
-/// details panes (which show nothing about the selected path): at 80x24, 12 paths instead of 1.
-pub fn explorer(size: Rect, wasted_focused: bool, wasted_paths: usize) -> Areas {
-    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(size);
-    let left_width = (size.width * 2 / 5).clamp(34.min(size.width), 90);
-    let [left, tree] =
-        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(10)]).areas(main);
-    let short = size.height < 32;
-    // Small terminals get shorter detail panes so the lists keep some rows.
-    let (details_h, image_h) = if short { (7, 4) } else { (9, 5) };
-    let [layers, details, image, wasted] = Layout::vertical([
-        Constraint::Percentage(35),
-        Constraint::Length(details_h),
-        Constraint::Length(image_h),
-        Constraint::Min(4),
-    ])
-    .areas(left);
-    let fits = wasted_paths <= usize::from(wasted.height.saturating_sub(3));
-    let (details, image, wasted) = if short && wasted_focused && !fits {
-        let [_, wasted] =
-            Layout::vertical([Constraint::Percentage(35), Constraint::Min(4)]).areas(left);
-        let folded = Rect::new(wasted.x, wasted.y, wasted.width, 0);
-        (folded, folded, wasted)
-    } else {
-        (details, image, wasted)
-    };
-    Areas {
-        layers,
-        details,
-        image,
-        wasted,
-        tree,
-        status,
-    }
-}
 
 /// The compare screen's areas.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,21 +1,20 @@
 //! The explorer and the compare screen: full-screen terminal UIs over the engine's model.
 //!
 //! [`runtime`] takes the terminal, reads the images on a background thread behind a loading
-//! screen and runs a [`runtime::Screen`]: the explorer ([`app::App`], drawn by [`view`]) or the
-//! compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
+//! screen and runs a [`runtime::Screen`]: the explorer ([`explorer::App`], drawn by
+//! [`explorer::draw`]) or the compare screen ([`compare::State`], drawn by [`compare_view`]), each joined to its drawing
 //! in `screens.rs`. Keys map to actions ([`keymap`]), actions change the screen's state; both
 //! screens draw with the same [`widgets`] into panes laid out by [`layout`].
 
-pub mod app;
 pub mod compare;
 pub mod compare_view;
+pub mod explorer;
 pub mod export;
 pub mod keymap;
 pub mod layout;
 pub mod runtime;
 mod screens;
 pub mod tree;
-pub mod view;
 pub mod widgets;
 
 use std::sync::Arc;
@@ -27,19 +26,22 @@ use crate::analysis::compare::{Comparison, Limit, PairSide, load_pair};
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
 use crate::source::Opened;
-use app::App;
+use explorer::App;
 use keymap::{Key, Keymap};
-use runtime::Terminal;
 pub use runtime::screen_text;
+use runtime::{RuntimeError, Terminal};
 use widgets::loading::Side;
 
 /// Loads the user's keymap, reporting every bad binding at once.
 pub fn load_keymap() -> Result<Keymap> {
-    Keymap::load().map_err(|errors| Error::Usage(errors.join("; ")))
+    Keymap::load().map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Error::Usage(lines.join("; "))
+    })
 }
 
 /// Runs the explorer on the terminal until the user quits.
-pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<()> {
+pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<(), RuntimeError> {
     let source = opened.image.source.clone();
     let layer_count = opened.image.layers.len();
     let progress = Arc::new(Progress::default());
@@ -57,7 +59,7 @@ pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<()> 
                 progress: &shown,
                 layers: layer_count,
             };
-            view::draw_loading(f, &side);
+            explorer::draw_loading(f, &side);
         },
     )?;
     let Some(loaded) = loaded else {
@@ -93,7 +95,7 @@ pub fn replay(
     height: u16,
 ) -> Result<String> {
     let app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
-    runtime::replay(app, keys, width, height)
+    Ok(runtime::replay(app, keys, width, height))
 }
 
 /// `strata compare A B` on the terminal: both images load on background threads behind a
@@ -106,7 +108,7 @@ pub fn run_compare(
     options: &LoadOptions,
     keymap: Keymap,
     limit: Option<Limit>,
-) -> Result<Option<Comparison>> {
+) -> Result<Option<Comparison>, RuntimeError> {
     let (source_a, source_b) = (a.image.source.clone(), b.image.source.clone());
     let (layers_a, layers_b) = (a.image.layers.len(), b.image.layers.len());
     let (pa, pb) = (Arc::new(Progress::default()), Arc::new(Progress::default()));
@@ -166,5 +168,5 @@ pub fn replay_compare(
     height: u16,
 ) -> Result<String> {
     let state = compare::State::new(comparison, keymap, Rect::new(0, 0, width, height));
-    runtime::replay(state, keys, width, height)
+    Ok(runtime::replay(state, keys, width, height))
 }

@@ -30,7 +30,22 @@ use ratatui::layout::Rect;
 
 use super::export::{self, Cleanup, Outcome};
 use super::keymap::Key;
-use crate::error::{Error, Result};
+
+/// Why a screen could not run: each renders as the one line the command line prints.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The terminal could not be set up, drawn on or read.
+    #[error("terminal: {0}")]
+    Terminal(#[source] io::Error),
+    /// The thread reading `what` (the input as the user named it) ended without a result.
+    #[error("{what}: the reader stopped")]
+    ReaderStopped { what: String },
+    /// Reading the input failed: the library's error, as it is.
+    #[error(transparent)]
+    Load(#[from] crate::Error),
+}
+
+type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
 /// A screen the runtime drives.
 pub trait Screen {
@@ -121,7 +136,7 @@ impl Terminal {
     /// set up is an error, left as it was found.
     pub fn enter(mouse: bool) -> Result<Terminal> {
         HOOK.call_once(|| std::panic::set_hook(restoring_hook(std::panic::take_hook(), restore)));
-        let failed = |e| Error::io("terminal", e);
+        let failed = RuntimeError::Terminal;
         enable_raw_mode().map_err(failed)?;
         ACTIVE.store(true, Ordering::SeqCst);
         let setup = || {
@@ -149,7 +164,7 @@ impl Terminal {
         self.terminal
             .draw(render)
             .map(|_| ())
-            .map_err(|e| Error::io("terminal", e))
+            .map_err(RuntimeError::Terminal)
     }
 }
 
@@ -176,7 +191,7 @@ fn gives_up(k: KeyEvent) -> bool {
 pub fn load_then<T: Send + 'static>(
     terminal: &mut Terminal,
     what: &str,
-    job: impl FnOnce() -> Result<T> + Send + 'static,
+    job: impl FnOnce() -> crate::Result<T> + Send + 'static,
     mut loading: impl FnMut(&mut Frame),
 ) -> Result<Option<T>> {
     let (tx, rx) = mpsc::channel();
@@ -188,10 +203,12 @@ pub fn load_then<T: Send + 'static>(
         // A frame that fails to draw is drawn again 100 ms later.
         let _ = terminal.draw(&mut loading);
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(r) => return r.map(Some),
+            Ok(r) => return Ok(Some(r?)),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Error::format(what.to_string(), "the reader stopped"));
+                return Err(RuntimeError::ReaderStopped {
+                    what: what.to_string(),
+                });
             }
         }
         if event::poll(Duration::ZERO).unwrap_or(false)
@@ -216,7 +233,7 @@ pub fn run<S: Screen>(terminal: &mut Terminal, screen: &mut S) -> Result<()> {
 }
 
 fn events<S: Screen>(terminal: &mut Terminal, screen: &mut S, workers: &mut Workers) -> Result<()> {
-    let io_err = |e: io::Error| Error::io("terminal", e);
+    let io_err = RuntimeError::Terminal;
     while !screen.done() {
         terminal.draw(|f| screen.render(f))?;
         // While a worker runs, wake up to show its progress and its end.
@@ -361,35 +378,26 @@ pub fn press<S: Screen>(screen: &mut S, key: Key) {
     }
 }
 
-fn test_terminal(e: impl std::fmt::Display) -> Error {
-    Error::format("test terminal", e.to_string())
-}
-
 /// Replays `keys` on `screen` sized `width` x `height`, through the handling a terminal's keys
-/// get, and returns the final screen's buffer.
-pub fn replay_buffer<S: Screen>(
-    mut screen: S,
-    keys: &[Key],
-    width: u16,
-    height: u16,
-) -> Result<Buffer> {
+/// get, and returns the final screen's buffer. It cannot fail: the screen is in memory
+/// (`TestBackend`, whose error type has no value).
+pub fn replay_buffer<S: Screen>(mut screen: S, keys: &[Key], width: u16, height: u16) -> Buffer {
     screen.resize(Rect::new(0, 0, width, height));
-    let mut terminal =
-        ratatui::Terminal::new(TestBackend::new(width, height)).map_err(test_terminal)?;
+    let Ok(mut terminal) = ratatui::Terminal::new(TestBackend::new(width, height));
     for &key in keys {
-        terminal.draw(|f| screen.render(f)).map_err(test_terminal)?;
+        let Ok(_) = terminal.draw(|f| screen.render(f));
         press(&mut screen, key);
         if screen.done() {
             break;
         }
     }
-    terminal.draw(|f| screen.render(f)).map_err(test_terminal)?;
-    Ok(terminal.backend().buffer().clone())
+    let Ok(_) = terminal.draw(|f| screen.render(f));
+    terminal.backend().buffer().clone()
 }
 
 /// [`replay_buffer`] as text, one line per row (for bug reports and tests).
-pub fn replay<S: Screen>(screen: S, keys: &[Key], width: u16, height: u16) -> Result<String> {
-    replay_buffer(screen, keys, width, height).map(|b| screen_text(&b))
+pub fn replay<S: Screen>(screen: S, keys: &[Key], width: u16, height: u16) -> String {
+    screen_text(&replay_buffer(screen, keys, width, height))
 }
 
 /// A buffer as plain text, trailing spaces trimmed. The views escape what they draw from the
@@ -568,7 +576,7 @@ mod tests {
             screen.0,
             [
                 r#"Export(Done(Ok(("x/f", 3))))"#,
-                r#"Export(Done(Err("the export stopped")))"#
+                r#"Export(Done(Err(Stopped)))"#
             ]
         );
         assert!(workers.busy(), "the running one is left");
@@ -576,6 +584,29 @@ mod tests {
         workers.wait(&mut screen);
         assert!(!workers.busy());
         assert_eq!(screen.0.len(), 3);
+    }
+
+    /// The words are the ones printed when these were the library's errors
+    /// (`Error::io("terminal", e)`, `Error::format(what, "the reader stopped")`), and a reading
+    /// error is printed as it is.
+    #[test]
+    fn errors_say_what_the_command_line_always_said() {
+        let e = io::Error::from(io::ErrorKind::Unsupported);
+        let words = e.to_string();
+        assert_eq!(
+            RuntimeError::Terminal(e).to_string(),
+            format!("terminal: {words}")
+        );
+        let stopped = RuntimeError::ReaderStopped {
+            what: "img.tar".into(),
+        };
+        assert_eq!(stopped.to_string(), "img.tar: the reader stopped");
+        let inner = crate::Error::NotFound("no platform linux/s390x".into());
+        assert_eq!(
+            RuntimeError::from(crate::Error::NotFound("no platform linux/s390x".into()))
+                .to_string(),
+            inner.to_string()
+        );
     }
 
     #[test]

@@ -6,11 +6,11 @@ use ratatui::Frame;
 use ratatui::crossterm::event::MouseEvent;
 use ratatui::layout::Rect;
 
-use super::app::App;
 use super::compare::State;
+use super::compare_view;
+use super::explorer::{self, App};
 use super::keymap::Key;
 use super::runtime::{Effect, Screen, WorkerEvent};
-use super::{compare_view, view};
 
 impl Screen for App {
     fn key(&mut self, key: Key) -> Vec<Effect> {
@@ -27,7 +27,7 @@ impl Screen for App {
     }
 
     fn render(&self, frame: &mut Frame) {
-        view::draw(frame, self);
+        explorer::draw(frame, self);
     }
 
     fn worker(&mut self, event: WorkerEvent) {

@@ -13,11 +13,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use strata::engine::{self, LoadOptions, Loaded, Progress};
 use strata::overlay::Change;
-use strata::tui::app::{App, InputKind, Pane, Popup};
+use strata::tui::explorer::{App, InputKind, Pane, Popup};
 use strata::tui::keymap::{Key, Keymap};
 use strata::tui::runtime::{self, Effect};
 use strata::tui::tree::Mode;
@@ -798,7 +798,8 @@ fn export_refuses_parent_and_absolute_directories() {
 /// The screen of an app as it stands.
 fn draw(app: &App) -> String {
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(W, H)).expect("t");
-    t.draw(|f| strata::tui::view::draw(f, app)).expect("draw");
+    t.draw(|f| strata::tui::explorer::draw(f, app))
+        .expect("draw");
     strata::tui::screen_text(t.backend().buffer())
 }
 
@@ -1463,4 +1464,68 @@ fn keys_print_prints_the_same_screen_as_the_library() {
         .args(["--keys", "j j tab", "--print", "--screen", "100x30"]));
     r.expect_code(0);
     assert_eq!(r.stdout, screen("j j tab", W, H));
+}
+
+/// A mouse event at a cell.
+fn mouse(kind: MouseEventKind, column: u16, row: u16) -> MouseEvent {
+    MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }
+}
+
+/// A click selects the row under it, counted from the pane's first row under its border and
+/// header, and focuses the pane; the wheel scrolls the pane under it without taking the focus.
+/// The rows expected are computed here from the areas, not read back from the selection.
+#[test]
+fn a_click_selects_the_row_under_it_and_the_wheel_scrolls_without_focus() {
+    let click = MouseEventKind::Down(MouseButton::Left);
+    // Tall enough for a row under the last layer.
+    let mut app = app_after("", W, 80);
+    let a = app.areas();
+    let first = |r: Rect| r.y + 2;
+    assert_eq!(app.rows().offset, 0);
+    assert!(app.tree().rows.len() > 4, "{:?}", row_paths(&app));
+
+    app.mouse(mouse(click, a.tree.x + 3, first(a.tree) + 1));
+    assert_eq!(app.focus(), Pane::Tree);
+    assert_eq!(app.rows().selected, 1);
+
+    // Layer 2, shown from its top.
+    app.mouse(mouse(click, a.layers.x + 1, first(a.layers) + 2));
+    assert_eq!(app.focus(), Pane::Layers);
+    assert_eq!(app.layers().selected, 2);
+    assert_eq!(app.tree().options.layer, 2);
+    assert_eq!(app.rows().selected, 0);
+
+    // The header, and the row under the last layer, select nothing.
+    let layers = app.analysis().layers.len();
+    let below = first(a.layers) + u16::try_from(layers).expect("few layers");
+    assert!(
+        below < a.layers.y + a.layers.height - 1,
+        "no room below the layers"
+    );
+    for row in [first(a.layers) - 1, below] {
+        app.mouse(mouse(click, a.layers.x + 1, row));
+        assert_eq!(app.layers().selected, 2, "row {row}");
+    }
+
+    // The wheel over the tree moves its selection by 3 and leaves the focus on the layers.
+    let tree_rows = app.tree().rows.len();
+    app.mouse(mouse(
+        MouseEventKind::ScrollDown,
+        a.tree.x + 3,
+        a.tree.y + 5,
+    ));
+    assert_eq!(app.focus(), Pane::Layers);
+    assert_eq!(app.rows().selected, 3.min(tree_rows - 1));
+    app.mouse(mouse(MouseEventKind::ScrollUp, a.tree.x + 3, a.tree.y + 5));
+    assert_eq!(app.rows().selected, 0);
+
+    // The status line is in no pane: the focus stays.
+    app.mouse(mouse(click, 1, a.status.y));
+    assert_eq!(app.focus(), Pane::Layers);
+    assert_eq!(app.layers().selected, 2);
 }

@@ -6,17 +6,17 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, Content, History, InputKind, Pane, Popup};
-use super::tree::{self, LEGEND, Mode, Row, Sort};
-use super::widgets::help::Help;
-use super::widgets::list::{self, Highlight, List};
-use super::widgets::popup::Popup as PopupBox;
-use super::widgets::status_bar::{self, StatusBar};
-use super::widgets::{block, loading};
+use super::state::{App, Content, History, InputKind, Pane, Popup};
 use crate::layer::Kind;
 use crate::overlay::{Change, Meta};
 use crate::report::escape::{self, text};
 use crate::report::short_command;
+use crate::tui::tree::{self, LEGEND, Mode, Row, Sort};
+use crate::tui::widgets::help::Help;
+use crate::tui::widgets::list::{self, Highlight, List};
+use crate::tui::widgets::popup::Popup as PopupBox;
+use crate::tui::widgets::status_bar::{self, StatusBar};
+use crate::tui::widgets::{block, loading};
 use crate::units::{percent, size};
 
 /// `path` in at most `width` columns: whole if it fits, else its last components behind
