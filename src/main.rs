@@ -91,7 +91,7 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
                 screen,
             } = replay;
             let (width, height) = (screen.width, screen.height);
-            emit::screen(&strata::tui::replay(loaded, keymap, &keys, width, height)?)?;
+            emit::screen(&strata::tui::replay(loaded, keymap, &keys, width, height))?;
             Ok(0)
         }
         Job::Compare {

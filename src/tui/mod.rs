@@ -87,15 +87,9 @@ pub fn parse_script(script: &str) -> Result<Vec<Key>> {
 
 /// Replays keys on the explorer through the same handling the terminal uses and returns the
 /// final screen as text, one line per row (for bug reports and tests).
-pub fn replay(
-    loaded: Loaded,
-    keymap: Keymap,
-    keys: &[Key],
-    width: u16,
-    height: u16,
-) -> Result<String> {
+pub fn replay(loaded: Loaded, keymap: Keymap, keys: &[Key], width: u16, height: u16) -> String {
     let app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
-    Ok(runtime::replay(app, keys, width, height))
+    runtime::replay(app, keys, width, height)
 }
 
 /// `strata compare A B` on the terminal: both images load on background threads behind a

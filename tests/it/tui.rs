@@ -54,7 +54,7 @@ fn keys(script: &str) -> Vec<Key> {
 
 /// The final screen of a key script, as text.
 fn screen(script: &str, w: u16, h: u16) -> String {
-    strata::tui::replay(loaded(), Keymap::default(), &keys(script), w, h).expect("replay")
+    strata::tui::replay(loaded(), Keymap::default(), &keys(script), w, h)
 }
 
 /// The explorer's state after a key script (the same handling `replay` uses).
