@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let (raw, _) = store.open(&layer.location).map_err(|e| e.to_string())?;
                     // A plain tar's diff_id is its blob digest: strata hashes it once, so does
                     // the floor. Read in place, as strata's tar walker reads.
-                    let (_, mut d) =
+                    let (compression, mut d) =
                         decode::open_layer(raw, sha, None).map_err(|e| e.to_string())?;
                     loop {
                         let n = d.fill_buf().map_err(|e| e.to_string())?.len();
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         d.consume(n);
                         total.fetch_add(n as u64, Ordering::Relaxed);
                     }
-                    d.finish("blob")?;
+                    d.finish(compression).map_err(|e| e.to_string())?;
                 }
                 Ok(())
             });

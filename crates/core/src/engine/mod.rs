@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
 use crate::cache::Cache;
-use crate::error::{Error, LayerError, Result};
+use crate::error::layer::Invariant;
+use crate::error::{Error, LayerError, Result, TooMany};
 use crate::image::{Format, Image, LayerRef};
 use crate::layer::{self, Batches, LayerScan, ScanOptions};
 use crate::overlay::{BaseLayer, Fs};
@@ -80,13 +81,13 @@ fn repeated_error(image: &Image, layer: usize, first: usize) -> Error {
 fn check_layer_count(image: &Image) -> Result<()> {
     let n = image.layers.len();
     if n > MAX_LAYERS {
-        return Err(Error::format(
-            image.source.clone(),
-            format!(
-                "{n} layers; strata reads at most {MAX_LAYERS} (Docker refuses more than 125, \
-                 overlayfs stacks at most 500)"
-            ),
-        ));
+        return Err(Error::TooMany {
+            what: image.source.clone(),
+            limit: TooMany::Layers {
+                count: n,
+                limit: MAX_LAYERS,
+            },
+        });
     }
     Ok(())
 }
@@ -229,7 +230,10 @@ impl<'a> Applier<'a> {
                 None => {
                     self.errors.push((
                         0,
-                        Error::format("layer 0", "read in batches after other layers"),
+                        Error::Invariant {
+                            layer: 0,
+                            broken: Invariant::BatchedAfterOthers,
+                        },
                     ));
                     return;
                 }
@@ -344,7 +348,12 @@ impl<'a> Applier<'a> {
             .scans
             .into_iter()
             .enumerate()
-            .map(|(i, s)| s.ok_or_else(|| Error::format(format!("layer {i}"), "was not read")))
+            .map(|(i, s)| {
+                s.ok_or(Error::Invariant {
+                    layer: i,
+                    broken: Invariant::NotRead,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         self.problems.sort_by_key(|p| p.layer);
         Ok(Finished {

@@ -110,26 +110,28 @@ fn scan(
     progress: Option<Arc<AtomicU64>>,
     batches: Option<Batches<'_>>,
 ) -> Result<LayerScan> {
-    let fail = |message: String| Error::Layer {
-        layer: layer.index,
-        blob: layer
-            .digest
-            .clone()
-            .unwrap_or_else(|| layer.location.clone()),
-        source: LayerError::Stream(message),
-    };
     let (raw, _len) = store.open(&layer.location)?;
     let hashing = options.verify.then(|| expected(layer).hashing());
-    layer::read_layer_batched(raw, layer.index, hashing, progress, batches).map_err(|message| {
+    layer::read_layer_batched(raw, layer.index, hashing, progress, batches).map_err(|cause| {
         // A corrupt compressed blob often surfaces as a tar error first (deflate checks its
         // CRC only at the end): when the blob's digest is known, say that the blob itself is
         // damaged, which is the cause to report.
-        match blob_digest_mismatch(store, layer) {
-            Some((compression, found)) => fail(format!(
-                "corrupt {compression} blob: {message}; blob digest mismatch: expected {}, found {found}",
-                layer.digest.as_deref().unwrap_or_default()
-            )),
-            None => fail(message),
+        let source = match blob_digest_mismatch(store, layer) {
+            Some((kind, found)) => LayerError::CorruptBlob {
+                kind,
+                cause: Box::new(cause),
+                expected: layer.digest.clone().unwrap_or_default(),
+                found,
+            },
+            None => cause,
+        };
+        Error::Layer {
+            layer: layer.index,
+            blob: layer
+                .digest
+                .clone()
+                .unwrap_or_else(|| layer.location.clone()),
+            source,
         }
     })
 }

@@ -191,7 +191,7 @@ impl fmt::Display for NotAnImage {
 }
 
 /// How an image's bytes are broken. `cause` is the decoder's or the tar walker's own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Corrupt {
     /// An archive member that runs past the archive's end.
     Truncated { member: String },

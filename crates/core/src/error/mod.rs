@@ -77,6 +77,12 @@ pub enum Error {
         #[source]
         source: LayerError,
     },
+    /// Layer `layer` broke an invariant of the engine (a bug in strata, not bad input).
+    #[error("layer {layer}: {broken}")]
+    Invariant {
+        layer: usize,
+        broken: layer::Invariant,
+    },
     /// A digest did not match what the manifest or config promised.
     #[error("{what}: {kind} mismatch: expected {expected}, found {found}")]
     Digest {

@@ -9,6 +9,7 @@ use std::sync::{Arc, mpsc};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::gzip::GzipReader;
+use crate::error::LayerError;
 
 /// The compression of a layer blob, as recognised from its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -51,6 +52,15 @@ impl Compression {
             .iter()
             .find(|(magic, _)| head.starts_with(magic))
             .map(|&(_, name)| name)
+    }
+
+    /// The stream's name in messages: `tar` when uncompressed.
+    pub fn stream_name(self) -> &'static str {
+        match self {
+            Compression::None => "tar",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
     }
 }
 
@@ -533,12 +543,20 @@ pub struct Digests {
 
 impl<R: Read> TarStream<R> {
     /// Reads the tar stream and the blob to their ends (padding after the tar's end marker
-    /// and bytes after a compressed stream belong to the digests too). `what` names the
+    /// and bytes after a compressed stream belong to the digests too). `codec` names the
     /// compression in errors.
-    pub fn finish(mut self, what: &str) -> Result<Digests, String> {
-        drain(&mut self).map_err(|e| match e.kind() {
-            io::ErrorKind::Unsupported => format!("{what} stream after the tar's end: {e}"),
-            _ => format!("corrupt {what} stream after the tar's end: {e}"),
+    pub fn finish(mut self, codec: Compression) -> Result<Digests, LayerError> {
+        drain(&mut self).map_err(|source| match source.kind() {
+            io::ErrorKind::Unsupported => LayerError::Unsupported {
+                codec,
+                after_end: true,
+                source,
+            },
+            _ => LayerError::Corrupt {
+                codec,
+                after_end: true,
+                source,
+            },
         })?;
         match self {
             TarStream::Plain(blob) => {
@@ -553,7 +571,7 @@ impl<R: Read> TarStream<R> {
             TarStream::Decoded(tar) => {
                 let (decoder, tar_size, diff_id) = tar.into_parts();
                 let mut blob = decoder.into_inner();
-                drain(&mut blob).map_err(|e| format!("cannot read the blob to its end: {e}"))?;
+                drain(&mut blob).map_err(LayerError::BlobEnd)?;
                 let (_, compressed_size, blob_digest) = blob.into_parts();
                 Ok(Digests {
                     tar_size,
@@ -682,7 +700,7 @@ mod tests {
             let mut out = Vec::new();
             d.read_to_end(&mut out).unwrap();
             assert_eq!(out, data);
-            let digests = d.finish("test").unwrap();
+            let digests = d.finish(c).unwrap();
             assert_eq!(digests.compressed_size, blob.len() as u64);
             assert_eq!(digests.blob_digest.unwrap(), sha(&blob));
             assert_eq!(digests.tar_size, data.len() as u64);
@@ -717,7 +735,7 @@ mod tests {
         let (_, mut d) = open_layer(&blob[..], true, None).unwrap();
         let mut head = [0u8; 9];
         d.read_exact(&mut head).unwrap();
-        let digests = d.finish("gzip").unwrap();
+        let digests = d.finish(Compression::Gzip).unwrap();
         let mut tar = data.clone();
         tar.extend([0u8; 4096]);
         assert_eq!(digests.tar_size, tar.len() as u64);

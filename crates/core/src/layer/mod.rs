@@ -200,16 +200,15 @@ impl LayerScan {
         e.link_range().map(|r| slice(&self.names, r))
     }
 
-    fn store(&mut self, bytes: &[u8]) -> Result<(u32, u32), String> {
-        let start = u32::try_from(self.names.len())
-            .map_err(|_| "more than 4 GiB of names in one layer".to_string())?;
-        let len = u32::try_from(bytes.len()).map_err(|_| "a name over 4 GiB".to_string())?;
+    fn store(&mut self, bytes: &[u8]) -> Result<(u32, u32), LayerError> {
+        let start = u32::try_from(self.names.len()).map_err(|_| LayerError::NamesOver4GiB)?;
+        let len = u32::try_from(bytes.len()).map_err(|_| LayerError::NameOver4GiB)?;
         self.names.extend_from_slice(bytes);
         Ok((start, len))
     }
 
     /// Appends an entry (used by the reader, and by tests building layers by hand).
-    pub fn push(&mut self, entry: &TarEntry, hash: u64) -> Result<(), String> {
+    pub fn push(&mut self, entry: &TarEntry, hash: u64) -> Result<(), LayerError> {
         let name = self.store(&entry.path)?;
         let link_len = match &entry.link {
             Some(l) => Some(self.store(l)?.1),
@@ -331,7 +330,7 @@ pub fn read_layer(
     index: usize,
     options: ScanOptions,
     progress: Option<Arc<AtomicU64>>,
-) -> Result<LayerScan, String> {
+) -> Result<LayerScan, LayerError> {
     let hashing = options.verify.then_some(Hashing::SHA256);
     read_layer_batched(raw, index, hashing, progress, None)
 }
@@ -344,15 +343,10 @@ pub fn read_layer_batched(
     hashing: Option<Hashing>,
     progress: Option<Arc<AtomicU64>>,
     mut batches: Option<Batches<'_>>,
-) -> Result<LayerScan, String> {
+) -> Result<LayerScan, LayerError> {
     let _busy = decode::Busy::start();
-    let (compression, mut tar_stream) = decode::open_layer_hashed(raw, hashing, progress)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    let what = match compression {
-        Compression::None => "tar",
-        Compression::Gzip => "gzip",
-        Compression::Zstd => "zstd",
-    };
+    let (compression, mut tar_stream) =
+        decode::open_layer_hashed(raw, hashing, progress).map_err(LayerError::Open)?;
     // A blob compressed in a way runtimes do not read is not a tar: say so if it fails as one.
     let foreign = match compression {
         Compression::None => std::io::BufRead::fill_buf(&mut tar_stream)
@@ -365,15 +359,20 @@ pub fn read_layer_batched(
     scan.compression = compression;
     let mut seen = 0u64;
     let describe = |e: TarError, seen: u64| match (e, foreign) {
-        (_, Some(name)) if seen == 0 => format!(
-            "{name}-compressed layer: strata reads gzip, zstd and uncompressed tar layers, \
-             as containerd does"
-        ),
-        (TarError::Io(io), _) if io.kind() == std::io::ErrorKind::Unsupported => {
-            format!("{what} stream: {io}")
+        (_, Some(name)) if seen == 0 => LayerError::Foreign { name },
+        (TarError::Io(source), _) if source.kind() == std::io::ErrorKind::Unsupported => {
+            LayerError::Unsupported {
+                codec: compression,
+                after_end: false,
+                source,
+            }
         }
-        (TarError::Io(io), _) => format!("corrupt {what} stream: {io}"),
-        (other, _) => other.to_string(),
+        (TarError::Io(source), _) => LayerError::Corrupt {
+            codec: compression,
+            after_end: false,
+            source,
+        },
+        (other, _) => LayerError::Tar(other),
     };
     let mut entry = TarEntry::default();
     while walker
@@ -402,7 +401,7 @@ pub fn read_layer_batched(
     // An empty stream is an empty layer, as containerd and moby read it (a zero-byte
     // `layer.tar` is a known case, docker/docker#18170): nothing to refuse.
     scan.skipped_entries = walker.skipped_unknown;
-    let digests = walker.into_inner().finish(what)?;
+    let digests = walker.into_inner().finish(compression)?;
     scan.tar_size = digests.tar_size;
     scan.compressed_size = digests.compressed_size;
     scan.blob_digest = digests.blob_digest;

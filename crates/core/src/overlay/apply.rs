@@ -10,6 +10,7 @@ use super::{
     Change, ChangeCounts, Event, FinalCounts, Fs, LayerFacts, Meta, NONE, Node, NodeId, ObjectId,
     ROOT, WhiteoutFact,
 };
+use crate::error::layer::ApplyError;
 use crate::layer::{Kind, LayerScan, RawEntry};
 
 /// Symlinks followed while resolving one path before giving up (Linux's limit).
@@ -18,9 +19,11 @@ const MAX_SYMLINK_HOPS: u32 = 40;
 /// unpack a longer one, and strata would spend time and memory expanding it.
 pub(super) const MAX_TARGET: usize = 4095;
 
-fn check_hops(hops: u32) -> Result<(), String> {
+fn check_hops(hops: u32) -> Result<(), ApplyError> {
     if hops > MAX_SYMLINK_HOPS {
-        Err("too many levels of symbolic links".into())
+        Err(ApplyError::SymlinkHops {
+            limit: MAX_SYMLINK_HOPS,
+        })
     } else {
         Ok(())
     }
@@ -226,7 +229,7 @@ impl Fs {
         layer: u16,
         facts: &mut LayerFacts,
         cache: &mut ParentCache,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let Some(last) = last else {
             // The root itself: only its metadata can change.
             if entry.kind() == Kind::Dir {
@@ -244,14 +247,14 @@ impl Fs {
                 let rest = components(rest);
                 let p = self
                     .resolve_dir_from(node, &rest, layer, true)?
-                    .ok_or("parent missing")?;
+                    .ok_or(ApplyError::ParentMissing)?;
                 cache.store(prefix, p);
                 p
             }
             None => {
                 let p = self
                     .resolve_dir(&components(prefix), layer, true)?
-                    .ok_or("parent missing")?;
+                    .ok_or(ApplyError::ParentMissing)?;
                 cache.store(prefix, p);
                 p
             }
@@ -273,14 +276,16 @@ impl Fs {
             Kind::Hardlink => {
                 let target = scan.link(entry).unwrap_or_default();
                 let node = self.resolve_existing(target, layer).ok_or_else(|| {
-                    format!(
-                        "hard link to {}, which does not exist",
-                        String::from_utf8_lossy(target)
-                    )
+                    ApplyError::HardlinkMissing {
+                        target: String::from_utf8_lossy(target).into_owned(),
+                    }
                 })?;
-                let existing = self.current(node).copied().ok_or("hard link to nothing")?;
+                let existing = self
+                    .current(node)
+                    .copied()
+                    .ok_or(ApplyError::HardlinkToNothing)?;
                 if existing.is_dir() {
-                    return Err("hard link to a directory".into());
+                    return Err(ApplyError::HardlinkToDir);
                 }
                 Meta {
                     hardlink: true,
@@ -291,11 +296,10 @@ impl Fs {
             Kind::Symlink => {
                 let target = scan.link(entry).unwrap_or_default();
                 if target.len() > MAX_TARGET {
-                    return Err(format!(
-                        "symlink target of {} bytes, over Linux's {MAX_TARGET} (a runtime \
-                         cannot create it)",
-                        target.len()
-                    ));
+                    return Err(ApplyError::SymlinkTarget {
+                        len: target.len(),
+                        limit: MAX_TARGET,
+                    });
                 }
                 let link = self.links.intern(target)?.raw();
                 self.meta_for(entry, NONE, link)
@@ -354,7 +358,7 @@ impl Fs {
         self.final_state(node)
     }
 
-    fn child_or_create(&mut self, parent: NodeId, name: &[u8]) -> Result<NodeId, String> {
+    fn child_or_create(&mut self, parent: NodeId, name: &[u8]) -> Result<NodeId, ApplyError> {
         let h = self.child_hash(parent, name);
         if let Some(n) = self.find_child_hashed(parent, name, h) {
             return Ok(n);
@@ -362,11 +366,11 @@ impl Fs {
         let id = NodeId::try_from(self.nodes.len())
             .ok()
             .filter(|&id| id != NONE)
-            .ok_or("too many paths")?;
+            .ok_or(ApplyError::TooManyPaths)?;
         let name_at = u32::try_from(self.names.len())
             .ok()
             .filter(|at| u64::from(*at) + name.len() as u64 <= u64::from(u32::MAX))
-            .ok_or("more than 4 GiB of names")?;
+            .ok_or(ApplyError::NamesOver4GiB)?;
         self.names.extend_from_slice(name);
         let mut node = Node::new(name_at, parent);
         let last = self.nodes[parent as usize].last_child;
@@ -388,17 +392,22 @@ impl Fs {
 
     /// One component: the child of `dir` called `name`, created as an implicit directory when
     /// missing and `create` is set.
-    fn step(&mut self, dir: NodeId, name: &[u8], layer: u16, create: bool) -> Result<Step, String> {
+    fn step(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        layer: u16,
+        create: bool,
+    ) -> Result<Step, ApplyError> {
         let existing = self.child(dir, name);
         let state = existing.and_then(|n| self.current(n).copied());
         match (existing, state) {
             (Some(n), Some(m)) => match m.kind {
                 Kind::Dir => Ok(Step::Dir(n)),
                 Kind::Symlink => Ok(Step::Symlink(n)),
-                _ => Err(format!(
-                    "parent {} is not a directory",
-                    String::from_utf8_lossy(name)
-                )),
+                _ => Err(ApplyError::ParentNotDir {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                }),
             },
             _ if !create => Ok(Step::Missing),
             (existing, _) => {
@@ -433,7 +442,7 @@ impl Fs {
         comps: &[&[u8]],
         layer: u16,
         create: bool,
-    ) -> Result<Option<NodeId>, String> {
+    ) -> Result<Option<NodeId>, ApplyError> {
         self.resolve_dir_from(ROOT, comps, layer, create)
     }
 
@@ -444,7 +453,7 @@ impl Fs {
         comps: &[&[u8]],
         layer: u16,
         create: bool,
-    ) -> Result<Option<NodeId>, String> {
+    ) -> Result<Option<NodeId>, ApplyError> {
         let mut hops = 0;
         self.walk_dirs(start, comps, layer, create, &mut hops)
     }
@@ -459,7 +468,7 @@ impl Fs {
         layer: u16,
         create: bool,
         hops: &mut u32,
-    ) -> Result<Option<NodeId>, String> {
+    ) -> Result<Option<NodeId>, ApplyError> {
         let mut cur = start;
         for name in comps {
             match *name {
@@ -491,7 +500,7 @@ impl Fs {
         layer: u16,
         create: bool,
         hops: &mut u32,
-    ) -> Result<Option<NodeId>, String> {
+    ) -> Result<Option<NodeId>, ApplyError> {
         // Off with the parent cache, so the tests that compare both ways cover it too.
         if let Some(&(dir, taken)) = self.link_memo.get(&link).filter(|_| self.parent_cache) {
             *hops += taken;

@@ -6,6 +6,8 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
+use crate::error::layer::ApplyError;
+
 /// A component name's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
@@ -47,7 +49,7 @@ impl Interner {
     ///
     /// # Panics
     /// Never on real input; past 4 GiB of distinct names it returns an error instead.
-    pub fn intern(&mut self, name: &[u8]) -> Result<Sym, String> {
+    pub fn intern(&mut self, name: &[u8]) -> Result<Sym, ApplyError> {
         let h = short_hash(self.hasher.hash_one(name));
         let Interner {
             bytes,
@@ -60,9 +62,8 @@ impl Interner {
         }) {
             return Ok(sym);
         }
-        let start =
-            u32::try_from(bytes.len()).map_err(|_| "more than 4 GiB of names".to_string())?;
-        let sym = Sym(u32::try_from(starts.len()).map_err(|_| "too many names".to_string())?);
+        let start = u32::try_from(bytes.len()).map_err(|_| ApplyError::NamesOver4GiB)?;
+        let sym = Sym(u32::try_from(starts.len()).map_err(|_| ApplyError::TooManyNames)?);
         bytes.extend_from_slice(name);
         starts.push(start);
         table.insert_unique(table_hash(h), (sym, h), |&(_, sh)| table_hash(sh));

@@ -16,7 +16,7 @@ use super::sniff::{check_head, is_tar_header};
 use super::store::{BlobStore, normalise};
 use super::want::Want;
 use super::{docker, oci};
-use crate::error::{Codec, Corrupt, Error, LayerError, NotAnImage, Result, TooLarge};
+use crate::error::{Codec, Corrupt, Error, NotAnImage, Result, TooLarge};
 use crate::image::Format;
 use crate::layer::decode::{Algorithm, Decoder, Hashing, ZSTD_WINDOW_LOG_MAX, drain};
 use crate::layer::gzip::GzipReader;
@@ -329,7 +329,7 @@ impl Kept {
             )
             .map_err(|m| Error::Corrupt {
                 what: what(),
-                why: Corrupt::Layer(LayerError::Stream(m)),
+                why: Corrupt::Layer(m),
             })?;
             self.store.layers.insert(path.clone());
             self.scans.insert(path, Arc::new(scan));

@@ -1209,7 +1209,8 @@ fn streamed_members_and_forced_formats_are_named() {
         Err(e) => e,
     };
     assert!(
-        matches!(&err, Error::Corrupt { what, why: Corrupt::Layer(crate::error::LayerError::Stream(_)) }
+        matches!(&err, Error::Corrupt { what, why: Corrupt::Layer(crate::error::LayerError::Corrupt {
+            after_end: false, .. }) }
             if what == "s.tar: abc/layer.tar"),
         "{err:?}"
     );
