@@ -9,8 +9,11 @@
 //!   reference count says whether any path of the final filesystem still reaches it.
 
 mod apply;
+mod base;
 pub mod intern;
 pub mod path;
+mod resolve;
+mod state;
 pub mod whiteout;
 
 #[cfg(any(test, feature = "testkit"))]
@@ -23,7 +26,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use smallvec::SmallVec;
 
 use crate::layer::Kind;
-pub use apply::BaseLayer;
+pub use base::BaseLayer;
 pub use intern::{Interner, Sym};
 
 /// Index of a path node. The root is [`ROOT`].

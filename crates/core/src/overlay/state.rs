@@ -1,0 +1,139 @@
+//! Recording states: each node's events (one per layer that touched it), the change each
+//! made against the layer below, and the reference counts that say which objects the final
+//! filesystem still reaches.
+
+use super::{Change, Event, Fs, Meta, NONE, NodeId};
+use crate::layer::Kind;
+
+impl Fs {
+    /// The node's current state (after the layers applied so far).
+    pub(super) fn current(&self, node: NodeId) -> Option<&Meta> {
+        self.final_state(node)
+    }
+
+    /// Regular-file bytes at or below `node` in the current state.
+    pub(super) fn subtree_bytes(&self, node: NodeId) -> u64 {
+        let mut total = 0;
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            let Some(meta) = self.current(n) else {
+                continue;
+            };
+            match meta.kind {
+                Kind::File if !meta.hardlink => total += meta.size,
+                Kind::Dir => stack.extend(self.children(n)),
+                _ => {}
+            }
+        }
+        total
+    }
+
+    /// Removes `node` and everything present below it.
+    pub(super) fn remove_subtree(&mut self, node: NodeId, layer: u16) {
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if self.current(n).is_none() {
+                continue;
+            }
+            stack.extend(self.children(n));
+            self.set_state(n, layer, None);
+        }
+    }
+
+    /// Records the node's new state at `layer`, keeping one event per layer, classifying the
+    /// change against the state below the layer, and keeping object reference counts.
+    pub(super) fn set_state(&mut self, node: NodeId, layer: u16, new: Option<Meta>) {
+        let events = &self.nodes[node as usize].events;
+        let last = events.last().copied();
+        let (prev_state, replace) = match last {
+            Some(e) if e.layer == layer => {
+                let below = events.len().checked_sub(2).map(|i| events[i]);
+                (below.map_or(NONE, |b| b.state), true)
+            }
+            Some(e) => (e.state, false),
+            None => (NONE, false),
+        };
+        let cur_state = last.map_or(NONE, |e| e.state);
+        if let Some(obj) = (cur_state != NONE)
+            .then(|| self.metas[cur_state as usize].object())
+            .flatten()
+        {
+            let o = &mut self.objects[obj as usize];
+            o.refs -= 1;
+            if o.refs == 0 {
+                o.killed_by = layer;
+            }
+        }
+        if let Some(obj) = new.and_then(|m| m.object()) {
+            self.objects[obj as usize].refs += 1;
+        }
+        // A removal, a symlink or a change of kind can change how paths resolve; a path
+        // created where nothing was cannot (no remembered resolution went through it).
+        if !self.link_memo.is_empty() {
+            let cur_kind = (cur_state != NONE).then(|| self.metas[cur_state as usize].kind);
+            let changes_resolution = new
+                .is_none_or(|m| m.kind == Kind::Symlink || cur_kind.is_some_and(|k| k != m.kind));
+            if changes_resolution {
+                self.link_memo.clear();
+            }
+        }
+        let prev = (prev_state != NONE).then(|| self.metas[prev_state as usize]);
+        let change = match (&prev, &new) {
+            (None, None) => None,
+            (Some(_), None) => Some(Change::Removed),
+            (None, Some(_)) => Some(Change::Added),
+            (Some(p), Some(n)) => Some(classify(p, n)),
+        };
+        let state = match new {
+            Some(m) => {
+                let i = self.metas.len() as u32;
+                self.metas.push(m);
+                i
+            }
+            None => NONE,
+        };
+        let events = &mut self.nodes[node as usize].events;
+        if replace {
+            events.pop();
+        }
+        if let Some(change) = change {
+            events.push(Event {
+                layer,
+                change,
+                state,
+            });
+        }
+    }
+}
+
+/// How `new` differs from `prev`, both present.
+fn classify(prev: &Meta, new: &Meta) -> Change {
+    if prev.kind != new.kind {
+        return Change::Modified;
+    }
+    let owner_mode = prev.mode != new.mode || prev.uid != new.uid || prev.gid != new.gid;
+    match new.kind {
+        Kind::File => {
+            let same_object = prev.object == new.object;
+            let same_content = same_object || (prev.size == new.size && prev.hash == new.hash);
+            if !same_content {
+                Change::Modified
+            } else if !same_object || owner_mode || prev.mtime != new.mtime {
+                Change::Metadata
+            } else {
+                Change::Unchanged
+            }
+        }
+        Kind::Symlink if prev.link != new.link => Change::Modified,
+        // Directory mtimes move whenever a child changes; only owner and mode count.
+        Kind::Dir => {
+            if owner_mode {
+                Change::Metadata
+            } else {
+                Change::Unchanged
+            }
+        }
+        _ if owner_mode || prev.mtime != new.mtime => Change::Metadata,
+        _ => Change::Unchanged,
+    }
+}
