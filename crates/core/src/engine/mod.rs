@@ -248,22 +248,7 @@ impl<'a> Applier<'a> {
     /// layers need not be read.
     fn receive(&mut self, i: usize, result: Result<Arc<LayerScan>>) -> bool {
         match result {
-            Ok(scan) => {
-                // This layer and every later one listing the same blob.
-                for j in i..self.first_of.len() {
-                    if self.first_of[j] != i {
-                        continue;
-                    }
-                    for e in scan.verify(&read::expected(&self.image.layers[j])) {
-                        if self.options.ignore_errors {
-                            self.warnings.push(e.to_string());
-                        } else {
-                            self.fail(j, e);
-                        }
-                    }
-                    self.pending[j] = Some(Arc::clone(&scan));
-                }
-            }
+            Ok(scan) => self.verify(i, &scan),
             Err(e) => {
                 self.fail(i, e);
                 // Going on: the layer (and those listing its blob) are applied as empty.
@@ -279,13 +264,36 @@ impl<'a> Applier<'a> {
         if !self.errors.is_empty() {
             return false;
         }
+        self.apply_pending()
+    }
+
+    /// Checks the scan read for layer `i` against what the manifest and the config promise
+    /// for it and for every later layer listing the same blob, and makes it pending for each.
+    fn verify(&mut self, i: usize, scan: &Arc<LayerScan>) {
+        for j in i..self.first_of.len() {
+            if self.first_of[j] != i {
+                continue;
+            }
+            for e in scan.verify(&read::expected(&self.image.layers[j])) {
+                if self.options.ignore_errors {
+                    self.warnings.push(e.to_string());
+                } else {
+                    self.fail(j, e);
+                }
+            }
+            self.pending[j] = Some(Arc::clone(scan));
+        }
+    }
+
+    /// Applies the pending layers from the lowest not yet applied, up to the first one still
+    /// being read; false when one of them is fatal.
+    fn apply_pending(&mut self) -> bool {
         let n = self.pending.len();
         while self.applied < n {
             let applied = self.applied;
-            let Some(shared) = self.pending[applied].take() else {
+            let Some(mut shared) = self.pending[applied].take() else {
                 break;
             };
-            let mut shared = shared;
             if let Some(first) = self.repeats[applied] {
                 self.repeated_entries += shared.entries.len() as u64;
                 if self.repeated_entries > MAX_REPEATED_ENTRIES {
@@ -296,43 +304,50 @@ impl<'a> Applier<'a> {
                     shared = Arc::new(shared.without_entries());
                 }
             }
-            crate::trace::mark(|| format!("apply layer {applied} start"));
-            match self.base.take() {
-                Some(mut base) if applied == 0 => {
-                    self.fs.apply_base_batch(&mut base, &shared);
-                    self.fs.end_base(base);
-                }
-                _ => self.fs.apply(&shared),
-            }
-            // The last layer to use a scan takes it; the others copy all but its entries.
-            let mut scan = Arc::try_unwrap(shared).unwrap_or_else(|s| s.without_entries());
-            scan.index = applied;
-            for w in &self.fs.layer(applied).warnings {
-                self.warnings.push(format!("layer {applied}: {w}"));
-            }
-            if scan.skipped_entries > 0 {
-                self.warnings.push(match scan.skipped_entries {
-                    1 => format!(
-                        "layer {applied}: 1 entry of a tar type strata does not model was skipped"
-                    ),
-                    n => format!(
-                        "layer {applied}: {n} entries of tar types strata does not model were \
-                         skipped"
-                    ),
-                });
-            }
-            // The entries and their names are in the filesystem now; only sizes and digests
-            // stay (a million-path layer holds ~100 MB of them).
-            scan.entries = Vec::new();
-            scan.names = Vec::new();
-            crate::trace::mark(|| format!("apply layer {applied} done"));
-            self.scans[applied] = Some(scan);
-            self.applied += 1;
-            self.progress
-                .layers_done
-                .store(self.applied, Ordering::Relaxed);
+            self.apply_next(shared);
         }
         true
+    }
+
+    /// Applies the next layer, whose scan `shared` may be shared with later layers listing the
+    /// same blob, and keeps what remains of the scan once applied.
+    fn apply_next(&mut self, shared: Arc<LayerScan>) {
+        let applied = self.applied;
+        crate::trace::mark(|| format!("apply layer {applied} start"));
+        match self.base.take() {
+            Some(mut base) if applied == 0 => {
+                self.fs.apply_base_batch(&mut base, &shared);
+                self.fs.end_base(base);
+            }
+            _ => self.fs.apply(&shared),
+        }
+        // The last layer to use a scan takes it; the others copy all but its entries.
+        let mut scan = Arc::try_unwrap(shared).unwrap_or_else(|s| s.without_entries());
+        scan.index = applied;
+        for w in &self.fs.layer(applied).warnings {
+            self.warnings.push(format!("layer {applied}: {w}"));
+        }
+        if scan.skipped_entries > 0 {
+            self.warnings.push(match scan.skipped_entries {
+                1 => format!(
+                    "layer {applied}: 1 entry of a tar type strata does not model was skipped"
+                ),
+                n => format!(
+                    "layer {applied}: {n} entries of tar types strata does not model were \
+                     skipped"
+                ),
+            });
+        }
+        // The entries and their names are in the filesystem now; only sizes and digests
+        // stay (a million-path layer holds ~100 MB of them).
+        scan.entries = Vec::new();
+        scan.names = Vec::new();
+        crate::trace::mark(|| format!("apply layer {applied} done"));
+        self.scans[applied] = Some(scan);
+        self.applied += 1;
+        self.progress
+            .layers_done
+            .store(self.applied, Ordering::Relaxed);
     }
 
     /// The first error by layer index, or the filesystem, the scans, the warnings and the
@@ -421,7 +436,62 @@ fn read_and_apply(
     options: &LoadOptions,
     progress: &Progress,
 ) -> Result<Loaded> {
-    let n = image.layers.len();
+    let mut applier = Applier::new(&image, options, progress);
+    let order = read_order(&image, store.as_ref(), &applier.first_of, progress);
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(2, |p| p.get()),
+        t => t,
+    }
+    .clamp(1, order.len().max(1));
+    let cache = open_cache(options, &mut applier.warnings);
+    // The base layer is applied as it is read, unless the cache needs it whole. A base layer
+    // whose blob a later layer lists again is read whole, to be applied again.
+    let base_repeats = applier.first_of.iter().skip(1).any(|&f| f == 0);
+    let stream_base = cache.is_none() && options.base_batch != usize::MAX && !base_repeats;
+    let readers = Readers {
+        image: &image,
+        store: store.as_ref(),
+        options,
+        cache,
+        order,
+        next: AtomicUsize::new(0),
+        cancel: AtomicBool::new(false),
+        base_batch: stream_base.then_some(match options.base_batch {
+            0 => layer::BATCH,
+            b => b,
+        }),
+    };
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        for _ in 0..threads {
+            let (tx, readers) = (tx.clone(), &readers);
+            let counter = Arc::clone(&progress.bytes);
+            scope.spawn(move || readers.run(&tx, &counter));
+        }
+        drop(tx);
+        for msg in rx {
+            match msg {
+                Msg::Batch(batch) => applier.batch(batch),
+                Msg::Done(i, result, notes) => {
+                    applier.warnings.extend(notes);
+                    if !applier.receive(i, result.map(Arc::new)) {
+                        readers.cancel.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    });
+    Ok(applier.finish()?.loaded(image, store))
+}
+
+/// The layers to read, largest blob first; a blob listed by several layers is read once, for
+/// the first of them (`first_of`). The sum of their sizes goes to `progress`.
+fn read_order(
+    image: &Image,
+    store: &dyn BlobStore,
+    first_of: &[usize],
+    progress: &Progress,
+) -> Vec<usize> {
     // Blob sizes for progress and scheduling; formats without them (docker save) ask the store.
     let sizes: Vec<u64> = image
         .layers
@@ -432,94 +502,79 @@ fn read_and_apply(
                 .unwrap_or(0)
         })
         .collect();
-    let mut applier = Applier::new(&image, options, progress);
-    // A blob listed by several layers is read once (for the first of them).
-    let mut order: Vec<usize> = (0..n).filter(|&i| applier.first_of[i] == i).collect();
+    let mut order: Vec<usize> = (0..image.layers.len())
+        .filter(|&i| first_of[i] == i)
+        .collect();
     let total: u64 = order.iter().map(|&i| sizes[i]).sum();
     progress.total.store(total, Ordering::Relaxed);
     order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(2, |p| p.get()),
-        t => t,
+    order
+}
+
+/// The layer cache `options` names, if any and if it opens; otherwise why not, in `warnings`.
+fn open_cache(options: &LoadOptions, warnings: &mut Vec<String>) -> Option<Cache> {
+    let root = options.cache.as_deref()?;
+    match Cache::open(root) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            warnings.push(format!("layer cache not used: {e}"));
+            None
+        }
     }
-    .clamp(1, order.len().max(1));
+}
 
-    let next = AtomicUsize::new(0);
-    let cancel = AtomicBool::new(false);
-    let cache = options
-        .cache
-        .as_deref()
-        .and_then(|root| match Cache::open(root) {
-            Ok(cache) => Some(cache),
-            Err(e) => {
-                applier.warnings.push(format!("layer cache not used: {e}"));
-                None
+/// What the reader threads share: the layers to read and how.
+struct Readers<'a> {
+    image: &'a Image,
+    store: &'a dyn BlobStore,
+    options: &'a LoadOptions,
+    cache: Option<Cache>,
+    /// The layers to read, in this order; `next` is the slot the next free thread takes.
+    order: Vec<usize>,
+    next: AtomicUsize,
+    /// Set once an error means the remaining layers need not be read.
+    cancel: AtomicBool,
+    /// Entries per batch when the base layer is applied as it is read; `None`: it is read
+    /// whole, like the others.
+    base_batch: Option<usize>,
+}
+
+impl Readers<'_> {
+    /// One reader thread: reads the next layer in `order` until none is left or the load is
+    /// cancelled, and sends each (and the base layer's batches) to the applier through `tx`.
+    /// `counter` receives compressed bytes as they are read.
+    fn run(&self, tx: &mpsc::Sender<Msg>, counter: &Arc<AtomicU64>) {
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return;
             }
-        });
-
-    // The base layer is applied as it is read, unless the cache needs it whole.
-    let base_batch = match options.base_batch {
-        0 => layer::BATCH,
-        b => b,
-    };
-    // A base layer whose blob a later layer lists again is read whole, to be applied again.
-    let base_repeats = applier.first_of.iter().skip(1).any(|&f| f == 0);
-    let stream_base = cache.is_none() && options.base_batch != usize::MAX && !base_repeats;
-
-    std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<Msg>();
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let (next, cancel, order, image, cache) = (&next, &cancel, &order, &image, &cache);
-            let store = store.as_ref();
-            let counter = Arc::clone(&progress.bytes);
-            scope.spawn(move || {
-                loop {
-                    if cancel.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let slot = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = order.get(slot) else {
-                        return;
-                    };
-                    let mut send = |batch| {
-                        let _ = tx.send(Msg::Batch(batch));
-                    };
-                    let batches = (i == 0 && stream_base).then_some(Batches {
-                        size: base_batch,
-                        sink: &mut send,
-                    });
-                    crate::trace::mark(|| format!("read {i} start"));
-                    let (result, notes) = read::read_one(
-                        image,
-                        store,
-                        i,
-                        options.scan,
-                        cache.as_ref(),
-                        &counter,
-                        batches,
-                    );
-                    crate::trace::mark(|| format!("read {i} done"));
-                    if tx.send(Msg::Done(i, result, notes)).is_err() {
-                        return;
-                    }
-                }
+            let slot = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(&i) = self.order.get(slot) else {
+                return;
+            };
+            let mut send = |batch| {
+                let _ = tx.send(Msg::Batch(batch));
+            };
+            let batches = self.base_batch.filter(|_| i == 0).map(|size| Batches {
+                size,
+                sink: &mut send,
             });
-        }
-        drop(tx);
-        for msg in rx {
-            match msg {
-                Msg::Batch(batch) => applier.batch(batch),
-                Msg::Done(i, result, notes) => {
-                    applier.warnings.extend(notes);
-                    if !applier.receive(i, result.map(Arc::new)) {
-                        cancel.store(true, Ordering::Relaxed);
-                    }
-                }
+            crate::trace::mark(|| format!("read {i} start"));
+            let (result, notes) = read::read_one(
+                self.image,
+                self.store,
+                i,
+                self.options.scan,
+                self.cache.as_ref(),
+                counter,
+                batches,
+            );
+            crate::trace::mark(|| format!("read {i} done"));
+            if tx.send(Msg::Done(i, result, notes)).is_err() {
+                return;
             }
         }
-    });
-    Ok(applier.finish()?.loaded(image, store))
+    }
 }
 
 /// Verifies and applies layers that were already read, keyed by their

@@ -7,8 +7,6 @@
 use std::fmt;
 use std::io;
 
-use crate::layer::Compression;
-
 /// Why a layer could not be read; [`super::Error::Layer`] names the layer and its blob.
 #[derive(Debug)]
 pub enum LayerError {
@@ -40,14 +38,14 @@ pub enum LayerError {
     /// The decompressor (or, for a plain tar, the blob) refused a feature it does not support;
     /// `after_end` when that was past the tar's end marker.
     Unsupported {
-        codec: Compression,
+        codec: Codec,
         after_end: bool,
         source: io::Error,
     },
     /// The compressed stream (or, for a plain tar, the blob) is damaged; `after_end` when that
     /// was past the tar's end marker.
     Corrupt {
-        codec: Compression,
+        codec: Codec,
         after_end: bool,
         source: io::Error,
     },
@@ -103,22 +101,12 @@ impl fmt::Display for LayerError {
                 codec,
                 after_end,
                 source,
-            } => write!(
-                f,
-                "{} stream{}: {source}",
-                codec.stream_name(),
-                after(*after_end)
-            ),
+            } => write!(f, "{codec} stream{}: {source}", after(*after_end)),
             LayerError::Corrupt {
                 codec,
                 after_end,
                 source,
-            } => write!(
-                f,
-                "corrupt {} stream{}: {source}",
-                codec.stream_name(),
-                after(*after_end)
-            ),
+            } => write!(f, "corrupt {codec} stream{}: {source}", after(*after_end)),
             LayerError::BlobEnd(e) => write!(f, "cannot read the blob to its end: {e}"),
             LayerError::Tar(e) => write!(f, "{e}"),
             LayerError::NamesOver4GiB => f.write_str("more than 4 GiB of names in one layer"),
@@ -134,6 +122,24 @@ impl fmt::Display for LayerError {
                  {found}"
             ),
         }
+    }
+}
+
+/// The stream a layer's tar is read from: the blob itself, or what a decompressor makes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Tar,
+    Gzip,
+    Zstd,
+}
+
+impl fmt::Display for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Codec::Tar => "tar",
+            Codec::Gzip => "gzip",
+            Codec::Zstd => "zstd",
+        })
     }
 }
 
@@ -362,7 +368,7 @@ mod tests {
             ),
             (
                 LayerError::Unsupported {
-                    codec: Compression::Zstd,
+                    codec: Codec::Zstd,
                     after_end: false,
                     source: io(),
                 }
@@ -371,7 +377,7 @@ mod tests {
             ),
             (
                 LayerError::Unsupported {
-                    codec: Compression::Gzip,
+                    codec: Codec::Gzip,
                     after_end: true,
                     source: io(),
                 }
@@ -380,7 +386,7 @@ mod tests {
             ),
             (
                 LayerError::Corrupt {
-                    codec: Compression::None,
+                    codec: Codec::Tar,
                     after_end: false,
                     source: io(),
                 }
@@ -389,7 +395,7 @@ mod tests {
             ),
             (
                 LayerError::Corrupt {
-                    codec: Compression::Zstd,
+                    codec: Codec::Zstd,
                     after_end: true,
                     source: io(),
                 }

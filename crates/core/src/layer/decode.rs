@@ -10,6 +10,7 @@ use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::gzip::GzipReader;
 use crate::error::LayerError;
+use crate::error::layer::Codec;
 
 /// The compression of a layer blob, as recognised from its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -54,12 +55,12 @@ impl Compression {
             .map(|&(_, name)| name)
     }
 
-    /// The stream's name in messages: `tar` when uncompressed.
-    pub fn stream_name(self) -> &'static str {
+    /// The stream the tar is read from, as errors name it.
+    pub fn codec(self) -> Codec {
         match self {
-            Compression::None => "tar",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
+            Compression::None => Codec::Tar,
+            Compression::Gzip => Codec::Gzip,
+            Compression::Zstd => Codec::Zstd,
         }
     }
 }
@@ -543,9 +544,10 @@ pub struct Digests {
 
 impl<R: Read> TarStream<R> {
     /// Reads the tar stream and the blob to their ends (padding after the tar's end marker
-    /// and bytes after a compressed stream belong to the digests too). `codec` names the
+    /// and bytes after a compressed stream belong to the digests too). `compression` names the
     /// compression in errors.
-    pub fn finish(mut self, codec: Compression) -> Result<Digests, LayerError> {
+    pub fn finish(mut self, compression: Compression) -> Result<Digests, LayerError> {
+        let codec = compression.codec();
         drain(&mut self).map_err(|source| match source.kind() {
             io::ErrorKind::Unsupported => LayerError::Unsupported {
                 codec,

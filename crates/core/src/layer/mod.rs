@@ -362,13 +362,13 @@ pub fn read_layer_batched(
         (_, Some(name)) if seen == 0 => LayerError::Foreign { name },
         (TarError::Io(source), _) if source.kind() == std::io::ErrorKind::Unsupported => {
             LayerError::Unsupported {
-                codec: compression,
+                codec: compression.codec(),
                 after_end: false,
                 source,
             }
         }
         (TarError::Io(source), _) => LayerError::Corrupt {
-            codec: compression,
+            codec: compression.codec(),
             after_end: false,
             source,
         },
