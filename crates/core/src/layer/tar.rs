@@ -253,7 +253,7 @@ impl<R: BufRead> TarWalker<R> {
     }
 
     /// Reads one header block across buffer refills; `None` at a clean end of the stream.
-    /// [`TarWalker::next_into`] reads headers in place instead whenever the reader's buffer
+    /// [`TarWalker::header`] reads headers in place instead whenever the reader's buffer
     /// holds a whole block, which is nearly always.
     fn read_block(&mut self) -> Result<Option<[u8; BLOCK]>, TarError> {
         let mut block = [0u8; BLOCK];
