@@ -7,6 +7,8 @@
 use std::fmt;
 use std::io;
 
+use super::Codec;
+
 /// Why a layer could not be read; [`super::Error::Layer`] names the layer and its blob.
 #[derive(Debug)]
 pub enum LayerError {
@@ -38,14 +40,14 @@ pub enum LayerError {
     /// The decompressor (or, for a plain tar, the blob) refused a feature it does not support;
     /// `after_end` when that was past the tar's end marker.
     Unsupported {
-        codec: Codec,
+        codec: Option<Codec>,
         after_end: bool,
         source: io::Error,
     },
     /// The compressed stream (or, for a plain tar, the blob) is damaged; `after_end` when that
     /// was past the tar's end marker.
     Corrupt {
-        codec: Codec,
+        codec: Option<Codec>,
         after_end: bool,
         source: io::Error,
     },
@@ -101,12 +103,22 @@ impl fmt::Display for LayerError {
                 codec,
                 after_end,
                 source,
-            } => write!(f, "{codec} stream{}: {source}", after(*after_end)),
+            } => write!(
+                f,
+                "{} stream{}: {source}",
+                StreamName(*codec),
+                after(*after_end)
+            ),
             LayerError::Corrupt {
                 codec,
                 after_end,
                 source,
-            } => write!(f, "corrupt {codec} stream{}: {source}", after(*after_end)),
+            } => write!(
+                f,
+                "corrupt {} stream{}: {source}",
+                StreamName(*codec),
+                after(*after_end)
+            ),
             LayerError::BlobEnd(e) => write!(f, "cannot read the blob to its end: {e}"),
             LayerError::Tar(e) => write!(f, "{e}"),
             LayerError::NamesOver4GiB => f.write_str("more than 4 GiB of names in one layer"),
@@ -125,21 +137,16 @@ impl fmt::Display for LayerError {
     }
 }
 
-/// The stream a layer's tar is read from: the blob itself, or what a decompressor makes of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    Tar,
-    Gzip,
-    Zstd,
-}
+/// The stream a layer's tar is read from, as messages name it: its compression, or `tar` when
+/// the blob is the tar itself.
+struct StreamName(Option<Codec>);
 
-impl fmt::Display for Codec {
+impl fmt::Display for StreamName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Codec::Tar => "tar",
-            Codec::Gzip => "gzip",
-            Codec::Zstd => "zstd",
-        })
+        match self.0 {
+            Some(codec) => codec.fmt(f),
+            None => f.write_str("tar"),
+        }
     }
 }
 
@@ -368,7 +375,7 @@ mod tests {
             ),
             (
                 LayerError::Unsupported {
-                    codec: Codec::Zstd,
+                    codec: Some(Codec::Zstd),
                     after_end: false,
                     source: io(),
                 }
@@ -377,7 +384,7 @@ mod tests {
             ),
             (
                 LayerError::Unsupported {
-                    codec: Codec::Gzip,
+                    codec: Some(Codec::Gzip),
                     after_end: true,
                     source: io(),
                 }
@@ -386,7 +393,7 @@ mod tests {
             ),
             (
                 LayerError::Corrupt {
-                    codec: Codec::Tar,
+                    codec: None,
                     after_end: false,
                     source: io(),
                 }
@@ -395,7 +402,7 @@ mod tests {
             ),
             (
                 LayerError::Corrupt {
-                    codec: Codec::Zstd,
+                    codec: Some(Codec::Zstd),
                     after_end: true,
                     source: io(),
                 }

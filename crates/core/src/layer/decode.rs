@@ -9,8 +9,7 @@ use std::sync::{Arc, mpsc};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::gzip::GzipReader;
-use crate::error::LayerError;
-use crate::error::layer::Codec;
+use crate::error::{Codec, LayerError};
 
 /// The compression of a layer blob, as recognised from its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -55,12 +54,12 @@ impl Compression {
             .map(|&(_, name)| name)
     }
 
-    /// The stream the tar is read from, as errors name it.
-    pub fn codec(self) -> Codec {
+    /// The compression as errors name it; `None` for a plain tar.
+    pub fn codec(self) -> Option<Codec> {
         match self {
-            Compression::None => Codec::Tar,
-            Compression::Gzip => Codec::Gzip,
-            Compression::Zstd => Codec::Zstd,
+            Compression::None => None,
+            Compression::Gzip => Some(Codec::Gzip),
+            Compression::Zstd => Some(Codec::Zstd),
         }
     }
 }

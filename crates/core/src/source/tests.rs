@@ -1210,7 +1210,7 @@ fn streamed_members_and_forced_formats_are_named() {
     };
     assert!(
         matches!(&err, Error::Corrupt { what, why: Corrupt::Layer(crate::error::LayerError::Corrupt {
-            after_end: false, .. }) }
+            codec: Some(Codec::Gzip), after_end: false, .. }) }
             if what == "s.tar: abc/layer.tar"),
         "{err:?}"
     );
