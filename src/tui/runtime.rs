@@ -587,7 +587,7 @@ mod tests {
     }
 
     /// The words are the ones printed when these were the library's errors
-    /// (`Error::io("terminal", e)`, `Error::format(what, "the reader stopped")`), and a reading
+    /// (an I/O error on "terminal", "WHAT: the reader stopped"), and a reading
     /// error is printed as it is.
     #[test]
     fn errors_say_what_the_command_line_always_said() {

@@ -117,20 +117,9 @@ pub enum Error {
     /// The thread reading an image of a compared pair panicked (the panic said why).
     #[error("cannot read {name}: {name}: the reader stopped")]
     ReaderStopped { name: String },
-    /// Kept while the last untyped sites are converted; every new error gets a variant.
-    #[error("{what}: {message}")]
-    Format { what: String, message: String },
 }
 
 impl Error {
-    /// Shorthand for a [`Error::Format`].
-    pub fn format(what: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Format {
-            what: what.into(),
-            message: message.into(),
-        }
-    }
-
     /// Shorthand for an [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
