@@ -69,7 +69,7 @@ pub fn change_name(c: FileChange) -> &'static str {
 }
 
 pub fn image_line(s: &crate::analysis::compare::Side) -> String {
-    let img = &s.image;
+    let img = &s.image.identity;
     let mut line = format!("{} ({}", img.source, img.format);
     if let Some(r) = &img.reference {
         line.push_str(&format!(", {r}"));
@@ -358,8 +358,8 @@ fn markdown_totals(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     writeln!(
         w,
         "| Image | {} | {} | |",
-        code(&c.a.image.source),
-        code(&c.b.image.source)
+        code(&c.a.image.identity.source),
+        code(&c.b.image.identity.source)
     )?;
     let t = &c.totals;
     for [name, a, b, d] in totals_rows(t) {

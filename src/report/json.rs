@@ -209,12 +209,14 @@ mod tests {
     fn verification() -> Verification {
         Verification {
             schema: crate::analysis::verify::SCHEMA,
-            source: "img\u{1b}".into(),
-            format: crate::image::Format::OciLayout,
-            reference: None,
-            platform: None,
-            manifest_digest: None,
-            config_digest: None,
+            identity: crate::image::Identity {
+                source: "img\u{1b}".into(),
+                format: crate::image::Format::OciLayout,
+                reference: None,
+                platform: None,
+                manifest_digest: None,
+                config_digest: None,
+            },
             ok: true,
             documents: Vec::new(),
             layers: Vec::new(),

@@ -62,7 +62,7 @@ fn write_findings(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()>
 }
 
 fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
-    let img = &a.image;
+    let img = &a.image.identity;
     let mut source = format!("{} ({}", img.source, img.format);
     if let Some(r) = &img.reference {
         source.push_str(&format!(", {r}"));
@@ -78,13 +78,13 @@ fn write_header(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     writeln!(
         w,
         "Size         {} {}, {} uncompressed in {}; {}, {}, {}",
-        size(img.compressed_bytes),
-        stored_name(img),
-        size(img.shipped_bytes),
-        count(img.layer_count as u64, "layer", "layers"),
-        count(img.final_files, "file", "files"),
-        count(img.final_dirs, "directory", "directories"),
-        count(img.final_symlinks, "symlink", "symlinks"),
+        size(a.image.compressed_bytes),
+        stored_name(&a.image),
+        size(a.image.shipped_bytes),
+        count(a.image.layer_count as u64, "layer", "layers"),
+        count(a.image.final_files, "file", "files"),
+        count(a.image.final_dirs, "directory", "directories"),
+        count(a.image.final_symlinks, "symlink", "symlinks"),
     )
 }
 
@@ -215,7 +215,7 @@ pub fn write_ci(w: &mut dyn Write, r: &CiReport<'_>) -> io::Result<()> {
     writeln!(
         w,
         "Image: {} ({})",
-        text(&a.image.source),
+        text(&a.image.identity.source),
         count(a.image.layer_count as u64, "layer", "layers")
     )?;
     match r.config {

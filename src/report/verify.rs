@@ -9,18 +9,19 @@ use crate::units::{count, size};
 
 /// Writes the verdict; every text taken from the image is escaped.
 pub fn write_text(w: &mut dyn Write, v: &Verification) -> io::Result<()> {
-    let mut title = escape::text(&v.source).into_owned();
-    match &v.reference {
-        Some(r) => title.push_str(&format!(" ({}, {})", v.format, escape::text(r))),
-        None => title.push_str(&format!(" ({})", v.format)),
+    let id = &v.identity;
+    let mut title = escape::text(&id.source).into_owned();
+    match &id.reference {
+        Some(r) => title.push_str(&format!(" ({}, {})", id.format, escape::text(r))),
+        None => title.push_str(&format!(" ({})", id.format)),
     }
     writeln!(w, "Verifying   {title}")?;
-    if let Some(p) = &v.platform {
+    if let Some(p) = &id.platform {
         writeln!(w, "Platform    {}", escape::text(p))?;
     }
     for (what, digest) in [
-        ("Manifest", &v.manifest_digest),
-        ("Config", &v.config_digest),
+        ("Manifest", &id.manifest_digest),
+        ("Config", &id.config_digest),
     ] {
         if let Some(d) = digest {
             writeln!(w, "{what:<11} {}", escape::text(d))?;

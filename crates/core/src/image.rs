@@ -103,3 +103,28 @@ pub struct Image {
     /// otherwise, since they are errors then.
     pub integrity: Vec<String>,
 }
+
+/// Which image was read, as the reports name it: where it came from and its digests.
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub source: String,
+    pub format: Format,
+    pub reference: Option<String>,
+    pub platform: Option<String>,
+    pub manifest_digest: Option<String>,
+    pub config_digest: Option<String>,
+}
+
+impl Image {
+    /// The image's [`Identity`].
+    pub fn identity(&self) -> Identity {
+        Identity {
+            source: self.source.clone(),
+            format: self.format,
+            reference: self.reference.clone(),
+            platform: self.platform.as_ref().map(ToString::to_string),
+            manifest_digest: self.manifest_digest.clone(),
+            config_digest: self.config_digest.clone(),
+        }
+    }
+}

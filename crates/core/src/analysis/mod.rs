@@ -23,12 +23,9 @@ pub const SCHEMA: &str = "strata.analysis/v1";
 /// Totals of the image.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSummary {
-    pub source: String,
-    pub format: crate::image::Format,
-    pub reference: Option<String>,
-    pub platform: Option<String>,
-    pub manifest_digest: Option<String>,
-    pub config_digest: Option<String>,
+    /// Which image; its fields sit at the top level of the JSON.
+    #[serde(flatten)]
+    pub identity: crate::image::Identity,
     pub layer_count: usize,
     /// Σ sizes of all regular-file entries of all layers.
     pub shipped_bytes: u64,
@@ -214,12 +211,7 @@ fn image_summary(loaded: &Loaded, w: &WasteFacts, layers: &[LayerSummary]) -> Im
     let image = &loaded.image;
     let finals = loaded.fs.final_counts();
     ImageSummary {
-        source: image.source.clone(),
-        format: image.format,
-        reference: image.reference.clone(),
-        platform: image.platform.as_ref().map(ToString::to_string),
-        manifest_digest: image.manifest_digest.clone(),
-        config_digest: image.config_digest.clone(),
+        identity: image.identity(),
         layer_count: layers.len(),
         shipped_bytes: w.shipped,
         compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),

@@ -35,12 +35,9 @@ pub struct LayerCheck {
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
     pub schema: &'static str,
-    pub source: String,
-    pub format: crate::image::Format,
-    pub reference: Option<String>,
-    pub platform: Option<String>,
-    pub manifest_digest: Option<String>,
-    pub config_digest: Option<String>,
+    /// Which image; its fields sit at the top level of the JSON.
+    #[serde(flatten)]
+    pub identity: crate::image::Identity,
     /// No problem anywhere.
     pub ok: bool,
     /// Problems of the index, manifest or config (digest or size mismatches gone past).
@@ -108,12 +105,7 @@ impl Verification {
         let problems = documents.len() + layers.iter().map(|l| l.problems.len()).sum::<usize>();
         Verification {
             schema: SCHEMA,
-            source: image.source.clone(),
-            format: image.format,
-            reference: image.reference.clone(),
-            platform: image.platform.as_ref().map(ToString::to_string),
-            manifest_digest: image.manifest_digest.clone(),
-            config_digest: image.config_digest.clone(),
+            identity: image.identity(),
             ok: problems == 0,
             documents,
             layers,
