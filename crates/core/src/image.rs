@@ -79,6 +79,25 @@ pub struct LayerRef {
     pub created: Option<String>,
 }
 
+impl LayerRef {
+    /// A layer at `index` stored at `location`, with nothing else known yet: the loaders fill
+    /// in what their format records (digest, size, media type), the config the diff_id and
+    /// history.
+    pub fn at(index: usize, location: String) -> LayerRef {
+        LayerRef {
+            index,
+            location,
+            digest: None,
+            diff_id: None,
+            size: None,
+            media_type: None,
+            created_by: None,
+            comment: None,
+            created: None,
+        }
+    }
+}
+
 /// The chosen image: everything needed to read its layers.
 #[derive(Debug, Clone)]
 pub struct Image {

@@ -647,17 +647,7 @@ impl Loaded {
     #[doc(hidden)]
     pub fn synthetic(source: &str, scans: Vec<LayerScan>, fs: Fs) -> Loaded {
         let layers = (0..scans.len())
-            .map(|index| LayerRef {
-                index,
-                location: format!("blobs/sha256/layer{index}"),
-                digest: None,
-                diff_id: None,
-                size: None,
-                media_type: None,
-                created_by: None,
-                comment: None,
-                created: None,
-            })
+            .map(|index| LayerRef::at(index, format!("blobs/sha256/layer{index}")))
             .collect();
         let image = Image {
             source: source.to_string(),

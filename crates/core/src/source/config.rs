@@ -135,17 +135,7 @@ mod tests {
 
     fn layers(n: usize) -> Vec<LayerRef> {
         (0..n)
-            .map(|index| LayerRef {
-                index,
-                location: format!("l{index}"),
-                digest: None,
-                diff_id: None,
-                size: None,
-                media_type: None,
-                created_by: None,
-                comment: None,
-                created: None,
-            })
+            .map(|index| LayerRef::at(index, format!("l{index}")))
             .collect()
     }
 

@@ -180,15 +180,8 @@ fn list_layers(s: &dyn BlobStore, paths: &[String]) -> Result<Vec<LayerRef>> {
             });
         }
         layers.push(LayerRef {
-            index,
             digest: blob_digest(&location),
-            location,
-            diff_id: None,
-            size: None,
-            media_type: None,
-            created_by: None,
-            comment: None,
-            created: None,
+            ..LayerRef::at(index, location)
         });
     }
     Ok(layers)

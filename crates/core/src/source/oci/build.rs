@@ -192,15 +192,10 @@ fn list_layers(
             });
         }
         layers.push(LayerRef {
-            index,
-            location,
             digest: Some(l.digest),
-            diff_id: None,
             size: l.size,
             media_type: l.media_type,
-            created_by: None,
-            comment: None,
-            created: None,
+            ..LayerRef::at(index, location)
         });
     }
     Ok(layers)
