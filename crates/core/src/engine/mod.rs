@@ -560,6 +560,7 @@ impl Readers<'_> {
                 sink: &mut send,
             });
             crate::trace::mark(|| format!("read {i} start"));
+            let span = crate::trace::Span::start();
             let (result, notes) = read::read_one(
                 self.image,
                 self.store,
@@ -570,6 +571,7 @@ impl Readers<'_> {
                 batches,
             );
             crate::trace::mark(|| format!("read {i} done"));
+            span.end(|| format!("read {i}"));
             if tx.send(Msg::Done(i, result, notes)).is_err() {
                 return;
             }

@@ -224,11 +224,16 @@ impl HashThread {
             .name("strata-hash".into())
             .spawn(move || {
                 let _busy = Busy::start();
+                let span = crate::trace::Span::start();
+                let mut hashed = 0u64;
                 for (chunk, len) in rx {
-                    state.update(&chunk[..len.min(chunk.len())]);
+                    let bytes = &chunk[..len.min(chunk.len())];
+                    hashed += bytes.len() as u64;
+                    state.update(bytes);
                     // The reader may be gone already (an error path): nothing to give back to.
                     let _ = back.send(chunk);
                 }
+                span.end(|| format!("hash {} of {hashed} bytes", state.algorithm().name()));
                 state
             })
             .ok()?;
@@ -281,8 +286,11 @@ impl Hasher {
     fn update(&mut self, chunk: &Chunk, len: usize, hashed_before: u64) {
         let bytes = &chunk[..len.min(chunk.len())];
         match self {
+            // Not for the empty read at a stream's end: a thread to hash nothing.
             Hasher::Inline(state)
-                if hashed_before + bytes.len() as u64 > OFFLOAD_AFTER && core_idle() =>
+                if !bytes.is_empty()
+                    && hashed_before + bytes.len() as u64 > OFFLOAD_AFTER
+                    && core_idle() =>
             {
                 match HashThread::spawn((**state).clone()) {
                     Some(mut t) => {
