@@ -2,13 +2,12 @@
 //! first bytes (never from the media type: podman labels plain tars as gzip).
 
 use std::io::{self, BufRead, Read};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
-
-use sha2::{Digest as _, Sha256, Sha384, Sha512};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use super::gzip::GzipReader;
+use super::hash::State;
+pub use super::hash::{Busy, HashBuf, HashPool, OFFLOAD_AFTER};
 use crate::error::{Codec, LayerError};
 
 /// The compression of a layer blob, as recognised from its magic bytes.
@@ -102,342 +101,6 @@ impl Algorithm {
         let mut state = State::new(self);
         state.update(bytes);
         state.finish()
-    }
-}
-
-/// A hash in progress. One match per buffer (256 KiB) is all the dispatch costs: SHA-256 runs
-/// the same code as before it had siblings.
-#[derive(Clone)]
-enum State {
-    Sha256(Sha256),
-    Sha384(Sha384),
-    Sha512(Sha512),
-}
-
-impl State {
-    fn new(algorithm: Algorithm) -> State {
-        match algorithm {
-            Algorithm::Sha256 => State::Sha256(Sha256::new()),
-            Algorithm::Sha384 => State::Sha384(Sha384::new()),
-            Algorithm::Sha512 => State::Sha512(Sha512::new()),
-        }
-    }
-
-    fn algorithm(&self) -> Algorithm {
-        match self {
-            State::Sha256(_) => Algorithm::Sha256,
-            State::Sha384(_) => Algorithm::Sha384,
-            State::Sha512(_) => Algorithm::Sha512,
-        }
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        match self {
-            State::Sha256(h) => h.update(bytes),
-            State::Sha384(h) => h.update(bytes),
-            State::Sha512(h) => h.update(bytes),
-        }
-    }
-
-    /// `alg:hex`.
-    fn finish(self) -> String {
-        let alg = self.algorithm().name();
-        let hash = match self {
-            State::Sha256(h) => hex(h.finalize().as_slice()),
-            State::Sha384(h) => hex(h.finalize().as_slice()),
-            State::Sha512(h) => hex(h.finalize().as_slice()),
-        };
-        format!("{alg}:{hash}")
-    }
-}
-
-/// The digest of a stream, computed on the reading thread at first and, once the stream proves
-/// long, on a thread of its own: SHA-256 runs at ~1.5 GB/s even with the CPU's SHA extensions
-/// (SHA-512 at about half that), slower than inflating most layers, so a large layer's two
-/// digests would otherwise serialise behind its decompression on one core.
-enum Hasher {
-    /// Boxed: SHA-512's state would make every reader 200 bytes larger.
-    Inline(Box<State>),
-    Offloaded(HashThread),
-    /// The hash thread ended without an answer (it cannot panic on bytes; kept for safety).
-    Failed,
-}
-
-/// A hash thread: it hashes the reader's own buffers, shared, not copies of them. Each filled
-/// buffer goes to it through a bounded channel and comes back once hashed, to be filled again.
-///
-/// A stream dropped before its end (an error path) still joins its thread: no thread outlives
-/// the reader that started it, so the count of busy threads stays true and nothing the thread
-/// holds is left behind (libFuzzer's leak check caught a detached one mid-exit).
-struct HashThread {
-    /// `None` once finished or dropped: closing the channel ends the thread.
-    chunks: Option<mpsc::SyncSender<(Chunk, usize)>>,
-    spare: mpsc::Receiver<Chunk>,
-    /// Buffers made for this stream so far (bounded by `IN_FLIGHT + 2`).
-    buffers: usize,
-    handle: Option<std::thread::JoinHandle<State>>,
-}
-
-/// A read buffer, shared with a hash thread while it hashes it.
-type Chunk = Arc<Vec<u8>>;
-
-/// Bytes hashed inline before a stream gets a hash thread (small layers never do).
-pub const OFFLOAD_AFTER: u64 = 4 << 20;
-/// Chunks in flight to a hash thread (8 MiB of 256 KiB buffers, made only as the thread falls
-/// behind). A deep queue lets the reader and the hash thread each run long stretches: with 4,
-/// on two cores shared with the applier, they woke each other ~2,500 times on a million-path
-/// layer and left a core idle 15% of the time; with 32, ~700 wakeups and 10% less wall time.
-const IN_FLIGHT: usize = 32;
-
-/// Threads busy reading layers or hashing, across the process: a stream moves its hashing to a
-/// thread of its own only while a core is idle, so that several layers read in parallel do not
-/// pay for context switches that buy nothing.
-static BUSY: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts one busy thread while alive.
-pub struct Busy(());
-
-impl Busy {
-    pub fn start() -> Busy {
-        BUSY.fetch_add(1, Ordering::Relaxed);
-        Busy(())
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        BUSY.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-fn core_idle() -> bool {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    BUSY.load(Ordering::Relaxed) < cores
-}
-
-impl HashThread {
-    fn spawn(mut state: State) -> Option<HashThread> {
-        let (chunks, rx) = mpsc::sync_channel::<(Chunk, usize)>(IN_FLIGHT);
-        let (back, spare) = mpsc::channel::<Chunk>();
-        let handle = std::thread::Builder::new()
-            .name("strata-hash".into())
-            .spawn(move || {
-                let _busy = Busy::start();
-                let span = crate::trace::Span::start();
-                let mut hashed = 0u64;
-                for (chunk, len) in rx {
-                    let bytes = &chunk[..len.min(chunk.len())];
-                    hashed += bytes.len() as u64;
-                    state.update(bytes);
-                    // The reader may be gone already (an error path): nothing to give back to.
-                    let _ = back.send(chunk);
-                }
-                span.end(|| format!("hash {} of {hashed} bytes", state.algorithm().name()));
-                state
-            })
-            .ok()?;
-        Some(HashThread {
-            chunks: Some(chunks),
-            spare,
-            buffers: 1,
-            handle: Some(handle),
-        })
-    }
-
-    fn send(&mut self, chunk: &Chunk, len: usize) -> bool {
-        self.chunks
-            .as_ref()
-            .is_some_and(|c| c.send((Arc::clone(chunk), len)).is_ok())
-    }
-
-    /// A buffer to fill next: one the thread has hashed, or a new one while fewer than
-    /// `IN_FLIGHT + 2` exist, or else the next one the thread gives back.
-    fn next_buffer(&mut self, capacity: usize) -> Chunk {
-        if let Ok(chunk) = self.spare.try_recv() {
-            return chunk;
-        }
-        if self.buffers < IN_FLIGHT + 2 {
-            self.buffers += 1;
-            return Arc::new(vec![0; capacity]);
-        }
-        self.spare
-            .recv()
-            .unwrap_or_else(|_| Arc::new(vec![0; capacity]))
-    }
-
-    fn finish(mut self) -> Option<State> {
-        self.chunks = None;
-        self.handle.take()?.join().ok()
-    }
-}
-
-impl Drop for HashThread {
-    fn drop(&mut self) {
-        self.chunks = None;
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
-impl Hasher {
-    /// Hashes `chunk[..len]`, the next bytes of the stream after `hashed_before` others.
-    fn update(&mut self, chunk: &Chunk, len: usize, hashed_before: u64) {
-        let bytes = &chunk[..len.min(chunk.len())];
-        match self {
-            // Not for the empty read at a stream's end: a thread to hash nothing.
-            Hasher::Inline(state)
-                if !bytes.is_empty()
-                    && hashed_before + bytes.len() as u64 > OFFLOAD_AFTER
-                    && core_idle() =>
-            {
-                match HashThread::spawn((**state).clone()) {
-                    Some(mut t) => {
-                        *self = if t.send(chunk, len) {
-                            Hasher::Offloaded(t)
-                        } else {
-                            Hasher::Failed
-                        };
-                    }
-                    None => state.update(bytes),
-                }
-            }
-            Hasher::Inline(state) => state.update(bytes),
-            Hasher::Offloaded(t) => {
-                if !t.send(chunk, len) {
-                    *self = Hasher::Failed;
-                }
-            }
-            Hasher::Failed => {}
-        }
-    }
-
-    fn finish(self) -> Option<State> {
-        match self {
-            Hasher::Inline(state) => Some(*state),
-            Hasher::Offloaded(t) => t.finish(),
-            Hasher::Failed => None,
-        }
-    }
-}
-
-/// A buffered reader that counts, optionally hashes (with one [`Algorithm`]), and adds to a
-/// shared progress counter every byte it buffers. It hashes its buffer as it fills it, so that bytes
-/// are never copied for hashing: once a stream is long, the buffer itself is handed to a hash
-/// thread and the next one filled meanwhile.
-pub struct HashBuf<R> {
-    inner: R,
-    buf: Chunk,
-    pos: usize,
-    filled: usize,
-    capacity: usize,
-    /// The algorithm `hasher` computes.
-    hash: Option<Algorithm>,
-    hasher: Option<Hasher>,
-    count: u64,
-    progress: Option<Arc<AtomicU64>>,
-}
-
-impl<R: Read> HashBuf<R> {
-    /// A reader hashing with SHA-256 (when `hash`).
-    pub fn new(inner: R, capacity: usize, hash: bool, progress: Option<Arc<AtomicU64>>) -> Self {
-        let hash = hash.then_some(Algorithm::Sha256);
-        Self::with_algorithm(inner, capacity, hash, progress)
-    }
-
-    /// A reader hashing with `hash` (when given).
-    pub fn with_algorithm(
-        inner: R,
-        capacity: usize,
-        hash: Option<Algorithm>,
-        progress: Option<Arc<AtomicU64>>,
-    ) -> Self {
-        let capacity = capacity.max(1);
-        HashBuf {
-            inner,
-            buf: Arc::new(vec![0; capacity]),
-            pos: 0,
-            filled: 0,
-            capacity,
-            hash,
-            hasher: hash.map(|alg| Hasher::Inline(Box::new(State::new(alg)))),
-            count: 0,
-            progress,
-        }
-    }
-
-    /// The inner reader, the bytes read from it so far and the `alg:hex` digest of them (if
-    /// hashing). Bytes buffered but not consumed are counted and hashed already. The digest is
-    /// `alg:unavailable` in the one case the hash thread could not deliver it, so that it
-    /// never matches and verification fails loudly rather than passing silently.
-    pub fn into_parts(self) -> (R, u64, Option<String>) {
-        let digest = match (self.hasher, self.hash) {
-            (Some(h), Some(alg)) => Some(match h.finish() {
-                Some(state) => state.finish(),
-                None => format!("{}:unavailable", alg.name()),
-            }),
-            _ => None,
-        };
-        (self.inner, self.count, digest)
-    }
-}
-
-/// A buffer to fill that nobody else reads: the current one unless a hash thread still holds
-/// it.
-fn writable<'a>(
-    buf: &'a mut Chunk,
-    hasher: &mut Option<Hasher>,
-    capacity: usize,
-) -> &'a mut Vec<u8> {
-    if Arc::strong_count(buf) > 1 {
-        *buf = match hasher {
-            Some(Hasher::Offloaded(t)) => t.next_buffer(capacity),
-            _ => Arc::new(vec![0; capacity]),
-        };
-    }
-    // The thread gives a buffer back only after hashing it, so it is ours alone now; were it
-    // not, this would copy it rather than write under the thread.
-    Arc::make_mut(buf)
-}
-
-impl<R: Read> BufRead for HashBuf<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos >= self.filled {
-            let target = writable(&mut self.buf, &mut self.hasher, self.capacity);
-            let n = loop {
-                match self.inner.read(target) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            };
-            let n = n.min(self.buf.len());
-            if let Some(h) = &mut self.hasher {
-                h.update(&self.buf, n, self.count);
-            }
-            self.count += n as u64;
-            if let Some(p) = &self.progress {
-                p.fetch_add(n as u64, Ordering::Relaxed);
-            }
-            self.pos = 0;
-            self.filled = n;
-        }
-        Ok(&self.buf[self.pos..self.filled])
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.filled);
-    }
-}
-
-impl<R: Read> Read for HashBuf<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let avail = self.fill_buf()?;
-        let n = avail.len().min(out.len());
-        out[..n].copy_from_slice(&avail[..n]);
-        self.consume(n);
-        Ok(n)
     }
 }
 
@@ -652,7 +315,10 @@ pub fn open_layer_hashed<R: Read>(
     hashing: Option<Hashing>,
     progress: Option<Arc<AtomicU64>>,
 ) -> io::Result<(Compression, TarStream<R>)> {
-    let mut blob = HashBuf::with_algorithm(raw, BLOB_BUFFER, hashing.map(|h| h.blob), progress);
+    // The blob and the tar stream hash on one thread of the layer's, once they are long.
+    let pool = HashPool::new();
+    let mut blob = HashBuf::with_algorithm(raw, BLOB_BUFFER, hashing.map(|h| h.blob), progress)
+        .pooled(Arc::clone(&pool));
     let compression = Compression::sniff(blob.fill_buf()?);
     let decoder = match compression {
         Compression::None if hashing.is_none_or(|h| h.blob == h.tar) => {
@@ -668,18 +334,16 @@ pub fn open_layer_hashed<R: Read>(
     };
     Ok((
         compression,
-        TarStream::Decoded(HashBuf::with_algorithm(
-            decoder,
-            TAR_BUFFER,
-            hashing.map(|h| h.tar),
-            None,
-        )),
+        TarStream::Decoded(
+            HashBuf::with_algorithm(decoder, TAR_BUFFER, hashing.map(|h| h.tar), None).pooled(pool),
+        ),
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest as _, Sha256};
     use std::io::Write;
 
     fn roundtrip(data: &[u8], compression: Compression) -> Vec<u8> {
@@ -753,91 +417,6 @@ mod tests {
     }
 
     /// Reads in pieces of the lengths given, over and over (a decompressor's uneven output).
-    struct Uneven<'a> {
-        data: &'a [u8],
-        lens: &'a [usize],
-        i: usize,
-    }
-
-    impl Read for Uneven<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let want = self.lens[self.i % self.lens.len()];
-            self.i += 1;
-            let n = want.min(out.len()).min(self.data.len());
-            out[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
-
-    /// `alg:hex` straight from the sha2 crate, without the reader's machinery.
-    fn reference(alg: Algorithm, bytes: &[u8]) -> String {
-        let hash = match alg {
-            Algorithm::Sha256 => hex(Sha256::digest(bytes).as_slice()),
-            Algorithm::Sha384 => hex(Sha384::digest(bytes).as_slice()),
-            Algorithm::Sha512 => hex(Sha512::digest(bytes).as_slice()),
-        };
-        format!("{}:{hash}", alg.name())
-    }
-
-    const ALGORITHMS: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512];
-
-    #[test]
-    fn hashing_on_a_thread_gives_the_inline_digest_with_bounded_buffers() {
-        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
-        let lens = [1usize, 4095, 65536, 300_000, 7];
-        for alg in ALGORITHMS {
-            let mut r = HashBuf::with_algorithm(
-                Uneven {
-                    data: &data,
-                    lens: &lens,
-                    i: 0,
-                },
-                100_000,
-                Some(alg),
-                None,
-            );
-            // On a thread from the first byte, whatever the cores are doing.
-            r.hasher = Some(Hasher::Offloaded(
-                HashThread::spawn(State::new(alg)).unwrap(),
-            ));
-            let mut seen = Vec::new();
-            loop {
-                let chunk = r.fill_buf().unwrap();
-                if chunk.is_empty() {
-                    break;
-                }
-                // Consume unevenly too: a buffer is refilled only once it is used up.
-                let n = chunk.len().min(seen.len() % 50_000 + 1);
-                seen.extend_from_slice(&chunk[..n]);
-                r.consume(n);
-            }
-            assert_eq!(seen, data);
-            let Some(Hasher::Offloaded(t)) = &r.hasher else {
-                panic!("the hash thread was dropped");
-            };
-            assert!(t.buffers <= IN_FLIGHT + 2, "{} buffers", t.buffers);
-            let (_, count, digest) = r.into_parts();
-            assert_eq!(count, data.len() as u64);
-            assert_eq!(digest.unwrap(), reference(alg, &data));
-        }
-    }
-
-    #[test]
-    fn a_long_stream_is_hashed_whole_across_the_switch_to_a_thread() {
-        let data: Vec<u8> = (0..(OFFLOAD_AFTER as usize * 2 + 12345))
-            .map(|i| (i % 253) as u8)
-            .collect();
-        for alg in ALGORITHMS {
-            let mut r = HashBuf::with_algorithm(&data[..], 100_000, Some(alg), None);
-            let mut buf = vec![0u8; 70_000];
-            while r.read(&mut buf).unwrap() > 0 {}
-            let (_, count, digest) = r.into_parts();
-            assert_eq!(count, data.len() as u64);
-            assert_eq!(digest.unwrap(), reference(alg, &data));
-        }
-    }
-
     #[test]
     fn gzip_with_several_members_is_read_to_the_end() {
         let mut blob = roundtrip(b"first ", Compression::Gzip);

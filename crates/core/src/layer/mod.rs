@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod gzip;
+pub mod hash;
 pub mod tar;
 
 use std::hash::Hasher as _;
