@@ -112,10 +112,10 @@ enum Job {
         state: Box<State>,
         back: mpsc::Sender<Chunk>,
     },
-    Chunk {
+    /// The stream's next chunks, each with the length filled.
+    Chunks {
         slot: usize,
-        chunk: Chunk,
-        len: usize,
+        chunks: Vec<(Chunk, usize)>,
     },
     /// The stream's end: its hash comes back through `reply`.
     Finish {
@@ -174,6 +174,7 @@ impl HashPool {
         w.buffers.fetch_add(1, Ordering::Relaxed);
         Ok(Offloaded {
             jobs: w.jobs.clone(),
+            pending: Vec::with_capacity(BATCH),
             slot,
             spare,
             buffers: Arc::clone(&w.buffers),
@@ -222,8 +223,11 @@ impl Worker {
                     }
                     streams[slot] = Some((state, back));
                 }
-                Job::Chunk { slot, chunk, len } => {
-                    if let Some(Some((state, back))) = streams.get_mut(slot) {
+                Job::Chunks { slot, chunks } => {
+                    let Some(Some((state, back))) = streams.get_mut(slot) else {
+                        continue;
+                    };
+                    for (chunk, len) in chunks {
                         let bytes = &chunk[..len.min(chunk.len())];
                         hashed += bytes.len() as u64;
                         state.update(bytes);
@@ -242,9 +246,17 @@ impl Worker {
     }
 }
 
+/// Chunks a stream sends to the hash thread at once. The thread hashes faster than a layer
+/// inflates, so it empties its queue and sleeps: sent one by one, every 256 KiB chunk woke it
+/// (perf on the 1 GiB layer: 2.3% of the reading thread in `try_to_wake_up`, 2% of the hash
+/// thread in task switches).
+const BATCH: usize = 4;
+
 /// A stream whose hash runs on its layer's hash thread.
 struct Offloaded {
     jobs: mpsc::SyncSender<Job>,
+    /// Filled chunks not sent yet (fewer than [`BATCH`]).
+    pending: Vec<(Chunk, usize)>,
     slot: usize,
     spare: mpsc::Receiver<Chunk>,
     /// Buffers the layer's streams made so far, shared with the other stream.
@@ -252,11 +264,20 @@ struct Offloaded {
 }
 
 impl Offloaded {
-    fn send(&self, chunk: &Chunk, len: usize) -> bool {
-        let job = Job::Chunk {
+    fn send(&mut self, chunk: &Chunk, len: usize) -> bool {
+        self.pending.push((Arc::clone(chunk), len));
+        self.pending.len() < BATCH || self.flush()
+    }
+
+    /// Sends the pending chunks.
+    fn flush(&mut self) -> bool {
+        if self.pending.is_empty() {
+            return true;
+        }
+        let chunks = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
+        let job = Job::Chunks {
             slot: self.slot,
-            chunk: Arc::clone(chunk),
-            len,
+            chunks,
         };
         self.jobs.send(job).is_ok()
     }
@@ -276,12 +297,17 @@ impl Offloaded {
         if made.is_ok() {
             return Arc::new(vec![0; capacity]);
         }
+        // The buffer to wait for may be among the pending ones: the thread must have them.
+        self.flush();
         self.spare
             .recv()
             .unwrap_or_else(|_| Arc::new(vec![0; capacity]))
     }
 
-    fn finish(self) -> Option<State> {
+    fn finish(mut self) -> Option<State> {
+        if !self.flush() {
+            return None;
+        }
         let (reply, answer) = mpsc::sync_channel(1);
         let job = Job::Finish {
             slot: self.slot,
@@ -318,8 +344,13 @@ impl Hasher {
                     return;
                 };
                 *self = match pool.offload(state) {
-                    Ok(t) if t.send(chunk, len) => Hasher::Offloaded(t),
-                    Ok(_) => Hasher::Failed,
+                    Ok(mut t) => {
+                        if t.send(chunk, len) {
+                            Hasher::Offloaded(t)
+                        } else {
+                            Hasher::Failed
+                        }
+                    }
                     Err(mut state) => {
                         state.update(bytes);
                         Hasher::Inline(state)
