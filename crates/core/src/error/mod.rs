@@ -115,7 +115,7 @@ pub enum Error {
     #[error("cannot read {name}: {error}")]
     Unread { name: String, error: Box<Error> },
     /// The thread reading an image of a compared pair panicked (the panic said why).
-    #[error("cannot read {name}: {name}: the reader stopped")]
+    #[error("cannot read {name}: the reader stopped")]
     ReaderStopped { name: String },
 }
 
@@ -291,5 +291,20 @@ impl fmt::Display for TooMany {
             }
             TooMany::Redirects { limit } => write!(f, "more than {limit} redirects"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A compared image whose reader panicked is named once, as every other line names its
+    /// file once (it used to read "cannot read a.tar: a.tar: the reader stopped").
+    #[test]
+    fn a_stopped_reader_names_its_image_once() {
+        let e = Error::ReaderStopped {
+            name: "a.tar".into(),
+        };
+        assert_eq!(e.to_string(), "cannot read a.tar: the reader stopped");
     }
 }
