@@ -25,11 +25,12 @@ pub(super) const VERSION: u32 = 2;
 
 /// What decides a scan besides the blob's bytes: the reader's source and the crates it uses.
 /// A file added to `src/layer/` must be added here (a test checks).
-pub(super) const READER_SOURCES: [(&str, &[u8]); 5] = [
+pub(super) const READER_SOURCES: [(&str, &[u8]); 6] = [
     ("layer/mod.rs", include_bytes!("../layer/mod.rs")),
     ("layer/tar.rs", include_bytes!("../layer/tar.rs")),
     ("layer/decode.rs", include_bytes!("../layer/decode.rs")),
     ("layer/gzip.rs", include_bytes!("../layer/gzip.rs")),
+    ("layer/hash.rs", include_bytes!("../layer/hash.rs")),
     (
         "../../../Cargo.lock",
         include_bytes!("../../../../Cargo.lock"),
