@@ -148,27 +148,27 @@ impl HashPool {
     }
 
     /// Moves a stream's hash to the pool's thread (starting it if a core is idle): the
-    /// stream's handle, or the state back when it stays inline.
-    fn offload(&self, state: Box<State>) -> Result<Offloaded, Box<State>> {
+    /// stream's handle, or the state back when it stays inline (`None` only if the state was
+    /// lost to a thread that is gone: the digest is then unavailable, never a wrong one).
+    fn offload(&self, state: Box<State>) -> Result<Offloaded, Option<Box<State>>> {
         let Ok(mut worker) = self.worker.lock() else {
-            return Err(state);
+            return Err(Some(state));
         };
         if worker.is_none() {
             if !core_idle() {
-                return Err(state);
+                return Err(Some(state));
             }
             *worker = Worker::spawn();
         }
         let Some(w) = worker.as_mut() else {
-            return Err(state);
+            return Err(Some(state));
         };
         let slot = w.streams;
         let (back, spare) = mpsc::channel();
-        if let Err(mpsc::SendError(job)) = w.jobs.send(Job::Start { slot, state, back }) {
-            return match job {
-                Job::Start { state, .. } => Err(state),
-                _ => Err(Box::new(State::new(Algorithm::Sha256))),
-            };
+        match w.jobs.send(Job::Start { slot, state, back }) {
+            Ok(()) => {}
+            Err(mpsc::SendError(Job::Start { state, .. })) => return Err(Some(state)),
+            Err(_) => return Err(None),
         }
         w.streams += 1;
         w.buffers.fetch_add(1, Ordering::Relaxed);
@@ -351,10 +351,11 @@ impl Hasher {
                             Hasher::Failed
                         }
                     }
-                    Err(mut state) => {
+                    Err(Some(mut state)) => {
                         state.update(bytes);
                         Hasher::Inline(state)
                     }
+                    Err(None) => Hasher::Failed,
                 };
             }
             Hasher::Inline(state) => state.update(bytes),
