@@ -300,12 +300,17 @@ def profile_debian(a, rng, new_layer, reseed):
     layer.close()
 
 
-def profile_bigfile(a, rng, new_layer, reseed):
-    pool = Pool(rng)
+def tiny_base(rng, pool, new_layer):
+    """A base layer of 100 small files under etc/, below a large upper layer."""
     layer = new_layer()
     for i in range(100):
         layer.file(f"etc/f{i}", pool.get(rng, 1000))
     layer.close()
+
+
+def profile_bigfile(a, rng, new_layer, reseed):
+    pool = Pool(rng)
+    tiny_base(rng, pool, new_layer)
     layer = new_layer()
     layer.zeros("data/big.img", a.big_file)
     layer.close()
@@ -383,10 +388,7 @@ def profile_service(a, rng, new_layer, reseed):
 
 def profile_gib(a, rng, new_layer, reseed):
     pool = Pool(rng)
-    layer = new_layer()
-    for i in range(100):
-        layer.file(f"etc/f{i}", pool.get(rng, 1000))
-    layer.close()
+    tiny_base(rng, pool, new_layer)
     layer = new_layer()
     seen, left, i = set(), a.big_file, 0
     while left > 0:
