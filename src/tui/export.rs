@@ -585,7 +585,7 @@ fn resolve_dir(
                 if budget.hops > MAX_HOPS {
                     return None;
                 }
-                let target = fs.link_target(meta)?;
+                let target = fs.link_target(&meta)?;
                 let from = if target.starts_with(b"/") { ROOT } else { cur };
                 let parts: Vec<&[u8]> = target.split(|&b| b == b'/').collect();
                 resolve_dir(fs, from, &parts, k, budget)?

@@ -225,7 +225,7 @@ impl Tree {
     }
 
     /// The displayed state of a node: its metadata at the layer, or before it for removed rows.
-    pub fn meta<'a>(&self, fs: &'a Fs, node: NodeId) -> Option<&'a Meta> {
+    pub fn meta(&self, fs: &Fs, node: NodeId) -> Option<Meta> {
         let k = self.options.layer;
         fs.state_at(node, k)
             .or_else(|| k.checked_sub(1).and_then(|p| fs.state_at(node, p)))
@@ -271,7 +271,7 @@ impl Tree {
                         (None, None) => continue,
                         (None, Some(_)) => Change::Added,
                         (Some(_), None) => Change::Removed,
-                        (Some(a), Some(b)) => compare(fs, a, b),
+                        (Some(a), Some(b)) => compare(fs, &a, &b),
                     };
                     self.diff[node as usize] = Some(d);
                 }

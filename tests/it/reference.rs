@@ -343,7 +343,7 @@ fn oracle_diffs(key: &str, label: &str, loaded: &Loaded, a: &Analysis) -> Vec<St
             got["size"] = m.size.into();
             got["layer"] = m.object().map(|o| fs.object(o).layer).into();
         }
-        if let Some(t) = fs.link_target(m) {
+        if let Some(t) = fs.link_target(&m) {
             got["target"] = String::from_utf8_lossy(t).into_owned().into();
         }
         let mut exp = f.clone();

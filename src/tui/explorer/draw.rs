@@ -297,7 +297,7 @@ fn tree_line(app: &App, row: &Row) -> Line<'static> {
     if app.show_attributes() {
         let (mode, owner) = meta.map_or_else(
             || ("----------".to_string(), String::new()),
-            |m| (mode_string(m), format!("{}:{}", m.uid, m.gid)),
+            |m| (mode_string(&m), format!("{}:{}", m.uid, m.gid)),
         );
         if wide_tree(app) {
             spans.push(Span::raw(format!(
@@ -331,7 +331,7 @@ fn tree_line(app: &App, row: &Row) -> Line<'static> {
     spans.push(Span::styled(shown, style));
     if let Some(m) = meta {
         if m.kind == Kind::Symlink
-            && let Some(t) = fs.link_target(m)
+            && let Some(t) = fs.link_target(&m)
         {
             spans.push(Span::raw(format!(" → {}", escape::bytes(t))));
         }

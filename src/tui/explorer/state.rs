@@ -94,7 +94,7 @@ impl History {
             .events(node)
             .iter()
             .map(|e| {
-                let state = fs.event_state(e).copied();
+                let state = fs.event_state(e);
                 let content = state.and_then(|m| m.object()).map(|o| {
                     let object = fs.object(o);
                     if object.visible() {

@@ -94,7 +94,7 @@ pub fn cause_of(fs: &Fs, object: &Object) -> Cause {
 /// What a state of the path an object was shipped at makes of it: the same content is a
 /// metadata copy, other content an overwrite, anything else (nothing, a directory, a link) a
 /// deletion.
-pub fn cause_from(state: Option<&Meta>, object: &Object) -> Cause {
+pub fn cause_from(state: Option<Meta>, object: &Object) -> Cause {
     match state {
         Some(m) if m.kind == Kind::File => {
             if m.size == object.size && m.hash == object.hash {

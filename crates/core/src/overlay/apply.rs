@@ -6,6 +6,7 @@
 use super::base::BaseMarkers;
 use super::path::components;
 use super::resolve::{ParentCache, ParentHit};
+use super::stored::Stored;
 use super::whiteout::{self, Marker};
 use super::{
     ChangeCounts, FinalCounts, Fs, LayerFacts, Meta, NONE, NodeId, ObjectId, ROOT, WhiteoutFact,
@@ -74,7 +75,7 @@ impl Fs {
                     let Some(node) = self.child(dir, target) else {
                         continue;
                     };
-                    let Some(meta) = self.current(node).copied() else {
+                    let Some(meta) = self.current(node) else {
                         continue;
                     };
                     let bytes = self.subtree_bytes(node);
@@ -157,7 +158,7 @@ impl Fs {
                 && let Some(state) = node.events.last().map(|e| e.state)
                 && state != NONE
             {
-                finals.count(self.metas[state as usize].kind);
+                finals.count(self.metas[state as usize].kind());
             }
         }
         self.finals = finals;
@@ -181,7 +182,7 @@ impl Fs {
             // The root itself: only its metadata can change.
             if entry.kind() == Kind::Dir {
                 let meta = self.meta_for(entry, NONE, NONE);
-                self.set_state(ROOT, layer, Some(meta));
+                self.set_state(ROOT, layer, Some(Stored::pack(&meta)));
             }
             return Ok(());
         };
@@ -189,7 +190,7 @@ impl Fs {
             cache.clear();
         }
         let parent = self.parent_dir(prefix, layer, cache)?;
-        let meta = self.entry_meta(scan, entry, layer, facts)?;
+        let meta = Stored::pack(&self.entry_meta(scan, entry, layer, facts)?);
         let node = self.child_or_create(parent, last)?;
         self.place(node, meta, layer, cache);
         Ok(())
@@ -250,8 +251,7 @@ impl Fs {
                     }
                 })?;
                 let existing = self
-                    .current(node)
-                    .copied()
+                    .final_state(node)
                     .ok_or(ApplyError::HardlinkToNothing)?;
                 if existing.is_dir() {
                     return Err(ApplyError::HardlinkToDir);
@@ -280,10 +280,11 @@ impl Fs {
     /// Gives `node` the state `meta` at `layer`: a file's object learns its first path, and a
     /// directory replaced by anything else loses its subtree.
     #[inline]
-    fn place(&mut self, node: NodeId, meta: Meta, layer: u16, cache: &mut ParentCache) {
+    fn place(&mut self, node: NodeId, meta: Stored, layer: u16, cache: &mut ParentCache) {
         // A new symlink, or a path changing kind (a directory replaced, so its subtree removed),
         // can change how later names resolve: forget the cached parent.
-        if meta.kind == Kind::Symlink || self.current(node).is_some_and(|c| c.kind != meta.kind) {
+        let current = self.current(node);
+        if meta.kind() == Kind::Symlink || current.is_some_and(|c| c.kind() != meta.kind()) {
             cache.clear();
         }
         if let Some(object) = meta.object()
@@ -291,7 +292,7 @@ impl Fs {
         {
             self.objects[object as usize].node = node;
         }
-        if let Some(cur) = self.current(node).copied()
+        if let Some(cur) = current
             && cur.is_dir()
             && !meta.is_dir()
         {

@@ -14,6 +14,7 @@ pub mod intern;
 pub mod path;
 mod resolve;
 mod state;
+mod stored;
 pub mod whiteout;
 
 #[cfg(any(test, feature = "testkit"))]
@@ -28,6 +29,7 @@ use smallvec::SmallVec;
 use crate::layer::Kind;
 pub use base::BaseLayer;
 pub use intern::{Interner, Sym};
+use stored::Stored;
 
 /// Index of a path node. The root is [`ROOT`].
 pub type NodeId = u32;
@@ -61,7 +63,8 @@ pub struct Event {
     state: u32,
 }
 
-/// The metadata of a path in one state. Content is named by `object` (regular files).
+/// The metadata of a path in one state. Content is named by `object` (regular files). Built on
+/// demand from the packed state the filesystem keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
     /// `File` for regular files and hard links alike (see `hardlink`).
@@ -84,11 +87,11 @@ pub struct Meta {
 
 impl Meta {
     /// The object holding this file's content.
-    pub fn object(&self) -> Option<ObjectId> {
+    pub fn object(self) -> Option<ObjectId> {
         (self.object != NONE).then_some(self.object)
     }
 
-    pub fn is_dir(&self) -> bool {
+    pub fn is_dir(self) -> bool {
         self.kind == Kind::Dir
     }
 }
@@ -259,7 +262,8 @@ pub struct Fs {
     /// bits of that hash so that growing the table never reads the nodes again.
     index: HashTable<(NodeId, u32)>,
     hasher: DefaultHashBuilder,
-    metas: Vec<Meta>,
+    /// Every state any event left, packed.
+    metas: Vec<Stored>,
     objects: Vec<Object>,
     layers: Vec<LayerFacts>,
     /// Counted by [`Fs::finish`].
@@ -366,13 +370,17 @@ impl Fs {
     }
 
     /// The metadata an event left (`None` when it removed the path).
-    pub fn event_state(&self, event: &Event) -> Option<&Meta> {
+    pub fn event_state(&self, event: &Event) -> Option<Meta> {
+        self.stored(event).map(|s| s.view(&self.objects))
+    }
+
+    fn stored(&self, event: &Event) -> Option<&Stored> {
         (event.state != NONE).then(|| &self.metas[event.state as usize])
     }
 
     /// The path's state after layer `k` was applied (`None`: absent). The root is always a
     /// directory; it has a state only if a layer carried an entry for it.
-    pub fn state_at(&self, node: NodeId, k: usize) -> Option<&Meta> {
+    pub fn state_at(&self, node: NodeId, k: usize) -> Option<Meta> {
         let events = &self.nodes[node as usize].events;
         let after = events.partition_point(|e| usize::from(e.layer) <= k);
         after
@@ -390,7 +398,7 @@ impl Fs {
     }
 
     /// The path's state in the final filesystem.
-    pub fn final_state(&self, node: NodeId) -> Option<&Meta> {
+    pub fn final_state(&self, node: NodeId) -> Option<Meta> {
         self.nodes[node as usize]
             .events
             .last()
@@ -399,7 +407,12 @@ impl Fs {
 
     /// Whether the node exists after layer `k` (the root always does).
     pub fn exists_at(&self, node: NodeId, k: usize) -> bool {
-        node == ROOT || self.state_at(node, k).is_some()
+        let events = &self.nodes[node as usize].events;
+        let after = events.partition_point(|e| usize::from(e.layer) <= k);
+        node == ROOT
+            || after
+                .checked_sub(1)
+                .is_some_and(|i| events[i].state != NONE)
     }
 
     /// A symlink's target.
@@ -459,7 +472,7 @@ impl Fs {
         self.nodes.capacity() * size_of::<Node>()
             + node_heap
             + self.index.capacity() * (size_of::<(NodeId, u32)>() + 1)
-            + self.metas.capacity() * size_of::<Meta>()
+            + self.metas.capacity() * size_of::<Stored>()
             + self.objects.capacity() * size_of::<Object>()
             + self.names.capacity()
             + self.links.heap_bytes()

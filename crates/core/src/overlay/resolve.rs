@@ -5,6 +5,7 @@
 use smallvec::SmallVec;
 
 use super::path::components;
+use super::stored::Stored;
 use super::{Fs, Meta, NONE, Node, NodeId, ROOT};
 use crate::error::layer::ApplyError;
 use crate::layer::Kind;
@@ -76,9 +77,9 @@ impl Fs {
         create: bool,
     ) -> Result<Step, ApplyError> {
         let existing = self.child(dir, name);
-        let state = existing.and_then(|n| self.current(n).copied());
+        let state = existing.and_then(|n| self.current(n));
         match (existing, state) {
-            (Some(n), Some(m)) => match m.kind {
+            (Some(n), Some(m)) => match m.kind() {
                 Kind::Dir => Ok(Step::Dir(n)),
                 Kind::Symlink => Ok(Step::Symlink(n)),
                 _ => Err(ApplyError::ParentNotDir {
@@ -104,7 +105,7 @@ impl Fs {
                     object: NONE,
                     link: NONE,
                 };
-                self.set_state(n, layer, Some(meta));
+                self.set_state(n, layer, Some(Stored::pack(&meta)));
                 Ok(Step::Dir(n))
             }
         }
@@ -188,7 +189,8 @@ impl Fs {
         // Targets are at most MAX_TARGET bytes (longer ones are refused when applied).
         let target = self
             .current(link)
-            .and_then(|m| self.link_target(m))
+            .and_then(|m| m.link())
+            .map(|l| self.links.get(super::Sym::from_raw(l)))
             .unwrap_or_default()
             .to_vec();
         let start = if target.first() == Some(&b'/') {

@@ -2,13 +2,18 @@
 //! made against the layer below, and the reference counts that say which objects the final
 //! filesystem still reaches.
 
-use super::{Change, Event, Fs, Meta, NONE, NodeId};
+use super::stored::Stored;
+use super::{Change, Event, Fs, NONE, NodeId, Object};
 use crate::layer::Kind;
 
 impl Fs {
     /// The node's current state (after the layers applied so far).
-    pub(super) fn current(&self, node: NodeId) -> Option<&Meta> {
-        self.final_state(node)
+    pub(super) fn current(&self, node: NodeId) -> Option<Stored> {
+        self.nodes[node as usize]
+            .events
+            .last()
+            .and_then(|e| self.stored(e))
+            .copied()
     }
 
     /// Regular-file bytes at or below `node` in the current state.
@@ -19,8 +24,10 @@ impl Fs {
             let Some(meta) = self.current(n) else {
                 continue;
             };
-            match meta.kind {
-                Kind::File if !meta.hardlink => total += meta.size,
+            match meta.kind() {
+                Kind::File if !meta.hardlink() => {
+                    total += meta.object().map_or(0, |o| self.objects[o as usize].size);
+                }
                 Kind::Dir => stack.extend(self.children(n)),
                 _ => {}
             }
@@ -42,7 +49,7 @@ impl Fs {
 
     /// Records the node's new state at `layer`, keeping one event per layer, classifying the
     /// change against the state below the layer, and keeping object reference counts.
-    pub(super) fn set_state(&mut self, node: NodeId, layer: u16, new: Option<Meta>) {
+    pub(super) fn set_state(&mut self, node: NodeId, layer: u16, new: Option<Stored>) {
         let events = &self.nodes[node as usize].events;
         let last = events.last().copied();
         let (prev_state, replace) = match last {
@@ -70,9 +77,10 @@ impl Fs {
         // A removal, a symlink or a change of kind can change how paths resolve; a path
         // created where nothing was cannot (no remembered resolution went through it).
         if !self.link_memo.is_empty() {
-            let cur_kind = (cur_state != NONE).then(|| self.metas[cur_state as usize].kind);
-            let changes_resolution = new
-                .is_none_or(|m| m.kind == Kind::Symlink || cur_kind.is_some_and(|k| k != m.kind));
+            let cur_kind = (cur_state != NONE).then(|| self.metas[cur_state as usize].kind());
+            let changes_resolution = new.is_none_or(|m| {
+                m.kind() == Kind::Symlink || cur_kind.is_some_and(|k| k != m.kind())
+            });
             if changes_resolution {
                 self.link_memo.clear();
             }
@@ -82,7 +90,7 @@ impl Fs {
             (None, None) => None,
             (Some(_), None) => Some(Change::Removed),
             (None, Some(_)) => Some(Change::Added),
-            (Some(p), Some(n)) => Some(classify(p, n)),
+            (Some(p), Some(n)) => Some(classify(p, n, &self.objects)),
         };
         let state = match new {
             Some(m) => {
@@ -107,24 +115,28 @@ impl Fs {
 }
 
 /// How `new` differs from `prev`, both present.
-fn classify(prev: &Meta, new: &Meta) -> Change {
-    if prev.kind != new.kind {
+fn classify(prev: &Stored, new: &Stored, objects: &[Object]) -> Change {
+    let kind = new.kind();
+    if prev.kind() != kind {
         return Change::Modified;
     }
-    let owner_mode = prev.mode != new.mode || prev.uid != new.uid || prev.gid != new.gid;
-    match new.kind {
+    let owner_mode = prev.owner_mode_differs(new);
+    match kind {
         Kind::File => {
-            let same_object = prev.object == new.object;
-            let same_content = same_object || (prev.size == new.size && prev.hash == new.hash);
+            let (p, n) = (prev.object(), new.object());
+            let same_object = p == n;
+            let content =
+                |o: Option<u32>| o.map(|o| (objects[o as usize].size, objects[o as usize].hash));
+            let same_content = same_object || content(p) == content(n);
             if !same_content {
                 Change::Modified
-            } else if !same_object || owner_mode || prev.mtime != new.mtime {
+            } else if !same_object || owner_mode || prev.mtime() != new.mtime() {
                 Change::Metadata
             } else {
                 Change::Unchanged
             }
         }
-        Kind::Symlink if prev.link != new.link => Change::Modified,
+        Kind::Symlink if prev.link() != new.link() => Change::Modified,
         // Directory mtimes move whenever a child changes; only owner and mode count.
         Kind::Dir => {
             if owner_mode {
@@ -133,7 +145,7 @@ fn classify(prev: &Meta, new: &Meta) -> Change {
                 Change::Unchanged
             }
         }
-        _ if owner_mode || prev.mtime != new.mtime => Change::Metadata,
+        _ if owner_mode || prev.mtime() != new.mtime() => Change::Metadata,
         _ => Change::Unchanged,
     }
 }

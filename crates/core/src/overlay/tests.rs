@@ -13,7 +13,7 @@ fn listing(fs: &Fs, k: usize) -> Vec<String> {
         .filter_map(|n| {
             let m = fs.state_at(n, k)?;
             let target = fs
-                .link_target(m)
+                .link_target(&m)
                 .map(|t| format!(" -> {}", String::from_utf8_lossy(t)))
                 .unwrap_or_default();
             Some(format!(
@@ -550,7 +550,7 @@ mod props {
             let fs = build_owned(&layers);
             let mut reachable = std::collections::HashSet::new();
             for n in fs.node_ids() {
-                if let Some(o) = fs.final_state(n).and_then(Meta::object) {
+                if let Some(o) = fs.final_state(n).and_then(|m| m.object()) {
                     // A final path's parents exist too.
                     let mut p = n;
                     while p != ROOT {

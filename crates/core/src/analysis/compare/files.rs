@@ -188,7 +188,7 @@ fn charge(m: &Meta, counted: &mut [bool]) -> u64 {
 }
 
 /// A child present in the final filesystem: its name, node and state.
-type Entry<'a> = (&'a [u8], NodeId, &'a Meta);
+type Entry<'a> = (&'a [u8], NodeId, Meta);
 
 /// The children of `node` present in the final filesystem.
 fn present_children(fs: &Fs, node: NodeId) -> Vec<Entry<'_>> {
@@ -240,8 +240,8 @@ fn walk(
             walk(a, da, b, db, &child, counted, out);
         }
         let (fa, fb) = (
-            l.filter(|e| !e.2.is_dir()).map(|e| e.2),
-            r.filter(|e| !e.2.is_dir()).map(|e| e.2),
+            l.as_ref().filter(|e| !e.2.is_dir()).map(|e| &e.2),
+            r.as_ref().filter(|e| !e.2.is_dir()).map(|e| &e.2),
         );
         let bytes = (
             fa.map(|m| charge(m, &mut counted.a)),
