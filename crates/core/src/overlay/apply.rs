@@ -148,14 +148,15 @@ impl Fs {
         }
         let mut finals = FinalCounts::default();
         for (id, node) in self.nodes.iter().enumerate() {
-            for e in &node.events {
+            let events = node.events(&self.spilled);
+            for e in events {
                 if let Some(facts) = self.layers.get_mut(usize::from(e.layer)) {
                     facts.nodes.push(id as NodeId);
                     facts.changes.count(e.change);
                 }
             }
             if id != ROOT as usize
-                && let Some(state) = node.events.last().map(|e| e.state)
+                && let Some(state) = events.last().map(|e| e.state)
                 && state != NONE
             {
                 finals.count(self.metas[state as usize].kind());

@@ -96,18 +96,22 @@ impl Meta {
     }
 }
 
-/// Bytes shipped by one regular-file entry.
+/// Bytes shipped by one regular-file entry. Packed to 28 bytes (a million files are a million
+/// of these): read its fields by value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
 pub struct Object {
     pub size: u64,
     pub hash: u64,
-    /// The layer that shipped it.
-    pub layer: u16,
     /// The path it was shipped at.
     pub node: NodeId,
     refs: u32,
+    /// The layer that shipped it.
+    pub layer: u16,
     killed_by: u16,
 }
+
+const _: () = assert!(std::mem::size_of::<Object>() == 28);
 
 impl Object {
     /// Whether some path of the final filesystem reaches these bytes.
@@ -196,9 +200,10 @@ impl FinalCounts {
     }
 }
 
-/// 40 bytes: a million paths are a million of these. Children form a circular list through
+/// 28 bytes: a million paths are a million of these. Children form a circular list through
 /// `next_sibling`, entered at `last_child`, so appending keeps first-seen order in O(1)
-/// without a vector per directory.
+/// without a vector per directory. Nearly every node has one event, kept inline; a node that
+/// gets a second keeps them all in [`Fs::spilled`].
 #[derive(Debug, Clone)]
 struct Node {
     /// Where the name starts in [`Fs::names`]; it ends where the next node's starts.
@@ -208,8 +213,24 @@ struct Node {
     last_child: NodeId,
     /// The next child of the same parent, wrapping from the last to the first.
     next_sibling: NodeId,
-    events: SmallVec<[Event; 2]>,
+    /// The only event while `spill` is `NONE` ([`NO_EVENT`]: none yet).
+    event: Event,
+    /// The node's events in [`Fs::spilled`] once it has had two (`NONE`: inline).
+    spill: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<Node>() == 28);
+
+/// No layer has this number ([`crate::engine::MAX_LAYERS`] keeps them below it): an empty
+/// inline event slot.
+const NO_EVENT: Event = Event {
+    layer: u16::MAX,
+    change: Change::Unchanged,
+    state: NONE,
+};
+
+/// The events of nodes that have more than one.
+type Spilled = Vec<SmallVec<[Event; 3]>>;
 
 impl Node {
     fn new(name_at: u32, parent: NodeId) -> Node {
@@ -218,7 +239,19 @@ impl Node {
             parent,
             last_child: NONE,
             next_sibling: NONE,
-            events: SmallVec::new(),
+            event: NO_EVENT,
+            spill: NONE,
+        }
+    }
+
+    /// The node's events, oldest first.
+    fn events<'a>(&'a self, spilled: &'a Spilled) -> &'a [Event] {
+        if self.spill != NONE {
+            &spilled[self.spill as usize]
+        } else if self.event.layer == NO_EVENT.layer {
+            &[]
+        } else {
+            std::slice::from_ref(&self.event)
         }
     }
 }
@@ -258,6 +291,8 @@ pub struct Fs {
     /// Symlink targets.
     links: Interner,
     nodes: Vec<Node>,
+    /// The events of every node that has more than one.
+    spilled: Spilled,
     /// The child of a parent by name: node ids hashed by (parent, name bytes), each with 32
     /// bits of that hash so that growing the table never reads the nodes again.
     index: HashTable<(NodeId, u32)>,
@@ -288,6 +323,7 @@ impl Fs {
             names: Vec::new(),
             links: Interner::default(),
             nodes: vec![Node::new(0, ROOT)],
+            spilled: Vec::new(),
             index: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
             metas: Vec::new(),
@@ -366,7 +402,7 @@ impl Fs {
 
     /// The node's history, oldest first.
     pub fn events(&self, node: NodeId) -> &[Event] {
-        &self.nodes[node as usize].events
+        self.nodes[node as usize].events(&self.spilled)
     }
 
     /// The metadata an event left (`None` when it removed the path).
@@ -381,7 +417,7 @@ impl Fs {
     /// The path's state after layer `k` was applied (`None`: absent). The root is always a
     /// directory; it has a state only if a layer carried an entry for it.
     pub fn state_at(&self, node: NodeId, k: usize) -> Option<Meta> {
-        let events = &self.nodes[node as usize].events;
+        let events = self.events(node);
         let after = events.partition_point(|e| usize::from(e.layer) <= k);
         after
             .checked_sub(1)
@@ -390,7 +426,7 @@ impl Fs {
 
     /// The event layer `k` left on the node, if it touched it.
     pub fn event_at(&self, node: NodeId, k: usize) -> Option<&Event> {
-        let events = &self.nodes[node as usize].events;
+        let events = self.events(node);
         events
             .binary_search_by_key(&k, |e| usize::from(e.layer))
             .ok()
@@ -399,15 +435,12 @@ impl Fs {
 
     /// The path's state in the final filesystem.
     pub fn final_state(&self, node: NodeId) -> Option<Meta> {
-        self.nodes[node as usize]
-            .events
-            .last()
-            .and_then(|e| self.event_state(e))
+        self.events(node).last().and_then(|e| self.event_state(e))
     }
 
     /// Whether the node exists after layer `k` (the root always does).
     pub fn exists_at(&self, node: NodeId, k: usize) -> bool {
-        let events = &self.nodes[node as usize].events;
+        let events = self.events(node);
         let after = events.partition_point(|e| usize::from(e.layer) <= k);
         node == ROOT
             || after
@@ -463,14 +496,15 @@ impl Fs {
     /// Approximate heap bytes held by the model.
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        let node_heap: usize = self
-            .nodes
+        let spilled_heap: usize = self
+            .spilled
             .iter()
-            .filter(|n| n.events.spilled())
-            .map(|n| n.events.capacity() * size_of::<Event>())
+            .filter(|e| e.spilled())
+            .map(|e| e.capacity() * size_of::<Event>())
             .sum();
         self.nodes.capacity() * size_of::<Node>()
-            + node_heap
+            + self.spilled.capacity() * size_of::<SmallVec<[Event; 3]>>()
+            + spilled_heap
             + self.index.capacity() * (size_of::<(NodeId, u32)>() + 1)
             + self.metas.capacity() * size_of::<Stored>()
             + self.objects.capacity() * size_of::<Object>()

@@ -3,14 +3,13 @@
 //! filesystem still reaches.
 
 use super::stored::Stored;
-use super::{Change, Event, Fs, NONE, NodeId, Object};
+use super::{Change, Event, Fs, NO_EVENT, NONE, NodeId, Object};
 use crate::layer::Kind;
 
 impl Fs {
     /// The node's current state (after the layers applied so far).
     pub(super) fn current(&self, node: NodeId) -> Option<Stored> {
-        self.nodes[node as usize]
-            .events
+        self.events(node)
             .last()
             .and_then(|e| self.stored(e))
             .copied()
@@ -50,7 +49,7 @@ impl Fs {
     /// Records the node's new state at `layer`, keeping one event per layer, classifying the
     /// change against the state below the layer, and keeping object reference counts.
     pub(super) fn set_state(&mut self, node: NodeId, layer: u16, new: Option<Stored>) {
-        let events = &self.nodes[node as usize].events;
+        let events = self.events(node);
         let last = events.last().copied();
         let (prev_state, replace) = match last {
             Some(e) if e.layer == layer => {
@@ -100,16 +99,35 @@ impl Fs {
             }
             None => NONE,
         };
-        let events = &mut self.nodes[node as usize].events;
-        if replace {
-            events.pop();
+        let event = change.map(|change| Event {
+            layer,
+            change,
+            state,
+        });
+        self.edit_events(node, replace, event);
+    }
+
+    /// Drops the node's last event when `replace`, then appends `push`: inline while the node
+    /// has at most one event, spilled from its second on.
+    fn edit_events(&mut self, node: NodeId, replace: bool, push: Option<Event>) {
+        let n = &mut self.nodes[node as usize];
+        if n.spill != NONE {
+            let events = &mut self.spilled[n.spill as usize];
+            if replace {
+                events.pop();
+            }
+            events.extend(push);
+            return;
         }
-        if let Some(change) = change {
-            events.push(Event {
-                layer,
-                change,
-                state,
-            });
+        let kept = n.event.layer != NO_EVENT.layer && !replace;
+        match push {
+            None if replace => n.event = NO_EVENT,
+            None => {}
+            Some(e) if !kept => n.event = e,
+            Some(e) => {
+                n.spill = self.spilled.len() as u32;
+                self.spilled.push(smallvec::smallvec![n.event, e]);
+            }
         }
     }
 }
