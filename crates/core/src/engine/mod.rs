@@ -11,7 +11,7 @@ mod read;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use crate::cache::Cache;
 use crate::error::layer::Invariant;
@@ -98,7 +98,7 @@ pub struct LoadOptions {
     pub scan: ScanOptions,
     /// Turn digest and size mismatches into warnings (`--ignore-errors`).
     pub ignore_errors: bool,
-    /// Worker threads; 0 means one per core.
+    /// The cores to use (reader threads, at most one per layer); 0 means all of them.
     pub threads: usize,
     /// The layer cache's directory (`--cache`); `None`: no cache.
     pub cache: Option<PathBuf>,
@@ -438,16 +438,23 @@ fn read_and_apply(
 ) -> Result<Loaded> {
     let mut applier = Applier::new(&image, options, progress);
     let order = read_order(&image, store.as_ref(), &applier.first_of, progress);
-    let threads = match options.threads {
+    let cores = match options.threads {
         0 => std::thread::available_parallelism().map_or(2, |p| p.get()),
         t => t,
-    }
-    .clamp(1, order.len().max(1));
+    };
+    let threads = cores.clamp(1, order.len().max(1));
     let cache = open_cache(options, &mut applier.warnings);
     // The base layer is applied as it is read, unless the cache needs it whole. A base layer
     // whose blob a later layer lists again is read whole, to be applied again.
     let base_repeats = applier.first_of.iter().skip(1).any(|&f| f == 0);
     let stream_base = cache.is_none() && options.base_batch != usize::MAX && !base_repeats;
+    let lent = (stream_base && apply_base_on_reader(cores)).then(|| {
+        let base = applier.fs.begin_base();
+        Mutex::new(Some(Lent {
+            base,
+            fs: std::mem::take(&mut applier.fs),
+        }))
+    });
     let readers = Readers {
         image: &image,
         store: store.as_ref(),
@@ -460,6 +467,7 @@ fn read_and_apply(
             0 => layer::BATCH,
             b => b,
         }),
+        lent,
     };
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<Msg>();
@@ -473,6 +481,9 @@ fn read_and_apply(
             match msg {
                 Msg::Batch(batch) => applier.batch(batch),
                 Msg::Done(i, result, notes) => {
+                    if i == 0 {
+                        readers.give_back(&mut applier);
+                    }
                     applier.warnings.extend(notes);
                     if !applier.receive(i, result.map(Arc::new)) {
                         readers.cancel.store(true, Ordering::Relaxed);
@@ -481,6 +492,7 @@ fn read_and_apply(
             }
         }
     });
+    readers.give_back(&mut applier);
     Ok(applier.finish()?.loaded(image, store))
 }
 
@@ -537,6 +549,25 @@ struct Readers<'a> {
     /// Entries per batch when the base layer is applied as it is read; `None`: it is read
     /// whole, like the others.
     base_batch: Option<usize>,
+    /// The filesystem, lent to the base layer's reader to apply its batches itself (`None`:
+    /// they are sent to the loading thread). See [`apply_base_on_reader`].
+    lent: Option<Mutex<Option<Lent>>>,
+}
+
+/// The filesystem and the base layer begun on it, while the base layer's reader holds them.
+struct Lent {
+    fs: Fs,
+    base: Option<BaseLayer>,
+}
+
+/// Whether the base layer's reader applies its batches itself rather than sending them to the
+/// loading thread. A large base layer keeps three threads busy: inflating and walking it,
+/// hashing it, applying it. With fewer cores than that, a third thread only takes turns with
+/// the other two, and the hash thread (the longest of them, on a path-heavy layer) waits
+/// while it runs: on two cores, a million-path base layer loaded 10-15% faster applied on its
+/// reader. With three cores or more, each keeps one.
+fn apply_base_on_reader(cores: usize) -> bool {
+    cores < 3
 }
 
 impl Readers<'_> {
@@ -555,10 +586,15 @@ impl Readers<'_> {
             let mut send = |batch| {
                 let _ = tx.send(Msg::Batch(batch));
             };
-            let batches = self.base_batch.filter(|_| i == 0).map(|size| Batches {
-                size,
-                sink: &mut send,
-            });
+            let mut apply = |batch: LayerScan| self.apply_lent(&batch);
+            let sink: &mut dyn FnMut(LayerScan) = match self.lent {
+                Some(_) => &mut apply,
+                None => &mut send,
+            };
+            let batches = self
+                .base_batch
+                .filter(|_| i == 0)
+                .map(|size| Batches { size, sink });
             crate::trace::mark(|| format!("read {i} start"));
             let span = crate::trace::Span::start();
             let (result, notes) = read::read_one(
@@ -575,6 +611,40 @@ impl Readers<'_> {
             if tx.send(Msg::Done(i, result, notes)).is_err() {
                 return;
             }
+        }
+    }
+}
+
+impl Readers<'_> {
+    /// Applies a batch of the base layer on the lent filesystem (nothing once the load is
+    /// cancelled: it fails).
+    fn apply_lent(&self, batch: &LayerScan) {
+        if self.cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(lent) = &self.lent else {
+            return;
+        };
+        let mut lent = lent.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(Lent {
+            fs,
+            base: Some(base),
+        }) = lent.as_mut()
+        {
+            fs.apply_base_batch(base, batch);
+        }
+    }
+
+    /// Gives the lent filesystem back to the applier, with the base layer as far as it was
+    /// applied, once the base layer is read (or the readers are done).
+    fn give_back(&self, applier: &mut Applier<'_>) {
+        let Some(lent) = &self.lent else {
+            return;
+        };
+        if let Some(Lent { fs, base }) = lent.lock().unwrap_or_else(PoisonError::into_inner).take()
+        {
+            applier.fs = fs;
+            applier.base = base;
         }
     }
 }
@@ -681,6 +751,10 @@ mod tests {
     use crate::source::{self, Input, OpenOptions};
 
     fn analysis(name: &str, base_batch: usize) -> String {
+        analysis_with(name, base_batch, 0)
+    }
+
+    fn analysis_with(name: &str, base_batch: usize, threads: usize) -> String {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../testdata/images")
             .join(name);
@@ -688,6 +762,7 @@ mod tests {
         let image = source::open(&input, &OpenOptions::default()).unwrap();
         let options = LoadOptions {
             base_batch,
+            threads,
             ..LoadOptions::default()
         };
         let loaded = load(image, &options, &Progress::default()).unwrap();
@@ -758,8 +833,16 @@ mod tests {
             "compare-service-day2",
         ] {
             let whole = analysis(name, usize::MAX);
-            for batch in [1, 2, 7, 0] {
-                assert_eq!(analysis(name, batch), whole, "{name}, batches of {batch}");
+            // Applied by the base layer's reader (1 or 2 cores), or sent to the loading thread.
+            assert!(apply_base_on_reader(2) && !apply_base_on_reader(3));
+            for threads in [1, 2, 4] {
+                for batch in [1, 2, 7, 0] {
+                    assert_eq!(
+                        analysis_with(name, batch, threads),
+                        whole,
+                        "{name}, batches of {batch}, {threads} threads"
+                    );
+                }
             }
         }
     }
