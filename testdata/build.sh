@@ -5,7 +5,7 @@
 #   podman (only for two-images-docker.tar: `podman save --multi-image-archive`)
 #   umoci, zstd (only for the verification at the end)
 # Run as root (buildah/podman with the vfs driver and chroot isolation).
-# No network is needed: every image is FROM scratch.
+# No network is needed (every image is FROM scratch) except by packages-oci.
 #
 # It uses its own temporary container storage (vfs driver, --root/--runroot
 # under a temp dir), so it neither depends on nor changes the machine's
@@ -17,6 +17,12 @@
 # `./build.sh compare` rebuilds only the compare images (compare-*), on the
 # base layer of the committed two-images-docker.tar, so the other images and
 # their digests stay as they are (and git stores the shared base blob once).
+#
+# `./build.sh packages` likewise rebuilds only packages-oci (strata/packages):
+# Debian packages installed by the host's dpkg with --root (the busybox base
+# has none), fetched with `apt-get download` at the versions pinned in
+# packages/debs.list (needs dpkg, apt and its lists: `apt-get update`, and
+# Debian's mirror; the only step that uses the network).
 set -euo pipefail
 ONLY="${1:-all}"
 
@@ -53,11 +59,90 @@ build_compare() {
   done
 }
 bud() { buildah "${STORE[@]}" bud --layers --isolation chroot --pull=never "$@"; }
-if [ "$ONLY" = compare ]; then
+
+# ---------------------------------------------------------------- packages
+# strata/packages:latest: the host's dpkg installs into a scratch root R
+# (--root), and each dpkg run becomes one layer (see packages/Dockerfile).
+# rootdiff OLD NEW OUTDIR writes OUTDIR/changed.list (absolute paths of
+# entries NEW adds or changes: type, mode, owner; for non-directories also
+# mtime and bytes or target, as a layer diff compares them) and
+# OUTDIR/removed.list (topmost paths NEW no longer has).
+rootdiff() {
+  python3 - "$@" <<'PY'
+import os, stat, sys
+old, new, out = sys.argv[1:4]
+def walk(top):
+    seen = {}
+    for d, dirs, files in os.walk(top):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            key = (stat.S_IFMT(st.st_mode), st.st_mode & 0o7777, st.st_uid, st.st_gid)
+            if not stat.S_ISDIR(st.st_mode):
+                key += (st.st_mtime_ns,)
+            if stat.S_ISREG(st.st_mode):
+                key += (open(p, "rb").read(),)
+            elif stat.S_ISLNK(st.st_mode):
+                key += (os.readlink(p),)
+            seen["/" + os.path.relpath(p, top)] = key
+    return seen
+a, b = walk(old), walk(new)
+changed = sorted(p for p in b if a.get(p) != b[p])
+gone = sorted(p for p in a if p not in b)
+removed = [p for p in gone if os.path.dirname(p) not in gone]
+open(os.path.join(out, "changed.list"), "w").write("".join(p + "\n" for p in changed))
+open(os.path.join(out, "removed.list"), "w").write("".join(p + "\n" for p in removed))
+PY
+}
+build_packages() {
+  local p="$HERE/packages" ctx="$WORK/packages-ctx" R="$WORK/dpkg-root" debs="$WORK/debs"
+  rm -rf "$OUT/packages-oci"
+  mkdir -p "$ctx/l2" "$ctx/l3/root" "$debs" "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" \
+    "$R/var/lib/dpkg/triggers" "$R/var/lib/dpkg/alternatives" "$R/var/log"
+  cp -a "$p/Dockerfile" "$p/app" "$p/records" "$ctx/"
+  : > "$R/var/lib/dpkg/status"; : > "$R/var/lib/dpkg/available"
+  # Merged /usr for /lib only, as Debian 12 roots have it; /bin stays the
+  # base's real directory (a bin -> usr/bin in L1 would replace busybox's).
+  mkdir -p "$R/usr/lib"; ln -s usr/lib "$R/lib"
+  local step name ver sum
+  local -a step1=() step2=()
+  while read -r step name ver sum; do
+    (cd "$debs" && apt-get download -q "$name=$ver" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    local deb; deb="$(ls "$debs/${name}_${ver//:/%3a}_"*.deb)"
+    echo "$sum  $deb" | sha256sum -c --quiet
+    if [ "$step" = 1 ]; then step1+=("$deb"); else step2+=("$deb"); fi
+  done < <(grep -v '^#' "$p/debs.list")
+  # No libc6 in R: only the Depends need forcing; no maintainer scripts run
+  # (none of these packages has one) and the ldconfig triggers stay unrun.
+  dpk() { dpkg --root="$R" --log="$R/var/log/dpkg.log" --force-depends --no-triggers "$@"; }
+  dpk -i "${step1[@]}"
+  tar --sort=name --numeric-owner -C "$R" -cf "$ctx/l1.tar" .
+  cp -a "$R" "$WORK/R1"
+  dpk -i "${step2[@]}"
+  rootdiff "$WORK/R1" "$R" "$ctx/l2"
+  [ ! -s "$ctx/l2/removed.list" ] || { echo "dpkg -i removed paths?" >&2; exit 1; }
+  # The tar names each changed path and its parent directories, like a layer diff.
+  python3 -c 'import sys, os
+names = set()
+for p in open(sys.argv[1]).read().split():
+    while p != "/":
+        names.add(p.lstrip("/")); p = os.path.dirname(p)
+print("\n".join(sorted(names)))' "$ctx/l2/changed.list" > "$ctx/l2/names"
+  tar --no-recursion --numeric-owner -C "$R" -cf "$ctx/l2.tar" -T "$ctx/l2/names"
+  cp -a "$R" "$WORK/R2"
+  dpk -r tree
+  rootdiff "$WORK/R2" "$R" "$ctx/l3"
+  while read -r f; do
+    mkdir -p "$ctx/l3/root$(dirname "$f")"; cp -p "$R$f" "$ctx/l3/root$f"
+  done < "$ctx/l3/changed.list"
+  bud -t strata/packages:latest -f "$ctx/Dockerfile" "$ctx"
+  "${SK[@]}" copy "${CS}localhost/strata/packages:latest" "oci:$OUT/packages-oci:latest"
+}
+if [ "$ONLY" = compare ] || [ "$ONLY" = packages ]; then
   "${SK[@]}" copy "docker-archive:$OUT/two-images-docker.tar:docker.io/strata/base:1" \
     "${CS}localhost/strata/base:1"
-  build_compare
-  echo "built compare images into $OUT"
+  "build_$ONLY"
+  echo "built $ONLY images into $OUT"
   exit 0
 fi
 
@@ -118,6 +203,7 @@ podman "${STORE[@]}" save --format docker-archive --multi-image-archive \
   -o "$OUT/two-images-docker.tar" docker.io/strata/base:1 docker.io/strata/overlay:latest
 
 build_compare
+build_packages
 
 # Docker 25+ `docker save` layouts, repacked from the real blobs of overlay-oci.
 python3 "$HERE/make-docker25.py" "$OUT/overlay-oci" "$OUT"
