@@ -5,6 +5,7 @@
     python3 expected.py --write    # write testdata/expected.json
     python3 expected.py --tree overlay-oci   # print the final tree of one layout
     python3 expected.py --check    # all overlay archives carry overlay-oci's diff_ids
+    python3 expected.py --packages # print the dpkg attribution of packages-oci
 
 It shares no code with strata. It reads an OCI layout's blobs with python's
 tarfile (gzip/zstd/plain picked by magic bytes; zstd via the `zstd` CLI) and
@@ -30,6 +31,12 @@ cause, looked up at the path its entry was written to: `deleted` if no regular
 file is there at the end (removed, whited out, or replaced by a directory or a
 symlink), `metadata_only` if a regular file with the same bytes is there,
 `overwritten` if a regular file with other bytes is there.
+
+Packages (key `packages`, image packages-oci, see `packages()`): what dpkg's
+own records in the image say, read from the layer tars: the installed
+packages of the final `var/lib/dpkg/status`, the files of each one's final
+`info/NAME.list` (or `NAME:ARCH.list`), their visible and wasted bytes, and
+the regular-file bytes no installed package lists.
 """
 import hashlib
 import json
@@ -75,7 +82,8 @@ class Tree:
         # path ("" = root) -> node dict: kind (dir/file/symlink/other), mode, uid, gid,
         # blob (file), target (symlink)
         self.nodes = {"": {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0}}
-        self.blobs = []  # dicts: layer, path, size, sha256
+        self.blobs = []  # dicts: layer, path, size, sha256 (+ data where keep(path))
+        self.keep = None  # predicate: keep the bytes of the files it accepts
 
     def children(self, path):
         pre = path + "/" if path else ""
@@ -143,6 +151,8 @@ class Tree:
             elif m.isreg():
                 blob = {"layer": layer_index, "path": path, "size": m.size,
                         "sha256": hashlib.sha256(data).hexdigest()}
+                if self.keep is not None and self.keep(path):
+                    blob["data"] = data
                 self.blobs.append(blob)
                 new = dict(meta, kind="file", blob=blob)
             elif m.islnk():
@@ -169,17 +179,20 @@ def layout_image(layout, manifest_digest=None):
     return manifest, config
 
 
-def analyse(layout, manifest_digest=None, max_layers=None):
+def analyse(layout, manifest_digest=None, max_layers=None, tree=None, on_layer=None):
+    """The image's waste and final tree; on_layer(index, tree) runs after each layer."""
     manifest, config = layout_image(layout, manifest_digest)
     if max_layers is not None:  # e.g. strata/base:1 = overlay's first layer
         manifest = dict(manifest, layers=manifest["layers"][:max_layers])
-    tree = Tree()
+    tree = Tree() if tree is None else tree
     history = [h for h in config.get("history", []) if not h.get("empty_layer")]
     layers = []
     for i, desc in enumerate(manifest["layers"]):
         raw = decompress(read_blob(layout, desc["digest"]))
         assert "sha256:" + hashlib.sha256(raw).hexdigest() == config["rootfs"]["diff_ids"][i]
         tree.apply(i, raw)
+        if on_layer is not None:
+            on_layer(i, tree)
         layers.append({"index": i, "created_by": history[i].get("created_by", "") if i < len(history) else "",
                        "diff_id": config["rootfs"]["diff_ids"][i]})
     reachable = {id(n["blob"]) for n in tree.nodes.values() if n["kind"] == "file"}
@@ -227,6 +240,110 @@ def analyse(layout, manifest_digest=None, max_layers=None):
     }
 
 
+DPKG = "var/lib/dpkg/"
+
+
+def file_bytes(tree, path):
+    """The bytes of the regular file at path (parents resolved), or None."""
+    node = tree.nodes.get(tree.resolve_parent(path))
+    return node["blob"]["data"] if node is not None and node["kind"] == "file" else None
+
+
+def installed(status_text):
+    """name -> fields of the packages dpkg's status file marks `install ok installed`."""
+    out = {}
+    for para in status_text.split("\n\n"):
+        fields = {}
+        for line in para.splitlines():
+            if line[:1] not in (" ", "\t") and ":" in line:  # skip continuation lines
+                k, v = line.split(":", 1)
+                fields[k] = v.strip()
+        if fields.get("Status") == "install ok installed":
+            if fields["Package"] in out:  # one name, two architectures: not in this image
+                raise RuntimeError("package installed twice: " + fields["Package"])
+            out[fields["Package"]] = fields
+    return out
+
+
+def unowned_group(path):
+    """/usr/local, /var/lib, /opt/x: two components under usr, var and opt; else one."""
+    parts = path.split("/")
+    n = 2 if parts[0] in ("usr", "var", "opt") and len(parts) > 2 else 1
+    return "/" + "/".join(parts[:n])
+
+
+def packages(layout):
+    """Package attribution from dpkg's records, layer by layer.
+
+    Per installed package of the final status: its list's regular files in
+    the final tree (each list entry resolved as a runtime would: symlinks in
+    the parent components are followed, the last component is not, so list
+    symlinks and directories are skipped), their count and visible bytes (a
+    hard-linked file once), and its wasted bytes: regular-file entries of any
+    layer written at one of its list's paths whose bytes no final path holds.
+    `layer` is the first layer whose status lists it installed (any version),
+    `version_layer` the first that lists its final version. A package
+    installed at some layer but absent from the final status (removed) owns
+    nothing: it is only named in `removed_packages`. `unowned` groups the
+    final regular files no installed package lists (blob counted once per
+    group). Paths are absolute, as in dpkg's lists; `files` names the final
+    (resolved) paths, `resolved` maps each list entry that reached its file
+    through a symlinked directory (libcap2's /lib/...) to that path.
+    """
+    tree = Tree()
+    tree.keep = lambda p: p.startswith(DPKG)
+    statuses = []  # per layer: installed packages of the status visible then
+    r = analyse(layout, tree=tree, on_layer=lambda i, t: statuses.append(
+        installed((file_bytes(t, DPKG + "status") or b"").decode())))
+    reachable = {id(n["blob"]) for n in tree.nodes.values() if n["kind"] == "file"}
+    final = statuses[-1]
+    out, owned = {}, set()
+    for name in sorted(final):
+        f = final[name]
+        arch = f.get("Architecture", "")
+        lists = [DPKG + "info/" + name + ":" + arch + ".list", DPKG + "info/" + name + ".list"]
+        lst = next(p for p in lists if file_bytes(tree, p) is not None)
+        files, at, resolved = {}, set(), {}
+        for entry in file_bytes(tree, lst).decode().splitlines():
+            at.add(norm(entry))
+            path = tree.resolve_parent(entry)
+            at.add(path)
+            node = tree.nodes.get(path)
+            if node is not None and node["kind"] == "file":
+                files["/" + path] = node["blob"]
+                if path != norm(entry):
+                    resolved["/" + norm(entry)] = "/" + path
+        owned.update(files)
+        wasted = [{"layer": b["layer"], "path": "/" + b["path"], "size": b["size"]}
+                  for b in tree.blobs if b["path"] in at and id(b) not in reachable]
+        out[name] = {
+            "version": f["Version"],
+            "architecture": arch,
+            "list": "/" + lst,
+            "layer": min(i for i, s in enumerate(statuses) if name in s),
+            "version_layer": min(i for i, s in enumerate(statuses)
+                                 if name in s and s[name]["Version"] == f["Version"]),
+            "file_count": len(files),
+            "visible_bytes": sum({id(b): b["size"] for b in files.values()}.values()),
+            "wasted_bytes": sum(w["size"] for w in wasted),
+            "files": {p: b["size"] for p, b in sorted(files.items())},
+            "resolved": resolved,
+            "wasted_files": wasted,
+        }
+    ever = set().union(*statuses)
+    unowned = {}
+    for p, n in sorted(tree.nodes.items()):
+        if p and n["kind"] == "file" and "/" + p not in owned:
+            g = unowned.setdefault(unowned_group(p), {"files": 0, "blobs": {}})
+            g["files"] += 1
+            g["blobs"][id(n["blob"])] = n["blob"]["size"]
+    r["by_package"] = out
+    r["removed_packages"] = sorted(ever - set(final))
+    r["unowned"] = {g: {"files": v["files"], "bytes": sum(v["blobs"].values())}
+                    for g, v in sorted(unowned.items())}
+    return r
+
+
 def compact_final(final, keep_prefixes=("app", "lib", "usr", "etc", "bin/sh", "bin/busybox",
                                         "tmp", "arch.txt", "common.txt")):
     return {p: f for p, f in final.items() if p.startswith(keep_prefixes)}
@@ -263,6 +380,15 @@ def main():
     if args[:1] == ["--check"]:
         check_archives()
         return
+    if args[:1] == ["--packages"]:
+        r = packages(os.path.join(IMAGES, "packages-oci"))
+        for name, p in r["by_package"].items():
+            print(name, p["version"], p["architecture"], "L%d" % p["layer"], "L%d" % p["version_layer"],
+                  p["file_count"], "files", p["visible_bytes"], "visible", p["wasted_bytes"], "wasted")
+        print("removed:", " ".join(r["removed_packages"]))
+        for g, u in r["unowned"].items():
+            print("unowned", g, u["files"], "files", u["bytes"], "bytes")
+        return
     if args[:1] == ["--tree"]:
         r = analyse(os.path.join(IMAGES, args[1]))
         for p, f in r["final"].items():
@@ -285,6 +411,9 @@ def main():
         r = analyse(multi, m["digest"])
         r["source"] = "images/multi-oci@" + m["digest"]
         out[key] = r
+    r = packages(os.path.join(IMAGES, "packages-oci"))
+    r["source"] = "images/packages-oci"
+    out["packages"] = r
     text = json.dumps(out, indent=1, sort_keys=False) + "\n"
     if args[:1] == ["--write"]:
         open(os.path.join(HERE, "expected.json"), "w").write(text)
