@@ -8,6 +8,8 @@
 //! - the names buffer (u64 length, bytes), the count of tar entries (u64) and each in
 //!   `ENTRY` bytes: name start and length, a link flag, link start and length, kind, mode,
 //!   uid, gid (u32, u8 for the flag and kind), mtime (i64), size and content hash (u64);
+//! - the count of captured package databases (u64) and each as its path (u32 length, bytes),
+//!   content hash (u64) and bytes (u64 length, bytes);
 //! - the xxh3-64 of everything before it.
 //!
 //! `decode` checks the magic and the checksum first, then every length and offset against what is left
@@ -18,15 +20,17 @@
 use twox_hash::XxHash3_64;
 
 use super::Malformed;
+use crate::layer::capture::Captured;
 use crate::layer::{Compression, Kind, LayerScan, RawEntry};
 
 pub(super) const MAGIC: &[u8; 8] = b"STRATAL\0";
-pub(super) const VERSION: u32 = 2;
+pub(super) const VERSION: u32 = 3;
 
 /// What decides a scan besides the blob's bytes: the reader's source and the crates it uses.
 /// A file added to `src/layer/` must be added here (a test checks).
-pub(super) const READER_SOURCES: [(&str, &[u8]); 6] = [
+pub(super) const READER_SOURCES: [(&str, &[u8]); 7] = [
     ("layer/mod.rs", include_bytes!("../layer/mod.rs")),
+    ("layer/capture.rs", include_bytes!("../layer/capture.rs")),
     ("layer/tar.rs", include_bytes!("../layer/tar.rs")),
     ("layer/decode.rs", include_bytes!("../layer/decode.rs")),
     ("layer/gzip.rs", include_bytes!("../layer/gzip.rs")),
@@ -99,6 +103,14 @@ pub(super) fn encode(digest: &str, scan: &LayerScan) -> Vec<u8> {
         out.extend_from_slice(&e.mtime.to_le_bytes());
         out.extend_from_slice(&e.size.to_le_bytes());
         out.extend_from_slice(&e.hash.to_le_bytes());
+    }
+    out.extend_from_slice(&(scan.captured.len() as u64).to_le_bytes());
+    for c in &scan.captured {
+        out.extend_from_slice(&(c.path.len() as u32).to_le_bytes());
+        out.extend_from_slice(&c.path);
+        out.extend_from_slice(&c.hash.to_le_bytes());
+        out.extend_from_slice(&(c.bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(&c.bytes);
     }
     let sum = XxHash3_64::oneshot(&out);
     out.extend_from_slice(&sum.to_le_bytes());
@@ -194,6 +206,19 @@ pub(super) fn decode(bytes: &[u8], digest: &str) -> Result<Option<LayerScan>, Ma
     for _ in 0..count {
         let entry = entry(&mut c, scan.names.len() as u64)?;
         scan.entries.push(entry);
+    }
+    let count = c.u64()?;
+    // Each takes at least 20 bytes: a count the rest cannot hold is corrupt.
+    if count > (c.0.len() / 20) as u64 {
+        return Err(Malformed::CountPastEnd);
+    }
+    for _ in 0..count {
+        let n = c.u32()? as usize;
+        let path = c.take(n)?.to_vec();
+        let hash = c.u64()?;
+        let n = c.len()?;
+        let bytes = c.take(n)?.to_vec();
+        scan.capture(Captured { path, hash, bytes });
     }
     if !c.0.is_empty() {
         return Err(Malformed::TrailingBytes);

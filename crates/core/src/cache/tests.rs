@@ -42,6 +42,11 @@ fn sample() -> LayerScan {
         };
         scan.push(&e, 0xdead_beef + i as u64).unwrap();
     }
+    scan.capture(crate::layer::capture::Captured {
+        path: b"var/lib/dpkg/status".to_vec(),
+        hash: 0x5eed,
+        bytes: b"Package: bash\nStatus: install ok installed\n".to_vec(),
+    });
     scan
 }
 
@@ -53,6 +58,7 @@ fn same(a: &LayerScan, b: &LayerScan) {
     );
     assert_eq!((&a.blob_digest, &a.diff_id), (&b.blob_digest, &b.diff_id));
     assert_eq!(a.entries, b.entries);
+    assert_eq!(a.captured, b.captured);
     for (x, y) in a.entries.iter().zip(&b.entries) {
         assert_eq!(a.name(x), b.name(y));
         assert_eq!(a.link(x), b.link(y));

@@ -1,6 +1,7 @@
 //! Reading one layer in a single pass: decompress, hash the blob and the tar stream, walk the tar
 //! headers and hash each file's content, keeping only metadata.
 
+pub mod capture;
 pub mod decode;
 pub mod gzip;
 pub mod hash;
@@ -157,6 +158,10 @@ pub struct LayerScan {
     pub(crate) names: Vec<u8>,
     /// Entries of tar types strata does not model (skipped).
     pub skipped_entries: u64,
+    /// Package databases kept whole as they were read ([`capture`]), in tar order.
+    pub captured: Vec<capture::Captured>,
+    /// Σ bytes of `captured`.
+    captured_bytes: u64,
 }
 
 impl LayerScan {
@@ -172,6 +177,8 @@ impl LayerScan {
             entries: Vec::new(),
             names: Vec::new(),
             skipped_entries: 0,
+            captured: Vec::new(),
+            captured_bytes: 0,
         }
     }
 
@@ -188,7 +195,24 @@ impl LayerScan {
             entries: Vec::new(),
             names: Vec::new(),
             skipped_entries: self.skipped_entries,
+            captured: self.captured.clone(),
+            captured_bytes: self.captured_bytes,
         }
+    }
+
+    /// Whether `entry` is a package database to keep whole ([`capture`]), with room left for
+    /// it under the caps.
+    fn room_for(&self, entry: &TarEntry) -> bool {
+        if capture::database(&entry.path).is_none() || entry.size > capture::MAX_FILE {
+            return false;
+        }
+        self.captured_bytes + entry.size <= capture::MAX_LAYER
+    }
+
+    /// Keeps a package database read whole.
+    pub fn capture(&mut self, captured: capture::Captured) {
+        self.captured_bytes += captured.bytes.len() as u64;
+        self.captured.push(captured);
     }
 
     /// The entry's name as stored in the tar.
@@ -383,10 +407,25 @@ pub fn read_layer_batched(
         let mut hash = 0;
         if entry.kind == Kind::File {
             let mut hasher = ContentHash::new(entry.size);
+            let mut kept = scan
+                .room_for(&entry)
+                .then(|| Vec::with_capacity(entry.size as usize));
             walker
-                .read_content(|chunk| hasher.update(chunk))
+                .read_content(|chunk| {
+                    hasher.update(chunk);
+                    if let Some(kept) = kept.as_mut() {
+                        kept.extend_from_slice(chunk);
+                    }
+                })
                 .map_err(|e| describe(e, seen))?;
             hash = hasher.digest();
+            if let Some(bytes) = kept {
+                scan.capture(capture::Captured {
+                    path: capture::relative(&entry.path).to_vec(),
+                    hash,
+                    bytes,
+                });
+            }
         }
         scan.push(&entry, hash)?;
         seen += 1;

@@ -1,0 +1,127 @@
+//! Small files kept whole as a layer is read: the package databases that say which package owns
+//! which path (dpkg's `status`, `status.d/*` and `info/*.list`, apk's `installed`). They pass by
+//! in the single read of the layer anyway; keeping their bytes spares a second read of any
+//! blob when the analysis attributes bytes to packages.
+//!
+//! Only regular files at the paths below are kept, each up to [`MAX_FILE`] bytes, at most
+//! [`MAX_LAYER`] bytes per layer: a database larger than that is left out (and said so by the
+//! analysis), never an allocation sized by a tar header.
+
+/// The most bytes kept of one file: a Debian image's `status` is a few MB (the 264 packages of
+/// a full Debian 11 root are 228 KB), apk's `installed` less.
+pub const MAX_FILE: u64 = 64 << 20;
+/// The most bytes kept per layer, all files together.
+pub const MAX_LAYER: u64 = 256 << 20;
+
+/// A file kept whole: its name as the tar gave it (without a leading `./` or `/`), the xxh3 of
+/// its content (the analysis matches it to the final filesystem's object), and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub path: Vec<u8>,
+    pub hash: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// What a kept file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// `var/lib/dpkg/status`: every package dpkg knows, with its state.
+    DpkgStatus,
+    /// `var/lib/dpkg/status.d/NAME`: one package's control file (distroless images).
+    DpkgStatusD,
+    /// `var/lib/dpkg/status.d/NAME.md5sums`: that package's files (distroless has no lists).
+    DpkgMd5sums,
+    /// `var/lib/dpkg/info/NAME[:ARCH].list`: the paths a package installed.
+    DpkgList,
+    /// `lib/apk/db/installed` (or under `usr/`): apk's packages and their files.
+    ApkInstalled,
+}
+
+/// A tar name without the `./` or `/` it may start with.
+pub fn relative(path: &[u8]) -> &[u8] {
+    let mut p = path;
+    loop {
+        if let Some(rest) = p.strip_prefix(b"./") {
+            p = rest;
+        } else if let Some(rest) = p.strip_prefix(b"/") {
+            p = rest;
+        } else {
+            return p;
+        }
+    }
+}
+
+/// Which database a tar name is, if one the analysis reads. Called for every regular file of
+/// every layer: the first byte rules out nearly all names.
+pub fn database(path: &[u8]) -> Option<Database> {
+    let p = relative(path);
+    match p.first() {
+        Some(b'v' | b'l' | b'u') => {}
+        _ => return None,
+    }
+    if let Some(rest) = p.strip_prefix(b"var/lib/dpkg/") {
+        if rest == b"status" {
+            return Some(Database::DpkgStatus);
+        }
+        if let Some(name) = rest.strip_prefix(b"status.d/") {
+            if name.is_empty() || name.contains(&b'/') {
+                return None;
+            }
+            return Some(match name.strip_suffix(b".md5sums") {
+                Some(stem) if !stem.is_empty() => Database::DpkgMd5sums,
+                Some(_) => return None,
+                None => Database::DpkgStatusD,
+            });
+        }
+        if let Some(name) = rest.strip_prefix(b"info/") {
+            let list =
+                name.len() > b".list".len() && !name.contains(&b'/') && name.ends_with(b".list");
+            return list.then_some(Database::DpkgList);
+        }
+        return None;
+    }
+    let apk = p.strip_prefix(b"usr/").unwrap_or(p);
+    (apk == b"lib/apk/db/installed").then_some(Database::ApkInstalled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_databases_and_nothing_else() {
+        let yes = [
+            ("var/lib/dpkg/status", Database::DpkgStatus),
+            ("./var/lib/dpkg/status", Database::DpkgStatus),
+            ("/var/lib/dpkg/status", Database::DpkgStatus),
+            ("var/lib/dpkg/status.d/libssl3", Database::DpkgStatusD),
+            (
+                "var/lib/dpkg/status.d/libssl3.md5sums",
+                Database::DpkgMd5sums,
+            ),
+            ("var/lib/dpkg/info/bash.list", Database::DpkgList),
+            ("var/lib/dpkg/info/libc6:amd64.list", Database::DpkgList),
+            ("lib/apk/db/installed", Database::ApkInstalled),
+            ("usr/lib/apk/db/installed", Database::ApkInstalled),
+        ];
+        for (name, db) in yes {
+            assert_eq!(database(name.as_bytes()), Some(db), "{name}");
+        }
+        let no = [
+            "var/lib/dpkg/status-old",
+            "var/lib/dpkg/status.d/.md5sums",
+            "var/lib/dpkg/status.d/",
+            "var/lib/dpkg/info/bash.md5sums",
+            "var/lib/dpkg/info/.list",
+            "var/lib/dpkg/info/x/y.list",
+            "var/lib/dpkg/available",
+            "lib/apk/db/installed.bak",
+            "usr/local/lib/apk/db/installed",
+            "etc/passwd",
+            "",
+        ];
+        for name in no {
+            assert_eq!(database(name.as_bytes()), None, "{name}");
+        }
+    }
+}
