@@ -11,6 +11,7 @@
 mod apply;
 mod base;
 pub mod intern;
+mod lookup;
 pub mod path;
 mod resolve;
 mod state;
