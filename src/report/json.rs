@@ -14,6 +14,7 @@ use super::{CiReport, Printer, Report, escape, unsupported, words};
 use crate::analysis::compare::{
     Comparison, FileTotals, Group, LayerRow, LimitOutcome, Side, Totals,
 };
+use crate::analysis::packages::{Package, Unowned};
 use crate::analysis::{
     Analysis, DiveMetrics, Finding, FindingKind, ImageSummary, LayerSummary, WasteSummary,
 };
@@ -119,6 +120,8 @@ struct AnalysisJson<'a> {
     dive: &'a DiveMetrics,
     layers: &'a [LayerSummary],
     findings: Vec<FindingJson<'a>>,
+    packages: &'a [Package],
+    unowned: &'a [Unowned],
     warnings: &'a [String],
 }
 
@@ -146,6 +149,8 @@ impl<'a> AnalysisJson<'a> {
                 .into_iter()
                 .map(|(f, message)| FindingJson::new(f, message))
                 .collect(),
+            packages: &a.packages,
+            unowned: &a.unowned,
             warnings: &a.warnings,
         }
     }

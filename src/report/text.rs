@@ -39,8 +39,68 @@ pub fn write_summary(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<
     writeln!(w)?;
     write_waste(w, a)?;
     writeln!(w)?;
+    write_packages(w, a, top)?;
     write_paths(w, a, top)?;
     write_findings(w, a, top)
+}
+
+/// The packages, largest first, and the bytes no package owns (nothing without a package
+/// database).
+fn write_packages(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {
+    if a.packages.is_empty() {
+        return Ok(());
+    }
+    let owned: u64 = a.packages.iter().map(|p| p.visible_bytes).sum();
+    let unowned: u64 = a.unowned.iter().map(|u| u.bytes).sum();
+    let mut managers: Vec<&str> = a.packages.iter().map(|p| p.manager.as_str()).collect();
+    managers.dedup();
+    managers.sort_unstable();
+    managers.dedup();
+    writeln!(
+        w,
+        "Packages     {} ({}): {} of the visible bytes; no package owns {}",
+        count(a.packages.len() as u64, "package", "packages"),
+        managers.join(", "),
+        size(owned),
+        size(unowned),
+    )?;
+    let shown = if top == 0 {
+        a.packages.len()
+    } else {
+        top.min(a.packages.len())
+    };
+    writeln!(
+        w,
+        "{:>10}  {:>10}  {:>5}  Package ({shown} of {})",
+        "Visible",
+        "Wasted",
+        "Layer",
+        a.packages.len()
+    )?;
+    for p in a.packages.iter().take(shown) {
+        let layer = p.layer.map_or_else(|| "-".to_string(), |l| l.to_string());
+        let build = if p.build_time { "  (build-time)" } else { "" };
+        writeln!(
+            w,
+            "{:>10}  {:>10}  {:>5}  {} {}{build}",
+            size(p.visible_bytes),
+            size(p.wasted_bytes),
+            layer,
+            text(&p.name),
+            text(&p.version),
+        )?;
+    }
+    if !a.unowned.is_empty() {
+        let dirs: Vec<String> = a
+            .unowned
+            .iter()
+            .take(5)
+            .map(|u| format!("{} {}", text(&u.dir), size(u.bytes)))
+            .collect();
+        let more = if a.unowned.len() > 5 { ", …" } else { "" };
+        writeln!(w, "Not owned    {}{more}", dirs.join(", "))?;
+    }
+    writeln!(w)
 }
 
 fn write_findings(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()> {

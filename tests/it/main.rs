@@ -22,6 +22,7 @@ mod compare_tui;
 mod errors;
 mod fixtures;
 mod hostile;
+mod packages;
 mod readme;
 mod reference;
 mod remote;

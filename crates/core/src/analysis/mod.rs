@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod dive;
 pub mod findings;
+pub mod packages;
 pub mod verify;
 pub mod waste;
 
@@ -94,6 +95,9 @@ pub struct LayerSummary {
     /// its lower contents; like `whiteouts`, a marker whose directory did not exist below
     /// (one the layer itself creates, or a file it replaces) hides nothing and is not counted.
     pub opaque_dirs: usize,
+    /// The bytes this layer shipped for each package, most first (empty without a package
+    /// database).
+    pub packages: Vec<packages::LayerShare>,
 }
 
 /// Everything strata reports about one image.
@@ -111,6 +115,11 @@ pub struct Analysis {
     /// Where the waste comes from, most bytes first: every finding (printers show the first
     /// few, worded by the report module's `words`).
     pub findings: Vec<Finding>,
+    /// The installed packages the image's databases list, most visible bytes first.
+    pub packages: Vec<packages::Package>,
+    /// The final filesystem's bytes no package owns, by top directory (empty without a package
+    /// database).
+    pub unowned: Vec<packages::Unowned>,
     pub warnings: Vec<String>,
 }
 
@@ -123,8 +132,11 @@ impl Analysis {
     /// [`Analysis::new`], listing only the `top` most wasteful paths when given and non-zero
     /// (`paths_total` still counts all).
     pub fn with_top(loaded: &Loaded, top: Option<usize>) -> Analysis {
-        let (w, dive, findings) = three_passes(&loaded.fs, top);
-        let layers = layer_summaries(loaded, &w);
+        let (w, dive, findings, owners) = four_passes(loaded, top);
+        let mut layers = layer_summaries(loaded, &w);
+        for (layer, shares) in layers.iter_mut().zip(owners.by_layer) {
+            layer.packages = shares;
+        }
         let image = image_summary(loaded, &w, &layers);
         let user_shipped: u64 = layers.iter().skip(1).map(|l| l.shipped_bytes).sum();
         Analysis {
@@ -141,15 +153,21 @@ impl Analysis {
             findings,
             image,
             layers,
+            packages: owners.packages,
+            unowned: owners.unowned,
             warnings: loaded.warnings.clone(),
         }
     }
 }
 
-/// The three passes over the filesystem, waste, dive's metrics and findings: they are
-/// independent, so they run side by side.
-fn three_passes(fs: &Fs, top: Option<usize>) -> (WasteFacts, DiveMetrics, Vec<Finding>) {
-    let (w, dive, findings) = std::thread::scope(|s| {
+/// The four passes over the filesystem, waste, dive's metrics, findings and package
+/// attribution: they are independent, so they run side by side.
+fn four_passes(
+    loaded: &Loaded,
+    top: Option<usize>,
+) -> (WasteFacts, DiveMetrics, Vec<Finding>, packages::Attribution) {
+    let fs = &loaded.fs;
+    let (w, dive, findings, owners) = std::thread::scope(|s| {
         let dive = s.spawn(|| {
             let d = dive::compute(fs);
             crate::trace::mark(|| "dive done".into());
@@ -160,13 +178,19 @@ fn three_passes(fs: &Fs, top: Option<usize>) -> (WasteFacts, DiveMetrics, Vec<Fi
             crate::trace::mark(|| "findings done".into());
             f
         });
+        let owners = s.spawn(|| {
+            let a = packages::attribute(fs, &loaded.scans);
+            crate::trace::mark(|| "packages done".into());
+            a
+        });
         let w = waste::compute_top(fs, top);
         crate::trace::mark(|| "waste done".into());
-        (w, dive.join(), findings.join())
+        (w, dive.join(), findings.join(), owners.join())
     });
     let dive = dive.unwrap_or_else(|e| std::panic::resume_unwind(e));
     let findings = findings.unwrap_or_else(|e| std::panic::resume_unwind(e));
-    (w, dive, findings)
+    let owners = owners.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    (w, dive, findings, owners)
 }
 
 /// Every layer: the digests and sizes its scan and the image give, what it changed, and its
@@ -200,6 +224,7 @@ fn layer_summaries(loaded: &Loaded, w: &WasteFacts) -> Vec<LayerSummary> {
                 removed: changes.removed,
                 whiteouts: facts.whiteouts.len(),
                 opaque_dirs: facts.opaque_dirs.len(),
+                packages: Vec::new(),
             }
         })
         .collect()

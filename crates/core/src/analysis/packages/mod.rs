@@ -1,0 +1,437 @@
+//! Who owns every byte: the packages the image's own databases list (dpkg, apk), each with the
+//! bytes of its files in the final filesystem and the bytes of its files that later layers
+//! hid, and the bytes no package owns, by top directory (the user's `/app`, `/usr/local`, …).
+//!
+//! The databases were kept whole while the layers were read ([`crate::layer::capture`]); the
+//! copy that counts is the one the final filesystem shows (its object's layer and content hash
+//! match the copy's), and the earlier copies say in which layer each package first appeared.
+//! A path is owned by the first package that lists it; a file's bytes count once (hard links
+//! share them), for one owner.
+
+pub mod apk;
+mod build_time;
+pub mod dpkg;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::layer::LayerScan;
+use crate::layer::capture::{self, Captured, Database};
+use crate::overlay::{Fs, NodeId, ObjectId, ROOT};
+pub use build_time::is_build_time;
+
+/// The package manager whose database lists a package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Manager {
+    Dpkg,
+    Apk,
+}
+
+impl Manager {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Manager::Dpkg => "dpkg",
+            Manager::Apk => "apk",
+        }
+    }
+}
+
+/// One installed package and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    pub manager: Manager,
+    pub name: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// The first layer whose database lists it as installed.
+    pub layer: Option<usize>,
+    /// Every layer that shipped bytes at its paths, in order.
+    pub layers: Vec<usize>,
+    /// Its regular files present in the final filesystem.
+    pub files: u64,
+    /// Their bytes (a file hard-linked at several of its paths counted once).
+    pub visible_bytes: u64,
+    /// Bytes shipped at its paths that no path of the final filesystem reaches any more.
+    pub wasted_bytes: u64,
+    /// Only building needs it (compilers, headers, build tools: [`is_build_time`]).
+    pub build_time: bool,
+}
+
+/// Bytes of the final filesystem no package owns, under one top directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unowned {
+    /// `/app`, `/etc`; two levels under `/usr`, `/var` and `/opt` (`/usr/local`).
+    pub dir: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// The bytes one layer shipped for one package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerShare {
+    pub name: String,
+    pub bytes: u64,
+}
+
+/// Everything attribution found.
+#[derive(Debug, Clone, Default)]
+pub struct Attribution {
+    /// Visible bytes first.
+    pub packages: Vec<Package>,
+    /// Most bytes first; empty when the image has no package database.
+    pub unowned: Vec<Unowned>,
+    /// For each layer, the bytes it shipped for each package, most first.
+    pub by_layer: Vec<Vec<LayerShare>>,
+}
+
+/// A package with the paths its database lists.
+struct Listed {
+    package: Package,
+    paths: Vec<Vec<u8>>,
+}
+
+/// Attributes the final filesystem's bytes to the packages the image's databases list.
+pub fn attribute(fs: &Fs, scans: &[LayerScan]) -> Attribution {
+    let mut listed = dpkg_packages(fs, scans);
+    listed.extend(apk_packages(fs, scans));
+    if listed.is_empty() {
+        return Attribution {
+            by_layer: vec![Vec::new(); scans.len()],
+            ..Attribution::default()
+        };
+    }
+    let mut tally = Tally::new(fs, scans.len());
+    for (i, l) in listed.iter_mut().enumerate() {
+        tally.package(fs, i, l);
+    }
+    let unowned = tally.unowned(fs);
+    let by_layer = tally.by_layer(&listed);
+    let mut packages: Vec<Package> = listed.into_iter().map(|l| l.package).collect();
+    packages.sort_by(|a, b| {
+        b.visible_bytes
+            .cmp(&a.visible_bytes)
+            .then_with(|| (a.manager, &a.name).cmp(&(b.manager, &b.name)))
+    });
+    Attribution {
+        packages,
+        unowned,
+        by_layer,
+    }
+}
+
+/// The captured copies of one kind of database, with their layer, that the final filesystem
+/// shows (`final_only`) or all of them.
+fn copies<'a>(
+    fs: &Fs,
+    scans: &'a [LayerScan],
+    kind: Database,
+    final_only: bool,
+) -> Vec<(usize, &'a Captured)> {
+    let mut out = Vec::new();
+    for (layer, scan) in scans.iter().enumerate() {
+        for c in &scan.captured {
+            if capture::database(&c.path) != Some(kind) {
+                continue;
+            }
+            if !final_only || is_final(fs, layer, c) {
+                out.push((layer, c));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the final filesystem's file at the copy's path is this copy.
+fn is_final(fs: &Fs, layer: usize, c: &Captured) -> bool {
+    let Some(node) = fs.resolve_final(&c.path) else {
+        return false;
+    };
+    let Some(object) = fs.final_state(node).and_then(|m| m.object()) else {
+        return false;
+    };
+    let o = fs.object(object);
+    usize::from(o.layer) == layer && o.hash == c.hash && o.size == c.bytes.len() as u64
+}
+
+/// The file name of a database path (its last component).
+fn file_name(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+}
+
+fn new_package(manager: Manager, name: String, version: String, arch: Option<String>) -> Package {
+    Package {
+        manager,
+        build_time: is_build_time(&name),
+        name,
+        version,
+        arch,
+        layer: None,
+        layers: Vec::new(),
+        files: 0,
+        visible_bytes: 0,
+        wasted_bytes: 0,
+    }
+}
+
+/// dpkg's installed packages (from `status` and `status.d/`) with the paths of their lists
+/// (or of their md5sums, in distroless images, which have no lists).
+fn dpkg_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
+    let mut listed: Vec<Listed> = Vec::new();
+    let mut by_name: HashMap<(String, Option<String>), usize> = HashMap::new();
+    for kind in [Database::DpkgStatus, Database::DpkgStatusD] {
+        for (_, c) in copies(fs, scans, kind, true) {
+            for s in dpkg::parse_status(&c.bytes)
+                .into_iter()
+                .filter(|s| s.installed)
+            {
+                let key = (s.name.clone(), s.arch.clone());
+                if by_name.contains_key(&key) {
+                    continue;
+                }
+                by_name.insert(key, listed.len());
+                listed.push(Listed {
+                    package: new_package(Manager::Dpkg, s.name, s.version, s.arch),
+                    paths: Vec::new(),
+                });
+            }
+        }
+    }
+    if listed.is_empty() {
+        return listed;
+    }
+    let find = |name: String, arch: Option<String>| {
+        by_name
+            .get(&(name.clone(), arch.clone()))
+            .copied()
+            .or_else(|| {
+                // An unqualified list names the package whatever its architecture.
+                arch.is_none()
+                    .then(|| {
+                        by_name
+                            .iter()
+                            .find(|((n, _), _)| *n == name)
+                            .map(|(_, &i)| i)
+                    })
+                    .flatten()
+            })
+    };
+    for (_, c) in copies(fs, scans, Database::DpkgList, true) {
+        if let Some(i) = dpkg::list_owner(file_name(&c.path)).and_then(|(n, a)| find(n, a)) {
+            listed[i]
+                .paths
+                .extend(dpkg::parse_list(&c.bytes).map(<[u8]>::to_vec));
+        }
+    }
+    for (_, c) in copies(fs, scans, Database::DpkgMd5sums, true) {
+        let stem = file_name(&c.path)
+            .strip_suffix(b".md5sums")
+            .unwrap_or_default();
+        let name = String::from_utf8_lossy(stem).into_owned();
+        let (name, arch) = match name.split_once(':') {
+            Some((n, a)) => (n.to_string(), Some(a.to_string())),
+            None => (name, None),
+        };
+        if let Some(i) = find(name, arch) {
+            listed[i].paths.extend(dpkg::parse_md5sums(&c.bytes));
+        }
+    }
+    // The first layer whose database lists each package as installed.
+    for kind in [Database::DpkgStatus, Database::DpkgStatusD] {
+        for (layer, c) in copies(fs, scans, kind, false) {
+            for s in dpkg::parse_status(&c.bytes)
+                .into_iter()
+                .filter(|s| s.installed)
+            {
+                if let Some(i) = by_name.get(&(s.name, s.arch)) {
+                    let first = &mut listed[*i].package.layer;
+                    *first = Some(first.map_or(layer, |f| f.min(layer)));
+                }
+            }
+        }
+    }
+    listed
+}
+
+/// apk's installed packages and their files.
+fn apk_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
+    let mut listed: Vec<Listed> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (_, c) in copies(fs, scans, Database::ApkInstalled, true) {
+        for r in apk::parse_installed(&c.bytes) {
+            if by_name.contains_key(&r.name) {
+                continue;
+            }
+            by_name.insert(r.name.clone(), listed.len());
+            listed.push(Listed {
+                package: new_package(Manager::Apk, r.name, r.version, r.arch),
+                paths: r.files,
+            });
+        }
+    }
+    for (layer, c) in copies(fs, scans, Database::ApkInstalled, false) {
+        for r in apk::parse_installed(&c.bytes) {
+            if let Some(&i) = by_name.get(&r.name) {
+                let first = &mut listed[i].package.layer;
+                *first = Some(first.map_or(layer, |f| f.min(layer)));
+            }
+        }
+    }
+    listed
+}
+
+/// What has been counted so far, over every package.
+struct Tally {
+    /// Objects whose bytes are counted (visible, for one owner; or wasted, for one package).
+    counted: Vec<bool>,
+    /// Nodes of the final filesystem some package owns.
+    owned: Vec<bool>,
+    /// (layer, package) → bytes that layer shipped at the package's paths.
+    shipped: HashMap<(usize, usize), u64>,
+    layers: usize,
+}
+
+impl Tally {
+    fn new(fs: &Fs, layers: usize) -> Tally {
+        Tally {
+            counted: vec![false; fs.objects().len()],
+            owned: vec![false; fs.node_count()],
+            shipped: HashMap::new(),
+            layers,
+        }
+    }
+
+    /// Counts package `i`'s files: those the final filesystem shows at its paths (the first
+    /// owner takes them), and every object shipped at its paths that is hidden now.
+    fn package(&mut self, fs: &Fs, i: usize, l: &mut Listed) {
+        let mut layers = vec![false; self.layers];
+        let p = &mut l.package;
+        for path in &l.paths {
+            let resolved = fs.resolve_final(path);
+            if let Some(node) = resolved
+                && !self.owned[node as usize]
+                && let Some(m) = fs.final_state(node)
+                && let Some(object) = m.object()
+            {
+                self.owned[node as usize] = true;
+                p.files += 1;
+                if !self.counted[object as usize] {
+                    self.counted[object as usize] = true;
+                    p.visible_bytes += fs.object(object).size;
+                    self.ship(fs, i, object, &mut layers);
+                }
+            }
+            // Hidden bytes sit at the path as the layers named it, and where it resolves now.
+            let literal = literal(fs, path);
+            for node in [literal, resolved.filter(|&r| Some(r) != literal)]
+                .into_iter()
+                .flatten()
+            {
+                for e in fs.events(node) {
+                    let Some(object) = fs.event_state(e).and_then(|m| m.object()) else {
+                        continue;
+                    };
+                    if fs.object(object).visible() || self.counted[object as usize] {
+                        continue;
+                    }
+                    self.counted[object as usize] = true;
+                    p.wasted_bytes += fs.object(object).size;
+                    self.ship(fs, i, object, &mut layers);
+                }
+            }
+        }
+        p.layers = (0..self.layers).filter(|&k| layers[k]).collect();
+    }
+
+    fn ship(&mut self, fs: &Fs, package: usize, object: ObjectId, layers: &mut [bool]) {
+        let o = fs.object(object);
+        let layer = usize::from(o.layer);
+        if let Some(seen) = layers.get_mut(layer) {
+            *seen = true;
+        }
+        *self.shipped.entry((layer, package)).or_default() += o.size;
+    }
+
+    /// The final filesystem's files no package owns, by top directory.
+    fn unowned(&mut self, fs: &Fs) -> Vec<Unowned> {
+        let mut dirs: HashMap<NodeId, (u64, u64)> = HashMap::new();
+        for node in fs.node_ids() {
+            if self.owned[node as usize] {
+                continue;
+            }
+            let Some(object) = fs.final_state(node).and_then(|m| m.object()) else {
+                continue;
+            };
+            let slot = dirs.entry(top_dir(fs, node)).or_default();
+            slot.0 += 1;
+            if !self.counted[object as usize] {
+                self.counted[object as usize] = true;
+                slot.1 += fs.object(object).size;
+            }
+        }
+        let mut out: Vec<Unowned> = dirs
+            .into_iter()
+            .map(|(dir, (files, bytes))| Unowned {
+                dir: fs.path(dir),
+                files,
+                bytes,
+            })
+            .collect();
+        out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.dir.cmp(&b.dir)));
+        out
+    }
+
+    /// Each layer's bytes by package, most first.
+    fn by_layer(&self, listed: &[Listed]) -> Vec<Vec<LayerShare>> {
+        let mut out: Vec<Vec<LayerShare>> = vec![Vec::new(); self.layers];
+        for (&(layer, package), &bytes) in &self.shipped {
+            if let Some(shares) = out.get_mut(layer) {
+                shares.push(LayerShare {
+                    name: listed[package].package.name.clone(),
+                    bytes,
+                });
+            }
+        }
+        for shares in &mut out {
+            shares.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        }
+        out
+    }
+}
+
+/// The node at `path` taken literally (no symlink followed), as a layer's tar names it.
+fn literal(fs: &Fs, path: &[u8]) -> Option<NodeId> {
+    let mut node = ROOT;
+    for part in crate::overlay::path::components(path) {
+        node = fs.child(node, part)?;
+    }
+    (node != ROOT).then_some(node)
+}
+
+/// The directory a file's bytes are grouped under when no package owns it: its first
+/// component, or its first two under `/usr`, `/var` and `/opt` (`/usr/local`, `/var/cache`).
+/// A file right under the root is grouped under itself.
+fn top_dir(fs: &Fs, node: NodeId) -> NodeId {
+    // The chain below the root: [.., second, first].
+    let (mut first, mut second) = (node, node);
+    let mut n = node;
+    while fs.parent(n) != ROOT && n != ROOT {
+        second = n;
+        n = fs.parent(n);
+        first = n;
+    }
+    if first == node {
+        return node;
+    }
+    let deep = matches!(fs.name(first), b"usr" | b"var" | b"opt");
+    if deep && second != node {
+        second
+    } else {
+        first
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,147 @@
+//! Package attribution on `packages-oci`, an image whose packages real dpkg installed,
+//! upgraded and removed (testdata/README.md), against the independent oracle's numbers
+//! (`testdata/expected.py`, key `packages`: Python's tarfile over the layers, dpkg's own
+//! status and lists).
+
+use serde_json::Value;
+
+use crate::fixtures::run::analyze_json;
+use crate::fixtures::{image_arg, oracle};
+
+#[test]
+fn every_package_has_the_oracles_bytes_files_and_layer() {
+    let (json, _) = analyze_json(&[&image_arg("packages-oci")]);
+    let want = oracle("packages");
+    let by_package = want["by_package"].as_object().expect("by_package");
+    let got = json["packages"].as_array().expect("packages[]");
+    assert_eq!(got.len(), by_package.len(), "{got:#?}");
+    for p in got {
+        let name = p["name"].as_str().unwrap_or_default();
+        let w = &by_package[name];
+        assert_eq!(p["manager"], "dpkg", "{name}");
+        assert_eq!(p["version"], w["version"], "{name}");
+        assert_eq!(p["arch"], w["architecture"], "{name}");
+        assert_eq!(p["files"], w["file_count"], "{name}");
+        assert_eq!(p["visible_bytes"], w["visible_bytes"], "{name}");
+        assert_eq!(p["wasted_bytes"], w["wasted_bytes"], "{name}");
+        assert_eq!(p["layer"], w["layer"], "{name}");
+    }
+    // Largest first.
+    let sizes: Vec<u64> = got
+        .iter()
+        .map(|p| p["visible_bytes"].as_u64().unwrap_or(0))
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    // The removed package is no package of the final image.
+    for gone in want["removed_packages"]
+        .as_object()
+        .map(|o| o.keys())
+        .into_iter()
+        .flatten()
+    {
+        assert!(got.iter().all(|p| p["name"] != gone.as_str()), "{gone}");
+    }
+    // Build-time packages: make and the -dev headers, nothing else.
+    let build: Vec<&str> = got
+        .iter()
+        .filter(|p| p["build_time"] == true)
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    let mut build = build;
+    build.sort_unstable();
+    assert_eq!(build, ["libonig-dev", "make"]);
+}
+
+#[test]
+fn the_bytes_no_package_owns_are_grouped_by_top_directory() {
+    let (json, _) = analyze_json(&[&image_arg("packages-oci")]);
+    let want = oracle("packages")["unowned"]
+        .as_object()
+        .expect("unowned")
+        .clone();
+    let got = json["unowned"].as_array().expect("unowned[]");
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for u in got {
+        let dir = u["dir"].as_str().unwrap_or_default();
+        assert_eq!(u["bytes"], want[dir]["bytes"], "{dir}");
+        assert_eq!(u["files"], want[dir]["files"], "{dir}");
+    }
+    // Owned and not owned make up the visible bytes, each counted once.
+    let owned: u64 = json["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| p["visible_bytes"].as_u64().unwrap_or(0))
+        .sum();
+    let unowned: u64 = got.iter().map(|u| u["bytes"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(
+        Value::from(owned + unowned),
+        oracle("packages")["visible_bytes"]
+    );
+}
+
+/// Each layer says what it shipped for which package: the first install layer ships every
+/// package's first version, the upgrade layer jq's and libjq1's new files and hello's.
+#[test]
+fn each_layer_names_the_packages_it_shipped() {
+    let (json, _) = analyze_json(&[&image_arg("packages-oci")]);
+    let want = oracle("packages");
+    let layers = json["layers"].as_array().expect("layers[]");
+    let names = |k: usize| -> Vec<String> {
+        let mut v: Vec<String> = layers[k]["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["name"].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    let by_package = want["by_package"].as_object().expect("by_package");
+    let mut first: Vec<String> = by_package
+        .iter()
+        .filter(|(_, p)| p["layer"] == 1)
+        .map(|(n, _)| n.clone())
+        .collect();
+    first.sort();
+    assert_eq!(names(1), first);
+    let mut second: Vec<String> = by_package
+        .iter()
+        .filter(|(_, p)| p["version_layer"] == 2)
+        .map(|(n, _)| n.clone())
+        .collect();
+    second.sort();
+    assert_eq!(names(2), second);
+    // Shares are bytes the layer shipped: the package's visible bytes when nothing replaced them.
+    for s in layers[1]["packages"].as_array().into_iter().flatten() {
+        let p = &by_package[s["name"].as_str().unwrap_or_default()];
+        if p["version_layer"] == 1 {
+            assert_eq!(s["bytes"], p["visible_bytes"], "{s}");
+        }
+    }
+}
+
+#[test]
+fn the_text_summary_lists_the_packages() {
+    let r = crate::fixtures::run::run(
+        crate::fixtures::run::strata()
+            .arg("analyze")
+            .arg(image_arg("packages-oci")),
+    );
+    r.expect_code(0);
+    let want = oracle("packages");
+    let count = want["by_package"].as_object().map_or(0, |o| o.len());
+    let line = format!("Packages     {count} packages (dpkg)");
+    assert!(r.stdout.contains(&line), "{line}\n{}", r.stdout);
+    let make = format!(
+        "make {}  (build-time)",
+        want["by_package"]["make"]["version"]
+            .as_str()
+            .unwrap_or("?")
+    );
+    assert!(r.stdout.contains(&make), "{make}\n{}", r.stdout);
+    // The largest directory no package owns, in decimal megabytes as the summary prints sizes.
+    let bin = want["unowned"]["/bin"]["bytes"].as_u64().unwrap_or(0) as f64 / 1e6;
+    let line = format!("Not owned    /bin {bin:.2} MB");
+    assert!(r.stdout.contains(&line), "{line}\n{}", r.stdout);
+}
