@@ -1,5 +1,7 @@
 //! Small files kept whole as a layer is read: the package databases that say which package owns
-//! which path (dpkg's `status`, `status.d/*` and `info/*.list`, apk's `installed`). They pass by
+//! which path (dpkg's `status`, `status.d/*` and `info/*.list`, apk's `installed`, Python's
+//! `*.dist-info/RECORD` and `*.egg-info/installed-files.txt`, npm's `package.json` of each
+//! package under `node_modules` and the lockfile npm keeps there). They pass by
 //! in the single read of the layer anyway; keeping their bytes spares a second read of any
 //! blob when the analysis attributes bytes to packages.
 //!
@@ -35,6 +37,17 @@ pub enum Database {
     DpkgList,
     /// `lib/apk/db/installed` (or under `usr/`): apk's packages and their files.
     ApkInstalled,
+    /// `NAME-VERSION.dist-info/RECORD`: the files pip (or any installer) wrote for a Python
+    /// distribution, relative to the directory holding the `.dist-info`.
+    PythonRecord,
+    /// `NAME-VERSION….egg-info/installed-files.txt`: the same for an egg, relative to the
+    /// `.egg-info` directory.
+    PythonEggFiles,
+    /// `…/node_modules/[@SCOPE/]NAME/package.json`: an npm package, which owns its directory.
+    NpmPackage,
+    /// `…/node_modules/.package-lock.json`: npm's record of what it installed there, which
+    /// marks development dependencies.
+    NpmLock,
 }
 
 /// A tar name without the `./` or `/` it may start with.
@@ -52,36 +65,72 @@ pub fn relative(path: &[u8]) -> &[u8] {
 }
 
 /// Which database a tar name is, if one the analysis reads. Called for every regular file of
-/// every layer: the first byte rules out nearly all names.
+/// every layer: the last component rules out nearly all names.
 pub fn database(path: &[u8]) -> Option<Database> {
     let p = relative(path);
-    match p.first() {
-        Some(b'v' | b'l' | b'u') => {}
-        _ => return None,
+    let (dir, name) = match memchr::memrchr(b'/', p) {
+        Some(at) => (&p[..at], &p[at + 1..]),
+        None => (&b""[..], p),
+    };
+    match name {
+        b"RECORD" => dir
+            .ends_with(b".dist-info")
+            .then_some(Database::PythonRecord),
+        b"installed-files.txt" => dir
+            .ends_with(b".egg-info")
+            .then_some(Database::PythonEggFiles),
+        b"package.json" => in_node_modules(dir).then_some(Database::NpmPackage),
+        b".package-lock.json" => is_node_modules(dir).then_some(Database::NpmLock),
+        b"installed" => {
+            let apk = p.strip_prefix(b"usr/").unwrap_or(p);
+            (apk == b"lib/apk/db/installed").then_some(Database::ApkInstalled)
+        }
+        _ => dpkg(p),
     }
-    if let Some(rest) = p.strip_prefix(b"var/lib/dpkg/") {
-        if rest == b"status" {
-            return Some(Database::DpkgStatus);
-        }
-        if let Some(name) = rest.strip_prefix(b"status.d/") {
-            if name.is_empty() || name.contains(&b'/') {
-                return None;
-            }
-            return Some(match name.strip_suffix(b".md5sums") {
-                Some(stem) if !stem.is_empty() => Database::DpkgMd5sums,
-                Some(_) => return None,
-                None => Database::DpkgStatusD,
-            });
-        }
-        if let Some(name) = rest.strip_prefix(b"info/") {
-            let list =
-                name.len() > b".list".len() && !name.contains(&b'/') && name.ends_with(b".list");
-            return list.then_some(Database::DpkgList);
-        }
-        return None;
+}
+
+/// dpkg's files, under `var/lib/dpkg/`.
+fn dpkg(p: &[u8]) -> Option<Database> {
+    let rest = p.strip_prefix(b"var/lib/dpkg/")?;
+    if rest == b"status" {
+        return Some(Database::DpkgStatus);
     }
-    let apk = p.strip_prefix(b"usr/").unwrap_or(p);
-    (apk == b"lib/apk/db/installed").then_some(Database::ApkInstalled)
+    if let Some(name) = rest.strip_prefix(b"status.d/") {
+        if name.is_empty() || name.contains(&b'/') {
+            return None;
+        }
+        return Some(match name.strip_suffix(b".md5sums") {
+            Some(stem) if !stem.is_empty() => Database::DpkgMd5sums,
+            Some(_) => return None,
+            None => Database::DpkgStatusD,
+        });
+    }
+    let name = rest.strip_prefix(b"info/")?;
+    let list = name.len() > b".list".len() && !name.contains(&b'/') && name.ends_with(b".list");
+    list.then_some(Database::DpkgList)
+}
+
+/// `dir` is a `node_modules` directory.
+fn is_node_modules(dir: &[u8]) -> bool {
+    dir == b"node_modules" || dir.ends_with(b"/node_modules")
+}
+
+/// `dir` is a package's directory right under `node_modules` (`node_modules/NAME` or
+/// `node_modules/@SCOPE/NAME`).
+fn in_node_modules(dir: &[u8]) -> bool {
+    let Some(at) = memchr::memrchr(b'/', dir) else {
+        return false;
+    };
+    let (parent, name) = (&dir[..at], &dir[at + 1..]);
+    if is_node_modules(parent) {
+        // `@SCOPE` itself is no package.
+        return name.first() != Some(&b'@');
+    }
+    let (grand, scope) = match memchr::memrchr(b'/', parent) {
+        Some(a) => (&parent[..a], &parent[a + 1..]),
+        None => (&b""[..], parent),
+    };
+    scope.first() == Some(&b'@') && is_node_modules(grand)
 }
 
 #[cfg(test)]
@@ -103,6 +152,27 @@ mod tests {
             ("var/lib/dpkg/info/libc6:amd64.list", Database::DpkgList),
             ("lib/apk/db/installed", Database::ApkInstalled),
             ("usr/lib/apk/db/installed", Database::ApkInstalled),
+            (
+                "usr/lib/python3/dist-packages/six-1.16.0.dist-info/RECORD",
+                Database::PythonRecord,
+            ),
+            (
+                "app/venv/x-1.0-py3.11.egg-info/installed-files.txt",
+                Database::PythonEggFiles,
+            ),
+            (
+                "app/node_modules/express/package.json",
+                Database::NpmPackage,
+            ),
+            (
+                "node_modules/@types/node/package.json",
+                Database::NpmPackage,
+            ),
+            (
+                "app/node_modules/a/node_modules/b/package.json",
+                Database::NpmPackage,
+            ),
+            ("app/node_modules/.package-lock.json", Database::NpmLock),
         ];
         for (name, db) in yes {
             assert_eq!(database(name.as_bytes()), Some(db), "{name}");
@@ -118,6 +188,12 @@ mod tests {
             "lib/apk/db/installed.bak",
             "usr/local/lib/apk/db/installed",
             "etc/passwd",
+            "app/RECORD",
+            "six-1.16.0.dist-info/RECORD.bak",
+            "app/package.json",
+            "app/node_modules/express/lib/package.json",
+            "app/node_modules/@types/package.json",
+            "app/.package-lock.json",
             "",
         ];
         for name in no {

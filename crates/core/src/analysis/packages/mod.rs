@@ -1,4 +1,5 @@
-//! Who owns every byte: the packages the image's own databases list (dpkg, apk), each with the
+//! Who owns every byte: the packages the image's own databases list (dpkg, apk, Python
+//! distributions, npm packages), each with the
 //! bytes of its files in the final filesystem and the bytes of its files that later layers
 //! hid, and the bytes no package owns, by top directory (the user's `/app`, `/usr/local`, …).
 //!
@@ -11,6 +12,8 @@
 pub mod apk;
 mod build_time;
 pub mod dpkg;
+pub mod npm;
+pub mod python;
 
 use std::collections::HashMap;
 
@@ -27,6 +30,8 @@ pub use build_time::is_build_time;
 pub enum Manager {
     Dpkg,
     Apk,
+    Python,
+    Npm,
 }
 
 impl Manager {
@@ -34,6 +39,8 @@ impl Manager {
         match self {
             Manager::Dpkg => "dpkg",
             Manager::Apk => "apk",
+            Manager::Python => "python",
+            Manager::Npm => "npm",
         }
     }
 }
@@ -91,12 +98,20 @@ pub struct Attribution {
 struct Listed {
     package: Package,
     paths: Vec<Vec<u8>>,
+    /// A directory it owns whole, its own `node_modules` excepted (npm).
+    dir: Option<NodeId>,
+    /// The node of the file that lists it (Python, npm): when a system package owns that file,
+    /// the package is part of the system package, not one of its own.
+    db: Option<NodeId>,
 }
 
 /// Attributes the final filesystem's bytes to the packages the image's databases list.
 pub fn attribute(fs: &Fs, scans: &[LayerScan]) -> Attribution {
     let mut listed = dpkg_packages(fs, scans);
     listed.extend(apk_packages(fs, scans));
+    let system = listed.len();
+    listed.extend(python_packages(fs, scans));
+    listed.extend(npm_packages(fs, scans));
     if listed.is_empty() {
         return Attribution {
             by_layer: vec![Vec::new(); scans.len()],
@@ -104,11 +119,19 @@ pub fn attribute(fs: &Fs, scans: &[LayerScan]) -> Attribution {
         };
     }
     let mut tally = Tally::new(fs, scans.len());
+    let mut part_of_system = vec![false; listed.len()];
     for (i, l) in listed.iter_mut().enumerate() {
+        if i >= system && l.db.is_some_and(|n| tally.owned[n as usize]) {
+            part_of_system[i] = true;
+            continue;
+        }
         tally.package(fs, i, l);
     }
-    let unowned = tally.unowned(fs);
+    // Shares name packages by their index before the ones part of a system package go.
     let by_layer = tally.by_layer(&listed);
+    let mut keep = part_of_system.iter().map(|&p| !p);
+    listed.retain(|_| keep.next().unwrap_or(true));
+    let unowned = tally.unowned(fs);
     let mut packages: Vec<Package> = listed.into_iter().map(|l| l.package).collect();
     packages.sort_by(|a, b| {
         b.visible_bytes
@@ -195,6 +218,8 @@ fn dpkg_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
                 listed.push(Listed {
                     package: new_package(Manager::Dpkg, s.name, s.version, s.arch),
                     paths: Vec::new(),
+                    dir: None,
+                    db: None,
                 });
             }
         }
@@ -268,6 +293,8 @@ fn apk_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
             listed.push(Listed {
                 package: new_package(Manager::Apk, r.name, r.version, r.arch),
                 paths: r.files,
+                dir: None,
+                db: None,
             });
         }
     }
@@ -278,6 +305,101 @@ fn apk_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
                 *first = Some(first.map_or(layer, |f| f.min(layer)));
             }
         }
+    }
+    listed
+}
+
+/// The first layer that shipped a copy of a database file at `path` (its package's layer).
+fn first_layer(scans: &[LayerScan], path: &[u8]) -> Option<usize> {
+    scans
+        .iter()
+        .position(|s| s.captured.iter().any(|c| c.path == path))
+}
+
+/// The directory part of a captured path and its last component.
+fn split_dir(path: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memrchr(b'/', path) {
+        Some(at) => (&path[..at], &path[at + 1..]),
+        None => (&b""[..], path),
+    }
+}
+
+/// `base` joined with a relative `path` (`..` resolved when the path is looked up).
+fn join(base: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(base.len() + path.len() + 2);
+    out.push(b'/');
+    out.extend_from_slice(base);
+    out.push(b'/');
+    out.extend_from_slice(path);
+    out
+}
+
+/// Python distributions, from the RECORDs and egg files the final filesystem shows.
+fn python_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
+    let mut listed = Vec::new();
+    for (kind, from_site) in [
+        (Database::PythonRecord, true),
+        (Database::PythonEggFiles, false),
+    ] {
+        for (_, c) in copies(fs, scans, kind, true) {
+            let (info_dir, _) = split_dir(&c.path);
+            let (site, info_name) = split_dir(info_dir);
+            let Some((name, version)) = python::name_version(info_name) else {
+                continue;
+            };
+            let (base, rows) = if from_site {
+                (site, python::record_paths(&c.bytes))
+            } else {
+                (info_dir, python::egg_paths(&c.bytes))
+            };
+            let mut package = new_package(Manager::Python, name, version, None);
+            package.layer = first_layer(scans, &c.path);
+            listed.push(Listed {
+                package,
+                paths: rows.iter().map(|p| join(base, p)).collect(),
+                dir: None,
+                db: fs.resolve_final(&c.path),
+            });
+        }
+    }
+    listed
+}
+
+/// npm packages, from the package.json files the final filesystem shows under `node_modules`,
+/// their development dependencies from the lockfile npm keeps there.
+fn npm_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
+    let mut dev: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    for (_, c) in copies(fs, scans, Database::NpmLock, true) {
+        // The lockfile sits in `PROJECT/node_modules/`; its keys are relative to PROJECT.
+        let (modules, _) = split_dir(&c.path);
+        let (project, _) = split_dir(modules);
+        for key in npm::dev_packages(&c.bytes) {
+            let path = if project.is_empty() {
+                key.into_bytes()
+            } else {
+                [project, b"/", key.as_bytes()].concat()
+            };
+            dev.insert(path);
+        }
+    }
+    let mut listed = Vec::new();
+    for (_, c) in copies(fs, scans, Database::NpmPackage, true) {
+        let Some((name, version)) = npm::name_version(&c.bytes) else {
+            continue;
+        };
+        let (dir, _) = split_dir(&c.path);
+        let Some(dir_node) = fs.resolve_final(dir) else {
+            continue;
+        };
+        let mut package = new_package(Manager::Npm, name, version, None);
+        package.build_time = dev.contains(dir);
+        package.layer = first_layer(scans, &c.path);
+        listed.push(Listed {
+            package,
+            paths: Vec::new(),
+            dir: Some(dir_node),
+            db: fs.resolve_final(&c.path),
+        });
     }
     listed
 }
@@ -309,7 +431,14 @@ impl Tally {
         let mut layers = vec![false; self.layers];
         let p = &mut l.package;
         for path in &l.paths {
-            let resolved = fs.resolve_final(path);
+            // Nearly every path is its literal node, reached through present directories: one
+            // walk then serves both (a third of attribution's time on a Debian layer).
+            let (literal, plain) = literal(fs, path);
+            let resolved = if plain {
+                literal.filter(|&n| fs.final_state(n).is_some())
+            } else {
+                fs.resolve_final(path)
+            };
             if let Some(node) = resolved
                 && !self.owned[node as usize]
                 && let Some(m) = fs.final_state(node)
@@ -324,25 +453,62 @@ impl Tally {
                 }
             }
             // Hidden bytes sit at the path as the layers named it, and where it resolves now.
-            let literal = literal(fs, path);
             for node in [literal, resolved.filter(|&r| Some(r) != literal)]
                 .into_iter()
                 .flatten()
             {
-                for e in fs.events(node) {
-                    let Some(object) = fs.event_state(e).and_then(|m| m.object()) else {
-                        continue;
-                    };
-                    if fs.object(object).visible() || self.counted[object as usize] {
-                        continue;
-                    }
-                    self.counted[object as usize] = true;
-                    p.wasted_bytes += fs.object(object).size;
-                    self.ship(fs, i, object, &mut layers);
-                }
+                self.hidden(fs, i, p, node, &mut layers);
             }
         }
+        if let Some(dir) = l.dir {
+            self.directory(fs, i, p, dir, &mut layers);
+        }
         p.layers = (0..self.layers).filter(|&k| layers[k]).collect();
+    }
+
+    /// Counts every file below `dir` for package `i`, nested `node_modules` excepted: the
+    /// files present now, and the bytes shipped there that later layers hid.
+    fn directory(&mut self, fs: &Fs, i: usize, p: &mut Package, dir: NodeId, layers: &mut [bool]) {
+        let mut stack = vec![dir];
+        while let Some(n) = stack.pop() {
+            for child in fs.children(n) {
+                if fs.name(child) == b"node_modules" {
+                    continue;
+                }
+                let state = fs.final_state(child);
+                if state.is_some_and(|m| m.is_dir()) {
+                    stack.push(child);
+                    continue;
+                }
+                if let Some(object) = state.and_then(|m| m.object())
+                    && !self.owned[child as usize]
+                {
+                    self.owned[child as usize] = true;
+                    p.files += 1;
+                    if !self.counted[object as usize] {
+                        self.counted[object as usize] = true;
+                        p.visible_bytes += fs.object(object).size;
+                        self.ship(fs, i, object, layers);
+                    }
+                }
+                self.hidden(fs, i, p, child, layers);
+            }
+        }
+    }
+
+    /// Bytes shipped at `node` that no final path reaches, for package `i`.
+    fn hidden(&mut self, fs: &Fs, i: usize, p: &mut Package, node: NodeId, layers: &mut [bool]) {
+        for e in fs.events(node) {
+            let Some(object) = fs.event_state(e).and_then(|m| m.object()) else {
+                continue;
+            };
+            if fs.object(object).visible() || self.counted[object as usize] {
+                continue;
+            }
+            self.counted[object as usize] = true;
+            p.wasted_bytes += fs.object(object).size;
+            self.ship(fs, i, object, layers);
+        }
     }
 
     fn ship(&mut self, fs: &Fs, package: usize, object: ObjectId, layers: &mut [bool]) {
@@ -401,13 +567,23 @@ impl Tally {
     }
 }
 
-/// The node at `path` taken literally (no symlink followed), as a layer's tar names it.
-fn literal(fs: &Fs, path: &[u8]) -> Option<NodeId> {
+/// The node at `path` taken literally (no symlink followed), as a layer's tar names it, and
+/// whether every directory on the way is a present directory of the final filesystem (then
+/// the path resolves to that node, or to nothing when the node itself is absent).
+fn literal(fs: &Fs, path: &[u8]) -> (Option<NodeId>, bool) {
     let mut node = ROOT;
-    for part in crate::overlay::path::components(path) {
-        node = fs.child(node, part)?;
+    let mut plain = true;
+    let parts = crate::overlay::path::components(path);
+    for (k, part) in parts.iter().enumerate() {
+        if k > 0 {
+            plain &= fs.final_state(node).is_some_and(|m| m.is_dir());
+        }
+        match fs.child(node, part) {
+            Some(n) => node = n,
+            None => return (None, plain),
+        }
     }
-    (node != ROOT).then_some(node)
+    ((node != ROOT).then_some(node), plain)
 }
 
 /// The directory a file's bytes are grouped under when no package owns it: its first

@@ -6,7 +6,7 @@ use super::*;
 use crate::layer::{self, ScanOptions};
 
 enum E<'a> {
-    File(&'a str, Vec<u8>),
+    File(String, Vec<u8>),
     Dir(&'a str),
     Symlink(&'a str, &'a str),
     Hardlink(&'a str, &'a str),
@@ -22,7 +22,7 @@ fn tar_of(entries: &[E<'_>]) -> Vec<u8> {
             E::File(p, c) => {
                 h.set_entry_type(::tar::EntryType::Regular);
                 h.set_size(c.len() as u64);
-                b.append_data(&mut h, p, c.as_slice()).unwrap();
+                b.append_data(&mut h, p.as_str(), c.as_slice()).unwrap();
             }
             E::Dir(p) => {
                 h.set_entry_type(::tar::EntryType::Directory);
@@ -95,27 +95,27 @@ fn dpkg_packages_own_their_listed_files() {
             E::Dir("usr/"),
             E::Dir("usr/bin/"),
             E::Symlink("bin", "usr/bin"),
-            E::File("usr/bin/tool", tool.clone()),
+            E::File("usr/bin/tool".into(), tool.clone()),
             E::Hardlink("usr/bin/tool-again", "usr/bin/tool"),
-            E::File("usr/share/doc/tool/copyright", doc.clone()),
-            E::File("usr/bin/make", make_old.clone()),
-            E::File("var/lib/dpkg/status", STATUS_0.as_bytes().to_vec()),
+            E::File("usr/share/doc/tool/copyright".into(), doc.clone()),
+            E::File("usr/bin/make".into(), make_old.clone()),
+            E::File("var/lib/dpkg/status".into(), STATUS_0.as_bytes().to_vec()),
             E::File(
-                "var/lib/dpkg/info/tool.list",
+                "var/lib/dpkg/info/tool.list".into(),
                 b"/.\n/bin\n/bin/tool\n/bin/tool-again\n/usr/share/doc/tool\n/usr/share/doc/tool/copyright\n".to_vec(),
             ),
-            E::File("var/lib/dpkg/info/make.list", b"/.\n/usr/bin/make\n".to_vec()),
+            E::File("var/lib/dpkg/info/make.list".into(), b"/.\n/usr/bin/make\n".to_vec()),
             // A list left by a package no longer installed owns nothing.
-            E::File("var/lib/dpkg/info/gone.list", b"/etc/conf\n".to_vec()),
-            E::File("etc/conf", conf.clone()),
-            E::File("app/main", app_old.clone()),
+            E::File("var/lib/dpkg/info/gone.list".into(), b"/etc/conf\n".to_vec()),
+            E::File("etc/conf".into(), conf.clone()),
+            E::File("app/main".into(), app_old.clone()),
         ],
         vec![
-            E::File("usr/bin/make", make_new.clone()),
-            E::File("opt/d/lib.so", lib.clone()),
-            E::File("var/lib/dpkg/status", status_1.as_bytes().to_vec()),
-            E::File("var/lib/dpkg/info/libd:amd64.list", b"/opt/d/lib.so\n".to_vec()),
-            E::File("app/main", app_new.clone()),
+            E::File("usr/bin/make".into(), make_new.clone()),
+            E::File("opt/d/lib.so".into(), lib.clone()),
+            E::File("var/lib/dpkg/status".into(), status_1.as_bytes().to_vec()),
+            E::File("var/lib/dpkg/info/libd:amd64.list".into(), b"/opt/d/lib.so\n".to_vec()),
+            E::File("app/main".into(), app_new.clone()),
         ],
     ];
     let (_, a) = attribute_layers(&layers);
@@ -203,7 +203,7 @@ fn dpkg_packages_own_their_listed_files() {
 /// Without a database nothing is attributed and nothing is listed as not owned.
 #[test]
 fn no_database_no_packages() {
-    let (_, a) = attribute_layers(&[vec![E::File("app/main", bytes(10, b'x'))]]);
+    let (_, a) = attribute_layers(&[vec![E::File("app/main".into(), bytes(10, b'x'))]]);
     assert!(a.packages.is_empty() && a.unowned.is_empty());
     assert_eq!(a.by_layer.len(), 1);
 }
@@ -214,12 +214,15 @@ fn no_database_no_packages() {
 fn the_final_database_counts() {
     let layers = vec![
         vec![
-            E::File("var/lib/dpkg/status", STATUS_0.as_bytes().to_vec()),
-            E::File("var/lib/dpkg/info/tool.list", b"/usr/bin/tool\n".to_vec()),
-            E::File("usr/bin/tool", bytes(100, b't')),
+            E::File("var/lib/dpkg/status".into(), STATUS_0.as_bytes().to_vec()),
+            E::File(
+                "var/lib/dpkg/info/tool.list".into(),
+                b"/usr/bin/tool\n".to_vec(),
+            ),
+            E::File("usr/bin/tool".into(), bytes(100, b't')),
         ],
         vec![E::File(
-            "var/lib/dpkg/status",
+            "var/lib/dpkg/status".into(),
             b"Package: make\nStatus: install ok installed\nVersion: 4\n".to_vec(),
         )],
     ];
@@ -242,7 +245,7 @@ fn apk_packages_own_the_files_trivy_lists() {
     let db = fixture("apk/trivy-mixed/lib/apk/db/installed");
     let want: serde_json::Value =
         serde_json::from_slice(&fixture("apk/trivy-mixed/expected-trivy.json")).unwrap();
-    let mut entries = vec![E::File("lib/apk/db/installed", db.clone())];
+    let mut entries = vec![E::File("lib/apk/db/installed".into(), db.clone())];
     let mut expected: Vec<(String, u64)> = Vec::new();
     let mut paths: Vec<String> = Vec::new();
     for p in want["packages"].as_array().unwrap() {
@@ -260,7 +263,7 @@ fn apk_packages_own_the_files_trivy_lists() {
     }
     let leaked: Vec<String> = paths.clone();
     for (i, path) in leaked.iter().enumerate() {
-        entries.push(E::File(path, bytes(10 + i * 7, b'x')));
+        entries.push(E::File(path.clone(), bytes(10 + i * 7, b'x')));
     }
     let (_, a) = attribute_layers(&[entries]);
     let mut got: Vec<(String, u64)> = a
@@ -282,4 +285,118 @@ fn apk_packages_own_the_files_trivy_lists() {
         .map(|u| (u.dir.as_str(), u.bytes))
         .collect();
     assert_eq!(unowned, [("/lib", db.len() as u64)]);
+}
+
+/// A pip-installed distribution owns the files its RECORD lists (a script reached through
+/// `../../../bin`), an npm package owns its directory but not its own `node_modules`, the
+/// hidden lockfile marks development dependencies, and a distribution a dpkg package ships is
+/// part of that package.
+#[test]
+fn python_and_npm_packages_own_their_files() {
+    let module = bytes(700, b'p');
+    let script = bytes(40, b's');
+    let metadata = bytes(90, b'm');
+    let record = b"six.py,sha256=x,700\n../../../bin/six-tool,,40\nsix-1.17.0.dist-info/METADATA,,90\nsix-1.17.0.dist-info/RECORD,,\n".to_vec();
+    let express_js = bytes(300, b'e');
+    let express_json = br#"{"name":"express","version":"4.18.2"}"#.to_vec();
+    let nested_js = bytes(80, b'n');
+    let nested_json = br#"{"name":"debug","version":"2.6.9"}"#.to_vec();
+    let jest_json = br#"{"name":"@jest/core","version":"29.0.0"}"#.to_vec();
+    let jest_js = bytes(1000, b'j');
+    let lock = br#"{"name":"app","lockfileVersion":3,"packages":{"node_modules/express":{"version":"4.18.2"},"node_modules/@jest/core":{"version":"29.0.0","dev":true}}}"#.to_vec();
+    let deb_record = b"apt_pkg.py,,5\n".to_vec();
+    let site = "usr/local/lib/python3.11/site-packages";
+    let layers = vec![
+        vec![
+            E::File("var/lib/dpkg/status".into(), b"Package: python3-apt\nStatus: install ok installed\nVersion: 2.6\n".to_vec()),
+            E::File(
+                "var/lib/dpkg/info/python3-apt.list".into(),
+                b"/usr/lib/python3/dist-packages/apt_pkg.py\n/usr/lib/python3/dist-packages/python_apt-2.6.0.dist-info/RECORD\n".to_vec(),
+            ),
+            E::File("usr/lib/python3/dist-packages/apt_pkg.py".into(), bytes(5, b'a')),
+            E::File("usr/lib/python3/dist-packages/python_apt-2.6.0.dist-info/RECORD".into(), deb_record.clone()),
+        ],
+        vec![
+            E::File(format!("{site}/six.py"), module.clone()),
+            E::File("usr/local/bin/six-tool".into(), script.clone()),
+            E::File(format!("{site}/six-1.17.0.dist-info/METADATA"), metadata.clone()),
+            E::File(format!("{site}/six-1.17.0.dist-info/RECORD"), record.clone()),
+        ],
+        vec![
+            E::File("app/node_modules/express/package.json".into(), express_json.clone()),
+            E::File("app/node_modules/express/lib/express.js".into(), express_js.clone()),
+            E::File("app/node_modules/express/node_modules/debug/package.json".into(), nested_json.clone()),
+            E::File("app/node_modules/express/node_modules/debug/index.js".into(), nested_js.clone()),
+            E::File("app/node_modules/@jest/core/package.json".into(), jest_json.clone()),
+            E::File("app/node_modules/@jest/core/build/index.js".into(), jest_js.clone()),
+            E::File("app/node_modules/.package-lock.json".into(), lock.clone()),
+            E::File("app/server.js".into(), bytes(20, b'x')),
+        ],
+    ];
+    let (_, a) = attribute_layers(&layers);
+    let mut names: Vec<(&str, Manager)> = a
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.manager))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("@jest/core", Manager::Npm),
+            ("debug", Manager::Npm),
+            ("express", Manager::Npm),
+            ("python3-apt", Manager::Dpkg),
+            ("six", Manager::Python),
+        ]
+    );
+    let six = package(&a, "six");
+    assert_eq!(six.version, "1.17.0");
+    assert_eq!(
+        (six.files, six.visible_bytes, six.layer),
+        (
+            4,
+            (module.len() + script.len() + metadata.len() + record.len()) as u64,
+            Some(1)
+        )
+    );
+    let express = package(&a, "express");
+    assert_eq!(
+        (
+            express.files,
+            express.visible_bytes,
+            express.build_time,
+            express.layer
+        ),
+        (
+            2,
+            (express_json.len() + express_js.len()) as u64,
+            false,
+            Some(2)
+        )
+    );
+    let debug = package(&a, "debug");
+    assert_eq!(
+        debug.visible_bytes,
+        (nested_json.len() + nested_js.len()) as u64
+    );
+    let jest = package(&a, "@jest/core");
+    assert!(jest.build_time);
+    assert_eq!(jest.visible_bytes, (jest_json.len() + jest_js.len()) as u64);
+    let apt = package(&a, "python3-apt");
+    assert_eq!(apt.visible_bytes, (5 + deb_record.len()) as u64);
+    let unowned: Vec<(&str, u64)> = a
+        .unowned
+        .iter()
+        .map(|u| (u.dir.as_str(), u.bytes))
+        .collect();
+    let status_len = b"Package: python3-apt\nStatus: install ok installed\nVersion: 2.6\n".len()
+        + b"/usr/lib/python3/dist-packages/apt_pkg.py\n/usr/lib/python3/dist-packages/python_apt-2.6.0.dist-info/RECORD\n".len();
+    assert_eq!(
+        unowned,
+        [
+            ("/var/lib", status_len as u64),
+            ("/app", (lock.len() + 20) as u64)
+        ]
+    );
 }
