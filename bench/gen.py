@@ -335,7 +335,9 @@ def base_layer(layer, rng, pool, files, seen):
 
 
 def dominant_layer(a, rng, pool, layer, seen):
-    """The shape of each service's one large layer, --files files."""
+    """The shape of each service's one large layer, --files files, and the records its package
+    manager writes (dpkg's status and lists, Python's RECORDs, npm's package.json files)."""
+    owned = {}
     for i in range(a.files):
         r = rng.random()
         if a.profile == "python":
@@ -366,6 +368,57 @@ def dominant_layer(a, rng, pool, layer, seen):
                 name, size, binary = f"usr/include/{pkg}/h{i}.h", lognormal_size(rng, 2000, 1 << 20), False
         ensure_dirs(layer, seen, name)
         layer.file(name, pool.get(rng, size, binary))
+        owned.setdefault(owner_of(a.profile, name), []).append(name)
+    package_records(a.profile, layer, seen, owned)
+
+
+def owner_of(profile, name):
+    """The package a dominant-layer file belongs to: its directory under site-packages or
+    node_modules, its pNNN for Debian."""
+    parts = name.split("/")
+    if profile == "python":
+        return parts[4]
+    if profile == "node":
+        return parts[2]
+    return next(p.split("-")[0] for p in parts if p.startswith("p") and p[1:4].isdigit())
+
+
+def dpkg_records(layer, seen, owned, status_extra=b""):
+    """Real dpkg records for `owned` (package -> files): a status stanza and an info/NAME.list
+    each, as dpkg writes them, so that attribution has work to do in the benchmark."""
+    stanzas = []
+    for pkg in sorted(owned):
+        stanzas.append(f"Package: {pkg}\nStatus: install ok installed\nPriority: optional\n"
+                       f"Architecture: amd64\nVersion: 1.{len(owned[pkg])}-1\n"
+                       f"Description: generated package {pkg}\n".encode())
+        dirs = sorted({"/" + "/".join(f.split("/")[:k]) for f in owned[pkg] for k in range(1, f.count("/") + 1)})
+        body = "/.\n" + "".join(d + "\n" for d in dirs) + "".join("/" + f + "\n" for f in owned[pkg])
+        name = f"var/lib/dpkg/info/{pkg}.list"
+        ensure_dirs(layer, seen, name)
+        layer.file(name, body.encode())
+    ensure_dirs(layer, seen, "var/lib/dpkg/status")
+    layer.file("var/lib/dpkg/status", status_extra + b"\n".join(stanzas))
+
+
+def package_records(profile, layer, seen, owned):
+    """The records a package manager leaves beside the files of the dominant layer."""
+    if profile == "python":
+        for pkg, files in sorted(owned.items()):
+            site = "usr/lib/python3/dist-packages"
+            info = f"{site}/{pkg}-1.0.dist-info"
+            rows = "".join(f"{f[len(site) + 1:]},sha256=-,0\n" for f in files)
+            rows += f"{pkg}-1.0.dist-info/RECORD,,\n"
+            ensure_dirs(layer, seen, f"{info}/RECORD")
+            layer.file(f"{info}/RECORD", rows.encode())
+    elif profile == "node":
+        lock = {"name": "app", "lockfileVersion": 3, "packages": {}}
+        for i, pkg in enumerate(sorted(owned)):
+            manifest = {"name": pkg, "version": f"1.0.{i}", "main": "lib/index.js"}
+            layer.file(f"app/node_modules/{pkg}/package.json", json.dumps(manifest).encode())
+            lock["packages"][f"node_modules/{pkg}"] = {"version": f"1.0.{i}", "dev": i % 10 == 0}
+        layer.file("app/node_modules/.package-lock.json", json.dumps(lock).encode())
+    else:
+        dpkg_records(layer, seen, owned)
 
 
 def profile_service(a, rng, new_layer, reseed):
