@@ -111,7 +111,55 @@ pub fn write_text(w: &mut dyn Write, c: &Comparison, opt: &TextOptions) -> io::R
     text_layers(w, c)?;
     text_files(w, c)?;
     text_groups(w, c, opt)?;
+    text_packages(w, c, opt.top)?;
     text_verdict(w, c)
+}
+
+/// The packages that differ, largest change first (nothing when neither image has a package
+/// database).
+fn text_packages(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
+    use crate::analysis::compare::packages::PackageChangeKind as K;
+    if c.packages.is_empty() {
+        return Ok(());
+    }
+    let n = |k: K| c.packages.iter().filter(|p| p.change == k).count();
+    let total: i64 = c.packages.iter().map(|p| p.delta_bytes).sum();
+    writeln!(
+        w,
+        "Packages: {} added, {} removed, {} another version, {} other bytes: {}",
+        n(K::Added),
+        n(K::Removed),
+        n(K::Version),
+        n(K::Bytes),
+        signed_size(total)
+    )?;
+    writeln!(w, "  {:>11}  {:<15}  Package", "Difference", "Change")?;
+    let shown = take(&c.packages, top);
+    for p in shown {
+        let version = |v: &Option<String>| v.as_deref().unwrap_or("-").to_string();
+        let (change, versions) = match p.change {
+            K::Added => ("added", version(&p.b_version)),
+            K::Removed => ("removed", version(&p.a_version)),
+            K::Version => (
+                "version",
+                format!("{} -> {}", version(&p.a_version), version(&p.b_version)),
+            ),
+            K::Bytes => ("other bytes", version(&p.b_version)),
+        };
+        let build = if p.build_time { "  (build-time)" } else { "" };
+        writeln!(
+            w,
+            "  {:>11}  {:<15}  {} {}{build}",
+            signed_size(p.delta_bytes),
+            change,
+            text(&p.name),
+            text(&versions)
+        )?;
+    }
+    if shown.len() < c.packages.len() {
+        writeln!(w, "  … {} more", c.packages.len() - shown.len())?;
+    }
+    writeln!(w)
 }
 
 /// A and B, and the table of totals.

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{CiReport, Printer, Report, escape, unsupported, words};
+use crate::analysis::compare::packages::PackageChange;
 use crate::analysis::compare::{
     Comparison, FileTotals, Group, LayerRow, LimitOutcome, Side, Totals,
 };
@@ -181,6 +182,7 @@ struct ComparisonJson<'a> {
     layers: &'a [LayerRow],
     files: &'a FileTotals,
     groups: &'a [Group],
+    packages: &'a [PackageChange],
     verdict: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<LimitOutcome>,
@@ -198,6 +200,7 @@ impl<'a> ComparisonJson<'a> {
             layers: &c.layers,
             files: &c.files,
             groups: &c.groups,
+            packages: &c.packages,
             verdict: words::verdict(&c.verdict),
             limit: c.limit,
             warnings: &c.warnings,

@@ -10,7 +10,7 @@ use super::short_command;
 use crate::analysis::compare::Verdict;
 use crate::analysis::{Analysis, Cache, Finding, FindingKind};
 use crate::ci::{MetricsKind, Origin, Rule, RuleOutcome, Status, Value};
-use crate::units::{bytes_text, count, ratio_texts, size};
+use crate::units::{bytes_text, count, ratio_texts, signed_size, size};
 
 /// How many findings the faces show (text, JSON), most bytes first.
 pub const FINDINGS_SHOWN: usize = 20;
@@ -142,11 +142,20 @@ pub fn verdict(v: &Verdict) -> String {
         -1 => format!("B is {percent}smaller: {amount} less"),
         _ => format!("B is {percent}larger: {amount} more"),
     };
-    if v.mostly.is_empty() {
+    let head = if v.mostly.is_empty() {
         head
     } else {
         format!("{head}, mostly {}", v.mostly.join(", "))
+    };
+    if v.packages.is_empty() {
+        return head;
     }
+    let packages: Vec<String> = v
+        .packages
+        .iter()
+        .map(|(name, delta)| format!("{name} {}", signed_size(*delta)))
+        .collect();
+    format!("{head}; packages {}", packages.join(", "))
 }
 
 /// The numbers the CI rules judged, named.
@@ -486,6 +495,7 @@ mod tests {
             size: crate::analysis::compare::Delta::new(a, b),
             mostly: mostly.iter().map(ToString::to_string).collect(),
             directories,
+            packages: Vec::new(),
         })
     }
 

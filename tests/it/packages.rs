@@ -145,3 +145,46 @@ fn the_text_summary_lists_the_packages() {
     let line = format!("Not owned    /bin {bin:.2} MB");
     assert!(r.stdout.contains(&line), "{line}\n{}", r.stdout);
 }
+
+/// `compare` names the packages one image has and the other lacks, with the oracle's bytes:
+/// against an image without packages every package is added, the other way removed.
+#[test]
+fn compare_lists_the_packages_added_and_removed() {
+    let want = oracle("packages");
+    let by_package = want["by_package"].as_object().expect("by_package");
+    for (a, b, change) in [
+        ("compare-program-single", "packages-oci", "added"),
+        ("packages-oci", "compare-program-single", "removed"),
+    ] {
+        let r = crate::fixtures::run::run(
+            crate::fixtures::run::strata()
+                .arg("compare")
+                .arg(image_arg(a))
+                .arg(image_arg(b))
+                .args(["--quiet", "--format", "json"]),
+        );
+        r.expect_code(0);
+        let json = r.json();
+        let got = json["packages"].as_array().expect("packages[]");
+        assert_eq!(got.len(), by_package.len(), "{a} -> {b}");
+        for p in got {
+            let name = p["name"].as_str().unwrap_or_default();
+            let bytes = by_package[name]["visible_bytes"].as_i64().unwrap_or(-1);
+            assert_eq!(p["change"], change, "{name}");
+            let signed = if change == "added" { bytes } else { -bytes };
+            assert_eq!(p["delta_bytes"].as_i64(), Some(signed), "{name}");
+        }
+        let deltas: Vec<u64> = got
+            .iter()
+            .map(|p| p["delta_bytes"].as_i64().unwrap_or(0).unsigned_abs())
+            .collect();
+        assert!(deltas.windows(2).all(|w| w[0] >= w[1]), "{deltas:?}");
+        // The verdict names the largest package behind the difference (make, 1.53 MB).
+        if change == "removed" {
+            let make = by_package["make"]["visible_bytes"].as_u64().unwrap_or(0) as f64 / 1e6;
+            let verdict = json["verdict"].as_str().unwrap_or_default();
+            let named = format!("packages make -{make:.2} MB");
+            assert!(verdict.contains(&named), "{named} in {verdict}");
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod align;
 pub mod files;
+pub mod packages;
 
 use std::fmt;
 
@@ -197,6 +198,9 @@ pub struct Comparison {
     pub files: FileTotals,
     /// The differing files by directory, a tree, largest difference first.
     pub groups: Vec<Group>,
+    /// The packages that differ (added, removed, another version, other bytes), largest
+    /// change first; empty when neither image has a package database.
+    pub packages: Vec<packages::PackageChange>,
     /// Which is smaller, by how much, and where.
     pub verdict: Verdict,
     /// `--fail-if-larger`, when given.
@@ -270,7 +274,8 @@ impl Comparison {
             },
             all_compressed: sa.all_compressed && sb.all_compressed,
         };
-        let verdict = Verdict::new(totals.uncompressed_bytes, &groups);
+        let packages = packages::diff(&aa.packages, &ba.packages);
+        let verdict = Verdict::new(totals.uncompressed_bytes, &groups).with_packages(&packages);
         let warnings = aa
             .warnings
             .iter()
@@ -286,6 +291,7 @@ impl Comparison {
             layers,
             files: file_totals,
             groups,
+            packages,
             verdict,
             limit: None,
             warnings,
@@ -354,6 +360,9 @@ pub struct Verdict {
     pub mostly: Vec<String>,
     /// How many top-level directories hold files that differ.
     pub directories: usize,
+    /// The packages that moved the way B did and weigh at least a tenth of the difference, at
+    /// most three, largest first, with their change in bytes (B − A).
+    pub packages: Vec<(String, i64)>,
 }
 
 impl Verdict {
@@ -379,7 +388,26 @@ impl Verdict {
             size,
             mostly,
             directories: groups.len(),
+            packages: Vec::new(),
         }
+    }
+
+    /// The verdict naming the packages behind the difference, from `changes` (largest first).
+    #[must_use]
+    pub fn with_packages(mut self, changes: &[packages::PackageChange]) -> Verdict {
+        let sign = self.size.delta.signum();
+        let floor = self.size.delta.unsigned_abs() / 10;
+        if sign != 0 {
+            self.packages = changes
+                .iter()
+                .filter(|c| {
+                    c.delta_bytes.signum() == sign && c.delta_bytes.unsigned_abs() >= floor.max(1)
+                })
+                .take(3)
+                .map(|c| (c.name.clone(), c.delta_bytes))
+                .collect();
+        }
+        self
     }
 }
 
