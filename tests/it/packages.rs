@@ -188,3 +188,64 @@ fn compare_lists_the_packages_added_and_removed() {
         }
     }
 }
+
+/// The explorer's tree names each file's package beside it (the owner column, when the tree
+/// is wide enough), and the layer details the packages the layer shipped most bytes for.
+#[test]
+fn the_explorer_shows_owners_and_layer_packages() {
+    use strata::tui::keymap::Keymap;
+    use strata::tui::{parse_script, replay};
+    let path = crate::fixtures::image("packages-oci");
+    let input = strata::source::Input::parse(path.to_str().expect("utf-8"), None).expect("parse");
+    let image =
+        strata::source::open(&input, &strata::source::OpenOptions::default()).expect("open");
+    let loaded = strata::engine::load(
+        image,
+        &strata::engine::LoadOptions::default(),
+        &strata::engine::Progress::default(),
+    )
+    .expect("load");
+    let want = oracle("packages");
+    // Which package the oracle says owns /usr/bin/hello and /usr/bin/jq.
+    let owner_of = |file: &str| -> String {
+        want["by_package"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .find(|(_, p)| p["files"].get(file).is_some())
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| panic!("no package lists {file}"))
+    };
+    for file in ["hello", "jq"] {
+        let keys = parse_script(&format!(
+            "G ctrl+a / u s r / b i n / {} enter",
+            file.chars().map(String::from).collect::<Vec<_>>().join(" ")
+        ))
+        .expect("keys");
+        let screen = replay(loaded.clone(), Keymap::default(), &keys, 140, 40);
+        let owner = owner_of(&format!("/usr/bin/{file}"));
+        let line = screen
+            .lines()
+            .find(|l| l.contains(&format!("── {file} ")))
+            .unwrap_or_else(|| panic!("no row for {file}:\n{screen}"));
+        assert!(line.contains(&format!("‹{owner}›")), "{line}");
+    }
+    // Layer 1 (the first install): its largest package share is the oracle's largest package
+    // first listed in layer 1.
+    let biggest = want["by_package"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, p)| p["layer"] == 1)
+        .max_by_key(|(_, p)| {
+            p["visible_bytes"].as_u64().unwrap_or(0) + p["wasted_bytes"].as_u64().unwrap_or(0)
+        })
+        .map(|(n, _)| n.clone())
+        .expect("a package of layer 1");
+    let keys = parse_script("j").expect("keys");
+    let screen = replay(loaded, Keymap::default(), &keys, 140, 40);
+    assert!(
+        screen.contains(&format!("Packages: {biggest} ")),
+        "{biggest}:\n{screen}"
+    );
+}

@@ -154,7 +154,23 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
         crate::layer::Compression::Gzip => "gzip",
         crate::layer::Compression::Zstd => "zstd",
     };
-    let lines = vec![
+    // The packages it shipped most bytes for, before the command (which wraps).
+    let packages = (!l.packages.is_empty()).then(|| {
+        let top: Vec<String> = l
+            .packages
+            .iter()
+            .take(3)
+            .map(|p| format!("{} {}", text(&p.name), size(p.bytes)))
+            .collect();
+        let more = l.packages.len().saturating_sub(3);
+        let more = if more > 0 {
+            format!(", {more} more")
+        } else {
+            String::new()
+        };
+        Line::from(format!("Packages: {}{more}", top.join(", ")))
+    });
+    let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("+{} add", l.added), diff_style(Change::Added)),
             Span::raw(" "),
@@ -179,11 +195,12 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
         )),
         Line::from(format!("Digest {}", short(&l.digest))),
         Line::from(format!("DiffID {}", short(&l.diff_id))),
-        Line::from(format!(
-            "Command: {}",
-            text(l.created_by.as_deref().unwrap_or("(no history)").trim())
-        )),
     ];
+    lines.extend(packages);
+    lines.push(Line::from(format!(
+        "Command: {}",
+        text(l.created_by.as_deref().unwrap_or("(no history)").trim())
+    )));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
@@ -338,6 +355,12 @@ fn tree_line(app: &App, row: &Row) -> Line<'static> {
         if m.hardlink {
             spans.push(Span::raw(" (hard link)").dim());
         }
+    }
+    // The owner column: the package whose records list the file.
+    if wide_tree(app)
+        && let Some(p) = app.analysis().owner(row.node)
+    {
+        spans.push(Span::raw(format!("  ‹{}›", text(&p.name))).dim());
     }
     Line::from(spans)
 }

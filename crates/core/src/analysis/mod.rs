@@ -120,10 +120,20 @@ pub struct Analysis {
     /// The final filesystem's bytes no package owns, by top directory (empty without a package
     /// database).
     pub unowned: Vec<packages::Unowned>,
+    /// For each node, the index in `packages` of its owner ([`packages::NO_OWNER`]: none);
+    /// empty without a package database. The explorer's owner column reads it.
+    #[serde(skip)]
+    pub owners: Vec<u32>,
     pub warnings: Vec<String>,
 }
 
 impl Analysis {
+    /// The package owning `node` in the final filesystem, if a package database says so.
+    pub fn owner(&self, node: crate::overlay::NodeId) -> Option<&packages::Package> {
+        let i = *self.owners.get(node as usize)?;
+        self.packages.get(i as usize)
+    }
+
     /// Analyses a loaded image.
     pub fn new(loaded: &Loaded) -> Analysis {
         Analysis::with_top(loaded, None)
@@ -155,6 +165,7 @@ impl Analysis {
             layers,
             packages: owners.packages,
             unowned: owners.unowned,
+            owners: owners.owners,
             warnings: loaded.warnings.clone(),
         }
     }

@@ -34,6 +34,14 @@ pub enum Manager {
     Npm,
 }
 
+impl Attribution {
+    /// The package owning `node` in the final filesystem.
+    pub fn owner(&self, node: NodeId) -> Option<&Package> {
+        let i = *self.owners.get(node as usize)?;
+        self.packages.get(i as usize)
+    }
+}
+
 impl Manager {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,7 +100,13 @@ pub struct Attribution {
     pub unowned: Vec<Unowned>,
     /// For each layer, the bytes it shipped for each package, most first.
     pub by_layer: Vec<Vec<LayerShare>>,
+    /// For each node of the filesystem, the index in `packages` of the package owning it in
+    /// the final filesystem ([`NO_OWNER`]: none); empty without a package database.
+    pub owners: Vec<u32>,
 }
+
+/// No package owns the node ([`Attribution::owners`]).
+pub const NO_OWNER: u32 = u32::MAX;
 
 /// A package with the paths its database lists.
 struct Listed {
@@ -121,27 +135,41 @@ pub fn attribute(fs: &Fs, scans: &[LayerScan]) -> Attribution {
     let mut tally = Tally::new(fs, scans.len());
     let mut part_of_system = vec![false; listed.len()];
     for (i, l) in listed.iter_mut().enumerate() {
-        if i >= system && l.db.is_some_and(|n| tally.owned[n as usize]) {
+        if i >= system && l.db.is_some_and(|n| tally.owner[n as usize] != NO_OWNER) {
             part_of_system[i] = true;
             continue;
         }
         tally.package(fs, i, l);
     }
-    // Shares name packages by their index before the ones part of a system package go.
+    // Shares name packages by their index in `listed`.
     let by_layer = tally.by_layer(&listed);
-    let mut keep = part_of_system.iter().map(|&p| !p);
-    listed.retain(|_| keep.next().unwrap_or(true));
     let unowned = tally.unowned(fs);
-    let mut packages: Vec<Package> = listed.into_iter().map(|l| l.package).collect();
-    packages.sort_by(|a, b| {
+    let mut order: Vec<usize> = (0..listed.len()).filter(|&i| !part_of_system[i]).collect();
+    order.sort_by(|&x, &y| {
+        let (a, b) = (&listed[x].package, &listed[y].package);
         b.visible_bytes
             .cmp(&a.visible_bytes)
             .then_with(|| (a.manager, &a.name).cmp(&(b.manager, &b.name)))
     });
+    let mut position = vec![NO_OWNER; listed.len()];
+    for (k, &i) in order.iter().enumerate() {
+        position[i] = k as u32;
+    }
+    let owners = tally
+        .owner
+        .iter()
+        .map(|&o| position.get(o as usize).copied().unwrap_or(NO_OWNER))
+        .collect();
+    let mut slots: Vec<Option<Listed>> = listed.into_iter().map(Some).collect();
+    let packages = order
+        .iter()
+        .filter_map(|&i| slots[i].take().map(|l| l.package))
+        .collect();
     Attribution {
         packages,
         unowned,
         by_layer,
+        owners,
     }
 }
 
@@ -408,8 +436,8 @@ fn npm_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
 struct Tally {
     /// Objects whose bytes are counted (visible, for one owner; or wasted, for one package).
     counted: Vec<bool>,
-    /// Nodes of the final filesystem some package owns.
-    owned: Vec<bool>,
+    /// For each node of the final filesystem, the package (its index in the list) owning it.
+    owner: Vec<u32>,
     /// (layer, package) → bytes that layer shipped at the package's paths.
     shipped: HashMap<(usize, usize), u64>,
     layers: usize,
@@ -419,7 +447,7 @@ impl Tally {
     fn new(fs: &Fs, layers: usize) -> Tally {
         Tally {
             counted: vec![false; fs.objects().len()],
-            owned: vec![false; fs.node_count()],
+            owner: vec![NO_OWNER; fs.node_count()],
             shipped: HashMap::new(),
             layers,
         }
@@ -440,11 +468,11 @@ impl Tally {
                 fs.resolve_final(path)
             };
             if let Some(node) = resolved
-                && !self.owned[node as usize]
+                && self.owner[node as usize] == NO_OWNER
                 && let Some(m) = fs.final_state(node)
                 && let Some(object) = m.object()
             {
-                self.owned[node as usize] = true;
+                self.owner[node as usize] = i as u32;
                 p.files += 1;
                 if !self.counted[object as usize] {
                     self.counted[object as usize] = true;
@@ -481,9 +509,9 @@ impl Tally {
                     continue;
                 }
                 if let Some(object) = state.and_then(|m| m.object())
-                    && !self.owned[child as usize]
+                    && self.owner[child as usize] == NO_OWNER
                 {
-                    self.owned[child as usize] = true;
+                    self.owner[child as usize] = i as u32;
                     p.files += 1;
                     if !self.counted[object as usize] {
                         self.counted[object as usize] = true;
@@ -524,7 +552,7 @@ impl Tally {
     fn unowned(&mut self, fs: &Fs) -> Vec<Unowned> {
         let mut dirs: HashMap<NodeId, (u64, u64)> = HashMap::new();
         for node in fs.node_ids() {
-            if self.owned[node as usize] {
+            if self.owner[node as usize] != NO_OWNER {
                 continue;
             }
             let Some(object) = fs.final_state(node).and_then(|m| m.object()) else {
