@@ -379,7 +379,51 @@ fn count_cell(cb: &CountBytes) -> String {
 pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
     markdown_totals(w, c)?;
     markdown_layers(w, c)?;
-    markdown_files(w, c, top)
+    markdown_files(w, c, top)?;
+    markdown_packages(w, c, top)
+}
+
+/// The packages that differ, in a collapsed section (nothing without a package database).
+fn markdown_packages(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
+    use crate::analysis::compare::packages::PackageChangeKind as K;
+    if c.packages.is_empty() {
+        return Ok(());
+    }
+    let total: i64 = c.packages.iter().map(|p| p.delta_bytes).sum();
+    writeln!(w)?;
+    writeln!(
+        w,
+        "<details><summary>Packages: {} differ ({})</summary>",
+        c.packages.len(),
+        signed_size(total)
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| Package | Change | A | B | Difference |")?;
+    writeln!(w, "|---|---|---|---|---:|")?;
+    let shown = take(&c.packages, top);
+    for p in shown {
+        let change = match p.change {
+            K::Added => "added",
+            K::Removed => "removed",
+            K::Version => "version",
+            K::Bytes => "other bytes",
+        };
+        let version = |v: &Option<String>| v.as_deref().map_or("-".to_string(), code);
+        writeln!(
+            w,
+            "| {}{} | {change} | {} | {} | {} |",
+            code(&p.name),
+            if p.build_time { " (build-time)" } else { "" },
+            version(&p.a_version),
+            version(&p.b_version),
+            signed_size(p.delta_bytes)
+        )?;
+    }
+    if c.packages.len() > shown.len() {
+        writeln!(w, "| … {} more | | | | |", c.packages.len() - shown.len())?;
+    }
+    writeln!(w)?;
+    writeln!(w, "</details>")
 }
 
 /// The verdict, the limit's outcome and the table of totals.

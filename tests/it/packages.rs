@@ -249,3 +249,29 @@ fn the_explorer_shows_owners_and_layer_packages() {
         "{biggest}:\n{screen}"
     );
 }
+
+/// The Markdown comparison lists the packages too, one table row each with its versions.
+#[test]
+fn the_markdown_comparison_lists_the_packages() {
+    let want = oracle("packages");
+    let r = crate::fixtures::run::run(
+        crate::fixtures::run::strata()
+            .arg("compare")
+            .arg(image_arg("packages-oci"))
+            .arg(image_arg("compare-program-single"))
+            .args(["--quiet", "--format", "markdown"]),
+    );
+    r.expect_code(0);
+    for (name, p) in want["by_package"].as_object().into_iter().flatten() {
+        let version = p["version"].as_str().unwrap_or_default();
+        let row = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}`")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{}", r.stdout));
+        assert!(
+            row.contains(&format!("| removed | `{version}` | - |")),
+            "{row}"
+        );
+    }
+}
