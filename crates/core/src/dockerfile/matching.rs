@@ -2,14 +2,19 @@
 //! stages it is built FROM) paired with the image config's history entries, empty layers
 //! included.
 //!
-//! The pairing is the longest common subsequence of the two lists under [`Expect::matches`],
-//! traced back from the end, so that the last entries go to the last instructions and, of two
-//! equal instructions, the later one takes the later entry. Only entries that match are paired:
-//! an instruction whose text changed since the build, or an entry no instruction made (a base
-//! image's ONBUILD trigger), leaves its layer without a line. The layers below the first paired
-//! entry are the base image's (the root stage's FROM), when nothing but ARGs come before the
-//! first paired instruction; otherwise where the base ends is not known, and those layers say
-//! neither.
+//! Each builder writes at most one entry per instruction (BuildKit none for ONBUILD), and the
+//! base image's entries come first. So the pairing is an alignment of the two lists in order in
+//! which every entry above the base is made by one instruction, its own if it matches
+//! ([`Expect::matches`]), another if its text changed since the build; an instruction may have
+//! no entry; an entry that no instruction can have made costs one match. The alignment with the
+//! most matches net of those costs wins (then the most matches), traced back from the end, so
+//! that of two equal instructions the later one takes the later entry. Only matching pairs name
+//! a line: an edited line, or an entry no line made (a base image's ONBUILD trigger), leaves its
+//! layer without one; a Dockerfile whose only match is its last `CMD` against the base image's
+//! `CMD` (any other Dockerfile on that base) matches nothing. The layers below the first paired
+//! entry are the base image's (the root stage's FROM) when nothing but ARG or ONBUILD comes
+//! before the first paired instruction; otherwise where the base ends is not known, and those
+//! layers say neither.
 //!
 //! Variables expand as in the build: the chain's ARGs (their defaults, or the values the build
 //! recorded in `|N NAME=value` prefixes of RUN entries), its ENVs, the global ARGs a stage names
@@ -56,9 +61,15 @@ pub struct Attributed {
     pub warnings: Vec<String>,
 }
 
-/// Cells of the alignment table at most (2 bytes each): 2,048 instructions against 2,048
-/// history entries. A longer history is aligned on its last entries only.
-const MAX_CELLS: usize = 1 << 22;
+/// Cells of the alignment table at most (4 bytes each): 2,048 instructions against 1,023
+/// history entries, or 1,023 against 2,048. A longer chain or history is aligned on its last
+/// instructions and entries only.
+const MAX_CELLS: usize = 1 << 21;
+
+/// The score of a matching pair: one more match, and one more net of the costs.
+const MATCH: i32 = 4097;
+/// The score of an entry no instruction can have made.
+const STRAY: i32 = -4096;
 
 /// One instruction of the chain, with its stage.
 struct Step<'a> {
@@ -355,39 +366,46 @@ fn seeded(df: &Dockerfile, chain: &[Step<'_>], config: &Value) -> Vars {
     vars
 }
 
-/// The paired (entry, step) indexes, bottom to top: a longest common subsequence traced back
-/// from the end.
+/// The paired (entry, step) indexes, bottom to top.
+///
+/// `score[i][j]` is the best alignment of the first `i` entries with the first `j` steps, as
+/// `net × 4096 + matches` (at most 2,048 matches, so the two never mix): entries before any
+/// step are the base image's, free; an entry then pairs with a step (a match, or a step whose
+/// text changed), or is stray; a step may have no entry.
 fn align(said: &[Said], expects: &[Expect]) -> Vec<(usize, usize)> {
     if expects.is_empty() || said.is_empty() {
         return Vec::new();
     }
     let m = expects.len().min(2048);
     let steps_from = expects.len() - m;
-    let n = said.len().min(MAX_CELLS / (m + 1) - 1);
+    let n = said.len().min(2048).min(MAX_CELLS / (m + 1) - 1);
     let entries_from = said.len() - n;
     let hit = |i: usize, j: usize| expects[steps_from + j].matches(&said[entries_from + i]);
     let width = m + 1;
-    let mut lcs = vec![0u16; (n + 1) * width];
+    let mut score = vec![0i32; (n + 1) * width];
     for i in 1..=n {
         for j in 1..=m {
-            lcs[i * width + j] = if hit(i - 1, j - 1) {
-                lcs[(i - 1) * width + j - 1] + 1
-            } else {
-                lcs[(i - 1) * width + j].max(lcs[i * width + j - 1])
-            };
+            let pair = score[(i - 1) * width + j - 1] + if hit(i - 1, j - 1) { MATCH } else { 0 };
+            let no_entry = score[i * width + j - 1];
+            let stray = score[(i - 1) * width + j] + STRAY;
+            score[i * width + j] = pair.max(no_entry).max(stray);
         }
     }
     let mut pairs = Vec::new();
     let (mut i, mut j) = (n, m);
     while i > 0 && j > 0 {
-        if hit(i - 1, j - 1) && lcs[i * width + j] == lcs[(i - 1) * width + j - 1] + 1 {
+        let here = score[i * width + j];
+        let diagonal = score[(i - 1) * width + j - 1];
+        let hits = hit(i - 1, j - 1);
+        if hits && here == diagonal + MATCH {
             pairs.push((entries_from + i - 1, steps_from + j - 1));
-            i -= 1;
+            (i, j) = (i - 1, j - 1);
+        } else if !hits && here == diagonal {
+            (i, j) = (i - 1, j - 1);
+        } else if here == score[i * width + j - 1] {
             j -= 1;
-        } else if lcs[(i - 1) * width + j] >= lcs[i * width + j - 1] {
-            i -= 1;
         } else {
-            j -= 1;
+            i -= 1;
         }
     }
     pairs.reverse();

@@ -630,3 +630,33 @@ fn from_scratch_has_no_base() {
     assert_eq!(lines(&got), [Some(2)]);
     assert_eq!(bases(&got), [Some(false)]);
 }
+
+/// Any Dockerfile on this base ends with the base's own `CMD ["/bin/sh"]`: matched against
+/// the base's entry, it would leave every entry above without an instruction. No builder
+/// writes entries that no instruction made, so that is no match: nothing is attributed.
+#[test]
+fn a_last_cmd_equal_to_the_base_image_s_matches_nothing_below_unmade_entries() {
+    let text = "FROM base\nRUN make\nCMD [\"/bin/sh\"]\n";
+    let history = with_base(&[
+        ("/bin/sh -c mkdir -p /srv/app", false),
+        ("/bin/sh -c echo ok > /srv/app/healthcheck", false),
+    ]);
+    let got = attribute(text, None, &history);
+    assert_eq!(lines(&got), [None, None, None]);
+    assert_eq!(bases(&got), [None, None, None]);
+}
+
+/// A line removed since the build: its entry is made by no instruction, and the lines around
+/// it still match.
+#[test]
+fn a_line_removed_since_the_build_leaves_the_others_matched() {
+    let text = "FROM base\nRUN a\nRUN c\n";
+    let history = with_base(&[
+        ("/bin/sh -c a", false),
+        ("/bin/sh -c b", false),
+        ("/bin/sh -c c", false),
+    ]);
+    let got = attribute(text, None, &history);
+    assert_eq!(lines(&got), [Some(1), Some(2), None, Some(3)]);
+    assert_eq!(bases(&got), [true, false, false, false].map(Some));
+}
