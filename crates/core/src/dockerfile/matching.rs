@@ -11,7 +11,8 @@
 //! that of two equal instructions the later one takes the later entry. Only matching pairs name
 //! a line: an edited line, or an entry no line made (a base image's ONBUILD trigger), leaves its
 //! layer without one; a Dockerfile whose only match is its last `CMD` against the base image's
-//! `CMD` (any other Dockerfile on that base) matches nothing. The layers below the first paired
+//! `CMD` (any other Dockerfile on that base) matches nothing, and matches of metadata alone
+//! (no layer among them) attribute nothing. The layers below the first paired
 //! entry are the base image's (the root stage's FROM) when nothing but ARG or ONBUILD comes
 //! before the first paired instruction; otherwise where the base ends is not known, and those
 //! layers say neither.
@@ -98,10 +99,15 @@ impl Target {
         let said: Vec<Said> = history.iter().map(|(c, _)| said(c)).collect();
         let expects = expectations(&self.dockerfile, &chain, config, &said);
         let pairs = align(&said, &expects);
-        let Some(&(first_entry, first_step)) = pairs.first() else {
+        // Metadata alone (a CMD, an ENV the image shares with any build on its base) is too
+        // little to say which layers the Dockerfile made: a layer must match.
+        let first = pairs
+            .first()
+            .filter(|_| pairs.iter().any(|&(e, _)| !history[e].1));
+        let Some(&(first_entry, first_step)) = first else {
             out.warnings.push(format!(
-                "{}: no instruction of stage {} matches the image's history (is it the \
-                 Dockerfile, and the --target, the image was built from?)",
+                "{}: no line of stage {} matches a layer of the image (is it the Dockerfile, \
+                 and the --target, the image was built from?)",
                 self.file,
                 self.dockerfile.stages[self.stage].label()
             ));

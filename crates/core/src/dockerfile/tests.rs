@@ -660,3 +660,17 @@ fn a_line_removed_since_the_build_leaves_the_others_matched() {
     assert_eq!(lines(&got), [Some(1), Some(2), None, Some(3)]);
     assert_eq!(bases(&got), [true, false, false, false].map(Some));
 }
+
+/// Only an ENV is the same (an empty entry, which any Dockerfile on this base may share):
+/// that says nothing of which layers the Dockerfile made, so nothing is attributed.
+#[test]
+fn metadata_alone_attributes_nothing() {
+    let text = "FROM base\nENV LANG=C.UTF-8\nRUN make\n";
+    let history = with_base(&[
+        ("/bin/sh -c #(nop) ENV LANG=C.UTF-8", true),
+        ("/bin/sh -c ./configure && make", false),
+    ]);
+    let got = attribute(text, None, &history);
+    assert_eq!(lines(&got), [None, None]);
+    assert_eq!(bases(&got), [None, None]);
+}
