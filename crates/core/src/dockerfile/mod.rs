@@ -8,6 +8,8 @@
 //!   writes in `created_by` for an instruction, and whether an entry is one of those.
 //! - `matching.rs`: the target stage's instructions, through the stages it is built FROM,
 //!   paired with the image's history; every layer's line, and whether it is the base image's.
+//! - `provenance.rs`: the same from a BuildKit provenance attestation, without a Dockerfile
+//!   (read by a caller that has the document; not yet wired into image reading).
 //!
 //! No crate was taken for the parsing: `dockerfile-parser` (0.9) reads neither heredocs nor
 //! the escape directive, and `dockerfile-parser-rs` (3.3) knows heredocs only by the word
@@ -17,6 +19,7 @@ mod expand;
 mod expect;
 pub mod matching;
 pub mod parse;
+pub mod provenance;
 #[cfg(test)]
 mod tests;
 

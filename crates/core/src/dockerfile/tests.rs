@@ -674,3 +674,145 @@ fn metadata_alone_attributes_nothing() {
     assert_eq!(lines(&got), [None, None]);
     assert_eq!(bases(&got), [None, None]);
 }
+
+// --------------------------------------------------------------------------------- provenance
+
+mod provenance {
+    use std::path::Path;
+
+    use serde_json::Value;
+    use sha2::{Digest, Sha256};
+
+    use super::super::parse::{Keyword, parse};
+    use super::super::provenance::{LayerStep, read};
+
+    /// A document of the shared fixtures beside the project (../shared/fixtures/provenance,
+    /// whose README gives each one's source and the step → line → layer tables used below).
+    fn doc(name: &str) -> Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/provenance")
+            .join(name);
+        let text = std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("{}: {e} (the shared fixtures)", p.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn sha256(text: &str) -> String {
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The instruction the Dockerfile's own parser finds at `line`.
+    fn keyword_at(text: &str, line: usize) -> Keyword {
+        let df = parse(text).unwrap();
+        df.stages
+            .iter()
+            .flat_map(|s| std::iter::once(&s.from).chain(&s.instructions))
+            .find(|i| i.line == line)
+            .unwrap_or_else(|| panic!("no instruction at line {line}"))
+            .keyword
+    }
+
+    /// cupdate (SLSA v0.2, mode=max, a statement): the image FROM scratch has two layers,
+    /// layer 0 from line 38 (`COPY --from=builder /src/cupdate cupdate`), layer 1 from line 42.
+    #[test]
+    #[ignore = "needs ../shared/fixtures beside the project; run by .ci/run"]
+    fn cupdate_v0_2_max_maps_two_layers_to_lines_38_and_42() {
+        let layers = [
+            "sha256:1c311bd3ad033186b9bf756644d9333910b3e9e9920889d8004196a79585c10f",
+            "sha256:401ece25eae8475528fc25ad424eb5067ccbabd812a83889224ce9c91b981aa8",
+        ];
+        let p = read(&doc("cupdate-provenance-v0.2-max.json"), &layers).unwrap();
+        assert_eq!(p.files.len(), 1);
+        assert_eq!(p.files[0].name, "Dockerfile");
+        let text = p.files[0].text.as_deref().unwrap();
+        assert_eq!(
+            sha256(text),
+            "be5c6596e26f2bbb317f4b2e0db0fa56e3913edbda0dfc702528f29c2bbf53f4"
+        );
+        let step = |s: &str, line: usize| LayerStep {
+            step: s.into(),
+            lines: Some((0, line, line)),
+            base: Some(false),
+        };
+        assert_eq!(
+            p.layers,
+            [Some(step("step17", 38)), Some(step("step18", 42))]
+        );
+        assert_eq!(keyword_at(text, 38), Keyword::Copy);
+        assert!(
+            text.lines()
+                .nth(37)
+                .unwrap()
+                .starts_with("COPY --from=builder")
+        );
+        assert_eq!(
+            p.args,
+            [(
+                "CUPDATE_VERSION".to_string(),
+                "v0.19.0-6-g2fbefbc".to_string()
+            )]
+        );
+    }
+
+    /// zlabjp (a bare v0.2 predicate from BuildKit 0.11, chains listed twice): the distroless
+    /// base layer from the FROM at line 8, the copied /app from line 10.
+    #[test]
+    #[ignore = "needs ../shared/fixtures beside the project; run by .ci/run"]
+    fn zlabjp_v0_2_predicate_names_the_base_and_the_copy() {
+        let layers = [
+            "sha256:383e1c5dd0c1830143b1230e90292ebd4219911e0512b70d250c8907c4899110",
+            "sha256:ca23dae0171c399ac2921170e24602172f2a0edc35ab43b7b62d5cd4acbc6339",
+        ];
+        let p = read(&doc("zlabjp-buildkit-predicate-v0.2-max.json"), &layers).unwrap();
+        let text = p.files[0].text.as_deref().unwrap();
+        assert_eq!(
+            sha256(text),
+            "6378f76437a6ec05ac100ea3c79e5f1b58b3a05e796085671b8de70c99a7b9d0"
+        );
+        let lines: Vec<_> = p.layers.iter().map(|l| l.as_ref().unwrap().lines).collect();
+        assert_eq!(lines, [Some((0, 8, 8)), Some((0, 10, 10))]);
+        let bases: Vec<_> = p.layers.iter().map(|l| l.as_ref().unwrap().base).collect();
+        assert_eq!(bases, [Some(true), Some(false)]);
+        assert_eq!(keyword_at(text, 8), Keyword::From);
+        assert_eq!(keyword_at(text, 10), Keyword::Copy);
+    }
+
+    /// BuildKit's documentation examples: v0.2 with the Dockerfile `FROM alpine:latest`
+    /// (step0, line 1, the alpine layer), and the v1 key paths (the same layer under step0,
+    /// no location recorded in the example).
+    #[test]
+    #[ignore = "needs ../shared/fixtures beside the project; run by .ci/run"]
+    fn buildkit_docs_v0_2_and_v1_shapes() {
+        let alpine = ["sha256:c158987b05517b6f2c5913f3acef1f2182a32345a304fe357e3ace5fadcad715"];
+        let p = read(&doc("buildkit-docs-v0.2-max.json"), &alpine).unwrap();
+        assert_eq!(p.files[0].text.as_deref(), Some("FROM alpine:latest\n"));
+        let l = p.layers[0].as_ref().unwrap();
+        assert_eq!((l.step.as_str(), l.lines), ("step0", Some((0, 1, 1))));
+        let p = read(&doc("buildkit-docs-v1-max.json"), &alpine).unwrap();
+        assert_eq!(p.files[0].name, "Dockerfile");
+        assert_eq!(p.files[0].text, None);
+        let l = p.layers[0].as_ref().unwrap();
+        assert_eq!((l.step.as_str(), l.lines), ("step0", None));
+        // A layer no step's chain ends in has no step.
+        let p = read(&doc("buildkit-docs-v1-max.json"), &[alpine[0], "sha256:00"]).unwrap();
+        assert_eq!(p.layers[1], None);
+    }
+
+    /// mode=min (BuildKit's empty metadata; snyk's real attestation) and other builders'
+    /// provenance (slsa-github-generator) hold no BuildKit metadata.
+    #[test]
+    #[ignore = "needs ../shared/fixtures beside the project; run by .ci/run"]
+    fn no_buildkit_metadata_reads_as_none() {
+        for name in [
+            "buildkit-docs-v0.2-min.json",
+            "buildkit-docs-v1-min.json",
+            "snyk-busybox-attestation-layout/blobs/sha256/4f62f95682318843696bbf8eb884d5c904c1f2fa70c0f0523bf2cac8f902db14",
+            "zlabjp-slsagen-image-statement-v0.2.json",
+        ] {
+            assert_eq!(read(&doc(name), &["sha256:x"]), None, "{name}");
+        }
+    }
+}
