@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use strata::analysis::compare::Limit;
 use strata::ci::{self, CiFlags, Rules};
+use strata::dockerfile::Target;
 use strata::engine::LoadOptions;
 use strata::image::Platform;
 use strata::layer::ScanOptions;
@@ -46,6 +47,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub load: LoadArgs,
+
+    #[command(flatten)]
+    pub dockerfile: DockerfileArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -85,6 +89,8 @@ pub enum Command {
         #[command(flatten)]
         load: LoadArgs,
         #[command(flatten)]
+        dockerfile: DockerfileArgs,
+        #[command(flatten)]
         output: OutputArgs,
     },
     /// Judge the image against CI rules (dive's flags and `.dive-ci` work unchanged).
@@ -92,6 +98,8 @@ pub enum Command {
         image: String,
         #[command(flatten)]
         load: LoadArgs,
+        #[command(flatten)]
+        dockerfile: DockerfileArgs,
         #[command(flatten)]
         output: OutputArgs,
         #[command(flatten)]
@@ -210,6 +218,20 @@ pub struct LoadArgs {
     /// Threads reading layers (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub threads: usize,
+}
+
+/// The Dockerfile the image was built from, to name the line that made each layer.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DockerfileArgs {
+    /// The Dockerfile the image was built from: each layer is matched to the line that made
+    /// it (through the image's history), and the base image's layers are named.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<PathBuf>,
+
+    /// With --dockerfile: the stage built (`docker build --target`), by name or index; default:
+    /// the last.
+    #[arg(long, value_name = "STAGE", requires = "dockerfile")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -423,6 +445,8 @@ pub struct Resolved {
     pub load: LoadOptions,
     /// No progress bar.
     pub quiet: bool,
+    /// `--dockerfile` read and parsed, its `--target` found (analyze, ci, the explorer).
+    pub dockerfile: Option<Target>,
 }
 
 /// What to run.
@@ -510,28 +534,34 @@ impl FromStr for Screen {
 /// # Errors
 /// The first bad flag, key binding or input, or no terminal for a screen.
 pub fn resolve(cli: Cli) -> anyhow::Result<Resolved> {
-    let (job, load) = match cli.command {
+    let (job, load, dockerfile) = match cli.command {
         Some(Command::Analyze {
             image,
             load,
+            dockerfile,
             output,
         }) => {
             let output = resolve_output(&output, 20);
             let input = input(&image, &load)?;
-            (Job::Analyze { input, output }, load)
+            (Job::Analyze { input, output }, load, dockerfile)
         }
         Some(Command::Ci {
             image,
             load,
+            dockerfile,
             output,
             ci,
-        }) => (ci_job(&image, &load, &output, &ci)?, load),
+        }) => (ci_job(&image, &load, &output, &ci)?, load, dockerfile),
         Some(Command::Compare {
             a,
             b,
             load,
             compare,
-        }) => (compare_job(a, b, &load, &compare)?, load),
+        }) => (
+            compare_job(a, b, &load, &compare)?,
+            load,
+            DockerfileArgs::default(),
+        ),
         Some(Command::Verify {
             image,
             load,
@@ -555,8 +585,16 @@ pub fn resolve(cli: Cli) -> anyhow::Result<Resolved> {
             };
             return Ok(resolved);
         }
-        Some(Command::Completions { shell }) => (Job::Completions(shell), LoadArgs::default()),
-        Some(Command::Man { out }) => (Job::Man(out), LoadArgs::default()),
+        Some(Command::Completions { shell }) => (
+            Job::Completions(shell),
+            LoadArgs::default(),
+            DockerfileArgs::default(),
+        ),
+        Some(Command::Man { out }) => (
+            Job::Man(out),
+            LoadArgs::default(),
+            DockerfileArgs::default(),
+        ),
         None => {
             let Some(image) = cli.image else {
                 return Ok(resolved(Job::Help, &cli.load));
@@ -579,10 +617,16 @@ pub fn resolve(cli: Cli) -> anyhow::Result<Resolved> {
                     keymap,
                 }
             };
-            (job, cli.load)
+            (job, cli.load, cli.dockerfile)
         }
     };
-    Ok(resolved(job, &load))
+    let mut resolved = resolved(job, &load);
+    resolved.dockerfile = dockerfile
+        .dockerfile
+        .as_deref()
+        .map(|path| Target::read(path, dockerfile.target.as_deref()))
+        .transpose()?;
+    Ok(resolved)
 }
 
 fn resolved(job: Job, args: &LoadArgs) -> Resolved {
@@ -611,6 +655,7 @@ fn resolved(job: Job, args: &LoadArgs) -> Resolved {
             ..LoadOptions::default()
         },
         quiet: args.quiet,
+        dockerfile: None,
     }
 }
 

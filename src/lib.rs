@@ -6,7 +6,8 @@
 //! here under their own names, so `strata::engine` is `strata_core::engine`.
 
 pub use strata_core::{
-    Error, Result, analysis, cache, ci, engine, error, image, layer, overlay, source, trace, units,
+    Error, Result, analysis, cache, ci, dockerfile, engine, error, image, layer, overlay, source,
+    trace, units,
 };
 
 pub mod fuzzing;

@@ -12,6 +12,7 @@ use cli::{Cli, CompareView, Job, KeyReplay, Resolved};
 use strata::analysis::Analysis;
 use strata::analysis::compare::{Comparison, Limit, PairSide, load_pair};
 use strata::ci::{self, Metrics, Rules};
+use strata::dockerfile::Target;
 use strata::engine::{self, LoadOptions, Progress};
 use strata::report::Report;
 use strata::report::emit::{self, Output};
@@ -52,14 +53,16 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
         open,
         load: options,
         quiet,
+        dockerfile,
     } = r;
+    let dockerfile = dockerfile.as_ref();
     let open = |input: &Input| {
         strata::trace::mark(|| "open".into());
         source::open(input, &open)
     };
     match job {
         Job::Analyze { input, output } => {
-            let a = load(open(&input)?, &options, quiet, output.listed)?;
+            let a = load(open(&input)?, &options, quiet, output.listed, dockerfile)?;
             emit::analysis(&a, &output)?;
             strata::trace::mark(|| "printed".into());
             Ok(0)
@@ -70,7 +73,7 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             rules,
             metrics,
         } => {
-            let a = load(open(&input)?, &options, quiet, output.listed)?;
+            let a = load(open(&input)?, &options, quiet, output.listed, dockerfile)?;
             run_ci(&a, &output, &rules, metrics)
         }
         Job::Verify { input, printer } => {
@@ -80,7 +83,7 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             Ok(if verdict.ok { 0 } else { EXIT_ERROR })
         }
         Job::Explore { input, keymap } => {
-            strata::tui::run(open(&input)?, &options, keymap)?;
+            strata::tui::run(open(&input)?, &options, keymap, dockerfile)?;
             Ok(0)
         }
         Job::Replay { input, replay } => {
@@ -91,7 +94,9 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
                 screen,
             } = replay;
             let (width, height) = (screen.width, screen.height);
-            emit::screen(&strata::tui::replay(loaded, keymap, &keys, width, height))?;
+            emit::screen(&strata::tui::replay_attributed(
+                loaded, dockerfile, keymap, &keys, width, height,
+            ))?;
             Ok(0)
         }
         Job::Compare {
@@ -152,16 +157,21 @@ fn run_compare(
     Ok(if exceeded { EXIT_FAIL } else { 0 })
 }
 
-/// Loads and analyses the image; lists the `top` most wasteful paths (all with `None`).
+/// Loads and analyses the image; lists the `top` most wasteful paths (all with `None`);
+/// names each layer's line of the `dockerfile` given.
 fn load(
     opened: source::Opened,
     options: &LoadOptions,
     quiet: bool,
     top: Option<usize>,
+    dockerfile: Option<&Target>,
 ) -> anyhow::Result<Analysis> {
     let loaded = strata::progress::load(opened, options, quiet)?;
     strata::trace::mark(|| "analysis start".into());
-    let analysis = Analysis::with_top(&loaded, top);
+    let mut analysis = Analysis::with_top(&loaded, top);
+    if let Some(target) = dockerfile {
+        analysis.attribute(&loaded.image, target);
+    }
     strata::trace::mark(|| "analysis done".into());
     // Freeing a million-path filesystem takes tens of milliseconds: let it happen beside the
     // printing (the process may well exit first, which frees it all at once).

@@ -128,6 +128,24 @@ pub fn dive_user_wasted(d: &crate::analysis::DiveMetrics) -> String {
     }
 }
 
+/// A layer's command for one line: the Dockerfile line that made it when known
+/// (`Dockerfile:12 RUN apt-get …`, the file by its name alone), else its `created_by`
+/// shortened; at most `width` characters.
+pub fn layer_command(l: &crate::analysis::LayerSummary, width: usize) -> String {
+    match &l.source {
+        Some(s) => {
+            let name = Path::new(&s.file)
+                .file_name()
+                .map_or_else(|| s.file.clone(), |n| n.to_string_lossy().into_owned());
+            short_command(&format!("{name}:{} {}", s.line, s.instruction), width)
+        }
+        None => l
+            .created_by
+            .as_deref()
+            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, width)),
+    }
+}
+
 /// Shortens a command for one line: collapses whitespace, drops buildah's `/bin/sh -c`
 /// prefix, and cuts at `width` characters with an ellipsis.
 pub fn short_command(cmd: &str, width: usize) -> String {

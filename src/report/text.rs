@@ -4,8 +4,10 @@
 use std::io::{self, Write};
 
 use super::escape::text;
-use super::{CiReport, Printer, Report, dive_user_wasted, short_command, stored_name};
-use crate::analysis::Analysis;
+use super::{
+    CiReport, Printer, Report, dive_user_wasted, layer_command, short_command, stored_name,
+};
+use crate::analysis::{Analysis, LayerSummary};
 use crate::ci::Status;
 use crate::units::{bytes_text, count, percent, size};
 
@@ -160,10 +162,7 @@ fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         "#", "Size", stored, "Wastes", "Hides", "+add", "~mod", "-del"
     )?;
     for l in &a.layers {
-        let command = l
-            .created_by
-            .as_deref()
-            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 50));
+        let command = layer_command(l, 50);
         writeln!(
             w,
             "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>5} {:>5} {:>5}  {}",
@@ -188,7 +187,53 @@ fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             "Stored: the layer blob as stored; an uncompressed tar counts its headers and padding too."
         )?;
     }
+    write_attribution(w, a)
+}
+
+/// With a Dockerfile: which layers are the base image's, and how many of the others matched a
+/// line (nothing without one).
+fn write_attribution(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    if a.layers.iter().all(|l| l.base.is_none()) {
+        return Ok(());
+    }
+    let base: Vec<&LayerSummary> = a.layers.iter().filter(|l| l.base == Some(true)).collect();
+    let ours: Vec<&LayerSummary> = a.layers.iter().filter(|l| l.base == Some(false)).collect();
+    let unknown = a.layers.iter().filter(|l| l.base.is_none()).count();
+    let from = base.first().and_then(|l| l.source.as_ref());
+    match (base.first(), base.last(), from) {
+        (Some(first), Some(last), Some(from)) => writeln!(
+            w,
+            "Base image: {} ({})",
+            layer_range(first.index, last.index),
+            text(&short_command(&from.instruction, 60)),
+        )?,
+        _ if unknown > 0 => writeln!(
+            w,
+            "Base image: not known ({} below the first matched line)",
+            count(unknown as u64, "layer", "layers"),
+        )?,
+        _ => writeln!(w, "Base image: no layer (FROM scratch)")?,
+    }
+    let matched = ours.iter().filter(|l| l.source.is_some()).count();
+    let file = ours.iter().find_map(|l| l.source.as_ref()).map(|s| &s.file);
+    if let Some(file) = file {
+        writeln!(
+            w,
+            "Dockerfile: {matched} of the {} it made matched to a line of {}",
+            count(ours.len() as u64, "layer", "layers"),
+            text(file),
+        )?;
+    }
     Ok(())
+}
+
+/// `layer 3` or `layers 0–2`.
+fn layer_range(first: usize, last: usize) -> String {
+    if first == last {
+        format!("layer {first}")
+    } else {
+        format!("layers {first}–{last}")
+    }
 }
 
 fn write_waste(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ratatui::layout::Rect;
 
 use crate::analysis::compare::{Comparison, Limit, PairSide, load_pair};
+use crate::dockerfile::Target;
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
 use crate::source::Opened;
@@ -40,8 +41,14 @@ pub fn load_keymap() -> Result<Keymap> {
     })
 }
 
-/// Runs the explorer on the terminal until the user quits.
-pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<(), RuntimeError> {
+/// Runs the explorer on the terminal until the user quits; with a `dockerfile`, the layers
+/// name their lines.
+pub fn run(
+    opened: Opened,
+    options: &LoadOptions,
+    keymap: Keymap,
+    dockerfile: Option<&Target>,
+) -> Result<(), RuntimeError> {
     let source = opened.image.source.clone();
     let layer_count = opened.image.layers.len();
     let progress = Arc::new(Progress::default());
@@ -66,6 +73,9 @@ pub fn run(opened: Opened, options: &LoadOptions, keymap: Keymap) -> Result<(), 
         return Ok(());
     };
     let mut app = App::new(loaded, keymap, terminal.area());
+    if let Some(target) = dockerfile {
+        app.attribute(target);
+    }
     runtime::run(&mut terminal, &mut app)
 }
 
@@ -88,7 +98,22 @@ pub fn parse_script(script: &str) -> Result<Vec<Key>> {
 /// Replays keys on the explorer through the same handling the terminal uses and returns the
 /// final screen as text, one line per row (for bug reports and tests).
 pub fn replay(loaded: Loaded, keymap: Keymap, keys: &[Key], width: u16, height: u16) -> String {
-    let app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
+    replay_attributed(loaded, None, keymap, keys, width, height)
+}
+
+/// [`replay`], the layers naming their lines of `dockerfile` when given.
+pub fn replay_attributed(
+    loaded: Loaded,
+    dockerfile: Option<&Target>,
+    keymap: Keymap,
+    keys: &[Key],
+    width: u16,
+    height: u16,
+) -> String {
+    let mut app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
+    if let Some(target) = dockerfile {
+        app.attribute(target);
+    }
     runtime::replay(app, keys, width, height)
 }
 

@@ -748,6 +748,74 @@ fn cases(dir: &Path) -> Vec<Case> {
         "--screen 10x: expected WIDTHxHEIGHT, at least 20x10".into(),
     ));
 
+    // --------------------------------------------------------------------- Dockerfiles
+    // Read and parsed before any image is opened: the image does not exist.
+    let p = at("Dockerfile.missing");
+    cases.push(case(
+        "missing Dockerfile",
+        &[&"analyze", &"/nonexistent/image", &"--dockerfile", &p],
+        format!(
+            "{}: cannot read the Dockerfile: No such file or directory (os error 2)",
+            shown(&p)
+        ),
+    ));
+    let p = image("overlay.oci.tar");
+    // The first byte of the archive that is not UTF-8, found here.
+    let bytes = fs::read(&p).expect("read");
+    let offset = match std::str::from_utf8(&bytes) {
+        Err(e) => e.valid_up_to(),
+        Ok(_) => panic!("the archive is UTF-8"),
+    };
+    cases.push(case(
+        "an image given as the Dockerfile",
+        &[&"ci", &"/nonexistent/image", &"--dockerfile", &p],
+        format!(
+            "{}: not a Dockerfile: byte {offset} is not UTF-8 text",
+            shown(&p)
+        ),
+    ));
+    for (name, text, line) in [
+        (
+            "unknown instruction",
+            "FROM alpine\nRUN true\n\nFORM x\n",
+            "4: unknown instruction `FORM`",
+        ),
+        (
+            "unclosed heredoc",
+            "FROM alpine\nRUN <<EOF\necho hi\n",
+            "2: heredoc `EOF` is never closed",
+        ),
+        (
+            "instruction before FROM",
+            "# syntax=docker/dockerfile:1\nCOPY . /app\n",
+            "2: COPY before the first FROM (only ARG may come first)",
+        ),
+    ] {
+        let p = at(&format!("{}.Dockerfile", name.replace(' ', "-")));
+        fs::write(&p, text).expect("write");
+        cases.push(case(
+            name,
+            &[&"analyze", &"/nonexistent/image", &"--dockerfile", &p],
+            format!("{}:{line}", shown(&p)),
+        ));
+    }
+    let p = testdata("compare/program/Dockerfile.multi");
+    cases.push(case(
+        "no such stage",
+        &[
+            &"analyze",
+            &"/nonexistent/image",
+            &"--dockerfile",
+            &p,
+            &"--target",
+            &"test",
+        ],
+        format!(
+            "{}: --target test: no such stage (stages: build, 1)",
+            shown(&p)
+        ),
+    ));
+
     // --------------------------------------------------------------------- .dive-ci files
     // The line numbers are those of the committed files (testdata/dive-ci).
     for (file, line) in [

@@ -19,6 +19,7 @@ mod bad_input;
 mod cli;
 mod compare;
 mod compare_tui;
+mod dockerfile;
 mod errors;
 mod fixtures;
 mod hostile;

@@ -5,12 +5,13 @@
 //! an image and a blob store), streams each layer once ([`layer`]), rebuilds the union filesystem
 //! as a container runtime would ([`overlay`]) on reader threads and one applier ([`engine`]),
 //! and computes diffs, waste, efficiency, findings, comparisons and CI rule outcomes
-//! ([`analysis`], [`ci`]). Nothing here prints or draws: no terminal, command-line or progress
+//! ([`analysis`], [`ci`]); [`dockerfile`] names the Dockerfile line of each layer. Nothing here prints or draws: no terminal, command-line or progress
 //! crate is in this crate's dependency tree. The words and the screens are the `strata` crate's.
 
 pub mod analysis;
 pub mod cache;
 pub mod ci;
+pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod image;

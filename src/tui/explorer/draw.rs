@@ -10,7 +10,7 @@ use super::state::{App, Content, History, InputKind, Pane, Popup};
 use crate::layer::Kind;
 use crate::overlay::{Change, Meta};
 use crate::report::escape::{self, text};
-use crate::report::short_command;
+use crate::report::layer_command;
 use crate::tui::tree::{self, LEGEND, Mode, Row, Sort};
 use crate::tui::widgets::help::Help;
 use crate::tui::widgets::list::{self, Highlight, List};
@@ -102,10 +102,7 @@ fn draw_layers(frame: &mut Frame, app: &App, area: Rect) {
         let l = &layers[i];
         let bar_len = (u128::from(l.shipped_bytes) * 8).div_ceil(u128::from(max)) as usize;
         let bar: String = "█".repeat(bar_len.min(8));
-        let cmd = l
-            .created_by
-            .as_deref()
-            .map_or_else(|| "(no history)".to_string(), |c| short_command(c, 200));
+        let cmd = layer_command(l, 200);
         let cmd = text(&cmd).into_owned();
         let wasted = if l.wasted_bytes + l.hidden_lower_bytes > 0 {
             Span::styled("▲", Style::new().fg(Color::Red))
@@ -196,6 +193,26 @@ fn draw_details(frame: &mut Frame, app: &App, area: Rect) {
         Line::from(format!("Digest {}", short(&l.digest))),
         Line::from(format!("DiffID {}", short(&l.diff_id))),
     ];
+    if let Some(s) = &l.source {
+        let name = std::path::Path::new(&s.file)
+            .file_name()
+            .map_or_else(|| s.file.clone(), |n| n.to_string_lossy().into_owned());
+        let lines_of = if s.end_line > s.line {
+            format!("{}-{}", s.line, s.end_line)
+        } else {
+            s.line.to_string()
+        };
+        let base = if l.base == Some(true) {
+            ", the base image"
+        } else {
+            ""
+        };
+        lines.push(Line::from(format!(
+            "Line {}:{lines_of}, stage {}{base}",
+            text(&name),
+            text(&s.stage),
+        )));
+    }
     lines.extend(packages);
     lines.push(Line::from(format!(
         "Command: {}",

@@ -210,6 +210,11 @@ impl App {
         self
     }
 
+    /// Names each layer's line of the Dockerfile `target` (`--dockerfile`).
+    pub fn attribute(&mut self, target: &crate::dockerfile::Target) {
+        self.analysis.attribute(&self.loaded.image, target);
+    }
+
     /// The image as read.
     pub fn loaded(&self) -> &Loaded {
         &self.loaded

@@ -98,6 +98,14 @@ pub struct LayerSummary {
     /// The bytes this layer shipped for each package, most first (empty without a package
     /// database).
     pub packages: Vec<packages::LayerShare>,
+    /// The Dockerfile line that made the layer (a base layer's: its FROM), when a Dockerfile
+    /// was given ([`Analysis::attribute`]) and a line matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::dockerfile::Source>,
+    /// Whether the layer came from the base image; absent when not known (no Dockerfile, or
+    /// none of its first lines matched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<bool>,
 }
 
 /// Everything strata reports about one image.
@@ -171,6 +179,20 @@ impl Analysis {
     }
 }
 
+impl Analysis {
+    /// Names each layer's Dockerfile line and whether it came from the base image, from the
+    /// image's history and the Dockerfile `target` (`--dockerfile`, `--target`); what could
+    /// not be matched is said among the warnings.
+    pub fn attribute(&mut self, image: &crate::image::Image, target: &crate::dockerfile::Target) {
+        let attributed = target.attribute(&image.config, self.layers.len());
+        for (layer, a) in self.layers.iter_mut().zip(attributed.layers) {
+            layer.source = a.source;
+            layer.base = a.base;
+        }
+        self.warnings.extend(attributed.warnings);
+    }
+}
+
 /// The four passes over the filesystem, waste, dive's metrics, findings and package
 /// attribution: they are independent, so they run side by side.
 fn four_passes(
@@ -236,6 +258,8 @@ fn layer_summaries(loaded: &Loaded, w: &WasteFacts) -> Vec<LayerSummary> {
                 whiteouts: facts.whiteouts.len(),
                 opaque_dirs: facts.opaque_dirs.len(),
                 packages: Vec::new(),
+                source: None,
+                base: None,
             }
         })
         .collect()

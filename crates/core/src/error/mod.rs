@@ -3,15 +3,18 @@
 //! Every error is data: a variant says what kind of thing went wrong and carries the values
 //! (sizes, limits, statuses, digests) a caller may act on; its `Display` is the one line users
 //! see. The families live beside this file: [`image`] (inputs that are not images, or are
-//! broken or unsafe), [`remote`] (registries and engines) and [`layer`] (a layer's stream).
+//! broken or unsafe), [`remote`] (registries and engines), [`layer`] (a layer's stream) and
+//! [`dockerfile`] (the Dockerfile given to attribute layers to its lines).
 
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod dockerfile;
 pub mod image;
 pub mod layer;
 pub mod remote;
 
+pub use dockerfile::DockerfileError;
 pub use image::{
     BadDigest, Codec, Corrupt, FileKind, LayoutSign, Malformed, MemberKind, NotAnImage, Unsafe,
 };
@@ -117,6 +120,14 @@ pub enum Error {
     /// The thread reading an image of a compared pair panicked (the panic said why).
     #[error("cannot read {name}: the reader stopped")]
     ReaderStopped { name: String },
+    /// The Dockerfile given with `--dockerfile` (`path`, as the user named it) cannot be read
+    /// or parsed; `line` (from 1) is where, when the problem has a place.
+    #[error("{}{}: {why}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Dockerfile {
+        path: PathBuf,
+        line: Option<usize>,
+        why: DockerfileError,
+    },
 }
 
 impl Error {

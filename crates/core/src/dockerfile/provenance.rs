@@ -1,0 +1,192 @@
+//! The Dockerfile lines BuildKit's provenance attestation records for each layer, so that
+//! lines are known without `--dockerfile` (SLSA provenance with `mode=max`).
+//!
+//! BuildKit writes its own metadata in the predicate, under
+//! `metadata["https://mobyproject.org/buildkit@v1#metadata"]` (SLSA v0.2) or
+//! `runDetails.metadata.buildkit_metadata` (SLSA v1), either in an in-toto statement
+//! (`predicate`) or as the bare predicate (`docker buildx imagetools inspect` prints that):
+//!
+//! - `source.infos[i]`: `{filename, data}`, the Dockerfile and its text in base64;
+//! - `source.locations.stepN.locations[]`: `{sourceIndex (absent: 0), ranges: [{start: {line},
+//!   end: {line}}]}`, lines from 1;
+//! - `layers["stepN:0"]`: arrays of layer chains (descriptors, base layers first) of step N's
+//!   output.
+//!
+//! The build's LLB steps are in `buildConfig.llbDefinition` (v0.2) or
+//! `buildDefinition.internalParameters.buildConfig.llbDefinition` (v1); a step whose op is a
+//! `docker-image://` source is a FROM. The build arguments are `invocation.parameters.args`
+//! (v0.2) or `buildDefinition.externalParameters.request.args` (v1), as `build-arg:NAME`.
+//!
+//! Layer k of the image is made by the step whose chain is exactly the image's first k+1
+//! layers (a step's chain is its input's plus what it adds). When no step has that chain, or
+//! steps at different lines do, the layer has no step: nothing is guessed. The attestation is
+//! data from the image: nothing here is sized by its numbers, and what has another shape is
+//! skipped.
+
+use base64::Engine as _;
+use serde_json::Value;
+
+/// What a BuildKit provenance document says of an image's layers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The sources the build read (`source.infos`): each file's name and, with `mode=max`, its
+    /// text.
+    pub files: Vec<SourceFile>,
+    /// The build arguments (`--build-arg NAME=value`), in the document's order.
+    pub args: Vec<(String, String)>,
+    /// For each layer of the image, the step that made it.
+    pub layers: Vec<Option<LayerStep>>,
+}
+
+/// One source file of the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub name: String,
+    /// The text, when recorded (and valid UTF-8).
+    pub text: Option<String>,
+}
+
+/// The build step that made a layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerStep {
+    /// The LLB step's id (`step17`).
+    pub step: String,
+    /// Its lines, when recorded: the file (an index into [`Provenance::files`]), the first and
+    /// the last line, from 1.
+    pub lines: Option<(usize, usize, usize)>,
+    /// Whether the step reads an image (a FROM: the layer is the base image's); `None` when
+    /// the document does not say what the step does.
+    pub base: Option<bool>,
+}
+
+const V02_METADATA: &str = "https://mobyproject.org/buildkit@v1#metadata";
+
+/// Reads a provenance document (a statement or a bare predicate) against the image's layer
+/// digests, bottom first; `None` when it holds no BuildKit metadata (`mode=min`, another
+/// builder's provenance).
+pub fn read(doc: &Value, layers: &[&str]) -> Option<Provenance> {
+    let p = doc.get("predicate").unwrap_or(doc);
+    let metadata = p
+        .get("metadata")
+        .and_then(|m| m.get(V02_METADATA))
+        .or_else(|| p.pointer("/runDetails/metadata/buildkit_metadata"))
+        .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))?;
+    let llb = p
+        .pointer("/buildConfig/llbDefinition")
+        .or_else(|| p.pointer("/buildDefinition/internalParameters/buildConfig/llbDefinition"));
+    let args = p
+        .pointer("/invocation/parameters/args")
+        .or_else(|| p.pointer("/buildDefinition/externalParameters/request/args"));
+    Some(Provenance {
+        files: files(metadata),
+        args: build_args(args),
+        layers: (0..layers.len())
+            .map(|k| maker(metadata, llb, &layers[..=k]))
+            .collect(),
+    })
+}
+
+fn files(metadata: &Value) -> Vec<SourceFile> {
+    let infos = metadata.pointer("/source/infos").and_then(Value::as_array);
+    infos
+        .into_iter()
+        .flatten()
+        .map(|info| SourceFile {
+            name: info
+                .get("filename")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            text: info
+                .get("data")
+                .and_then(Value::as_str)
+                .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+                .and_then(|bytes| String::from_utf8(bytes).ok()),
+        })
+        .collect()
+}
+
+fn build_args(args: Option<&Value>) -> Vec<(String, String)> {
+    args.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix("build-arg:")?.to_string(),
+                v.as_str()?.into(),
+            ))
+        })
+        .collect()
+}
+
+/// The step whose output chain is exactly `chain`, with its lines; `None` when there is none,
+/// or several at different places.
+fn maker(metadata: &Value, llb: Option<&Value>, chain: &[&str]) -> Option<LayerStep> {
+    let steps = metadata.get("layers").and_then(Value::as_object)?;
+    let mut found: Option<LayerStep> = None;
+    for (output, chains) in steps {
+        let Some(step) = output.strip_suffix(":0") else {
+            continue;
+        };
+        let same = chains.as_array().into_iter().flatten().any(|c| {
+            let digests: Vec<&str> = c
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.get("digest").and_then(Value::as_str))
+                .collect();
+            digests == chain
+        });
+        if !same {
+            continue;
+        }
+        let candidate = LayerStep {
+            step: step.to_string(),
+            lines: lines(metadata, step),
+            base: reads_an_image(llb, step),
+        };
+        match &found {
+            Some(f) if f.lines != candidate.lines => return None,
+            Some(_) => {}
+            None => found = Some(candidate),
+        }
+    }
+    found
+}
+
+/// A step's first location: its file and its first and last lines.
+fn lines(metadata: &Value, step: &str) -> Option<(usize, usize, usize)> {
+    let location = metadata
+        .pointer("/source/locations")?
+        .get(step)?
+        .get("locations")?
+        .as_array()?
+        .first()?;
+    let file = location
+        .get("sourceIndex")
+        .map_or(Some(0), Value::as_u64)
+        .and_then(|i| usize::try_from(i).ok())?;
+    let line = |r: &Value, end: &str| {
+        r.pointer(&format!("/{end}/line"))
+            .and_then(Value::as_u64)
+            .and_then(|l| usize::try_from(l).ok())
+    };
+    let ranges = location.get("ranges")?.as_array()?;
+    let first = ranges.iter().filter_map(|r| line(r, "start")).min()?;
+    let last = ranges.iter().filter_map(|r| line(r, "end")).max()?;
+    Some((file, first, last.max(first)))
+}
+
+/// Whether step `step` is a `docker-image://` source (a FROM), if the LLB definition says.
+fn reads_an_image(llb: Option<&Value>, step: &str) -> Option<bool> {
+    let op = llb?
+        .as_array()?
+        .iter()
+        .find(|o| o.get("id").and_then(Value::as_str) == Some(step))?
+        .pointer("/op/Op")?;
+    Some(
+        op.pointer("/source/identifier")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id.starts_with("docker-image://")),
+    )
+}
