@@ -201,12 +201,24 @@ fn write_attribution(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     let unknown = a.layers.iter().filter(|l| l.base.is_none()).count();
     let from = base.first().and_then(|l| l.source.as_ref());
     match (base.first(), base.last(), from) {
-        (Some(first), Some(last), Some(from)) => writeln!(
-            w,
-            "Base image: {} ({})",
-            layer_range(first.index, last.index),
-            text(&short_command(&from.instruction, 60)),
-        )?,
+        (Some(first), Some(last), Some(from)) => {
+            let ours_bytes: u64 = ours.iter().map(|l| l.shipped_bytes).sum();
+            let weight = a.image.base.as_ref().map_or_else(String::new, |b| {
+                format!(
+                    ": {} in {}; yours {} in {}",
+                    size(b.bytes),
+                    count(b.layers as u64, "layer", "layers"),
+                    size(ours_bytes),
+                    count(ours.len() as u64, "layer", "layers"),
+                )
+            });
+            writeln!(
+                w,
+                "Base image: {} ({}){weight}",
+                layer_range(first.index, last.index),
+                text(&short_command(&from.instruction, 60)),
+            )?;
+        }
         _ if unknown > 0 => writeln!(
             w,
             "Base image: not known ({} below the first matched line)",

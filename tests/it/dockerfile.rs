@@ -219,9 +219,21 @@ fn text_names_lines_and_the_base() {
         r.stdout
     );
     let from = last_step_starting(&text, "FROM ");
+    // The base layer is strata/base:1's, whose size the oracle knows (decimal MB, as printed).
+    let base_mb = crate::fixtures::oracle("base")["shipped_bytes"]
+        .as_u64()
+        .unwrap_or(0) as f64
+        / 1e6;
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Base image: "))
+        .unwrap_or_default();
     assert!(
-        r.stdout
-            .contains(&format!("Base image: layer 0 ({})\n", from.text)),
+        line.starts_with(&format!(
+            "Base image: layer 0 ({}): {base_mb:.2} MB in 1 layer; yours ",
+            from.text
+        )) && line.ends_with(" in 20 layers"),
         "{}",
         r.stdout
     );
@@ -271,4 +283,37 @@ fn ci_and_the_explorer_name_lines() {
         "{detail:?} not in\n{}",
         r.stdout
     );
+}
+
+/// `image.base` weighs the layers `FROM` brought: the compare images carry strata/base:1's
+/// layer byte for byte, whose size the oracle knows; the name is the final stage's FROM.
+#[test]
+fn the_base_image_is_named_and_weighed() {
+    let dockerfile = testdata("compare/program/Dockerfile.single");
+    let text = fs::read_to_string(&dockerfile).expect("Dockerfile");
+    let from = text
+        .lines()
+        .rfind(|l| l.trim_start().to_ascii_uppercase().starts_with("FROM "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("a FROM line")
+        .to_string();
+    let (json, _) = analyze_json(&[
+        image("compare-program-single").to_str().expect("utf-8"),
+        "--dockerfile",
+        dockerfile.to_str().expect("utf-8"),
+    ]);
+    let base = &json["image"]["base"];
+    assert_eq!(base["name"], Value::from(from));
+    assert_eq!(base["layers"], 1);
+    assert_eq!(
+        base["bytes"],
+        crate::fixtures::oracle("base")["shipped_bytes"]
+    );
+    assert_eq!(
+        base["compressed_bytes"],
+        json["layers"][0]["compressed_bytes"]
+    );
+    // Without a Dockerfile the base is not known: no field.
+    let (plain, _) = analyze_json(&[image("compare-program-single").to_str().expect("utf-8")]);
+    assert!(plain["image"].get("base").is_none());
 }

@@ -47,6 +47,50 @@ pub struct ImageSummary {
     pub final_symlinks: u64,
     /// Every path of the final filesystem, the root excluded.
     pub final_paths: u64,
+    /// The base image's share, when the Dockerfile's `FROM` tells which layers are its.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseImage>,
+}
+
+/// The layers an image took from its base image (`FROM`), and what they weigh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseImage {
+    /// The image `FROM` names (`debian:12-slim`), when the Dockerfile says it.
+    pub name: Option<String>,
+    /// Its layers (the bottom ones) and their uncompressed and compressed bytes.
+    pub layers: usize,
+    pub bytes: u64,
+    pub compressed_bytes: u64,
+}
+
+impl BaseImage {
+    /// The base of an image whose layers say which came from `FROM` (none: not known).
+    fn of(layers: &[LayerSummary]) -> Option<BaseImage> {
+        if layers.iter().all(|l| l.base.is_none()) {
+            return None;
+        }
+        let base: Vec<&LayerSummary> = layers.iter().filter(|l| l.base == Some(true)).collect();
+        let name = base
+            .first()
+            .and_then(|l| l.source.as_ref())
+            .and_then(|s| from_image(&s.instruction));
+        Some(BaseImage {
+            name,
+            layers: base.len(),
+            bytes: base.iter().map(|l| l.shipped_bytes).sum(),
+            compressed_bytes: base.iter().map(|l| l.compressed_bytes).sum(),
+        })
+    }
+}
+
+/// The image a `FROM` instruction names: its first word that is no flag (`--platform=…`).
+fn from_image(instruction: &str) -> Option<String> {
+    let mut words = instruction.split_whitespace();
+    let keyword = words.next()?;
+    if !keyword.eq_ignore_ascii_case("FROM") {
+        return None;
+    }
+    words.find(|w| !w.starts_with("--")).map(str::to_string)
 }
 
 /// Where the bytes go.
@@ -189,6 +233,7 @@ impl Analysis {
             layer.source = a.source;
             layer.base = a.base;
         }
+        self.image.base = BaseImage::of(&self.layers);
         self.warnings.extend(attributed.warnings);
     }
 }
@@ -282,6 +327,7 @@ fn image_summary(loaded: &Loaded, w: &WasteFacts, layers: &[LayerSummary]) -> Im
         final_dirs: finals.dirs,
         final_symlinks: finals.symlinks,
         final_paths: finals.paths,
+        base: None,
     }
 }
 
