@@ -20,7 +20,22 @@ pub const FINDINGS_SHOWN: usize = 20;
 /// [`FINDINGS_SHOWN`].
 #[must_use]
 pub fn findings(a: &Analysis) -> Vec<(&Finding, String)> {
-    let commands: Vec<Option<&str>> = a.layers.iter().map(|l| l.created_by.as_deref()).collect();
+    // A layer whose Dockerfile line is known is named by it: the line to change.
+    let lines: Vec<Option<String>> = a
+        .layers
+        .iter()
+        .map(|l| {
+            l.source
+                .as_ref()
+                .map(|_| super::layer_command(l, usize::MAX))
+        })
+        .collect();
+    let commands: Vec<Option<&str>> = a
+        .layers
+        .iter()
+        .zip(&lines)
+        .map(|(l, line)| line.as_deref().or(l.created_by.as_deref()))
+        .collect();
     shown(
         a.findings
             .iter()

@@ -317,3 +317,31 @@ fn the_base_image_is_named_and_weighed() {
     let (plain, _) = analyze_json(&[image("compare-program-single").to_str().expect("utf-8")]);
     assert!(plain["image"].get("base").is_none());
 }
+
+/// A finding names the Dockerfile lines to change: the `rm -rf /build` that deletes what the
+/// compile step shipped, by its line in the Dockerfile (read here).
+#[test]
+fn findings_name_the_dockerfile_lines() {
+    let path = testdata("compare/program/Dockerfile.single");
+    let text = fs::read_to_string(&path).expect("Dockerfile");
+    let rm = last_step_starting(&text, "RUN rm -rf /build");
+    let r = run(strata().args([
+        "analyze",
+        image("compare-program-single").to_str().expect("utf-8"),
+        "--dockerfile",
+        path.to_str().expect("utf-8"),
+    ]));
+    r.expect_code(0);
+    let named = format!("(`Dockerfile.single:{} {}`) deletes", rm.line, rm.text);
+    assert!(r.stdout.contains(&named), "{named}\n{}", r.stdout);
+    // Without the Dockerfile the same finding names the history's command.
+    let plain = run(strata().args([
+        "analyze",
+        image("compare-program-single").to_str().expect("utf-8"),
+    ]));
+    assert!(
+        plain.stdout.contains("(`rm -rf /build`) deletes"),
+        "{}",
+        plain.stdout
+    );
+}
