@@ -70,10 +70,11 @@ impl Fields {
     }
 }
 
-/// The package a list file belongs to, from its name (`bash.list`, `libc6:amd64.list`): the
-/// package name and, when qualified, its architecture.
-pub fn list_owner(file_name: &[u8]) -> Option<(String, Option<String>)> {
-    let stem = file_name.strip_suffix(b".list")?;
+/// The package a list or md5sums file belongs to, from its name (`bash.list`,
+/// `libc6:amd64.list`, `libssl3.md5sums`) without `suffix`: the package name and, when
+/// qualified, its architecture.
+pub fn file_owner(file_name: &[u8], suffix: &[u8]) -> Option<(String, Option<String>)> {
+    let stem = file_name.strip_suffix(suffix).filter(|s| !s.is_empty())?;
     let stem = String::from_utf8_lossy(stem);
     Some(match stem.split_once(':') {
         Some((name, arch)) => (name.to_string(), Some(arch.to_string())),
@@ -171,12 +172,19 @@ Package: d\nVersion: 4\n";
 
     #[test]
     fn list_files_name_their_package() {
-        assert_eq!(list_owner(b"bash.list"), Some(("bash".into(), None)));
         assert_eq!(
-            list_owner(b"libc6:armhf.list"),
+            file_owner(b"bash.list", b".list"),
+            Some(("bash".into(), None))
+        );
+        assert_eq!(
+            file_owner(b"libc6:armhf.list", b".list"),
             Some(("libc6".into(), Some("armhf".into())))
         );
-        assert_eq!(list_owner(b"bash.md5sums"), None);
+        assert_eq!(file_owner(b"bash.md5sums", b".list"), None);
+        assert_eq!(
+            file_owner(b"libssl3.md5sums", b".md5sums"),
+            Some(("libssl3".into(), None))
+        );
         let list = b"/.\n/bin\n/bin/bash\r\n\n/usr/share/doc/bash\n";
         let paths: Vec<&[u8]> = parse_list(list).collect();
         assert_eq!(paths, [&b"/bin"[..], b"/bin/bash", b"/usr/share/doc/bash"]);

@@ -174,20 +174,23 @@ pub fn attribute(fs: &Fs, scans: &[LayerScan]) -> Attribution {
 }
 
 /// The captured copies of one kind of database, with their layer, that the final filesystem
-/// shows (`final_only`) or all of them.
+/// shows (`final_only`: each final file once, however many names reach it through symlinks)
+/// or all of them.
 fn copies<'a>(
     fs: &Fs,
     scans: &'a [LayerScan],
     kind: Database,
     final_only: bool,
 ) -> Vec<(usize, &'a Captured)> {
+    let mut seen: std::collections::HashSet<NodeId> = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (layer, scan) in scans.iter().enumerate() {
         for c in &scan.captured {
             if capture::database(&c.path) != Some(kind) {
                 continue;
             }
-            if !final_only || is_final(fs, layer, c) {
+            let keep = !final_only || final_node(fs, layer, c).is_some_and(|n| seen.insert(n));
+            if keep {
                 out.push((layer, c));
             }
         }
@@ -195,21 +198,25 @@ fn copies<'a>(
     out
 }
 
-/// Whether the final filesystem's file at the copy's path is this copy.
-fn is_final(fs: &Fs, layer: usize, c: &Captured) -> bool {
-    let Some(node) = fs.resolve_final(&c.path) else {
-        return false;
-    };
-    let Some(object) = fs.final_state(node).and_then(|m| m.object()) else {
-        return false;
-    };
+/// The final filesystem's node at the copy's path, when its file is this copy.
+fn final_node(fs: &Fs, layer: usize, c: &Captured) -> Option<NodeId> {
+    let node = fs.resolve_final(&c.path)?;
+    let object = fs.final_state(node)?.object()?;
     let o = fs.object(object);
-    usize::from(o.layer) == layer && o.hash == c.hash && o.size == c.bytes.len() as u64
+    (usize::from(o.layer) == layer && o.hash == c.hash && o.size == c.bytes.len() as u64)
+        .then_some(node)
 }
 
-/// The file name of a database path (its last component).
-fn file_name(path: &[u8]) -> &[u8] {
-    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+/// The first layer that shipped a copy of each database path (its package's layer), one pass
+/// over the copies.
+fn first_layers(scans: &[LayerScan]) -> HashMap<&[u8], usize> {
+    let mut first = HashMap::new();
+    for (layer, scan) in scans.iter().enumerate() {
+        for c in &scan.captured {
+            first.entry(c.path.as_slice()).or_insert(layer);
+        }
+    }
+    first
 }
 
 fn new_package(manager: Manager, name: String, version: String, arch: Option<String>) -> Package {
@@ -255,39 +262,30 @@ fn dpkg_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
     if listed.is_empty() {
         return listed;
     }
-    let find = |name: String, arch: Option<String>| {
+    // An unqualified list names the package whatever its architecture: the first of that name.
+    let mut by_plain: HashMap<String, usize> = HashMap::new();
+    for (i, l) in listed.iter().enumerate() {
+        by_plain.entry(l.package.name.clone()).or_insert(i);
+    }
+    let find = |(name, arch): (String, Option<String>)| {
         by_name
             .get(&(name.clone(), arch.clone()))
             .copied()
             .or_else(|| {
-                // An unqualified list names the package whatever its architecture.
                 arch.is_none()
-                    .then(|| {
-                        by_name
-                            .iter()
-                            .find(|((n, _), _)| *n == name)
-                            .map(|(_, &i)| i)
-                    })
+                    .then(|| by_plain.get(&name).copied())
                     .flatten()
             })
     };
     for (_, c) in copies(fs, scans, Database::DpkgList, true) {
-        if let Some(i) = dpkg::list_owner(file_name(&c.path)).and_then(|(n, a)| find(n, a)) {
+        if let Some(i) = dpkg::file_owner(split_dir(&c.path).1, b".list").and_then(find) {
             listed[i]
                 .paths
                 .extend(dpkg::parse_list(&c.bytes).map(<[u8]>::to_vec));
         }
     }
     for (_, c) in copies(fs, scans, Database::DpkgMd5sums, true) {
-        let stem = file_name(&c.path)
-            .strip_suffix(b".md5sums")
-            .unwrap_or_default();
-        let name = String::from_utf8_lossy(stem).into_owned();
-        let (name, arch) = match name.split_once(':') {
-            Some((n, a)) => (n.to_string(), Some(a.to_string())),
-            None => (name, None),
-        };
-        if let Some(i) = find(name, arch) {
+        if let Some(i) = dpkg::file_owner(split_dir(&c.path).1, b".md5sums").and_then(find) {
             listed[i].paths.extend(dpkg::parse_md5sums(&c.bytes));
         }
     }
@@ -337,13 +335,6 @@ fn apk_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
     listed
 }
 
-/// The first layer that shipped a copy of a database file at `path` (its package's layer).
-fn first_layer(scans: &[LayerScan], path: &[u8]) -> Option<usize> {
-    scans
-        .iter()
-        .position(|s| s.captured.iter().any(|c| c.path == path))
-}
-
 /// The directory part of a captured path and its last component.
 fn split_dir(path: &[u8]) -> (&[u8], &[u8]) {
     match memchr::memrchr(b'/', path) {
@@ -364,6 +355,7 @@ fn join(base: &[u8], path: &[u8]) -> Vec<u8> {
 
 /// Python distributions, from the RECORDs and egg files the final filesystem shows.
 fn python_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
+    let first = first_layers(scans);
     let mut listed = Vec::new();
     for (kind, from_site) in [
         (Database::PythonRecord, true),
@@ -381,7 +373,7 @@ fn python_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
                 (info_dir, python::egg_paths(&c.bytes))
             };
             let mut package = new_package(Manager::Python, name, version, None);
-            package.layer = first_layer(scans, &c.path);
+            package.layer = first.get(c.path.as_slice()).copied();
             listed.push(Listed {
                 package,
                 paths: rows.iter().map(|p| join(base, p)).collect(),
@@ -410,6 +402,7 @@ fn npm_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
             dev.insert(path);
         }
     }
+    let first = first_layers(scans);
     let mut listed = Vec::new();
     for (_, c) in copies(fs, scans, Database::NpmPackage, true) {
         let Some((name, version)) = npm::name_version(&c.bytes) else {
@@ -421,7 +414,7 @@ fn npm_packages(fs: &Fs, scans: &[LayerScan]) -> Vec<Listed> {
         };
         let mut package = new_package(Manager::Npm, name, version, None);
         package.build_time = dev.contains(dir);
-        package.layer = first_layer(scans, &c.path);
+        package.layer = first.get(c.path.as_slice()).copied();
         listed.push(Listed {
             package,
             paths: Vec::new(),

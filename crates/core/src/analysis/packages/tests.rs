@@ -400,3 +400,20 @@ fn python_and_npm_packages_own_their_files() {
         ]
     );
 }
+
+/// A database reached under two names (a symlinked directory) is one database: its package
+/// is listed once, not once per name.
+#[test]
+fn a_database_reached_twice_counts_once() {
+    let json = br#"{"name":"x","version":"1.0.0"}"#.to_vec();
+    let layers = vec![vec![
+        E::File("app/node_modules/x/package.json".into(), json.clone()),
+        E::File("app/node_modules/x/index.js".into(), bytes(50, b'i')),
+        E::Symlink("alias", "app"),
+        E::File("alias/node_modules/x/package.json".into(), json.clone()),
+    ]];
+    let (_, a) = attribute_layers(&layers);
+    let names: Vec<&str> = a.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["x"]);
+    assert_eq!(a.packages[0].visible_bytes, (json.len() + 50) as u64);
+}
