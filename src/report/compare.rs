@@ -137,15 +137,12 @@ fn text_packages(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()
     let shown = take(&c.packages, top);
     for p in shown {
         let version = |v: &Option<String>| v.as_deref().unwrap_or("-").to_string();
-        let (change, versions) = match p.change {
-            K::Added => ("added", version(&p.b_version)),
-            K::Removed => ("removed", version(&p.a_version)),
-            K::Version => (
-                "version",
-                format!("{} -> {}", version(&p.a_version), version(&p.b_version)),
-            ),
-            K::Bytes => ("other bytes", version(&p.b_version)),
+        let versions = match p.change {
+            K::Removed => version(&p.a_version),
+            K::Version => format!("{} -> {}", version(&p.a_version), version(&p.b_version)),
+            K::Added | K::Bytes => version(&p.b_version),
         };
+        let change = p.change.as_str();
         let build = if p.build_time { "  (build-time)" } else { "" };
         writeln!(
             w,
@@ -385,7 +382,6 @@ pub fn write_markdown(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Resu
 
 /// The packages that differ, in a collapsed section (nothing without a package database).
 fn markdown_packages(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()> {
-    use crate::analysis::compare::packages::PackageChangeKind as K;
     if c.packages.is_empty() {
         return Ok(());
     }
@@ -402,12 +398,7 @@ fn markdown_packages(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Resul
     writeln!(w, "|---|---|---|---|---:|")?;
     let shown = take(&c.packages, top);
     for p in shown {
-        let change = match p.change {
-            K::Added => "added",
-            K::Removed => "removed",
-            K::Version => "version",
-            K::Bytes => "other bytes",
-        };
+        let change = p.change.as_str();
         let version = |v: &Option<String>| v.as_deref().map_or("-".to_string(), code);
         writeln!(
             w,

@@ -55,7 +55,6 @@ fn write_packages(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()>
     let owned: u64 = a.packages.iter().map(|p| p.visible_bytes).sum();
     let unowned: u64 = a.unowned.iter().map(|u| u.bytes).sum();
     let mut managers: Vec<&str> = a.packages.iter().map(|p| p.manager.as_str()).collect();
-    managers.dedup();
     managers.sort_unstable();
     managers.dedup();
     writeln!(

@@ -365,21 +365,23 @@ pub struct Verdict {
     pub packages: Vec<(String, i64)>,
 }
 
+/// Whether a part that moved by `delta` is behind a difference of `total`: it moved the same
+/// way and weighs at least a tenth of it.
+fn behind(total: i64, delta: i64) -> bool {
+    delta.signum() == total.signum() && delta.unsigned_abs() >= (total.unsigned_abs() / 10).max(1)
+}
+
 impl Verdict {
     /// The verdict on sizes `size` whose differing files are grouped as `groups` (largest
     /// difference first).
     #[must_use]
     pub fn new(size: Delta, groups: &[Group]) -> Verdict {
-        let sign = size.delta.signum();
-        let floor = size.delta.unsigned_abs() / 10;
-        let mostly = if sign == 0 {
+        let mostly = if size.delta == 0 {
             Vec::new()
         } else {
             groups
                 .iter()
-                .filter(|g| {
-                    g.delta_bytes.signum() == sign && g.delta_bytes.unsigned_abs() >= floor.max(1)
-                })
+                .filter(|g| behind(size.delta, g.delta_bytes))
                 .take(3)
                 .map(|g| g.path.clone())
                 .collect()
@@ -395,14 +397,10 @@ impl Verdict {
     /// The verdict naming the packages behind the difference, from `changes` (largest first).
     #[must_use]
     pub fn with_packages(mut self, changes: &[packages::PackageChange]) -> Verdict {
-        let sign = self.size.delta.signum();
-        let floor = self.size.delta.unsigned_abs() / 10;
-        if sign != 0 {
+        if self.size.delta != 0 {
             self.packages = changes
                 .iter()
-                .filter(|c| {
-                    c.delta_bytes.signum() == sign && c.delta_bytes.unsigned_abs() >= floor.max(1)
-                })
+                .filter(|c| behind(self.size.delta, c.delta_bytes))
                 .take(3)
                 .map(|c| (c.name.clone(), c.delta_bytes))
                 .collect();

@@ -20,6 +20,18 @@ pub enum PackageChangeKind {
     Bytes,
 }
 
+impl PackageChangeKind {
+    /// How the faces name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageChangeKind::Added => "added",
+            PackageChangeKind::Removed => "removed",
+            PackageChangeKind::Version => "version",
+            PackageChangeKind::Bytes => "other bytes",
+        }
+    }
+}
+
 /// One package that differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PackageChange {
