@@ -102,6 +102,7 @@ pub enum Action {
     Export,
     CopyPath,
     Jump,
+    Packages,
 }
 
 impl Action {
@@ -136,6 +137,7 @@ impl Action {
             Action::Export => "export",
             Action::CopyPath => "copy-path",
             Action::Jump => "jump",
+            Action::Packages => "packages",
         }
     }
 
@@ -170,6 +172,7 @@ impl Action {
             Action::Export => "export the selected file",
             Action::CopyPath => "copy the path (OSC 52)",
             Action::Jump => "jump to the path in the tree",
+            Action::Packages => "packages and their files",
         }
     }
 
@@ -178,7 +181,7 @@ impl Action {
     }
 }
 
-const ALL_ACTIONS: [Action; 28] = [
+const ALL_ACTIONS: [Action; 29] = [
     Action::Quit,
     Action::SwitchPane,
     Action::Filter,
@@ -207,6 +210,7 @@ const ALL_ACTIONS: [Action; 28] = [
     Action::Export,
     Action::CopyPath,
     Action::Jump,
+    Action::Packages,
 ];
 
 /// A status bar: the explorer's three panes and the compare screen's two.
@@ -464,6 +468,7 @@ fn defaults() -> Vec<(Context, &'static str, Action)> {
         (C::Global, "G", A::Bottom),
         (C::Global, "end", A::Bottom),
         (C::Global, "?", A::Help),
+        (C::Global, "p", A::Packages),
         (C::Global, "ctrl+l", A::ShowLayer),
         (C::Layers, "ctrl+a", A::ShowAggregated),
         (C::Wasted, "ctrl+a", A::ShowAggregated),

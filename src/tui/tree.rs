@@ -63,11 +63,14 @@ pub enum Sort {
     SizeDesc,
 }
 
-/// A path filter: substring, or a regular expression when it parses as one and the user asked.
+/// A path filter: substring, or a regular expression when it parses as one and the user asked;
+/// or the nodes a package owns (`pkg:NAME`, which the explorer resolves).
 #[derive(Debug, Clone)]
 pub enum Filter {
     Substring(Box<memchr::memmem::Finder<'static>>),
     Regex(regex::bytes::Regex),
+    /// Per node: kept.
+    Nodes(std::sync::Arc<[bool]>),
 }
 
 impl Filter {
@@ -91,10 +94,11 @@ impl Filter {
         ))))
     }
 
-    fn matches(&self, path: &[u8]) -> bool {
+    fn matches(&self, node: NodeId, path: &[u8]) -> bool {
         match self {
             Filter::Substring(f) => f.find(path).is_some(),
             Filter::Regex(r) => r.is_match(path),
+            Filter::Nodes(keep) => keep.get(node as usize).copied().unwrap_or(false),
         }
     }
 }
@@ -319,7 +323,7 @@ impl Tree {
                 if node != ROOT {
                     path.push(b'/');
                     path.extend_from_slice(fs.name(node));
-                    if filter.matches(&path) {
+                    if filter.matches(node, &path) {
                         self.matched[node as usize] = true;
                         self.match_count += 1;
                     }

@@ -275,3 +275,86 @@ fn the_markdown_comparison_lists_the_packages() {
         );
     }
 }
+
+/// `p` lists the packages, largest first; enter on one filters the final filesystem to the
+/// files the oracle's lists give that package (directories above them kept for context).
+#[test]
+fn the_explorer_filters_the_tree_to_a_packages_files() {
+    use ratatui::layout::Rect;
+    use strata::tui::explorer::{App, Popup};
+    use strata::tui::keymap::Keymap;
+    use strata::tui::parse_script;
+    let path = crate::fixtures::image("packages-oci");
+    let input = strata::source::Input::parse(path.to_str().expect("utf-8"), None).expect("parse");
+    let image =
+        strata::source::open(&input, &strata::source::OpenOptions::default()).expect("open");
+    let loaded = strata::engine::load(
+        image,
+        &strata::engine::LoadOptions::default(),
+        &strata::engine::Progress::default(),
+    )
+    .expect("load");
+    let want = oracle("packages");
+    let by_package = want["by_package"].as_object().expect("by_package");
+    // The oracle's packages, largest first (ties by name, as any order would do for them).
+    let mut order: Vec<(&String, u64)> = by_package
+        .iter()
+        .map(|(n, p)| (n, p["visible_bytes"].as_u64().unwrap_or(0)))
+        .collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let app_after = |script: &str| {
+        let mut app = App::new(loaded.clone(), Keymap::default(), Rect::new(0, 0, 140, 40));
+        for k in parse_script(script).expect("keys") {
+            app.key(k);
+        }
+        app
+    };
+    let screen = strata::tui::replay(
+        loaded.clone(),
+        Keymap::default(),
+        &parse_script("p").expect("keys"),
+        140,
+        40,
+    );
+    assert!(
+        screen.contains(&format!(" Packages ({}): ", by_package.len())),
+        "{screen}"
+    );
+    // Its first row is the largest package.
+    let first = screen
+        .lines()
+        .skip_while(|l| !l.contains(" Wasted Layer "))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(first.contains(&format!(" {} ", order[0].0)), "{first}");
+    for (i, (name, _)) in order.iter().enumerate().take(3) {
+        // Only distinct sizes pin the order; equal ones may come either way.
+        if order.iter().filter(|o| o.1 == order[i].1).count() > 1 {
+            continue;
+        }
+        let app = app_after(&format!("p {} enter", vec!["j"; i].join(" ")));
+        assert!(app.popup().is_none());
+        assert_eq!(app.filter_text(), format!("pkg:{name}"));
+        let fs = &app.loaded().fs;
+        let mut shown: Vec<String> = app
+            .tree()
+            .rows
+            .iter()
+            .filter(|r| !r.is_dir)
+            .map(|r| fs.path(r.node))
+            .collect();
+        shown.sort();
+        let files: Vec<String> = by_package[name.as_str()]["files"]
+            .as_object()
+            .expect("files")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(shown, files, "{name}");
+    }
+    // The popup is a list: escape closes it and nothing is filtered.
+    let app = app_after("p j esc");
+    assert!(app.popup().is_none());
+    assert_eq!(app.filter_text(), "");
+    assert!(!matches!(app.popup(), Some(Popup::Packages(_))));
+}

@@ -13,7 +13,7 @@ use crate::report::escape::{self, text};
 use crate::report::layer_command;
 use crate::tui::tree::{self, LEGEND, Mode, Row, Sort};
 use crate::tui::widgets::help::Help;
-use crate::tui::widgets::list::{self, Highlight, List};
+use crate::tui::widgets::list::{self, Highlight, List, ListState};
 use crate::tui::widgets::popup::Popup as PopupBox;
 use crate::tui::widgets::status_bar::{self, StatusBar};
 use crate::tui::widgets::{block, loading};
@@ -83,6 +83,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             ];
             frame.render_widget(PopupBox::new("Export", text, 60).height(4), area);
         }
+        Some(Popup::Packages(list)) => draw_packages(frame, app, *list),
         None => {}
     }
 }
@@ -520,6 +521,38 @@ fn draw_history(frame: &mut Frame, history: &History) {
         ]));
     }
     frame.render_widget(PopupBox::new("History", lines, 76), frame.area());
+}
+
+/// The packages, largest first, over the panes: the selected one's files are what enter
+/// shows.
+fn draw_packages(frame: &mut Frame, app: &App, state: ListState) {
+    let packages = &app.analysis().packages;
+    let rows = u16::try_from(app.packages_height().min(packages.len())).unwrap_or(u16::MAX);
+    let area = PopupBox::area(frame.area(), 96, rows.saturating_add(1));
+    let row = |i: usize| {
+        let p = &packages[i];
+        let mut name = format!("{} {}", text(&p.name), text(&p.version));
+        if p.build_time {
+            name.push_str("  (build-time)");
+        }
+        Line::from(format!(
+            "{:>10} {:>10} {:>5}  {:<6} {name}",
+            size(p.visible_bytes),
+            size(p.wasted_bytes),
+            p.layer.map_or_else(|| "—".into(), |k| k.to_string()),
+            p.manager.as_str(),
+        ))
+    };
+    let title = format!(" Packages ({}): enter shows its files ", packages.len());
+    let list = List::new(block(title, true), true, packages.len(), state, row).header(
+        Line::from(format!(
+            "{:>10} {:>10} {:>5}  {:<6} {}",
+            "Size", "Wasted", "Layer", "From", "Package"
+        ))
+        .bold(),
+    );
+    frame.render_widget(ratatui::widgets::Clear, area);
+    frame.render_widget(list, area);
 }
 
 /// The first frame while layers are read.

@@ -58,6 +58,9 @@ pub enum Popup {
     History(History),
     /// An export target exists: overwrite it?
     ConfirmOverwrite(PathBuf),
+    /// The image's packages, largest first (the analysis' order); enter shows the selected
+    /// one's files in the tree.
+    Packages(ListState),
 }
 
 /// A path's history, taken from the model when the popup opens: drawing reads only this.

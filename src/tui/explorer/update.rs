@@ -20,6 +20,16 @@ impl App {
     /// Handles a key: typed text goes to an open prompt, everything else through the keymap.
     /// Returns what the runtime is to do for it.
     pub fn key(&mut self, key: Key) -> Vec<Effect> {
+        if let Some(Popup::Packages(list)) = self.popup
+            && key == Key::plain(KeyCode::Enter)
+        {
+            self.popup = None;
+            if let Some(p) = self.analysis.packages.get(list.selected) {
+                let name = p.name.clone();
+                self.show_package(&name);
+            }
+            return Vec::new();
+        }
         if let Some(Popup::ConfirmOverwrite(_)) = self.popup {
             self.popup = None;
             if matches!(key.code, KeyCode::Char('y' | 'Y'))
@@ -103,7 +113,11 @@ impl App {
 
     fn set_filter(&mut self, text: &str) {
         self.filter_text = text.to_string();
-        match Filter::parse(text) {
+        let filter = match text.strip_prefix(PACKAGE_FILTER) {
+            Some(name) => self.package_filter(name),
+            None => Filter::parse(text),
+        };
+        match filter {
             Ok(f) => {
                 self.tree.options.filter = f;
                 self.filter_error = None;
@@ -111,6 +125,69 @@ impl App {
                 self.refresh_tree();
             }
             Err(e) => self.filter_error = Some(format!("regex: {e}")),
+        }
+    }
+}
+
+/// What the filter prompt takes for a package's files: `pkg:NAME`.
+const PACKAGE_FILTER: &str = "pkg:";
+
+/// Packages: the popup listing them, and the tree filtered to one's files.
+impl App {
+    fn open_packages(&mut self) {
+        if self.analysis.packages.is_empty() {
+            self.message = Some("no package database in this image".into());
+        } else {
+            self.popup = Some(Popup::Packages(ListState::default()));
+        }
+    }
+
+    /// The rows the packages popup shows at once (its box less borders and header).
+    pub(super) fn packages_height(&self) -> usize {
+        usize::from(self.size.height.saturating_sub(8)).max(1)
+    }
+
+    /// The filter keeping the files packages named `name` own (every manager's: dpkg and
+    /// Python may both have a `six`), with the directories above them.
+    fn package_filter(&self, name: &str) -> Result<Option<Filter>, String> {
+        let wanted: Vec<bool> = self
+            .analysis
+            .packages
+            .iter()
+            .map(|p| p.name == name)
+            .collect();
+        if !wanted.contains(&true) {
+            return Err(format!(
+                "no package named {}",
+                crate::report::escape::text(name)
+            ));
+        }
+        let keep: std::sync::Arc<[bool]> = self
+            .analysis
+            .owners
+            .iter()
+            .map(|&o| wanted.get(o as usize).copied().unwrap_or(false))
+            .collect();
+        Ok(Some(Filter::Nodes(keep)))
+    }
+
+    /// The final filesystem, filtered to the files of the packages named `name`.
+    fn show_package(&mut self, name: &str) {
+        let last = self.analysis.layers.len().saturating_sub(1);
+        self.layers.selected = last;
+        self.tree.options.layer = last;
+        self.tree.options.mode = Mode::Aggregated;
+        self.tree.options.hidden = [false; 5];
+        self.rows = ListState::default();
+        self.set_filter(&format!("{PACKAGE_FILTER}{name}"));
+        self.set_focus(Pane::Tree);
+        if let Some(p) = self.analysis.packages.iter().find(|p| p.name == name) {
+            self.message = Some(format!(
+                "{} files of {} ({}); esc shows all",
+                p.files,
+                crate::report::escape::text(name),
+                crate::units::size(p.visible_bytes)
+            ));
         }
     }
 }
@@ -159,6 +236,7 @@ impl App {
             Action::Export => self.start_export(),
             Action::CopyPath => return self.copy_path(),
             Action::Jump => self.jump(),
+            Action::Packages => self.open_packages(),
         }
         Vec::new()
     }
@@ -200,6 +278,22 @@ impl App {
     fn popup_takes(&mut self, action: Action) -> bool {
         if self.popup == Some(Popup::Help) && self.scroll_help(action) {
             return true;
+        }
+        let page = self.packages_height();
+        if let Some(Popup::Packages(list)) = &mut self.popup {
+            let delta = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -(page as isize),
+                Action::PageDown => page as isize,
+                Action::Top => isize::MIN / 2,
+                Action::Bottom => isize::MAX / 2,
+                _ => 0,
+            };
+            if delta != 0 {
+                list.step(delta, self.analysis.packages.len(), page);
+                return true;
+            }
         }
         if self.popup.is_some() && !matches!(action, Action::Quit) {
             self.popup = None;

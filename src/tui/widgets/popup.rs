@@ -34,6 +34,12 @@ impl<'a> Popup<'a> {
         self
     }
 
+    /// Where a box of `width` x `height` (borders included) goes on `area`, for a caller
+    /// drawing its own widget there.
+    pub fn area(area: Rect, width: u16, height: u16) -> Rect {
+        Popup::rect(area, width, height).intersection(area)
+    }
+
     /// Where the box goes on `area`: at most `width` x `height` plus the borders, one column
     /// and one row from each edge, at least 10 x 3.
     fn rect(area: Rect, width: u16, height: u16) -> Rect {
