@@ -232,6 +232,12 @@ pub struct DockerfileArgs {
     /// the last.
     #[arg(long, value_name = "STAGE", requires = "dockerfile")]
     pub target: Option<String>,
+
+    /// The image this one was built FROM (any reference strata reads): its layers, found at
+    /// the bottom of this image by their digests, are reported apart from yours. Only its
+    /// manifest and config are read.
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -447,6 +453,8 @@ pub struct Resolved {
     pub quiet: bool,
     /// `--dockerfile` read and parsed, its `--target` found (analyze, ci, the explorer).
     pub dockerfile: Option<Target>,
+    /// `--base`: the base image's reference parsed, and as the user wrote it.
+    pub base: Option<(Input, String)>,
 }
 
 /// What to run.
@@ -626,6 +634,13 @@ pub fn resolve(cli: Cli) -> anyhow::Result<Resolved> {
         .as_deref()
         .map(|path| Target::read(path, dockerfile.target.as_deref()))
         .transpose()?;
+    if let Some(base) = dockerfile.base {
+        if base == "-" {
+            anyhow::bail!("--base -: the base image cannot be read from standard input");
+        }
+        // Found as the user wrote it: `--source` names the analysed image's transport.
+        resolved.base = Some((Input::parse(&base, None)?, base));
+    }
     Ok(resolved)
 }
 
@@ -656,6 +671,7 @@ fn resolved(job: Job, args: &LoadArgs) -> Resolved {
         },
         quiet: args.quiet,
         dockerfile: None,
+        base: None,
     }
 }
 

@@ -9,10 +9,9 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 
 use cli::{Cli, CompareView, Job, KeyReplay, Resolved};
-use strata::analysis::Analysis;
 use strata::analysis::compare::{Comparison, Limit, PairSide, load_pair};
+use strata::analysis::{Analysis, BuildHints};
 use strata::ci::{self, Metrics, Rules};
-use strata::dockerfile::Target;
 use strata::engine::{self, LoadOptions, Progress};
 use strata::report::Report;
 use strata::report::emit::{self, Output};
@@ -54,15 +53,25 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
         load: options,
         quiet,
         dockerfile,
+        base,
     } = r;
-    let dockerfile = dockerfile.as_ref();
     let open = |input: &Input| {
         strata::trace::mark(|| "open".into());
         source::open(input, &open)
     };
+    // The base image: its manifest and config only (its layers are this image's).
+    let base = base
+        .map(|(input, name)| {
+            open(&input)
+                .map(|o| (o.image, name.clone()))
+                .map_err(|e| anyhow::anyhow!("--base {name}: {e}"))
+        })
+        .transpose()?;
+    let hints = BuildHints { dockerfile, base };
+    let hints = &hints;
     match job {
         Job::Analyze { input, output } => {
-            let a = load(open(&input)?, &options, quiet, output.listed, dockerfile)?;
+            let a = load(open(&input)?, &options, quiet, output.listed, hints)?;
             emit::analysis(&a, &output)?;
             strata::trace::mark(|| "printed".into());
             Ok(0)
@@ -73,7 +82,7 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             rules,
             metrics,
         } => {
-            let a = load(open(&input)?, &options, quiet, output.listed, dockerfile)?;
+            let a = load(open(&input)?, &options, quiet, output.listed, hints)?;
             run_ci(&a, &output, &rules, metrics)
         }
         Job::Verify { input, printer } => {
@@ -83,7 +92,7 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             Ok(if verdict.ok { 0 } else { EXIT_ERROR })
         }
         Job::Explore { input, keymap } => {
-            strata::tui::run(open(&input)?, &options, keymap, dockerfile)?;
+            strata::tui::run(open(&input)?, &options, keymap, hints)?;
             Ok(0)
         }
         Job::Replay { input, replay } => {
@@ -95,7 +104,7 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             } = replay;
             let (width, height) = (screen.width, screen.height);
             emit::screen(&strata::tui::replay_attributed(
-                loaded, dockerfile, keymap, &keys, width, height,
+                loaded, hints, keymap, &keys, width, height,
             ))?;
             Ok(0)
         }
@@ -158,20 +167,18 @@ fn run_compare(
 }
 
 /// Loads and analyses the image; lists the `top` most wasteful paths (all with `None`);
-/// names each layer's line of the `dockerfile` given.
+/// names each layer's line and the base image's layers as `hints` tell.
 fn load(
     opened: source::Opened,
     options: &LoadOptions,
     quiet: bool,
     top: Option<usize>,
-    dockerfile: Option<&Target>,
+    hints: &BuildHints,
 ) -> anyhow::Result<Analysis> {
     let loaded = strata::progress::load(opened, options, quiet)?;
     strata::trace::mark(|| "analysis start".into());
     let mut analysis = Analysis::with_top(&loaded, top);
-    if let Some(target) = dockerfile {
-        analysis.attribute(&loaded.image, target);
-    }
+    analysis.hint(&loaded.image, hints);
     strata::trace::mark(|| "analysis done".into());
     // Freeing a million-path filesystem takes tens of milliseconds: let it happen beside the
     // printing (the process may well exit first, which frees it all at once).

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::analysis::{Analysis, LayerSummary};
 use crate::ci::Status;
+use crate::image::BASE_NAME;
 use crate::units::{bytes_text, count, percent, size};
 
 /// Text for a terminal or a CI log, every string from the image escaped.
@@ -189,16 +190,29 @@ fn write_layers(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     write_attribution(w, a)
 }
 
-/// With a Dockerfile: which layers are the base image's, and how many of the others matched a
-/// line (nothing without one).
+/// With a Dockerfile or `--base`: which layers are the base image's, and how many of the
+/// others matched a line; without, the base image the annotations name, if they do.
 fn write_attribution(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     if a.layers.iter().all(|l| l.base.is_none()) {
+        let annotated = a.image.identity.annotations.get(BASE_NAME);
+        if let Some(name) = annotated {
+            writeln!(
+                w,
+                "Base image: {}, by the image's annotation (--base IMAGE tells which layers are its)",
+                text(name)
+            )?;
+        }
         return Ok(());
     }
     let base: Vec<&LayerSummary> = a.layers.iter().filter(|l| l.base == Some(true)).collect();
     let ours: Vec<&LayerSummary> = a.layers.iter().filter(|l| l.base == Some(false)).collect();
     let unknown = a.layers.iter().filter(|l| l.base.is_none()).count();
-    let from = base.first().and_then(|l| l.source.as_ref());
+    // The FROM line, else the base image's name (`--base`, annotations).
+    let from = base
+        .first()
+        .and_then(|l| l.source.as_ref())
+        .map(|s| short_command(&s.instruction, 60))
+        .or_else(|| a.image.base.as_ref().and_then(|b| b.name.clone()));
     match (base.first(), base.last(), from) {
         (Some(first), Some(last), Some(from)) => {
             let ours_bytes: u64 = ours.iter().map(|l| l.shipped_bytes).sum();
@@ -215,7 +229,7 @@ fn write_attribution(w: &mut dyn Write, a: &Analysis) -> io::Result<()> {
                 w,
                 "Base image: {} ({}){weight}",
                 layer_range(first.index, last.index),
-                text(&short_command(&from.instruction, 60)),
+                text(&from),
             )?;
         }
         _ if unknown > 0 => writeln!(

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::layout::Rect;
 
+use crate::analysis::BuildHints;
 use crate::analysis::compare::{Comparison, Limit, PairSide, load_pair};
-use crate::dockerfile::Target;
 use crate::engine::{self, LoadOptions, Loaded, Progress};
 use crate::error::{Error, Result};
 use crate::source::Opened;
@@ -41,13 +41,13 @@ pub fn load_keymap() -> Result<Keymap> {
     })
 }
 
-/// Runs the explorer on the terminal until the user quits; with a `dockerfile`, the layers
-/// name their lines.
+/// Runs the explorer on the terminal until the user quits; the layers name their lines and
+/// the base image's as `hints` tell.
 pub fn run(
     opened: Opened,
     options: &LoadOptions,
     keymap: Keymap,
-    dockerfile: Option<&Target>,
+    hints: &BuildHints,
 ) -> Result<(), RuntimeError> {
     let source = opened.image.source.clone();
     let layer_count = opened.image.layers.len();
@@ -73,9 +73,7 @@ pub fn run(
         return Ok(());
     };
     let mut app = App::new(loaded, keymap, terminal.area());
-    if let Some(target) = dockerfile {
-        app.attribute(target);
-    }
+    app.hint(hints);
     runtime::run(&mut terminal, &mut app)
 }
 
@@ -98,22 +96,20 @@ pub fn parse_script(script: &str) -> Result<Vec<Key>> {
 /// Replays keys on the explorer through the same handling the terminal uses and returns the
 /// final screen as text, one line per row (for bug reports and tests).
 pub fn replay(loaded: Loaded, keymap: Keymap, keys: &[Key], width: u16, height: u16) -> String {
-    replay_attributed(loaded, None, keymap, keys, width, height)
+    replay_attributed(loaded, &BuildHints::default(), keymap, keys, width, height)
 }
 
-/// [`replay`], the layers naming their lines of `dockerfile` when given.
+/// [`replay`], the layers naming their lines and the base image's as `hints` tell.
 pub fn replay_attributed(
     loaded: Loaded,
-    dockerfile: Option<&Target>,
+    hints: &BuildHints,
     keymap: Keymap,
     keys: &[Key],
     width: u16,
     height: u16,
 ) -> String {
     let mut app = App::new(loaded, keymap, Rect::new(0, 0, width, height));
-    if let Some(target) = dockerfile {
-        app.attribute(target);
-    }
+    app.hint(hints);
     runtime::replay(app, keys, width, height)
 }
 

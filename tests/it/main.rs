@@ -16,6 +16,7 @@
 
 mod architecture;
 mod bad_input;
+mod base;
 mod cli;
 mod compare;
 mod compare_tui;

@@ -1,6 +1,7 @@
 //! The image as the loader resolved it: which manifest and config were chosen, and where each
 //! layer's blob is, with what the manifest and config promise about it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -121,7 +122,15 @@ pub struct Image {
     /// checked) and were gone past, as `--ignore-errors` and `strata verify` ask; empty
     /// otherwise, since they are errors then.
     pub integrity: Vec<String>,
+    /// The manifest's annotations (over its index entry's), string values only: what the
+    /// builder said of the image (`org.opencontainers.image.base.name`, `…source`, …).
+    pub annotations: BTreeMap<String, String>,
 }
+
+/// The annotation naming the image built FROM, as buildah and BuildKit write it.
+pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
+/// The annotation holding that image's manifest digest.
+pub const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 
 /// Which image was read, as the reports name it: where it came from and its digests.
 #[derive(Debug, Clone, Serialize)]
@@ -132,6 +141,8 @@ pub struct Identity {
     pub platform: Option<String>,
     pub manifest_digest: Option<String>,
     pub config_digest: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Image {
@@ -144,6 +155,7 @@ impl Image {
             platform: self.platform.as_ref().map(ToString::to_string),
             manifest_digest: self.manifest_digest.clone(),
             config_digest: self.config_digest.clone(),
+            annotations: self.annotations.clone(),
         }
     }
 }

@@ -213,9 +213,10 @@ impl App {
         self
     }
 
-    /// Names each layer's line of the Dockerfile `target` (`--dockerfile`).
-    pub fn attribute(&mut self, target: &crate::dockerfile::Target) {
-        self.analysis.attribute(&self.loaded.image, target);
+    /// Names each layer's Dockerfile line and the base image's layers (`--dockerfile`,
+    /// `--base`).
+    pub fn hint(&mut self, hints: &crate::analysis::BuildHints) {
+        self.analysis.hint(&self.loaded.image, hints);
     }
 
     /// The image as read.

@@ -9,6 +9,7 @@ pub mod verify;
 pub mod waste;
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::engine::Loaded;
 use crate::layer::Compression;
@@ -55,8 +56,12 @@ pub struct ImageSummary {
 /// The layers an image took from its base image (`FROM`), and what they weigh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BaseImage {
-    /// The image `FROM` names (`debian:12-slim`), when the Dockerfile says it.
+    /// The base image's name: as `--base` named it, else as the builder recorded it (the
+    /// `org.opencontainers.image.base.name` annotation), else as `FROM` wrote it.
     pub name: Option<String>,
+    /// Its manifest's digest: `--base`'s, else the annotation's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// Its layers (the bottom ones) and their uncompressed and compressed bytes.
     pub layers: usize,
     pub bytes: u64,
@@ -64,18 +69,24 @@ pub struct BaseImage {
 }
 
 impl BaseImage {
-    /// The base of an image whose layers say which came from `FROM` (none: not known).
-    fn of(layers: &[LayerSummary]) -> Option<BaseImage> {
+    /// The base of an image whose layers say which came from `FROM` (none: not known), named
+    /// by the image's annotations when they name it.
+    fn of(layers: &[LayerSummary], annotations: &BTreeMap<String, String>) -> Option<BaseImage> {
         if layers.iter().all(|l| l.base.is_none()) {
             return None;
         }
         let base: Vec<&LayerSummary> = layers.iter().filter(|l| l.base == Some(true)).collect();
-        let name = base
-            .first()
-            .and_then(|l| l.source.as_ref())
-            .and_then(|s| from_image(&s.instruction));
+        let name = annotations
+            .get(crate::image::BASE_NAME)
+            .cloned()
+            .or_else(|| {
+                base.first()
+                    .and_then(|l| l.source.as_ref())
+                    .and_then(|s| from_image(&s.instruction))
+            });
         Some(BaseImage {
             name,
+            digest: annotations.get(crate::image::BASE_DIGEST).cloned(),
             layers: base.len(),
             bytes: base.iter().map(|l| l.shipped_bytes).sum(),
             compressed_bytes: base.iter().map(|l| l.compressed_bytes).sum(),
@@ -223,7 +234,26 @@ impl Analysis {
     }
 }
 
+/// What the user said of how the image was built: the Dockerfile and stage (`--dockerfile`,
+/// `--target`) and the base image (`--base`, read to its config, and its name as given).
+#[derive(Debug, Clone, Default)]
+pub struct BuildHints {
+    pub dockerfile: Option<crate::dockerfile::Target>,
+    pub base: Option<(crate::image::Image, String)>,
+}
+
 impl Analysis {
+    /// Names the layers' lines and the base image's layers from what the user said of the
+    /// build (nothing when `hints` is empty).
+    pub fn hint(&mut self, image: &crate::image::Image, hints: &BuildHints) {
+        if let Some(target) = &hints.dockerfile {
+            self.attribute(image, target);
+        }
+        if let Some((base, name)) = &hints.base {
+            self.base_from(base, name);
+        }
+    }
+
     /// Names each layer's Dockerfile line and whether it came from the base image, from the
     /// image's history and the Dockerfile `target` (`--dockerfile`, `--target`); what could
     /// not be matched is said among the warnings.
@@ -233,8 +263,49 @@ impl Analysis {
             layer.source = a.source;
             layer.base = a.base;
         }
-        self.image.base = BaseImage::of(&self.layers);
+        self.image.base = BaseImage::of(&self.layers, &image.annotations);
         self.warnings.extend(attributed.warnings);
+    }
+
+    /// Splits the base image's layers from the user's by the base image itself (`--base`,
+    /// named `name`): its layers are the image's bottom ones with the diff_ids the base lists,
+    /// in its order. This is exact where a Dockerfile's lines are matched through history:
+    /// it overrides them (and says so when they disagree). An image that is no base of this
+    /// one (its layers are not all this image's bottom ones: another image, another version
+    /// of the base, a sibling built on the same base) changes nothing but a warning.
+    pub fn base_from(&mut self, base: &crate::image::Image, name: &str) {
+        let shared = self
+            .layers
+            .iter()
+            .zip(&base.layers)
+            .take_while(|(l, b)| l.diff_id.is_some() && l.diff_id == b.diff_id)
+            .count();
+        if shared < base.layers.len() || base.layers.len() > self.layers.len() {
+            self.warnings.push(format!(
+                "--base {name}: not this image's base: {shared} of its {} layers are this image's bottom ones; the base image's layers are not known",
+                base.layers.len()
+            ));
+            return;
+        }
+        let said: Vec<Option<bool>> = self.layers.iter().map(|l| l.base).collect();
+        for (k, layer) in self.layers.iter_mut().enumerate() {
+            layer.base = Some(k < shared);
+        }
+        let differs = said
+            .iter()
+            .zip(&self.layers)
+            .any(|(was, l)| was.is_some() && *was != l.base);
+        if differs {
+            self.warnings.push(format!(
+                "--base {name}: the Dockerfile's FROM was matched to other layers than the base image's {shared}; the base image's are shown"
+            ));
+        }
+        let mut found = BaseImage::of(&self.layers, &BTreeMap::new());
+        if let Some(b) = found.as_mut() {
+            b.name = Some(name.to_string());
+            b.digest.clone_from(&base.manifest_digest);
+        }
+        self.image.base = found;
     }
 }
 

@@ -732,6 +732,7 @@ impl Loaded {
             layers,
             warnings: Vec::new(),
             integrity: Vec::new(),
+            annotations: std::collections::BTreeMap::new(),
         };
         Loaded {
             image,

@@ -135,6 +135,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
         layers,
         warnings,
         integrity: integrity.gone_past,
+        annotations: std::collections::BTreeMap::new(),
     };
     Ok(Opened::to_read(image, store))
 }

@@ -1,6 +1,7 @@
 //! The chosen manifest read into an [`Image`]: its media type and schema checked (artifacts
 //! named by their type), its config read and verified, its layers listed and found.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::document::{
@@ -49,6 +50,7 @@ pub(super) fn build(
         )));
     }
     config::apply(&config, &mut layers, &mut warnings);
+    let annotations = annotations(desc, manifest.annotations.as_ref());
     let image = Image {
         source: name,
         format,
@@ -60,9 +62,36 @@ pub(super) fn build(
         layers,
         warnings,
         integrity: integrity.gone_past,
+        annotations,
     };
     Ok(Opened::to_read(image, store))
 }
+
+/// The manifest's string annotations over those of its index entry, at most [`MAX_ANNOTATIONS`]
+/// (the documents are size-capped already; this caps what is kept of them).
+fn annotations(
+    entry: &Descriptor,
+    manifest: Option<&serde_json::Value>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let from_entry = entry.annotations.iter().flatten();
+    let from_manifest = manifest
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k, v.as_str()?)));
+    for (k, v) in from_entry
+        .map(|(k, v)| (k, v.as_str()))
+        .chain(from_manifest)
+        .take(MAX_ANNOTATIONS)
+    {
+        out.insert(k.clone(), v.to_string());
+    }
+    out
+}
+
+/// The most annotations kept of an image (real images carry a handful).
+const MAX_ANNOTATIONS: usize = 256;
 
 /// Reads and verifies the candidate's manifest, and refuses what is no image manifest: a blob
 /// that is not there, Docker schema 1, an index, an artifact (named by its type).

@@ -62,6 +62,10 @@ pub(super) struct Manifest {
     pub(super) layers: Option<Vec<Descriptor>>,
     #[serde(default)]
     pub(super) artifact_type: Option<String>,
+    /// Read leniently: a value that is no string is skipped, not an error (the spec asks
+    /// for strings; nothing strata shows depends on them).
+    #[serde(default)]
+    pub(super) annotations: Option<serde_json::Value>,
     /// Only to tell an index without a media type from a manifest.
     #[serde(default)]
     pub(super) manifests: Option<serde::de::IgnoredAny>,
