@@ -224,6 +224,7 @@ mod tests {
                 platform: None,
                 manifest_digest: None,
                 config_digest: None,
+                annotations: std::collections::BTreeMap::new(),
             },
             ok: true,
             documents: Vec::new(),
