@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use super::escape::text;
 use super::short_command;
 use crate::analysis::compare::{
-    Alignment, Comparison, CountBytes, Delta, FileChange, FileDiff, Group, LayerRow,
+    Alignment, BaseChange, BaseRef, Comparison, CountBytes, Delta, FileChange, FileDiff, Group,
+    LayerRow,
 };
 use crate::units::{percent, signed_size, size};
 
@@ -94,6 +95,45 @@ pub fn row_difference(row: &LayerRow) -> String {
     }
 }
 
+/// A base image as named: `name@digest`, the digest cut to 12 hex digits.
+fn base_ref(r: Option<&BaseRef>) -> String {
+    let Some(r) = r else {
+        return "not known".into();
+    };
+    let digest = r.digest.as_deref().map(|d| {
+        let hex = d.split_once(':').map_or(d, |(_, h)| h);
+        hex.chars().take(12).collect::<String>()
+    });
+    match (&r.name, digest) {
+        (Some(n), Some(d)) => format!("{n}@{d}"),
+        (Some(n), None) => n.clone(),
+        (None, Some(d)) => d,
+        (None, None) => "not known".into(),
+    }
+}
+
+/// Whether A and B were built on the same base image, and which. Another digest is another
+/// base manifest, which need not be other layers (a base re-stored by the builder): the
+/// layers A and B share at the bottom are said beside it.
+pub fn base_line(b: &BaseChange, shared_layers: usize) -> String {
+    if b.changed {
+        let shared = match shared_layers {
+            0 => String::new(),
+            n => format!(
+                " ({} at the bottom are the same)",
+                crate::units::count(n as u64, "layer", "layers")
+            ),
+        };
+        format!(
+            "changed: {} → {}{shared}",
+            base_ref(b.a.as_ref()),
+            base_ref(b.b.as_ref())
+        )
+    } else {
+        format!("the same: {}", base_ref(b.a.as_ref()))
+    }
+}
+
 fn layer_summary(c: &Comparison) -> String {
     let count = |a: Alignment| c.layers.iter().filter(|r| r.alignment == a).count();
     format!(
@@ -163,6 +203,9 @@ fn text_packages(w: &mut dyn Write, c: &Comparison, top: usize) -> io::Result<()
 fn text_totals(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     writeln!(w, "A  {}", text(&image_line(&c.a)))?;
     writeln!(w, "B  {}", text(&image_line(&c.b)))?;
+    if let Some(base) = &c.base {
+        writeln!(w, "Base {}", text(&base_line(base, c.shared_layers)))?;
+    }
     writeln!(w)?;
     writeln!(w, "{:<14}{:>12}  {:>12}  Difference", "", "A", "B")?;
     for [name, a, b, d] in totals_rows(&c.totals) {
@@ -445,6 +488,15 @@ fn markdown_totals(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
         code(&c.b.image.identity.source)
     )?;
     let t = &c.totals;
+    if let Some(base) = &c.base {
+        writeln!(
+            w,
+            "| Base image | {} | {} | {} |",
+            code(&base_ref(base.a.as_ref())),
+            code(&base_ref(base.b.as_ref())),
+            if base.changed { "changed" } else { "" }
+        )?;
+    }
     for [name, a, b, d] in totals_rows(t) {
         writeln!(w, "| {name} | {a} | {b} | {d} |")?;
     }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{CiReport, Printer, Report, escape, unsupported, words};
 use crate::analysis::compare::packages::PackageChange;
 use crate::analysis::compare::{
-    Comparison, FileTotals, Group, LayerRow, LimitOutcome, Side, Totals,
+    BaseChange, Comparison, FileTotals, Group, LayerRow, LimitOutcome, Side, Totals,
 };
 use crate::analysis::packages::{Package, Unowned};
 use crate::analysis::{
@@ -183,6 +183,8 @@ struct ComparisonJson<'a> {
     files: &'a FileTotals,
     groups: &'a [Group],
     packages: &'a [PackageChange],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base: Option<&'a BaseChange>,
     verdict: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<LimitOutcome>,
@@ -201,6 +203,7 @@ impl<'a> ComparisonJson<'a> {
             files: &c.files,
             groups: &c.groups,
             packages: &c.packages,
+            base: c.base.as_ref(),
             verdict: words::verdict(&c.verdict),
             limit: c.limit,
             warnings: &c.warnings,

@@ -149,3 +149,53 @@ fn the_builders_base_annotations_are_shown() {
         annotations["org.opencontainers.image.base.digest"]
     );
 }
+
+/// `compare` names the base images A and B were built on, as their annotations say, and
+/// whether it changed: another manifest digest is another base (an update of the tag).
+#[test]
+fn compare_says_whether_the_base_changed() {
+    let noted = |name: &str, key: &str| -> Value {
+        Layout::committed(name).manifest()["annotations"][key].clone()
+    };
+    let (a, b) = ("compare-service-day1", "compare-service-day2");
+    let r = run(strata()
+        .arg("compare")
+        .arg(image_arg(a))
+        .arg(image_arg(b))
+        .args(["--format", "json"]));
+    r.expect_code(0);
+    let json = r.json();
+    let base = &json["base"];
+    let key_digest = "org.opencontainers.image.base.digest";
+    let key_name = "org.opencontainers.image.base.name";
+    assert_eq!(base["a"]["digest"], noted(a, key_digest));
+    assert_eq!(base["b"]["digest"], noted(b, key_digest));
+    assert_eq!(base["a"]["name"], noted(a, key_name));
+    assert_eq!(
+        base["changed"],
+        noted(a, key_digest) != noted(b, key_digest)
+    );
+    // An image against itself: the same base.
+    let r = run(strata().arg("compare").arg(image_arg(a)).arg(image_arg(a)));
+    r.expect_code(0);
+    let name = noted(a, key_name);
+    let digest = noted(a, key_digest);
+    let hex = digest
+        .as_str()
+        .and_then(|d| d.strip_prefix("sha256:"))
+        .expect("digest");
+    let line = format!(
+        "Base the same: {}@{}",
+        name.as_str().expect("name"),
+        &hex[..12]
+    );
+    assert!(r.stdout.contains(&line), "{line}\n{}", r.stdout);
+    // Images without annotations (a docker archive): no base line at all.
+    let r = run(strata()
+        .arg("compare")
+        .arg(image_arg("overlay-docker.tar"))
+        .arg(image_arg("overlay-docker.tar"))
+        .args(["--format", "json"]));
+    r.expect_code(0);
+    assert!(r.json().get("base").is_none());
+}

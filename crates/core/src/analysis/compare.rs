@@ -201,12 +201,65 @@ pub struct Comparison {
     /// The packages that differ (added, removed, another version, other bytes), largest
     /// change first; empty when neither image has a package database.
     pub packages: Vec<packages::PackageChange>,
+    /// The base images A and B were built on, when either says (`--base`, a Dockerfile's
+    /// FROM, the builder's annotations).
+    pub base: Option<BaseChange>,
     /// Which is smaller, by how much, and where.
     pub verdict: Verdict,
     /// `--fail-if-larger`, when given.
     pub limit: Option<LimitOutcome>,
     /// Warnings of either load, prefixed `A: ` or `B: `.
     pub warnings: Vec<String>,
+}
+
+/// The base images of A and B.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseChange {
+    pub a: Option<BaseRef>,
+    pub b: Option<BaseRef>,
+    /// They differ: another name, or the same name at another digest (an update of the base).
+    pub changed: bool,
+}
+
+/// A base image as an image names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseRef {
+    pub name: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl BaseRef {
+    /// What `a` says of its base: what the analysis found (`--base`, `--dockerfile`), else
+    /// the builder's annotations.
+    fn of(a: &Analysis) -> Option<BaseRef> {
+        let noted = |key: &str| a.image.identity.annotations.get(key).cloned();
+        let found = a.image.base.as_ref();
+        let name = found
+            .and_then(|b| b.name.clone())
+            .or_else(|| noted(crate::image::BASE_NAME));
+        let digest = found
+            .and_then(|b| b.digest.clone())
+            .or_else(|| noted(crate::image::BASE_DIGEST));
+        (name.is_some() || digest.is_some()).then_some(BaseRef { name, digest })
+    }
+}
+
+impl BaseChange {
+    fn of(a: &Analysis, b: &Analysis) -> Option<BaseChange> {
+        let (a, b) = (BaseRef::of(a), BaseRef::of(b));
+        if a.is_none() && b.is_none() {
+            return None;
+        }
+        // Digests decide when both have one; names otherwise.
+        let changed = match (&a, &b) {
+            (Some(x), Some(y)) => match (&x.digest, &y.digest) {
+                (Some(dx), Some(dy)) => dx != dy,
+                _ => x.name != y.name,
+            },
+            _ => true,
+        };
+        Some(BaseChange { a, b, changed })
+    }
 }
 
 fn keys(x: &Analysis) -> Vec<align::Key<'_>> {
@@ -292,6 +345,7 @@ impl Comparison {
             files: file_totals,
             groups,
             packages,
+            base: BaseChange::of(aa, ba),
             verdict,
             limit: None,
             warnings,
