@@ -17,7 +17,7 @@ use crate::analysis::compare::{
 };
 use crate::analysis::packages::{Package, Unowned};
 use crate::analysis::{
-    Analysis, DiveMetrics, Finding, FindingKind, ImageSummary, LayerSummary, WasteSummary,
+    Analysis, DiveMetrics, Finding, FindingKind, ImageSummary, LayerSummary, Severity, WasteSummary,
 };
 use crate::ci::{self, RuleOutcome, Status};
 
@@ -129,12 +129,20 @@ struct AnalysisJson<'a> {
 /// One finding of `strata.analysis/v1`.
 #[derive(Serialize)]
 struct FindingJson<'a> {
+    id: &'static str,
     kind: FindingKind,
+    severity: Severity,
     bytes: u64,
     shipped_by: Option<usize>,
     hidden_by: Option<usize>,
     paths: &'a [String],
     files: u64,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    packages: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trigger: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
     message: String,
 }
 
@@ -160,12 +168,17 @@ impl<'a> AnalysisJson<'a> {
 impl<'a> FindingJson<'a> {
     fn new(f: &'a Finding, message: String) -> FindingJson<'a> {
         FindingJson {
+            id: f.kind.id(),
             kind: f.kind,
+            severity: f.severity,
             bytes: f.bytes,
             shipped_by: f.shipped_by,
             hidden_by: f.hidden_by,
             paths: &f.paths,
             files: f.files,
+            packages: &f.packages,
+            trigger: f.trigger,
+            value: f.value.as_deref(),
             message,
         }
     }

@@ -118,7 +118,17 @@ fn write_findings(w: &mut dyn Write, a: &Analysis, top: usize) -> io::Result<()>
         top.min(findings.len())
     };
     for (f, sentence) in findings.iter().take(shown) {
-        writeln!(w, "  {:>10}  {}", size(f.bytes), text(sentence))?;
+        let bytes = if f.bytes > 0 {
+            size(f.bytes)
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "  {:<7}  {bytes:>10}  {}",
+            f.severity.as_str(),
+            text(sentence)
+        )?;
     }
     Ok(())
 }

@@ -44,9 +44,15 @@ pub fn findings(a: &Analysis) -> Vec<(&Finding, String)> {
     )
 }
 
-/// Worded findings in the order the faces show them, the first [`FINDINGS_SHOWN`].
+/// Worded findings in the order the faces show them (most severe, then most bytes, then by
+/// sentence), the first [`FINDINGS_SHOWN`].
 fn shown(mut worded: Vec<(&Finding, String)>) -> Vec<(&Finding, String)> {
-    worded.sort_by(|(x, xs), (y, ys)| y.bytes.cmp(&x.bytes).then_with(|| xs.cmp(ys)));
+    worded.sort_by(|(x, xs), (y, ys)| {
+        y.severity
+            .cmp(&x.severity)
+            .then(y.bytes.cmp(&x.bytes))
+            .then_with(|| xs.cmp(ys))
+    });
     worded.truncate(FINDINGS_SHOWN);
     worded
 }
@@ -88,11 +94,110 @@ pub fn finding(f: &Finding, commands: &[Option<&str>]) -> String {
                     "{h} rewrites {what} that {s} shipped ({b} lost): produce the final content \
                      in one step"
                 ),
-                FindingKind::CacheLeft => String::new(),
+                _ => String::new(),
             }
         }
-        // `findings::compute` makes no other combination.
-        _ => String::new(),
+        _ => catalogue(f, commands),
+    }
+}
+
+/// The sentence of a finding beyond the waste and caches.
+fn catalogue(f: &Finding, commands: &[Option<&str>]) -> String {
+    let b = size(f.bytes);
+    let layer = |k: Option<usize>| k.map(|k| layer_name(commands, k));
+    let named = |f: &Finding| {
+        let more = if f.files > f.paths.len() as u64 {
+            ", …"
+        } else {
+            ""
+        };
+        format!("{}{more}", f.paths.join(", "))
+    };
+    match f.kind {
+        FindingKind::BuildToolchain => {
+            let n: u64 = f.value.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let more = if n > f.packages.len() as u64 {
+                ", …"
+            } else {
+                ""
+            };
+            let from = layer(f.shipped_by).map_or(String::new(), |l| format!(", mostly from {l}"));
+            format!(
+                "{} ({}{more}) hold {b} in the final image{from}: install them in a build stage \
+                 and COPY only what it builds into the final one",
+                count(n, "build-time package", "build-time packages"),
+                f.packages.join(", ")
+            )
+        }
+        FindingKind::CacheOrder => format!(
+            "{} copies the whole build context before {} runs `{}`: any change to any source \
+             file reinstalls {b}; copy only the dependency manifests (package.json and its \
+             lockfile, requirements.txt, go.mod and go.sum, Gemfile.lock, Cargo.lock) before \
+             the install, and the rest after it",
+            layer(f.trigger).unwrap_or_default(),
+            layer(f.shipped_by).unwrap_or_default(),
+            f.value.as_deref().unwrap_or("the install")
+        ),
+        FindingKind::ContextLeaked => {
+            let lines: Vec<&str> = f.value.as_deref().unwrap_or("").lines().collect();
+            format!(
+                "{} copied {} from the build context ({b} in {}): add {} to .dockerignore",
+                layer(f.shipped_by).unwrap_or_else(|| "a layer".into()),
+                named(f),
+                count(f.files, "file", "files"),
+                lines
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+        FindingKind::Duplicate => format!(
+            "{} identical files ({}) of {} each: one copy, or hard links, would spare {b}",
+            f.files,
+            named(f),
+            size(f.bytes / f.files.saturating_sub(1).max(1))
+        ),
+        FindingKind::RunsAsRoot => {
+            let user = match f.value.as_deref() {
+                Some("") | None => "no USER is set".to_string(),
+                Some(u) => format!("USER is `{u}`"),
+            };
+            format!(
+                "the image runs as root ({user}): a process that is broken into owns the \
+                 container; add `USER` with an unprivileged uid after the steps that need root"
+            )
+        }
+        FindingKind::SetuidFile => format!(
+            "{} {} the setuid or setgid bit ({}): a way to root for anyone who gets a shell; \
+             remove it (`chmod u-s,g-s`) where the image does not need it",
+            count(f.files, "file", "files"),
+            if f.files == 1 { "has" } else { "have" },
+            named(f)
+        ),
+        FindingKind::WorldWritable => format!(
+            "anyone may write {} ({}): drop the write bit for others (`chmod o-w`), or use the \
+             sticky bit for a shared directory",
+            count(f.files, "path", "paths"),
+            named(f)
+        ),
+        FindingKind::NoHealthcheck => "no HEALTHCHECK: an engine cannot tell that the service \
+             works; add `HEALTHCHECK CMD …` for a service (a platform's own probes do as well)"
+            .into(),
+        FindingKind::LargeLayer => format!(
+            "{} ships {b} in one layer: any change to it re-ships all of it; put what changes \
+             rarely (dependencies) and what changes often (the application) in layers of their own",
+            layer(f.shipped_by).unwrap_or_default()
+        ),
+        FindingKind::ManyLayers => format!(
+            "the image has {} layers: each is a download and a mount (overlayfs stops at 128); \
+             merge RUN steps that belong together",
+            f.value.as_deref().unwrap_or("many")
+        ),
+        FindingKind::DeletedLater
+        | FindingKind::MetadataCopy
+        | FindingKind::Overwritten
+        | FindingKind::CacheLeft => String::new(),
     }
 }
 
@@ -671,5 +776,51 @@ mod tests {
             judged(["disabled", "disabled", "1"], None, two)[2].1,
             "user wasted ratio 2.00 is above the highest allowed 1.00 by 1.00"
         );
+    }
+
+    /// Every kind of the catalogue has its sentence, naming what the finding holds.
+    #[test]
+    fn every_kind_is_worded_with_its_facts() {
+        use crate::analysis::Severity;
+        for kind in FindingKind::ALL {
+            let mut f = Finding::new(kind, Severity::Warning);
+            f.bytes = 3_000_000;
+            f.files = 2;
+            f.shipped_by = Some(2);
+            f.trigger = Some(1);
+            f.paths = vec!["/app/.git".into(), "/usr/bin/su".into()];
+            f.packages = vec!["gcc-12".into()];
+            f.value = Some("7".into());
+            if matches!(
+                kind,
+                FindingKind::DeletedLater | FindingKind::MetadataCopy | FindingKind::Overwritten
+            ) {
+                f.hidden_by = Some(3);
+            }
+            if kind == FindingKind::CacheLeft {
+                f.cache = Some(Cache::Pip);
+            }
+            let s = finding(&f, &[None, Some("COPY . ."), Some("RUN npm ci"), None]);
+            assert!(!s.is_empty(), "{kind:?}");
+            let facts: &[&str] = match kind {
+                FindingKind::BuildToolchain => &["7 build-time packages", "gcc-12", "3 MB"],
+                FindingKind::CacheOrder => {
+                    &["layer 1 (`COPY . .`)", "layer 2 (`RUN npm ci`)", "`7`"]
+                }
+                FindingKind::ContextLeaked => &["/app/.git", "`7`", ".dockerignore"],
+                FindingKind::Duplicate => &["2 identical files", "3 MB"],
+                FindingKind::RunsAsRoot => &["USER is `7`"],
+                FindingKind::SetuidFile => &["2 files have", "/usr/bin/su"],
+                FindingKind::WorldWritable => &["2 paths", "/app/.git"],
+                FindingKind::NoHealthcheck => &["HEALTHCHECK"],
+                FindingKind::LargeLayer => &["layer 2 (`RUN npm ci`) ships 3 MB"],
+                FindingKind::ManyLayers => &["7 layers"],
+                FindingKind::CacheLeft => &["/root/.cache/pip", "--no-cache-dir"],
+                _ => &["3 MB"],
+            };
+            for fact in facts {
+                assert!(s.contains(fact), "{kind:?}: {fact} in {s}");
+            }
+        }
     }
 }

@@ -1,10 +1,27 @@
-//! Findings: where the waste comes from in Dockerfile terms.
+//! Findings: what to change in the image's build, each measured on the image.
 //!
 //! Wasted bytes are grouped by the layer that shipped them and the layer that hid them (a later
 //! `RUN rm`, `chmod`, or rewrite); visible bytes in well-known cache directories are reported
-//! too, since a rebuild can drop them. A finding is data: what happened, how many bytes and
-//! files, which layers and paths. What it means and how to fix it, in words, is the
-//! printers' (`words::finding` in the report module).
+//! too, since a rebuild can drop them (here). The rest of the catalogue reads the final
+//! filesystem, the config and the packages: `findings/build.rs` (build tools left in, cache
+//! order, the build context copied in), `findings/duplicates.rs` (the same bytes at several
+//! paths), `findings/config.rs` (root, setuid, world-writable, health check, layer sizes and
+//! count).
+//!
+//! A finding is data: its kind (whose [`FindingKind::id`] is stable, for allow-lists and code
+//! scanning), a severity, what happened, how many bytes and files, which layers and paths.
+//! What it means and how to fix it, in words, is the printers' (`words::finding` in the report
+//! module).
+
+mod build;
+#[cfg(test)]
+mod catalogue_tests;
+mod config;
+mod duplicates;
+
+pub use build::{Leak, build_toolchain, cache_order, context_candidates, context_leaked};
+pub use config::{LARGE_LAYER, MANY_LAYERS, config_findings, mode_findings};
+pub use duplicates::duplicates;
 
 use hashbrown::HashMap;
 use serde::Serialize;
@@ -25,6 +42,134 @@ pub enum FindingKind {
     Overwritten,
     /// A cache directory left in the final image.
     CacheLeft,
+    /// Build-time packages (compilers, headers, build tools) in the final image.
+    BuildToolchain,
+    /// A broad `COPY .` before a dependency install: every source change reinstalls.
+    CacheOrder,
+    /// Files of the build context that belong in `.dockerignore` (`.git`, a host
+    /// `node_modules`, `.env`, the Dockerfile).
+    ContextLeaked,
+    /// The same bytes at several paths.
+    Duplicate,
+    /// The image runs as root (no `USER`, or `USER root`/`0`).
+    RunsAsRoot,
+    /// Files with the setuid or setgid bit.
+    SetuidFile,
+    /// Files or directories anyone may write, outside the temporary directories.
+    WorldWritable,
+    /// No `HEALTHCHECK` in the config.
+    NoHealthcheck,
+    /// A layer larger than [`config::LARGE_LAYER`].
+    LargeLayer,
+    /// More layers than [`MANY_LAYERS`].
+    ManyLayers,
+}
+
+impl FindingKind {
+    /// Every kind, in the order rule lists show them.
+    pub const ALL: [FindingKind; 14] = [
+        FindingKind::DeletedLater,
+        FindingKind::MetadataCopy,
+        FindingKind::Overwritten,
+        FindingKind::CacheLeft,
+        FindingKind::BuildToolchain,
+        FindingKind::CacheOrder,
+        FindingKind::ContextLeaked,
+        FindingKind::Duplicate,
+        FindingKind::RunsAsRoot,
+        FindingKind::SetuidFile,
+        FindingKind::WorldWritable,
+        FindingKind::NoHealthcheck,
+        FindingKind::LargeLayer,
+        FindingKind::ManyLayers,
+    ];
+
+    /// The stable id (allow-lists, SARIF rule ids, GitLab check names): the JSON `kind`,
+    /// with dashes.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            FindingKind::DeletedLater => "deleted-later",
+            FindingKind::MetadataCopy => "metadata-copy",
+            FindingKind::Overwritten => "overwritten",
+            FindingKind::CacheLeft => "cache-left",
+            FindingKind::BuildToolchain => "build-toolchain",
+            FindingKind::CacheOrder => "cache-order",
+            FindingKind::ContextLeaked => "context-leaked",
+            FindingKind::Duplicate => "duplicate",
+            FindingKind::RunsAsRoot => "runs-as-root",
+            FindingKind::SetuidFile => "setuid-file",
+            FindingKind::WorldWritable => "world-writable",
+            FindingKind::NoHealthcheck => "no-healthcheck",
+            FindingKind::LargeLayer => "large-layer",
+            FindingKind::ManyLayers => "many-layers",
+        }
+    }
+
+    /// The kind an id names.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<FindingKind> {
+        FindingKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// Whether the finding is about bytes (size rules: no security severity in SARIF).
+    #[must_use]
+    pub fn is_size(self) -> bool {
+        !matches!(
+            self,
+            FindingKind::RunsAsRoot
+                | FindingKind::SetuidFile
+                | FindingKind::WorldWritable
+                | FindingKind::NoHealthcheck
+                | FindingKind::ContextLeaked
+        )
+    }
+}
+
+/// How much a finding matters: `error` is a leak or a hole, `warning` what a reviewer should
+/// not let through, `note` what is worth knowing. A tidy image (multi-stage, a small base, a
+/// `USER`) has nothing at warning or above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Note, Severity::Warning, Severity::Error];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    /// The severity `text` names (`note`, `warning`, `error`; any case).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+/// Waste below this many bytes is a note, at or above it a warning: a megabyte is what a
+/// reviewer would ask to be fixed; less is the noise of any build.
+pub const WASTE_WARNING: u64 = 1 << 20;
+
+/// The severity of bytes wasted or left: [`WASTE_WARNING`] decides.
+#[must_use]
+pub fn waste_severity(bytes: u64) -> Severity {
+    if bytes >= WASTE_WARNING {
+        Severity::Warning
+    } else {
+        Severity::Note
+    }
 }
 
 /// One finding.
@@ -35,6 +180,7 @@ pub enum FindingKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub kind: FindingKind,
+    pub severity: Severity,
     pub bytes: u64,
     /// The layer that shipped the bytes.
     pub shipped_by: Option<usize>,
@@ -46,6 +192,43 @@ pub struct Finding {
     pub files: u64,
     /// The cache directory a [`FindingKind::CacheLeft`] is about.
     pub cache: Option<Cache>,
+    /// The packages a [`FindingKind::BuildToolchain`] is about, largest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+    /// The layer whose change causes the finding: a [`FindingKind::CacheOrder`]'s broad
+    /// `COPY`, which every source change rebuilds with the install above it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<usize>,
+    /// What the config says, for a config finding: the `USER`, the layer count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Finding {
+    /// A finding of `kind` with no layer, path or byte yet.
+    #[must_use]
+    pub fn new(kind: FindingKind, severity: Severity) -> Finding {
+        Finding {
+            kind,
+            severity,
+            bytes: 0,
+            shipped_by: None,
+            hidden_by: None,
+            paths: Vec::new(),
+            files: 0,
+            cache: None,
+            packages: Vec::new(),
+            trigger: None,
+            value: None,
+        }
+    }
+
+    /// The layer a reader should look at: the one that hid the bytes (the line to change),
+    /// else the one that shipped them, else the trigger.
+    #[must_use]
+    pub fn layer(&self) -> Option<usize> {
+        self.hidden_by.or(self.shipped_by).or(self.trigger)
+    }
 }
 
 /// Directories that hold caches builders leave behind.
@@ -162,7 +345,6 @@ pub fn compute(fs: &Fs) -> Vec<Finding> {
     let mut out: Vec<Finding> = groups
         .into_iter()
         .map(|((kind, shipped, hidden), g)| Finding {
-            kind,
             bytes: g.bytes,
             shipped_by: Some(shipped),
             hidden_by: Some(hidden),
@@ -173,21 +355,31 @@ pub fn compute(fs: &Fs) -> Vec<Finding> {
                 .map(|&(_, _, n)| fs.path(n))
                 .collect(),
             files: g.files,
-            cache: None,
+            ..Finding::new(kind, waste_severity(g.bytes))
         })
         .collect();
     out.extend(cache_findings(fs));
-    out.sort_by(|a, b| {
-        b.bytes.cmp(&a.bytes).then_with(|| {
-            (a.kind, a.cache, a.shipped_by, a.hidden_by).cmp(&(
-                b.kind,
-                b.cache,
-                b.shipped_by,
-                b.hidden_by,
-            ))
-        })
-    });
+    sort(&mut out);
     out
+}
+
+/// Orders findings as every face lists them: most severe first, then most bytes, then by
+/// kind and layers (a stable order for equal sizes).
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.bytes.cmp(&a.bytes))
+            .then_with(|| {
+                (a.kind, a.cache, a.shipped_by, a.hidden_by, &a.paths).cmp(&(
+                    b.kind,
+                    b.cache,
+                    b.shipped_by,
+                    b.hidden_by,
+                    &b.paths,
+                ))
+            })
+    });
 }
 
 /// Visible bytes under the known cache directories of the final filesystem.
@@ -227,7 +419,6 @@ fn cache_findings(fs: &Fs) -> Vec<Finding> {
         }
         biggest.sort_by_key(|p| std::cmp::Reverse(p.0));
         out.push(Finding {
-            kind: FindingKind::CacheLeft,
             bytes,
             // Of layers that shipped as many bytes, the first: the map's order is the hasher's,
             // which is seeded per process, and the same image must name the same layer.
@@ -239,6 +430,7 @@ fn cache_findings(fs: &Fs) -> Vec<Finding> {
             paths: biggest.iter().take(3).map(|&(_, n)| fs.path(n)).collect(),
             files,
             cache: Some(cache),
+            ..Finding::new(FindingKind::CacheLeft, waste_severity(bytes))
         });
     }
     out

@@ -15,7 +15,7 @@ use crate::engine::Loaded;
 use crate::layer::Compression;
 use crate::overlay::{Change, ChangeCounts, Fs};
 pub use dive::DiveMetrics;
-pub use findings::{Cache, Finding, FindingKind};
+pub use findings::{Cache, Finding, FindingKind, Severity};
 use waste::WasteFacts;
 pub use waste::{ByCause, Cause, WastedPath};
 
@@ -187,6 +187,10 @@ pub struct Analysis {
     /// empty without a package database. The explorer's owner column reads it.
     #[serde(skip)]
     pub owners: Vec<u32>,
+    /// Paths named as build-context files are, which the findings judge with the layers'
+    /// commands (again when a Dockerfile names them better).
+    #[serde(skip)]
+    leaks: Vec<findings::Leak>,
     pub warnings: Vec<String>,
 }
 
@@ -205,11 +209,16 @@ impl Analysis {
     /// [`Analysis::new`], listing only the `top` most wasteful paths when given and non-zero
     /// (`paths_total` still counts all).
     pub fn with_top(loaded: &Loaded, top: Option<usize>) -> Analysis {
-        let (w, dive, findings, owners) = four_passes(loaded, top);
+        let (w, dive, (mut found, leaks), owners) = four_passes(loaded, top);
         let mut layers = layer_summaries(loaded, &w);
         for (layer, shares) in layers.iter_mut().zip(owners.by_layer) {
             layer.packages = shares;
         }
+        found.extend(findings::build_toolchain(&owners.packages));
+        found.extend(findings::config_findings(&loaded.image.config, &layers));
+        found.extend(findings::cache_order(&layers));
+        found.extend(findings::context_leaked(&leaks, &layers));
+        findings::sort(&mut found);
         let image = image_summary(loaded, &w, &layers);
         let user_shipped: u64 = layers.iter().skip(1).map(|l| l.shipped_bytes).sum();
         Analysis {
@@ -223,12 +232,13 @@ impl Analysis {
                 paths: w.paths,
             },
             dive,
-            findings,
+            findings: found,
             image,
             layers,
             packages: owners.packages,
             unowned: owners.unowned,
             owners: owners.owners,
+            leaks,
             warnings: loaded.warnings.clone(),
         }
     }
@@ -252,6 +262,18 @@ impl Analysis {
         if let Some((base, name)) = &hints.base {
             self.base_from(base, name);
         }
+        self.refresh_build_findings();
+    }
+
+    /// The findings that read the layers' commands and base, computed anew once a Dockerfile
+    /// or a base image names them better: the cache order and the build context copied in.
+    fn refresh_build_findings(&mut self) {
+        self.findings
+            .retain(|f| !matches!(f.kind, FindingKind::CacheOrder | FindingKind::ContextLeaked));
+        self.findings.extend(findings::cache_order(&self.layers));
+        self.findings
+            .extend(findings::context_leaked(&self.leaks, &self.layers));
+        findings::sort(&mut self.findings);
     }
 
     /// Names each layer's Dockerfile line and whether it came from the base image, from the
@@ -314,7 +336,12 @@ impl Analysis {
 fn four_passes(
     loaded: &Loaded,
     top: Option<usize>,
-) -> (WasteFacts, DiveMetrics, Vec<Finding>, packages::Attribution) {
+) -> (
+    WasteFacts,
+    DiveMetrics,
+    (Vec<Finding>, Vec<findings::Leak>),
+    packages::Attribution,
+) {
     let fs = &loaded.fs;
     let (w, dive, findings, owners) = std::thread::scope(|s| {
         let dive = s.spawn(|| {
@@ -323,9 +350,12 @@ fn four_passes(
             d
         });
         let findings = s.spawn(|| {
-            let f = findings::compute(fs);
+            let mut f = findings::compute(fs);
+            f.extend(findings::duplicates(fs));
+            f.extend(findings::mode_findings(fs));
+            let leaks = findings::context_candidates(fs);
             crate::trace::mark(|| "findings done".into());
-            f
+            (f, leaks)
         });
         let owners = s.spawn(|| {
             let a = packages::attribute(fs, &loaded.scans);

@@ -1,0 +1,165 @@
+//! What the image's config and modes say: who it runs as, setuid and world-writable files, a
+//! health check, layers too large or too many. One pass over the final filesystem finds the
+//! modes.
+
+use super::{Finding, FindingKind, Severity};
+use crate::analysis::LayerSummary;
+use crate::layer::Kind;
+use crate::overlay::{Fs, NodeId, ROOT};
+
+/// A layer shipping more than this is a note: it is pulled and unpacked whole, by every host,
+/// at every change of it (500 MB).
+pub const LARGE_LAYER: u64 = 500_000_000;
+/// More layers than this is a note: each is a mount and a download; the overlay driver stops
+/// at 128.
+pub const MANY_LAYERS: usize = 50;
+/// How many paths a mode finding names.
+const NAMED: usize = 5;
+
+/// The config's findings of an image: `config` is its config JSON (`Null` when there is
+/// none), `layers` its layer summaries. The modes are [`mode_findings`]'.
+#[must_use]
+pub fn config_findings(config: &serde_json::Value, layers: &[LayerSummary]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let run = config.get("config");
+    if config.is_object() {
+        let user = run
+            .and_then(|c| c.get("User"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        if is_root(user) {
+            out.push(Finding {
+                value: Some(user.to_string()),
+                ..Finding::new(FindingKind::RunsAsRoot, Severity::Warning)
+            });
+        }
+        let check = run.and_then(|c| c.get("Healthcheck"));
+        let disabled = check
+            .and_then(|h| h.get("Test"))
+            .and_then(serde_json::Value::as_array)
+            .and_then(|t| t.first())
+            .and_then(serde_json::Value::as_str)
+            == Some("NONE");
+        if check.is_none_or(serde_json::Value::is_null) || disabled {
+            out.push(Finding::new(FindingKind::NoHealthcheck, Severity::Note));
+        }
+    }
+    for l in layers {
+        if l.shipped_bytes > LARGE_LAYER {
+            out.push(Finding {
+                bytes: l.shipped_bytes,
+                shipped_by: Some(l.index),
+                files: l.added + l.modified,
+                ..Finding::new(FindingKind::LargeLayer, Severity::Note)
+            });
+        }
+    }
+    if layers.len() > MANY_LAYERS {
+        out.push(Finding {
+            value: Some(layers.len().to_string()),
+            ..Finding::new(FindingKind::ManyLayers, Severity::Note)
+        });
+    }
+    out
+}
+
+/// Whether a config's `User` runs as root: unset, `root` or uid 0, with or without a group.
+fn is_root(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or("").trim();
+    name.is_empty() || name == "root" || name.trim_start_matches('0').is_empty()
+}
+
+/// Where anyone may write by design: the temporary directories and the kernel's.
+const WRITABLE_PLACES: [&str; 6] = ["/tmp", "/var/tmp", "/dev", "/proc", "/sys", "/run"];
+
+/// Setuid/setgid files and world-writable paths of the final filesystem.
+#[must_use]
+pub fn mode_findings(fs: &Fs) -> Vec<Finding> {
+    let mut setuid = Found::default();
+    let mut writable = Found::default();
+    let skip: Vec<NodeId> = WRITABLE_PLACES
+        .iter()
+        .filter_map(|p| fs.lookup(p))
+        .collect();
+    // The root has a state only when a layer carries `./`.
+    let mut stack: Vec<NodeId> = fs.children(ROOT).collect();
+    while let Some(node) = stack.pop() {
+        let Some(m) = fs.final_state(node) else {
+            continue;
+        };
+        if m.kind == Kind::Dir {
+            if !skip.contains(&node) {
+                stack.extend(fs.children(node));
+            }
+            // A sticky directory (/tmp's mode) lets no one remove another's files.
+            if m.mode & 0o002 != 0 && m.mode & 0o1000 == 0 {
+                writable.add(fs, node, 0);
+            }
+            continue;
+        }
+        if m.kind == Kind::Symlink {
+            continue;
+        }
+        let size = if m.kind == Kind::File && !m.hardlink {
+            m.size
+        } else {
+            0
+        };
+        if m.kind == Kind::File && m.mode & 0o6000 != 0 {
+            setuid.add(fs, node, size);
+        }
+        if m.mode & 0o002 != 0 {
+            writable.add(fs, node, size);
+        }
+    }
+    let mut out = Vec::new();
+    for (found, kind, severity) in [
+        (setuid, FindingKind::SetuidFile, Severity::Note),
+        (writable, FindingKind::WorldWritable, Severity::Warning),
+    ] {
+        if found.files > 0 {
+            let mut paths = found.paths;
+            paths.sort();
+            out.push(Finding {
+                bytes: found.bytes,
+                files: found.files,
+                paths,
+                ..Finding::new(kind, severity)
+            });
+        }
+    }
+    out
+}
+
+/// The paths a mode finding collects: the first [`NAMED`] met (then sorted), all counted.
+#[derive(Default)]
+struct Found {
+    files: u64,
+    bytes: u64,
+    paths: Vec<String>,
+}
+
+impl Found {
+    fn add(&mut self, fs: &Fs, node: NodeId, bytes: u64) {
+        self.files += 1;
+        self.bytes += bytes;
+        if self.paths.len() < NAMED {
+            self.paths.push(fs.path(node));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_is_unset_root_or_uid_zero() {
+        for user in ["", "root", "0", "0:0", "root:root", "00", " 0"] {
+            assert!(is_root(user), "{user:?}");
+        }
+        for user in ["app", "1000", "1000:0", "nobody", "10"] {
+            assert!(!is_root(user), "{user:?}");
+        }
+    }
+}
