@@ -20,6 +20,15 @@ pub const FINDINGS_SHOWN: usize = 20;
 /// [`FINDINGS_SHOWN`].
 #[must_use]
 pub fn findings(a: &Analysis) -> Vec<(&Finding, String)> {
+    let mut worded = all_findings(a);
+    worded.truncate(FINDINGS_SHOWN);
+    worded
+}
+
+/// Every finding with its sentence, in the order the faces show them (the explorer lists
+/// them all).
+#[must_use]
+pub fn all_findings(a: &Analysis) -> Vec<(&Finding, String)> {
     // A layer whose Dockerfile line is known is named by it: the line to change.
     let lines: Vec<Option<String>> = a
         .layers
@@ -44,8 +53,8 @@ pub fn findings(a: &Analysis) -> Vec<(&Finding, String)> {
     )
 }
 
-/// Worded findings in the order the faces show them (most severe, then most bytes, then by
-/// sentence), the first [`FINDINGS_SHOWN`].
+/// Worded findings in the order the faces show them: most severe, then most bytes, then by
+/// sentence.
 fn shown(mut worded: Vec<(&Finding, String)>) -> Vec<(&Finding, String)> {
     worded.sort_by(|(x, xs), (y, ys)| {
         y.severity
@@ -53,7 +62,6 @@ fn shown(mut worded: Vec<(&Finding, String)>) -> Vec<(&Finding, String)> {
             .then(y.bytes.cmp(&x.bytes))
             .then_with(|| xs.cmp(ys))
     });
-    worded.truncate(FINDINGS_SHOWN);
     worded
 }
 
@@ -589,7 +597,8 @@ mod tests {
         let layers: Vec<&[E]> = layers.iter().map(Vec::as_slice).collect();
         let fs = build(&layers);
         let found = findings::compute(&fs);
-        let worded = shown(found.iter().map(|f| (f, finding(f, &[]))).collect());
+        let mut worded = shown(found.iter().map(|f| (f, finding(f, &[]))).collect());
+        worded.truncate(FINDINGS_SHOWN);
         let hidden: Vec<usize> = worded.iter().filter_map(|(f, _)| f.hidden_by).collect();
         // The 20 B finding first, then the 10 B ones by their layer's number as text.
         let mut expected: Vec<String> = (1..=n).map(|k| k.to_string()).collect();

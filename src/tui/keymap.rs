@@ -103,6 +103,7 @@ pub enum Action {
     CopyPath,
     Jump,
     Packages,
+    Findings,
 }
 
 impl Action {
@@ -138,6 +139,7 @@ impl Action {
             Action::CopyPath => "copy-path",
             Action::Jump => "jump",
             Action::Packages => "packages",
+            Action::Findings => "findings",
         }
     }
 
@@ -173,6 +175,7 @@ impl Action {
             Action::CopyPath => "copy the path (OSC 52)",
             Action::Jump => "jump to the path in the tree",
             Action::Packages => "packages and their files",
+            Action::Findings => "findings and their files",
         }
     }
 
@@ -181,7 +184,7 @@ impl Action {
     }
 }
 
-const ALL_ACTIONS: [Action; 29] = [
+const ALL_ACTIONS: [Action; 30] = [
     Action::Quit,
     Action::SwitchPane,
     Action::Filter,
@@ -211,6 +214,7 @@ const ALL_ACTIONS: [Action; 29] = [
     Action::CopyPath,
     Action::Jump,
     Action::Packages,
+    Action::Findings,
 ];
 
 /// A status bar: the explorer's three panes and the compare screen's two.
@@ -469,6 +473,7 @@ fn defaults() -> Vec<(Context, &'static str, Action)> {
         (C::Global, "end", A::Bottom),
         (C::Global, "?", A::Help),
         (C::Global, "p", A::Packages),
+        (C::Global, "f", A::Findings),
         (C::Global, "ctrl+l", A::ShowLayer),
         (C::Layers, "ctrl+a", A::ShowAggregated),
         (C::Wasted, "ctrl+a", A::ShowAggregated),

@@ -27,7 +27,7 @@ use crate::fixtures::layout::Layout;
 use crate::fixtures::run::{BIN, assert_one_line_error, run, strata};
 use crate::fixtures::tar::{E, tar_of};
 use crate::fixtures::tools::require;
-use crate::fixtures::{image, oracle};
+use crate::fixtures::{image, image_arg, oracle};
 
 const W: u16 = 100;
 const H: u16 = 30;
@@ -1528,4 +1528,59 @@ fn a_click_selects_the_row_under_it_and_the_wheel_scrolls_without_focus() {
     app.mouse(mouse(click, 1, a.status.y));
     assert_eq!(app.focus(), Pane::Layers);
     assert_eq!(app.layers().selected, 2);
+}
+
+/// `f` lists every finding, most severe first as the JSON does; enter on one shows where it
+/// is: the layer that shipped a deleted file, with the tree filtered to it, and the finding's
+/// sentence in the status bar; a finding without paths (root) selects no file.
+#[test]
+fn the_findings_popup_jumps_to_the_layer_and_files() {
+    let app = app_after("f", W, H);
+    assert!(matches!(app.popup(), Some(Popup::Findings(_))));
+    let json = crate::fixtures::run::analyze_json(&[&image_arg("overlay-oci")]).0;
+    let ids: Vec<&str> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    let listed: Vec<&str> = app.findings().iter().map(|(f, _)| f.kind.id()).collect();
+    assert_eq!(listed, ids);
+    // The deleted big file: the oracle's entry says which layer shipped it.
+    let entry = oracle("overlay")["wasted_entries"]
+        .as_array()
+        .expect("wasted_entries")
+        .iter()
+        .find(|e| e["path"] == "app/big.bin")
+        .cloned()
+        .expect("big.bin in the oracle");
+    let i = app
+        .findings()
+        .iter()
+        .position(|(f, _)| f.paths == ["/app/big.bin"])
+        .expect("a finding of big.bin");
+    let app = app_after(&format!("f {} enter", down(i)), W, H);
+    assert!(app.popup().is_none());
+    assert_eq!(app.focus(), Pane::Tree);
+    assert_eq!(Some(app.layers().selected as u64), entry["layer"].as_u64());
+    let files: Vec<String> = row_paths(&app)
+        .into_iter()
+        .filter(|p| p.ends_with(".bin"))
+        .collect();
+    assert_eq!(files, ["/app/big.bin"]);
+    assert!(
+        row_paths(&app)
+            .iter()
+            .all(|p| "/app/big.bin".starts_with(p.as_str()))
+    );
+    assert!(app.message().is_some_and(|m| m.contains("/app/big.bin")));
+    // Root: the config says it, no path to show.
+    let r = app
+        .findings()
+        .iter()
+        .position(|(f, _)| f.kind.id() == "runs-as-root")
+        .expect("overlay-oci sets no USER");
+    let app = app_after(&format!("f {} enter", down(r)), W, H);
+    assert_eq!(app.focus(), Pane::Layers);
+    assert!(app.message().is_some_and(|m| m.contains("runs as root")));
 }

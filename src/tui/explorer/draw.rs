@@ -84,6 +84,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame.render_widget(PopupBox::new("Export", text, 60).height(4), area);
         }
         Some(Popup::Packages(list)) => draw_packages(frame, app, *list),
+        Some(Popup::Findings(list)) => draw_findings(frame, app, *list),
         None => {}
     }
 }
@@ -548,6 +549,44 @@ fn draw_packages(frame: &mut Frame, app: &App, state: ListState) {
         Line::from(format!(
             "{:>10} {:>10} {:>5}  {:<6} {}",
             "Size", "Wasted", "Layer", "From", "Package"
+        ))
+        .bold(),
+    );
+    frame.render_widget(ratatui::widgets::Clear, area);
+    frame.render_widget(list, area);
+}
+
+/// The findings, most severe first: enter shows the selected one's layer and paths.
+fn draw_findings(frame: &mut Frame, app: &App, state: ListState) {
+    let findings = app.findings();
+    let rows = u16::try_from(app.packages_height().min(findings.len())).unwrap_or(u16::MAX);
+    let area = PopupBox::area(frame.area(), 120, rows.saturating_add(1));
+    let row = |i: usize| {
+        let (f, sentence) = &findings[i];
+        let style = match f.severity {
+            crate::analysis::Severity::Error => Style::new().fg(Color::Red),
+            crate::analysis::Severity::Warning => Style::new().fg(Color::Yellow),
+            crate::analysis::Severity::Note => Style::new(),
+        };
+        let bytes = if f.bytes > 0 {
+            size(f.bytes)
+        } else {
+            String::new()
+        };
+        Line::from(vec![
+            Span::styled(format!("{:<8}", f.severity.as_str()), style),
+            Span::raw(format!(
+                "{bytes:>10}  {:<16} {}",
+                f.kind.id(),
+                text(sentence)
+            )),
+        ])
+    };
+    let title = format!(" Findings ({}): enter shows where ", findings.len());
+    let list = List::new(block(title, true), true, findings.len(), state, row).header(
+        Line::from(format!(
+            "{:<8}{:>10}  {:<16} {}",
+            "Severity", "Bytes", "Id", "What to change"
         ))
         .bold(),
     );

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ratatui::layout::Rect;
 
 use super::layout::Areas;
-use crate::analysis::{Analysis, Cause, waste};
+use crate::analysis::{Analysis, Cause, Finding, waste};
 use crate::engine::Loaded;
 use crate::overlay::{Change, Meta, NodeId};
 use crate::tui::export::Destination;
@@ -61,6 +61,9 @@ pub enum Popup {
     /// The image's packages, largest first (the analysis' order); enter shows the selected
     /// one's files in the tree.
     Packages(ListState),
+    /// The findings, most severe first ([`App::findings`]' order); enter shows the selected
+    /// one's layer and files.
+    Findings(ListState),
 }
 
 /// A path's history, taken from the model when the popup opens: drawing reads only this.
@@ -122,6 +125,14 @@ impl History {
     }
 }
 
+/// The analysis' findings with their sentences, in the faces' order.
+fn worded(a: &Analysis) -> Vec<(Finding, String)> {
+    crate::report::words::all_findings(a)
+        .into_iter()
+        .map(|(f, s)| (f.clone(), s))
+        .collect()
+}
+
 /// An export the runtime runs on a worker thread.
 #[derive(Debug)]
 pub struct Exporting {
@@ -172,11 +183,15 @@ pub struct App {
     pub(super) filter_error: Option<String>,
     /// Where typed export directories start (the current directory unless set).
     pub(super) export_base: PathBuf,
+    /// Every finding with its sentence, as the faces order them (built when the analysis
+    /// changes, not per frame).
+    pub(super) findings: Vec<(Finding, String)>,
 }
 
 impl App {
     pub fn new(loaded: Loaded, keymap: Keymap, size: Rect) -> App {
         let analysis = Analysis::new(&loaded);
+        let findings = worded(&analysis);
         let tree = Tree::new(&loaded.fs);
         let mut app = App {
             loaded: Arc::new(loaded),
@@ -201,6 +216,7 @@ impl App {
             filter_text: String::new(),
             filter_error: None,
             export_base: PathBuf::from("."),
+            findings,
         };
         app.resize(size);
         app
@@ -217,6 +233,12 @@ impl App {
     /// `--base`).
     pub fn hint(&mut self, hints: &crate::analysis::BuildHints) {
         self.analysis.hint(&self.loaded.image, hints);
+        self.findings = worded(&self.analysis);
+    }
+
+    /// Every finding with its sentence, most severe first.
+    pub fn findings(&self) -> &[(Finding, String)] {
+        &self.findings
     }
 
     /// The image as read.

@@ -7,7 +7,7 @@
 use ratatui::crossterm::event::{KeyCode, MouseEvent, MouseEventKind};
 
 use super::state::{App, Exporting, History, Input, InputKind, Pane, Popup};
-use crate::overlay::Change;
+use crate::overlay::{Change, NodeId};
 use crate::tui::export::{self, Destination, Outcome};
 use crate::tui::keymap::{Action, Key};
 use crate::tui::runtime::{Effect, WorkerEvent};
@@ -20,15 +20,23 @@ impl App {
     /// Handles a key: typed text goes to an open prompt, everything else through the keymap.
     /// Returns what the runtime is to do for it.
     pub fn key(&mut self, key: Key) -> Vec<Effect> {
-        if let Some(Popup::Packages(list)) = self.popup
-            && key == Key::plain(KeyCode::Enter)
-        {
-            self.popup = None;
-            if let Some(p) = self.analysis.packages.get(list.selected) {
-                let name = p.name.clone();
-                self.show_package(&name);
+        if key == Key::plain(KeyCode::Enter) {
+            match self.popup {
+                Some(Popup::Packages(list)) => {
+                    self.popup = None;
+                    if let Some(p) = self.analysis.packages.get(list.selected) {
+                        let name = p.name.clone();
+                        self.show_package(&name);
+                    }
+                    return Vec::new();
+                }
+                Some(Popup::Findings(list)) => {
+                    self.popup = None;
+                    self.show_finding(list.selected);
+                    return Vec::new();
+                }
+                _ => {}
             }
-            return Vec::new();
         }
         if let Some(Popup::ConfirmOverwrite(_)) = self.popup {
             self.popup = None;
@@ -192,6 +200,67 @@ impl App {
     }
 }
 
+/// Findings: the popup listing them, and the tree showing one's layer and paths.
+impl App {
+    fn open_findings(&mut self) {
+        if self.findings.is_empty() {
+            self.message = Some("no findings".into());
+        } else {
+            self.popup = Some(Popup::Findings(ListState::default()));
+        }
+    }
+
+    /// Finding `i`'s paths in the tree (with what is below a directory) and its sentence in
+    /// the status bar: the final filesystem when every path is in it, else the layer that
+    /// shipped them (a deleted file shows there, as added). A finding without paths (root,
+    /// the health check, a layer's size) selects its layer.
+    fn show_finding(&mut self, i: usize) {
+        let Some((f, sentence)) = self.findings.get(i).cloned() else {
+            return;
+        };
+        let fs = &self.loaded.fs;
+        let nodes: Vec<NodeId> = f.paths.iter().filter_map(|p| fs.lookup(p)).collect();
+        let last = self.analysis.layers.len().saturating_sub(1);
+        let in_final = nodes.iter().all(|&n| fs.final_state(n).is_some());
+        let (mode, layer) = match f.layer() {
+            Some(k) if !in_final => (Mode::Layer, f.shipped_by.unwrap_or(k)),
+            Some(k) if nodes.is_empty() => (Mode::Layer, k),
+            _ => (Mode::Aggregated, last),
+        };
+        let layer = layer.min(last);
+        self.tree.options.mode = mode;
+        self.tree.options.hidden = [false; 5];
+        self.layers.selected = layer;
+        self.tree.options.layer = layer;
+        if nodes.is_empty() {
+            self.tree.options.filter = None;
+            self.filter_text.clear();
+        } else {
+            let mut keep = vec![false; fs.node_count()];
+            let mut stack = nodes;
+            while let Some(n) = stack.pop() {
+                if let Some(k) = keep.get_mut(n as usize)
+                    && !*k
+                {
+                    *k = true;
+                    stack.extend(fs.children(n));
+                }
+            }
+            self.tree.options.filter = Some(Filter::Nodes(keep.into()));
+            self.filter_text = format!("finding {}", f.kind.id());
+        }
+        self.filter_error = None;
+        self.rows = ListState::default();
+        self.refresh_tree();
+        self.set_focus(if f.paths.is_empty() {
+            Pane::Layers
+        } else {
+            Pane::Tree
+        });
+        self.message = Some(crate::report::escape::text(&sentence).into_owned());
+    }
+}
+
 /// Actions, each handed to what it is about.
 impl App {
     /// Applies one action; returns what the runtime is to do for it.
@@ -237,6 +306,7 @@ impl App {
             Action::CopyPath => return self.copy_path(),
             Action::Jump => self.jump(),
             Action::Packages => self.open_packages(),
+            Action::Findings => self.open_findings(),
         }
         Vec::new()
     }
@@ -280,7 +350,12 @@ impl App {
             return true;
         }
         let page = self.packages_height();
-        if let Some(Popup::Packages(list)) = &mut self.popup {
+        let len = match self.popup {
+            Some(Popup::Packages(_)) => self.analysis.packages.len(),
+            Some(Popup::Findings(_)) => self.findings.len(),
+            _ => 0,
+        };
+        if let Some(Popup::Packages(list) | Popup::Findings(list)) = &mut self.popup {
             let delta = match action {
                 Action::Up => -1,
                 Action::Down => 1,
@@ -291,7 +366,7 @@ impl App {
                 _ => 0,
             };
             if delta != 0 {
-                list.step(delta, self.analysis.packages.len(), page);
+                list.step(delta, len, page);
                 return true;
             }
         }
