@@ -19,8 +19,8 @@ mod catalogue_tests;
 mod config;
 mod duplicates;
 
-pub use build::{Leak, build_toolchain, cache_order, context_candidates, context_leaked};
-pub use config::{LARGE_LAYER, MANY_LAYERS, config_findings, mode_findings};
+pub use build::{Leak, build_toolchain, cache_order, context_leaked};
+pub use config::{LARGE_LAYER, MANY_LAYERS, config_findings};
 pub use duplicates::duplicates;
 
 use hashbrown::HashMap;
@@ -361,6 +361,31 @@ pub fn compute(fs: &Fs) -> Vec<Finding> {
     out.extend(cache_findings(fs));
     sort(&mut out);
     out
+}
+
+/// One walk of the final filesystem for the findings that read it path by path: the modes
+/// (setuid, world-writable) and the paths named as build-context files are.
+#[must_use]
+pub fn final_walk(fs: &Fs) -> (Vec<Finding>, Vec<Leak>) {
+    let mut modes = config::Modes::new(fs);
+    let mut leaks = Vec::new();
+    // (node, below a leak already found); the root has a state only when a layer carries `./`.
+    let mut stack: Vec<(crate::overlay::NodeId, bool)> =
+        fs.children(ROOT).map(|n| (n, false)).collect();
+    while let Some((node, in_leak)) = stack.pop() {
+        let Some(m) = fs.final_state(node) else {
+            continue;
+        };
+        let mut inside = in_leak;
+        if !in_leak && let Some(leak) = build::leak_at(fs, node, &m) {
+            leaks.push(leak);
+            inside = true;
+        }
+        if modes.visit(fs, node, &m) {
+            stack.extend(fs.children(node).map(|c| (c, inside)));
+        }
+    }
+    (modes.finish(), leaks)
 }
 
 /// Orders findings as every face lists them: most severe first, then most bytes, then by

@@ -352,8 +352,8 @@ fn four_passes(
         let findings = s.spawn(|| {
             let mut f = findings::compute(fs);
             f.extend(findings::duplicates(fs));
-            f.extend(findings::mode_findings(fs));
-            let leaks = findings::context_candidates(fs);
+            let (modes, leaks) = findings::final_walk(fs);
+            f.extend(modes);
             crate::trace::mark(|| "findings done".into());
             (f, leaks)
         });

@@ -7,7 +7,7 @@ use super::{Finding, FindingKind, Severity, waste_severity};
 use crate::analysis::LayerSummary;
 use crate::analysis::packages::Package;
 use crate::layer::Kind;
-use crate::overlay::{Fs, NodeId, ROOT};
+use crate::overlay::{Fs, Meta, NodeId};
 
 /// How many package names a toolchain finding keeps.
 const NAMED_PACKAGES: usize = 8;
@@ -222,45 +222,29 @@ pub struct Leak {
     pub line: &'static str,
 }
 
-/// The paths of the final filesystem named as build-context files are (`.git`,
-/// `node_modules`, `.env`, the Dockerfile, …), with the layer that created each; what is
-/// below such a path is not looked into.
+/// The path `node` (final state `m`) as a [`Leak`], when it is named as build-context files
+/// are (`.git`, `node_modules`, `.env`, the Dockerfile, …); what is below it then need not be
+/// looked at for more.
 #[must_use]
-pub fn context_candidates(fs: &Fs) -> Vec<Leak> {
-    let mut found = Vec::new();
-    // The root has a state only when a layer carries `./`.
-    let mut stack: Vec<NodeId> = fs.children(ROOT).collect();
-    while let Some(node) = stack.pop() {
-        let Some(m) = fs.final_state(node) else {
-            continue;
-        };
-        let name = fs.name(node);
-        let hit = CONTEXT_NAMES.iter().find(|(n, _, dir)| {
-            n.as_bytes() == name && (*dir == (m.kind == Kind::Dir))
-                || (*n == ".env" && name.starts_with(b".env.") && !is_example(name))
-        });
-        if let Some(&(_, line, _)) = hit
-            && let Some(e) = fs.events(node).first()
-        {
-            let (files, bytes) = below(fs, node);
-            found.push(Leak {
-                path: fs.path(node),
-                layer: usize::from(e.layer),
-                files,
-                bytes,
-                line,
-            });
-            continue;
-        }
-        if m.kind == Kind::Dir {
-            stack.extend(fs.children(node));
-        }
-    }
-    found
+pub fn leak_at(fs: &Fs, node: NodeId, m: &Meta) -> Option<Leak> {
+    let name = fs.name(node);
+    let &(_, line, _) = CONTEXT_NAMES.iter().find(|(n, _, dir)| {
+        n.as_bytes() == name && (*dir == (m.kind == Kind::Dir))
+            || (*n == ".env" && name.starts_with(b".env.") && !is_example(name))
+    })?;
+    let e = fs.events(node).first()?;
+    let (files, bytes) = below(fs, node);
+    Some(Leak {
+        path: fs.path(node),
+        layer: usize::from(e.layer),
+        files,
+        bytes,
+        line,
+    })
 }
 
 /// The build-context files a layer copied into the image that a `.dockerignore` should have
-/// kept out, of the `candidates` ([`context_candidates`]): one finding, with the lines to add
+/// kept out, of the `candidates` ([`leak_at`]): one finding, with the lines to add
 /// to `.dockerignore` (its `value`, one per line) and the bytes they ship. An `.env` makes it
 /// an error: it holds what the build's environment should not give away.
 #[must_use]

@@ -48,7 +48,7 @@ fn setuid_and_world_writable_paths_are_found_outside_the_temporary_directories()
         E::FileMode("app.conf", "anyone!", 0o666),
         E::Sym("link", "app.conf"),
     ]]);
-    let found = mode_findings(&fs);
+    let found = final_walk(&fs).0;
     let setuid = found
         .iter()
         .find(|f| f.kind == FindingKind::SetuidFile)
@@ -67,7 +67,7 @@ fn setuid_and_world_writable_paths_are_found_outside_the_temporary_directories()
     assert_eq!(writable.severity, Severity::Warning);
     // Nothing of the kind: nothing found.
     let clean = build(&[&[E::Dir("tmp"), E::FileMode("bin", "x", 0o755)]]);
-    assert!(mode_findings(&clean).is_empty());
+    assert!(final_walk(&clean).0.is_empty());
 }
 
 #[test]
@@ -176,7 +176,7 @@ fn context_files_copied_in_are_leaks_with_their_dockerignore_lines() {
         summary(0, "/bin/sh -c #(nop) ADD file:abc in / ", 3),
         summary(1, "/bin/sh -c #(nop) COPY dir:0123 in /app ", 60),
     ];
-    let leaks = context_candidates(&fs);
+    let leaks = final_walk(&fs).1;
     let f = context_leaked(&leaks, &layers).expect("a leak");
     // The base's node_modules came with its root filesystem: not the context's.
     let git = "ref: refs/heads/main\n".len() + "[core]\n".len();

@@ -5,7 +5,7 @@
 use super::{Finding, FindingKind, Severity};
 use crate::analysis::LayerSummary;
 use crate::layer::Kind;
-use crate::overlay::{Fs, NodeId, ROOT};
+use crate::overlay::{Fs, Meta, NodeId};
 
 /// A layer shipping more than this is a note: it is pulled and unpacked whole, by every host,
 /// at every change of it (500 MB).
@@ -72,63 +72,77 @@ fn is_root(user: &str) -> bool {
 /// Where anyone may write by design: the temporary directories and the kernel's.
 const WRITABLE_PLACES: [&str; 6] = ["/tmp", "/var/tmp", "/dev", "/proc", "/sys", "/run"];
 
-/// Setuid/setgid files and world-writable paths of the final filesystem.
-#[must_use]
-pub fn mode_findings(fs: &Fs) -> Vec<Finding> {
-    let mut setuid = Found::default();
-    let mut writable = Found::default();
-    let skip: Vec<NodeId> = WRITABLE_PLACES
-        .iter()
-        .filter_map(|p| fs.lookup(p))
-        .collect();
-    // The root has a state only when a layer carries `./`.
-    let mut stack: Vec<NodeId> = fs.children(ROOT).collect();
-    while let Some(node) = stack.pop() {
-        let Some(m) = fs.final_state(node) else {
-            continue;
-        };
-        if m.kind == Kind::Dir {
-            if !skip.contains(&node) {
-                stack.extend(fs.children(node));
-            }
-            // A sticky directory (/tmp's mode) lets no one remove another's files.
-            if m.mode & 0o002 != 0 && m.mode & 0o1000 == 0 {
-                writable.add(fs, node, 0);
-            }
-            continue;
-        }
-        if m.kind == Kind::Symlink {
-            continue;
-        }
-        let size = if m.kind == Kind::File && !m.hardlink {
-            m.size
-        } else {
-            0
-        };
-        if m.kind == Kind::File && m.mode & 0o6000 != 0 {
-            setuid.add(fs, node, size);
-        }
-        if m.mode & 0o002 != 0 {
-            writable.add(fs, node, size);
+/// Setuid/setgid files and world-writable paths, collected node by node as
+/// [`super::final_walk`] meets them.
+pub struct Modes {
+    setuid: Found,
+    writable: Found,
+    /// Where anyone may write by design ([`WRITABLE_PLACES`]), not looked into.
+    skip: Vec<NodeId>,
+}
+
+impl Modes {
+    pub fn new(fs: &Fs) -> Modes {
+        Modes {
+            setuid: Found::default(),
+            writable: Found::default(),
+            skip: WRITABLE_PLACES
+                .iter()
+                .filter_map(|p| fs.lookup(p))
+                .collect(),
         }
     }
-    let mut out = Vec::new();
-    for (found, kind, severity) in [
-        (setuid, FindingKind::SetuidFile, Severity::Note),
-        (writable, FindingKind::WorldWritable, Severity::Warning),
-    ] {
-        if found.files > 0 {
-            let mut paths = found.paths;
-            paths.sort();
-            out.push(Finding {
-                bytes: found.bytes,
-                files: found.files,
-                paths,
-                ..Finding::new(kind, severity)
-            });
+
+    /// Looks at `node` (its final state `m`); returns whether what is below it is to be
+    /// looked at too.
+    pub fn visit(&mut self, fs: &Fs, node: NodeId, m: &Meta) -> bool {
+        match m.kind {
+            Kind::Dir => {
+                // A sticky directory (/tmp's mode) lets no one remove another's files.
+                if m.mode & 0o002 != 0 && m.mode & 0o1000 == 0 {
+                    self.writable.add(fs, node, 0);
+                }
+                !self.skip.contains(&node)
+            }
+            // A symlink's mode means nothing.
+            Kind::Symlink => false,
+            _ => {
+                let size = if m.kind == Kind::File && !m.hardlink {
+                    m.size
+                } else {
+                    0
+                };
+                if m.kind == Kind::File && m.mode & 0o6000 != 0 {
+                    self.setuid.add(fs, node, size);
+                }
+                if m.mode & 0o002 != 0 {
+                    self.writable.add(fs, node, size);
+                }
+                false
+            }
         }
     }
-    out
+
+    /// The findings of what was met.
+    pub fn finish(self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (found, kind, severity) in [
+            (self.setuid, FindingKind::SetuidFile, Severity::Note),
+            (self.writable, FindingKind::WorldWritable, Severity::Warning),
+        ] {
+            if found.files > 0 {
+                let mut paths = found.paths;
+                paths.sort();
+                out.push(Finding {
+                    bytes: found.bytes,
+                    files: found.files,
+                    paths,
+                    ..Finding::new(kind, severity)
+                });
+            }
+        }
+        out
+    }
 }
 
 /// The paths a mode finding collects: the first [`NAMED`] met (then sorted), all counted.
