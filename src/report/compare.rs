@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use super::escape::text;
 use super::short_command;
 use crate::analysis::compare::{
-    Alignment, BaseChange, BaseRef, Comparison, CountBytes, Delta, FileChange, FileDiff, Group,
-    LayerRow,
+    Alignment, BaseChange, BaseRef, CacheMiss, Comparison, CountBytes, Delta, FileChange, FileDiff,
+    Group, LayerRow, MissCause,
 };
 use crate::units::{percent, signed_size, size};
 
@@ -110,6 +110,57 @@ fn base_ref(r: Option<&BaseRef>) -> String {
         (None, Some(d)) => d,
         (None, None) => "not known".into(),
     }
+}
+
+/// What a host holding A downloads to get B, in one line.
+pub fn pull_line(c: &Comparison) -> String {
+    let p = &c.pull;
+    if p.layers == 0 {
+        return format!(
+            "a host holding A has every layer of B ({} shared)",
+            size(p.shared_bytes)
+        );
+    }
+    format!(
+        "a host holding A downloads {} in {} to get B ({} of B it has)",
+        size(p.bytes),
+        crate::units::count(p.layers as u64, "layer", "layers"),
+        size(p.shared_bytes)
+    )
+}
+
+/// Where B stopped reusing A's layers and why, in one line (plain text: escape to print).
+pub fn cache_line(m: &CacheMiss) -> String {
+    let at = match (m.a_layer, m.b_layer) {
+        (_, Some(j)) => format!("layer {j}"),
+        (Some(i), None) => format!("A's layer {i}"),
+        (None, None) => "a layer".into(),
+    };
+    let command = m
+        .command
+        .as_deref()
+        .map_or(String::new(), |c| format!(" (`{}`)", short_command(c, 48)));
+    let why = match m.cause {
+        MissCause::Content if m.changed > 0 => {
+            let more = if m.changed > m.changed_paths.len() as u64 {
+                ", …"
+            } else {
+                ""
+            };
+            format!(
+                "the same command made other files: {} ({}{more})",
+                crate::units::count(m.changed, "path differs", "paths differ"),
+                m.changed_paths.join(", ")
+            )
+        }
+        MissCause::Content => "the same command, other content".into(),
+        MissCause::Command => "the instruction differs".into(),
+    };
+    format!(
+        "B stops reusing A at {at}{command}: {why}; {} from there up, {} for every host to download again",
+        crate::units::count(m.rebuilt_layers as u64, "layer", "layers"),
+        size(m.reshipped_bytes)
+    )
 }
 
 /// Whether A and B were built on the same base image, and which. Another digest is another
@@ -242,6 +293,10 @@ fn text_layers(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
             row_difference(row),
             text(&cmd)
         )?;
+    }
+    writeln!(w, "Pull: {}", pull_line(c))?;
+    if let Some(m) = &c.cache_miss {
+        writeln!(w, "Cache: {}", text(&cache_line(m)))?;
     }
     writeln!(w)
 }
@@ -499,6 +554,12 @@ fn markdown_totals(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     }
     for [name, a, b, d] in totals_rows(t) {
         writeln!(w, "| {name} | {a} | {b} | {d} |")?;
+    }
+    writeln!(w)?;
+    writeln!(w, "**Pull:** {}.", cell(&pull_line(c)))?;
+    if let Some(m) = &c.cache_miss {
+        writeln!(w)?;
+        writeln!(w, "**Cache:** {}.", cell(&cache_line(m)))?;
     }
     writeln!(w)?;
     Ok(())

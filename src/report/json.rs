@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::{CiReport, Printer, Report, escape, unsupported, words};
 use crate::analysis::compare::packages::PackageChange;
 use crate::analysis::compare::{
-    BaseChange, Comparison, FileTotals, Group, LayerRow, LimitOutcome, Side, Totals,
+    BaseChange, CacheMiss, Comparison, FileTotals, Group, LayerRow, LimitOutcome, Pull, Side,
+    Totals,
 };
 use crate::analysis::packages::{Package, Unowned};
 use crate::analysis::{
@@ -193,6 +194,9 @@ struct ComparisonJson<'a> {
     totals: &'a Totals,
     shared_layers: usize,
     layers: &'a [LayerRow],
+    pull: Pull,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_miss: Option<&'a CacheMiss>,
     files: &'a FileTotals,
     groups: &'a [Group],
     packages: &'a [PackageChange],
@@ -213,6 +217,8 @@ impl<'a> ComparisonJson<'a> {
             totals: &c.totals,
             shared_layers: c.shared_layers,
             layers: &c.layers,
+            pull: c.pull,
+            cache_miss: c.cache_miss.as_ref(),
             files: &c.files,
             groups: &c.groups,
             packages: &c.packages,

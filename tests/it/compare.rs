@@ -917,3 +917,127 @@ fn one_dockerfile_built_by_different_builders_aligns() {
         assert_eq!(rows, expected, "buildah against {builder}");
     }
 }
+
+/// What a tar says of each path: (type, mode, uid, gid, size, sha256 of the content).
+type TarSaid = (u8, u32, u64, u64, u64, String);
+
+/// The entries of one layer blob of `layout`, by clean path.
+fn layer_said(layout: &Layout, digest: &str) -> BTreeMap<String, TarSaid> {
+    let raw = std::fs::read(layout.blob_path(digest)).expect("layer blob");
+    let tar = crate::fixtures::compress::layer_tar(&raw);
+    let mut out = BTreeMap::new();
+    let mut archive = tar::Archive::new(&tar[..]);
+    for entry in archive.entries().expect("entries") {
+        let mut e = entry.expect("entry");
+        let h = e.header().clone();
+        let path = clean(&String::from_utf8_lossy(&e.path_bytes()));
+        let mut content = Vec::new();
+        e.read_to_end(&mut content).expect("content");
+        out.insert(
+            path,
+            (
+                h.entry_type().as_byte(),
+                h.mode().expect("mode") & 0o7777,
+                h.uid().expect("uid"),
+                h.gid().expect("gid"),
+                h.size().expect("size"),
+                crate::fixtures::digest::sha256(&content),
+            ),
+        );
+    }
+    out
+}
+
+/// The pull cost and the cache miss of yesterday's build against today's, from the layouts
+/// read here: B's layer blobs A lacks, and the first layer whose diff_id differs, with the
+/// paths its two tars write differently (modification times aside).
+#[test]
+fn compare_says_what_an_update_pulls_and_where_the_cache_missed() {
+    let (la, lb) = (Layout::committed(DAY1), Layout::committed(DAY2));
+    let json = compare_json(&image_arg(DAY1), &image_arg(DAY2), &[]);
+    let have: std::collections::HashSet<String> = la.layer_digests().into_iter().collect();
+    let b_layers: Vec<(String, u64)> = lb.manifest()["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| {
+            (
+                l["digest"].as_str().expect("digest").to_string(),
+                l["size"].as_u64().expect("size"),
+            )
+        })
+        .collect();
+    let pulled: Vec<&(String, u64)> = b_layers.iter().filter(|(d, _)| !have.contains(d)).collect();
+    assert_eq!(json["pull"]["layers"], pulled.len());
+    assert_eq!(
+        json["pull"]["bytes"],
+        pulled.iter().map(|(_, s)| s).sum::<u64>()
+    );
+    assert_eq!(
+        json["pull"]["shared_bytes"],
+        b_layers
+            .iter()
+            .filter(|(d, _)| have.contains(d))
+            .map(|(_, s)| s)
+            .sum::<u64>()
+    );
+    // The first diff_id that differs (both stacks start alike).
+    let ids = |l: &Layout| -> Vec<String> {
+        l.config()["rootfs"]["diff_ids"]
+            .as_array()
+            .expect("diff_ids")
+            .iter()
+            .map(|d| d.as_str().expect("diff_id").to_string())
+            .collect()
+    };
+    let (ia, ib) = (ids(&la), ids(&lb));
+    let k = ia
+        .iter()
+        .zip(&ib)
+        .position(|(a, b)| a != b)
+        .expect("a layer differs");
+    let miss = &json["cache_miss"];
+    assert_eq!(miss["a_layer"], k);
+    assert_eq!(miss["b_layer"], k);
+    assert_eq!(miss["cause"], "content", "same command, other files");
+    let (sa, sb) = (
+        layer_said(&la, &la.layer_digests()[k]),
+        layer_said(&lb, &lb.layer_digests()[k]),
+    );
+    let mut differ: Vec<String> = sb
+        .iter()
+        .filter(|(p, s)| sa.get(*p) != Some(s))
+        .map(|(p, _)| format!("/{p}"))
+        .chain(
+            sa.keys()
+                .filter(|p| !sb.contains_key(*p))
+                .map(|p| format!("/{p}")),
+        )
+        .collect();
+    differ.sort();
+    assert!(!differ.is_empty());
+    assert_eq!(miss["changed"], differ.len());
+    let named: Vec<&str> = miss["changed_paths"]
+        .as_array()
+        .expect("changed_paths")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        named,
+        differ
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(miss["rebuilt_layers"], b_layers.len() - k);
+    assert_eq!(
+        miss["reshipped_bytes"],
+        b_layers[k..].iter().map(|(_, s)| s).sum::<u64>()
+    );
+    // An image against itself: nothing to pull, no miss.
+    let same = compare_json(&image_arg(DAY1), &image_arg(DAY1), &[]);
+    assert_eq!(same["pull"]["layers"], 0);
+    assert!(same.get("cache_miss").is_none());
+}

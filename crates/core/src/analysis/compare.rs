@@ -8,6 +8,7 @@
 pub mod align;
 pub mod files;
 pub mod packages;
+pub mod update;
 
 use std::fmt;
 
@@ -20,6 +21,7 @@ use crate::source::Opened;
 use crate::units::{self, as_signed};
 pub use align::Alignment;
 pub use files::{CountBytes, FileChange, FileDiff, FileTotals, Group};
+pub use update::{CacheMiss, MissCause, Pull};
 
 /// The JSON schema name and version of [`Comparison`].
 pub const SCHEMA: &str = "strata.compare/v1";
@@ -194,6 +196,10 @@ pub struct Comparison {
     pub shared_layers: usize,
     /// Both stacks aligned, bottom to top.
     pub layers: Vec<LayerRow>,
+    /// What a host holding A downloads to get B.
+    pub pull: Pull,
+    /// Where B stopped reusing A's layers, and why; `None` when all are shared.
+    pub cache_miss: Option<CacheMiss>,
     /// The final filesystems' differing files, by kind of change.
     pub files: FileTotals,
     /// The differing files by directory, a tree, largest difference first.
@@ -310,6 +316,9 @@ impl Comparison {
                 }
             })
             .collect();
+        let layers: Vec<LayerRow> = layers;
+        let pull = Pull::of(aa, ba);
+        let cache_miss = CacheMiss::find(&layers, &a.fs, &b.fs, ba);
         let diffs = files::diff(&a.fs, &b.fs);
         let file_totals = files::totals(&diffs);
         let groups = files::group(&diffs);
@@ -342,6 +351,8 @@ impl Comparison {
             totals,
             shared_layers,
             layers,
+            pull,
+            cache_miss,
             files: file_totals,
             groups,
             packages,
