@@ -122,8 +122,7 @@ pub struct Image {
     /// checked) and were gone past, as `--ignore-errors` and `strata verify` ask; empty
     /// otherwise, since they are errors then.
     pub integrity: Vec<String>,
-    /// The manifest's annotations (over its index entry's), string values only: what the
-    /// builder said of the image (`org.opencontainers.image.base.name`, `…source`, …).
+    /// The manifest's annotations, string values only: what the builder said of the image (`org.opencontainers.image.base.name`, `…source`, …).
     pub annotations: BTreeMap<String, String>,
 }
 

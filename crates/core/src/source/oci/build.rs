@@ -50,7 +50,7 @@ pub(super) fn build(
         )));
     }
     config::apply(&config, &mut layers, &mut warnings);
-    let annotations = annotations(desc, manifest.annotations.as_ref());
+    let annotations = annotations(manifest.annotations.as_ref());
     let image = Image {
         source: name,
         format,
@@ -67,27 +67,18 @@ pub(super) fn build(
     Ok(Opened::to_read(image, store))
 }
 
-/// The manifest's string annotations over those of its index entry, at most [`MAX_ANNOTATIONS`]
-/// (the documents are size-capped already; this caps what is kept of them).
-fn annotations(
-    entry: &Descriptor,
-    manifest: Option<&serde_json::Value>,
-) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let from_entry = entry.annotations.iter().flatten();
-    let from_manifest = manifest
+/// The manifest's string annotations, at most [`MAX_ANNOTATIONS`] (the document is
+/// size-capped already; this caps what is kept of it). Its index entry's are not taken: they
+/// say where the image is stored (`org.opencontainers.image.ref.name` in a layout), which a
+/// registry's copy of the same image does not.
+fn annotations(manifest: Option<&serde_json::Value>) -> BTreeMap<String, String> {
+    manifest
         .and_then(serde_json::Value::as_object)
         .into_iter()
         .flatten()
-        .filter_map(|(k, v)| Some((k, v.as_str()?)));
-    for (k, v) in from_entry
-        .map(|(k, v)| (k, v.as_str()))
-        .chain(from_manifest)
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
         .take(MAX_ANNOTATIONS)
-    {
-        out.insert(k.clone(), v.to_string());
-    }
-    out
+        .collect()
 }
 
 /// The most annotations kept of an image (real images carry a handful).
