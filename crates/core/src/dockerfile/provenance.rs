@@ -19,12 +19,17 @@
 //!
 //! Layer k of the image is made by the step whose chain is exactly the image's first k+1
 //! layers (a step's chain is its input's plus what it adds). When no step has that chain, or
-//! steps at different lines do, the layer has no step: nothing is guessed. The attestation is
-//! data from the image: nothing here is sized by its numbers, and what has another shape is
-//! skipped.
+//! steps at different lines do, the layer has no step: nothing is guessed. A FROM's chain is
+//! the base image's: the layers up to the last one it ends in are the base's. With the
+//! Dockerfile's text (`mode=max`), a step's line is found in it by the same parser as
+//! `--dockerfile`'s, for its stage and instruction. The attestation is data from the image:
+//! nothing here is sized by its numbers, and what has another shape is skipped.
 
 use base64::Engine as _;
 use serde_json::Value;
+
+use super::matching::{Attributed, Attribution, Source};
+use super::parse::{Dockerfile, Instruction, Stage, parse};
 
 /// What a BuildKit provenance document says of an image's layers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,18 +64,99 @@ pub struct LayerStep {
     pub base: Option<bool>,
 }
 
+impl Provenance {
+    /// Every layer's attribution as the document records it, as [`Target::attribute`]
+    /// gives it from a Dockerfile: a layer's step names its lines, and the stage and the
+    /// instruction there when the document holds the file's text (`mode=max`; parsed as
+    /// `--dockerfile` is); without the text they are empty. The layers up to the last one a
+    /// FROM's chain ends in are the base image's, each named by that FROM; the layers above
+    /// it, or from the first one a step of the build made when no FROM's chain is the
+    /// image's, are not. What the document does not say stays unknown.
+    ///
+    /// [`Target::attribute`]: super::Target::attribute
+    pub fn attribute(&self) -> Attributed {
+        let mut texts = Texts {
+            files: &self.files,
+            parsed: vec![None; self.files.len()],
+        };
+        let said = |k: usize| self.layers[k].as_ref().and_then(|s| s.base);
+        let n = self.layers.len();
+        let last_from = (0..n).rev().find(|&k| said(k) == Some(true));
+        let first_own = (0..n).find(|&k| said(k) == Some(false));
+        let layers = (0..n)
+            .map(|k| {
+                let (made_by, base) = match (last_from, first_own) {
+                    (Some(b), _) if k <= b => (b, Some(true)),
+                    (Some(_), _) => (k, Some(false)),
+                    (None, Some(u)) if k >= u => (k, Some(false)),
+                    (None, _) => (k, None),
+                };
+                let step = self.layers[made_by].as_ref();
+                Attribution {
+                    source: step.and_then(|s| texts.source(s)),
+                    base,
+                }
+            })
+            .collect();
+        Attributed {
+            layers,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The build's files, each parsed once, when a step names it.
+struct Texts<'a> {
+    files: &'a [SourceFile],
+    /// `None`: not parsed yet; `Some(None)`: no text, or none that parses.
+    parsed: Vec<Option<Option<Dockerfile>>>,
+}
+
+impl Texts<'_> {
+    /// The source a step's lines name.
+    fn source(&mut self, step: &LayerStep) -> Option<Source> {
+        let (file, line, end_line) = step.lines?;
+        let name = self.files.get(file)?.name.clone();
+        let files = self.files;
+        let parsed = self.parsed.get_mut(file)?.get_or_insert_with(|| {
+            // Larger than `--dockerfile` reads: not parsed, its lines are still known.
+            let text = files[file].text.as_deref();
+            text.filter(|t| t.len() as u64 <= super::MAX_BYTES)
+                .and_then(|t| parse(t).ok())
+        });
+        let at = parsed.as_ref().and_then(|df| containing(df, line));
+        Some(Source {
+            file: name,
+            line,
+            end_line,
+            stage: at.map(|(s, _)| s.label()).unwrap_or_default(),
+            instruction: at.map(|(_, i)| i.original.clone()).unwrap_or_default(),
+        })
+    }
+}
+
+/// The instruction whose lines hold `line`, with its stage.
+fn containing(df: &Dockerfile, line: usize) -> Option<(&Stage, &Instruction)> {
+    df.stages.iter().find_map(|s| {
+        std::iter::once(&s.from)
+            .chain(&s.instructions)
+            .find(|i| i.line <= line && line <= i.end_line)
+            .map(|i| (s, i))
+    })
+}
+
 const V02_METADATA: &str = "https://mobyproject.org/buildkit@v1#metadata";
 
 /// Reads a provenance document (a statement or a bare predicate) against the image's layer
-/// digests, bottom first; `None` when it holds no BuildKit metadata (`mode=min`, another
-/// builder's provenance).
+/// digests, bottom first; `None` when it is no BuildKit provenance (another builder's). With
+/// `mode=min` BuildKit's metadata is there but empty: no file, no layer's step.
 pub fn read(doc: &Value, layers: &[&str]) -> Option<Provenance> {
     let p = doc.get("predicate").unwrap_or(doc);
     let metadata = p
         .get("metadata")
         .and_then(|m| m.get(V02_METADATA))
         .or_else(|| p.pointer("/runDetails/metadata/buildkit_metadata"))
-        .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))?;
+        .filter(|m| m.is_object())?;
     let llb = p
         .pointer("/buildConfig/llbDefinition")
         .or_else(|| p.pointer("/buildDefinition/internalParameters/buildConfig/llbDefinition"));
