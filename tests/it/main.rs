@@ -25,6 +25,7 @@ mod errors;
 mod fixtures;
 mod hostile;
 mod packages;
+mod provenance;
 mod readme;
 mod reference;
 mod remote;

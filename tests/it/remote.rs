@@ -59,7 +59,7 @@ fn wait_http(port: u16, child: &mut Child, log: &Path) {
 }
 
 /// A `docker-registry` on a free loopback port with its own storage; killed when dropped.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
@@ -67,7 +67,7 @@ struct Registry {
 
 impl Registry {
     /// Starts a registry; `auth` is the YAML of its `auth:` section, if any.
-    fn start(auth: &str) -> Registry {
+    pub(crate) fn start(auth: &str) -> Registry {
         let bin = require("docker-registry", "apt-get install docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
@@ -93,12 +93,12 @@ impl Registry {
         r
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// `skopeo copy` of a committed image into this registry.
-    fn push(&self, from: &str, repo: &str, creds: Option<&str>, all: bool) {
+    pub(crate) fn push(&self, from: &str, repo: &str, creds: Option<&str>, all: bool) {
         let skopeo = require("skopeo", "apt-get install skopeo");
         let mut cmd = Command::new(skopeo);
         cmd.args(["copy", "-q", "--dest-tls-verify=false"]);
@@ -844,7 +844,7 @@ impl Hostile {
         }
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 

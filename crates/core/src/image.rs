@@ -124,6 +124,9 @@ pub struct Image {
     pub integrity: Vec<String>,
     /// The manifest's annotations, string values only: what the builder said of the image (`org.opencontainers.image.base.name`, `…source`, …).
     pub annotations: BTreeMap<String, String>,
+    /// What BuildKit's provenance attestation of the image (stored beside it in an index)
+    /// says of its layers, when there is one.
+    pub provenance: Option<crate::dockerfile::provenance::Provenance>,
 }
 
 /// The annotation naming the image built FROM, as buildah and BuildKit write it.

@@ -48,7 +48,8 @@ pub struct ImageSummary {
     pub final_symlinks: u64,
     /// Every path of the final filesystem, the root excluded.
     pub final_paths: u64,
-    /// The base image's share, when the Dockerfile's `FROM` tells which layers are its.
+    /// The base image's share, when the Dockerfile's `FROM` (or the provenance) tells which
+    /// layers are its.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseImage>,
 }
@@ -154,11 +155,13 @@ pub struct LayerSummary {
     /// database).
     pub packages: Vec<packages::LayerShare>,
     /// The Dockerfile line that made the layer (a base layer's: its FROM), when a Dockerfile
-    /// was given ([`Analysis::attribute`]) and a line matches.
+    /// was given ([`Analysis::attribute`]) and a line matches, or the image's BuildKit
+    /// provenance records it (without the file's text there, `stage` and `instruction` are
+    /// empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::dockerfile::Source>,
-    /// Whether the layer came from the base image; absent when not known (no Dockerfile, or
-    /// none of its first lines matched).
+    /// Whether the layer came from the base image; absent when not known (no Dockerfile nor
+    /// provenance, or none of its first lines matched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<bool>,
 }
@@ -221,7 +224,7 @@ impl Analysis {
         findings::sort(&mut found);
         let image = image_summary(loaded, &w, &layers);
         let user_shipped: u64 = layers.iter().skip(1).map(|l| l.shipped_bytes).sum();
-        Analysis {
+        let mut analysis = Analysis {
             schema: SCHEMA,
             waste: WasteSummary {
                 wasted_bytes: w.wasted,
@@ -240,7 +243,13 @@ impl Analysis {
             owners: owners.owners,
             leaks,
             warnings: loaded.warnings.clone(),
+        };
+        // BuildKit's provenance names the lines and the base, as a Dockerfile given would.
+        if let Some(p) = &loaded.image.provenance {
+            analysis.apply(&loaded.image, p.attribute());
+            analysis.refresh_build_findings();
         }
+        analysis
     }
 }
 
@@ -278,9 +287,37 @@ impl Analysis {
 
     /// Names each layer's Dockerfile line and whether it came from the base image, from the
     /// image's history and the Dockerfile `target` (`--dockerfile`, `--target`); what could
-    /// not be matched is said among the warnings.
+    /// not be matched is said among the warnings. The file given wins over the image's
+    /// provenance (which [`Analysis::new`] read): where the two name other lines for a layer,
+    /// a warning says so.
     pub fn attribute(&mut self, image: &crate::image::Image, target: &crate::dockerfile::Target) {
         let attributed = target.attribute(&image.config, self.layers.len());
+        if let Some(p) = &image.provenance {
+            let recorded = p.attribute();
+            let differ: Vec<(usize, usize, usize)> = attributed
+                .layers
+                .iter()
+                .zip(&recorded.layers)
+                .enumerate()
+                .filter_map(|(k, (given, recorded))| {
+                    let (g, r) = (given.source.as_ref()?, recorded.source.as_ref()?);
+                    (g.line != r.line).then_some((k, g.line, r.line))
+                })
+                .collect();
+            if let Some(&(k, given, recorded)) = differ.first() {
+                self.warnings.push(format!(
+                    "{}: {} of the layers are at other lines in the image's provenance (layer \
+                     {k}: line {given} here, {recorded} there); the lines shown are this file's",
+                    target.file,
+                    differ.len()
+                ));
+            }
+        }
+        self.apply(image, attributed);
+    }
+
+    /// Each layer's line and base from `attributed`, and the base image they make.
+    fn apply(&mut self, image: &crate::image::Image, attributed: crate::dockerfile::Attributed) {
         for (layer, a) in self.layers.iter_mut().zip(attributed.layers) {
             layer.source = a.source;
             layer.base = a.base;

@@ -1,5 +1,5 @@
-//! The Dockerfile an image was built from (`--dockerfile`, `--target`), and which of its lines
-//! made each layer.
+//! The Dockerfile an image was built from (`--dockerfile`, `--target`, or the text BuildKit's
+//! provenance attestation carries), and which of its lines made each layer.
 //!
 //! - `parse.rs`: the file read as BuildKit's parser reads it: directives, continuations,
 //!   comments, heredocs, instructions and stages, each instruction with its lines.
@@ -8,8 +8,10 @@
 //!   writes in `created_by` for an instruction, and whether an entry is one of those.
 //! - `matching.rs`: the target stage's instructions, through the stages it is built FROM,
 //!   paired with the image's history; every layer's line, and whether it is the base image's.
-//! - `provenance.rs`: the same from a BuildKit provenance attestation, without a Dockerfile
-//!   (read by a caller that has the document; not yet wired into image reading).
+//! - `provenance.rs`: the same from a BuildKit provenance attestation, without a Dockerfile:
+//!   the source finds the attestation beside the image in its index (`source/oci/`) and reads
+//!   it into [`Image::provenance`](crate::image::Image::provenance); the analysis attributes
+//!   the layers from it unless `--dockerfile` is given.
 //!
 //! No crate was taken for the parsing: `dockerfile-parser` (0.9) reads neither heredocs nor
 //! the escape directive, and `dockerfile-parser-rs` (3.3) knows heredocs only by the word

@@ -19,12 +19,19 @@
 //!
 //! Layer k of the image is made by the step whose chain is exactly the image's first k+1
 //! layers (a step's chain is its input's plus what it adds). When no step has that chain, or
-//! steps at different lines do, the layer has no step: nothing is guessed. The attestation is
-//! data from the image: nothing here is sized by its numbers, and what has another shape is
-//! skipped.
+//! steps at different lines do, the layer has no step: nothing is guessed. A FROM's chain is
+//! the base image's: the layers up to the last one it ends in are the base's. With the
+//! Dockerfile's text (`mode=max`), a step's line is found in it by the same parser as
+//! `--dockerfile`'s, for its stage and instruction. The attestation is data from the image:
+//! nothing here is sized by its numbers, and what has another shape is skipped.
+
+use std::collections::HashMap;
 
 use base64::Engine as _;
 use serde_json::Value;
+
+use super::matching::{Attributed, Attribution, Source};
+use super::parse::{Dockerfile, Instruction, Stage, parse};
 
 /// What a BuildKit provenance document says of an image's layers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,29 +66,162 @@ pub struct LayerStep {
     pub base: Option<bool>,
 }
 
+impl Provenance {
+    /// Every layer's attribution as the document records it, as [`Target::attribute`]
+    /// gives it from a Dockerfile: a layer's step names its lines, and the stage and the
+    /// instruction there when the document holds the file's text (`mode=max`; parsed as
+    /// `--dockerfile` is); without the text they are empty. The layers up to the last one a
+    /// FROM's chain ends in are the base image's, each named by that FROM; the layers above
+    /// it, or from the first one a step of the build made when no FROM's chain is the
+    /// image's, are not. What the document does not say stays unknown.
+    ///
+    /// [`Target::attribute`]: super::Target::attribute
+    pub fn attribute(&self) -> Attributed {
+        let mut texts = Texts {
+            files: &self.files,
+            parsed: (0..self.files.len()).map(|_| None).collect(),
+            copied: 0,
+        };
+        let said = |k: usize| self.layers[k].as_ref().and_then(|s| s.base);
+        let n = self.layers.len();
+        let last_from = (0..n).rev().find(|&k| said(k) == Some(true));
+        let first_own = (0..n).find(|&k| said(k) == Some(false));
+        let layers = (0..n)
+            .map(|k| {
+                let (made_by, base) = match (last_from, first_own) {
+                    (Some(b), _) if k <= b => (b, Some(true)),
+                    (Some(_), _) => (k, Some(false)),
+                    (None, Some(u)) if k >= u => (k, Some(false)),
+                    (None, _) => (k, None),
+                };
+                let step = self.layers[made_by].as_ref();
+                Attribution {
+                    source: step.and_then(|s| texts.source(s)),
+                    base,
+                }
+            })
+            .collect();
+        Attributed {
+            layers,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The most bytes of names, stages and instructions the sources of one image copy: a
+/// Dockerfile's worth. A real build's are a few KiB; an attestation that would have each of
+/// 65,535 layers copy a 4 MiB line gets its lines alone past this.
+const MAX_SOURCE_BYTES: usize = super::MAX_BYTES as usize;
+
+/// The build's files, each parsed once when a step names it, and what the sources copied of
+/// them so far.
+struct Texts<'a> {
+    files: &'a [SourceFile],
+    /// `None`: not parsed yet; `Some(None)`: no text, or none that parses.
+    parsed: Vec<Option<Option<Parsed>>>,
+    copied: usize,
+}
+
+/// A parsed file, and its instructions in order of their lines: (first line, stage, the
+/// instruction's place in the stage, FROM first).
+struct Parsed {
+    df: Dockerfile,
+    at: Vec<(usize, usize, usize)>,
+}
+
+impl Parsed {
+    fn new(df: Dockerfile) -> Parsed {
+        let at = df
+            .stages
+            .iter()
+            .enumerate()
+            .flat_map(|(s, stage)| {
+                std::iter::once(&stage.from)
+                    .chain(&stage.instructions)
+                    .enumerate()
+                    .map(move |(i, ins)| (ins.line, s, i))
+            })
+            .collect();
+        Parsed { df, at }
+    }
+
+    /// The instruction whose lines hold `line`, with its stage (a binary search: the
+    /// instructions follow each other in the file).
+    fn containing(&self, line: usize) -> Option<(&Stage, &Instruction)> {
+        let k = self.at.partition_point(|&(first, _, _)| first <= line);
+        let &(_, s, i) = self.at.get(k.checked_sub(1)?)?;
+        let stage = &self.df.stages[s];
+        let ins = if i == 0 {
+            &stage.from
+        } else {
+            &stage.instructions[i - 1]
+        };
+        (line <= ins.end_line).then_some((stage, ins))
+    }
+}
+
+impl Texts<'_> {
+    /// The source a step's lines name.
+    fn source(&mut self, step: &LayerStep) -> Option<Source> {
+        let (file, line, end_line) = step.lines?;
+        let files = self.files;
+        let parsed = self.parsed.get_mut(file)?.get_or_insert_with(|| {
+            // Larger than `--dockerfile` reads: not parsed, its lines are still known.
+            let text = files[file].text.as_deref();
+            text.filter(|t| t.len() as u64 <= super::MAX_BYTES)
+                .and_then(|t| parse(t).ok())
+                .map(Parsed::new)
+        });
+        let at = parsed.as_ref().and_then(|p| p.containing(line));
+        let name = &files[file].name;
+        let (stage, instruction) = at.map_or((String::new(), ""), |(s, i)| {
+            (s.label(), i.original.as_str())
+        });
+        let size = name.len() + stage.len() + instruction.len();
+        if self.copied + size > MAX_SOURCE_BYTES {
+            return Some(Source {
+                file: String::new(),
+                line,
+                end_line,
+                stage: String::new(),
+                instruction: String::new(),
+            });
+        }
+        self.copied += size;
+        Some(Source {
+            file: name.clone(),
+            line,
+            end_line,
+            stage,
+            instruction: instruction.to_string(),
+        })
+    }
+}
+
 const V02_METADATA: &str = "https://mobyproject.org/buildkit@v1#metadata";
 
 /// Reads a provenance document (a statement or a bare predicate) against the image's layer
-/// digests, bottom first; `None` when it holds no BuildKit metadata (`mode=min`, another
-/// builder's provenance).
+/// digests, bottom first; `None` when it is no BuildKit provenance (another builder's). With
+/// `mode=min` BuildKit's metadata is there but empty: no file, no layer's step.
 pub fn read(doc: &Value, layers: &[&str]) -> Option<Provenance> {
     let p = doc.get("predicate").unwrap_or(doc);
     let metadata = p
         .get("metadata")
         .and_then(|m| m.get(V02_METADATA))
         .or_else(|| p.pointer("/runDetails/metadata/buildkit_metadata"))
-        .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))?;
+        .filter(|m| m.is_object())?;
     let llb = p
         .pointer("/buildConfig/llbDefinition")
         .or_else(|| p.pointer("/buildDefinition/internalParameters/buildConfig/llbDefinition"));
     let args = p
         .pointer("/invocation/parameters/args")
         .or_else(|| p.pointer("/buildDefinition/externalParameters/request/args"));
+    let steps = Steps::new(metadata, llb);
     Some(Provenance {
         files: files(metadata),
         args: build_args(args),
         layers: (0..layers.len())
-            .map(|k| maker(metadata, llb, &layers[..=k]))
+            .map(|k| steps.maker(&layers[..=k]))
             .collect(),
     })
 }
@@ -119,39 +259,81 @@ fn build_args(args: Option<&Value>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The step whose output chain is exactly `chain`, with its lines; `None` when there is none,
-/// or several at different places.
-fn maker(metadata: &Value, llb: Option<&Value>, chain: &[&str]) -> Option<LayerStep> {
-    let steps = metadata.get("layers").and_then(Value::as_object)?;
-    let mut found: Option<LayerStep> = None;
-    for (output, chains) in steps {
-        let Some(step) = output.strip_suffix(":0") else {
-            continue;
-        };
-        let same = chains.as_array().into_iter().flatten().any(|c| {
-            let digests: Vec<&str> = c
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|d| d.get("digest").and_then(Value::as_str))
-                .collect();
-            digests == chain
-        });
-        if !same {
-            continue;
+/// The longest step id taken (BuildKit's are `stepN`); a longer one is another shape.
+const MAX_STEP_ID: usize = 256;
+
+/// A step's id and one of its output chains (digests, bottom first).
+type Chain<'a> = (&'a str, Vec<&'a str>);
+
+/// The steps' output chains, found by their length and top layer, and the LLB ops by id: each
+/// chain is compared with the image's layers once, whatever their numbers.
+struct Steps<'a> {
+    metadata: &'a Value,
+    /// `(length, top digest)` → the steps with such a chain, and the chain.
+    chains: HashMap<(usize, &'a str), Vec<Chain<'a>>>,
+    ops: HashMap<&'a str, &'a Value>,
+}
+
+impl<'a> Steps<'a> {
+    fn new(metadata: &'a Value, llb: Option<&'a Value>) -> Steps<'a> {
+        let mut chains: HashMap<(usize, &str), Vec<Chain<'a>>> = HashMap::new();
+        let steps = metadata.get("layers").and_then(Value::as_object);
+        for (output, listed) in steps.into_iter().flatten() {
+            let Some(step) = output.strip_suffix(":0").filter(|s| s.len() <= MAX_STEP_ID) else {
+                continue;
+            };
+            for c in listed.as_array().into_iter().flatten() {
+                let digests: Vec<&str> = c
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.get("digest").and_then(Value::as_str))
+                    .collect();
+                if let Some(&top) = digests.last() {
+                    chains
+                        .entry((digests.len(), top))
+                        .or_default()
+                        .push((step, digests));
+                }
+            }
         }
-        let candidate = LayerStep {
-            step: step.to_string(),
-            lines: lines(metadata, step),
-            base: reads_an_image(llb, step),
-        };
-        match &found {
-            Some(f) if f.lines != candidate.lines => return None,
-            Some(_) => {}
-            None => found = Some(candidate),
+        let ops = llb
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
+            .collect();
+        Steps {
+            metadata,
+            chains,
+            ops,
         }
     }
-    found
+
+    /// The step whose output chain is exactly `chain`, with its lines; `None` when there is
+    /// none, or several at different places.
+    fn maker(&self, chain: &[&str]) -> Option<LayerStep> {
+        let candidates = self.chains.get(&(chain.len(), *chain.last()?))?;
+        let mut found: Option<LayerStep> = None;
+        for (step, digests) in candidates {
+            if digests != chain {
+                continue;
+            }
+            let lines = lines(self.metadata, step);
+            match &found {
+                Some(f) if f.lines != lines => return None,
+                Some(_) => {}
+                None => {
+                    found = Some(LayerStep {
+                        step: (*step).to_string(),
+                        lines,
+                        base: self.ops.get(step).and_then(|op| reads_an_image(op)),
+                    });
+                }
+            }
+        }
+        found
+    }
 }
 
 /// A step's first location: its file and its first and last lines.
@@ -177,13 +359,9 @@ fn lines(metadata: &Value, step: &str) -> Option<(usize, usize, usize)> {
     Some((file, first, last.max(first)))
 }
 
-/// Whether step `step` is a `docker-image://` source (a FROM), if the LLB definition says.
-fn reads_an_image(llb: Option<&Value>, step: &str) -> Option<bool> {
-    let op = llb?
-        .as_array()?
-        .iter()
-        .find(|o| o.get("id").and_then(Value::as_str) == Some(step))?
-        .pointer("/op/Op")?;
+/// Whether an LLB op is a `docker-image://` source (a FROM), if it says what it does.
+fn reads_an_image(op: &Value) -> Option<bool> {
+    let op = op.pointer("/op/Op")?;
     Some(
         op.pointer("/source/identifier")
             .and_then(Value::as_str)

@@ -733,6 +733,7 @@ impl Loaded {
             warnings: Vec::new(),
             integrity: Vec::new(),
             annotations: std::collections::BTreeMap::new(),
+            provenance: None,
         };
         Loaded {
             image,

@@ -2,7 +2,9 @@
 //! Up to Docker 24 they are `<id>/layer.tar` and `<id>.json`; from Docker 25 they point into
 //! `blobs/sha256/`. The OCI half Docker 25 adds is not read for the image: 25.0.x wrote it
 //! wrong, and `manifest.json`'s layer order is the one Docker itself loads. Only the digest of
-//! its manifest of the image is taken from it, for [`Image::manifest_digest`].
+//! its manifest of the image is taken from it, for [`Image::manifest_digest`], and the
+//! provenance attestation its index lists for that manifest (containerd's image store saves
+//! BuildKit's), for [`Image::provenance`].
 
 use std::sync::Arc;
 
@@ -123,7 +125,12 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
         .and_then(|t| tags.iter().find(|rt| same_image_name(rt, t)))
         .or(tags.first())
         .cloned();
-    let manifest_digest = oci_manifest_digest(s, config_digest.as_deref(), &layers)?;
+    let beside = oci_manifest(s, config_digest.as_deref(), &layers)?;
+    let provenance = beside.as_ref().and_then(|b| {
+        let digests: Vec<Option<&str>> = layers.iter().map(|l| l.digest.as_deref()).collect();
+        b.provenance(s, &digests, &mut warnings)
+    });
+    let manifest_digest = beside.map(|b| b.digest);
     let image = Image {
         source: name,
         format,
@@ -136,6 +143,7 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, want: &Want<'_>) -> Result<Opened>
         warnings,
         integrity: integrity.gone_past,
         annotations: std::collections::BTreeMap::new(),
+        provenance,
     };
     Ok(Opened::to_read(image, store))
 }
@@ -189,18 +197,19 @@ fn list_layers(s: &dyn BlobStore, paths: &[String]) -> Result<Vec<LayerRef>> {
 }
 
 /// Docker 25+ writes an OCI layout beside manifest.json: its manifest of this image (whose
-/// config is `config`, when its name gives a digest) names it.
-fn oci_manifest_digest(
+/// config is `config`, when its name gives a digest) names it, and its index may list the
+/// image's provenance attestation (containerd's image store keeps BuildKit's).
+fn oci_manifest(
     s: &dyn BlobStore,
     config: Option<&str>,
     layers: &[LayerRef],
-) -> Result<Option<String>> {
+) -> Result<Option<oci::Beside>> {
     let layout = s.exists("index.json")?;
     let Some(config) = config.filter(|_| layout) else {
         return Ok(None);
     };
     let layer_digests: Vec<Option<String>> = layers.iter().map(|l| l.digest.clone()).collect();
-    Ok(oci::manifest_digest_for(s, config, &layer_digests))
+    Ok(oci::manifest_beside(s, config, &layer_digests))
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! - `store.rs`: what every loader reads files through ([`BlobStore`]), a directory's or a tar's
 //!   ([`DirStore`], [`TarStore`]).
 //! - `want.rs`, `sniff.rs`: which image is wanted, and judging a file by its first bytes.
-//! - `oci/`: OCI layouts (directory or oci-archive): indexes, reference names, platforms.
+//! - `oci/`: OCI layouts (directory or oci-archive): indexes, reference names, platforms, and
+//!   BuildKit's provenance attestation beside the image.
 //! - `docker.rs`: `docker save` archives, before and after Docker 25.
 //! - `dir.rs`: skopeo's `dir:` layout.
 //! - `config.rs`: the image config, history mapped to layers.
@@ -248,6 +249,9 @@ fn open_file(
     }
 }
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod attestation_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::attestation;
 use super::document::{
     ARTIFACT_MANIFEST, Descriptor, Kind, Manifest, artifact_error, is_config_type, is_layer_type,
     kind,
@@ -20,7 +21,8 @@ fn exists(store: &dyn BlobStore, digest: &str) -> Result<bool> {
     store.exists(&blob_path(digest, store.name())?)
 }
 
-/// Reads the chosen manifest and its config into an [`Image`], read from `store`.
+/// Reads the chosen manifest and its config into an [`Image`], read from `store`, with the
+/// provenance its `attestation` manifest holds.
 pub(super) fn build(
     store: Arc<dyn BlobStore>,
     format: Format,
@@ -28,6 +30,7 @@ pub(super) fn build(
     explicit: Option<&Platform>,
     mut warnings: Vec<String>,
     mut integrity: Integrity,
+    attestation: Option<Descriptor>,
 ) -> Result<Opened> {
     let s = store.as_ref();
     let name = s.name().to_string();
@@ -51,6 +54,10 @@ pub(super) fn build(
     }
     config::apply(&config, &mut layers, &mut warnings);
     let annotations = annotations(manifest.annotations.as_ref());
+    let provenance = attestation.and_then(|a| {
+        let digests: Vec<Option<&str>> = layers.iter().map(|l| l.digest.as_deref()).collect();
+        attestation::read(s, &a, &digests, &mut warnings)
+    });
     let image = Image {
         source: name,
         format,
@@ -63,6 +70,7 @@ pub(super) fn build(
         warnings,
         integrity: integrity.gone_past,
         annotations,
+        provenance,
     };
     Ok(Opened::to_read(image, store))
 }

@@ -4,13 +4,18 @@
 //! layers) stored beside the images are passed over when an image is there, and named by their
 //! type when one is what was asked for. A registry's manifest and a `dir:` layout's are
 //! resolved by the same rules ([`load_manifest`]); of Docker 25's OCI half of a `docker save`
-//! only the manifest digest is taken ([`manifest_digest_for`]).
+//! only the manifest digest and its attestation are taken ([`manifest_beside`]). BuildKit's
+//! attestation manifests are no images: each is remembered by the manifest it attests, and
+//! the chosen image's provenance is read from its own.
 //!
 //! - `document.rs`: descriptors, indexes, manifests, media types, artifacts.
 //! - `walk.rs`: the walk from `index.json` down to manifests, and images told from artifacts.
 //! - `choose.rs`: the entry by reference name, the manifest by platform.
 //! - `build.rs`: the chosen manifest and its config read into an image.
+//! - `attestation.rs`: BuildKit's provenance attestation of the chosen image, when its index
+//!   lists one.
 
+mod attestation;
 mod build;
 mod choose;
 mod document;
@@ -19,6 +24,7 @@ mod walk;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use attestation::Attestations;
 use build::build;
 use choose::{REF_NAME, choose, select_reference};
 use document::{Descriptor, Index, Manifest};
@@ -28,6 +34,7 @@ use super::blob::{Integrity, parse_json, parse_object, read_small, short};
 use super::opened::Opened;
 use super::store::BlobStore;
 use super::want::{Want, list_cut};
+use crate::dockerfile::provenance::Provenance;
 use crate::error::{Error, NotAnImage, Result};
 use crate::image::{Format, Platform};
 
@@ -39,11 +46,17 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -
     let mut warnings = Vec::new();
     let what = format!("{name}: index.json");
     let index: Index = parse_object(&read_small(s, "index.json", &what)?, &what)?;
+    let mut attestations = Attestations::default();
     let top: Vec<Descriptor> = index
         .manifests
         .unwrap_or_default()
         .into_iter()
-        .filter(|d| !d.is_attestation())
+        .filter(|d| {
+            if d.is_attestation() {
+                attestations.note(d);
+            }
+            !d.is_attestation()
+        })
         .collect();
     if top.is_empty() {
         return Err(Error::NotAnImage {
@@ -70,24 +83,48 @@ pub(crate) fn load(store: Arc<dyn BlobStore>, format: Format, want: &Want<'_>) -
         explicit,
         warnings,
         integrity,
+        attestations,
     )
 }
 
-/// The digest of the manifest, in the OCI layout that Docker 25+ writes beside `manifest.json`,
-/// of the image whose config is `config` and whose layers are `layers` (as a set: Docker 25.0.x
-/// listed them out of order; `None` where `manifest.json` names a layer by no digest). `None`
-/// when the layout has no such manifest, or no intact one: only a manifest whose bytes match
-/// its digest is taken, and nothing here is an error, since nothing else is read from this half.
-pub(crate) fn manifest_digest_for(
+/// The manifest of an image in the OCI layout Docker 25+ (and containerd's image store)
+/// writes beside `manifest.json`, and the attestation manifest its index lists for it.
+pub(crate) struct Beside {
+    pub(crate) digest: String,
+    attestation: Option<Descriptor>,
+}
+
+impl Beside {
+    /// The provenance its attestation holds for the image whose layer digests are `layers`
+    /// (see [`attestation::read`]).
+    pub(crate) fn provenance(
+        &self,
+        store: &dyn BlobStore,
+        layers: &[Option<&str>],
+        warnings: &mut Vec<String>,
+    ) -> Option<Provenance> {
+        let a = self.attestation.as_ref()?;
+        attestation::read(store, a, layers, warnings)
+    }
+}
+
+/// The manifest, in the OCI layout that Docker 25+ writes beside `manifest.json`, of the image
+/// whose config is `config` and whose layers are `layers` (as a set: Docker 25.0.x listed them
+/// out of order; `None` where `manifest.json` names a layer by no digest). `None` when the
+/// layout has no such manifest, or no intact one: only a manifest whose bytes match its digest
+/// is taken, and nothing here is an error, since nothing else is read from this half.
+pub(crate) fn manifest_beside(
     store: &dyn BlobStore,
     config: &str,
     layers: &[Option<String>],
-) -> Option<String> {
+) -> Option<Beside> {
     let what = format!("{}: index.json", store.name());
     let index: Index = parse_json(&read_small(store, "index.json", &what).ok()?, &what).ok()?;
     let mut walk = Walk::new(store, Integrity::new(false));
     for d in index.manifests.unwrap_or_default() {
-        if !d.is_attestation() {
+        if d.is_attestation() {
+            walk.attestations.note(&d);
+        } else {
             walk.expand(&d, None, 0).ok()?;
         }
     }
@@ -96,6 +133,7 @@ pub(crate) fn manifest_digest_for(
         w.sort_unstable();
     }
     let mut looked = HashSet::new();
+    let mut found = None;
     for c in walk.candidates.iter().filter(|c| c.present).take(MAX_LOOKS) {
         if !looked.insert(c.desc.digest.as_str()) {
             continue;
@@ -111,18 +149,23 @@ pub(crate) fn manifest_digest_for(
         if manifest.config.as_ref().map(|d| d.digest.as_str()) != Some(config) {
             continue;
         }
-        let mut found: Vec<&str> = manifest
+        let mut listed: Vec<&str> = manifest
             .layers
             .iter()
             .flatten()
             .map(|l| l.digest.as_str())
             .collect();
-        found.sort_unstable();
-        if wanted.as_ref().is_none_or(|w| *w == found) {
-            return Some(c.desc.digest.clone());
+        listed.sort_unstable();
+        if wanted.as_ref().is_none_or(|w| *w == listed) {
+            found = Some(c.desc.digest.clone());
+            break;
         }
     }
-    None
+    let digest = found?;
+    Some(Beside {
+        attestation: walk.attestations.take(&digest),
+        digest,
+    })
 }
 
 /// Loads the image a registry's manifest or index (already fetched by tag or digest, so its
@@ -153,10 +196,14 @@ pub(crate) fn load_manifest(
         want.platform,
         Vec::new(),
         integrity,
+        Attestations::default(),
     )
 }
 
-/// Walks the chosen top-level descriptors down to one manifest and builds the image.
+/// Walks the chosen top-level descriptors down to one manifest and builds the image, with
+/// its attestation if `attestations` (those beside the top-level entries) or an index on the
+/// way lists one.
+#[allow(clippy::too_many_arguments)]
 fn resolve(
     store: Arc<dyn BlobStore>,
     format: Format,
@@ -165,10 +212,12 @@ fn resolve(
     explicit: Option<&Platform>,
     warnings: Vec<String>,
     integrity: Integrity,
+    attestations: Attestations,
 ) -> Result<Opened> {
     let s = store.as_ref();
     let name = s.name().to_string();
     let mut walk = Walk::new(s, integrity);
+    walk.attestations = attestations;
     for d in chosen_top {
         walk.expand(d, d.annotation(REF_NAME), 0)?;
     }
@@ -199,6 +248,15 @@ fn resolve(
     }
     let pick = choose(&walk.candidates, explicit, &Platform::host(), &name)?;
     let candidate = walk.candidates.swap_remove(pick);
+    let attestation = walk.attestations.take(&candidate.desc.digest);
     let integrity = walk.integrity;
-    build(store, format, candidate, explicit, warnings, integrity)
+    build(
+        store,
+        format,
+        candidate,
+        explicit,
+        warnings,
+        integrity,
+        attestation,
+    )
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::attestation::Attestations;
 use super::document::{Descriptor, Index, Kind, Manifest, is_config_type, kind};
 use crate::error::{Error, Result, TooMany};
 use crate::source::blob::{Integrity, parse_json, parse_object, read_verified_at};
@@ -103,6 +104,8 @@ pub(super) struct Walk<'a> {
     /// What each document read to find its kind turned out to be, by digest.
     pub(super) kinds: HashMap<String, Kind>,
     pub(super) integrity: Integrity,
+    /// The attestation manifests listed beside the manifests found.
+    pub(super) attestations: Attestations,
 }
 
 impl<'a> Walk<'a> {
@@ -115,6 +118,7 @@ impl<'a> Walk<'a> {
             visited: HashSet::new(),
             kinds: HashMap::new(),
             integrity,
+            attestations: Attestations::default(),
         }
     }
 
@@ -199,7 +203,9 @@ impl<'a> Walk<'a> {
                 };
                 let index: Index = parse_object(&bytes, &self.what("index", &desc.digest))?;
                 for child in index.manifests.unwrap_or_default() {
-                    if !child.is_attestation() {
+                    if child.is_attestation() {
+                        self.attestations.note(&child);
+                    } else {
                         self.expand(&child, ref_name, depth + 1)?;
                     }
                 }
