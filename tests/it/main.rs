@@ -28,5 +28,6 @@ mod packages;
 mod readme;
 mod reference;
 mod remote;
+mod reports;
 mod trust;
 mod tui;
