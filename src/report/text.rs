@@ -362,6 +362,21 @@ pub fn write_ci(w: &mut dyn Write, r: &CiReport<'_>) -> io::Result<()> {
         Some(p) => writeln!(w, "Rules: {}", text(&p.display().to_string()))?,
         None => writeln!(w, "Rules: defaults (no .dive-ci)")?,
     }
+    if !r.gate.allow.is_empty() {
+        let mut files: Vec<String> = r
+            .gate
+            .allow
+            .iter()
+            .map(|a| a.file.display().to_string())
+            .collect();
+        files.dedup();
+        writeln!(
+            w,
+            "Allowed: {} ({})",
+            count(r.gate.allow.len() as u64, "entry", "entries"),
+            text(&files.join(", "))
+        )?;
+    }
     writeln!(w, "Metrics: {}", super::words::metrics(r.metrics))?;
     writeln!(
         w,

@@ -531,13 +531,7 @@ fn junit_has_a_case_per_rule_and_per_finding_at_the_gate() {
         // The sentence, with the image's controls spelled out as the text face does.
         let f = findings
             .iter()
-            .find(|f| {
-                f["message"]
-                    .as_str()
-                    .map(|m| escape_like_text(m))
-                    .as_deref()
-                    == Some(message)
-            })
+            .find(|f| f["message"].as_str().map(escape_like_text).as_deref() == Some(message))
             .unwrap_or_else(|| panic!("no finding says {message:?}"));
         assert_eq!(failure.attribute("type"), f["severity"].as_str());
     }
