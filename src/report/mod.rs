@@ -206,13 +206,14 @@ pub fn repo_path(file: &str) -> Option<String> {
 /// Quality's `fingerprint`.
 #[must_use]
 pub fn fingerprint(a: &Analysis, f: &Finding) -> String {
+    fingerprint_with(f, &|k| a.layers.get(k).and_then(|l| l.diff_id.clone()))
+}
+
+/// [`fingerprint`], with each layer's diff_id from `diff_id`.
+fn fingerprint_with(f: &Finding, diff_id: &dyn Fn(usize) -> Option<String>) -> String {
     use sha2::Digest as _;
     let layer = |k: Option<usize>| match k {
-        Some(k) => a
-            .layers
-            .get(k)
-            .and_then(|l| l.diff_id.clone())
-            .unwrap_or_else(|| format!("layer {k}")),
+        Some(k) => diff_id(k).unwrap_or_else(|| format!("layer {k}")),
         None => String::new(),
     };
     let mut paths = f.paths.clone();
@@ -299,6 +300,62 @@ pub fn short_command(cmd: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fingerprint follows what the finding is about (its kind, layers, paths), not its
+    /// numbers or its severity, and not the order of its paths.
+    #[test]
+    fn fingerprints_ignore_the_numbers() {
+        use crate::analysis::{FindingKind, Severity};
+        let ids = |k: usize| Some(format!("sha256:{k}"));
+        let f = Finding {
+            bytes: 10,
+            files: 2,
+            shipped_by: Some(0),
+            hidden_by: Some(2),
+            paths: vec!["/a".into(), "/b".into()],
+            ..Finding::new(FindingKind::DeletedLater, Severity::Note)
+        };
+        let print = |f: &Finding| fingerprint_with(f, &ids);
+        let same = [
+            Finding {
+                bytes: 2_000_000,
+                files: 9,
+                severity: Severity::Warning,
+                value: Some("x".into()),
+                ..f.clone()
+            },
+            Finding {
+                paths: vec!["/b".into(), "/a".into()],
+                ..f.clone()
+            },
+        ];
+        for g in &same {
+            assert_eq!(print(g), print(&f), "{g:?}");
+        }
+        let other = [
+            Finding {
+                paths: vec!["/a".into()],
+                ..f.clone()
+            },
+            Finding {
+                hidden_by: Some(1),
+                ..f.clone()
+            },
+            Finding {
+                kind: FindingKind::Overwritten,
+                ..f.clone()
+            },
+        ];
+        for g in &other {
+            assert_ne!(print(g), print(&f), "{g:?}");
+        }
+        // Another diff_id for the same layer index: another image, another fingerprint.
+        assert_ne!(
+            fingerprint_with(&f, &|k| Some(format!("sha256:other{k}"))),
+            print(&f)
+        );
+        assert_eq!(print(&f).len(), 64);
+    }
 
     #[test]
     fn commands_are_shortened_for_one_line() {
