@@ -11,6 +11,7 @@ use std::str::FromStr;
 use anyhow::Context as _;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use strata::analysis::Severity;
 use strata::analysis::compare::Limit;
 use strata::ci::{self, CiFlags, Rules};
 use strata::dockerfile::Target;
@@ -246,11 +247,27 @@ pub enum Format {
     Json,
 }
 
+/// The formats of `analyze` and `ci`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    /// `strata.analysis/v1` (`ci`: `strata.ci/v1`).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitLab Code Quality.
+    Codequality,
+    /// JUnit XML (`ci` only): a test case per rule and per finding at or above --fail-on.
+    Junit,
+    /// For a CI job summary or a pull-request comment (at most 65,536 characters).
+    Markdown,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 
     /// Also write the JSON analysis to FILE (truncating it), as dive's --json does.
     #[arg(long, value_name = "FILE")]
@@ -259,6 +276,14 @@ pub struct OutputArgs {
     /// How many wasted paths to list (0: all). Default: 20 in text, 100 in JSON.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+}
+
+/// `--fail-on`: the severity from which a finding fails `ci`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Note,
+    Warning,
+    Error,
 }
 
 /// Which numbers the CI rules judge.
@@ -306,6 +331,11 @@ pub struct CiArgs {
     /// Judge strata's exact metrics or dive's.
     #[arg(long, value_enum, default_value_t = MetricsKind::Exact)]
     pub metrics: MetricsKind,
+
+    /// Also fail when a finding at or above this severity is not allowed (`allow:` in
+    /// ./.strata.yaml or the CI config file).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -549,6 +579,11 @@ pub fn resolve(cli: Cli) -> anyhow::Result<Resolved> {
             dockerfile,
             output,
         }) => {
+            if output.format == ReportFormat::Junit {
+                anyhow::bail!(
+                    "--format junit: `strata analyze` judges nothing; use `strata ci {image} --format junit`"
+                );
+            }
             let output = resolve_output(&output, 20);
             let input = input(&image, &load)?;
             (Job::Analyze { input, output }, load, dockerfile)
@@ -696,11 +731,23 @@ fn printer(format: Format) -> &'static dyn Printer {
     }
 }
 
+/// The printer of `analyze`'s and `ci`'s `--format`.
+fn report_printer(format: ReportFormat) -> &'static dyn Printer {
+    match format {
+        ReportFormat::Text => &report::Text,
+        ReportFormat::Json => &report::Json,
+        ReportFormat::Sarif => &report::Sarif,
+        ReportFormat::Codequality => &report::CodeQuality,
+        ReportFormat::Junit => &report::Junit,
+        ReportFormat::Markdown => &report::Markdown,
+    }
+}
+
 /// `--top N` for every output, else `shown` on stdout and 100 in JSON; `--top 0` lists all.
 fn resolve_output(args: &OutputArgs, shown: usize) -> Output {
     let json_top = args.top.unwrap_or(100);
     Output {
-        printer: printer(args.format),
+        printer: report_printer(args.format),
         json_file: args.json.clone(),
         listed: Some(json_top).filter(|&n| n > 0),
         json_top,
@@ -715,6 +762,11 @@ fn ci_job(image: &str, load: &LoadArgs, output: &OutputArgs, args: &CiArgs) -> a
         highest_wasted_bytes: args.highest_wasted_bytes.clone(),
         highest_user_wasted_percent: args.highest_user_wasted_percent.clone(),
         config: args.ci_config.clone(),
+        fail_on: args.fail_on.map(|s| match s {
+            FailOn::Note => Severity::Note,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Error => Severity::Error,
+        }),
     };
     let cwd = std::env::current_dir().context("current directory")?;
     let rules = Rules::resolve(&flags, &cwd)?;

@@ -186,7 +186,7 @@ fn load(
     Ok(analysis)
 }
 
-/// `ci`: exit 1 when a rule fails.
+/// `ci`: exit 1 when a rule fails, or a finding fails `--fail-on`.
 fn run_ci(
     a: &Analysis,
     output: &Output,
@@ -194,9 +194,9 @@ fn run_ci(
     metrics: ci::MetricsKind,
 ) -> anyhow::Result<u8> {
     let outcomes = rules.evaluate(&Metrics::of(a, metrics));
-    let config = rules.config_file.as_deref();
-    emit::ci(a, output, &outcomes, metrics, config)?;
-    Ok(if ci::all_passed(&outcomes) {
+    let gate = rules.gate(&a.findings);
+    emit::ci(a, output, &outcomes, metrics, rules, &gate)?;
+    Ok(if ci::all_passed(&outcomes) && gate.passed() {
         0
     } else {
         EXIT_FAIL

@@ -5,14 +5,14 @@
 //! terminal and the progress bar on stderr.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 
 use super::{CiReport, Json, Printer, Report, compare::TextOptions, escape};
 use crate::analysis::Analysis;
 use crate::analysis::compare::Comparison;
-use crate::ci::{MetricsKind, RuleOutcome};
+use crate::ci::{Gate, MetricsKind, RuleOutcome, Rules};
 
 /// What `analyze` and `ci` print and write.
 pub struct Output {
@@ -85,7 +85,8 @@ pub fn ci(
     output: &Output,
     outcomes: &[RuleOutcome],
     metrics: MetricsKind,
-    config: Option<&Path>,
+    rules: &Rules,
+    gate: &Gate,
 ) -> anyhow::Result<()> {
     warnings(&a.warnings);
     json_file(a, output)?;
@@ -93,7 +94,9 @@ pub fn ci(
         analysis: a,
         outcomes,
         metrics,
-        config,
+        config: rules.config_file.as_deref(),
+        strata_file: rules.strata_file.as_deref(),
+        gate,
         top: output.shown,
     });
     Ok(stdout(output.printer, &report)?)

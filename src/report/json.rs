@@ -20,7 +20,7 @@ use crate::analysis::packages::{Package, Unowned};
 use crate::analysis::{
     Analysis, DiveMetrics, Finding, FindingKind, ImageSummary, LayerSummary, Severity, WasteSummary,
 };
-use crate::ci::{self, RuleOutcome, Status};
+use crate::ci::{Gate, RuleOutcome, Status};
 
 /// The schema name and version of the CI document ([`CiJson`]).
 pub const CI_SCHEMA: &str = "strata.ci/v1";
@@ -76,7 +76,46 @@ struct CiDocument<'a> {
     schema: &'static str,
     pass: bool,
     rules: Vec<RuleJson>,
+    gate: GateJson<'a>,
     analysis: AnalysisJson<'a>,
+}
+
+/// `--fail-on` and the allow-list: whether the findings passed, and every finding at or above
+/// the severity (those that failed it, and those allowed).
+#[derive(Serialize)]
+struct GateJson<'a> {
+    fail_on: Option<Severity>,
+    pass: bool,
+    failed: usize,
+    allowed: usize,
+    findings: Vec<FindingJson<'a>>,
+}
+
+/// An allow-list entry that allows a finding: its reason and `file:line`.
+#[derive(Serialize)]
+struct AllowedJson {
+    reason: String,
+    at: String,
+}
+
+impl<'a> GateJson<'a> {
+    fn new(a: &'a Analysis, gate: &Gate) -> GateJson<'a> {
+        let sentences = words::every_finding(a);
+        GateJson {
+            fail_on: gate.fail_on,
+            pass: gate.passed(),
+            failed: gate.failed(),
+            allowed: gate.findings.iter().filter(|j| j.allowed.is_some()).count(),
+            findings: a
+                .findings
+                .iter()
+                .zip(sentences)
+                .enumerate()
+                .filter(|(i, _)| gate.judged(*i).at_gate)
+                .map(|(i, (f, message))| FindingJson::judged(f, message, gate, i))
+                .collect(),
+        }
+    }
 }
 
 /// One rule of `strata.ci/v1`: thresholds and metrics as the text prints them (`0.9`,
@@ -94,9 +133,10 @@ impl<'a> CiDocument<'a> {
     fn new(r: &CiReport<'a>) -> CiDocument<'a> {
         CiDocument {
             schema: CI_SCHEMA,
-            pass: ci::all_passed(r.outcomes),
+            pass: r.passed(),
             rules: r.outcomes.iter().map(RuleJson::new).collect(),
-            analysis: AnalysisJson::new(r.analysis),
+            gate: GateJson::new(r.analysis, r.gate),
+            analysis: AnalysisJson::judged(r.analysis, Some(r.gate)),
         }
     }
 }
@@ -145,10 +185,21 @@ struct FindingJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<&'a str>,
     message: String,
+    /// `ci`: the allow-list entry that allows the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed: Option<AllowedJson>,
+    /// `ci --fail-on`: whether the finding fails the gate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fails: Option<bool>,
 }
 
 impl<'a> AnalysisJson<'a> {
     fn new(a: &'a Analysis) -> AnalysisJson<'a> {
+        AnalysisJson::judged(a, None)
+    }
+
+    /// The analysis; for `ci`, each finding marked as the gate judged it.
+    fn judged(a: &'a Analysis, gate: Option<&Gate>) -> AnalysisJson<'a> {
         AnalysisJson {
             schema: a.schema,
             image: &a.image,
@@ -157,7 +208,13 @@ impl<'a> AnalysisJson<'a> {
             layers: &a.layers,
             findings: words::findings(a)
                 .into_iter()
-                .map(|(f, message)| FindingJson::new(f, message))
+                .map(|(f, message)| {
+                    let index = a.findings.iter().position(|g| std::ptr::eq(g, f));
+                    match (gate, index) {
+                        (Some(gate), Some(i)) => FindingJson::judged(f, message, gate, i),
+                        _ => FindingJson::new(f, message),
+                    }
+                })
                 .collect(),
             packages: &a.packages,
             unowned: &a.unowned,
@@ -181,6 +238,20 @@ impl<'a> FindingJson<'a> {
             trigger: f.trigger,
             value: f.value.as_deref(),
             message,
+            allowed: None,
+            fails: None,
+        }
+    }
+
+    /// The `i`th finding, with the gate's judgement.
+    fn judged(f: &'a Finding, message: String, gate: &Gate, i: usize) -> FindingJson<'a> {
+        FindingJson {
+            allowed: gate.allowed_by(i).map(|a| AllowedJson {
+                reason: a.reason.clone(),
+                at: a.to_string(),
+            }),
+            fails: gate.fail_on.map(|_| gate.judged(i).failed()),
+            ..FindingJson::new(f, message)
         }
     }
 }

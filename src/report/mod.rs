@@ -5,14 +5,19 @@
 //! [`crate::units`]; text taken from the image is escaped by [`escape`] where it is printed.
 //! The formats: [`Text`] (a terminal or a CI log), [`Json`] (the `strata.analysis/v1`,
 //! `strata.compare/v1` and `strata.verify/v1` documents), [`CiJson`] (the `strata.ci/v1`
-//! contract) and [`Markdown`] (a comparison for a pull request). [`emit`] sends them (and
-//! the warnings, the error line) to stdout, stderr or `--json FILE`.
+//! contract), [`Markdown`] (a comparison, an analysis or a CI verdict for a pull request or a
+//! job summary), and for CI systems [`Sarif`] (GitHub code scanning), [`CodeQuality`] (GitLab)
+//! and [`Junit`] (test reports). [`emit`] sends them (and the warnings, the error line) to
+//! stdout, stderr or `--json FILE`.
 
+pub mod codequality;
 pub mod compare;
 pub mod emit;
 pub mod escape;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod text;
 pub mod verify;
 pub mod words;
@@ -23,10 +28,14 @@ use std::path::Path;
 use crate::analysis::Analysis;
 use crate::analysis::compare::Comparison;
 use crate::analysis::verify::Verification;
-use crate::ci::{MetricsKind, RuleOutcome};
+use crate::analysis::{Finding, LayerSummary};
+use crate::ci::{Gate, MetricsKind, RuleOutcome};
 use crate::units::percent;
+pub use codequality::CodeQuality;
 pub use json::{CiJson, Json};
+pub use junit::Junit;
 pub use markdown::Markdown;
+pub use sarif::Sarif;
 pub use text::Text;
 
 /// The result of one command, as a printer reads it.
@@ -57,8 +66,20 @@ pub struct CiReport<'a> {
     pub metrics: MetricsKind,
     /// The CI config file read, as the user named it (`None`: defaults and flags only).
     pub config: Option<&'a Path>,
+    /// `.strata.yaml`, when one was read.
+    pub strata_file: Option<&'a Path>,
+    /// The findings judged by `--fail-on` and the allow-list.
+    pub gate: &'a Gate,
     /// Wasted paths listed when a rule failed.
     pub top: usize,
+}
+
+impl CiReport<'_> {
+    /// Every rule passed and no finding failed the gate.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        crate::ci::all_passed(self.outcomes) && self.gate.passed()
+    }
 }
 
 impl Report<'_> {
@@ -106,6 +127,118 @@ pub fn unsupported(printer: &dyn Printer, report: &Report<'_>) -> io::Error {
             report.name()
         ),
     )
+}
+
+/// Where a report for a CI system points a finding (SARIF, Code Quality, JUnit, Markdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place<'a> {
+    /// The Dockerfile lines that made the finding's layer ([`Finding::layer`]), or when no
+    /// line is known for it, another layer of the finding (the one that shipped the bytes, the
+    /// one that triggers it).
+    Line {
+        layer: usize,
+        file: &'a str,
+        line: usize,
+        end_line: usize,
+    },
+    /// The Dockerfile is known but not the finding's line (a finding of the whole image, such
+    /// as who it runs as, or a layer no line matched): its `FROM` line, else its first line.
+    Dockerfile { file: &'a str, line: usize },
+    /// No Dockerfile: the image, as the user named it.
+    Image(&'a str),
+}
+
+/// Where `f` is fixed, as far as the analysis knows.
+#[must_use]
+pub fn place<'a>(a: &'a Analysis, f: &Finding) -> Place<'a> {
+    let source = |l: &'a LayerSummary| l.source.as_ref();
+    let layers = [f.layer(), f.shipped_by, f.trigger, f.hidden_by];
+    let known = layers
+        .into_iter()
+        .flatten()
+        .find_map(|k| a.layers.get(k).and_then(source).map(|s| (k, s)));
+    if let Some((layer, s)) = known {
+        return Place::Line {
+            layer,
+            file: &s.file,
+            line: s.line,
+            end_line: s.end_line.max(s.line),
+        };
+    }
+    let Some(file) = a.layers.iter().find_map(source).map(|s| s.file.as_str()) else {
+        return Place::Image(&a.image.identity.source);
+    };
+    // The base layers carry the FROM line of the stage the image is.
+    let from = a
+        .layers
+        .iter()
+        .rev()
+        .filter(|l| l.base == Some(true))
+        .find_map(source)
+        .filter(|s| s.file == file)
+        .map_or(1, |s| s.line);
+    Place::Dockerfile { file, line: from }
+}
+
+/// A file's path as CI systems want it, relative to the working directory (the repository's
+/// root, where CI runs): a relative path as given, without a leading `./`; an absolute one
+/// below the working directory made relative to it; `None` for any other absolute path.
+#[must_use]
+pub fn repo_path(file: &str) -> Option<String> {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        let cwd = std::env::current_dir().ok()?;
+        return path
+            .strip_prefix(&cwd)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
+    }
+    let mut rest = file;
+    while let Some(r) = rest.strip_prefix("./") {
+        rest = r.trim_start_matches('/');
+    }
+    Some(rest.to_string())
+}
+
+/// A finding's identity across runs on the same image, as a hex SHA-256: its id, the diff_ids
+/// of its layers, its cache directory, paths and packages (sorted); never its byte counts or
+/// the sentence, which change with the numbers. SARIF's `partialFingerprints` and Code
+/// Quality's `fingerprint`.
+#[must_use]
+pub fn fingerprint(a: &Analysis, f: &Finding) -> String {
+    fingerprint_with(f, &|k| a.layers.get(k).and_then(|l| l.diff_id.clone()))
+}
+
+/// [`fingerprint`], with each layer's diff_id from `diff_id`.
+fn fingerprint_with(f: &Finding, diff_id: &dyn Fn(usize) -> Option<String>) -> String {
+    use sha2::Digest as _;
+    let layer = |k: Option<usize>| match k {
+        Some(k) => diff_id(k).unwrap_or_else(|| format!("layer {k}")),
+        None => String::new(),
+    };
+    let mut paths = f.paths.clone();
+    paths.sort();
+    let mut packages = f.packages.clone();
+    packages.sort();
+    let mut h = sha2::Sha256::new();
+    let mut part = |label: &str, text: &str| {
+        h.update(label.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    };
+    part("id", f.kind.id());
+    part("shipped", &layer(f.shipped_by));
+    part("hidden", &layer(f.hidden_by));
+    part("trigger", &layer(f.trigger));
+    part("cache", f.cache.map_or("", |c| c.dir()));
+    for p in &paths {
+        part("path", p);
+    }
+    for p in &packages {
+        part("package", p);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the layer blobs' size is called: "compressed" when every blob is, "stored" when some
@@ -167,6 +300,62 @@ pub fn short_command(cmd: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fingerprint follows what the finding is about (its kind, layers, paths), not its
+    /// numbers or its severity, and not the order of its paths.
+    #[test]
+    fn fingerprints_ignore_the_numbers() {
+        use crate::analysis::{FindingKind, Severity};
+        let ids = |k: usize| Some(format!("sha256:{k}"));
+        let f = Finding {
+            bytes: 10,
+            files: 2,
+            shipped_by: Some(0),
+            hidden_by: Some(2),
+            paths: vec!["/a".into(), "/b".into()],
+            ..Finding::new(FindingKind::DeletedLater, Severity::Note)
+        };
+        let print = |f: &Finding| fingerprint_with(f, &ids);
+        let same = [
+            Finding {
+                bytes: 2_000_000,
+                files: 9,
+                severity: Severity::Warning,
+                value: Some("x".into()),
+                ..f.clone()
+            },
+            Finding {
+                paths: vec!["/b".into(), "/a".into()],
+                ..f.clone()
+            },
+        ];
+        for g in &same {
+            assert_eq!(print(g), print(&f), "{g:?}");
+        }
+        let other = [
+            Finding {
+                paths: vec!["/a".into()],
+                ..f.clone()
+            },
+            Finding {
+                hidden_by: Some(1),
+                ..f.clone()
+            },
+            Finding {
+                kind: FindingKind::Overwritten,
+                ..f.clone()
+            },
+        ];
+        for g in &other {
+            assert_ne!(print(g), print(&f), "{g:?}");
+        }
+        // Another diff_id for the same layer index: another image, another fingerprint.
+        assert_ne!(
+            fingerprint_with(&f, &|k| Some(format!("sha256:other{k}"))),
+            print(&f)
+        );
+        assert_eq!(print(&f).len(), 64);
+    }
 
     #[test]
     fn commands_are_shortened_for_one_line() {

@@ -362,6 +362,21 @@ pub fn write_ci(w: &mut dyn Write, r: &CiReport<'_>) -> io::Result<()> {
         Some(p) => writeln!(w, "Rules: {}", text(&p.display().to_string()))?,
         None => writeln!(w, "Rules: defaults (no .dive-ci)")?,
     }
+    if !r.gate.allow.is_empty() {
+        let mut files: Vec<String> = r
+            .gate
+            .allow
+            .iter()
+            .map(|a| a.file.display().to_string())
+            .collect();
+        files.dedup();
+        writeln!(
+            w,
+            "Allowed: {} ({})",
+            count(r.gate.allow.len() as u64, "entry", "entries"),
+            text(&files.join(", "))
+        )?;
+    }
     writeln!(w, "Metrics: {}", super::words::metrics(r.metrics))?;
     writeln!(
         w,
@@ -401,6 +416,39 @@ pub fn write_ci(w: &mut dyn Write, r: &CiReport<'_>) -> io::Result<()> {
             text(&super::words::rule_outcome(o))
         )?;
     }
+    let gate = r.gate;
+    if let Some(fail_on) = gate.fail_on {
+        writeln!(w, "Findings at or above {}:", fail_on.as_str())?;
+        let sentences = super::words::every_finding(a);
+        let mut any = false;
+        for (i, (f, sentence)) in a.findings.iter().zip(&sentences).enumerate() {
+            if !gate.judged(i).at_gate {
+                continue;
+            }
+            any = true;
+            match gate.allowed_by(i) {
+                Some(allow) => writeln!(
+                    w,
+                    "  ALLOWED: {} {}: {} (allowed at {}: {})",
+                    f.severity.as_str(),
+                    f.kind.id(),
+                    text(sentence),
+                    text(&allow.to_string()),
+                    text(&allow.reason)
+                )?,
+                None => writeln!(
+                    w,
+                    "  FAIL: {} {}: {}",
+                    f.severity.as_str(),
+                    f.kind.id(),
+                    text(sentence)
+                )?,
+            }
+        }
+        if !any {
+            writeln!(w, "  none")?;
+        }
+    }
     if fail > 0 && !a.waste.paths.is_empty() {
         writeln!(w, "Top offenders:")?;
         for p in a.waste.paths.iter().take(top.max(1)) {
@@ -413,10 +461,16 @@ pub fn write_ci(w: &mut dyn Write, r: &CiReport<'_>) -> io::Result<()> {
             )?;
         }
     }
-    let verdict = if fail > 0 { "FAIL" } else { "PASS" };
+    let verdict = if r.passed() { "PASS" } else { "FAIL" };
+    let findings = if gate.fail_on.is_some() {
+        let allowed = gate.findings.iter().filter(|j| j.allowed.is_some()).count();
+        format!(" [Findings failed:{}] [Allowed:{allowed}]", gate.failed())
+    } else {
+        String::new()
+    };
     writeln!(
         w,
-        "Result: {verdict} [Total:{}] [Passed:{pass}] [Failed:{fail}] [Skipped:{skip}]",
+        "Result: {verdict} [Total:{}] [Passed:{pass}] [Failed:{fail}] [Skipped:{skip}]{findings}",
         outcomes.len()
     )
 }

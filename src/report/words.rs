@@ -8,7 +8,7 @@
 
 use super::short_command;
 use crate::analysis::compare::Verdict;
-use crate::analysis::{Analysis, Cache, Finding, FindingKind};
+use crate::analysis::{Analysis, Cache, Finding, FindingKind, Severity};
 use crate::ci::{MetricsKind, Origin, Rule, RuleOutcome, Status, Value};
 use crate::units::{bytes_text, count, ratio_texts, signed_size, size};
 
@@ -29,6 +29,13 @@ pub fn findings(a: &Analysis) -> Vec<(&Finding, String)> {
 /// them all).
 #[must_use]
 pub fn all_findings(a: &Analysis) -> Vec<(&Finding, String)> {
+    shown(a.findings.iter().zip(every_finding(a)).collect())
+}
+
+/// The sentence of every finding of the analysis, in its order (the reports that list them
+/// all: SARIF, Code Quality, JUnit, Markdown).
+#[must_use]
+pub fn every_finding(a: &Analysis) -> Vec<String> {
     // A layer whose Dockerfile line is known is named by it: the line to change.
     let lines: Vec<Option<String>> = a
         .layers
@@ -45,12 +52,7 @@ pub fn all_findings(a: &Analysis) -> Vec<(&Finding, String)> {
         .zip(&lines)
         .map(|(l, line)| line.as_deref().or(l.created_by.as_deref()))
         .collect();
-    shown(
-        a.findings
-            .iter()
-            .map(|f| (f, finding(f, &commands)))
-            .collect(),
-    )
+    a.findings.iter().map(|f| finding(f, &commands)).collect()
 }
 
 /// Worded findings in the order the faces show them: most severe, then most bytes, then by
@@ -206,6 +208,158 @@ fn catalogue(f: &Finding, commands: &[Option<&str>]) -> String {
         | FindingKind::MetadataCopy
         | FindingKind::Overwritten
         | FindingKind::CacheLeft => String::new(),
+    }
+}
+
+/// What a kind of finding is, for the reports that describe their rules (SARIF's rules, the
+/// Markdown's legend): a title, what it is and why it matters, and how to fix it, each plain
+/// text with Markdown's backticks around code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleText {
+    /// A few words: "Files deleted by a later layer".
+    pub title: &'static str,
+    /// What the finding is and why it matters.
+    pub what: String,
+    /// How to fix it.
+    pub fix: &'static str,
+    /// The severity its findings usually have: SARIF's default level, and GitHub's security
+    /// severity for the kinds that are not about bytes.
+    pub severity: Severity,
+}
+
+/// The rule text of a kind. A new kind adds its text here.
+#[must_use]
+pub fn rule(kind: FindingKind) -> RuleText {
+    let text = |title, what: &str, fix, severity| RuleText {
+        title,
+        what: what.to_string(),
+        fix,
+        severity,
+    };
+    match kind {
+        FindingKind::DeletedLater => text(
+            "Files deleted by a later layer",
+            "A layer ships files that a later layer deletes. A deleted file still travels with \
+             the image: every pull downloads and unpacks it, though no container sees it.",
+            "Delete files in the same RUN that creates them (`RUN make && rm -rf /build`), or \
+             create them in a build stage and COPY only what is needed into the final one.",
+            Severity::Warning,
+        ),
+        FindingKind::MetadataCopy => text(
+            "Files shipped again only to change metadata",
+            "A layer ships files again with the same content, only to change their mode, owner \
+             or times (a `RUN chmod` or `chown` of files an earlier layer made): the image \
+             carries both copies.",
+            "Set mode and owner where the files are created: `COPY --chmod=… --chown=…`, or \
+             chmod and chown in the RUN that creates them.",
+            Severity::Warning,
+        ),
+        FindingKind::Overwritten => text(
+            "Files rewritten by a later layer",
+            "A layer rewrites files that an earlier layer shipped: the earlier content is still \
+             downloaded with the image.",
+            "Produce the final content in one step: generate, patch or configure files in the \
+             RUN that installs them, or in a build stage.",
+            Severity::Warning,
+        ),
+        FindingKind::CacheLeft => text(
+            "Package cache left in the image",
+            "A package manager's or build tool's cache (apt's lists, pip, npm, yarn, Go's build \
+             cache, cargo's registry, temporary files) is left in the final image; nothing \
+             needs it at run time.",
+            "Clean it in the RUN that fills it (`rm -rf /var/lib/apt/lists/*`, `pip install \
+             --no-cache-dir`, `apk add --no-cache`), or mount it for the build only: `RUN \
+             --mount=type=cache,target=/root/.cache/pip pip install …`.",
+            Severity::Warning,
+        ),
+        FindingKind::BuildToolchain => text(
+            "Build toolchain in the final image",
+            "Compilers, headers (`-dev` packages) and build tools are installed in the final \
+             image: they are needed to build, not to run, and they give anyone who gets in a \
+             way to build tools.",
+            "Build in a separate stage (`FROM … AS build`) and COPY only what it builds into a \
+             final stage on a small base.",
+            Severity::Warning,
+        ),
+        FindingKind::CacheOrder => text(
+            "Whole build context copied before the dependency install",
+            "A broad `COPY .` comes before the step that installs dependencies (`npm ci`, `pip \
+             install -r`, `go mod download`, `bundle install`, `cargo build`): a change to any \
+             source file invalidates the build cache, and every build installs them again.",
+            "Copy the dependency manifests first (package.json and its lockfile, \
+             requirements.txt, go.mod and go.sum, Gemfile.lock, Cargo.lock), run the install, \
+             then copy the rest.",
+            Severity::Warning,
+        ),
+        FindingKind::ContextLeaked => text(
+            "Build context files copied into the image",
+            "Files of the build context that belong in no image (`.git`, a host \
+             `node_modules`, `.env` files, the Dockerfile) were copied in by a broad COPY: \
+             they cost bytes, and can give away history and credentials.",
+            "List them in `.dockerignore` (`.git`, `**/.env`, `node_modules`, `Dockerfile`), \
+             or COPY only the paths the image needs.",
+            Severity::Warning,
+        ),
+        FindingKind::Duplicate => text(
+            "Identical files at several paths",
+            "The same bytes are stored at several paths of the final image.",
+            "Keep one copy, and hard-link or symlink the others to it.",
+            Severity::Note,
+        ),
+        FindingKind::RunsAsRoot => text(
+            "Runs as root",
+            "The image sets no USER (or USER root, or uid 0): its processes run as root in the \
+             container, and one that is broken into owns the container and what is mounted in \
+             it.",
+            "Add `USER` with an unprivileged uid (`USER 10001`) after the steps that need root.",
+            Severity::Warning,
+        ),
+        FindingKind::SetuidFile => text(
+            "Setuid or setgid files",
+            "Files with the setuid or setgid bit run with their owner's or group's privileges: \
+             a way to root for anyone who gets a shell in the container.",
+            "Remove the bits where the image does not need them: `chmod u-s,g-s` on the files \
+             named, or `find / -xdev -perm /6000 -type f -exec chmod a-s {} +`.",
+            Severity::Note,
+        ),
+        FindingKind::WorldWritable => text(
+            "World-writable paths",
+            "Files or directories outside the temporary directories that any user may write: \
+             any process in the container can change them.",
+            "Drop the write bit for others (`chmod o-w`), or give a shared directory the sticky \
+             bit (`chmod +t`).",
+            Severity::Warning,
+        ),
+        FindingKind::NoHealthcheck => text(
+            "No health check",
+            "The config has no HEALTHCHECK: an engine can tell that the service's process runs, \
+             not that it works.",
+            "Add `HEALTHCHECK CMD …` for a service (an orchestrator's own probes, such as \
+             Kubernetes' liveness and readiness probes, do as well).",
+            Severity::Note,
+        ),
+        FindingKind::LargeLayer => text(
+            "Very large layer",
+            &format!(
+                "A single layer ships more than {}: any change to it ships all of it again, \
+                 and every host pulls and unpacks it whole.",
+                size(crate::analysis::findings::LARGE_LAYER)
+            ),
+            "Put what changes rarely (dependencies, models) and what changes often (the \
+             application) in layers of their own.",
+            Severity::Note,
+        ),
+        FindingKind::ManyLayers => text(
+            "Too many layers",
+            &format!(
+                "The image has more than {} layers: each is a download and a mount, and the \
+                 overlay driver stops at 128.",
+                crate::analysis::findings::MANY_LAYERS
+            ),
+            "Merge RUN steps that belong together, and build in stages so that the final \
+             image has few layers.",
+            Severity::Note,
+        ),
     }
 }
 
@@ -669,6 +823,7 @@ mod tests {
             highest_wasted_bytes: flag(flags[1]),
             highest_user_wasted_percent: flag(flags[2]),
             config: None,
+            fail_on: None,
         };
         let rules = Rules::resolve(&flags, dir.path()).expect("valid rules");
         rules
@@ -830,6 +985,18 @@ mod tests {
             for fact in facts {
                 assert!(s.contains(fact), "{kind:?}: {fact} in {s}");
             }
+        }
+    }
+
+    /// Every kind has a rule text for the reports that describe their rules, with a title of
+    /// its own.
+    #[test]
+    fn every_kind_has_a_rule_text() {
+        let mut titles = std::collections::HashSet::new();
+        for kind in FindingKind::ALL {
+            let t = rule(kind);
+            assert!(!t.what.is_empty() && !t.fix.is_empty(), "{kind:?}");
+            assert!(titles.insert(t.title), "{kind:?}: {} twice", t.title);
         }
     }
 }

@@ -29,5 +29,6 @@ mod provenance;
 mod readme;
 mod reference;
 mod remote;
+mod reports;
 mod trust;
 mod tui;

@@ -18,8 +18,15 @@
 //! (dive prints "CI Misconfigured" after analysing the whole image, and silently uses the
 //! defaults when an explicit `--ci-config` is missing); unknown keys are warnings
 //! ([`Rules::warnings`]) instead of silence. It also takes `90%` for 0.9.
+//!
+//! Beside dive's rules, `--fail-on SEVERITY` judges the image's findings, with an allow-list
+//! read from `allow:` in `.strata.yaml` (in the working directory) and in the CI config file
+//! (dive ignores the key): see [`gate`].
 
 mod file;
+pub mod gate;
+
+pub use gate::{Allow, Gate, Judged};
 
 /// A `.dive-ci` file parsed as `strata ci` reads it (for the fuzz targets).
 #[doc(hidden)]
@@ -30,6 +37,7 @@ pub fn parse_file_for_fuzzing(text: &str) -> bool {
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::analysis::{Finding, Severity};
 use crate::units::{self, Written, bytes_text};
 use crate::{Error, Result};
 
@@ -86,10 +94,16 @@ pub struct CiFlags {
     pub highest_user_wasted_percent: Option<String>,
     /// `--ci-config` (None: `./.dive-ci` if present). Relative paths are taken from `cwd`.
     pub config: Option<PathBuf>,
+    /// `--fail-on`: the severity from which a finding not allowed fails the run.
+    pub fail_on: Option<Severity>,
 }
 
 /// dive's default CI config file, looked for in the working directory.
 pub const DEFAULT_CONFIG: &str = ".dive-ci";
+
+/// strata's own CI file, looked for beside [`DEFAULT_CONFIG`] (in the working directory): the
+/// findings' allow-list.
+pub const STRATA_CONFIG: &str = ".strata.yaml";
 
 /// One of dive's three CI rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -243,9 +257,15 @@ pub struct Rules {
     settings: [Setting; 3],
     /// The CI config file that was read, as the user named it (`None`: defaults and flags only).
     pub config_file: Option<PathBuf>,
+    /// `.strata.yaml`, when there is one.
+    pub strata_file: Option<PathBuf>,
     /// Things in the config file that were ignored, one line each, naming `file:line`
     /// (unknown keys, a file value overridden by a flag that would have been invalid).
     pub warnings: Vec<String>,
+    /// `--fail-on`.
+    pub fail_on: Option<Severity>,
+    /// The findings allowed: the CI config file's entries, then `.strata.yaml`'s.
+    pub allow: Vec<Allow>,
 }
 
 /// Whether a rule passed.
@@ -281,14 +301,27 @@ impl Rules {
     /// config that cannot be read or a config file that is not valid YAML in the expected shape.
     pub fn resolve(flags: &CiFlags, cwd: &Path) -> Result<Rules> {
         let (config_file, file_rules) = read_config(flags.config.as_deref(), cwd)?;
-        let mut warnings: Vec<String> = match &config_file {
-            Some(path) => file_rules
-                .warnings
-                .iter()
-                .map(|w| format!("{}:{w}", path.display()))
-                .collect(),
-            None => Vec::new(),
-        };
+        let (strata_file, strata_rules) = read_strata(cwd)?;
+        let mut warnings = Vec::new();
+        let mut allow = Vec::new();
+        for (path, rules) in [(&config_file, &file_rules), (&strata_file, &strata_rules)] {
+            let Some(path) = path else { continue };
+            warnings.extend(
+                rules
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{}:{w}", path.display())),
+            );
+            allow.extend(rules.allow.iter().map(|a| {
+                Allow::new(
+                    a.kind,
+                    a.path.clone(),
+                    a.reason.clone(),
+                    path.clone(),
+                    a.line,
+                )
+            }));
+        }
         let mut settings = Rule::ALL.map(|rule| Setting {
             threshold: rule.default_threshold(),
             origin: Origin::Default,
@@ -331,8 +364,17 @@ impl Rules {
         Ok(Rules {
             settings,
             config_file,
+            strata_file,
             warnings,
+            fail_on: flags.fail_on,
+            allow,
         })
+    }
+
+    /// The findings judged by `--fail-on` and the allow-list.
+    #[must_use]
+    pub fn gate(&self, findings: &[Finding]) -> Gate {
+        Gate::judge(findings, self.fail_on, &self.allow)
     }
 
     /// The resolved setting of one rule.
@@ -430,6 +472,26 @@ fn read_config(explicit: Option<&Path>, cwd: &Path) -> Result<(Option<PathBuf>, 
     let rules = file::parse(&text).map_err(|(line, message)| {
         Error::Usage(format!("{}:{line}: {message}", shown.display()))
     })?;
+    Ok((Some(shown), rules))
+}
+
+/// Reads `cwd/.strata.yaml` when there is one.
+fn read_strata(cwd: &Path) -> Result<(Option<PathBuf>, file::FileRules)> {
+    let shown = PathBuf::from(STRATA_CONFIG);
+    let text = match std::fs::read(cwd.join(STRATA_CONFIG)) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| Error::Usage(format!("{STRATA_CONFIG}: the file is not UTF-8 text")))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((None, file::FileRules::default()));
+        }
+        Err(e) => {
+            return Err(Error::Usage(format!(
+                "{STRATA_CONFIG}: cannot read it: {e}"
+            )));
+        }
+    };
+    let rules = file::parse_as(&text, file::Dialect::Strata)
+        .map_err(|(line, message)| Error::Usage(format!("{STRATA_CONFIG}:{line}: {message}")))?;
     Ok((Some(shown), rules))
 }
 
@@ -898,7 +960,10 @@ mod tests {
                 },
             ],
             config_file: None,
+            strata_file: None,
             warnings: Vec::new(),
+            fail_on: None,
+            allow: Vec::new(),
         }
     }
 
@@ -1020,5 +1085,61 @@ mod tests {
         }
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    /// The allow-list comes from the CI config's `allow:` and from `.strata.yaml` beside it,
+    /// each entry naming its file and line; a bad entry is an error naming them.
+    #[test]
+    fn the_allow_list_is_read_from_both_files() {
+        let dir = dir_with(Some(
+            "rules:\n  lowestEfficiency: 0.5\nallow:\n  - id: runs-as-root\n    reason: drops privileges\n",
+        ));
+        std::fs::write(
+            dir.path().join(STRATA_CONFIG),
+            "# strata\nallow:\n  - id: setuid-file\n    path: /usr/bin/su\n    reason: su is the point\n",
+        )
+        .expect("write");
+        let f = CiFlags {
+            fail_on: Some(Severity::Warning),
+            ..flags()
+        };
+        let rules = Rules::resolve(&f, dir.path()).expect("valid");
+        let at: Vec<String> = rules.allow.iter().map(ToString::to_string).collect();
+        assert_eq!(at, [".dive-ci:4", ".strata.yaml:3"]);
+        assert_eq!(rules.allow[1].reason, "su is the point");
+        assert_eq!(rules.fail_on, Some(Severity::Warning));
+        assert_eq!(rules.strata_file, Some(PathBuf::from(STRATA_CONFIG)));
+        assert_eq!(
+            rules.setting(Rule::LowestEfficiency).threshold,
+            Some(Value::Ratio(0.5))
+        );
+        // An entry without a reason: the file and the entry's line.
+        std::fs::write(
+            dir.path().join(STRATA_CONFIG),
+            "allow:\n  - id: runs-as-root\n  - id: no-healthcheck\n",
+        )
+        .expect("write");
+        let message = usage_message(Rules::resolve(&f, dir.path()));
+        assert!(
+            message.starts_with(
+                ".strata.yaml:2: the `allow` entry for `runs-as-root` has no `reason`"
+            ),
+            "{message}"
+        );
+        // An explicit --ci-config's entries name it as given.
+        std::fs::remove_file(dir.path().join(STRATA_CONFIG)).expect("rm");
+        std::fs::write(
+            dir.path().join("ci.yaml"),
+            "allow:\n  - id: duplicate\n    reason: r\n",
+        )
+        .expect("write");
+        let f = CiFlags {
+            config: Some("ci.yaml".into()),
+            ..flags()
+        };
+        let rules = Rules::resolve(&f, dir.path()).expect("valid");
+        assert_eq!(rules.allow.len(), 1);
+        assert_eq!(rules.allow[0].to_string(), "ci.yaml:2");
+        assert!(rules.warnings.is_empty(), "{:?}", rules.warnings);
     }
 }
