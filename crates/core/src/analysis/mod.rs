@@ -242,7 +242,7 @@ impl Analysis {
             unowned: owners.unowned,
             owners: owners.owners,
             leaks,
-            warnings: loaded.warnings.clone(),
+            warnings: [loaded.warnings.as_slice(), &owners.warnings].concat(),
         };
         // BuildKit's provenance names the lines and the base, as a Dockerfile given would.
         if let Some(p) = &loaded.image.provenance {

@@ -1,6 +1,7 @@
 //! Packages that build software and have no use at run time: compilers, headers, build tools.
 //! Kept as data; a package matches by its exact name, a prefix (versioned names such as
-//! `gcc-12`, `g++-12`, `cpp-12`) or a suffix (`-dev` headers in Debian and Alpine alike).
+//! `gcc-12`, `g++-12`, `cpp-12`, rpm's `gcc-c++`) or a suffix (`-dev` headers in Debian and
+//! Alpine alike, `-devel` in rpm's distributions).
 
 /// Names matched exactly.
 const EXACT: &[&str] = &[
@@ -19,6 +20,7 @@ const EXACT: &[&str] = &[
     "gcc",
     "gfortran",
     "git",
+    "golang",
     "libtool",
     "linux-headers",
     "linux-libc-dev",
@@ -32,7 +34,11 @@ const EXACT: &[&str] = &[
     "patch",
     "pkg-config",
     "pkgconf",
+    "pkgconf-pkg-config",
     "python3-pip",
+    "redhat-rpm-config",
+    "rpm-build",
+    "rpmdevtools",
     "scons",
     "yasm",
 ];
@@ -55,6 +61,9 @@ const PREFIX: &[&str] = &[
 /// `python3-dev`, Alpine's `openssl-dev`).
 const SUFFIX: &[&str] = &["-dev", "-devel", "-headers", "-jdk", "-static"];
 
+/// Runtime libraries that share a build tool's prefix (rpm's `llvm-libs`, which Mesa loads).
+const NOT_SUFFIX: &[&str] = &["-base", "-libs"];
+
 /// Runtime pieces that share a build tool's prefix.
 const NOT: &[&str] = &[
     "gcc-12-base",
@@ -67,7 +76,8 @@ const NOT: &[&str] = &[
 /// Whether `name` is a package that only building needs. `openjdk-17-jre` runs programs;
 /// `openjdk-17-jdk` builds them: the JDKs match by their suffix, not their prefix.
 pub fn is_build_time(name: &str) -> bool {
-    if NOT.contains(&name) || name.ends_with("-base") || name.contains("-jre") {
+    if NOT.contains(&name) || NOT_SUFFIX.iter().any(|s| name.ends_with(s)) || name.contains("-jre")
+    {
         return false;
     }
     EXACT.contains(&name)
@@ -93,6 +103,14 @@ mod tests {
             "binutils-x86-64-linux-gnu",
             "openssl-dev",
             "openjdk-17-jdk",
+            // rpm's names.
+            "gcc-c++",
+            "glibc-devel",
+            "kernel-headers",
+            "rpm-build",
+            "golang",
+            "pkgconf-pkg-config",
+            "java-17-openjdk-devel",
         ] {
             assert!(is_build_time(name), "{name}");
         }
@@ -106,6 +124,12 @@ mod tests {
             "libdevmapper1.02.1",
             "python3",
             "jq",
+            "llvm-libs",
+            "clang-libs",
+            "libgcc",
+            "glibc",
+            "java-17-openjdk-headless",
+            "rpm",
         ] {
             assert!(!is_build_time(name), "{name}");
         }

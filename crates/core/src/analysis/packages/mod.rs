@@ -1,4 +1,4 @@
-//! Who owns every byte: the packages the image's own databases list (dpkg, apk, Python
+//! Who owns every byte: the packages the image's own databases list (dpkg, apk, rpm, Python
 //! distributions, npm packages), each with the
 //! bytes of its files in the final filesystem and the bytes of its files that later layers
 //! hid, and the bytes no package owns, by top directory (the user's `/app`, `/usr/local`, …).
@@ -14,6 +14,7 @@ mod build_time;
 pub mod dpkg;
 pub mod npm;
 pub mod python;
+pub mod rpm;
 
 use std::collections::HashMap;
 
@@ -30,6 +31,7 @@ pub use build_time::is_build_time;
 pub enum Manager {
     Dpkg,
     Apk,
+    Rpm,
     Python,
     Npm,
 }
@@ -47,6 +49,7 @@ impl Manager {
         match self {
             Manager::Dpkg => "dpkg",
             Manager::Apk => "apk",
+            Manager::Rpm => "rpm",
             Manager::Python => "python",
             Manager::Npm => "npm",
         }
@@ -103,6 +106,8 @@ pub struct Attribution {
     /// For each node of the filesystem, the index in `packages` of the package owning it in
     /// the final filesystem ([`NO_OWNER`]: none); empty without a package database.
     pub owners: Vec<u32>,
+    /// A database that could not be read, or only in part: one line each.
+    pub warnings: Vec<String>,
 }
 
 /// No package owns the node ([`Attribution::owners`]).
@@ -121,14 +126,17 @@ struct Listed {
 
 /// Attributes the final filesystem's bytes to the packages the image's databases list.
 pub fn attribute(fs: &Fs, scans: &[LayerScan]) -> Attribution {
+    let mut warnings = Vec::new();
     let mut listed = dpkg_packages(fs, scans);
     listed.extend(apk_packages(fs, scans));
+    listed.extend(rpm::packages(fs, scans, &mut warnings));
     let system = listed.len();
     listed.extend(python_packages(fs, scans));
     listed.extend(npm_packages(fs, scans));
     if listed.is_empty() {
         return Attribution {
             by_layer: vec![Vec::new(); scans.len()],
+            warnings,
             ..Attribution::default()
         };
     }
@@ -170,6 +178,7 @@ pub fn attribute(fs: &Fs, scans: &[LayerScan]) -> Attribution {
         unowned,
         by_layer,
         owners,
+        warnings,
     }
 }
 

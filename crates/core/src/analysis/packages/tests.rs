@@ -417,3 +417,150 @@ fn a_database_reached_twice_counts_once() {
     assert_eq!(names, ["x"]);
     assert_eq!(a.packages[0].visible_bytes, (json.len() + 50) as u64);
 }
+
+/// rpm's database, as rpm 4.16+ keeps it: a package owns the files and symlinks its header
+/// lists, not the directories; an upgrade in a later layer (a new database, a file replaced)
+/// keeps the package's first layer and makes the old bytes its waste; a package the final
+/// database no longer lists owns nothing; `-devel` is build-time; the database reached
+/// through `var/lib/rpm -> ../../usr/lib/sysimage/rpm` counts once.
+#[test]
+fn rpm_packages_own_the_files_their_headers_list() {
+    use super::rpm::header::tests::package as header;
+    use super::rpm::sqlite::tests::rpmdb;
+    const FILE: u16 = 0o100644;
+    const DIR: u16 = 0o040755;
+    const LINK: u16 = 0o120777;
+    let tool_files = [
+        ("/usr/bin/tool", 0o100755),
+        ("/usr/share/doc/tool", DIR),
+        ("/usr/share/doc/tool/README", FILE),
+        ("/usr/lib64/libtool.so", LINK),
+    ];
+    let devel_files = [("/usr/include/tool.h", FILE), ("/usr/share/doc", DIR)];
+    let db_0 = rpmdb(&[
+        header("tool", None, "1.0", &tool_files),
+        header("tool-devel", None, "1.0", &devel_files),
+    ]);
+    let db_1 = rpmdb(&[header("tool", Some(2), "1.3", &tool_files)]);
+    let (tool_0, tool_1) = (bytes(900, b't'), bytes(1100, b'T'));
+    let (readme, h) = (bytes(40, b'r'), bytes(70, b'h'));
+    let other_doc = bytes(5, b'o');
+    let sysimage = "usr/lib/sysimage/rpm/rpmdb.sqlite";
+    let layers = vec![
+        vec![
+            E::Symlink("var/lib/rpm", "../../usr/lib/sysimage/rpm"),
+            E::File(sysimage.into(), db_0.clone()),
+            E::File("usr/bin/tool".into(), tool_0.clone()),
+            E::File("usr/share/doc/tool/README".into(), readme.clone()),
+            E::Symlink("usr/lib64/libtool.so", "libtool.so.1"),
+            E::File("usr/include/tool.h".into(), h.clone()),
+            // In a directory a package lists, but not its file.
+            E::File("usr/share/doc/other".into(), other_doc.clone()),
+        ],
+        vec![
+            E::File("var/lib/rpm/rpmdb.sqlite".into(), db_1.clone()),
+            E::File("usr/bin/tool".into(), tool_1.clone()),
+        ],
+    ];
+    let (_, a) = attribute_layers(&layers);
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    let names: Vec<(&str, Manager)> = a
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.manager))
+        .collect();
+    assert_eq!(names, [("tool", Manager::Rpm)]);
+    let t = package(&a, "tool");
+    assert_eq!(
+        (t.version.as_str(), t.arch.as_deref(), t.build_time),
+        ("2:1.3-1", Some("x86_64"), false)
+    );
+    assert_eq!(
+        (t.files, t.visible_bytes, t.wasted_bytes),
+        (2, (tool_1.len() + readme.len()) as u64, tool_0.len() as u64)
+    );
+    assert_eq!((t.layer, t.layers.as_slice()), (Some(0), &[0, 1][..]));
+    let unowned: Vec<(&str, u64)> = a
+        .unowned
+        .iter()
+        .map(|u| (u.dir.as_str(), u.bytes))
+        .collect();
+    assert_eq!(
+        unowned,
+        [
+            ("/usr/lib", db_1.len() as u64),
+            ("/usr/include", h.len() as u64),
+            ("/usr/share", other_doc.len() as u64),
+        ]
+    );
+
+    // Before the upgrade, the -devel package is one, and build-time.
+    let (_, a) = attribute_layers(&layers[..1]);
+    let d = package(&a, "tool-devel");
+    assert_eq!(
+        (d.build_time, d.visible_bytes, d.files),
+        (true, h.len() as u64, 1)
+    );
+    assert_eq!(package(&a, "tool").version, "1.0-1");
+}
+
+/// A database that cannot be read is one warning naming its layer and path, and owns
+/// nothing; one in a format not read is one warning too, unless an rpmdb.sqlite was read.
+#[test]
+fn an_rpm_database_not_read_is_said_once() {
+    use super::rpm::header::tests::package as header;
+    use super::rpm::sqlite::tests::rpmdb;
+    let mut garbage = b"SQLite format 3\0".to_vec();
+    garbage.resize(2048, 7);
+    let layers = vec![
+        vec![E::File("var/lib/rpm/Packages".into(), bytes(4096, 0))],
+        vec![E::File("var/lib/rpm/rpmdb.sqlite".into(), garbage)],
+    ];
+    let (_, a) = attribute_layers(&layers);
+    assert!(a.packages.is_empty());
+    assert_eq!(a.warnings.len(), 2, "{:?}", a.warnings);
+    assert!(
+        a.warnings[0].starts_with("layer 1: /var/lib/rpm/rpmdb.sqlite: SQLite: "),
+        "{}",
+        a.warnings[0]
+    );
+    assert!(
+        a.warnings[1].starts_with("/var/lib/rpm/Packages: an rpm database in BerkeleyDB format"),
+        "{}",
+        a.warnings[1]
+    );
+
+    // NDB alone.
+    let (_, a) = attribute_layers(&[vec![E::File(
+        "usr/lib/sysimage/rpm/Packages.db".into(),
+        bytes(100, 0),
+    )]]);
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert!(a.warnings[0].contains("NDB"), "{}", a.warnings[0]);
+
+    // A BerkeleyDB file rpm left behind beside the sqlite database it reads: no warning.
+    let db = rpmdb(&[header("a", None, "1", &[("/a", 0o100644)])]);
+    let (_, a) = attribute_layers(&[vec![
+        E::File("var/lib/rpm/Packages".into(), bytes(4096, 0)),
+        E::File("var/lib/rpm/rpmdb.sqlite".into(), db),
+        E::File("a".into(), bytes(3, b'a')),
+    ]]);
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    assert_eq!((a.packages.len(), a.packages[0].visible_bytes), (1, 3));
+
+    // An rpmdb.sqlite the layer did not keep (over the caps): said, not silently empty.
+    let tar = tar_of(&[E::File("var/lib/rpm/rpmdb.sqlite".into(), bytes(10, 1))]);
+    let mut scan = layer::read_layer(tar.as_slice(), 0, ScanOptions::default(), None).unwrap();
+    let mut fs = Fs::new();
+    fs.apply(&scan);
+    fs.finish();
+    assert_eq!(scan.captured.len(), 1);
+    scan.captured.clear();
+    let a = attribute(&fs, &[scan.without_entries()]);
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert!(
+        a.warnings[0].starts_with("/var/lib/rpm/rpmdb.sqlite: an rpm database too large to keep"),
+        "{}",
+        a.warnings[0]
+    );
+}
