@@ -23,6 +23,9 @@
 # has none), fetched with `apt-get download` at the versions pinned in
 # packages/debs.list (needs dpkg, apt and its lists: `apt-get update`, and
 # Debian's mirror; the only step that uses the network).
+#
+# `./build.sh rpm` likewise rebuilds only rpm-oci (strata/rpm), FROM scratch:
+# needs rpm (Debian's, with rpmbuild) and busybox-static.
 set -euo pipefail
 ONLY="${1:-all}"
 
@@ -138,6 +141,51 @@ print("\n".join(sorted(names)))' "$ctx/l2/changed.list" > "$ctx/l2/names"
   bud -t strata/packages:latest -f "$ctx/Dockerfile" "$ctx"
   "${SK[@]}" copy "${CS}localhost/strata/packages:latest" "oci:$OUT/packages-oci:latest"
 }
+# ---------------------------------------------------------------- rpm
+# strata/rpm:latest: the host's rpm (Debian's rpm 4.18, sqlite database) installs
+# packages rpmbuild makes from rpm/*.spec into a scratch root R (see rpm/Dockerfile).
+# For every state of R's database, rpm/rpm-qa/<sha256 of rpmdb.sqlite>.txt keeps what
+# rpm itself lists (packages, their files' modes and paths): the oracle's source.
+build_rpm() {
+  local p="$HERE/rpm" ctx="$WORK/rpm-ctx" R="$WORK/rpm-root" top="$WORK/rpm-top"
+  rm -rf "$OUT/rpm-oci" "$p/rpm-qa"
+  mkdir -p "$ctx/l2/root" "$R" "$top" "$p/rpm-qa"
+  cp -a "$p/Dockerfile" "$p/tinytool.conf" "$p/app" "$ctx/"
+  install -m 0755 /bin/busybox "$ctx/busybox"
+  local rb=(rpmbuild -bb --nodeps --quiet --define "_topdir $top")
+  "${rb[@]}" "$p/libtiny.spec"
+  "${rb[@]}" --define "ver 1.0" --define "toolsize 900" --define "datasize 5000" \
+    --define "datafile old.dat" "$p/tinytool.spec"
+  "${rb[@]}" --define "ver 1.1" --define "epochnum 1" --define "toolsize 1100" \
+    --define "datasize 7000" --define "datafile new.dat" "$p/tinytool.spec"
+  # Debian's rpm says it should not install packages on Debian; --root makes it right.
+  rpmr() { rpm --root "$R" --dbpath /var/lib/rpm "$@" 2> >(grep -v -e 'use Alien' -e 'assuming you know' >&2); }
+  listing() {
+    local d="$WORK/rpm-q"; rm -rf "$d"; mkdir -p "$d"; cp "$R/var/lib/rpm/rpmdb.sqlite" "$d/"
+    rpm --dbpath "$d" -qa --qf 'P\t%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n[F\t%{FILEMODES:octal}\t%{FILENAMES}\n]' \
+      > "$p/rpm-qa/$(sha256sum < "$d/rpmdb.sqlite" | cut -d' ' -f1).txt"
+  }
+  rpmr --initdb
+  rpmr -i --nodeps "$top"/RPMS/x86_64/tinytool-1.0-1.x86_64.rpm "$top"/RPMS/x86_64/libtiny-2.0-3.x86_64.rpm \
+    "$top"/RPMS/x86_64/libtiny-devel-2.0-3.x86_64.rpm "$top"/RPMS/noarch/libtiny-extras-2.0-3.noarch.rpm
+  listing
+  tar --sort=name --numeric-owner -C "$R" -cf "$ctx/l1.tar" .
+  cp -a "$R" "$WORK/rpm-R1"
+  rpmr -e --nodeps libtiny-extras
+  rpmr -U --nodeps "$top"/RPMS/x86_64/tinytool-1.1-1.x86_64.rpm
+  listing
+  rootdiff "$WORK/rpm-R1" "$R" "$ctx/l2"
+  while read -r f; do
+    mkdir -p "$ctx/l2/root$(dirname "$f")"; cp -a "$R$f" "$ctx/l2/root$f"
+  done < "$ctx/l2/changed.list"
+  bud -t strata/rpm:latest -f "$ctx/Dockerfile" "$ctx"
+  "${SK[@]}" copy "${CS}localhost/strata/rpm:latest" "oci:$OUT/rpm-oci:latest"
+}
+if [ "$ONLY" = rpm ]; then
+  build_rpm
+  echo "built rpm-oci into $OUT"
+  exit 0
+fi
 if [ "$ONLY" = compare ] || [ "$ONLY" = packages ]; then
   "${SK[@]}" copy "docker-archive:$OUT/two-images-docker.tar:docker.io/strata/base:1" \
     "${CS}localhost/strata/base:1"
@@ -204,6 +252,7 @@ podman "${STORE[@]}" save --format docker-archive --multi-image-archive \
 
 build_compare
 build_packages
+build_rpm
 
 # Docker 25+ `docker save` layouts, repacked from the real blobs of overlay-oci.
 python3 "$HERE/make-docker25.py" "$OUT/overlay-oci" "$OUT"

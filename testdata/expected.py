@@ -32,6 +32,10 @@ file is there at the end (removed, whited out, or replaced by a directory or a
 symlink), `metadata_only` if a regular file with the same bytes is there,
 `overwritten` if a regular file with other bytes is there.
 
+Packages of rpm (key `rpm`, image rpm-oci, see `rpm_packages()`): the same from
+what rpm itself lists for each layer's rpmdb.sqlite (rpm/rpm-qa/, rederived with
+rpm where it is installed).
+
 Packages (key `packages`, image packages-oci, see `packages()`): what dpkg's
 own records in the image say, read from the layer tars: the installed
 packages of the final `var/lib/dpkg/status`, the files of each one's final
@@ -344,6 +348,99 @@ def packages(layout):
     return r
 
 
+RPMDB = ("var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite")
+RPM_QA = os.path.join(HERE, "rpm", "rpm-qa")
+RPM_QF = ("P\\t%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"
+          "[F\\t%{FILEMODES:octal}\\t%{FILENAMES}\\n]")
+
+
+def rpm_listing(db):
+    """What rpm lists for the database `db` (bytes): name -> package, from the listing
+    build.sh saved as rpm/rpm-qa/<sha256>.txt (`rpm -qa --qf RPM_QF`). Where rpm is
+    installed the listing is derived again from the bytes and must be the same."""
+    digest = hashlib.sha256(db).hexdigest()
+    text = open(os.path.join(RPM_QA, digest + ".txt")).read()
+    import shutil
+    if shutil.which("rpm"):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            open(os.path.join(d, "rpmdb.sqlite"), "wb").write(db)
+            fresh = subprocess.run(["rpm", "--dbpath", d, "-qa", "--qf", RPM_QF],
+                                   stdout=subprocess.PIPE, check=True).stdout.decode()
+        if fresh != text:
+            raise RuntimeError("rpm/rpm-qa/%s.txt is not what rpm lists for it" % digest)
+    out, cur = {}, None
+    for line in text.splitlines():
+        f = line.split("\t")
+        if f[0] == "P":
+            name, epoch, version, release, arch = f[1:]
+            if name in out:  # one name, two versions or arches: not in this image
+                raise RuntimeError("package listed twice: " + name)
+            evr = ("" if epoch == "(none)" else epoch + ":") + version + "-" + release
+            cur = out[name] = {"version": evr, "architecture": arch, "paths": []}
+        else:
+            mode = int(f[1], 8)
+            # rpm lists the directories a package owns: they are no file of its.
+            if mode & 0o170000 != 0o040000:
+                cur["paths"].append(f[2])
+    return out
+
+
+def rpm_packages(layout):
+    """Package attribution from rpm's own listing of the image's rpmdb.sqlite, layer by
+    layer: what `packages()` computes for dpkg, with each package's paths taken from what
+    rpm lists for the database the layer shows (`rpm_listing`; directories left out)."""
+    tree = Tree()
+    tree.keep = lambda p: p in RPMDB
+    listings = []  # per layer: what rpm lists for the database visible then
+
+    def on_layer(i, t):
+        dbs = [b for b in (file_bytes(t, p) for p in RPMDB) if b is not None]
+        listings.append(rpm_listing(dbs[0]) if dbs else {})
+
+    r = analyse(layout, tree=tree, on_layer=on_layer)
+    reachable = {id(n["blob"]) for n in tree.nodes.values() if n["kind"] == "file"}
+    final = listings[-1]
+    out, owned = {}, set()
+    for name in sorted(final):
+        f = final[name]
+        files, at = {}, set()
+        for entry in f["paths"]:
+            at.add(norm(entry))
+            path = tree.resolve_parent(entry)
+            at.add(path)
+            node = tree.nodes.get(path)
+            if node is not None and node["kind"] == "file":
+                files["/" + path] = node["blob"]
+        owned.update(files)
+        wasted = [{"layer": b["layer"], "path": "/" + b["path"], "size": b["size"]}
+                  for b in tree.blobs if b["path"] in at and id(b) not in reachable]
+        out[name] = {
+            "version": f["version"],
+            "architecture": f["architecture"],
+            "layer": min(i for i, l in enumerate(listings)
+                         if name in l and l[name]["architecture"] == f["architecture"]),
+            "version_layer": min(i for i, l in enumerate(listings)
+                                 if name in l and l[name]["version"] == f["version"]),
+            "file_count": len(files),
+            "visible_bytes": sum({id(b): b["size"] for b in files.values()}.values()),
+            "wasted_bytes": sum(w["size"] for w in wasted),
+            "files": {p: b["size"] for p, b in sorted(files.items())},
+            "wasted_files": wasted,
+        }
+    unowned = {}
+    for p, n in sorted(tree.nodes.items()):
+        if p and n["kind"] == "file" and "/" + p not in owned:
+            g = unowned.setdefault(unowned_group(p), {"files": 0, "blobs": {}})
+            g["files"] += 1
+            g["blobs"][id(n["blob"])] = n["blob"]["size"]
+    r["by_package"] = out
+    r["removed_packages"] = sorted(set().union(*listings) - set(final))
+    r["unowned"] = {g: {"files": v["files"], "bytes": sum(v["blobs"].values())}
+                    for g, v in sorted(unowned.items())}
+    return r
+
+
 def compact_final(final, keep_prefixes=("app", "lib", "usr", "etc", "bin/sh", "bin/busybox",
                                         "tmp", "arch.txt", "common.txt")):
     return {p: f for p, f in final.items() if p.startswith(keep_prefixes)}
@@ -414,6 +511,9 @@ def main():
     r = packages(os.path.join(IMAGES, "packages-oci"))
     r["source"] = "images/packages-oci"
     out["packages"] = r
+    r = rpm_packages(os.path.join(IMAGES, "rpm-oci"))
+    r["source"] = "images/rpm-oci"
+    out["rpm"] = r
     text = json.dumps(out, indent=1, sort_keys=False) + "\n"
     if args[:1] == ["--write"]:
         open(os.path.join(HERE, "expected.json"), "w").write(text)

@@ -358,3 +358,75 @@ fn the_explorer_filters_the_tree_to_a_packages_files() {
     assert_eq!(app.filter_text(), "");
     assert!(!matches!(app.popup(), Some(Popup::Packages(_))));
 }
+
+/// `rpm-oci`: packages real rpm installed, upgraded and removed (testdata/rpm), against the
+/// oracle's numbers (key `rpm`: Python's tarfile over the layers, and what rpm itself lists
+/// for each layer's rpmdb.sqlite).
+#[test]
+fn rpm_packages_have_the_oracles_bytes_files_and_layer() {
+    let (json, _) = analyze_json(&[&image_arg("rpm-oci")]);
+    let want = oracle("rpm");
+    let by_package = want["by_package"].as_object().expect("by_package");
+    let got = json["packages"].as_array().expect("packages[]");
+    assert_eq!(got.len(), by_package.len(), "{got:#?}");
+    for p in got {
+        let name = p["name"].as_str().unwrap_or_default();
+        let w = &by_package[name];
+        assert_eq!(p["manager"], "rpm", "{name}");
+        assert_eq!(p["version"], w["version"], "{name}");
+        assert_eq!(p["arch"], w["architecture"], "{name}");
+        assert_eq!(p["files"], w["file_count"], "{name}");
+        assert_eq!(p["visible_bytes"], w["visible_bytes"], "{name}");
+        assert_eq!(p["wasted_bytes"], w["wasted_bytes"], "{name}");
+        assert_eq!(p["layer"], w["layer"], "{name}");
+    }
+    // rpm -e removed one package: it is none of the image's.
+    let removed = want["removed_packages"]
+        .as_array()
+        .expect("removed_packages");
+    assert_eq!(removed.len(), 1);
+    assert!(got.iter().all(|p| p["name"] != removed[0]), "{removed:?}");
+    // The -devel package is build-time, nothing else.
+    let build: Vec<&str> = got
+        .iter()
+        .filter(|p| p["build_time"] == true)
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(build, ["libtiny-devel"]);
+    // The upgrade's layer shipped bytes for the upgraded package alone.
+    let upgraded: Vec<&String> = by_package
+        .iter()
+        .filter(|(_, p)| p["version_layer"] != p["layer"])
+        .map(|(n, _)| n)
+        .collect();
+    let shares: Vec<&str> = json["layers"][1]["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(upgraded.len(), 1);
+    assert_eq!(shares, [upgraded[0].as_str()]);
+    // Everything was read: no warning.
+    assert_eq!(json["warnings"], Value::Array(Vec::new()));
+    // Owned and not owned make up the visible bytes.
+    let unowned = want["unowned"].as_object().expect("unowned");
+    let got_unowned = json["unowned"].as_array().expect("unowned[]");
+    assert_eq!(got_unowned.len(), unowned.len(), "{got_unowned:#?}");
+    for u in got_unowned {
+        let dir = u["dir"].as_str().unwrap_or_default();
+        assert_eq!(u["bytes"], unowned[dir]["bytes"], "{dir}");
+        assert_eq!(u["files"], unowned[dir]["files"], "{dir}");
+    }
+    let sum = |v: &Value, key: &str| -> u64 {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p[key].as_u64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(
+        Value::from(sum(&json["packages"], "visible_bytes") + sum(&json["unowned"], "bytes")),
+        want["visible_bytes"]
+    );
+}
