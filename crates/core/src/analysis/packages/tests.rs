@@ -548,6 +548,27 @@ fn an_rpm_database_not_read_is_said_once() {
     assert!(a.warnings.is_empty(), "{:?}", a.warnings);
     assert_eq!((a.packages.len(), a.packages[0].visible_bytes), (1, 3));
 
+    // An empty write-ahead log, as rpm leaves it, is nothing to say; one with pages not yet
+    // in the database is.
+    let db = rpmdb(&[header("a", None, "1", &[("/a", 0o100644)])]);
+    for (wal, said) in [(0, false), (4096, true)] {
+        let (_, a) = attribute_layers(&[vec![
+            E::File("var/lib/rpm/rpmdb.sqlite".into(), db.clone()),
+            E::File("var/lib/rpm/rpmdb.sqlite-wal".into(), bytes(wal, 0)),
+        ]]);
+        assert_eq!(a.packages.len(), 1);
+        assert_eq!(a.warnings.len(), usize::from(said), "{:?}", a.warnings);
+        if said {
+            assert!(
+                a.warnings[0].starts_with(
+                    "layer 0: /var/lib/rpm/rpmdb.sqlite: its write-ahead log (-wal, 4096 bytes)"
+                ),
+                "{}",
+                a.warnings[0]
+            );
+        }
+    }
+
     // An rpmdb.sqlite the layer did not keep (over the caps): said, not silently empty.
     let tar = tar_of(&[E::File("var/lib/rpm/rpmdb.sqlite".into(), bytes(10, 1))]);
     let mut scan = layer::read_layer(tar.as_slice(), 0, ScanOptions::default(), None).unwrap();

@@ -33,6 +33,18 @@ pub(super) fn packages(fs: &Fs, scans: &[LayerScan], warnings: &mut Vec<String>)
             }
         };
         read = true;
+        let wal = [c.path.as_slice(), b"-wal"].concat();
+        if let Some(size) = fs
+            .resolve_final(&wal)
+            .and_then(|n| fs.final_state(n)?.object())
+            .map(|o| fs.object(o).size)
+            .filter(|&size| size > 0)
+        {
+            warnings.push(format!(
+                "{at}: its write-ahead log (-wal, {size} bytes) is not read: the last changes \
+                 rpm made may be missing"
+            ));
+        }
         if let Some((hnum, why)) = &db.first_bad {
             warnings.push(format!(
                 "{at}: {} package header(s) unreadable (the first, row {hnum}: {why}); \
