@@ -24,8 +24,8 @@
 # packages/debs.list (needs dpkg, apt and its lists: `apt-get update`, and
 # Debian's mirror; the only step that uses the network).
 #
-# `./build.sh rpm` likewise rebuilds only rpm-oci (strata/rpm), FROM scratch:
-# needs rpm (Debian's, with rpmbuild) and busybox-static.
+# `./build.sh rpm` likewise rebuilds only rpm-oci (strata/rpm), FROM scratch, and
+# rpm/bdb-*/Packages: needs rpm (Debian's, with rpmbuild), db-util and busybox-static.
 set -euo pipefail
 ONLY="${1:-all}"
 
@@ -174,6 +174,30 @@ build_rpm() {
   rpmr -e --nodeps libtiny-extras
   rpmr -U --nodeps "$top"/RPMS/x86_64/tinytool-1.1-1.x86_64.rpm
   listing
+  # The same headers in BerkeleyDB, as rpm < 4.16 kept them (key 0: the last package
+  # number; key N: package N's header), written by libdb's db_load (db-util) with 4 KiB
+  # pages (headers in overflow pages) and 16 KiB pages (headers inline), each with what
+  # rpm's own BerkeleyDB reader (bdb_ro) lists.
+  local size
+  for size in 4096 16384; do
+    mkdir -p "$p/bdb-$size"; rm -f "$p/bdb-$size/Packages"
+    python3 - "$R/var/lib/rpm/rpmdb.sqlite" "$size" > "$WORK/bdb.txt" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+rows = c.execute("SELECT hnum, blob FROM Packages ORDER BY hnum").fetchall()
+key = lambda n: " " + n.to_bytes(4, "little").hex()
+print("VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize=%s\nHEADER=END" % sys.argv[2])
+print(key(0)); print(key(max(h for h, _ in rows)))
+for h, b in rows:
+    print(key(h)); print(" " + b.hex())
+print("DATA=END")
+PY
+    db_load -f "$WORK/bdb.txt" "$p/bdb-$size/Packages"
+    local d="$WORK/rpm-bdb"; rm -rf "$d"; mkdir -p "$d"; cp "$p/bdb-$size/Packages" "$d/"
+    rpm --define '_db_backend bdb_ro' --dbpath "$d" -qa \
+      --qf 'P\t%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n[F\t%{FILEMODES:octal}\t%{FILENAMES}\n]' \
+      2>/dev/null > "$p/bdb-$size/rpm-qa.txt"
+  done
   rootdiff "$WORK/rpm-R1" "$R" "$ctx/l2"
   while read -r f; do
     mkdir -p "$ctx/l2/root$(dirname "$f")"; cp -a "$R$f" "$ctx/l2/root$f"

@@ -1,6 +1,6 @@
 //! Small files kept whole as a layer is read: the package databases that say which package owns
 //! which path (dpkg's `status`, `status.d/*` and `info/*.list`, apk's `installed`, rpm's
-//! `rpmdb.sqlite`, Python's `*.dist-info/RECORD` and `*.egg-info/installed-files.txt`, npm's
+//! `rpmdb.sqlite` or `Packages`, Python's `*.dist-info/RECORD` and `*.egg-info/installed-files.txt`, npm's
 //! `package.json` of each package under `node_modules` and the lockfile npm keeps there). They pass by
 //! in the single read of the layer anyway; keeping their bytes spares a second read of any
 //! blob when the analysis attributes bytes to packages.
@@ -10,8 +10,9 @@
 //! analysis), never an allocation sized by a tar header.
 
 /// The most bytes kept of one file: a Debian image's `status` is a few MB (the 264 packages of
-/// a full Debian 11 root are 228 KB), apk's `installed` less; rpm's `rpmdb.sqlite` holds every
-/// package's whole header (3.6 MB for the 129 packages of CBL-Mariner 2.0).
+/// a full Debian 11 root are 228 KB), apk's `installed` less; rpm's `rpmdb.sqlite` and
+/// `Packages` hold every package's whole header (3.6 MB for the 129 packages of CBL-Mariner
+/// 2.0).
 pub const MAX_FILE: u64 = 64 << 20;
 /// The most bytes kept per layer, all files together.
 pub const MAX_LAYER: u64 = 256 << 20;
@@ -41,6 +42,9 @@ pub enum Database {
     /// `rpmdb.sqlite` in one of the [`RPM_DIRS`]: rpm's packages (RHEL 9, Fedora ≥ 36,
     /// CBL-Mariner), one header each, with their files.
     RpmSqlite,
+    /// `Packages` in one of the [`RPM_DIRS`]: the same in BerkeleyDB (RHEL and CentOS ≤ 8,
+    /// Amazon Linux 2).
+    RpmBerkeley,
     /// `NAME-VERSION.dist-info/RECORD`: the files pip (or any installer) wrote for a Python
     /// distribution, relative to the directory holding the `.dist-info`.
     PythonRecord,
@@ -59,9 +63,9 @@ pub enum Database {
 pub const RPM_DIRS: [&str; 2] = ["var/lib/rpm", "usr/lib/sysimage/rpm"];
 
 /// rpm's databases in the formats that are not read, by file name in one of the [`RPM_DIRS`],
-/// with the format's name: BerkeleyDB (RHEL ≤ 8, CentOS, Amazon Linux 2) and NDB (SUSE). Not
-/// kept either: the analysis finds them in the final filesystem, to say they are not read.
-pub const RPM_UNREAD: [(&str, &str); 2] = [("Packages", "BerkeleyDB"), ("Packages.db", "NDB")];
+/// with the format's name: NDB (SUSE). Not kept either: the analysis finds them in the final
+/// filesystem, to say they are not read.
+pub const RPM_UNREAD: [(&str, &str); 1] = [("Packages.db", "NDB")];
 
 /// A tar name without the `./` or `/` it may start with.
 pub fn relative(path: &[u8]) -> &[u8] {
@@ -94,10 +98,8 @@ pub fn database(path: &[u8]) -> Option<Database> {
             .then_some(Database::PythonEggFiles),
         b"package.json" => in_node_modules(dir).then_some(Database::NpmPackage),
         b".package-lock.json" => is_node_modules(dir).then_some(Database::NpmLock),
-        b"rpmdb.sqlite" => RPM_DIRS
-            .iter()
-            .any(|d| dir == d.as_bytes())
-            .then_some(Database::RpmSqlite),
+        b"rpmdb.sqlite" => in_rpm_dir(dir).then_some(Database::RpmSqlite),
+        b"Packages" => in_rpm_dir(dir).then_some(Database::RpmBerkeley),
         b"installed" => {
             let apk = p.strip_prefix(b"usr/").unwrap_or(p);
             (apk == b"lib/apk/db/installed").then_some(Database::ApkInstalled)
@@ -125,6 +127,11 @@ fn dpkg(p: &[u8]) -> Option<Database> {
     let name = rest.strip_prefix(b"info/")?;
     let list = name.len() > b".list".len() && !name.contains(&b'/') && name.ends_with(b".list");
     list.then_some(Database::DpkgList)
+}
+
+/// `dir` is one where rpm keeps its database.
+fn in_rpm_dir(dir: &[u8]) -> bool {
+    RPM_DIRS.iter().any(|d| dir == d.as_bytes())
 }
 
 /// `dir` is a `node_modules` directory.
@@ -171,6 +178,7 @@ mod tests {
             ("usr/lib/apk/db/installed", Database::ApkInstalled),
             ("var/lib/rpm/rpmdb.sqlite", Database::RpmSqlite),
             ("./usr/lib/sysimage/rpm/rpmdb.sqlite", Database::RpmSqlite),
+            ("var/lib/rpm/Packages", Database::RpmBerkeley),
             (
                 "usr/lib/python3/dist-packages/six-1.16.0.dist-info/RECORD",
                 Database::PythonRecord,
@@ -211,8 +219,10 @@ mod tests {
             "var/lib/rpm/rpmdb.sqlite.bak",
             "backup/var/lib/rpm/rpmdb.sqlite",
             "var/lib/rpm/x/rpmdb.sqlite",
-            "var/lib/rpm/Packages",
             "usr/lib/sysimage/rpm/Packages.db",
+            "var/lib/rpm/Packages.bak",
+            "usr/share/Packages",
+            "Packages",
             "etc/passwd",
             "app/RECORD",
             "six-1.16.0.dist-info/RECORD.bak",

@@ -518,16 +518,21 @@ fn an_rpm_database_not_read_is_said_once() {
     ];
     let (_, a) = attribute_layers(&layers);
     assert!(a.packages.is_empty());
-    assert_eq!(a.warnings.len(), 2, "{:?}", a.warnings);
+    assert_eq!(
+        a.warnings.len(),
+        2,
+        "one per database, each once: {:?}",
+        a.warnings
+    );
     assert!(
         a.warnings[0].starts_with("layer 1: /var/lib/rpm/rpmdb.sqlite: SQLite: "),
         "{}",
         a.warnings[0]
     );
-    assert!(
-        a.warnings[1].starts_with("/var/lib/rpm/Packages: an rpm database in BerkeleyDB format"),
-        "{}",
-        a.warnings[1]
+    assert_eq!(
+        a.warnings[1],
+        "layer 0: /var/lib/rpm/Packages: not a Berkeley DB hash database; its packages are \
+         not counted"
     );
 
     // NDB alone.
@@ -583,5 +588,44 @@ fn an_rpm_database_not_read_is_said_once() {
         a.warnings[0].starts_with("/var/lib/rpm/rpmdb.sqlite: an rpm database too large to keep"),
         "{}",
         a.warnings[0]
+    );
+}
+
+/// rpm's BerkeleyDB database (testdata/rpm/bdb-4096, written by libdb's db_load with the
+/// headers of rpm-oci): each package owns the files its header lists, as from rpmdb.sqlite.
+#[test]
+fn a_berkeley_db_lists_rpm_packages_too() {
+    let db = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/rpm/bdb-4096/Packages"),
+    )
+    .unwrap();
+    let (tool, conf) = (bytes(1112, b't'), bytes(17, b'c'));
+    let layers = vec![vec![
+        E::File("var/lib/rpm/Packages".into(), db),
+        E::File("usr/bin/tinytool".into(), tool.clone()),
+        E::File("etc/tinytool.conf".into(), conf.clone()),
+        E::File("usr/include/tiny/tiny.h".into(), bytes(9, b'h')),
+    ]];
+    let (_, a) = attribute_layers(&layers);
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    let mut names: Vec<(&str, &str, u64)> = a
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.visible_bytes))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("libtiny", "2.0-3", 0),
+            ("libtiny-devel", "2.0-3", 9),
+            ("tinytool", "1:1.1-1", (tool.len() + conf.len()) as u64),
+        ]
+    );
+    assert!(
+        a.packages
+            .iter()
+            .all(|p| p.manager == Manager::Rpm && p.layer == Some(0))
     );
 }

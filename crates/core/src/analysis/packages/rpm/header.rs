@@ -79,6 +79,10 @@ pub enum BadHeader {
     Files,
     #[error("its file paths would take over {0} bytes")]
     TooManyPaths(usize),
+    #[error("its database page's index is broken")]
+    Index,
+    #[error("the chain of pages holding it is broken")]
+    Chain,
 }
 
 /// rpm's tags and types read here (rpm's `rpmtag.h`).

@@ -25,14 +25,15 @@ const MAX_CHECKS: u32 = 20_000;
 pub struct Database {
     /// The packages whose headers could be read, in `hnum` order.
     pub headers: Vec<Header>,
-    /// Headers that could not be read, and the first one's row and reason.
+    /// Headers that could not be read, and the first one's record number (-1: not known) and
+    /// reason.
     pub bad: usize,
     pub first_bad: Option<(i64, BadHeader)>,
     /// More than [`MAX_PACKAGES`] rows: the rest were not read.
     pub truncated: bool,
 }
 
-/// Why a database could not be read.
+/// Why a database could not be read (this one, or a BerkeleyDB one: [`super::bdb`]).
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("not an SQLite database")]
@@ -43,6 +44,10 @@ pub enum DbError {
     NotPlain,
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("not a Berkeley DB hash database")]
+    NotBerkeley,
+    #[error("Berkeley DB: {0}")]
+    Berkeley(&'static str),
 }
 
 /// The rows of `Packages`, each header parsed (`files`: with its file list).
