@@ -430,3 +430,45 @@ fn rpm_packages_have_the_oracles_bytes_files_and_layer() {
         want["visible_bytes"]
     );
 }
+
+/// Hostile rpm databases in an image: an SQLite file that is none, and a BerkeleyDB whose
+/// overflow pages loop (the committed testdata/rpm/bdb-4096 with one page naming itself).
+/// The analysis succeeds, attributes nothing to them, and says each in one warning line.
+#[test]
+fn hostile_rpm_databases_are_one_warning_each() {
+    use crate::fixtures::layout::write_layout;
+    use crate::fixtures::tar::E;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut bdb = std::fs::read(root.join("testdata/rpm/bdb-4096/Packages")).expect("bdb");
+    let page = (1..bdb.len() / 4096)
+        .find(|n| bdb[n * 4096 + 25] == 7)
+        .expect("an overflow page");
+    bdb[page * 4096 + 16..page * 4096 + 20].copy_from_slice(&(page as u32).to_le_bytes());
+    bdb[page * 4096 + 22..page * 4096 + 24].copy_from_slice(&0u16.to_le_bytes());
+    let mut sqlite = b"SQLite format 3\0".to_vec();
+    sqlite.resize(4096, 0xee);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_layout(
+        dir.path(),
+        &[vec![
+            E::File("var/lib/rpm/rpmdb.sqlite", 0o644, &sqlite),
+            E::File("var/lib/rpm/Packages", 0o644, &bdb),
+            E::File("usr/bin/tool", 0o755, b"tool"),
+        ]],
+    );
+    let path = dir.path().to_str().expect("utf-8");
+    let (json, r) = analyze_json(&[path]);
+    assert_eq!(json["packages"], Value::Array(Vec::new()));
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "strata: warning: layer 0: /var/lib/rpm/rpmdb.sqlite: SQLite: file is not a \
+             database; its packages are not counted",
+            "strata: warning: layer 0: /var/lib/rpm/Packages: Berkeley DB: its overflow pages \
+             loop or are shared; its packages are not counted",
+        ],
+        "{}",
+        r.stderr
+    );
+}
