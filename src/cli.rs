@@ -120,6 +120,27 @@ pub enum Command {
         #[command(flatten)]
         compare: CompareArgs,
     },
+    /// A registry repository's tags, newest first: each one's size, compressed size,
+    /// efficiency and waste, and what grew since the tag before it.
+    ///
+    /// The tags are listed by the registry and ordered by their configs' `created` dates;
+    /// layers the tags share are read once. Exit codes: 0, or 2 when the tags or a tag cannot
+    /// be read.
+    History {
+        /// The repository: docker://HOST/REPO (a tag or digest given is ignored).
+        repository: String,
+        /// How many tags to read, newest first.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        tags: usize,
+        /// Only tags this glob matches (`v1.*`, `*-alpine`).
+        #[arg(long = "match", value_name = "GLOB")]
+        pattern: Option<String>,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+        format: HistoryFormat,
+    },
     /// Check every digest, size, diff_id, gzip CRC and tar structure of the image without
     /// stopping at the first problem, and list them all.
     ///
@@ -519,10 +540,27 @@ pub enum Job {
         limit: Option<Limit>,
         view: CompareView,
     },
+    /// `strata history`.
+    History {
+        input: Input,
+        tags: usize,
+        pattern: Option<globset::GlobMatcher>,
+        printer: &'static dyn Printer,
+    },
     Completions(clap_complete::Shell),
     Man(PathBuf),
     /// `strata` alone.
     Help,
+}
+
+/// The formats of `strata history`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Text,
+    Json,
+    Markdown,
+    /// One self-contained page with the trend drawn (SVG, no script).
+    Html,
 }
 
 /// Where `compare` shows its result.
@@ -627,6 +665,41 @@ pub fn resolve(cli: Cli) -> anyhow::Result<Resolved> {
                 ..resolved.load
             };
             return Ok(resolved);
+        }
+        Some(Command::History {
+            repository,
+            tags,
+            pattern,
+            load,
+            format,
+        }) => {
+            if tags == 0 {
+                anyhow::bail!("--tags 0: read at least one tag");
+            }
+            let pattern = pattern
+                .map(|p| {
+                    globset::Glob::new(&p)
+                        .map(|g| g.compile_matcher())
+                        .map_err(|e| anyhow::anyhow!("--match {p}: {e}"))
+                })
+                .transpose()?;
+            let printer: &'static dyn Printer = match format {
+                HistoryFormat::Text => &report::Text,
+                HistoryFormat::Json => &report::Json,
+                HistoryFormat::Markdown => &report::Markdown,
+                HistoryFormat::Html => &report::history::HistoryHtml,
+            };
+            let input = input(&repository, &load)?;
+            (
+                Job::History {
+                    input,
+                    tags,
+                    pattern,
+                    printer,
+                },
+                load,
+                DockerfileArgs::default(),
+            )
         }
         Some(Command::Completions { shell }) => (
             Job::Completions(shell),

@@ -55,9 +55,10 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
         dockerfile,
         base,
     } = r;
+    let open_options = open;
     let open = |input: &Input| {
         strata::trace::mark(|| "open".into());
-        source::open(input, &open)
+        source::open(input, &open_options)
     };
     // The base image: its manifest and config only (its layers are this image's).
     let base = base
@@ -113,6 +114,17 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             limit,
             view,
         } => run_compare(inputs, limit, view, open, &options, quiet),
+        Job::History {
+            input,
+            tags,
+            pattern,
+            printer,
+        } => {
+            let history = run_history(&input, &open_options, &options, tags, pattern, quiet)?;
+            emit::warnings(&history.warnings);
+            emit::stdout(printer, &Report::History(&history))?;
+            Ok(0)
+        }
         Job::Completions(shell) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "strata", &mut io::stdout());
@@ -184,6 +196,44 @@ fn load(
     // printing (the process may well exit first, which frees it all at once).
     std::thread::spawn(move || drop(loaded));
     Ok(analysis)
+}
+
+/// `strata history`: the tags read with a layer cache shared between them (the user's
+/// `--cache`, else a private one removed at the end), each tag said on stderr as it starts.
+fn run_history(
+    input: &Input,
+    open: &source::OpenOptions,
+    options: &LoadOptions,
+    tags: usize,
+    pattern: Option<globset::GlobMatcher>,
+    quiet: bool,
+) -> anyhow::Result<strata::analysis::history::History> {
+    let private = match options.cache {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("strata-history-")
+                .tempdir()?,
+        ),
+    };
+    let mut load = options.clone();
+    if let Some(dir) = &private {
+        load.cache = Some(dir.path().to_path_buf());
+    }
+    let want = strata::analysis::history::Want {
+        tags,
+        pattern: pattern.as_ref(),
+    };
+    let history = strata::analysis::history::read(input, open, &load, &want, |tag, i, n| {
+        if !quiet {
+            eprintln!(
+                "strata: reading {} ({} of {n})",
+                strata::report::escape::text(tag),
+                i + 1
+            );
+        }
+    })?;
+    Ok(history)
 }
 
 /// `ci`: exit 1 when a rule fails, or a finding fails `--fail-on`.

@@ -46,6 +46,7 @@ impl Printer for Json {
             Report::Ci(_) => CiJson.print(report, out),
             Report::Compare { comparison, .. } => write(out, &ComparisonJson::new(comparison)),
             Report::Verify(v) => write(out, v),
+            Report::History(h) => write(out, h),
         }
     }
 }

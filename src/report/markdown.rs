@@ -46,6 +46,7 @@ impl Printer for Markdown {
                 out.write_all(document(analysis, None, LIMIT).as_bytes())
             }
             Report::Ci(r) => out.write_all(document(r.analysis, Some(r), LIMIT).as_bytes()),
+            Report::History(h) => super::history::write_markdown(out, h),
             Report::Verify(_) => Err(unsupported(self, report)),
         }
     }

@@ -14,6 +14,7 @@ pub mod codequality;
 pub mod compare;
 pub mod emit;
 pub mod escape;
+pub mod history;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -54,6 +55,8 @@ pub enum Report<'a> {
     },
     /// `strata verify`.
     Verify(&'a Verification),
+    /// `strata history`.
+    History(&'a crate::analysis::history::History),
 }
 
 /// What `strata ci` prints: the outcomes of the rules and the analysis they judged.
@@ -91,6 +94,7 @@ impl Report<'_> {
             Report::Ci(_) => "ci",
             Report::Compare { .. } => "compare",
             Report::Verify(_) => "verify",
+            Report::History(_) => "history",
         }
     }
 }

@@ -30,6 +30,7 @@ impl Printer for Text {
                 options,
             } => super::compare::write_text(out, comparison, options),
             Report::Verify(v) => super::verify::write_text(out, v),
+            Report::History(h) => super::history::write_text(out, h),
         }
     }
 }

@@ -62,12 +62,12 @@ struct Entry {
 }
 
 /// What the OCI layout holds, read without strata.
-struct Oracle {
-    diff_ids: Vec<String>,
+pub(crate) struct Oracle {
+    pub(crate) diff_ids: Vec<String>,
     /// Σ regular-file entry sizes over all layers.
-    shipped: u64,
+    pub(crate) shipped: u64,
     /// Σ of the manifest's layer sizes.
-    compressed: u64,
+    pub(crate) compressed: u64,
     /// Per layer: Σ regular-file sizes.
     layer_shipped: Vec<u64>,
     files: BTreeMap<String, Entry>,
@@ -94,7 +94,7 @@ fn remove_tree(files: &mut BTreeMap<String, Entry>, path: &str, below_layer: usi
     files.retain(|p, e| !((p == path || p.starts_with(&prefix)) && e.layer < below_layer));
 }
 
-fn oracle(name: &str) -> Oracle {
+pub(crate) fn oracle(name: &str) -> Oracle {
     oracle_at(Path::new(&image_arg(name)))
 }
 

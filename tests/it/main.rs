@@ -23,6 +23,7 @@ mod compare_tui;
 mod dockerfile;
 mod errors;
 mod fixtures;
+mod history;
 mod hostile;
 mod packages;
 mod provenance;

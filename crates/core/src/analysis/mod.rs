@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod dive;
 pub mod findings;
+pub mod history;
 pub mod packages;
 pub mod verify;
 pub mod waste;

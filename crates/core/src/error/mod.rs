@@ -284,6 +284,8 @@ pub enum TooMany {
     LinkHops { limit: usize },
     /// More HTTP redirects than strata follows.
     Redirects { limit: usize },
+    /// A tag list in more pages than strata follows.
+    TagPages { limit: usize },
 }
 
 impl fmt::Display for TooMany {
@@ -297,6 +299,7 @@ impl fmt::Display for TooMany {
             TooMany::Manifests { limit } => write!(f, "lists more than {limit} manifests"),
             TooMany::IndexDepth { limit } => write!(f, "indexes nested more than {limit} deep"),
             TooMany::Indexes { limit } => write!(f, "more than {limit} nested indexes to read"),
+            TooMany::TagPages { limit } => write!(f, "tags listed in more than {limit} pages"),
             TooMany::LinkHops { limit } => {
                 write!(f, "more than {limit} links to follow (a link loop?)")
             }

@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 pub use location::{Engine, Input, LocalKind, Location, SourceKind};
 pub use opened::{Layers, Opened};
-pub use registry::Reference;
+pub use registry::{MAX_TAGS, Reference};
 pub use store::{BlobStore, DirStore, TarStore};
 use want::Want;
 
@@ -63,6 +63,25 @@ pub struct OpenOptions {
     /// Go past digest and size mismatches of the index, manifest and config, noting them in
     /// [`Image::integrity`](crate::image::Image::integrity) (`--ignore-errors`, `strata verify`).
     pub lenient: bool,
+}
+
+/// The tags of the repository a registry reference names (its own tag aside), as the
+/// registry lists them; at most [`registry::MAX_TAGS`].
+///
+/// # Errors
+/// [`Error::Usage`] when `input` names no registry image; else as the registry answers.
+pub fn list_tags(input: &Input, options: &OpenOptions) -> Result<Vec<String>> {
+    let Location::Registry(reference) = &input.location else {
+        return Err(Error::Usage(format!(
+            "{}: tags are listed in a registry (docker://HOST/REPO)",
+            input.typed
+        )));
+    };
+    let registry_options = registry::RegistryOptions {
+        insecure: options.insecure,
+        creds: options.creds.as_deref(),
+    };
+    registry::list_tags(reference, &registry_options)
 }
 
 /// Opens the image `input` names: stdin, a registry, an engine, or a path with an optional

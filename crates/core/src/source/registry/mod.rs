@@ -19,6 +19,7 @@ mod auth;
 mod body;
 mod client;
 mod reference;
+mod tags;
 mod token;
 mod url;
 
@@ -38,6 +39,8 @@ use crate::image::Format;
 use body::BodyError;
 use client::{Client, MANIFEST_LIMIT};
 pub use reference::Reference;
+pub use tags::MAX_TAGS;
+pub(crate) use tags::list as list_tags;
 use url::shown;
 
 /// A `WWW-Authenticate` header parsed as strata reads it (for the fuzz targets).
