@@ -94,6 +94,7 @@ class Tree:
         self.nodes = {"": {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0}}
         self.blobs = []  # dicts: layer, path, size, sha256 (+ data where keep(path))
         self.keep = None  # predicate: keep the bytes of the files it accepts
+        self.layer = None  # the layer being applied
 
     def children(self, path):
         pre = path + "/" if path else ""
@@ -127,9 +128,11 @@ class Tree:
             p = "/".join(parts[:i])
             if p not in self.nodes or self.nodes[p]["kind"] != "dir":
                 self.remove(p)
-                self.nodes[p] = {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0}
+                self.nodes[p] = {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0,
+                                 "since": self.layer}
 
     def apply(self, layer_index, tar_bytes):
+        self.layer = layer_index
         with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as t:
             members = [(m, t.extractfile(m).read() if m.isreg() else None) for m in t]
         opaque, whiteouts, rest = [], [], []
@@ -153,6 +156,11 @@ class Tree:
             path = self.resolve_parent(name)
             meta = {"mode": m.mode & 0o7777, "uid": m.uid, "gid": m.gid}
             old = self.nodes.get(path)
+            # since: the layer from which the path has had its kind and mode (findings).
+            same = old is not None and (old["kind"], old["mode"]) == (
+                "dir" if m.isdir() else "file" if m.isreg() or m.islnk() else
+                "symlink" if m.issym() else "other", meta["mode"])
+            meta["since"] = old["since"] if same else layer_index
             if m.isdir():
                 if old is not None and old["kind"] == "dir":
                     old.update(meta)
@@ -534,7 +542,10 @@ def findings(layout, dockerfile):
     `findings` are those the image and its config show; `with_dockerfile`
     those that need the Dockerfile's lines (cache order: a buildah history
     reads `COPY dir:<hash>`, which hides the COPY's sources), with the line of
-    each layer they name. Paths are absolute; layers 0-based.
+    each layer they name; `layer_lines` the line of each layer the final
+    stage made. Paths are absolute; layers 0-based. A mode finding's layer
+    (`shipped_by`) is the one that set the most of its modes: since when each
+    path has had its final kind and mode.
     """
     tree = Tree()
     tree.keep = lambda p: "node_modules/" in p and p.endswith(".json")
@@ -609,10 +620,16 @@ def findings(layout, dockerfile):
     for rule, found, severity in (("setuid-file", setuid, "note"),
                                   ("world-writable", writable, "warning")):
         if found:
+            # The layer that set the most of the modes (the first of equals): since when
+            # each path has had its final kind and mode.
+            sets = {}
+            for node in found.values():
+                sets[node["since"]] = sets.get(node["since"], 0) + 1
             out.append({
                 "id": rule, "severity": severity, "files": len(found),
                 "bytes": sum(n["blob"]["size"] for n in found.values() if n["kind"] == "file"),
                 "paths": sorted("/" + p for p in found)[:5],
+                "shipped_by": min(k for k, v in sets.items() if v == max(sets.values())),
             })
 
     # cache-left: the final regular files under a cache directory.
@@ -698,6 +715,7 @@ def findings(layout, dockerfile):
         "healthcheck": check,
         "findings": out,
         "with_dockerfile": with_dockerfile,
+        "layer_lines": {str(k): no for k, no, _ in lines},
         "dockerfile": os.path.relpath(dockerfile, HERE),
     }
 

@@ -181,6 +181,26 @@ fn with_the_dockerfile_cache_order_names_the_copy_and_the_install() {
     };
     assert_eq!(line_of("trigger"), lines["trigger"]);
     assert_eq!(line_of("shipped_by"), lines["shipped_by"]);
+    // Every finding with a layer points at that layer's line: the modes at the RUN that
+    // set them, the leak at the COPY, the cache and the dev packages at the install.
+    let layer_lines = want_all["layer_lines"].as_object().expect("layer_lines");
+    let mut placed = 0;
+    for (id, f) in &got {
+        let Some(k) = f["shipped_by"].as_u64() else {
+            continue;
+        };
+        let k = usize::try_from(k).expect("index");
+        assert_eq!(
+            layers[k]["source"]["line"],
+            layer_lines[&k.to_string()],
+            "{id}: layer {k}"
+        );
+        placed += 1;
+    }
+    assert_eq!(
+        placed, 7,
+        "every finding but root and health check has a layer"
+    );
     assert!(
         json["warnings"].as_array().is_some_and(Vec::is_empty),
         "{}",
