@@ -4,6 +4,7 @@
 # Needs (Debian package names): buildah skopeo busybox-static tar python3
 #   podman (only for two-images-docker.tar: `podman save --multi-image-archive`)
 #   umoci, zstd (only for the verification at the end)
+#   git (only for findings-bad: its build context is made a checkout)
 # Run as root (buildah/podman with the vfs driver and chroot isolation).
 # No network is needed (every image is FROM scratch) except by packages-oci.
 #
@@ -26,6 +27,12 @@
 #
 # `./build.sh rpm` likewise rebuilds only rpm-oci (strata/rpm), FROM scratch, and
 # rpm/bdb-*/Packages: needs rpm (Debian's, with rpmbuild), db-util and busybox-static.
+#
+# `./build.sh findings` likewise rebuilds only findings-bad and findings-tidy
+# (strata/findings:bad and :tidy, from findings/): one image with an
+# anti-pattern per finding, one built as the guides say. The bad context is
+# made a git checkout (git init, one commit) in the temp dir first, so that its
+# COPY ships a real .git (needs git).
 set -euo pipefail
 ONLY="${1:-all}"
 
@@ -62,6 +69,38 @@ build_compare() {
   done
 }
 bud() { buildah "${STORE[@]}" bud --layers --isolation chroot --pull=never "$@"; }
+
+# ---------------------------------------------------------------- findings
+# strata/findings:bad: a copy of findings/bad made a git checkout (fixed
+# author, dates and branch: the commit id stays; git's zlib may not), built
+# without a .dockerignore. strata/findings:tidy keeps its HEALTHCHECK only in
+# the docker format (an OCI config has no Healthcheck: buildah drops it, and so
+# does skopeo converting to an OCI manifest), so its layout holds the docker
+# manifest and config as they are (`--format v2s2`).
+build_findings() {
+  local f="$HERE/findings" ctx="$WORK/findings-bad"
+  rm -rf "$OUT/findings-bad" "$OUT/findings-tidy" "$ctx"
+  cp -a "$f/bad" "$ctx"
+  chmod -R go-w "$ctx"
+  local git=(git -C "$ctx" -c init.defaultBranch=main -c core.excludesFile=/dev/null
+             -c user.name=strata -c user.email=strata@example.invalid)
+  "${git[@]}" init -q
+  "${git[@]}" add -A
+  GIT_AUTHOR_DATE=@1700000000 GIT_COMMITTER_DATE=@1700000000 \
+    "${git[@]}" commit -q -m "service: first version"
+  bud -t strata/findings:bad -f "$ctx/Dockerfile" "$ctx"
+  bud --format docker -t strata/findings:tidy -f "$f/tidy/Dockerfile" "$f/tidy"
+  "${SK[@]}" copy "${CS}localhost/strata/findings:bad" "oci:$OUT/findings-bad:latest"
+  "${SK[@]}" copy --format v2s2 "${CS}localhost/strata/findings:tidy" "oci:$OUT/findings-tidy:latest"
+}
+if [ "$ONLY" = findings ]; then
+  "${SK[@]}" copy "docker-archive:$OUT/two-images-docker.tar:docker.io/strata/base:1" \
+    "${CS}localhost/strata/base:1"
+  build_findings
+  python3 "$HERE/expected.py" --write
+  echo "built findings images into $OUT"
+  exit 0
+fi
 
 # ---------------------------------------------------------------- packages
 # strata/packages:latest: the host's dpkg installs into a scratch root R
@@ -275,6 +314,7 @@ podman "${STORE[@]}" save --format docker-archive --multi-image-archive \
   -o "$OUT/two-images-docker.tar" docker.io/strata/base:1 docker.io/strata/overlay:latest
 
 build_compare
+build_findings
 build_packages
 build_rpm
 

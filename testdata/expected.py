@@ -41,6 +41,12 @@ own records in the image say, read from the layer tars: the installed
 packages of the final `var/lib/dpkg/status`, the files of each one's final
 `info/NAME.list` (or `NAME:ARCH.list`), their visible and wasted bytes, and
 the regular-file bytes no installed package lists.
+
+Findings (keys `findings-bad`, `findings-tidy`, see `findings()`): what
+strata's catalogue must report on the two images, each rule computed here from
+its definition in the README's table: from the layer tars (the build context
+the COPY layer shipped, identical final files, modes, caches, npm's packages),
+the config (USER, HEALTHCHECK) and the Dockerfile (cache order: its lines).
 """
 import hashlib
 import json
@@ -88,6 +94,7 @@ class Tree:
         self.nodes = {"": {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0}}
         self.blobs = []  # dicts: layer, path, size, sha256 (+ data where keep(path))
         self.keep = None  # predicate: keep the bytes of the files it accepts
+        self.layer = None  # the layer being applied
 
     def children(self, path):
         pre = path + "/" if path else ""
@@ -121,9 +128,11 @@ class Tree:
             p = "/".join(parts[:i])
             if p not in self.nodes or self.nodes[p]["kind"] != "dir":
                 self.remove(p)
-                self.nodes[p] = {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0}
+                self.nodes[p] = {"kind": "dir", "mode": 0o755, "uid": 0, "gid": 0,
+                                 "since": self.layer}
 
     def apply(self, layer_index, tar_bytes):
+        self.layer = layer_index
         with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as t:
             members = [(m, t.extractfile(m).read() if m.isreg() else None) for m in t]
         opaque, whiteouts, rest = [], [], []
@@ -147,6 +156,11 @@ class Tree:
             path = self.resolve_parent(name)
             meta = {"mode": m.mode & 0o7777, "uid": m.uid, "gid": m.gid}
             old = self.nodes.get(path)
+            # since: the layer from which the path has had its kind and mode (findings).
+            same = old is not None and (old["kind"], old["mode"]) == (
+                "dir" if m.isdir() else "file" if m.isreg() or m.islnk() else
+                "symlink" if m.issym() else "other", meta["mode"])
+            meta["since"] = old["since"] if same else layer_index
             if m.isdir():
                 if old is not None and old["kind"] == "dir":
                     old.update(meta)
@@ -472,6 +486,241 @@ def check_archives():
         print(name, "OK" if got == want else "MISMATCH")
 
 
+MIB = 1 << 20
+# The README's table: names of the build context that belong in .dockerignore,
+# whether each is a directory, and the line that keeps it out at any depth
+# where the context may hold it in subdirectories too.
+CONTEXT_NAMES = {".git": (True, ".git"), "node_modules": (True, "**/node_modules"),
+                 ".env": (False, "**/.env"), "Dockerfile": (False, "Dockerfile")}
+# Where anyone may write by design: the README's world-writable row.
+WRITABLE_PLACES = ("tmp", "var/tmp", "dev", "proc", "sys", "run")
+# Package managers' caches (the README's cache-left row) that these images could leave.
+CACHES = ("var/lib/apt/lists", "var/cache/apt/archives", "var/cache/apk", "root/.cache/pip",
+          "root/.npm", "tmp", "var/tmp")
+# Dependency installs (the README's cache-order row) that these images run.
+INSTALLS = ("npm ci", "npm install", "pip install", "apt-get install", "go mod download")
+
+
+def waste_severity(n):
+    """The README: warning from 1 MiB, else note."""
+    return "warning" if n >= MIB else "note"
+
+
+def below(tree, path):
+    """The final regular files at or below path: {path: blob}."""
+    pre = path + "/"
+    return {p: n["blob"] for p, n in tree.nodes.items()
+            if n["kind"] == "file" and (p == path or p.startswith(pre))}
+
+
+def dockerfile_layers(text, n_layers):
+    """(layer, first line, instruction) of the final stage's layer-making
+    instructions (COPY, ADD, RUN); continuation lines joined, comments skipped.
+    The layers below them are the base image's."""
+    instructions, cur, start = [], "", 0
+    for no, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not cur:
+            start = no
+        more = line.endswith("\\")
+        cur += " " + (line[:-1] if more else line)
+        if not more:
+            instructions.append((start, " ".join(cur.split())))
+            cur = ""
+    last_from = max(i for i, (_, ins) in enumerate(instructions) if ins.upper().startswith("FROM "))
+    making = [(no, ins) for no, ins in instructions[last_from + 1:]
+              if ins.split()[0].upper() in ("COPY", "ADD", "RUN")]
+    base = n_layers - len(making)
+    return [(base + k, no, ins) for k, (no, ins) in enumerate(making)]
+
+
+def findings(layout, dockerfile):
+    """What strata's findings must say of an image, rule by rule (README's table).
+
+    `findings` are those the image and its config show; `with_dockerfile`
+    those that need the Dockerfile's lines (cache order: a buildah history
+    reads `COPY dir:<hash>`, which hides the COPY's sources), with the line of
+    each layer they name; `layer_lines` the line of each layer the final
+    stage made. Paths are absolute; layers 0-based. A mode finding's layer
+    (`shipped_by`) is the one that set the most of its modes: since when each
+    path has had its final kind and mode.
+    """
+    tree = Tree()
+    tree.keep = lambda p: "node_modules/" in p and p.endswith(".json")
+    r = analyse(layout, tree=tree)
+    manifest, config = layout_image(layout)
+    n = r["layers"]
+    shipped = [sum(b["size"] for b in tree.blobs if b["layer"] == k) for k in range(n)]
+    history = [l["created_by"] for l in r["layer_list"]]
+    out = []
+
+    # context-leaked: paths named as context files that a COPY of the context
+    # (not the base's ADD of its root filesystem) created.
+    def from_context(k):
+        c = history[k]
+        rootfs = "#(nop) ADD file:" in c and c.rstrip().endswith(" in /")
+        return k > 0 and ("#(nop) COPY " in c or "#(nop) ADD " in c) and not rootfs
+    first_layer = {}
+    for b in tree.blobs:
+        first_layer.setdefault(b["path"], b["layer"])
+    leaks = []
+    for p, node in sorted(tree.nodes.items()):
+        name = p.rsplit("/", 1)[-1]
+        if name not in CONTEXT_NAMES or CONTEXT_NAMES[name][0] != (node["kind"] == "dir"):
+            continue
+        if any(p.startswith(q + "/") for q, *_ in leaks):
+            continue
+        files = below(tree, p)
+        if not files:
+            raise RuntimeError(p + ": a context name without files; which layer made it?")
+        layer = min(b["layer"] for b in files.values())
+        leaks.append((p, layer, files, CONTEXT_NAMES[name][1]))
+    context = [l for l in leaks if from_context(l[1])]
+    if context:
+        context.sort(key=lambda l: (-sum(b["size"] for b in l[2].values()), l[0]))
+        out.append({
+            "id": "context-leaked",
+            "severity": "error" if any(l[3] == "**/.env" for l in context) else "warning",
+            "bytes": sum(b["size"] for l in context for b in l[2].values()),
+            "files": sum(len(l[2]) for l in context),
+            "shipped_by": min(l[1] for l in context),
+            "paths": ["/" + l[0] for l in context][:5],
+            "value": "\n".join(sorted({l[3] for l in context})),
+            "not_leaked": ["/" + l[0] for l in leaks if l not in context],
+        })
+
+    # duplicate: final files of 64 KiB or more with equal (size, sha256), one
+    # blob per hard-link group; a set is reported when one copy spares 1 MiB.
+    sets = {}
+    for p, node in sorted(tree.nodes.items()):
+        if node["kind"] == "file" and node["blob"]["size"] >= 64 << 10:
+            sets.setdefault((node["blob"]["size"], node["blob"]["sha256"]), {}).setdefault(
+                id(node["blob"]), (p, node["blob"]))
+    for (size, _), blobs in sorted(sets.items(), key=lambda kv: -kv[0][0] * (len(kv[1]) - 1)):
+        saved = size * (len(blobs) - 1)
+        if len(blobs) > 1 and saved >= MIB:
+            out.append({
+                "id": "duplicate",
+                "severity": "warning" if saved >= 10 * MIB else "note",
+                "bytes": saved,
+                "files": len(blobs),
+                "shipped_by": max(b["layer"] for _, b in blobs.values()),
+                "paths": sorted("/" + p for p, _ in blobs.values())[:3],
+            })
+
+    # setuid-file, world-writable: the final modes.
+    def place(p):
+        return any(p.startswith(w + "/") for w in WRITABLE_PLACES)
+    setuid = {p: n for p, n in tree.nodes.items() if n["kind"] == "file" and n["mode"] & 0o6000}
+    writable = {p: n for p, n in tree.nodes.items()
+                if p and n["kind"] != "symlink" and n["mode"] & 0o002 and not place(p)
+                and not (n["kind"] == "dir" and n["mode"] & 0o1000)}
+    for rule, found, severity in (("setuid-file", setuid, "note"),
+                                  ("world-writable", writable, "warning")):
+        if found:
+            # The layer that set the most of the modes (the first of equals): since when
+            # each path has had its final kind and mode.
+            sets = {}
+            for node in found.values():
+                sets[node["since"]] = sets.get(node["since"], 0) + 1
+            out.append({
+                "id": rule, "severity": severity, "files": len(found),
+                "bytes": sum(n["blob"]["size"] for n in found.values() if n["kind"] == "file"),
+                "paths": sorted("/" + p for p in found)[:5],
+                "shipped_by": min(k for k, v in sets.items() if v == max(sets.values())),
+            })
+
+    # cache-left: the final regular files under a cache directory.
+    for c in CACHES:
+        files = below(tree, c)
+        if files and c in tree.nodes and tree.nodes[c]["kind"] == "dir":
+            by_layer = {}
+            for b in files.values():
+                by_layer[b["layer"]] = by_layer.get(b["layer"], 0) + b["size"]
+            total = sum(b["size"] for b in files.values())
+            out.append({
+                "id": "cache-left", "severity": waste_severity(total), "bytes": total,
+                "files": len(files), "cache": "/" + c,
+                "shipped_by": min(k for k, v in by_layer.items() if v == max(by_layer.values())),
+                "paths": ["/" + p for p, _ in sorted(files.items(), key=lambda pb: (-pb[1]["size"], pb[0]))][:3],
+            })
+
+    # build-toolchain: npm's development dependencies (node_modules/.package-lock.json
+    # marks them `dev`), each owning its directory but its own node_modules.
+    dev = []
+    for lock in [p for p in tree.nodes if p.endswith("node_modules/.package-lock.json")]:
+        project = lock[: -len("node_modules/.package-lock.json")]
+        data = json.loads(tree.nodes[lock]["blob"]["data"])
+        for key, entry in data["packages"].items():
+            if entry.get("dev") and project + key + "/package.json" in tree.nodes:
+                d = project + key
+                files = {p: b for p, b in below(tree, d).items()
+                         if "/node_modules/" not in p[len(d):]}
+                name = json.loads(tree.nodes[d + "/package.json"]["blob"]["data"])["name"]
+                dev.append((name, files, first_layer[d + "/package.json"]))
+    if dev:
+        size = lambda f: sum(b["size"] for b in f.values())
+        dev.sort(key=lambda d: (-size(d[1]), d[0]))
+        by_layer = {}
+        for _, f, k in dev:
+            by_layer[k] = by_layer.get(k, 0) + size(f)
+        out.append({
+            "id": "build-toolchain", "severity": "warning",
+            "bytes": sum(size(f) for _, f, _ in dev), "files": sum(len(f) for _, f, _ in dev),
+            "packages": [d[0] for d in dev], "value": str(len(dev)),
+            "shipped_by": min(k for k, v in by_layer.items() if v == max(by_layer.values())),
+        })
+
+    # runs-as-root, no-healthcheck: the config.
+    run = config.get("config") or {}
+    user = run.get("User") or ""
+    name = user.split(":")[0].strip()
+    if name in ("", "root") or set(name) == {"0"}:
+        out.append({"id": "runs-as-root", "severity": "warning", "value": user})
+    check = run.get("Healthcheck")
+    if not check or (check.get("Test") or [""])[0] == "NONE":
+        out.append({"id": "no-healthcheck", "severity": "note"})
+
+    # deleted-later, overwritten, metadata-copy need waste; large-layer and
+    # many-layers 500 MB and 50 layers: none of them here (asserted).
+    assert r["wasted_bytes"] == 0 and max(shipped) <= 500_000_000 and n <= 50
+
+    # cache-order: a COPY of the whole context before an install, by the Dockerfile.
+    with_dockerfile = []
+    lines = dockerfile_layers(open(dockerfile).read(), n)
+    for i, (k, no, ins) in enumerate(lines):
+        words = ins.split()
+        if words[0].upper() in ("COPY", "ADD") and "." in words[1:-1] and not any(
+                w.startswith("--from") for w in words):
+            assert "#(nop) COPY dir:" in history[k], history[k]
+            for k2, no2, ins2 in lines[i + 1:]:
+                how = next((h for h in INSTALLS if h in ins2), None)
+                if ins2.startswith("RUN ") and how:
+                    assert how in history[k2], history[k2]
+                    with_dockerfile.append({
+                        "id": "cache-order", "severity": waste_severity(shipped[k2]),
+                        "bytes": shipped[k2], "trigger": k, "shipped_by": k2, "value": how,
+                        "lines": {"trigger": no, "shipped_by": no2},
+                    })
+                    break
+    return {
+        "layers": n,
+        "layer_list": [dict(l, shipped_bytes=shipped[l["index"]]) for l in r["layer_list"]],
+        "shipped_bytes": r["shipped_bytes"],
+        "visible_bytes": r["visible_bytes"],
+        "wasted_bytes": r["wasted_bytes"],
+        "user": user,
+        "healthcheck": check,
+        "findings": out,
+        "with_dockerfile": with_dockerfile,
+        "layer_lines": {str(k): no for k, no, _ in lines},
+        "dockerfile": os.path.relpath(dockerfile, HERE),
+    }
+
+
+
 def main():
     args = sys.argv[1:]
     if args[:1] == ["--check"]:
@@ -514,6 +763,11 @@ def main():
     r = rpm_packages(os.path.join(IMAGES, "rpm-oci"))
     r["source"] = "images/rpm-oci"
     out["rpm"] = r
+    for name in ("bad", "tidy"):
+        r = findings(os.path.join(IMAGES, "findings-" + name),
+                     os.path.join(HERE, "findings", name, "Dockerfile"))
+        r["source"] = "images/findings-" + name
+        out["findings-" + name] = r
     text = json.dumps(out, indent=1, sort_keys=False) + "\n"
     if args[:1] == ["--write"]:
         open(os.path.join(HERE, "expected.json"), "w").write(text)

@@ -22,6 +22,7 @@ mod compare;
 mod compare_tui;
 mod dockerfile;
 mod errors;
+mod findings;
 mod fixtures;
 mod history;
 mod hostile;

@@ -263,3 +263,52 @@ fn ids_are_stable_and_round_trip() {
     assert_eq!(Severity::parse("Warning"), Some(Severity::Warning));
     assert!(Severity::Error > Severity::Warning && Severity::Warning > Severity::Note);
 }
+
+/// A mode finding names the layer that set the mode, so that reports point at the line that
+/// ran the chmod (on a buildah image they pointed at the image, not at its `RUN`): of its
+/// paths, the layer most set, the first of equals. A later layer that carries a path again
+/// with the same mode (a parent directory repeated, as builders do; a rewrite) did not set it.
+#[test]
+fn mode_findings_name_the_layer_that_set_the_mode() {
+    let fs = build(&[
+        &[
+            E::Dir("usr"),
+            E::Dir("usr/bin"),
+            E::FileMode("usr/bin/su", "suid", 0o4755),
+        ],
+        &[E::Dir("app"), E::FileMode("app/a.log", "", 0o644)],
+        &[
+            E::Dir("app"),
+            E::FileMode("app/a.log", "", 0o666),
+            E::DirMode("app/up", 0o777),
+            E::Dir("usr"),
+            E::Dir("usr/local"),
+            E::Dir("usr/local/bin"),
+            E::FileMode("usr/local/bin/tool", "tool", 0o4755),
+            E::FileMode("usr/local/bin/tool2", "tool2", 0o2755),
+        ],
+        &[
+            E::Dir("app"),
+            E::DirMode("app/up", 0o777),
+            E::FileMode("app/up/x", "x", 0o644),
+            E::FileMode("app/a.log", "rewritten", 0o666),
+        ],
+        &[
+            E::FileMode("b.log", "", 0o666),
+            E::FileMode("c.log", "", 0o666),
+        ],
+    ]);
+    let found = final_walk(&fs).0;
+    let layer_of = |kind: FindingKind| {
+        found
+            .iter()
+            .find(|f| f.kind == kind)
+            .map(|f| f.shipped_by)
+            .expect("found")
+    };
+    // su from layer 0; tool and tool2 from layer 2.
+    assert_eq!(layer_of(FindingKind::SetuidFile), Some(2));
+    // a.log and up from layer 2 (not 3, which repeats up and rewrites a.log with its mode),
+    // b.log and c.log from layer 4: two each, the first of equals.
+    assert_eq!(layer_of(FindingKind::WorldWritable), Some(2));
+}

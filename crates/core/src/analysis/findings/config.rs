@@ -1,6 +1,8 @@
 //! What the image's config and modes say: who it runs as, setuid and world-writable files, a
 //! health check, layers too large or too many. One pass over the final filesystem finds the
-//! modes.
+//! modes, and each mode finding names the layer that set most of its modes: the line to change.
+
+use hashbrown::HashMap;
 
 use super::{Finding, FindingKind, Severity};
 use crate::analysis::LayerSummary;
@@ -100,7 +102,7 @@ impl Modes {
             Kind::Dir => {
                 // A sticky directory (/tmp's mode) lets no one remove another's files.
                 if m.mode & 0o002 != 0 && m.mode & 0o1000 == 0 {
-                    self.writable.add(fs, node, 0);
+                    self.writable.add(fs, node, m, 0);
                 }
                 !self.skip.contains(&node)
             }
@@ -113,10 +115,10 @@ impl Modes {
                     0
                 };
                 if m.kind == Kind::File && m.mode & 0o6000 != 0 {
-                    self.setuid.add(fs, node, size);
+                    self.setuid.add(fs, node, m, size);
                 }
                 if m.mode & 0o002 != 0 {
-                    self.writable.add(fs, node, size);
+                    self.writable.add(fs, node, m, size);
                 }
                 false
             }
@@ -131,12 +133,14 @@ impl Modes {
             (self.writable, FindingKind::WorldWritable, Severity::Warning),
         ] {
             if found.files > 0 {
+                let shipped_by = found.set_by();
                 let mut paths = found.paths;
                 paths.sort();
                 out.push(Finding {
                     bytes: found.bytes,
                     files: found.files,
                     paths,
+                    shipped_by,
                     ..Finding::new(kind, severity)
                 });
             }
@@ -145,22 +149,53 @@ impl Modes {
     }
 }
 
-/// The paths a mode finding collects: the first [`NAMED`] met (then sorted), all counted.
+/// The paths a mode finding collects: the first [`NAMED`] met (then sorted), all counted, and
+/// how many of them each layer set.
 #[derive(Default)]
 struct Found {
     files: u64,
     bytes: u64,
     paths: Vec<String>,
+    by_layer: HashMap<usize, u64>,
 }
 
 impl Found {
-    fn add(&mut self, fs: &Fs, node: NodeId, bytes: u64) {
+    fn add(&mut self, fs: &Fs, node: NodeId, m: &Meta, bytes: u64) {
         self.files += 1;
         self.bytes += bytes;
         if self.paths.len() < NAMED {
             self.paths.push(fs.path(node));
         }
+        if let Some(k) = mode_set_by(fs, node, m) {
+            *self.by_layer.entry(k).or_default() += 1;
+        }
     }
+
+    /// The layer that set the most of the modes; of layers that set as many, the first (the
+    /// map's order is the hasher's, seeded per process).
+    fn set_by(&self) -> Option<usize> {
+        self.by_layer
+            .iter()
+            .max_by_key(|&(k, n)| (*n, std::cmp::Reverse(*k)))
+            .map(|(k, _)| *k)
+    }
+}
+
+/// The layer since which `node` has had its final kind and mode (`m`): the oldest of the events
+/// that end its history with them. A later layer that carries the path again with that mode (a
+/// parent directory repeated, a rewrite, a chown) did not set it; the one that did is the line
+/// to change.
+fn mode_set_by(fs: &Fs, node: NodeId, m: &Meta) -> Option<usize> {
+    let mut since = None;
+    for e in fs.events(node).iter().rev() {
+        match fs.event_state(e) {
+            Some(s) if s.kind == m.kind && s.mode & 0o7777 == m.mode & 0o7777 => {
+                since = Some(usize::from(e.layer));
+            }
+            _ => break,
+        }
+    }
+    since
 }
 
 #[cfg(test)]

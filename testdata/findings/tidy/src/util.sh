@@ -1,0 +1,2 @@
+echo serving
+exec busybox sleep 3600
