@@ -182,7 +182,8 @@ pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
     pub bytes: u64,
-    /// The layer that shipped the bytes.
+    /// The layer that shipped the bytes (for the setuid and world-writable findings: the layer
+    /// that set most of their modes).
     pub shipped_by: Option<usize>,
     /// The layer that hid them (deleted, copied up, rewrote).
     pub hidden_by: Option<usize>,
