@@ -11,15 +11,18 @@
 //!   script fills from `window.onerror`, rejections and policy violations) is empty;
 //! - a path or command holding markup is text in the DOM and runs nothing.
 //!
-//! Interaction (clicks, Enter, Escape) needs input events, which `--dump-dom` cannot send: the
-//! directory shown and the colouring are checked through the page's address instead
-//! (`#path=/a&colour=waste`, which the script reads as it draws).
+//! The directory shown and the colouring are also checked through the page's address
+//! (`#path=/a&colour=waste`, which the script reads as it draws). Interaction needs input
+//! events, which `--dump-dom` cannot send: a small Python driver ([`DRIVER`]) speaks Chromium's
+//! DevTools protocol over a pipe and sends real Tab, Shift+Tab, Enter, Escape, mouse moves and
+//! clicks, reading back what has the focus, the directory shown, the tooltip and the details.
 //!
 //! Without a browser: the page's bytes hold no network reference, and a synthetic image of
 //! 100,000 files gives a page under 2 MB whose treemap still adds up to every byte.
 //!
 //! The Chromium tests need it installed (`#[ignore = "needs chromium…"]`, run by `.ci/run`,
-//! where a missing browser fails them); each run of Chromium or strata has a time limit.
+//! where a missing browser fails them); each run of Chromium, the driver or strata has a time
+//! limit.
 
 use std::fs;
 use std::os::unix::process::CommandExt as _;
@@ -74,7 +77,7 @@ fn render(page: &Path, fragment: &str) -> Rendered {
     if !fragment.is_empty() {
         url = format!("{url}#{fragment}");
     }
-    let mut child = Command::new(&chromium)
+    let child = Command::new(&chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -98,21 +101,7 @@ fn render(page: &Path, fragment: &str) -> Rendered {
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            // Chromium and every process it started.
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
-            let _ = child.wait();
-            panic!("chromium took more than {LIMIT:?} on {url}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = finish_within(child, &url);
     let log = fs::read_to_string(&err).unwrap_or_default();
     assert!(
         status.success(),
@@ -127,6 +116,25 @@ fn render(page: &Path, fragment: &str) -> Rendered {
         dom: fs::read_to_string(&out).expect("read the DOM"),
         png: fs::read(&png).unwrap_or_else(|e| panic!("no screenshot of {url}: {e}\n{log}")),
         console,
+    }
+}
+
+/// Waits for `child` (the leader of its process group) at most [`LIMIT`], then kills the group.
+fn finish_within(mut child: std::process::Child, what: &str) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return status;
+        }
+        if start.elapsed() > LIMIT {
+            // The browser and every process it started.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            panic!("{what}: still running after {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -691,5 +699,239 @@ fn a_page_of_100000_files_renders_without_error() {
         cells.iter().filter(|c| c.top_level).count(),
         50,
         "the 50 pkg directories"
+    );
+}
+
+/// Drives a page in Chromium through the DevTools protocol on a pipe (`--remote-debugging-pipe`:
+/// commands on fd 3, answers on fd 4, NUL-terminated JSON) with real key and mouse events, and
+/// prints what the page shows after each: the focused element's label, the directory shown,
+/// the tooltip, the details box and the error box.
+const DRIVER: &str = r###"
+import fcntl, json, os, subprocess, sys, time
+
+chromium, url, profile = sys.argv[1:4]
+deadline = time.time() + 90
+
+def high(fd):
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 20)
+    os.close(fd)
+    return moved
+
+cmd_r, cmd_w = os.pipe()
+out_r, out_w = os.pipe()
+cmd_r, cmd_w, out_r, out_w = high(cmd_r), high(cmd_w), high(out_r), high(out_w)
+os.dup2(cmd_r, 3)
+os.dup2(out_w, 4)
+browser = subprocess.Popen(
+    [chromium, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+     '--remote-debugging-pipe', '--window-size=1280,1600', '--user-data-dir=' + profile,
+     'about:blank'],
+    pass_fds=(3, 4), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL)
+for fd in (3, 4, cmd_r, out_w):
+    os.close(fd)
+buf, last, session = b'', 0, None
+
+def message():
+    global buf
+    while b'\0' not in buf:
+        if time.time() > deadline:
+            raise SystemExit('chromium did not answer in time')
+        chunk = os.read(out_r, 65536)
+        if not chunk:
+            raise SystemExit('chromium closed the pipe')
+        buf += chunk
+    raw, buf = buf.split(b'\0', 1)
+    return json.loads(raw)
+
+def call(method, **params):
+    global last
+    last += 1
+    msg = {'id': last, 'method': method, 'params': params}
+    if session:
+        msg['sessionId'] = session
+    os.write(cmd_w, json.dumps(msg).encode() + b'\0')
+    while True:
+        m = message()
+        if m.get('id') == last:
+            if 'error' in m:
+                raise SystemExit(method + ': ' + json.dumps(m['error']))
+            return m.get('result', {})
+
+def js(expr):
+    r = call('Runtime.evaluate', expression=expr, returnByValue=True)
+    if 'exceptionDetails' in r:
+        raise SystemExit('script: ' + json.dumps(r['exceptionDetails']))
+    return r['result'].get('value')
+
+def key(name, code, modifiers=0):
+    for kind in ('keyDown', 'keyUp'):
+        call('Input.dispatchKeyEvent', type=kind, key=name, code=name,
+             windowsVirtualKeyCode=code, nativeVirtualKeyCode=code, modifiers=modifiers)
+
+def state():
+    return js('''(function () {
+      var a = document.activeElement;
+      var cur = document.querySelector('nav.crumbs [aria-current="true"]');
+      var tip = document.getElementById('tip');
+      var s = a && a.closest ? a.closest('section') : null;
+      return {
+        focused: a ? (a.getAttribute('aria-label') || a.tagName) : null,
+        tag: a ? a.tagName : null,
+        section: s ? s.id : null,
+        shown: cur ? cur.textContent : null,
+        tip: tip.hidden ? null : tip.innerText,
+        details: document.querySelector('.details').innerText,
+        errors: document.getElementById('errors').textContent
+      };
+    })()''')
+
+def tab_to(tag, section):
+    for n in range(300):
+        key('Tab', 9)
+        s = state()
+        if s['tag'] == tag and s['section'] == section:
+            return n + 1
+    return None
+
+seen = {}
+try:
+    target = call('Target.createTarget', url=url)['targetId']
+    session = call('Target.attachToTarget', targetId=target, flatten=True)['sessionId']
+    while not js('!!document.querySelector("footer")'):
+        time.sleep(0.05)
+    seen['tabs'] = tab_to('DIV', 'treemap')
+    seen['first'] = state()
+    key('Tab', 9)
+    seen['second'] = state()
+    key('Tab', 9)
+    key('Tab', 9)
+    key('Tab', 9, 8)
+    key('Tab', 9, 8)
+    seen['shift_tab'] = state()
+    key('Tab', 9, 8)
+    key('Enter', 13)
+    seen['enter'] = state()
+    key('Escape', 27)
+    seen['escape'] = state()
+    x, y = js('''(function () {
+      var r = document.querySelector('.cell[tabindex="0"]').getBoundingClientRect();
+      return [r.left + 8, r.top + 8]; })()''')
+    call('Input.dispatchMouseEvent', type='mouseMoved', x=x, y=y)
+    seen['hover'] = state()
+    for kind in ('mousePressed', 'mouseReleased'):
+        call('Input.dispatchMouseEvent', type=kind, x=x, y=y, button='left', clickCount=1)
+    seen['click'] = state()
+    seen['row_tabs'] = tab_to('TR', 'layers')
+    seen['row'] = state()
+    print(json.dumps(seen))
+finally:
+    try:
+        session = None
+        call('Browser.close')
+        browser.wait(10)
+    except BaseException:
+        browser.kill()
+        browser.wait()
+"###;
+
+/// What [`DRIVER`] saw after one step.
+fn step<'a>(seen: &'a Value, name: &str) -> &'a Value {
+    let s = &seen[name];
+    assert!(s.is_object(), "no step {name}: {seen:#}");
+    assert_eq!(s["errors"], "", "errors after {name}: {seen:#}");
+    s
+}
+
+fn text<'a>(v: &'a Value, field: &str) -> &'a str {
+    v[field].as_str().unwrap_or("")
+}
+
+#[test]
+#[ignore = "needs chromium and python3: bash .ci/setup; run by .ci/run"]
+fn the_treemap_answers_tab_enter_escape_hover_and_click() {
+    let chromium = require("chromium", "apt-get install chromium");
+    let python = require("python3", "apt-get install python3");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zeros = vec![0u8; 400_000];
+    let img = layout(
+        &dir.path().join("img"),
+        &[
+            vec![
+                E::File("a/one", 0o644, &zeros[..400_000]),
+                E::File("a/two", 0o644, &zeros[..200_000]),
+                E::File("b/three", 0o644, &zeros[..300_000]),
+            ],
+            vec![E::File("c/four", 0o644, &zeros[..100_000])],
+        ],
+        &["ADD rootfs.tar /", "RUN make c"],
+    );
+    let page = page(
+        dir.path(),
+        "report.html",
+        &["analyze", &img, "--format", "html"],
+    );
+    let out = dir.path().join("seen.json");
+    let child = Command::new(python)
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(&chromium)
+        .arg(format!("file://{}", page.display()))
+        .arg(dir.path().join("profile"))
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out).expect("create seen.json"))
+        .process_group(0)
+        .spawn()
+        .expect("run python3");
+    let status = finish_within(child, "the key driver");
+    let printed = fs::read_to_string(&out).unwrap_or_default();
+    assert!(status.success(), "the driver failed ({status}): {printed}");
+    let seen: Value = serde_json::from_str(&printed).expect("the driver's JSON");
+
+    // Tab reaches the largest directory first, and focus shows what hovering shows.
+    assert!(seen["tabs"].is_u64(), "Tab never reached a cell: {seen:#}");
+    let first = step(&seen, "first");
+    assert!(
+        text(first, "focused").starts_with("a, 600 kB, directory"),
+        "{first:#}"
+    );
+    for part in ["/a", "600 kB", "layer 0: ADD rootfs.tar /"] {
+        assert!(
+            text(first, "tip").contains(part),
+            "tooltip lacks {part}: {first:#}"
+        );
+        assert!(
+            text(first, "details").contains(part),
+            "details lack {part}: {first:#}"
+        );
+    }
+    assert!(text(step(&seen, "second"), "focused").starts_with("b, 300 kB"));
+    // Tab past c and out of the map, Shift+Tab twice: back on b.
+    assert!(text(step(&seen, "shift_tab"), "focused").starts_with("b, 300 kB"));
+    // Enter on a opens it, its largest file focused; Escape goes back to a.
+    let enter = step(&seen, "enter");
+    assert_eq!(text(enter, "shown"), "a", "{enter:#}");
+    assert!(
+        text(enter, "focused").starts_with("one, 400 kB, file"),
+        "{enter:#}"
+    );
+    let escape = step(&seen, "escape");
+    assert_eq!(text(escape, "shown"), "/", "{escape:#}");
+    assert!(
+        text(escape, "focused").starts_with("a, 600 kB"),
+        "{escape:#}"
+    );
+    // The mouse over a's corner (its title strip) names a; a click opens it.
+    let hover = step(&seen, "hover");
+    assert!(text(hover, "tip").starts_with("/a\n"), "{hover:#}");
+    assert_eq!(text(step(&seen, "click"), "shown"), "a");
+    // The layers table's rows are tab stops too.
+    assert!(
+        seen["row_tabs"].is_u64(),
+        "Tab never reached a layer row: {seen:#}"
+    );
+    assert!(
+        text(step(&seen, "row"), "focused").starts_with("layer 0, 900 kB: ADD rootfs.tar /"),
+        "{seen:#}"
     );
 }

@@ -651,6 +651,7 @@
     }
 
     var totals = table(['', 'A', 'B', 'Difference'], [false, true, true, true]);
+    totals.table.className = 'compact';
     data.totals.forEach(function (r) {
       totals.body.appendChild(row([el('th', null, r[0]), td(r[1], 'num'), td(r[2], 'num'), td(r[3], 'num')]));
     });
@@ -705,7 +706,7 @@
         el('td', 'cmd', el('code', null, r.command))
       ], 'A layer ' + (r.a ? r.a.index : 'none') + ', B layer ' + (r.b ? r.b.index : 'none') + ', ' +
         r.alignment + ', ' + r.difference + ': ' + r.command);
-      tr.className = 'al-' + r.alignment.replace(/ /g, '-');
+      tr.className = 'al-' + r.alignment.toLowerCase().replace(/ /g, '-');
       t.body.appendChild(tr);
     });
     s.appendChild(t.table);
@@ -714,6 +715,7 @@
   function fileTotals() {
     var s = section('files', 'Files of the final filesystems (' + data.files_line + ')');
     var t = table(['', 'Files', 'Bytes', 'Difference'], [false, true, true, true]);
+    t.table.className = 'compact';
     data.files.forEach(function (r) {
       t.body.appendChild(row([el('th', null, r[0]), td(r[1], 'num'), td(r[2], 'num'), td(r[3], 'num')]));
     });
