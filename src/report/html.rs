@@ -392,7 +392,8 @@ impl AnalysisPage {
                 hidden_by: list(&p.hidden_by),
             })
             .collect();
-        let worded = words::findings(a);
+        // All of them with --top 0, as the explorer lists them; the first `top` otherwise.
+        let worded = words::all_findings(a);
         let findings_total = worded.len();
         let findings = worded
             .into_iter()
@@ -457,7 +458,7 @@ impl AnalysisPage {
             paths,
             paths_total: w.paths_total,
             findings,
-            findings_total: a.findings.len(),
+            findings_total,
             packages_line,
             packages,
             packages_total: a.packages.len(),

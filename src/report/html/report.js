@@ -701,7 +701,7 @@
         bar(r.b, 'right b'),
         td(r.b ? r.b.size : '-', 'num'),
         td(r.b ? String(r.b.index) : '-', 'num'),
-        td(r.alignment),
+        td(r.alignment, 'nowrap'),
         td(r.difference, 'num ' + (r.delta > 0 ? 'grow-text' : r.delta < 0 ? 'shrink-text' : '')),
         el('td', 'cmd', el('code', null, r.command))
       ], 'A layer ' + (r.a ? r.a.index : 'none') + ', B layer ' + (r.b ? r.b.index : 'none') + ', ' +
