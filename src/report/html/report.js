@@ -126,13 +126,14 @@
       ? 'hsl(' + hue + ', 42%, ' + (30 + shade * 7) + '%)'
       : 'hsl(' + hue + ', 62%, ' + (80 - shade * 9) + '%)';
   }
+  /* Grey where nothing is wasted; yellow to red as the wasted share grows. */
   function ramp(ratio) {
     var r = Math.max(0, Math.min(1, ratio));
-    var hue = 210 - 200 * r;
-    var sat = 12 + 70 * r;
+    if (r === 0) return dark() ? 'hsl(220, 6%, 26%)' : 'hsl(220, 8%, 88%)';
+    var hue = 48 - 48 * r;
     return dark()
-      ? 'hsl(' + hue + ', ' + sat + '%, ' + (28 + 8 * r) + '%)'
-      : 'hsl(' + hue + ', ' + sat + '%, ' + (86 - 22 * r) + '%)';
+      ? 'hsl(' + hue + ', ' + (55 + 30 * r) + '%, ' + (30 + 8 * r) + '%)'
+      : 'hsl(' + hue + ', ' + (80 + 10 * r) + '%, ' + (78 - 20 * r) + '%)';
   }
   function ink() { return dark() ? '#f0f3f6' : '#111418'; }
 
@@ -433,9 +434,12 @@
     function legendFor(shown) {
       while (legend.firstChild) legend.removeChild(legend.firstChild);
       if (state.colour === 'waste') {
+        var none = el('span', 'swatch');
+        none.style.background = ramp(0);
+        legend.appendChild(el('span', null, [none, 'nothing wasted']));
         var r = el('span', 'ramp');
-        r.style.background = 'linear-gradient(to right, ' + ramp(0) + ', ' + ramp(0.5) + ', ' + ramp(1) + ')';
-        legend.appendChild(el('span', null, ['0% ', r, ' 100% of the bytes shipped at a path wasted']));
+        r.style.background = 'linear-gradient(to right, ' + ramp(0.01) + ', ' + ramp(0.5) + ', ' + ramp(1) + ')';
+        legend.appendChild(el('span', null, ['1% ', r, ' 100% of the bytes shipped at a path wasted']));
         return;
       }
       var keys = Object.keys(shown).map(Number).sort(function (a, b) { return shown[b] - shown[a] || a - b; });
