@@ -282,6 +282,8 @@ pub enum ReportFormat {
     Junit,
     /// For a CI job summary or a pull-request comment (at most 65,536 characters).
     Markdown,
+    /// One self-contained page with a treemap of the filesystem (`analyze` only).
+    Html,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -366,6 +368,8 @@ pub enum CompareFormat {
     Json,
     /// For a pull-request comment or a CI job summary.
     Markdown,
+    /// One self-contained page: both layer stacks aligned, the file difference as a chart.
+    Html,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -569,7 +573,8 @@ pub enum CompareView {
     Screen(Keymap),
     /// `--keys SCRIPT --print`.
     Replay(KeyReplay),
-    /// On stdout; `warn` also lists the warnings on stderr (JSON, whose reader is not a person).
+    /// On stdout; `warn` also lists the warnings on stderr (JSON, whose reader is not a person;
+    /// HTML, which goes to a file).
     Print {
         printer: &'static dyn Printer,
         options: TextOptions,
@@ -813,6 +818,7 @@ fn report_printer(format: ReportFormat) -> &'static dyn Printer {
         ReportFormat::Codequality => &report::CodeQuality,
         ReportFormat::Junit => &report::Junit,
         ReportFormat::Markdown => &report::Markdown,
+        ReportFormat::Html => &report::Html,
     }
 }
 
@@ -830,6 +836,11 @@ fn resolve_output(args: &OutputArgs, shown: usize) -> Output {
 
 /// `ci`: the rules are read (and their warnings printed) before the input is parsed.
 fn ci_job(image: &str, load: &LoadArgs, output: &OutputArgs, args: &CiArgs) -> anyhow::Result<Job> {
+    if output.format == ReportFormat::Html {
+        anyhow::bail!(
+            "--format html: `strata ci` judges the image in text or a CI system's format; the page is `strata analyze {image} --format html`"
+        );
+    }
     let flags = CiFlags {
         lowest_efficiency: args.lowest_efficiency.clone(),
         highest_wasted_bytes: args.highest_wasted_bytes.clone(),
@@ -899,6 +910,7 @@ fn compare_job(a: String, b: String, load: &LoadArgs, args: &CompareArgs) -> any
                 CompareFormat::Text => &report::Text,
                 CompareFormat::Json => &report::Json,
                 CompareFormat::Markdown => &report::Markdown,
+                CompareFormat::Html => &report::Html,
             };
             CompareView::Print {
                 printer,
@@ -907,7 +919,9 @@ fn compare_job(a: String, b: String, load: &LoadArgs, args: &CompareArgs) -> any
                     top: args.top,
                     files: args.files,
                 },
-                warn: format == CompareFormat::Json,
+                // JSON's reader is not a person, and a page goes to a file: the warnings go
+                // to stderr too.
+                warn: matches!(format, CompareFormat::Json | CompareFormat::Html),
             }
         }
     };

@@ -12,7 +12,7 @@ use cli::{Cli, CompareView, Job, KeyReplay, Resolved};
 use strata::analysis::compare::{Comparison, Limit, PairSide, load_pair};
 use strata::analysis::{Analysis, BuildHints};
 use strata::ci::{self, Metrics, Rules};
-use strata::engine::{self, LoadOptions, Progress};
+use strata::engine::{self, LoadOptions, Loaded, Progress};
 use strata::report::Report;
 use strata::report::emit::{self, Output};
 use strata::source::{self, Input};
@@ -72,9 +72,11 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
     let hints = &hints;
     match job {
         Job::Analyze { input, output } => {
-            let a = load(open(&input)?, &options, quiet, output.listed, hints)?;
-            emit::analysis(&a, &output)?;
+            let (a, loaded) = load(open(&input)?, &options, quiet, output.listed, hints)?;
+            // The filesystem stays until printed: the HTML page draws it.
+            emit::analysis(&a, &loaded.fs, &output)?;
             strata::trace::mark(|| "printed".into());
+            free(loaded);
             Ok(0)
         }
         Job::Ci {
@@ -83,7 +85,8 @@ fn run(r: Resolved) -> anyhow::Result<u8> {
             rules,
             metrics,
         } => {
-            let a = load(open(&input)?, &options, quiet, output.listed, hints)?;
+            let (a, loaded) = load(open(&input)?, &options, quiet, output.listed, hints)?;
+            free(loaded);
             run_ci(&a, &output, &rules, metrics)
         }
         Job::Verify { input, printer } => {
@@ -179,23 +182,27 @@ fn run_compare(
 }
 
 /// Loads and analyses the image; lists the `top` most wasteful paths (all with `None`);
-/// names each layer's line and the base image's layers as `hints` tell.
+/// names each layer's line and the base image's layers as `hints` tell. The image is
+/// returned beside its analysis, to [`free`] once nothing reads it.
 fn load(
     opened: source::Opened,
     options: &LoadOptions,
     quiet: bool,
     top: Option<usize>,
     hints: &BuildHints,
-) -> anyhow::Result<Analysis> {
+) -> anyhow::Result<(Analysis, Loaded)> {
     let loaded = strata::progress::load(opened, options, quiet)?;
     strata::trace::mark(|| "analysis start".into());
     let mut analysis = Analysis::with_top(&loaded, top);
     analysis.hint(&loaded.image, hints);
     strata::trace::mark(|| "analysis done".into());
-    // Freeing a million-path filesystem takes tens of milliseconds: let it happen beside the
-    // printing (the process may well exit first, which frees it all at once).
+    Ok((analysis, loaded))
+}
+
+/// Freeing a million-path filesystem takes tens of milliseconds: let it happen beside what
+/// is left to do (the process may well exit first, which frees it all at once).
+fn free(loaded: Loaded) {
     std::thread::spawn(move || drop(loaded));
-    Ok(analysis)
 }
 
 /// `strata history`: the tags read with a layer cache shared between them (the user's

@@ -13,6 +13,7 @@ use super::{CiReport, Json, Printer, Report, compare::TextOptions, escape};
 use crate::analysis::Analysis;
 use crate::analysis::compare::Comparison;
 use crate::ci::{Gate, MetricsKind, RuleOutcome, Rules};
+use crate::overlay::Fs;
 
 /// What `analyze` and `ci` print and write.
 pub struct Output {
@@ -61,16 +62,18 @@ pub fn error(e: &anyhow::Error) {
     let _ = writeln!(io::stderr(), "strata: error: {}", error_line(e));
 }
 
-/// `analyze`: the warnings on stderr, `--json FILE`, the report on stdout.
+/// `analyze`: the warnings on stderr, `--json FILE`, the report on stdout; `fs`, the image's
+/// filesystem, is drawn by the formats that draw it (HTML).
 ///
 /// # Errors
 /// `--json FILE` that cannot be written (named), or stdout's.
-pub fn analysis(a: &Analysis, output: &Output) -> anyhow::Result<()> {
+pub fn analysis(a: &Analysis, fs: &Fs, output: &Output) -> anyhow::Result<()> {
     warnings(&a.warnings);
     json_file(a, output)?;
     let report = Report::Analysis {
         analysis: a,
         top: output.shown,
+        fs: Some(fs),
     };
     Ok(stdout(output.printer, &report)?)
 }
@@ -130,6 +133,7 @@ fn json_file(a: &Analysis, output: &Output) -> anyhow::Result<()> {
         let report = Report::Analysis {
             analysis: a,
             top: output.json_top,
+            fs: None,
         };
         Json.print(&report, &mut text)?;
         std::fs::write(path, text).with_context(|| path.display().to_string())?;

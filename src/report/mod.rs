@@ -6,7 +6,8 @@
 //! The formats: [`Text`] (a terminal or a CI log), [`Json`] (the `strata.analysis/v1`,
 //! `strata.compare/v1` and `strata.verify/v1` documents), [`CiJson`] (the `strata.ci/v1`
 //! contract), [`Markdown`] (a comparison, an analysis or a CI verdict for a pull request or a
-//! job summary), and for CI systems [`Sarif`] (GitHub code scanning), [`CodeQuality`] (GitLab)
+//! job summary), [`Html`] (one page of an analysis or a comparison, with a treemap of the
+//! filesystem), and for CI systems [`Sarif`] (GitHub code scanning), [`CodeQuality`] (GitLab)
 //! and [`Junit`] (test reports). [`emit`] sends them (and the warnings, the error line) to
 //! stdout, stderr or `--json FILE`.
 
@@ -15,6 +16,7 @@ pub mod compare;
 pub mod emit;
 pub mod escape;
 pub mod history;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -31,8 +33,10 @@ use crate::analysis::compare::Comparison;
 use crate::analysis::verify::Verification;
 use crate::analysis::{Finding, LayerSummary};
 use crate::ci::{Gate, MetricsKind, RuleOutcome};
+use crate::overlay::Fs;
 use crate::units::percent;
 pub use codequality::CodeQuality;
+pub use html::Html;
 pub use json::{CiJson, Json};
 pub use junit::Junit;
 pub use markdown::Markdown;
@@ -43,8 +47,13 @@ pub use text::Text;
 #[derive(Debug, Clone, Copy)]
 pub enum Report<'a> {
     /// `strata analyze`: the text lists the `top` most wasteful paths and findings (0: all
-    /// the analysis holds).
-    Analysis { analysis: &'a Analysis, top: usize },
+    /// the analysis holds). `fs` is the image's filesystem, for the formats that draw it (the
+    /// HTML treemap); `None` where the caller no longer has it (`--json FILE`).
+    Analysis {
+        analysis: &'a Analysis,
+        top: usize,
+        fs: Option<&'a Fs>,
+    },
     /// `strata ci`: the rules judged on an image.
     Ci(CiReport<'a>),
     /// `strata compare`; the text shows the group tree as `options` say, Markdown the

@@ -23,7 +23,7 @@ impl Printer for Text {
 
     fn print(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         match report {
-            Report::Analysis { analysis, top } => write_summary(out, analysis, *top),
+            Report::Analysis { analysis, top, .. } => write_summary(out, analysis, *top),
             Report::Ci(ci) => write_ci(out, ci),
             Report::Compare {
                 comparison,

@@ -26,6 +26,7 @@ mod findings;
 mod fixtures;
 mod history;
 mod hostile;
+mod html;
 mod packages;
 mod provenance;
 mod readme;
