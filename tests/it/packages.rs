@@ -195,16 +195,7 @@ fn compare_lists_the_packages_added_and_removed() {
 fn the_explorer_shows_owners_and_layer_packages() {
     use strata::tui::keymap::Keymap;
     use strata::tui::{parse_script, replay};
-    let path = crate::fixtures::image("packages-oci");
-    let input = strata::source::Input::parse(path.to_str().expect("utf-8"), None).expect("parse");
-    let image =
-        strata::source::open(&input, &strata::source::OpenOptions::default()).expect("open");
-    let loaded = strata::engine::load(
-        image,
-        &strata::engine::LoadOptions::default(),
-        &strata::engine::Progress::default(),
-    )
-    .expect("load");
+    let (loaded, _) = crate::fixtures::load(&image_arg("packages-oci"), None, None);
     let want = oracle("packages");
     // Which package the oracle says owns /usr/bin/hello and /usr/bin/jq.
     let owner_of = |file: &str| -> String {
@@ -284,16 +275,7 @@ fn the_explorer_filters_the_tree_to_a_packages_files() {
     use strata::tui::explorer::{App, Popup};
     use strata::tui::keymap::Keymap;
     use strata::tui::parse_script;
-    let path = crate::fixtures::image("packages-oci");
-    let input = strata::source::Input::parse(path.to_str().expect("utf-8"), None).expect("parse");
-    let image =
-        strata::source::open(&input, &strata::source::OpenOptions::default()).expect("open");
-    let loaded = strata::engine::load(
-        image,
-        &strata::engine::LoadOptions::default(),
-        &strata::engine::Progress::default(),
-    )
-    .expect("load");
+    let (loaded, _) = crate::fixtures::load(&image_arg("packages-oci"), None, None);
     let want = oracle("packages");
     let by_package = want["by_package"].as_object().expect("by_package");
     // The oracle's packages, largest first (ties by name, as any order would do for them).
