@@ -83,6 +83,8 @@ pub enum Malformed {
     LinkAwayFromName,
     LinkFlag(u8),
     Kind(u8),
+    /// A secret's rule strata does not know.
+    SecretRule(u8),
     /// Bytes after the last tar entry.
     TrailingBytes,
 }
@@ -105,6 +107,7 @@ impl fmt::Display for Malformed {
             Malformed::LinkAwayFromName => f.write_str("a link target away from its name"),
             Malformed::LinkFlag(x) => write!(f, "bad link flag {x}"),
             Malformed::Kind(code) => write!(f, "unknown entry kind {code}"),
+            Malformed::SecretRule(code) => write!(f, "unknown secret rule {code}"),
             Malformed::TrailingBytes => f.write_str("trailing bytes"),
         }
     }

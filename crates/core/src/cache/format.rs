@@ -10,6 +10,9 @@
 //!   uid, gid (u32, u8 for the flag and kind), mtime (i64), size and content hash (u64);
 //! - the count of captured package databases (u64) and each as its path (u32 length, bytes),
 //!   content hash (u64) and bytes (u64 length, bytes);
+//! - the count of secrets found (u64) and each as its path (u32 length, bytes), rule code
+//!   (u8), offset (u64), value length and count (u32 each), content hash (u64) and masked
+//!   prefix (u8 length, bytes); then the secrets not kept (u64);
 //! - the xxh3-64 of everything before it.
 //!
 //! `decode` checks the magic and the checksum first, then every length and offset against what is left
@@ -21,16 +24,18 @@ use twox_hash::XxHash3_64;
 
 use super::Malformed;
 use crate::layer::capture::Captured;
+use crate::layer::secrets::{Hit, Rule};
 use crate::layer::{Compression, Kind, LayerScan, RawEntry};
 
 pub(super) const MAGIC: &[u8; 8] = b"STRATAL\0";
-pub(super) const VERSION: u32 = 3;
+pub(super) const VERSION: u32 = 4;
 
 /// What decides a scan besides the blob's bytes: the reader's source and the crates it uses.
 /// A file added to `src/layer/` must be added here (a test checks).
-pub(super) const READER_SOURCES: [(&str, &[u8]); 7] = [
+pub(super) const READER_SOURCES: [(&str, &[u8]); 8] = [
     ("layer/mod.rs", include_bytes!("../layer/mod.rs")),
     ("layer/capture.rs", include_bytes!("../layer/capture.rs")),
+    ("layer/secrets.rs", include_bytes!("../layer/secrets.rs")),
     ("layer/tar.rs", include_bytes!("../layer/tar.rs")),
     ("layer/decode.rs", include_bytes!("../layer/decode.rs")),
     ("layer/gzip.rs", include_bytes!("../layer/gzip.rs")),
@@ -112,6 +117,20 @@ pub(super) fn encode(digest: &str, scan: &LayerScan) -> Vec<u8> {
         out.extend_from_slice(&(c.bytes.len() as u64).to_le_bytes());
         out.extend_from_slice(&c.bytes);
     }
+    let hits = scan.secrets.hits();
+    out.extend_from_slice(&(hits.len() as u64).to_le_bytes());
+    for h in hits {
+        out.extend_from_slice(&(h.path.len() as u32).to_le_bytes());
+        out.extend_from_slice(&h.path);
+        out.push(h.rule.code());
+        out.extend_from_slice(&h.offset.to_le_bytes());
+        out.extend_from_slice(&h.len.to_le_bytes());
+        out.extend_from_slice(&h.count.to_le_bytes());
+        out.extend_from_slice(&h.hash.to_le_bytes());
+        out.push(h.prefix().len() as u8);
+        out.extend_from_slice(h.prefix().as_bytes());
+    }
+    out.extend_from_slice(&scan.secrets.dropped.to_le_bytes());
     let sum = XxHash3_64::oneshot(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     out
@@ -220,6 +239,23 @@ pub(super) fn decode(bytes: &[u8], digest: &str) -> Result<Option<LayerScan>, Ma
         let bytes = c.take(n)?.to_vec();
         scan.capture(Captured { path, hash, bytes });
     }
+    let count = c.u64()?;
+    // Each takes at least 34 bytes: a count the rest cannot hold is corrupt.
+    if count > (c.0.len() / 34) as u64 {
+        return Err(Malformed::CountPastEnd);
+    }
+    for _ in 0..count {
+        let n = c.u32()? as usize;
+        let path = c.take(n)?.to_vec();
+        let code = c.u8()?;
+        let rule = Rule::from_code(code).ok_or(Malformed::SecretRule(code))?;
+        let (offset, len, count, hash) = (c.u64()?, c.u32()?, c.u32()?, c.u64()?);
+        let n = usize::from(c.u8()?);
+        let prefix = c.take(n)?;
+        scan.secrets
+            .push(Hit::stored(path, rule, offset, len, count, hash, prefix));
+    }
+    scan.secrets.dropped = c.u64()?;
     if !c.0.is_empty() {
         return Err(Malformed::TrailingBytes);
     }

@@ -47,6 +47,15 @@ fn sample() -> LayerScan {
         hash: 0x5eed,
         bytes: b"Package: bash\nStatus: install ok installed\n".to_vec(),
     });
+    use crate::layer::secrets::{Hit, Rule};
+    for (path, rule, prefix) in [
+        ("root/.aws/credentials", Rule::AwsAccessKeyId, "AKIA"),
+        ("root/.ssh/id_ed25519", Rule::PrivateKey, ""),
+    ] {
+        let hit = Hit::stored(path.into(), rule, 17, 20, 2, 0xc0ffee, prefix.as_bytes());
+        scan.secrets.push(hit);
+    }
+    scan.secrets.dropped = 3;
     scan
 }
 
@@ -59,6 +68,7 @@ fn same(a: &LayerScan, b: &LayerScan) {
     assert_eq!((&a.blob_digest, &a.diff_id), (&b.blob_digest, &b.diff_id));
     assert_eq!(a.entries, b.entries);
     assert_eq!(a.captured, b.captured);
+    assert_eq!(a.secrets, b.secrets);
     for (x, y) in a.entries.iter().zip(&b.entries) {
         assert_eq!(a.name(x), b.name(y));
         assert_eq!(a.link(x), b.link(y));

@@ -1,10 +1,12 @@
 //! Reading one layer in a single pass: decompress, hash the blob and the tar stream, walk the tar
-//! headers and hash each file's content, keeping only metadata.
+//! headers and hash each file's content, keeping only metadata, the package databases
+//! ([`capture`]) and where secrets are ([`secrets`]).
 
 pub mod capture;
 pub mod decode;
 pub mod gzip;
 pub mod hash;
+pub mod secrets;
 pub mod tar;
 
 use std::hash::Hasher as _;
@@ -162,6 +164,8 @@ pub struct LayerScan {
     pub captured: Vec<capture::Captured>,
     /// Σ bytes of `captured`.
     captured_bytes: u64,
+    /// Where the layer's files hold secrets ([`secrets`]): never the secrets themselves.
+    pub secrets: secrets::Secrets,
 }
 
 impl LayerScan {
@@ -179,6 +183,7 @@ impl LayerScan {
             skipped_entries: 0,
             captured: Vec::new(),
             captured_bytes: 0,
+            secrets: secrets::Secrets::default(),
         }
     }
 
@@ -197,6 +202,7 @@ impl LayerScan {
             skipped_entries: self.skipped_entries,
             captured: self.captured.clone(),
             captured_bytes: self.captured_bytes,
+            secrets: self.secrets.clone(),
         }
     }
 
@@ -400,6 +406,7 @@ pub fn read_layer_batched(
         (other, _) => LayerError::Tar(other),
     };
     let mut entry = TarEntry::default();
+    let mut secrets = secrets::FileScanner::new();
     while walker
         .next_into(&mut entry)
         .map_err(|e| describe(e, seen))?
@@ -410,15 +417,22 @@ pub fn read_layer_batched(
             let mut kept = scan
                 .room_for(&entry)
                 .then(|| Vec::with_capacity(entry.size as usize));
+            let searched = secrets.start(&entry.path, entry.size);
             walker
                 .read_content(|chunk| {
                     hasher.update(chunk);
                     if let Some(kept) = kept.as_mut() {
                         kept.extend_from_slice(chunk);
                     }
+                    if searched {
+                        secrets.feed(chunk);
+                    }
                 })
                 .map_err(|e| describe(e, seen))?;
             hash = hasher.digest();
+            if searched {
+                secrets.finish(&entry.path, hash, &mut scan.secrets);
+            }
             if let Some(bytes) = kept {
                 scan.capture(capture::Captured {
                     path: capture::relative(&entry.path).to_vec(),
