@@ -185,6 +185,8 @@ struct FindingJson<'a> {
     trigger: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a crate::analysis::findings::Secret>,
     message: String,
     /// `ci`: the allow-list entry that allows the finding.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,6 +240,7 @@ impl<'a> FindingJson<'a> {
             packages: &f.packages,
             trigger: f.trigger,
             value: f.value.as_deref(),
+            secret: f.secret.as_ref(),
             message,
             allowed: None,
             fails: None,

@@ -8,6 +8,7 @@
 
 use super::short_command;
 use crate::analysis::compare::Verdict;
+use crate::analysis::findings::{Place, Secret};
 use crate::analysis::{Analysis, Cache, Finding, FindingKind, Severity};
 use crate::ci::{MetricsKind, Origin, Rule, RuleOutcome, Status, Value};
 use crate::units::{bytes_text, count, ratio_texts, signed_size, size};
@@ -73,6 +74,8 @@ fn shown(mut worded: Vec<(&Finding, String)>) -> Vec<(&Finding, String)> {
 pub fn finding(f: &Finding, commands: &[Option<&str>]) -> String {
     let b = size(f.bytes);
     match (f.kind, f.shipped_by, f.hidden_by, f.cache) {
+        // A secret names the layers that shipped and deleted it too: its own sentence.
+        (FindingKind::Secret | FindingKind::SecretInConfig, ..) => catalogue(f, commands),
         (FindingKind::CacheLeft, from, _, Some(cache)) => {
             let from = from.map_or(String::new(), |k| {
                 format!(", mostly from {}", layer_name(commands, k))
@@ -204,6 +207,8 @@ fn catalogue(f: &Finding, commands: &[Option<&str>]) -> String {
              merge RUN steps that belong together",
             f.value.as_deref().unwrap_or("many")
         ),
+        FindingKind::Secret => secret_in_file(f, commands),
+        FindingKind::SecretInConfig => secret_in_config(f, commands),
         FindingKind::DeletedLater
         | FindingKind::MetadataCopy
         | FindingKind::Overwritten
@@ -360,6 +365,146 @@ pub fn rule(kind: FindingKind) -> RuleText {
              image has few layers.",
             Severity::Note,
         ),
+        FindingKind::Secret => text(
+            "Secret in a layer",
+            "A file some layer ships holds a secret: a private key, a cloud key (AWS, GCP, \
+             Azure), a token (GitHub, GitLab, Slack, Stripe, npm), or a credential file (.env, \
+             .npmrc, .pypirc, .netrc, .git-credentials, docker's config.json, a kubeconfig). A \
+             later layer deleting it does not help: the layer that shipped it is still \
+             downloaded with the image, and anyone who pulls the image can read it.",
+            "Rotate the secret. Keep it out of the image: pass it to the build with `RUN \
+             --mount=type=secret`, use it in a build stage that the final image does not COPY \
+             it from, and list files of the build context in `.dockerignore`.",
+            Severity::Error,
+        ),
+        FindingKind::SecretInConfig => text(
+            "Secret in the image's config",
+            "The image's config shows a secret to anyone who pulls it (`docker inspect`, \
+             `docker history`): an ENV variable or a label named as a credential or holding a \
+             token, or a build argument or command the history records.",
+            "Rotate the secret. Pass it when the container starts (`docker run -e`, a secret \
+             store), and to the build with `RUN --mount=type=secret` instead of `--build-arg` \
+             or ENV.",
+            Severity::Error,
+        ),
+    }
+}
+
+/// What to do about any secret that reached an image.
+const SECRET_FIX: &str = "rotate it, and keep it out of the image: `RUN --mount=type=secret` \
+     for the build, a build stage that the final image does not COPY it from, or \
+     `.dockerignore` for a file of the build context";
+
+/// The secret a finding holds, shown as it may be: `a GitHub token (ghp_…, 40 characters)`.
+fn secret_named(s: &Secret) -> String {
+    let what = secret_rule(s.rule);
+    let unit = if s.length == 1 {
+        "character"
+    } else {
+        "characters"
+    };
+    if s.prefix.is_empty() {
+        format!("{what} ({} {unit})", s.length)
+    } else {
+        format!("{what} ({}…, {} {unit})", s.prefix, s.length)
+    }
+}
+
+/// A secret in a file: the layer that ships it and, when a later layer deleted it, that it is
+/// still shipped.
+fn secret_in_file(f: &Finding, commands: &[Option<&str>]) -> String {
+    let Some(s) = &f.secret else {
+        return String::new();
+    };
+    let shipped = f
+        .shipped_by
+        .map_or_else(|| "a layer".into(), |k| layer_name(commands, k));
+    let path = f.paths.first().map_or("a file", String::as_str);
+    let more = match s.count {
+        0 | 1 => String::new(),
+        2 => ", and 1 more of the kind".into(),
+        n => format!(", and {} more of the kind", n - 1),
+    };
+    let state = match (f.hidden_by, f.shipped_by) {
+        (Some(h), Some(k)) if h == k => {
+            "; the same layer writes over it, but it is still shipped: anyone who pulls the \
+             image can read it"
+                .to_string()
+        }
+        (Some(h), _) => format!(
+            "; deleted in {}, but still shipped: anyone who pulls the image can read it",
+            layer_name(commands, h)
+        ),
+        (None, _) => ", in the final image: anyone who runs or pulls the image can read it".into(),
+    };
+    format!(
+        "{shipped} ships {} in {path}{more}{state}; {SECRET_FIX}",
+        secret_named(s)
+    )
+}
+
+/// A secret in the config: `Env`, a label, or the history.
+fn secret_in_config(f: &Finding, commands: &[Option<&str>]) -> String {
+    let Some(s) = &f.secret else {
+        return String::new();
+    };
+    let name = s.name.as_deref().map(|n| format!("`{n}`"));
+    let what = secret_named(s);
+    match s.place {
+        Place::Env => format!(
+            "the config's Env sets {} to {what}: anyone who pulls the image reads it \
+             (`docker inspect`); pass it when the container starts (`docker run -e`, a secret \
+             store) and to the build with `RUN --mount=type=secret`, and rotate it",
+            name.unwrap_or_else(|| "a variable".into())
+        ),
+        Place::Label => format!(
+            "the label {} holds {what}: anyone who pulls the image reads it (`docker \
+             inspect`); remove it from LABEL, and rotate it",
+            name.unwrap_or_else(|| "of the config".into())
+        ),
+        Place::History | Place::File => {
+            let entry = match (f.shipped_by, s.entry) {
+                (Some(k), _) => layer_name(commands, k),
+                (None, Some(e)) => format!("history entry {e}"),
+                (None, None) => "the history".into(),
+            };
+            let named = name.map_or_else(String::new, |n| format!(" as {n}"));
+            let repeated = match s.count {
+                0 | 1 => String::new(),
+                2 => " (and 1 more history entry)".into(),
+                n => format!(" (and {} more history entries)", n - 1),
+            };
+            format!(
+                "{entry} records {what}{named} in the image's history{repeated}: build \
+                 arguments and commands are kept in the image (`docker history`); pass it with \
+                 `RUN --mount=type=secret` instead of `--build-arg`, and rotate it"
+            )
+        }
+    }
+}
+
+/// What a secret rule (`layer::secrets::Rule::id`) finds, in words.
+#[must_use]
+pub fn secret_rule(id: &str) -> &'static str {
+    match id {
+        "private-key" => "a private key",
+        "aws-access-key-id" => "an AWS access key id",
+        "aws-secret-access-key" => "an AWS secret access key",
+        "gcp-service-account" => "a GCP service-account key",
+        "azure-storage-key" => "an Azure storage account key",
+        "github-token" => "a GitHub token",
+        "gitlab-token" => "a GitLab token",
+        "slack-token" => "a Slack token",
+        "stripe-key" => "a Stripe live key",
+        "npm-token" => "an npm token",
+        "dotenv" => "a credential in an .env file",
+        "npmrc" => "an npm registry token (.npmrc)",
+        "pypirc" => "a PyPI password (.pypirc)",
+        "netrc" => "a password in a .netrc",
+        "git-credentials" => "a git credential (.git-credentials)",
+        "docker-auth" => "a registry login (docker's config.json)",
+        "kubeconfig" => "a Kubernetes credential (kubeconfig)",
+        _ => "a credential",
     }
 }
 
@@ -942,6 +1087,90 @@ mod tests {
         );
     }
 
+    /// A secret's sentence says which layer ships it, whether a later one deleted it, and shows
+    /// only what the finding holds of it: the masked prefix and the length.
+    #[test]
+    fn secrets_say_where_they_are_and_that_deleting_them_is_no_fix() {
+        use crate::analysis::Severity;
+        let secret = |rule, place, name: Option<&str>, prefix: &str, length, count| Secret {
+            rule,
+            place,
+            name: name.map(Into::into),
+            entry: Some(4),
+            offset: Some(0),
+            prefix: prefix.into(),
+            length,
+            count,
+        };
+        let commands = [
+            Some("ADD rootfs.tar /"),
+            Some("COPY id_rsa /root/.ssh/id_rsa"),
+            Some("RUN rm /root/.ssh/id_rsa"),
+        ];
+        let mut f = Finding::new(FindingKind::Secret, Severity::Error);
+        f.shipped_by = Some(1);
+        f.hidden_by = Some(2);
+        f.paths = vec!["/root/.ssh/id_rsa".into()];
+        f.secret = Some(secret("private-key", Place::File, None, "", 1704, 1));
+        assert_eq!(
+            finding(&f, &commands),
+            format!(
+                "layer 1 (`COPY id_rsa /root/.ssh/id_rsa`) ships a private key (1704 characters) \
+                 in /root/.ssh/id_rsa; deleted in layer 2 (`RUN rm /root/.ssh/id_rsa`), but still \
+                 shipped: anyone who pulls the image can read it; {SECRET_FIX}"
+            )
+        );
+        f.hidden_by = None;
+        f.secret = Some(secret(
+            "aws-access-key-id",
+            Place::File,
+            None,
+            "AKIA",
+            20,
+            3,
+        ));
+        assert!(
+            finding(&f, &commands).starts_with(
+                "layer 1 (`COPY id_rsa /root/.ssh/id_rsa`) ships an AWS access key id (AKIA…, \
+                 20 characters) in /root/.ssh/id_rsa, and 2 more of the kind, in the final \
+                 image: "
+            ),
+            "{}",
+            finding(&f, &commands)
+        );
+        let mut c = Finding::new(FindingKind::SecretInConfig, Severity::Error);
+        c.secret = Some(secret(
+            "credential",
+            Place::Label,
+            Some("api.token"),
+            "s3",
+            9,
+            1,
+        ));
+        assert!(
+            finding(&c, &commands)
+                .starts_with("the label `api.token` holds a credential (s3…, 9 characters): ")
+        );
+        c.secret = Some(secret(
+            "npm-token",
+            Place::History,
+            Some("NPM_TOKEN"),
+            "npm_",
+            40,
+            2,
+        ));
+        assert!(
+            finding(&c, &commands).starts_with(
+                "history entry 4 records an npm token (npm_…, 40 characters) as `NPM_TOKEN` in \
+                 the image's history (and 1 more history entry): "
+            ),
+            "{}",
+            finding(&c, &commands)
+        );
+        c.shipped_by = Some(2);
+        assert!(finding(&c, &commands).starts_with("layer 2 (`RUN rm /root/.ssh/id_rsa`) records"));
+    }
+
     /// Every kind of the catalogue has its sentence, naming what the finding holds.
     #[test]
     fn every_kind_is_worded_with_its_facts() {
@@ -964,6 +1193,23 @@ mod tests {
             if kind == FindingKind::CacheLeft {
                 f.cache = Some(Cache::Pip);
             }
+            if matches!(kind, FindingKind::Secret | FindingKind::SecretInConfig) {
+                f.hidden_by = Some(3);
+                f.secret = Some(Secret {
+                    rule: "github-token",
+                    place: if kind == FindingKind::Secret {
+                        Place::File
+                    } else {
+                        Place::Env
+                    },
+                    name: Some("GH_TOKEN".into()),
+                    entry: None,
+                    offset: Some(5),
+                    prefix: "ghp_".into(),
+                    length: 40,
+                    count: 1,
+                });
+            }
             let s = finding(&f, &[None, Some("COPY . ."), Some("RUN npm ci"), None]);
             assert!(!s.is_empty(), "{kind:?}");
             let facts: &[&str] = match kind {
@@ -980,6 +1226,16 @@ mod tests {
                 FindingKind::LargeLayer => &["layer 2 (`RUN npm ci`) ships 3 MB"],
                 FindingKind::ManyLayers => &["7 layers"],
                 FindingKind::CacheLeft => &["/root/.cache/pip", "--no-cache-dir"],
+                FindingKind::Secret => &[
+                    "layer 2 (`RUN npm ci`) ships a GitHub token (ghp_…, 40 characters) in \
+                     /app/.git; deleted in layer 3, but still shipped",
+                    "--mount=type=secret",
+                    "rotate",
+                ],
+                FindingKind::SecretInConfig => &[
+                    "Env sets `GH_TOKEN` to a GitHub token (ghp_…, 40 characters)",
+                    "rotate",
+                ],
                 _ => &["3 MB"],
             };
             for fact in facts {

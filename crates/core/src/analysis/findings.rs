@@ -6,7 +6,8 @@
 //! filesystem, the config and the packages: `findings/build.rs` (build tools left in, cache
 //! order, the build context copied in), `findings/duplicates.rs` (the same bytes at several
 //! paths), `findings/config.rs` (root, setuid, world-writable, health check, layer sizes and
-//! count).
+//! count), `findings/secrets.rs` (secrets in any layer, found as the layers were read, and in
+//! the config's `Env`, labels and history).
 //!
 //! A finding is data: its kind (whose [`FindingKind::id`] is stable, for allow-lists and code
 //! scanning), a severity, what happened, how many bytes and files, which layers and paths.
@@ -18,10 +19,12 @@ mod build;
 mod catalogue_tests;
 mod config;
 mod duplicates;
+mod secrets;
 
 pub use build::{Leak, build_toolchain, cache_order, context_leaked};
 pub use config::{LARGE_LAYER, MANY_LAYERS, config_findings};
 pub use duplicates::duplicates;
+pub use secrets::{Place, Secret, config_secrets, file_secrets};
 
 use hashbrown::HashMap;
 use serde::Serialize;
@@ -63,11 +66,16 @@ pub enum FindingKind {
     LargeLayer,
     /// More layers than [`MANY_LAYERS`].
     ManyLayers,
+    /// A secret in a file some layer ships, whether a later layer deletes it or not.
+    Secret,
+    /// A secret in the config: an `Env` value, a label, a build argument or command in the
+    /// history.
+    SecretInConfig,
 }
 
 impl FindingKind {
     /// Every kind, in the order rule lists show them.
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 16] = [
         FindingKind::DeletedLater,
         FindingKind::MetadataCopy,
         FindingKind::Overwritten,
@@ -82,6 +90,8 @@ impl FindingKind {
         FindingKind::NoHealthcheck,
         FindingKind::LargeLayer,
         FindingKind::ManyLayers,
+        FindingKind::Secret,
+        FindingKind::SecretInConfig,
     ];
 
     /// The stable id (allow-lists, SARIF rule ids, GitLab check names): the JSON `kind`,
@@ -103,6 +113,8 @@ impl FindingKind {
             FindingKind::NoHealthcheck => "no-healthcheck",
             FindingKind::LargeLayer => "large-layer",
             FindingKind::ManyLayers => "many-layers",
+            FindingKind::Secret => "secret",
+            FindingKind::SecretInConfig => "secret-in-config",
         }
     }
 
@@ -122,6 +134,8 @@ impl FindingKind {
                 | FindingKind::WorldWritable
                 | FindingKind::NoHealthcheck
                 | FindingKind::ContextLeaked
+                | FindingKind::Secret
+                | FindingKind::SecretInConfig
         )
     }
 }
@@ -203,6 +217,10 @@ pub struct Finding {
     /// What the config says, for a config finding: the `USER`, the layer count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// What a [`FindingKind::Secret`] or [`FindingKind::SecretInConfig`] knows of its
+    /// secret: the rule, where, its length and masked prefix, never the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
 }
 
 impl Finding {
@@ -221,6 +239,7 @@ impl Finding {
             packages: Vec::new(),
             trigger: None,
             value: None,
+            secret: None,
         }
     }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::Loaded;
 use crate::layer::Compression;
+use crate::layer::secrets::redact;
 use crate::overlay::{Change, ChangeCounts, Fs};
 pub use dive::DiveMetrics;
 pub use findings::{Cache, Finding, FindingKind, Severity};
@@ -127,6 +128,8 @@ pub struct LayerSummary {
     pub index: usize,
     pub digest: Option<String>,
     pub diff_id: Option<String>,
+    /// The history's command and comment, secrets masked (`layer::secrets::redact`): every
+    /// face prints these.
     pub created_by: Option<String>,
     pub comment: Option<String>,
     pub compression: Compression,
@@ -222,6 +225,12 @@ impl Analysis {
         found.extend(findings::config_findings(&loaded.image.config, &layers));
         found.extend(findings::cache_order(&layers));
         found.extend(findings::context_leaked(&leaks, &layers));
+        let (secrets, warnings) = findings::file_secrets(&loaded.fs, &loaded.scans);
+        found.extend(secrets);
+        found.extend(findings::config_secrets(
+            &loaded.image.config,
+            loaded.image.layers.len(),
+        ));
         findings::sort(&mut found);
         let image = image_summary(loaded, &w, &layers);
         let user_shipped: u64 = layers.iter().skip(1).map(|l| l.shipped_bytes).sum();
@@ -243,7 +252,7 @@ impl Analysis {
             unowned: owners.unowned,
             owners: owners.owners,
             leaks,
-            warnings: [loaded.warnings.as_slice(), &owners.warnings].concat(),
+            warnings: [loaded.warnings.as_slice(), &owners.warnings, &warnings].concat(),
         };
         // BuildKit's provenance names the lines and the base, as a Dockerfile given would.
         if let Some(p) = &loaded.image.provenance {
@@ -320,7 +329,10 @@ impl Analysis {
     /// Each layer's line and base from `attributed`, and the base image they make.
     fn apply(&mut self, image: &crate::image::Image, attributed: crate::dockerfile::Attributed) {
         for (layer, a) in self.layers.iter_mut().zip(attributed.layers) {
-            layer.source = a.source;
+            layer.source = a.source.map(|mut s| {
+                s.instruction = redact(&s.instruction).into_owned();
+                s
+            });
             layer.base = a.base;
         }
         self.image.base = BaseImage::of(&self.layers, &image.annotations);
@@ -429,8 +441,8 @@ fn layer_summaries(loaded: &Loaded, w: &WasteFacts) -> Vec<LayerSummary> {
                 index: k,
                 digest: r.digest.clone().or_else(|| scan.blob_digest.clone()),
                 diff_id: scan.diff_id.clone().or_else(|| r.diff_id.clone()),
-                created_by: r.created_by.clone(),
-                comment: r.comment.clone(),
+                created_by: r.created_by.as_deref().map(redact).map(Into::into),
+                comment: r.comment.as_deref().map(redact).map(Into::into),
                 compression: scan.compression,
                 compressed_bytes: scan.compressed_size,
                 tar_bytes: scan.tar_size,
