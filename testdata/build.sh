@@ -19,6 +19,9 @@
 # base layer of the committed two-images-docker.tar, so the other images and
 # their digests stay as they are (and git stores the shared base blob once).
 #
+# `./build.sh secrets` likewise rebuilds only secrets-oci (strata/secrets): a key
+# copied in and deleted later, an .env, a token in ENV, a build argument (secrets/).
+#
 # `./build.sh packages` likewise rebuilds only packages-oci (strata/packages):
 # Debian packages installed by the host's dpkg with --root (the busybox base
 # has none), fetched with `apt-get download` at the versions pinned in
@@ -249,7 +252,16 @@ if [ "$ONLY" = rpm ]; then
   echo "built rpm-oci into $OUT"
   exit 0
 fi
-if [ "$ONLY" = compare ] || [ "$ONLY" = packages ]; then
+# ---------------------------------------------------------------- secrets
+# strata/secrets:latest: throwaway and made-up secrets where builds leave them (see
+# secrets/README.md); the build argument's value is made up too.
+build_secrets() {
+  rm -rf "$OUT/secrets-oci"
+  bud -t strata/secrets:latest -f "$HERE/secrets/Dockerfile" \
+    --build-arg NPM_TOKEN=npm_StrataTestOnlyMadeUpNpmToken00000000 "$HERE/secrets/context"
+  "${SK[@]}" copy "${CS}localhost/strata/secrets:latest" "oci:$OUT/secrets-oci:latest"
+}
+if [ "$ONLY" = compare ] || [ "$ONLY" = packages ] || [ "$ONLY" = secrets ]; then
   "${SK[@]}" copy "docker-archive:$OUT/two-images-docker.tar:docker.io/strata/base:1" \
     "${CS}localhost/strata/base:1"
   "build_$ONLY"
@@ -317,6 +329,7 @@ build_compare
 build_findings
 build_packages
 build_rpm
+build_secrets
 
 # Docker 25+ `docker save` layouts, repacked from the real blobs of overlay-oci.
 python3 "$HERE/make-docker25.py" "$OUT/overlay-oci" "$OUT"

@@ -33,5 +33,6 @@ mod readme;
 mod reference;
 mod remote;
 mod reports;
+mod secrets;
 mod trust;
 mod tui;
