@@ -452,6 +452,7 @@ pub fn read_layer_batched(
             (b.sink)(batch);
         }
     }
+    secrets.end(&mut scan.secrets);
     // An empty stream is an empty layer, as containerd and moby read it (a zero-byte
     // `layer.tar` is a known case, docker/docker#18170): nothing to refuse.
     scan.skipped_entries = walker.skipped_unknown;
