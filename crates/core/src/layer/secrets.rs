@@ -41,8 +41,11 @@ pub const MAX_PATH_BYTES: u64 = 4 << 20;
 /// The most values one file reports before its search stops (hits past it are of the same
 /// few rules, which the finding counts from the first ones).
 const MAX_PER_FILE: usize = 64;
-/// Each of the two checks that look beyond the candidate runs at most this often per file.
+/// Each of the three checks that look beyond the candidate runs at most this often per file.
 const MAX_WIDE_CHECKS: u32 = 16;
+/// The longest YAML value read (a kubeconfig's `client-key-data` holds a whole PEM key in
+/// base64: 4.3 KB for an RSA-4096 key).
+const MAX_YAML_VALUE: usize = 64 << 10;
 /// The longest value read after a name in a string of the config (`TOKEN=…`).
 const MAX_VALUE: usize = 4096;
 /// How far from an AWS access key id its secret key is looked for.
@@ -448,6 +451,7 @@ impl Found {
 struct Budget {
     aws: u32,
     gcp: u32,
+    kube: u32,
     gcp_key: Option<Option<Range<usize>>>,
 }
 
@@ -490,9 +494,13 @@ fn find_tokens(text: &[u8], out: &mut Vec<Found>) {
             Check::Slack => slack(text, start, end),
             Check::Stripe => stripe(text, start, end),
             Check::Npm => exact_token(text, start, end, 36, Rule::NpmToken),
-            Check::KubeKeyData => yaml_value(text, end)
-                .filter(|v| v.len() >= 16)
-                .map(|v| Found::new(Rule::Kubeconfig, v, false)),
+            Check::KubeKeyData if budget.kube < MAX_WIDE_CHECKS => {
+                budget.kube += 1;
+                yaml_value(text, end)
+                    .filter(|v| v.len() >= 16)
+                    .map(|v| Found::new(Rule::Kubeconfig, v, false))
+            }
+            Check::KubeKeyData => None,
         };
         if let Some(f) = found {
             push_unique(out, f);
@@ -774,7 +782,9 @@ fn yaml_value(text: &[u8], end: usize) -> Option<Range<usize>> {
         }
         _ => None,
     };
-    let line_end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |n| at + n);
+    // A value ends with its line; a line longer than a key's base64 is no YAML value.
+    let window = &text[at..text.len().min(at + MAX_YAML_VALUE)];
+    let line_end = memchr::memchr(b'\n', window).map_or(at + window.len(), |n| at + n);
     let stop = match quote {
         Some(q) => memchr::memchr(q, &text[at..line_end]).map_or(line_end, |n| at + n),
         None => at + text[at..line_end].trim_ascii_end().len(),
@@ -1726,6 +1736,8 @@ mod tests {
             "-----BEGIN PRIVATE KEY-----\n",
             "AKIAIOSFODNN7EXAMPLE ",
             "\"type\": \"service_account\" ",
+            "client-key-data: x ",
+            "aws_secret_access_key = ",
         ] {
             let content = unit.repeat((MAX_FILE as usize) / unit.len());
             let hits = scan("tmp/h", &content);

@@ -7,6 +7,7 @@
 //! deleted it: the layer that shipped it still does, and anyone who pulls the image gets it.
 //! Nothing here holds a secret's value: the hits carry its length and masked prefix only.
 
+use hashbrown::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -127,7 +128,14 @@ fn hidden(fs: &Fs, node: NodeId, k: usize, hash: u64) -> Option<usize> {
 /// image's layer count, to name the layer of a history entry.
 #[must_use]
 pub fn config_secrets(config: &Value, layers: usize) -> Vec<Finding> {
-    let mut out: Vec<(String, Finding)> = Vec::new();
+    let mut out: Vec<Finding> = Vec::new();
+    // Each value's finding, by the value: a config may repeat one in thousands of history
+    // entries, and a lookup keeps that linear.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let add = |out: &mut Vec<Finding>, seen: &mut HashMap<String, usize>, value: &str, f| {
+        seen.entry(value.to_string()).or_insert(out.len());
+        out.push(f);
+    };
     let run = config.get("config");
     let env = run
         .and_then(|c| c.get("Env"))
@@ -161,14 +169,19 @@ pub fn config_secrets(config: &Value, layers: usize) -> Vec<Finding> {
                     length: value.len() as u64,
                     count: 1,
                 };
-                out.push((value.to_string(), config_finding(secret, None)));
+                add(&mut out, &mut seen, value, config_finding(secret, None));
             }
             continue;
         }
         for f in found {
             let inner = f.name.clone().map(|r| value[r].to_string());
             let secret = text_secret(&f, place, inner.or_else(|| Some(name.to_string())), None);
-            out.push((value[f.value].to_string(), config_finding(secret, None)));
+            add(
+                &mut out,
+                &mut seen,
+                &value[f.value],
+                config_finding(secret, None),
+            );
         }
     }
     let history = config
@@ -192,8 +205,8 @@ pub fn config_secrets(config: &Value, layers: usize) -> Vec<Finding> {
             };
             for f in secrets::in_text(text) {
                 let value = &text[f.value.clone()];
-                if let Some((_, seen)) = out.iter_mut().find(|(v, _)| v == value) {
-                    if let Some(s) = seen.secret.as_mut()
+                if let Some(&i) = seen.get(value) {
+                    if let Some(s) = out[i].secret.as_mut()
                         && s.place == Place::History
                     {
                         s.count += 1;
@@ -203,11 +216,11 @@ pub fn config_secrets(config: &Value, layers: usize) -> Vec<Finding> {
                 let name = f.name.clone().map(|r| text[r].to_string());
                 let secret = text_secret(&f, Place::History, name, Some(entry));
                 let shipped = made.filter(|_| mapped);
-                out.push((value.to_string(), config_finding(secret, shipped)));
+                add(&mut out, &mut seen, value, config_finding(secret, shipped));
             }
         }
     }
-    out.into_iter().map(|(_, f)| f).collect()
+    out
 }
 
 /// The facts of a secret found in a string of the config.
