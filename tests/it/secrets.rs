@@ -670,9 +670,9 @@ fn assert_no_value(what: &str, output: &str, values: &[String]) {
     }
 }
 
-/// No face prints a secret: the text and JSON of `analyze` and `ci`, and the explorer's screen
-/// on every layer, for the image buildah built and for the rules' image; what they show is the
-/// masked prefix and the length.
+/// No face prints a secret: every format of `analyze` and `ci` (text, JSON, SARIF, Code
+/// Quality, JUnit, Markdown, HTML), and the explorer's screen on every layer, for the image
+/// buildah built and for the rules' image; what they show is the masked prefix and the length.
 #[test]
 fn no_output_prints_a_secret_value() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -682,12 +682,14 @@ fn no_output_prints_a_secret_value() {
     let values = all_values();
     for img in [&built, &rules] {
         let mut outputs = Vec::new();
-        for args in [
-            vec!["analyze", img.as_str()],
-            vec!["analyze", img.as_str(), "--format", "json"],
-            vec!["ci", img.as_str()],
-            vec!["ci", img.as_str(), "--format", "json"],
-        ] {
+        let mut runs: Vec<Vec<&str>> = Vec::new();
+        for format in ["text", "json", "sarif", "codequality", "markdown", "html"] {
+            runs.push(vec!["analyze", img.as_str(), "--format", format]);
+        }
+        for format in ["text", "json", "sarif", "codequality", "junit", "markdown"] {
+            runs.push(vec!["ci", img.as_str(), "--format", format]);
+        }
+        for args in runs {
             let r = run(strata().args(&args));
             assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
             outputs.push((args.join(" "), r.stdout + &r.stderr));
