@@ -76,10 +76,22 @@ pub struct Growth {
     pub verdict: super::compare::Verdict,
 }
 
-/// A tag with its date, before it is read.
+/// A tag with its date, opened (manifest and config) but its layers not read yet; only the
+/// newest [`Want::tags`] seen so far stay open (each holds a registry client).
 struct Dated {
     tag: String,
     created: Option<String>,
+    opened: Option<source::Opened>,
+}
+
+/// Newest first; undated last, by name.
+fn newest_first(a: &Dated, b: &Dated) -> std::cmp::Ordering {
+    match (&a.created, &b.created) {
+        (Some(x), Some(y)) => y.cmp(x).then_with(|| a.tag.cmp(&b.tag)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.tag.cmp(&b.tag),
+    }
 }
 
 /// Reads the history of the repository `input` names (`docker://HOST/REPO`; its tag is
@@ -115,36 +127,53 @@ pub fn read(
         ));
         candidates.drain(..candidates.len() - MAX_DATED);
     }
-    let tag_input = |tag: &str| -> Result<Input> {
-        Input::parse(&format!("docker://{repository}:{tag}"), None)
-    };
-    // Dates, from each config.
+    // Dates, from each config; a name the registry lists that is no tag is skipped.
     let mut dated = Vec::with_capacity(candidates.len());
+    let mut invalid = 0usize;
     for tag in candidates {
-        let opened = source::open(&tag_input(&tag)?, open).map_err(|e| unread(&tag, e))?;
+        let Ok(input) = Input::parse(&format!("docker://{repository}:{tag}"), None) else {
+            invalid += 1;
+            continue;
+        };
+        let opened = source::open(&input, open).map_err(|e| unread(&tag, e))?;
         let created = opened
             .image
             .config
             .get("created")
             .and_then(serde_json::Value::as_str)
             .map(str::to_string);
-        dated.push(Dated { tag, created });
+        dated.push(Dated {
+            tag,
+            created,
+            opened: Some(opened),
+        });
+        // A tag older than `want.tags` others already seen is never read: close it.
+        if dated.iter().filter(|d| d.opened.is_some()).count() > want.tags
+            && let Some(oldest) = dated
+                .iter_mut()
+                .filter(|d| d.opened.is_some())
+                .max_by(|a, b| newest_first(a, b))
+        {
+            oldest.opened = None;
+        }
     }
-    // Newest first; undated last, by name.
-    dated.sort_by(|a, b| match (&a.created, &b.created) {
-        (Some(x), Some(y)) => y.cmp(x).then_with(|| a.tag.cmp(&b.tag)),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.tag.cmp(&b.tag),
-    });
+    if invalid > 0 {
+        warnings.push(format!(
+            "{invalid} names the registry lists are no valid tag and were skipped"
+        ));
+    }
+    dated.sort_by(newest_first);
     dated.truncate(want.tags);
     // Oldest first, each compared with the one before.
     let mut rows: Vec<TagRow> = Vec::with_capacity(dated.len());
     let mut previous: Option<(String, Loaded, Analysis)> = None;
     let total = dated.len();
-    for (i, d) in dated.iter().rev().enumerate() {
+    for (i, d) in dated.into_iter().rev().enumerate() {
         progress(&d.tag, i, total);
-        let opened = source::open(&tag_input(&d.tag)?, open).map_err(|e| unread(&d.tag, e))?;
+        // The newest `want.tags` are the ones left open.
+        let Some(opened) = d.opened else {
+            continue;
+        };
         let loaded =
             engine::load(opened, load, &Progress::default()).map_err(|e| unread(&d.tag, e))?;
         let analysis = Analysis::with_top(&loaded, Some(0));
