@@ -388,18 +388,28 @@ pub fn compute(fs: &Fs) -> Vec<Finding> {
 #[must_use]
 pub fn final_walk(fs: &Fs) -> (Vec<Finding>, Vec<Leak>) {
     let mut modes = config::Modes::new(fs);
-    let mut leaks = Vec::new();
-    // (node, below a leak already found); the root has a state only when a layer carries `./`.
-    let mut stack: Vec<(crate::overlay::NodeId, bool)> =
-        fs.children(ROOT).map(|n| (n, false)).collect();
-    while let Some((node, in_leak)) = stack.pop() {
+    let mut leaks: Vec<Leak> = Vec::new();
+    // (node, the leak it is at or below); the root has a state only when a layer carries `./`.
+    let mut stack: Vec<(crate::overlay::NodeId, Option<usize>)> =
+        fs.children(ROOT).map(|n| (n, None)).collect();
+    while let Some((node, mut inside)) = stack.pop() {
         let Some(m) = fs.final_state(node) else {
             continue;
         };
-        let mut inside = in_leak;
-        if !in_leak && let Some(leak) = build::leak_at(fs, node, &m) {
+        if inside.is_none()
+            && let Some(leak) = build::leak_at(fs, node, &m)
+        {
+            inside = Some(leaks.len());
             leaks.push(leak);
-            inside = true;
+        }
+        // A leak's files and bytes are counted as the walk passes them, not by a walk of its own.
+        if let Some(leak) = inside.and_then(|i| leaks.get_mut(i))
+            && m.kind == crate::layer::Kind::File
+        {
+            leak.files += 1;
+            if !m.hardlink {
+                leak.bytes += m.size;
+            }
         }
         if modes.visit(fs, node, &m) {
             stack.extend(fs.children(node).map(|c| (c, inside)));

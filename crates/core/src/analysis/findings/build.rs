@@ -223,8 +223,8 @@ pub struct Leak {
 }
 
 /// The path `node` (final state `m`) as a [`Leak`], when it is named as build-context files
-/// are (`.git`, `node_modules`, `.env`, the Dockerfile, …); what is below it then need not be
-/// looked at for more.
+/// are (`.git`, `node_modules`, `.env`, the Dockerfile, …), with no file counted yet (the walk
+/// that meets it counts what is at and below it); what is below it is no leak of its own.
 #[must_use]
 pub fn leak_at(fs: &Fs, node: NodeId, m: &Meta) -> Option<Leak> {
     let name = fs.name(node);
@@ -233,12 +233,11 @@ pub fn leak_at(fs: &Fs, node: NodeId, m: &Meta) -> Option<Leak> {
             || (*n == ".env" && name.starts_with(b".env.") && !is_example(name))
     })?;
     let e = fs.events(node).first()?;
-    let (files, bytes) = below(fs, node);
     Some(Leak {
         path: fs.path(node),
         layer: usize::from(e.layer),
-        files,
-        bytes,
+        files: 0,
+        bytes: 0,
         line,
     })
 }
@@ -280,25 +279,6 @@ fn is_example(name: &[u8]) -> bool {
     [&b".example"[..], b".sample", b".template", b".dist"]
         .iter()
         .any(|s| name.ends_with(s))
-}
-
-/// The regular files at or below `node` in the final filesystem, and their bytes.
-fn below(fs: &Fs, node: NodeId) -> (u64, u64) {
-    let (mut files, mut bytes) = (0, 0);
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        match fs.final_state(n) {
-            Some(m) if m.kind == Kind::Dir => stack.extend(fs.children(n)),
-            Some(m) if m.kind == Kind::File => {
-                files += 1;
-                if !m.hardlink {
-                    bytes += m.size;
-                }
-            }
-            _ => {}
-        }
-    }
-    (files, bytes)
 }
 
 #[cfg(test)]
