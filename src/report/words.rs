@@ -515,12 +515,24 @@ pub fn cache_fix(cache: Cache) -> &'static str {
         Cache::AptLists => {
             "add `&& rm -rf /var/lib/apt/lists/*` to the RUN that runs `apt-get update`"
         }
-        Cache::AptArchives => "add `&& apt-get clean` to the RUN that installs packages",
+        Cache::AptArchives => {
+            "add `&& apt-get clean` to the RUN that installs packages, or mount the cache \
+             (`RUN --mount=type=cache,target=/var/cache/apt`)"
+        }
         Cache::Apk => "use `apk add --no-cache`",
-        Cache::Dnf => "add `&& dnf clean all` to the RUN that installs packages",
+        Cache::Dnf => {
+            "add `&& dnf clean all` to the RUN that installs packages, or mount the cache \
+             (`RUN --mount=type=cache,target=/var/cache/dnf`)"
+        }
         Cache::Yum => "add `&& yum clean all` to the RUN that installs packages",
-        Cache::Pip => "use `pip install --no-cache-dir`",
-        Cache::Npm => "add `&& npm cache clean --force`, or use a build stage",
+        Cache::Pip => {
+            "use `pip install --no-cache-dir`, or mount the cache \
+             (`RUN --mount=type=cache,target=/root/.cache/pip`)"
+        }
+        Cache::Npm => {
+            "add `&& npm cache clean --force`, or mount the cache \
+             (`RUN --mount=type=cache,target=/root/.npm`)"
+        }
         Cache::Yarn => "add `&& yarn cache clean`, or use a build stage",
         Cache::GoBuild | Cache::CargoRegistry => "build in a separate stage and COPY the binary",
         Cache::Tmp | Cache::VarTmp => "remove temporary files in the RUN that creates them",

@@ -8,17 +8,19 @@ use serde_json::Value;
 use crate::fixtures::run::analyze_json;
 use crate::fixtures::{image_arg, oracle};
 
-#[test]
-fn every_package_has_the_oracles_bytes_files_and_layer() {
-    let (json, _) = analyze_json(&[&image_arg("packages-oci")]);
-    let want = oracle("packages");
+/// `strata analyze IMAGE`'s packages against the oracle's key `key`, one by one: the same
+/// packages, each of `manager` with the oracle's version, arch, files, bytes and layer.
+/// Returns the analysis and the oracle's part for the caller's further checks.
+fn packages_match_the_oracle(image: &str, key: &str, manager: &str) -> (Value, &'static Value) {
+    let (json, _) = analyze_json(&[&image_arg(image)]);
+    let want = oracle(key);
     let by_package = want["by_package"].as_object().expect("by_package");
     let got = json["packages"].as_array().expect("packages[]");
     assert_eq!(got.len(), by_package.len(), "{got:#?}");
     for p in got {
         let name = p["name"].as_str().unwrap_or_default();
         let w = &by_package[name];
-        assert_eq!(p["manager"], "dpkg", "{name}");
+        assert_eq!(p["manager"], manager, "{name}");
         assert_eq!(p["version"], w["version"], "{name}");
         assert_eq!(p["arch"], w["architecture"], "{name}");
         assert_eq!(p["files"], w["file_count"], "{name}");
@@ -26,6 +28,14 @@ fn every_package_has_the_oracles_bytes_files_and_layer() {
         assert_eq!(p["wasted_bytes"], w["wasted_bytes"], "{name}");
         assert_eq!(p["layer"], w["layer"], "{name}");
     }
+    (json, want)
+}
+
+#[test]
+fn every_package_has_the_oracles_bytes_files_and_layer() {
+    let (json, want) = packages_match_the_oracle("packages-oci", "packages", "dpkg");
+    let by_package = want["by_package"].as_object().expect("by_package");
+    let got = json["packages"].as_array().expect("packages[]");
     // Largest first.
     let sizes: Vec<u64> = got
         .iter()
@@ -346,22 +356,9 @@ fn the_explorer_filters_the_tree_to_a_packages_files() {
 /// for each layer's rpmdb.sqlite).
 #[test]
 fn rpm_packages_have_the_oracles_bytes_files_and_layer() {
-    let (json, _) = analyze_json(&[&image_arg("rpm-oci")]);
-    let want = oracle("rpm");
+    let (json, want) = packages_match_the_oracle("rpm-oci", "rpm", "rpm");
     let by_package = want["by_package"].as_object().expect("by_package");
     let got = json["packages"].as_array().expect("packages[]");
-    assert_eq!(got.len(), by_package.len(), "{got:#?}");
-    for p in got {
-        let name = p["name"].as_str().unwrap_or_default();
-        let w = &by_package[name];
-        assert_eq!(p["manager"], "rpm", "{name}");
-        assert_eq!(p["version"], w["version"], "{name}");
-        assert_eq!(p["arch"], w["architecture"], "{name}");
-        assert_eq!(p["files"], w["file_count"], "{name}");
-        assert_eq!(p["visible_bytes"], w["visible_bytes"], "{name}");
-        assert_eq!(p["wasted_bytes"], w["wasted_bytes"], "{name}");
-        assert_eq!(p["layer"], w["layer"], "{name}");
-    }
     // rpm -e removed one package: it is none of the image's.
     let removed = want["removed_packages"]
         .as_array()
