@@ -34,7 +34,6 @@ fn packages_match_the_oracle(image: &str, key: &str, manager: &str) -> (Value, &
 #[test]
 fn every_package_has_the_oracles_bytes_files_and_layer() {
     let (json, want) = packages_match_the_oracle("packages-oci", "packages", "dpkg");
-    let by_package = want["by_package"].as_object().expect("by_package");
     let got = json["packages"].as_array().expect("packages[]");
     // Largest first.
     let sizes: Vec<u64> = got
