@@ -462,6 +462,13 @@ fn secret_in_config(f: &Finding, commands: &[Option<&str>]) -> String {
              inspect`); remove it from LABEL, and rotate it",
             name.unwrap_or_else(|| "of the config".into())
         ),
+        Place::BuildArg => format!(
+            "the build argument {} holds {what}, and the image's provenance attestation \
+             records it: anyone who pulls the image with its attestations reads it (`docker \
+             buildx imagetools inspect --format '{{{{json .Provenance}}}}'`); pass it with \
+             `RUN --mount=type=secret` instead of `--build-arg`, and rotate it",
+            name.unwrap_or_else(|| "of the build".into())
+        ),
         Place::History | Place::File => {
             let entry = match (f.shipped_by, s.entry) {
                 (Some(k), _) => layer_name(commands, k),
@@ -1181,6 +1188,24 @@ mod tests {
         );
         c.shipped_by = Some(2);
         assert!(finding(&c, &commands).starts_with("layer 2 (`RUN rm /root/.ssh/id_rsa`) records"));
+        c.shipped_by = None;
+        c.secret = Some(secret(
+            "github-token",
+            Place::BuildArg,
+            Some("GH_TOKEN"),
+            "ghp_",
+            40,
+            1,
+        ));
+        let said = finding(&c, &commands);
+        assert!(
+            said.starts_with(
+                "the build argument `GH_TOKEN` holds a GitHub token (ghp_…, 40 characters), and \
+                 the image's provenance attestation records it: "
+            ) && said.contains("{{json .Provenance}}")
+                && said.ends_with("instead of `--build-arg`, and rotate it"),
+            "{said}"
+        );
     }
 
     /// Every kind of the catalogue has its sentence, naming what the finding holds.

@@ -227,9 +227,16 @@ impl Analysis {
         found.extend(findings::context_leaked(&leaks, &layers));
         let (secrets, warnings) = findings::file_secrets(&loaded.fs, &loaded.scans);
         found.extend(secrets);
+        let args = loaded
+            .image
+            .provenance
+            .as_ref()
+            .map(|p| p.args.as_slice())
+            .unwrap_or_default();
         found.extend(findings::config_secrets(
             &loaded.image.config,
             loaded.image.layers.len(),
+            args,
         ));
         findings::sort(&mut found);
         let image = image_summary(loaded, &w, &layers);

@@ -28,6 +28,8 @@ pub enum Place {
     Label,
     /// A history entry's `created_by` or `comment`.
     History,
+    /// A build argument the image's provenance attestation records (`--build-arg`).
+    BuildArg,
 }
 
 /// What a secret finding says of its secret: never the value.
@@ -124,10 +126,13 @@ fn hidden(fs: &Fs, node: NodeId, k: usize, hash: u64) -> Option<usize> {
 
 /// The secrets the config shows: each `Env` value and label named as a credential or holding
 /// a token, and each secret in the history's commands (one finding per value, however many
-/// entries repeat it; none for a value the `Env` or a label already reported). `layers` is the
-/// image's layer count, to name the layer of a history entry.
+/// entries repeat it; none for a value the `Env` or a label already reported); then each
+/// build argument of the provenance attestation (`args`, BuildKit's `--build-arg`s, which
+/// anyone who pulls the image's attestations reads) that is one, unless the config showed
+/// its value already. `layers` is the image's layer count, to name the layer of a history
+/// entry.
 #[must_use]
-pub fn config_secrets(config: &Value, layers: usize) -> Vec<Finding> {
+pub fn config_secrets(config: &Value, layers: usize, args: &[(String, String)]) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     // Each value's finding, by the value: a config may repeat one in thousands of history
     // entries, and a lookup keeps that linear.
@@ -154,35 +159,7 @@ pub fn config_secrets(config: &Value, layers: usize) -> Vec<Finding> {
         .map(|p| (Place::Env, p))
         .chain(labels.map(|p| (Place::Label, p)))
     {
-        let found = secrets::in_text(value);
-        if found.is_empty() {
-            if secrets::credential_name(name) && secrets::credential_value(value.as_bytes()) {
-                let (prefix, n) = secrets::masked_prefix(value.as_bytes(), value.len(), true);
-                let prefix = String::from_utf8_lossy(&prefix[..usize::from(n)]).into_owned();
-                let secret = Secret {
-                    rule: Rule::NamedCredential.id(),
-                    place,
-                    name: Some(name.to_string()),
-                    entry: None,
-                    offset: None,
-                    prefix,
-                    length: value.len() as u64,
-                    count: 1,
-                };
-                add(&mut out, &mut seen, value, config_finding(secret, None));
-            }
-            continue;
-        }
-        for f in found {
-            let inner = f.name.clone().map(|r| value[r].to_string());
-            let secret = text_secret(&f, place, inner.or_else(|| Some(name.to_string())), None);
-            add(
-                &mut out,
-                &mut seen,
-                &value[f.value],
-                config_finding(secret, None),
-            );
-        }
+        named_value(&mut out, &mut seen, place, name, value);
     }
     let history = config
         .get("history")
@@ -220,7 +197,51 @@ pub fn config_secrets(config: &Value, layers: usize) -> Vec<Finding> {
             }
         }
     }
+    for (name, value) in args {
+        if !seen.contains_key(value.as_str()) {
+            named_value(&mut out, &mut seen, Place::BuildArg, name, value);
+        }
+    }
     out
+}
+
+/// The secrets of one named value (an `Env` variable, a label, a build argument): the tokens
+/// in it, or the whole value when its name says it is a credential and it looks like one.
+fn named_value(
+    out: &mut Vec<Finding>,
+    seen: &mut HashMap<String, usize>,
+    place: Place,
+    name: &str,
+    value: &str,
+) {
+    let mut add = |value: &str, f| {
+        seen.entry(value.to_string()).or_insert(out.len());
+        out.push(f);
+    };
+    let found = secrets::in_text(value);
+    if found.is_empty() {
+        if secrets::credential_name(name) && secrets::credential_value(value.as_bytes()) {
+            let (prefix, n) = secrets::masked_prefix(value.as_bytes(), value.len(), true);
+            let prefix = String::from_utf8_lossy(&prefix[..usize::from(n)]).into_owned();
+            let secret = Secret {
+                rule: Rule::NamedCredential.id(),
+                place,
+                name: Some(name.to_string()),
+                entry: None,
+                offset: None,
+                prefix,
+                length: value.len() as u64,
+                count: 1,
+            };
+            add(value, config_finding(secret, None));
+        }
+        return;
+    }
+    for f in found {
+        let inner = f.name.clone().map(|r| value[r].to_string());
+        let secret = text_secret(&f, place, inner.or_else(|| Some(name.to_string())), None);
+        add(&value[f.value.clone()], config_finding(secret, None));
+    }
 }
 
 /// The facts of a secret found in a string of the config.
@@ -322,7 +343,7 @@ mod tests {
                 {"created_by": "|1 NPM_TOKEN=abcdefgh12345678 /bin/sh -c npm run build"},
             ]
         });
-        let found = config_secrets(&config, 3);
+        let found = config_secrets(&config, 3, &[]);
         type Facts<'a> = (
             Place,
             &'a str,
@@ -391,6 +412,52 @@ mod tests {
         );
         assert_eq!(found[3].secret.as_ref().and_then(|s| s.entry), Some(2));
         // Without a pairing of history and layers, no layer is named.
-        assert_eq!(config_secrets(&config, 5)[3].shipped_by, None);
+        assert_eq!(config_secrets(&config, 5, &[])[3].shipped_by, None);
+    }
+
+    #[test]
+    fn build_arguments_of_the_provenance_are_read_as_env_is() {
+        let token = github();
+        // BuildKit records `--build-arg`s in its provenance only; this image's history never
+        // shows them, except NPM_TOKEN, whose RUN the history records.
+        let config = serde_json::json!({
+            "history": [{"created_by": "|1 NPM_TOKEN=abcdefgh12345678 /bin/sh -c npm ci"}]
+        });
+        let args: Vec<(String, String)> = [
+            ("VERSION", "1.2.3"),
+            ("GH_TOKEN", token.as_str()),
+            ("DB_PASSWORD", "hunter22"),
+            ("NPM_TOKEN", "abcdefgh12345678"),
+            ("API_KEY", ""),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let found = config_secrets(&config, 1, &args);
+        let got: Vec<(Place, &str, Option<&str>, u64)> = found
+            .iter()
+            .map(|f| {
+                let s = f.secret.as_ref().expect("secret");
+                (s.place, s.rule, s.name.as_deref(), s.length)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Place::History, "credential", Some("NPM_TOKEN"), 16),
+                (Place::BuildArg, "github-token", Some("GH_TOKEN"), 40),
+                (Place::BuildArg, "credential", Some("DB_PASSWORD"), 8),
+            ]
+        );
+        // The history's entry made the one layer; a build argument is no layer's.
+        let layers: Vec<Option<usize>> = found.iter().map(|f| f.shipped_by).collect();
+        assert_eq!(layers, [Some(0), None, None]);
+        let json = serde_json::to_value(found[1].secret.as_ref().expect("secret"));
+        assert_eq!(
+            json.ok()
+                .and_then(|v| v["place"].as_str().map(String::from))
+                .as_deref(),
+            Some("build_arg")
+        );
     }
 }
