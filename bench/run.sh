@@ -33,6 +33,8 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 RESULTS=$OUT/results.tsv
 : > "$RESULTS"
+BUSY=$OUT/busy.tsv
+: > "$BUSY"
 
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 2; }
 
@@ -91,6 +93,33 @@ parallel_dc() {
   blobs "$2" | xargs -P "$(nproc)" -I{} sh -c "$1 -dc < {} > /dev/null"
 }
 
+# busy SET IMAGE: where the two cores go while the image's longest layer is read, from one run
+# with STRATA_TRACE: its reader's and its hash thread's CPU time against the read's wall time
+# (busy.tsv: set, layer, read wall ms, reader busy ms, hash thread busy ms or -, the share of
+# both cores' time during the read that neither used).
+busy() {
+  local set=$1 image=$2
+  STRATA_TRACE=1 "$STRATA" analyze "$image" --quiet 2>&1 >/dev/null | python3 -c '
+import re, sys
+reads, hashes = [], []
+for line in sys.stdin:
+    m = re.search(r" read (\d+) busy ([\d.]+) ms of ([\d.]+) ms", line)
+    if m:
+        reads.append((float(m[3]), int(m[1]), float(m[2]), float(line.split()[0])))
+    m = re.search(r"strata-hash hash .* busy ([\d.]+) ms of ([\d.]+) ms", line)
+    if m:
+        hashes.append((float(line.split()[0]), float(m[1])))
+if not reads:
+    sys.exit()
+wall, layer, busy, end = max(reads)
+# The hash thread of that layer ends just before its reader does (it is joined at the end).
+h = [b for t, b in hashes if end - wall <= t <= end + 0.5]
+hb = max(h) if h else None
+idle = 1 - (busy + (hb or 0)) / (2 * wall) if wall > 0 else 0
+print(f"{sys.argv[1]}\t{layer}\t{wall:.1f}\t{busy:.1f}\t{hb if hb is not None else chr(45)}\t{idle:.2f}")
+' "$set" >> "$BUSY" || true
+}
+
 # run_set SET IMAGE KIND: all tools on one image, REPEAT times, interleaved.
 run_set() {
   local set=$1 image=$2 kind=$3
@@ -112,6 +141,7 @@ run_set() {
       timed "$set" diving "$rep" env CI=true timeout "$TIMEOUT" "$DIVING" "file://$image" -o "$OUT/diving.json"
     fi
   done
+  busy "$set" "$image"
   if [ -n "$DIVE" ] && [ "$kind" = docker ]; then
     timed "$set" dive 1 env CI=true timeout "$DIVE_TIMEOUT" "$DIVE" --source docker-archive "$image" --ci
   fi
@@ -158,4 +188,4 @@ for set in $SETS; do
   esac
 done
 
-python3 bench/table.py "$RESULTS"
+python3 bench/table.py "$RESULTS" "$BUSY"

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Prints bench/run.sh's results (a TSV of runs) as a markdown table of medians.
+"""Prints bench/run.sh's results (a TSV of runs) as a markdown table of medians, and, given
+bench/run.sh's busy.tsv as well, where the two cores went while each image's longest layer
+was read.
 
 Columns: wall time, CPU time (user + sys), peak RSS, wall time against the floor (the image's
 blobs decompressed in parallel with strata's decompressors) and against the verification
@@ -88,6 +90,26 @@ def main():
           "× floor+sha256: over the verification floor's; × strata: a peer's wall time over "
           "strata's (for the TUI: time to its first full screen over `analyze`). Ratios are "
           "medians of per-repetition quotients (in parentheses: their 25th-75th percentiles).")
+    if len(sys.argv) > 2:
+        busy_table(sys.argv[2])
+
+
+def busy_table(path):
+    """The busy.tsv of bench/run.sh: each image's longest layer read, its reader's and its
+    hash thread's CPU time, and the share of the two cores left idle meanwhile."""
+    rows = [line.rstrip("\n").split("\t") for line in open(path) if line.strip()]
+    if not rows:
+        return
+    print()
+    print("| image | longest layer | read ms | reader busy ms | hash thread busy ms | 2 cores left by both |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for s, layer, wall, reader, hashed, idle in rows:
+        print(f"| {s} | {layer} | {wall} | {reader} | {hashed} | {float(idle) * 100:.0f} % |")
+    print()
+    print("One run with STRATA_TRACE per image: the CPU time of the thread that read the "
+          "longest layer and of its hash thread (- when it hashed inline) against the read's "
+          "wall time; the last column is the share of both cores' time during that read neither used "
+          "(the applier and the other layers' readers run there, or nothing does).")
 
 
 if __name__ == "__main__":
