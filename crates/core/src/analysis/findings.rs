@@ -21,7 +21,7 @@ mod config;
 mod duplicates;
 mod secrets;
 
-pub use build::{Leak, build_toolchain, cache_order, context_leaked};
+pub use build::{Leak, build_toolchain, cache_order, context_leaked, context_stage};
 pub use config::{LARGE_LAYER, MANY_LAYERS, config_findings};
 pub use duplicates::duplicates;
 pub use secrets::{Place, Secret, config_secrets, file_secrets};

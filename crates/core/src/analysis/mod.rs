@@ -198,6 +198,10 @@ pub struct Analysis {
     /// commands (again when a Dockerfile names them better).
     #[serde(skip)]
     leaks: Vec<findings::Leak>,
+    /// For each layer a Dockerfile's `COPY --from` made, the stage it read when that stage
+    /// copied the build context (empty without a Dockerfile).
+    #[serde(skip)]
+    context_stages: Vec<Option<String>>,
     pub warnings: Vec<String>,
 }
 
@@ -224,7 +228,7 @@ impl Analysis {
         found.extend(findings::build_toolchain(&owners.packages));
         found.extend(findings::config_findings(&loaded.image.config, &layers));
         found.extend(findings::cache_order(&layers));
-        found.extend(findings::context_leaked(&leaks, &layers));
+        found.extend(findings::context_leaked(&leaks, &layers, &[]));
         let (secrets, warnings) = findings::file_secrets(&loaded.fs, &loaded.scans);
         found.extend(secrets);
         let args = loaded
@@ -259,6 +263,7 @@ impl Analysis {
             unowned: owners.unowned,
             owners: owners.owners,
             leaks,
+            context_stages: Vec::new(),
             warnings: [loaded.warnings.as_slice(), &owners.warnings, &warnings].concat(),
         };
         // BuildKit's provenance names the lines and the base, as a Dockerfile given would.
@@ -297,8 +302,11 @@ impl Analysis {
         self.findings
             .retain(|f| !matches!(f.kind, FindingKind::CacheOrder | FindingKind::ContextLeaked));
         self.findings.extend(findings::cache_order(&self.layers));
-        self.findings
-            .extend(findings::context_leaked(&self.leaks, &self.layers));
+        self.findings.extend(findings::context_leaked(
+            &self.leaks,
+            &self.layers,
+            &self.context_stages,
+        ));
         findings::sort(&mut self.findings);
     }
 
@@ -309,6 +317,14 @@ impl Analysis {
     /// a warning says so.
     pub fn attribute(&mut self, image: &crate::image::Image, target: &crate::dockerfile::Target) {
         let attributed = target.attribute(&image.config, self.layers.len());
+        self.context_stages = attributed
+            .layers
+            .iter()
+            .map(|a| {
+                let s = a.source.as_ref()?;
+                findings::context_stage(&target.dockerfile, &s.instruction)
+            })
+            .collect();
         if let Some(p) = &image.provenance {
             let recorded = p.attribute();
             let differ: Vec<(usize, usize, usize)> = attributed

@@ -6,6 +6,7 @@
 use super::{Finding, FindingKind, Severity, waste_severity};
 use crate::analysis::LayerSummary;
 use crate::analysis::packages::Package;
+use crate::dockerfile::Dockerfile;
 use crate::layer::Kind;
 use crate::overlay::{Fs, Meta, NodeId};
 
@@ -88,6 +89,46 @@ fn copies_context(instruction: &str) -> bool {
     args[..args.len() - 1]
         .iter()
         .any(|s| matches!(*s, "." | "./" | "*" | "./*" | "\".\"" | "[\".\","))
+}
+
+/// The stage a `COPY --from=STAGE` reads (its label), when `instruction` is one and that stage
+/// of `dockerfile` (named in any case, or by index) copied the whole build context, itself or
+/// in a stage it starts `FROM`: what the copy takes from it may be the context's files (a
+/// `.git` copied into a build stage, then the stage's directory into the final one). A copy
+/// from an image (`--from=alpine`) is none.
+#[must_use]
+pub fn context_stage(dockerfile: &Dockerfile, instruction: &str) -> Option<String> {
+    let mut words = instruction.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("COPY") {
+        return None;
+    }
+    let from = words
+        .take_while(|w| w.starts_with("--"))
+        .find_map(|w| w.strip_prefix("--from="))?
+        .trim_matches('"');
+    let stage = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        dockerfile
+            .stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(lower.as_str()))
+            .or_else(|| name.parse::<usize>().ok())
+            .filter(|&i| i < dockerfile.stages.len())
+    };
+    let first = stage(from)?;
+    let mut at = first;
+    // A stage starts from an earlier one only: at most one visit per stage.
+    for _ in 0..dockerfile.stages.len() {
+        let s = &dockerfile.stages[at];
+        if s.instructions.iter().any(|i| copies_context(&i.original)) {
+            return Some(dockerfile.stages[first].label());
+        }
+        match stage(&s.base) {
+            Some(base) if base < at => at = base,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// What installs dependencies, as it appears in a `RUN` (lower case).
@@ -193,7 +234,10 @@ const CONTEXT_NAMES: [(&str, &str, bool); 9] = [
 
 /// Whether layer `k` copied files from the build context: a `COPY`/`ADD` that is not the
 /// base image's (nor a base root filesystem, `ADD file:… in /`) and not from another stage.
-fn from_context(layers: &[LayerSummary], k: usize) -> bool {
+fn from_context(layers: &[LayerSummary], stages: &[Option<String>], k: usize) -> bool {
+    if stages.get(k).is_some_and(Option::is_some) {
+        return true;
+    }
     let Some(l) = layers.get(k) else {
         return false;
     };
@@ -245,12 +289,18 @@ pub fn leak_at(fs: &Fs, node: NodeId, m: &Meta) -> Option<Leak> {
 /// The build-context files a layer copied into the image that a `.dockerignore` should have
 /// kept out, of the `candidates` ([`leak_at`]): one finding, with the lines to add
 /// to `.dockerignore` (its `value`, one per line) and the bytes they ship. An `.env` makes it
-/// an error: it holds what the build's environment should not give away.
+/// an error: it holds what the build's environment should not give away. `stages` names, for
+/// each layer a `COPY --from` made, the stage it read when that stage copied the context
+/// ([`context_stage`]; empty without a Dockerfile).
 #[must_use]
-pub fn context_leaked(candidates: &[Leak], layers: &[LayerSummary]) -> Option<Finding> {
+pub fn context_leaked(
+    candidates: &[Leak],
+    layers: &[LayerSummary],
+    stages: &[Option<String>],
+) -> Option<Finding> {
     let mut found: Vec<&Leak> = candidates
         .iter()
-        .filter(|l| from_context(layers, l.layer))
+        .filter(|l| from_context(layers, stages, l.layer))
         .collect();
     if found.is_empty() {
         return None;

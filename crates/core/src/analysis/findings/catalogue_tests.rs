@@ -177,7 +177,7 @@ fn context_files_copied_in_are_leaks_with_their_dockerignore_lines() {
         summary(1, "/bin/sh -c #(nop) COPY dir:0123 in /app ", 60),
     ];
     let leaks = final_walk(&fs).1;
-    let f = context_leaked(&leaks, &layers).expect("a leak");
+    let f = context_leaked(&leaks, &layers, &[]).expect("a leak");
     // The base's node_modules came with its root filesystem: not the context's.
     let git = "ref: refs/heads/main\n".len() + "[core]\n".len();
     let env = "TOKEN=x\n".len();
@@ -193,7 +193,73 @@ fn context_files_copied_in_are_leaks_with_their_dockerignore_lines() {
         summary(0, "/bin/sh -c #(nop) ADD file:abc in / ", 3),
         summary(1, "/bin/sh -c git clone https://example.org/x /app", 60),
     ];
-    assert!(context_leaked(&leaks, &run).is_none());
+    assert!(context_leaked(&leaks, &run, &[]).is_none());
+    // A `COPY --from` of a stage that copied the context carries its files.
+    let staged = [
+        summary(0, "/bin/sh -c #(nop) ADD file:abc in / ", 3),
+        summary(1, "COPY --from=build /src /app # buildkit", 60),
+    ];
+    assert!(context_leaked(&leaks, &staged, &[]).is_none());
+    let via = [None, Some("build".to_string())];
+    let f = context_leaked(&leaks, &staged, &via).expect("a leak through the stage");
+    assert_eq!(f.paths, ["/app/.git", "/app/.env", "/app/Dockerfile"]);
+    assert_eq!(f.shipped_by, Some(1));
+}
+
+#[test]
+fn a_copy_from_a_stage_that_copied_the_context_is_told_from_other_copies() {
+    let dockerfile = crate::dockerfile::parse::parse(
+        "FROM golang:1.22 AS deps\n\
+         COPY go.mod go.sum ./\n\
+         RUN go mod download\n\
+         FROM deps AS Build\n\
+         COPY . /src\n\
+         RUN go build -o /out/app ./...\n\
+         FROM build AS test\n\
+         RUN go test ./...\n\
+         FROM alpine:3.20 AS assets\n\
+         COPY static/ /static/\n\
+         FROM alpine:3.20\n\
+         COPY --from=assets /static /static\n\
+         COPY --from=test /src /src\n\
+         COPY --from=1 /out/app /app\n\
+         COPY --from=deps /go/pkg /go/pkg\n\
+         COPY --from=alpine:3.20 /etc/apk /etc/apk\n\
+         COPY --from=9 /x /x\n\
+         ADD . /ctx\n",
+    )
+    .expect("parses");
+    let copied = |i: &str| context_stage(&dockerfile, i);
+    // A stage that copied the context, named in any case or by index, or one starting FROM
+    // it; the label is the stage the copy names.
+    assert_eq!(
+        copied("COPY --from=build /src /src").as_deref(),
+        Some("build")
+    );
+    assert_eq!(
+        copied("copy --from=BUILD /src /src").as_deref(),
+        Some("build")
+    );
+    assert_eq!(
+        copied("COPY --from=test /src /src").as_deref(),
+        Some("test")
+    );
+    assert_eq!(
+        copied("COPY --chown=1:1 --from=1 /out/app /app").as_deref(),
+        Some("build")
+    );
+    // Stages that copied only named files, images, stages that do not exist, other words.
+    for no in [
+        "COPY --from=assets /static /static",
+        "COPY --from=deps /go/pkg /go/pkg",
+        "COPY --from=alpine:3.20 /etc/apk /etc/apk",
+        "COPY --from=9 /x /x",
+        "COPY . /ctx",
+        "RUN --from=build true",
+        "COPY /src --from=build /dst",
+    ] {
+        assert_eq!(copied(no), None, "{no}");
+    }
 }
 
 #[test]
