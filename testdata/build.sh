@@ -31,6 +31,10 @@
 # `./build.sh rpm` likewise rebuilds only rpm-oci (strata/rpm), FROM scratch, and
 # rpm/bdb-*/Packages: needs rpm (Debian's, with rpmbuild), db-util and busybox-static.
 #
+# `./build.sh staged` likewise rebuilds only findings-staged (strata/findings:staged,
+# from findings/staged/): a build stage copies the context, the final stage the
+# stage's directory (needs git).
+#
 # `./build.sh findings` likewise rebuilds only findings-bad and findings-tidy
 # (strata/findings:bad and :tidy, from findings/): one image with an
 # anti-pattern per finding, one built as the guides say. The bad context is
@@ -96,6 +100,31 @@ build_findings() {
   "${SK[@]}" copy "${CS}localhost/strata/findings:bad" "oci:$OUT/findings-bad:latest"
   "${SK[@]}" copy --format v2s2 "${CS}localhost/strata/findings:tidy" "oci:$OUT/findings-tidy:latest"
 }
+# strata/findings:staged: findings/staged made a git checkout as findings/bad
+# is, built in two stages; the final stage copies the build stage's /src, the
+# whole context with it (docker format, for its HEALTHCHECK).
+build_staged() {
+  local ctx="$WORK/findings-staged"
+  rm -rf "$OUT/findings-staged" "$ctx"
+  cp -a "$HERE/findings/staged" "$ctx"
+  chmod -R go-w "$ctx"
+  local git=(git -C "$ctx" -c init.defaultBranch=main -c core.excludesFile=/dev/null
+             -c user.name=strata -c user.email=strata@example.invalid)
+  "${git[@]}" init -q
+  "${git[@]}" add -A
+  GIT_AUTHOR_DATE=@1700000000 GIT_COMMITTER_DATE=@1700000000 \
+    "${git[@]}" commit -q -m "staged: first version"
+  bud --format docker -t strata/findings:staged -f "$ctx/Dockerfile" "$ctx"
+  "${SK[@]}" copy --format v2s2 "${CS}localhost/strata/findings:staged" "oci:$OUT/findings-staged:latest"
+}
+if [ "$ONLY" = staged ]; then
+  "${SK[@]}" copy "docker-archive:$OUT/two-images-docker.tar:docker.io/strata/base:1" \
+    "${CS}localhost/strata/base:1"
+  build_staged
+  python3 "$HERE/expected.py" --write
+  echo "built findings-staged into $OUT"
+  exit 0
+fi
 if [ "$ONLY" = findings ]; then
   "${SK[@]}" copy "docker-archive:$OUT/two-images-docker.tar:docker.io/strata/base:1" \
     "${CS}localhost/strata/base:1"
@@ -327,6 +356,7 @@ podman "${STORE[@]}" save --format docker-archive --multi-image-archive \
 
 build_compare
 build_findings
+build_staged
 build_packages
 build_rpm
 build_secrets

@@ -536,6 +536,60 @@ def dockerfile_layers(text, n_layers):
     return [(base + k, no, ins) for k, (no, ins) in enumerate(making)]
 
 
+def stages(text):
+    """The Dockerfile's stages in order: (name or None, base, instructions),
+    continuation lines joined, comments skipped; names in lower case."""
+    out, cur, buf = [], None, ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        more = line.endswith("\\")
+        buf += " " + (line[:-1] if more else line)
+        if more:
+            continue
+        ins, buf = " ".join(buf.split()), ""
+        words = ins.split()
+        if words[0].upper() == "FROM":
+            name = words[3].lower() if len(words) > 3 and words[2].upper() == "AS" else None
+            cur = (name, words[1], [])
+            out.append(cur)
+        elif cur is not None:
+            cur[2].append(ins)
+    return out
+
+
+def copies_context(ins):
+    """COPY or ADD of the whole context: `.` (or `./`, `*`) among the sources,
+    not from a stage."""
+    words = ins.split()
+    args = [w for w in words[1:] if not w.startswith("--")]
+    return (words[0].upper() in ("COPY", "ADD") and not any(w.startswith("--from") for w in words)
+            and len(args) >= 2 and any(a in (".", "./", "*", "./*") for a in args[:-1]))
+
+
+def stage_copied_context(text, ins):
+    """Whether `ins` is a COPY --from=S whose stage S (by name or index, or a
+    stage it starts FROM) copied the whole context."""
+    words = ins.split()
+    frm = next((w.split("=", 1)[1] for w in words if w.startswith("--from=")), None)
+    if words[0].upper() != "COPY" or frm is None:
+        return False
+    st = stages(text)
+    def find(name):
+        for i, (n, _, _) in enumerate(st):
+            if n == name.lower():
+                return i
+        return int(name) if name.isdigit() and int(name) < len(st) else None
+    i = find(frm)
+    while i is not None:
+        if any(copies_context(x) for x in st[i][2]):
+            return True
+        j = find(st[i][1])
+        i = j if j is not None and j < i else None
+    return False
+
+
 def findings(layout, dockerfile):
     """What strata's findings must say of an image, rule by rule (README's table).
 
@@ -577,6 +631,26 @@ def findings(layout, dockerfile):
             raise RuntimeError(p + ": a context name without files; which layer made it?")
         layer = min(b["layer"] for b in files.values())
         leaks.append((p, layer, files, CONTEXT_NAMES[name][1]))
+    text = open(dockerfile).read()
+    lines = dockerfile_layers(text, n)
+    by_line = {k: ins for k, _, ins in lines}
+    # With the Dockerfile, a layer is the context's when its instruction copies
+    # the context, or copies from a stage that did (history cannot tell: a COPY
+    # --from reads `COPY dir:` there too).
+    staged = [l for l in leaks if l[1] in by_line and (copies_context(by_line[l[1]])
+              or stage_copied_context(text, by_line[l[1]]))]
+    context_with_dockerfile = None
+    if staged:
+        staged.sort(key=lambda l: (-sum(b["size"] for b in l[2].values()), l[0]))
+        context_with_dockerfile = {
+            "id": "context-leaked",
+            "severity": "error" if any(l[3] == "**/.env" for l in staged) else "warning",
+            "bytes": sum(b["size"] for l in staged for b in l[2].values()),
+            "files": sum(len(l[2]) for l in staged),
+            "shipped_by": min(l[1] for l in staged),
+            "paths": ["/" + l[0] for l in staged][:5],
+            "value": "\n".join(sorted({l[3] for l in staged})),
+        }
     context = [l for l in leaks if from_context(l[1])]
     if context:
         context.sort(key=lambda l: (-sum(b["size"] for b in l[2].values()), l[0]))
@@ -689,7 +763,6 @@ def findings(layout, dockerfile):
 
     # cache-order: a COPY of the whole context before an install, by the Dockerfile.
     with_dockerfile = []
-    lines = dockerfile_layers(open(dockerfile).read(), n)
     for i, (k, no, ins) in enumerate(lines):
         words = ins.split()
         if words[0].upper() in ("COPY", "ADD") and "." in words[1:-1] and not any(
@@ -715,6 +788,7 @@ def findings(layout, dockerfile):
         "healthcheck": check,
         "findings": out,
         "with_dockerfile": with_dockerfile,
+        "context_with_dockerfile": context_with_dockerfile,
         "layer_lines": {str(k): no for k, no, _ in lines},
         "dockerfile": os.path.relpath(dockerfile, HERE),
     }
@@ -763,7 +837,7 @@ def main():
     r = rpm_packages(os.path.join(IMAGES, "rpm-oci"))
     r["source"] = "images/rpm-oci"
     out["rpm"] = r
-    for name in ("bad", "tidy"):
+    for name in ("bad", "tidy", "staged"):
         r = findings(os.path.join(IMAGES, "findings-" + name),
                      os.path.join(HERE, "findings", name, "Dockerfile"))
         r["source"] = "images/findings-" + name

@@ -2,8 +2,10 @@
 //! `findings-bad`, one anti-pattern of each kind made as real builds make them (a context
 //! with a `.git` and an `.env` copied whole before `npm ci`, a bundle copied twice, setuid and
 //! world-writable files, no USER, no HEALTHCHECK), and `findings-tidy`, a multi-stage build
-//! with a USER and a HEALTHCHECK. What strata must find comes from the independent oracle
-//! (`testdata/expected.py`, keys `findings-bad` and `findings-tidy`: Python's tarfile over the
+//! with a USER and a HEALTHCHECK, and `findings-staged`, a multi-stage build whose final stage
+//! copies a build stage's copy of the whole context. What strata must find comes from the
+//! independent oracle (`testdata/expected.py`, keys `findings-bad`, `findings-tidy` and
+//! `findings-staged`: Python's tarfile over the
 //! layers, the config, the Dockerfile), and the severities from the README's table.
 
 use serde_json::Value;
@@ -227,6 +229,46 @@ fn the_tidy_image_has_nothing_at_warning_or_above() {
         assert!(loud.is_empty(), "{dockerfile:?}: {loud:#?}");
         assert!(found.is_empty(), "{dockerfile:?}: {found:#?}");
     }
+}
+
+/// A multi-stage build still leaks its context when the build stage copies it whole and the
+/// final stage copies the stage's directory (`findings-staged`). The Dockerfile's line says
+/// `COPY --from=build`, which alone is no copy of the context: the stage it reads is. With
+/// the Dockerfile the finding stays, as the oracle judges it from the stages; the history's
+/// `COPY dir:` reads the same without it. The bad and tidy images' leaks are unchanged.
+#[test]
+fn a_context_copied_into_a_build_stage_leaks_through_copy_from() {
+    let want = &oracle("findings-staged")["context_with_dockerfile"];
+    assert_eq!(
+        want["paths"],
+        serde_json::json!(["/app/.git", "/app/Dockerfile"])
+    );
+    for (key, dockerfile) in [
+        ("findings-staged", "findings/staged/Dockerfile"),
+        ("findings-bad", "findings/bad/Dockerfile"),
+        ("findings-tidy", "findings/tidy/Dockerfile"),
+    ] {
+        let want = &oracle(key)["context_with_dockerfile"];
+        let json = analyze(key, Some(dockerfile));
+        let got = by_id(&json)
+            .into_iter()
+            .find(|(id, _)| id == "context-leaked")
+            .map(|(_, f)| f);
+        match got {
+            Some(f) => assert_same(&f, want),
+            None => assert!(want.is_null(), "{key}: no leak, the oracle says {want:#}"),
+        }
+        let line = json["layers"][1]["source"]["instruction"].as_str();
+        if key == "findings-staged" {
+            assert_eq!(line, Some("COPY --from=build /src /app"));
+        }
+    }
+    let plain = analyze("findings-staged", None);
+    let leak = by_id(&plain)
+        .into_iter()
+        .find(|(id, _)| id == "context-leaked")
+        .expect("the history's COPY dir: reads as a copy of the context");
+    assert_eq!(leak.1["paths"], want["paths"]);
 }
 
 /// `ci --fail-on warning` fails the bad image on exactly its findings at warning or above and
