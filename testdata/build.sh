@@ -84,17 +84,22 @@ bud() { buildah "${STORE[@]}" bud --layers --isolation chroot --pull=never "$@";
 # the docker format (an OCI config has no Healthcheck: buildah drops it, and so
 # does skopeo converting to an OCI manifest), so its layout holds the docker
 # manifest and config as they are (`--format v2s2`).
-build_findings() {
-  local f="$HERE/findings" ctx="$WORK/findings-bad"
-  rm -rf "$OUT/findings-bad" "$OUT/findings-tidy" "$ctx"
-  cp -a "$f/bad" "$ctx"
-  chmod -R go-w "$ctx"
-  local git=(git -C "$ctx" -c init.defaultBranch=main -c core.excludesFile=/dev/null
+# checkout SRC CTX MESSAGE: a copy of SRC at CTX made a git checkout of one
+# commit, with fixed author, dates and branch (the commit id stays).
+checkout() {
+  cp -a "$1" "$2"
+  chmod -R go-w "$2"
+  local git=(git -C "$2" -c init.defaultBranch=main -c core.excludesFile=/dev/null
              -c user.name=strata -c user.email=strata@example.invalid)
   "${git[@]}" init -q
   "${git[@]}" add -A
   GIT_AUTHOR_DATE=@1700000000 GIT_COMMITTER_DATE=@1700000000 \
-    "${git[@]}" commit -q -m "service: first version"
+    "${git[@]}" commit -q -m "$3"
+}
+build_findings() {
+  local f="$HERE/findings" ctx="$WORK/findings-bad"
+  rm -rf "$OUT/findings-bad" "$OUT/findings-tidy" "$ctx"
+  checkout "$f/bad" "$ctx" "service: first version"
   bud -t strata/findings:bad -f "$ctx/Dockerfile" "$ctx"
   bud --format docker -t strata/findings:tidy -f "$f/tidy/Dockerfile" "$f/tidy"
   "${SK[@]}" copy "${CS}localhost/strata/findings:bad" "oci:$OUT/findings-bad:latest"
@@ -106,14 +111,7 @@ build_findings() {
 build_staged() {
   local ctx="$WORK/findings-staged"
   rm -rf "$OUT/findings-staged" "$ctx"
-  cp -a "$HERE/findings/staged" "$ctx"
-  chmod -R go-w "$ctx"
-  local git=(git -C "$ctx" -c init.defaultBranch=main -c core.excludesFile=/dev/null
-             -c user.name=strata -c user.email=strata@example.invalid)
-  "${git[@]}" init -q
-  "${git[@]}" add -A
-  GIT_AUTHOR_DATE=@1700000000 GIT_COMMITTER_DATE=@1700000000 \
-    "${git[@]}" commit -q -m "staged: first version"
+  checkout "$HERE/findings/staged" "$ctx" "staged: first version"
   bud --format docker -t strata/findings:staged -f "$ctx/Dockerfile" "$ctx"
   "${SK[@]}" copy --format v2s2 "${CS}localhost/strata/findings:staged" "oci:$OUT/findings-staged:latest"
 }

@@ -639,31 +639,22 @@ def findings(layout, dockerfile):
     # --from reads `COPY dir:` there too).
     staged = [l for l in leaks if l[1] in by_line and (copies_context(by_line[l[1]])
               or stage_copied_context(text, by_line[l[1]]))]
-    context_with_dockerfile = None
-    if staged:
-        staged.sort(key=lambda l: (-sum(b["size"] for b in l[2].values()), l[0]))
-        context_with_dockerfile = {
+    def leak_finding(found):
+        found.sort(key=lambda l: (-sum(b["size"] for b in l[2].values()), l[0]))
+        return {
             "id": "context-leaked",
-            "severity": "error" if any(l[3] == "**/.env" for l in staged) else "warning",
-            "bytes": sum(b["size"] for l in staged for b in l[2].values()),
-            "files": sum(len(l[2]) for l in staged),
-            "shipped_by": min(l[1] for l in staged),
-            "paths": ["/" + l[0] for l in staged][:5],
-            "value": "\n".join(sorted({l[3] for l in staged})),
+            "severity": "error" if any(l[3] == "**/.env" for l in found) else "warning",
+            "bytes": sum(b["size"] for l in found for b in l[2].values()),
+            "files": sum(len(l[2]) for l in found),
+            "shipped_by": min(l[1] for l in found),
+            "paths": ["/" + l[0] for l in found][:5],
+            "value": "\n".join(sorted({l[3] for l in found})),
         }
+    context_with_dockerfile = leak_finding(staged) if staged else None
     context = [l for l in leaks if from_context(l[1])]
     if context:
-        context.sort(key=lambda l: (-sum(b["size"] for b in l[2].values()), l[0]))
-        out.append({
-            "id": "context-leaked",
-            "severity": "error" if any(l[3] == "**/.env" for l in context) else "warning",
-            "bytes": sum(b["size"] for l in context for b in l[2].values()),
-            "files": sum(len(l[2]) for l in context),
-            "shipped_by": min(l[1] for l in context),
-            "paths": ["/" + l[0] for l in context][:5],
-            "value": "\n".join(sorted({l[3] for l in context})),
-            "not_leaked": ["/" + l[0] for l in leaks if l not in context],
-        })
+        out.append(dict(leak_finding(context),
+                        not_leaked=["/" + l[0] for l in leaks if l not in context]))
 
     # duplicate: final files of 64 KiB or more with equal (size, sha256), one
     # blob per hard-link group; a set is reported when one copy spares 1 MiB.
