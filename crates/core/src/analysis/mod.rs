@@ -198,10 +198,10 @@ pub struct Analysis {
     /// commands (again when a Dockerfile names them better).
     #[serde(skip)]
     leaks: Vec<findings::Leak>,
-    /// For each layer a Dockerfile's `COPY --from` made, the stage it read when that stage
+    /// For each layer, whether the Dockerfile's line for it is a `COPY --from` of a stage that
     /// copied the build context (empty without a Dockerfile).
     #[serde(skip)]
-    context_stages: Vec<Option<String>>,
+    context_stages: Vec<bool>,
     pub warnings: Vec<String>,
 }
 
@@ -321,8 +321,9 @@ impl Analysis {
             .layers
             .iter()
             .map(|a| {
-                let s = a.source.as_ref()?;
-                findings::context_stage(&target.dockerfile, &s.instruction)
+                a.source.as_ref().is_some_and(|s| {
+                    findings::context_stage(&target.dockerfile, &s.instruction).is_some()
+                })
             })
             .collect();
         if let Some(p) = &image.provenance {

@@ -234,8 +234,8 @@ const CONTEXT_NAMES: [(&str, &str, bool); 9] = [
 
 /// Whether layer `k` copied files from the build context: a `COPY`/`ADD` that is not the
 /// base image's (nor a base root filesystem, `ADD file:… in /`) and not from another stage.
-fn from_context(layers: &[LayerSummary], stages: &[Option<String>], k: usize) -> bool {
-    if stages.get(k).is_some_and(Option::is_some) {
+fn from_context(layers: &[LayerSummary], staged: &[bool], k: usize) -> bool {
+    if staged.get(k) == Some(&true) {
         return true;
     }
     let Some(l) = layers.get(k) else {
@@ -289,18 +289,18 @@ pub fn leak_at(fs: &Fs, node: NodeId, m: &Meta) -> Option<Leak> {
 /// The build-context files a layer copied into the image that a `.dockerignore` should have
 /// kept out, of the `candidates` ([`leak_at`]): one finding, with the lines to add
 /// to `.dockerignore` (its `value`, one per line) and the bytes they ship. An `.env` makes it
-/// an error: it holds what the build's environment should not give away. `stages` names, for
-/// each layer a `COPY --from` made, the stage it read when that stage copied the context
+/// an error: it holds what the build's environment should not give away. `staged` says, for
+/// each layer, whether it is a `COPY --from` of a stage that copied the context
 /// ([`context_stage`]; empty without a Dockerfile).
 #[must_use]
 pub fn context_leaked(
     candidates: &[Leak],
     layers: &[LayerSummary],
-    stages: &[Option<String>],
+    staged: &[bool],
 ) -> Option<Finding> {
     let mut found: Vec<&Leak> = candidates
         .iter()
-        .filter(|l| from_context(layers, stages, l.layer))
+        .filter(|l| from_context(layers, staged, l.layer))
         .collect();
     if found.is_empty() {
         return None;

@@ -200,7 +200,7 @@ fn context_files_copied_in_are_leaks_with_their_dockerignore_lines() {
         summary(1, "COPY --from=build /src /app # buildkit", 60),
     ];
     assert!(context_leaked(&leaks, &staged, &[]).is_none());
-    let via = [None, Some("build".to_string())];
+    let via = [false, true];
     let f = context_leaked(&leaks, &staged, &via).expect("a leak through the stage");
     assert_eq!(f.paths, ["/app/.git", "/app/.env", "/app/Dockerfile"]);
     assert_eq!(f.shipped_by, Some(1));

@@ -137,10 +137,6 @@ pub fn config_secrets(config: &Value, layers: usize, args: &[(String, String)]) 
     // Each value's finding, by the value: a config may repeat one in thousands of history
     // entries, and a lookup keeps that linear.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let add = |out: &mut Vec<Finding>, seen: &mut HashMap<String, usize>, value: &str, f| {
-        seen.entry(value.to_string()).or_insert(out.len());
-        out.push(f);
-    };
     let run = config.get("config");
     let env = run
         .and_then(|c| c.get("Env"))
@@ -214,10 +210,6 @@ fn named_value(
     name: &str,
     value: &str,
 ) {
-    let mut add = |value: &str, f| {
-        seen.entry(value.to_string()).or_insert(out.len());
-        out.push(f);
-    };
     let found = secrets::in_text(value);
     if found.is_empty() {
         if secrets::credential_name(name) && secrets::credential_value(value.as_bytes()) {
@@ -233,15 +225,26 @@ fn named_value(
                 length: value.len() as u64,
                 count: 1,
             };
-            add(value, config_finding(secret, None));
+            add(out, seen, value, config_finding(secret, None));
         }
         return;
     }
     for f in found {
         let inner = f.name.clone().map(|r| value[r].to_string());
         let secret = text_secret(&f, place, inner.or_else(|| Some(name.to_string())), None);
-        add(&value[f.value.clone()], config_finding(secret, None));
+        add(
+            out,
+            seen,
+            &value[f.value.clone()],
+            config_finding(secret, None),
+        );
     }
+}
+
+/// Keeps finding `f` of secret `value`, remembering where the value's first finding is.
+fn add(out: &mut Vec<Finding>, seen: &mut HashMap<String, usize>, value: &str, f: Finding) {
+    seen.entry(value.to_string()).or_insert(out.len());
+    out.push(f);
 }
 
 /// The facts of a secret found in a string of the config.
