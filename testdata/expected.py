@@ -551,6 +551,7 @@ def stages(text):
         ins, buf = " ".join(buf.split()), ""
         words = ins.split()
         if words[0].upper() == "FROM":
+            words = [w for w in words if not w.startswith("--")]  # --platform=…
             name = words[3].lower() if len(words) > 3 and words[2].upper() == "AS" else None
             cur = (name, words[1], [])
             out.append(cur)
