@@ -1,34 +1,39 @@
 //! The decompression floor: every layer blob of an image read through the same blob store and
 //! the same decompressors strata uses, in parallel (largest first) across the cores, with the
 //! output thrown away. No tar parsing, no hashing unless `--sha256` (then: blob and tar
-//! SHA-256, what verification costs on top).
+//! SHA-256, what verification costs on top). `--tar` also walks every tar header with strata's
+//! own walker (contents skipped, nothing kept): the least any tool that lists an image's paths
+//! must do, which on path-heavy images is most of what strata adds to the floor.
 //!
-//!     cargo bench --bench floor -- IMAGE [--threads N] [--sha256]
+//!     cargo bench --bench floor -- IMAGE [--threads N] [--sha256] [--tar]
 //!
-//! Prints one line: `floor <layers> layers <tar bytes> bytes <seconds> s`. bench/run.sh times
-//! the process with /usr/bin/time, like every other tool it compares.
+//! Prints one line: `floor <layers> layers <tar bytes> bytes <entries> entries <seconds> s`.
+//! bench/run.sh times the process with /usr/bin/time, like every other tool it compares.
 
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use strata::layer::decode;
+use strata::layer::tar::{TarEntry, TarWalker};
 use strata::source::{self, Input, OpenOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut image = None;
     let mut threads = std::thread::available_parallelism().map_or(2, |p| p.get());
     let mut sha = false;
+    let mut tar = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--bench" => {}
             "--sha256" => sha = true,
+            "--tar" => tar = true,
             "--threads" => threads = args.next().ok_or("--threads N")?.parse()?,
             _ => image = Some(a),
         }
     }
-    let image = image.ok_or("usage: floor IMAGE [--threads N] [--sha256]")?;
+    let image = image.ok_or("usage: floor IMAGE [--threads N] [--sha256] [--tar]")?;
     let start = Instant::now();
     let opened = source::open(&Input::parse(&image, None)?, &OpenOptions::default())?;
     let (img, store) = (&opened.image, opened.store.as_ref());
@@ -47,6 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     order.sort_by_key(|&(s, _)| std::cmp::Reverse(s));
     let next = AtomicUsize::new(0);
     let total = AtomicU64::new(0);
+    let entries = AtomicU64::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
             s.spawn(|| -> Result<(), String> {
@@ -57,24 +63,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     // the floor. Read in place, as strata's tar walker reads.
                     let (compression, mut d) =
                         decode::open_layer(raw, sha, None).map_err(|e| e.to_string())?;
+                    if tar {
+                        let mut walker = TarWalker::new(d);
+                        let mut entry = TarEntry::default();
+                        let mut n = 0;
+                        while walker.next_into(&mut entry).map_err(|e| e.to_string())? {
+                            n += 1;
+                        }
+                        entries.fetch_add(n, Ordering::Relaxed);
+                        d = walker.into_inner();
+                    }
                     loop {
                         let n = d.fill_buf().map_err(|e| e.to_string())?.len();
                         if n == 0 {
                             break;
                         }
                         d.consume(n);
-                        total.fetch_add(n as u64, Ordering::Relaxed);
+                        if !tar {
+                            total.fetch_add(n as u64, Ordering::Relaxed);
+                        }
                     }
-                    d.finish(compression).map_err(|e| e.to_string())?;
+                    let digests = d.finish(compression).map_err(|e| e.to_string())?;
+                    if tar {
+                        total.fetch_add(digests.tar_size, Ordering::Relaxed);
+                    }
                 }
                 Ok(())
             });
         }
     });
     println!(
-        "floor {} layers {} bytes {:.3} s",
+        "floor {} layers {} bytes {} entries {:.3} s",
         img.layers.len(),
         total.load(Ordering::Relaxed),
+        entries.load(Ordering::Relaxed),
         start.elapsed().as_secs_f64()
     );
     Ok(())
