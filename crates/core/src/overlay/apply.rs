@@ -207,16 +207,17 @@ impl Fs {
         layer: u16,
         cache: &mut ParentCache,
     ) -> Result<NodeId, ApplyError> {
-        let parent = match cache.lookup(prefix) {
+        // The symlinks followed to the cached directory count towards the limit as if the
+        // whole name were resolved from the root.
+        let (start, comps, mut hops) = match cache.lookup(prefix) {
             Some(ParentHit::Exact(node)) => return Ok(node),
-            Some(ParentHit::Below(node, rest)) => {
-                let rest = components(rest);
-                self.resolve_dir_from(node, &rest, layer, true)?
-            }
-            None => self.resolve_dir(&components(prefix), layer, true)?,
-        }
-        .ok_or(ApplyError::ParentMissing)?;
-        cache.store(prefix, parent);
+            Some(ParentHit::Below(node, hops, rest)) => (node, components(rest), hops),
+            None => (ROOT, components(prefix), 0),
+        };
+        let parent = self
+            .walk_dirs(start, &comps, layer, true, &mut hops)?
+            .ok_or(ApplyError::ParentMissing)?;
+        cache.store(prefix, parent, hops);
         Ok(parent)
     }
 

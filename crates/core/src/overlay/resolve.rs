@@ -120,25 +120,14 @@ impl Fs {
         layer: u16,
         create: bool,
     ) -> Result<Option<NodeId>, ApplyError> {
-        self.resolve_dir_from(ROOT, comps, layer, create)
-    }
-
-    /// [`Fs::resolve_dir`] from a directory already resolved (`comps` hold no `..`).
-    pub(super) fn resolve_dir_from(
-        &mut self,
-        start: NodeId,
-        comps: &[&[u8]],
-        layer: u16,
-        create: bool,
-    ) -> Result<Option<NodeId>, ApplyError> {
         let mut hops = 0;
-        self.walk_dirs(start, comps, layer, create, &mut hops)
+        self.walk_dirs(ROOT, comps, layer, create, &mut hops)
     }
 
     /// Walks `comps` from `start`: `..` climbs to the physical parent (the directory a symlink
     /// led to, as Linux resolves it), a symlink is followed ([`Fs::follow`]). `hops` counts
     /// the symlinks followed for the whole path.
-    fn walk_dirs(
+    pub(super) fn walk_dirs(
         &mut self,
         start: NodeId,
         comps: &[&[u8]],
@@ -218,20 +207,23 @@ impl Fs {
 }
 
 /// The parent directory resolved for the previous entry, keyed by the raw bytes of its name
-/// before the last component. Tars list a directory's files together, so most entries resolve
-/// their parent with one comparison instead of a hash lookup per component. Cleared whenever an
-/// entry could change how a path resolves (a symlink, a kind change, a subtree removed).
+/// before the last component, with the symlinks followed to reach it. Tars list a directory's
+/// files together, so most entries resolve their parent with one comparison instead of a hash
+/// lookup per component. Cleared whenever an entry could change how a path resolves (a symlink,
+/// a kind change, a subtree removed).
 #[derive(Default)]
 pub(super) struct ParentCache {
     prefix: Vec<u8>,
     node: Option<NodeId>,
+    hops: u32,
 }
 
 pub(super) enum ParentHit<'a> {
     /// The same parent.
     Exact(NodeId),
-    /// Below the cached directory: resolve the rest from it.
-    Below(NodeId, &'a [u8]),
+    /// Below the cached directory, reached with this many symlinks followed: resolve the rest
+    /// from it.
+    Below(NodeId, u32, &'a [u8]),
 }
 
 impl ParentCache {
@@ -245,13 +237,14 @@ impl ParentCache {
         // directory, and through a symlink `..` means the link's parent, not the target's).
         let boundary = self.prefix.is_empty() || self.prefix.last() == Some(&b'/');
         (boundary && !rest.split(|&b| b == b'/').any(|c| c == b".."))
-            .then_some(ParentHit::Below(node, rest))
+            .then_some(ParentHit::Below(node, self.hops, rest))
     }
 
-    pub(super) fn store(&mut self, prefix: &[u8], node: NodeId) {
+    pub(super) fn store(&mut self, prefix: &[u8], node: NodeId, hops: u32) {
         self.prefix.clear();
         self.prefix.extend_from_slice(prefix);
         self.node = Some(node);
+        self.hops = hops;
     }
 
     pub(super) fn clear(&mut self) {

@@ -381,8 +381,22 @@ mod props {
         build(&refs)
     }
 
+    // Deep enough that names share some directories and not others, as a layer's scattered
+    // changes do (the parent cache resolves from the deepest directory they share).
     const DEEP: &[&str] = &[
-        "a", "a/b", "a/b/f", "a/b/g", "a/c/f", "l/f", "l/b/g", "m/x", "a/b/../h",
+        "a",
+        "a/b",
+        "a/b/f",
+        "a/b/g",
+        "a/c/f",
+        "l/f",
+        "l/b/g",
+        "m/x",
+        "a/b/../h",
+        "a/b/c/f",
+        "a/b/d/g",
+        "l/b/c/h",
+        "a/c/../b/c/g",
     ];
     const TARGETS: &[&str] = &["a", "a/b", "/a/c", "../a", "m", "l/b"];
 
@@ -636,6 +650,46 @@ fn symlink_hops_are_counted_as_linux_counts_them() {
         "{:?}",
         fs.layer(1).warnings
     );
+}
+
+/// A name resolved from a directory the previous name led through counts the hops taken to
+/// reach that directory: `s1` takes 40 hops to `d` (as for `s1/e/f`), so `s1/e/x/g` (below the
+/// previous parent) and `s1/x/h` (beside it) take a 41st through `d/e/x` or `d/x`, too many
+/// for Linux, whose verdict on the same tree is the reference.
+#[test]
+fn symlink_hops_count_through_a_shared_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("d/e/y")).unwrap();
+    std::os::unix::fs::symlink("y", dir.path().join("d/e/x")).unwrap();
+    std::os::unix::fs::symlink("e", dir.path().join("d/x")).unwrap();
+    let mut base = vec![
+        E::Dir("d"),
+        E::Dir("d/e"),
+        E::Dir("d/e/y"),
+        E::Sym("d/e/x", "y"),
+        E::Sym("d/x", "e"),
+    ];
+    for i in 0..41 {
+        let target = if i == 40 {
+            "d".to_string()
+        } else {
+            format!("s{}", i + 1)
+        };
+        std::os::unix::fs::symlink(&target, dir.path().join(format!("s{i}"))).unwrap();
+        base.push(E::Sym(leak(format!("s{i}")), leak(target)));
+    }
+    let upper = [
+        E::File("s1/e/f", "one"),
+        E::File("s1/e/x/g", "two"),
+        E::File("s1/x/h", "three"),
+    ];
+    let fs = build(&[&base, &upper]);
+    let l = last(&fs);
+    for (name, entry) in [("e/f", "s1/e/f"), ("e/y/g", "s1/e/x/g"), ("e/h", "s1/x/h")] {
+        let linux_ok = std::fs::File::create(dir.path().join(entry)).is_ok();
+        let strata_ok = l.iter().any(|p| p.starts_with(&format!("/d/{name} ")));
+        assert_eq!(strata_ok, linux_ok, "{entry}: {l:?}");
+    }
 }
 
 /// A symlink target longer than Linux's PATH_MAX cannot be created by a runtime: the entry is
