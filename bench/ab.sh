@@ -10,12 +10,17 @@
 #
 #   bench/ab.sh OLD NEW [IMAGE...]   IMAGE defaults to every image bench/run.sh generated
 #
+# Build both sides the same way (`cargo build --release`, not after `cargo bench`), use
+# REPEAT=15 or more on the sub-second images, and check a gain against a second build: on the
+# 2-core VM two identical binaries differed by up to 11 %, two builds of one source by 40 %
+# (docs/performance.md, "How far a comparison can be trusted here").
+#
 # Environment: REPEAT (runs per binary and image, default 7), LIMIT (percent, default 3),
 # ARGS (default "analyze IMAGE --quiet"; IMAGE is replaced). Images come from bench/run.sh
 # (bench/out); generate them first with `bench/run.sh bench/out SET` if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,21p' "$0"; exit 2; }
 OLD=$1 NEW=$2
 shift 2
 REPEAT=${REPEAT:-7}
