@@ -617,6 +617,31 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
+/// The chain `s0 -> s1 -> ... -> s40 -> d`, made in `dir` and added to `base`: `s1` reaches `d`
+/// in 40 hops (Linux's limit), `s0` in 41.
+fn symlink_chain(dir: &std::path::Path, base: &mut Vec<E>) {
+    for i in 0..41 {
+        let target = if i == 40 {
+            "d".to_string()
+        } else {
+            format!("s{}", i + 1)
+        };
+        std::os::unix::fs::symlink(&target, dir.join(format!("s{i}"))).unwrap();
+        base.push(E::Sym(leak(format!("s{i}")), leak(target)));
+    }
+}
+
+/// Each `(name, entry)`: strata keeps the file an upper layer's `entry` names (as `/d/NAME`)
+/// exactly when Linux creates `entry` in `dir`, the same tree.
+fn created_as_linux_creates(dir: &std::path::Path, fs: &Fs, cases: &[(&str, &str)]) {
+    let l = last(fs);
+    for (name, entry) in cases {
+        let linux_ok = std::fs::File::create(dir.join(entry)).is_ok();
+        let strata_ok = l.iter().any(|p| p.starts_with(&format!("/d/{name} ")));
+        assert_eq!(strata_ok, linux_ok, "{entry}: {l:?}");
+    }
+}
+
 /// Symlink hops count for the whole path, remembered resolutions included, with Linux's limit
 /// of 40: the kernel itself is the reference, on the same chain made in a temporary directory.
 #[test]
@@ -624,24 +649,11 @@ fn symlink_hops_are_counted_as_linux_counts_them() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("d")).unwrap();
     let mut base = vec![E::Dir("d")];
-    for i in 0..41 {
-        let target = if i == 40 {
-            "d".to_string()
-        } else {
-            format!("s{}", i + 1)
-        };
-        std::os::unix::fs::symlink(&target, dir.path().join(format!("s{i}"))).unwrap();
-        base.push(E::Sym(leak(format!("s{i}")), leak(target)));
-    }
+    symlink_chain(dir.path(), &mut base);
     // s1/f first: its resolution (40 hops) is remembered; s0/f then takes 41.
     let upper = [E::File("s1/f", "one"), E::File("s0/g", "zero")];
     let fs = build(&[&base, &upper]);
-    let l = last(&fs);
-    for (name, entry) in [("f", "s1/f"), ("g", "s0/g")] {
-        let linux_ok = std::fs::File::create(dir.path().join(entry)).is_ok();
-        let strata_ok = l.iter().any(|p| p.starts_with(&format!("/d/{name} ")));
-        assert_eq!(strata_ok, linux_ok, "{entry}: {l:?}");
-    }
+    created_as_linux_creates(dir.path(), &fs, &[("f", "s1/f"), ("g", "s0/g")]);
     assert!(
         fs.layer(1)
             .warnings
@@ -669,27 +681,18 @@ fn symlink_hops_count_through_a_shared_directory() {
         E::Sym("d/e/x", "y"),
         E::Sym("d/x", "e"),
     ];
-    for i in 0..41 {
-        let target = if i == 40 {
-            "d".to_string()
-        } else {
-            format!("s{}", i + 1)
-        };
-        std::os::unix::fs::symlink(&target, dir.path().join(format!("s{i}"))).unwrap();
-        base.push(E::Sym(leak(format!("s{i}")), leak(target)));
-    }
+    symlink_chain(dir.path(), &mut base);
     let upper = [
         E::File("s1/e/f", "one"),
         E::File("s1/e/x/g", "two"),
         E::File("s1/x/h", "three"),
     ];
     let fs = build(&[&base, &upper]);
-    let l = last(&fs);
-    for (name, entry) in [("e/f", "s1/e/f"), ("e/y/g", "s1/e/x/g"), ("e/h", "s1/x/h")] {
-        let linux_ok = std::fs::File::create(dir.path().join(entry)).is_ok();
-        let strata_ok = l.iter().any(|p| p.starts_with(&format!("/d/{name} ")));
-        assert_eq!(strata_ok, linux_ok, "{entry}: {l:?}");
-    }
+    created_as_linux_creates(
+        dir.path(),
+        &fs,
+        &[("e/f", "s1/e/f"), ("e/y/g", "s1/e/x/g"), ("e/h", "s1/x/h")],
+    );
 }
 
 /// A symlink target longer than Linux's PATH_MAX cannot be created by a runtime: the entry is
