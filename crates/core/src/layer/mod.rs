@@ -347,7 +347,8 @@ fn slice(buf: &[u8], (start, len): (u32, u32)) -> &[u8] {
 /// it is applied, which on two cores happens on the reader itself: with 16k entries a batch
 /// was evicted before its apply read its names back, and a million-path base layer's reader
 /// spent 850 ms where it now spends 630-710 (bench/ab.sh, 11 runs: million 1.04 -> 0.82-0.88 s
-/// with 1,024 or 2,048; 512 was slower again; small and small-zstd unchanged in 21 runs).
+/// with 1,024 or 2,048 against an earlier build, 1.10 -> 1.03 s against a build of the same
+/// tree with 16k; 512 was slower again; small and small-zstd unchanged in 21 runs).
 pub const BATCH: usize = 2 * 1024;
 
 /// Where a layer's entries go while it is read: every `size` entries, a [`LayerScan`] holding
