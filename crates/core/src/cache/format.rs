@@ -32,7 +32,7 @@ pub(super) const VERSION: u32 = 4;
 
 /// What decides a scan besides the blob's bytes: the reader's source and the crates it uses.
 /// A file added to `src/layer/` must be added here (a test checks).
-pub(super) const READER_SOURCES: [(&str, &[u8]); 8] = [
+pub(super) const READER_SOURCES: [(&str, &[u8]); 9] = [
     ("layer/mod.rs", include_bytes!("../layer/mod.rs")),
     ("layer/capture.rs", include_bytes!("../layer/capture.rs")),
     ("layer/secrets.rs", include_bytes!("../layer/secrets.rs")),
@@ -40,6 +40,7 @@ pub(super) const READER_SOURCES: [(&str, &[u8]); 8] = [
     ("layer/decode.rs", include_bytes!("../layer/decode.rs")),
     ("layer/gzip.rs", include_bytes!("../layer/gzip.rs")),
     ("layer/hash.rs", include_bytes!("../layer/hash.rs")),
+    ("layer/xxh3.rs", include_bytes!("../layer/xxh3.rs")),
     (
         "../../../Cargo.lock",
         include_bytes!("../../../../Cargo.lock"),
