@@ -6,7 +6,12 @@
 //! must do. With `--sha256` it costs nothing on the bench's images, the walk hiding behind the
 //! tar's SHA-256 on the other core: what strata adds on path-heavy images is not the reading.
 //!
-//!     cargo bench --bench floor -- IMAGE [--threads N] [--sha256] [--tar]
+//! `--content` (with `--tar`) also hashes every regular file's content with XXH3, as strata
+//! does to tell copies apart: the least a reader that must say whose bytes are whose does, and
+//! what `--no-verify` is measured against (a 2 GiB file that compresses to almost nothing takes
+//! longer to hash than to inflate).
+//!
+//!     cargo bench --bench floor -- IMAGE [--threads N] [--sha256] [--tar [--content]]
 //!
 //! Prints one line: `floor <layers> layers <tar bytes> bytes <entries> entries <seconds> s`.
 //! bench/run.sh times the process with /usr/bin/time, like every other tool it compares.
@@ -15,8 +20,8 @@ use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use strata::layer::decode;
 use strata::layer::tar::{TarEntry, TarWalker};
+use strata::layer::{ContentHash, Kind, decode};
 use strata::source::{self, Input, OpenOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,17 +29,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut threads = std::thread::available_parallelism().map_or(2, |p| p.get());
     let mut sha = false;
     let mut tar = false;
+    let mut content = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--bench" => {}
             "--sha256" => sha = true,
             "--tar" => tar = true,
+            "--content" => content = true,
             "--threads" => threads = args.next().ok_or("--threads N")?.parse()?,
             _ => image = Some(a),
         }
     }
-    let image = image.ok_or("usage: floor IMAGE [--threads N] [--sha256] [--tar]")?;
+    let image = image.ok_or("usage: floor IMAGE [--threads N] [--sha256] [--tar [--content]]")?;
+    if content && !tar {
+        return Err("--content walks the tar: give --tar too".into());
+    }
     let start = Instant::now();
     let opened = source::open(&Input::parse(&image, None)?, &OpenOptions::default())?;
     let (img, store) = (&opened.image, opened.store.as_ref());
@@ -70,6 +80,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let mut n = 0;
                         while walker.next_into(&mut entry).map_err(|e| e.to_string())? {
                             n += 1;
+                            if content && entry.kind == Kind::File {
+                                let mut hash = ContentHash::new(entry.size);
+                                walker
+                                    .read_content(|chunk| hash.update(chunk))
+                                    .map_err(|e| e.to_string())?;
+                                std::hint::black_box(hash.digest());
+                            }
                         }
                         entries.fetch_add(n, Ordering::Relaxed);
                         d = walker.into_inner();

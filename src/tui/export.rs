@@ -29,12 +29,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cap_fs_ext::DirExt as _;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
-use twox_hash::XxHash3_64;
 
 use crate::engine::Loaded;
-use crate::layer::Kind;
 use crate::layer::decode::open_layer;
 use crate::layer::tar::{TarError, TarWalker};
+use crate::layer::{ContentHash, Kind};
 use crate::overlay::{Fs, NodeId, ROOT};
 
 /// Symlinks followed while resolving one entry's parent (Linux's limit, as the overlay's).
@@ -469,12 +468,13 @@ impl Pending {
             self.file.set_len(0).map_err(|e| at(e.into()))?;
             self.file.rewind().map_err(|e| at(e.into()))?;
             written.store(0, Ordering::Relaxed);
-            let mut hasher = XxHash3_64::new();
+            // The reader's own content hash, so that the two cannot disagree on a file.
+            let mut hasher = ContentHash::new(entry.size);
             let mut failed: Option<io::Error> = None;
             let file = &mut self.file;
             walker
                 .read_content(|chunk| {
-                    std::hash::Hasher::write(&mut hasher, chunk);
+                    hasher.update(chunk);
                     if failed.is_none() {
                         match file.write_all(chunk) {
                             Ok(()) => {
@@ -488,7 +488,7 @@ impl Pending {
             if let Some(e) = failed {
                 return Err(ExportError::io(&self.shown, e));
             }
-            if std::hash::Hasher::finish(&hasher) == self.hash {
+            if hasher.digest() == self.hash {
                 return self
                     .file
                     .sync_all()
