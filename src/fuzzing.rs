@@ -86,6 +86,29 @@ pub fn decompress(data: &[u8]) {
     }
 }
 
+/// The streaming content hash (`layer::xxh3`, hand-written SIMD) against twox-hash's one-shot
+/// XXH3 of the same bytes: the first eight bytes say where the rest is cut (a file's content
+/// arrives in pieces wherever the reader's buffers end). Unlike the others this target panics
+/// on a finding: a hash that differs from the reference.
+pub fn content_hash(data: &[u8]) {
+    let (cuts, content) = data.split_at(data.len().min(8));
+    let mut hash = layer::xxh3::Xxh3::new();
+    let mut rest = content;
+    for &cut in cuts {
+        // Pieces of up to ~2 KiB, empty ones included, so that every buffer state is reached.
+        let (piece, after) = rest.split_at((usize::from(cut) * 8).min(rest.len()));
+        hash.update(piece);
+        rest = after;
+    }
+    hash.update(rest);
+    assert_eq!(
+        hash.digest(),
+        twox_hash::XxHash3_64::oneshot(content),
+        "{} bytes cut at {cuts:?}",
+        content.len()
+    );
+}
+
 /// An OCI layout in memory: the first document is `index.json`, every other one a blob stored
 /// under its own sha256 (so that the documents can name each other), then the image loaded.
 pub fn oci_layout(data: &[u8]) {

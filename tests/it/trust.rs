@@ -499,8 +499,9 @@ fn hostile_inputs_are_read_or_refused_within_limits() {
 #[test]
 fn fuzz_regressions_replay_without_panics() {
     type Target = (&'static str, fn(&[u8]));
-    let targets: [Target; 7] = [
+    let targets: [Target; 8] = [
         ("layers", strata::fuzzing::layers),
+        ("content_hash", strata::fuzzing::content_hash),
         ("decompress", strata::fuzzing::decompress),
         ("oci_layout", strata::fuzzing::oci_layout),
         ("archive_stream", strata::fuzzing::archive_stream),
