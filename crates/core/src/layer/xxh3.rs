@@ -6,7 +6,7 @@
 //! annotate`: `vpaddq 0x120(%r14)` and two stores in the loop), in others with them in
 //! registers; which one a build got followed unrelated code, and the slow loop made a layer of
 //! large files pay twice for its content hashes (XXH3 47-50 % of `bigfile --no-verify`'s
-//! samples against 20-25 %). Here the accumulators are locals of the loop, in AVX2 registers
+//! samples against 19-25 %). Here the accumulators are locals of the loop, in AVX2 registers
 //! (through pulp's safe intrinsics, picked at run time) or in eight integers without AVX2.
 //!
 //! The algorithm is the reference's (xxhash.h, `XXH3_hashLong_64` and its streaming form):
@@ -49,7 +49,6 @@ const PRIME64_4: u64 = 0x85EB_CA77_C2B2_AE63;
 const PRIME64_5: u64 = 0x27D4_EB2F_1656_67C5;
 
 /// The XXH3-64 of bytes given in pieces of any size.
-#[derive(Clone)]
 pub struct Xxh3 {
     acc: [u64; 8],
     /// Stripes accumulated since the last scramble.
@@ -161,6 +160,7 @@ fn blocks<T>(
     mut accumulate: impl FnMut(&mut T, &[u8], usize),
     mut scramble: impl FnMut(&mut T),
 ) {
+    debug_assert_eq!(data.len() % STRIPE, 0, "whole stripes only");
     loop {
         let n = (STRIPES_PER_BLOCK - *stripes).min(data.len() / STRIPE);
         if n == 0 {
